@@ -1,0 +1,173 @@
+// collect: what the kernel says now, read-only from a /proc root given as a parameter.
+//
+// The correlation (as ss -p, lsof and osquery's process_open_sockets do it), in three steps:
+//  1. every pid: its network namespace (/proc/<pid>/ns/net) and its socket fds
+//     (/proc/<pid>/fd/* -> 'socket:[inode]'), giving namespace -> pids and inode -> pids;
+//  2. every namespace: its socket tables, read once through the first pid seen in it
+//     (/proc/<pid>/net/* shows that pid's namespace);
+//  3. every socket: its owners, by inode; owner details are read once per pid, only for pids
+//     that hold a socket.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import type { Collection, NetNamespace, Owner, Socket } from '../types.js';
+import {
+  containerFromCgroup, listPids, readBootClock, readNetns, readOwner, readSocketInodes, readUsers,
+} from './processes.js';
+import { TABLES, parseInetTable, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
+
+export interface CollectOptions {
+  procRoot?: string; // default /proc
+  passwdPath?: string; // default /etc/passwd
+  netnsDir?: string; // where `ip netns` binds named namespaces; default /run/netns
+}
+
+export function collect(options: CollectOptions = {}): Collection {
+  const procRoot = options.procRoot ?? '/proc';
+  const stats = { processes: 0, namespaces: 0, sockets: 0, unreadable: 0, vanished: 0 };
+
+  // step 1: namespaces and socket fds of every process
+  const nsPids = new Map<number, number[]>();
+  const inodeOwners = new Map<number, number[]>();
+  for (const pid of listPids(procRoot)) {
+    const ns = readNetns(procRoot, pid);
+    if (!ns.ok) { ns.gone ? stats.vanished++ : stats.unreadable++; continue; }
+    const fds = readSocketInodes(procRoot, pid);
+    if (!fds.ok && fds.gone) { stats.vanished++; continue; }
+    stats.processes++;
+    const list = nsPids.get(ns.value);
+    if (list) list.push(pid); else nsPids.set(ns.value, [pid]);
+    if (!fds.ok) { stats.unreadable++; continue; } // its sockets stay in the tables, owner unknown
+    for (const inode of fds.value) {
+      const owners = inodeOwners.get(inode);
+      if (owners === undefined) inodeOwners.set(inode, [pid]);
+      else if (!owners.includes(pid)) owners.push(pid);
+    }
+  }
+  const hostNs = readNetns(procRoot, 1);
+  const selfNs = readNetns(procRoot, 'self');
+  const hostInode = hostNs.ok ? hostNs.value : selfNs.ok ? selfNs.value : -1;
+  if (!nsPids.has(hostInode)) nsPids.set(hostInode, []); // read through /proc/self below
+
+  // step 2: each namespace's tables, once
+  const sockets: Socket[] = [];
+  const readable: number[] = [];
+  for (const [inode, pids] of nsPids) {
+    const via = inode === hostInode ? [...pids, 'self' as const] : pids;
+    const found = readNamespaceTables(procRoot, inode, via);
+    if (found === null) continue; // every process in it exited while we read
+    readable.push(inode);
+    for (const s of found) sockets.push(s);
+  }
+
+  // step 3: owners by inode, details once per pid
+  const users = readUsers(options.passwdPath ?? '/etc/passwd');
+  const clock = readBootClock(procRoot);
+  const details = new Map<number, Owner | null>();
+  const ownerOf = (pid: number): Owner | null => {
+    let o = details.get(pid);
+    if (o === undefined) {
+      o = readOwner(procRoot, pid, users, clock);
+      if (o === null) stats.vanished++;
+      details.set(pid, o);
+    }
+    return o;
+  };
+  for (const s of sockets) {
+    if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
+    const pids = inodeOwners.get(s.inode);
+    if (!pids) continue;
+    for (const pid of pids) {
+      const o = ownerOf(pid);
+      if (o) s.owners.push(o);
+    }
+  }
+
+  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', ownerOf);
+  stats.namespaces = namespaces.length;
+  stats.sockets = sockets.length;
+  return { namespaces, sockets, stats };
+}
+
+function readTable(path: string): string | null {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return null;
+    throw err;
+  }
+}
+
+/** All tables of one namespace through the first pid that is still there; null if none is. */
+function readNamespaceTables(procRoot: string, inode: number, via: (number | 'self')[]): Socket[] | null {
+  for (const pid of via) {
+    const dir = `${procRoot}/${pid}/net`;
+    let unix: string | null;
+    try {
+      unix = readTable(`${dir}/unix`);
+    } catch {
+      continue; // not readable through this pid: try the next
+    }
+    if (unix === null) continue; // the process exited
+    const sockets: Socket[] = [];
+    try {
+      for (const t of TABLES) {
+        const text = readTable(`${dir}/${t.file}`); // tcp6 etc. are absent when IPv6 is off
+        if (text !== null) sockets.push(...parseInetTable(text, t.kind, t.v6, inode).sockets);
+      }
+      sockets.push(...parseUnixTable(unix, inode).sockets);
+      const packet = readTable(`${dir}/packet`);
+      if (packet !== null) {
+        const names = parseInterfaceNames(readTable(`${dir}/if_inet6`) ?? '', readTable(`${dir}/igmp`) ?? '', readTable(`${dir}/dev_mcast`) ?? '');
+        sockets.push(...parsePacketTable(packet, inode, names).sockets);
+      }
+    } catch {
+      continue;
+    }
+    return sockets;
+  }
+  return null;
+}
+
+const UNSAFE_LABEL = /[^A-Za-z0-9._@+-]/g;
+function safeLabel(s: string): string {
+  const l = s.replace(UNSAFE_LABEL, '_').slice(0, 64);
+  return l === '' || l.startsWith('.') ? `_${l}` : l;
+}
+
+/**
+ * Stable labels: 'host'; else the `ip netns` name bound to it; else the container id shared by
+ * every process in it; else the name of its first process (plus the inode only if two collide).
+ */
+function labelNamespaces(
+  procRoot: string, inodes: number[], hostInode: number, nsPids: Map<number, number[]>,
+  netnsDir: string, ownerOf: (pid: number) => Owner | null,
+): NetNamespace[] {
+  const bound = new Map<number, string>();
+  let names: string[] = [];
+  try { names = readdirSync(netnsDir); } catch { /* no named namespaces */ }
+  for (const name of names) {
+    try { bound.set(statSync(`${netnsDir}/${name}`).ino, name); } catch { /* unbound meanwhile */ }
+  }
+  const result: NetNamespace[] = [];
+  const derived = new Map<string, NetNamespace[]>();
+  for (const inode of inodes.sort((a, b) => a - b)) {
+    if (inode === hostInode) { result.push({ inode, label: 'host', host: true }); continue; }
+    const name = bound.get(inode);
+    if (name !== undefined) { result.push({ inode, label: safeLabel(name), host: false }); continue; }
+    const pids = nsPids.get(inode) ?? [];
+    const containers = new Set(pids.map((pid) => {
+      try { return containerFromCgroup(readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1')); } catch { return null; }
+    }));
+    const [only] = containers;
+    if (containers.size === 1 && only) { result.push({ inode, label: safeLabel(only), host: false }); continue; }
+    const first = pids.map(ownerOf).find((o) => o !== null);
+    const ns: NetNamespace = { inode, label: safeLabel(first ? first.comm : `ns-${inode}`), host: false };
+    derived.set(ns.label, [...(derived.get(ns.label) ?? []), ns]);
+    result.push(ns);
+  }
+  for (const [label, group] of derived) {
+    if (group.length === 1 && result.filter((n) => n.label === label).length === 1) continue;
+    for (const ns of group) ns.label = `${label}-${ns.inode}`;
+  }
+  return result;
+}

@@ -1,0 +1,145 @@
+// Per-process facts from /proc/<pid>: socket fds, network namespace, and owner details.
+// Processes exit while we read: ENOENT/ESRCH mean "gone", which is normal, never an error.
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import type { Owner } from '../types.js';
+
+export type ReadResult<T> = { ok: true; value: T } | { ok: false; gone: boolean };
+
+function fail(err: unknown): { ok: false; gone: boolean } {
+  const code = (err as NodeJS.ErrnoException).code;
+  return { ok: false, gone: code === 'ENOENT' || code === 'ESRCH' };
+}
+
+export function listPids(procRoot: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync(procRoot)) {
+    if (name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57 && /^\d+$/.test(name)) pids.push(Number(name));
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+/** Inode named by a namespace link such as 'net:[4026531840]'. */
+export function nsInode(link: string): number | null {
+  const m = /\[(\d+)\]$/.exec(link);
+  return m ? Number(m[1]) : null;
+}
+
+export function readNetns(procRoot: string, pid: number | 'self'): ReadResult<number> {
+  try {
+    const ino = nsInode(readlinkSync(`${procRoot}/${pid}/ns/net`));
+    return ino === null ? { ok: false, gone: false } : { ok: true, value: ino };
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+/** Socket inodes held by one process, from its /proc/<pid>/fd links ('socket:[12345]'). */
+export function readSocketInodes(procRoot: string, pid: number): ReadResult<number[]> {
+  const dir = `${procRoot}/${pid}/fd`;
+  let fds: string[];
+  try {
+    fds = readdirSync(dir);
+  } catch (err) {
+    return fail(err);
+  }
+  const inodes: number[] = [];
+  let denied = 0;
+  for (const fd of fds) {
+    let link: string;
+    try {
+      link = readlinkSync(`${dir}/${fd}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') denied++; // ENOENT: closed while we read
+      continue;
+    }
+    // 'socket:[' is 8 characters; the check on the first one keeps the hot loop cheap
+    if (link.charCodeAt(0) === 115 && link.startsWith('socket:[')) inodes.push(Number(link.slice(8, -1)));
+  }
+  // fds we may list but not follow (a sandbox, Yama, an LSM): this process's sockets stay unattributed
+  if (denied > 0 && inodes.length === 0) return { ok: false, gone: false };
+  return { ok: true, value: inodes };
+}
+
+function readLatin1(path: string): string | null {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return null;
+  }
+}
+
+function readLinkLatin1(path: string): string | null {
+  try {
+    return (readlinkSync(path, 'buffer') as Buffer).toString('latin1');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Container id named by a cgroup path: docker, podman (libpod), containerd/CRI-O, kubepods and
+ * LXC, in cgroup v1 and v2 forms. Docker-style ids are shortened to the 12 characters `docker ps` shows.
+ */
+export function containerFromCgroup(cgroup: string): string | null {
+  const m =
+    /(?:docker|libpod|crio|cri-containerd|containerd)[-/:]([0-9a-f]{64})/.exec(cgroup) ??
+    /\/kubepods[^\n]*\/([0-9a-f]{64})/.exec(cgroup);
+  if (m) return m[1].slice(0, 12);
+  const lxc = /\/lxc(?:\.payload)?[./]([^/\n.]+)/.exec(cgroup);
+  return lxc ? `lxc-${lxc[1]}` : null;
+}
+
+export interface BootClock {
+  bootMs: number; // unix ms of boot, from /proc/stat btime
+  hz: number; // USER_HZ: 100 on every Linux architecture in use
+}
+
+export function readBootClock(procRoot: string): BootClock | null {
+  const stat = readLatin1(`${procRoot}/stat`);
+  const m = stat ? /^btime (\d+)$/m.exec(stat) : null;
+  return m ? { bootMs: Number(m[1]) * 1000, hz: 100 } : null;
+}
+
+/** Owner details of one process; null when it vanished. */
+export function readOwner(procRoot: string, pid: number, users: Map<number, string>, clock: BootClock | null): Owner | null {
+  const base = `${procRoot}/${pid}`;
+  const comm = readLatin1(`${base}/comm`);
+  const status = readLatin1(`${base}/status`);
+  if (comm === null && status === null) return null;
+  const uidMatch = status ? /^Uid:\s+(\d+)\s+(\d+)/m.exec(status) : null;
+  const uid = uidMatch ? Number(uidMatch[2]) : null; // effective uid, as ps shows
+  const cmdline = readLatin1(`${base}/cmdline`);
+  const args = cmdline ? cmdline.split('\0') : [];
+  if (args.length && args[args.length - 1] === '') args.pop();
+  const cgroup = readLatin1(`${base}/cgroup`);
+  let startedAt: number | null = null;
+  const stat = clock ? readLatin1(`${base}/stat`) : null;
+  if (stat && clock) {
+    // comm in parentheses may itself hold ') ': fields start after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]); // field 22 overall: starttime
+    if (Number.isFinite(ticks)) startedAt = clock.bootMs + Math.round((ticks * 1000) / clock.hz);
+  }
+  return {
+    pid,
+    comm: comm === null ? '?' : comm.endsWith('\n') ? comm.slice(0, -1) : comm,
+    exe: readLinkLatin1(`${base}/exe`),
+    uid,
+    user: uid === null ? null : users.get(uid) ?? String(uid),
+    cmdline: args,
+    container: cgroup ? containerFromCgroup(cgroup) : null,
+    startedAt,
+  };
+}
+
+/** uid -> user name from a passwd file; an unreadable file gives numeric names. */
+export function readUsers(passwdPath: string): Map<number, string> {
+  const users = new Map<number, string>();
+  const text = readLatin1(passwdPath);
+  if (!text) return users;
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length >= 3 && /^\d+$/.test(f[2]) && !users.has(Number(f[2]))) users.set(Number(f[2]), f[0]);
+  }
+  return users;
+}

@@ -1,0 +1,142 @@
+// Parsers for the socket tables of one network namespace: /proc/<pid>/net/{tcp,tcp6,udp,udp6,
+// raw,raw6,unix,packet}. Pure functions of the file text (latin1, so bytes survive), so fixtures
+// can feed them exact, hostile and broken input. A line that cannot be parsed is counted, not fatal.
+import type { Socket } from '../types.js';
+import { parseHexIPv4, parseHexIPv6 } from './addresses.js';
+
+export interface ParsedTable {
+  sockets: Socket[];
+  malformed: number;
+}
+
+const TCP_STATES: Record<string, string> = {
+  '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2',
+  '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN',
+  '0B': 'CLOSING', '0C': 'NEW_SYN_RECV',
+};
+
+function lines(text: string): string[] {
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  const all = body.split('\n');
+  return all.slice(1); // header
+}
+
+/** tcp, tcp6, udp, udp6, raw, raw6: the same columns. */
+export function parseInetTable(text: string, kind: 'tcp' | 'udp' | 'raw', v6: boolean, netns: number): ParsedTable {
+  const sockets: Socket[] = [];
+  let malformed = 0;
+  const parseAddr = v6 ? parseHexIPv6 : parseHexIPv4;
+  for (const line of lines(text)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || !/^\d+:$/.test(f[0])) { if (line.trim()) malformed++; continue; }
+    const [la, lp] = f[1].split(':');
+    const [ra, rp] = f[2].split(':');
+    const localAddress = parseAddr(la ?? '');
+    const remoteAddress = parseAddr(ra ?? '');
+    const localPort = parseInt(lp ?? '', 16);
+    const remotePort = parseInt(rp ?? '', 16);
+    const uid = Number(f[7]);
+    const inode = Number(f[9]);
+    if (localAddress === null || remoteAddress === null || !/^[0-9A-Fa-f]{4}$/.test(lp ?? '') ||
+        !/^[0-9A-Fa-f]{4}$/.test(rp ?? '') || !/^[0-9A-Fa-f]{2}$/.test(f[3]) ||
+        !Number.isInteger(uid) || !Number.isInteger(inode)) { malformed++; continue; }
+    const st = f[3].toUpperCase();
+    let state: string;
+    if (kind === 'tcp') state = TCP_STATES[st] ?? `UNKNOWN(${st})`;
+    else state = st === '07' ? 'UNCONN' : st === '01' ? 'ESTAB' : `UNKNOWN(${st})`;
+    sockets.push({
+      kind, family: v6 ? 'inet6' : 'inet', netns, inode, state,
+      localAddress, localPort, remoteAddress, remotePort, uid, user: null, owners: [],
+    });
+  }
+  return { sockets, malformed };
+}
+
+const UNIX_TYPES: Record<string, Socket['socketType']> = { '0001': 'stream', '0002': 'dgram', '0005': 'seqpacket', '0004': 'rdm', '0003': 'raw' };
+const ACCEPTCON = 0x10000;
+// One record: "%pK: %08X %08X %08X %04X %02X %5lu" then " path" when bound.
+const UNIX_RECORD = /^[0-9a-f]+: ([0-9A-F]{8}) ([0-9A-F]{8}) ([0-9A-F]{8}) ([0-9A-F]{4}) ([0-9A-F]{2}) +(\d+)/;
+
+/**
+ * /proc/net/unix prints bound paths raw, so a path may hold newlines: a line that does not
+ * start a record continues the path of the record before it. Abstract names start with '@' and
+ * show NUL bytes as '@'.
+ */
+export function parseUnixTable(text: string, netns: number): ParsedTable {
+  const sockets: Socket[] = [];
+  let malformed = 0;
+  let last: Socket | null = null;
+  for (const line of lines(text)) {
+    const m = UNIX_RECORD.exec(line);
+    if (!m) {
+      if (last && last.localAddress !== '') last.localAddress += '\n' + line;
+      else if (line.trim()) malformed++;
+      continue;
+    }
+    const flags = parseInt(m[3], 16);
+    const type = UNIX_TYPES[m[4]];
+    const st = m[5];
+    const rest = line.slice(m[0].length);
+    if (rest !== '' && !rest.startsWith(' ')) { malformed++; last = null; continue; }
+    const path = rest.slice(1);
+    const state = flags & ACCEPTCON ? 'LISTEN' : st === '01' ? 'UNCONN' : st === '03' ? 'CONN' : st === '02' ? 'CONNECTING' : `UNKNOWN(${st})`;
+    last = {
+      kind: 'unix', family: 'unix', netns, inode: Number(m[6]), state,
+      localAddress: path, localPort: 0, remoteAddress: '', remotePort: 0,
+      socketType: type ?? 'stream', uid: -1, user: null, owners: [],
+    };
+    if (!type) { malformed++; last.socketType = undefined; }
+    sockets.push(last);
+  }
+  return { sockets, malformed };
+}
+
+/** /proc/net/packet: sk RefCnt Type Proto Iface R Rmem User Inode. Interface names come from ifNames. */
+export function parsePacketTable(text: string, netns: number, ifNames: Map<number, string>): ParsedTable {
+  const sockets: Socket[] = [];
+  let malformed = 0;
+  for (const line of lines(text)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 9 || !/^[0-9a-fA-F]+$/.test(f[0]) || !/^[0-9a-fA-F]+$/.test(f[3])) { if (line.trim()) malformed++; continue; }
+    const type = Number(f[2]);
+    const proto = parseInt(f[3], 16);
+    const ifindex = Number(f[4]);
+    const uid = Number(f[7]);
+    const inode = Number(f[8]);
+    if (![type, ifindex, uid, inode].every(Number.isInteger)) { malformed++; continue; }
+    sockets.push({
+      kind: 'packet', family: 'packet', netns, inode, state: 'UNCONN',
+      localAddress: ifindex === 0 ? '*' : ifNames.get(ifindex) ?? `if${ifindex}`,
+      localPort: proto, remoteAddress: '', remotePort: 0,
+      socketType: type === 3 ? 'raw' : type === 2 ? 'dgram' : undefined, uid, user: null, owners: [],
+    });
+  }
+  return { sockets, malformed };
+}
+
+/**
+ * Interface index -> name for one namespace, from the tables that print both (if_inet6, igmp,
+ * dev_mcast); /sys/class/net would show the reader's namespace, not the socket's.
+ */
+export function parseInterfaceNames(ifInet6: string, igmp: string, devMcast: string): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const line of ifInet6.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 6 && /^[0-9a-f]+$/.test(f[1])) names.set(parseInt(f[1], 16), f[5]);
+  }
+  for (const line of igmp.split('\n')) {
+    const m = /^(\d+)\s+(\S+)\s*:/.exec(line);
+    if (m) names.set(Number(m[1]), m[2]);
+  }
+  for (const line of devMcast.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 2 && /^\d+$/.test(f[0])) names.set(Number(f[0]), f[1]);
+  }
+  return names;
+}
+
+export const TABLES: { file: string; kind: 'tcp' | 'udp' | 'raw'; v6: boolean }[] = [
+  { file: 'tcp', kind: 'tcp', v6: false }, { file: 'tcp6', kind: 'tcp', v6: true },
+  { file: 'udp', kind: 'udp', v6: false }, { file: 'udp6', kind: 'udp', v6: true },
+  { file: 'raw', kind: 'raw', v6: false }, { file: 'raw6', kind: 'raw', v6: true },
+];

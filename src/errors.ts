@@ -1,0 +1,29 @@
+// Errors a user can cause (bad argument, broken config, busy repository, full disk) are thrown as
+// LsmError: the CLI prints the one-line message and exits with the code. Anything else is a bug.
+
+export const EXIT = {
+  OK: 0,
+  FAILURE: 1, // runtime failure: I/O error, unreadable repository, disk full
+  USAGE: 2, // bad argument or broken config
+  CHANGED: 3, // `--exit-code`: the scan found a change
+  BUSY: 75, // another scan holds the repository lock (EX_TEMPFAIL)
+} as const;
+
+export class LsmError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.FAILURE,
+  ) {
+    super(message);
+    this.name = 'LsmError';
+  }
+}
+
+/** Turn a Node system error into a one-line LsmError, naming what we were doing. */
+export function ioError(what: string, err: unknown): LsmError {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOSPC') return new LsmError(`${what}: no space left on device`);
+  if (e?.code === 'EACCES' || e?.code === 'EPERM') return new LsmError(`${what}: permission denied`);
+  if (e?.code === 'EROFS') return new LsmError(`${what}: read-only file system`);
+  return new LsmError(`${what}: ${e?.message ?? String(err)}`);
+}

@@ -1,0 +1,67 @@
+// snapshot: pure functions from the collected sockets to the normalized text files that get
+// committed: 'host/<kind>' and 'netns/<label>/<kind>', each a sorted list of unique lines.
+import type { Collection, Kind, Snapshot, Socket } from '../types.js';
+import { KINDS } from '../types.js';
+import { isIgnored, type IgnoreRule } from './ignore.js';
+import { SEP, formatOwners } from './lines.js';
+import { identity, listeningPorts, type SelectOptions } from './select.js';
+
+export interface SnapshotOptions extends SelectOptions {
+  ignore?: IgnoreRule[];
+}
+
+export function namespaceDir(label: string, host: boolean): string {
+  return host ? 'host' : `netns/${label}`;
+}
+
+interface Entry { port: number; address: string; key: string; sockets: Socket[] }
+
+export function buildSnapshot(collection: Collection, options: SnapshotOptions = {}): Snapshot {
+  const listening = listeningPorts(collection.sockets);
+  // dir -> kind -> identity key -> entry
+  const byFile = new Map<string, Map<string, Entry>>();
+  const dirOf = new Map(collection.namespaces.map((n) => [n.inode, namespaceDir(n.label, n.host)]));
+  for (const s of collection.sockets) {
+    const dir = dirOf.get(s.netns);
+    if (dir === undefined) continue;
+    const id = identity(s, listening, options);
+    if (id === null) continue;
+    const path = `${dir}/${s.kind}`;
+    let entries = byFile.get(path);
+    if (!entries) byFile.set(path, (entries = new Map()));
+    const e = entries.get(id.key);
+    if (e) e.sockets.push(s);
+    else entries.set(id.key, { ...id, sockets: [s] });
+  }
+
+  const snapshot: Snapshot = new Map();
+  for (const ns of collection.namespaces) {
+    const dir = namespaceDir(ns.label, ns.host);
+    const files = KINDS.map((kind) => [kind, fileLines(byFile.get(`${dir}/${kind}`), `${dir}/${kind}`, options.ignore ?? [])] as const);
+    // the host always has its five files; another namespace only when it has something to record
+    if (!ns.host && files.every(([, lines]) => lines.length === 0)) continue;
+    for (const [kind, lines] of files) snapshot.set(`${dir}/${kind satisfies Kind}`, lines);
+  }
+  return snapshot;
+}
+
+function fileLines(entries: Map<string, Entry> | undefined, path: string, ignore: IgnoreRule[]): string[] {
+  if (!entries) return [];
+  const sorted = [...entries.values()].sort((a, b) => a.port - b.port || compare(a.address, b.address) || compare(a.key, b.key));
+  const lines: string[] = [];
+  for (const e of sorted) {
+    const owners = e.sockets.flatMap((s) => s.owners);
+    const line = e.key + SEP + formatOwners(owners, e.sockets.find((s) => s.user !== null)?.user ?? null);
+    if (!isIgnored(ignore, path, line)) lines.push(line);
+  }
+  return lines;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A snapshot file's text: one line each, newline-terminated; empty for no lines. */
+export function fileText(lines: string[]): string {
+  return lines.length ? lines.join('\n') + '\n' : '';
+}

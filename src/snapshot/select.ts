@@ -1,0 +1,62 @@
+// What a snapshot records, and the identity that merges sockets into one line.
+import { endpoint } from '../collect/addresses.js';
+import type { Socket } from '../types.js';
+import { escapeField } from './escape.js';
+import { localEndpoint } from './lines.js';
+
+export interface SelectOptions {
+  /** also record established connections, aggregated so that ephemeral ports never appear */
+  established?: boolean;
+}
+
+export interface Identity {
+  key: string; // the line's first fields: what makes two sockets the same line
+  port: number; // sort order: port, then address
+  address: string;
+}
+
+/**
+ * Default: TCP listeners; bound, unconnected UDP; raw and packet sockets; named unix sockets that
+ * listen, and bound datagram ones (an accepted unix connection repeats its listener's path).
+ */
+export function identity(s: Socket, listening: Set<string>, options: SelectOptions): Identity | null {
+  switch (s.kind) {
+    case 'tcp':
+      if (s.state === 'LISTEN') return { key: localEndpoint(s), port: s.localPort, address: s.localAddress };
+      if (options.established && s.state === 'ESTABLISHED') return connection(s, listening);
+      return null;
+    case 'udp':
+      if (s.state === 'UNCONN' && s.localPort !== 0) return { key: localEndpoint(s), port: s.localPort, address: s.localAddress };
+      if (options.established && s.state === 'ESTAB') return connection(s, listening);
+      return null;
+    case 'raw':
+      return { key: localEndpoint(s), port: s.localPort, address: s.localAddress };
+    case 'packet':
+      return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}`, port: s.localPort, address: s.localAddress };
+    case 'unix': {
+      if (s.localAddress === '') return null;
+      const bound = s.state === 'LISTEN' || s.socketType === 'dgram';
+      return bound ? { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}`, port: 0, address: escapeField(s.localAddress) } : null;
+    }
+  }
+}
+
+/** Inbound connections to a listener keep its endpoint and the peer's address; outbound ones
+ * keep only the peer's endpoint. */
+function connection(s: Socket, listening: Set<string>): Identity {
+  if (listening.has(listenKey(s))) {
+    return { key: `${localEndpoint(s)} <- ${s.remoteAddress}`, port: s.localPort, address: s.localAddress };
+  }
+  const peer = endpoint(s.remoteAddress, s.remotePort);
+  return { key: `* -> ${peer}`, port: s.remotePort, address: s.remoteAddress };
+}
+
+export function listenKey(s: Socket): string {
+  return `${s.netns}/${s.kind}/${s.localPort}`;
+}
+
+export function listeningPorts(sockets: Socket[]): Set<string> {
+  const set = new Set<string>();
+  for (const s of sockets) if (s.kind === 'tcp' && s.state === 'LISTEN') set.add(listenKey(s));
+  return set;
+}

@@ -1,0 +1,68 @@
+// isomorphic-git writes objects, refs and the index in place: a scan killed mid-write would leave a
+// torn object that later writes skip (the file exists) and `git fsck` rejects. This fs client for
+// isomorphic-git makes every write atomic and durable: a temporary file in .git/lsm-tmp, fsync,
+// rename over the target, fsync of the directory. A full disk fails the write and leaves nothing.
+import { promises as fsp, constants } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export const TMP_DIR = 'lsm-tmp';
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try { await h.sync(); } finally { await h.close(); }
+}
+
+/** Write a file atomically: readers see the old content or the new, never a part. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, tmpDir = dirname(path), mode = 0o644): Promise<void> {
+  const tmp = join(tmpDir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let h: fsp.FileHandle | null = null;
+  try {
+    h = await fsp.open(tmp, 'wx', mode);
+    await h.writeFile(data);
+    await h.sync();
+    await h.close();
+    h = null;
+    await fsp.rename(tmp, path);
+    await fsyncDir(dirname(path));
+  } catch (err) {
+    if (h) await h.close().catch(() => {});
+    await fsp.unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** The fs client given to isomorphic-git for one repository. */
+export function atomicFs(gitdir: string) {
+  const tmpDir = join(gitdir, TMP_DIR);
+  return {
+    promises: {
+      ...fsp,
+      readFile: fsp.readFile,
+      readdir: fsp.readdir,
+      mkdir: fsp.mkdir,
+      rmdir: fsp.rmdir,
+      unlink: fsp.unlink,
+      stat: fsp.stat,
+      lstat: fsp.lstat,
+      readlink: fsp.readlink,
+      symlink: fsp.symlink,
+      chmod: fsp.chmod,
+      async writeFile(path: string, data: string | Uint8Array, options?: { mode?: number } | string) {
+        const mode = typeof options === 'object' && options?.mode ? options.mode : 0o644;
+        // files outside the git dir (the work tree) go through a temp file beside them
+        const inside = path.startsWith(gitdir + '/');
+        if (inside) await fsp.mkdir(tmpDir, { recursive: true });
+        await writeFileAtomic(path, data, inside ? tmpDir : dirname(path), mode);
+      },
+    },
+  };
+}
+
+/** Remove temporary files a killed run left behind (called under the repository lock). */
+export async function cleanTmp(gitdir: string): Promise<void> {
+  const dir = join(gitdir, TMP_DIR);
+  let names: string[];
+  try { names = await fsp.readdir(dir); } catch { return; }
+  await Promise.all(names.map((n) => fsp.unlink(join(dir, n)).catch(() => {})));
+}

@@ -1,0 +1,128 @@
+// Commit a snapshot when, and only when, it differs from HEAD. The comparison is by blob ids
+// against the HEAD tree, so the common no-change scan reads a few small objects and writes nothing.
+import git from 'isomorphic-git';
+import { existsSync, promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ioError } from '../errors.js';
+import { fileText } from '../snapshot/index.js';
+import type { Change, FileChange, Snapshot } from '../types.js';
+import { cleanTmp, writeFileAtomic } from './atomic-fs.js';
+import { fileChange, summarize } from './changes.js';
+import { lockRepository } from './lock.js';
+import { BRANCH, blobId, headCommit, initRepo, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
+
+// Present while HEAD may be ahead of the work tree (a scan killed between commit and checkout).
+const STALE_WORKTREE = 'lsm-worktree-stale';
+
+export interface CommitOptions {
+  now?: number; // unix ms; tests pin it
+  host?: string;
+  lockWaitMs?: number;
+}
+
+export async function commitSnapshot(dir: string, snapshot: Snapshot, options: CommitOptions = {}): Promise<Change | null> {
+  const repo = await initRepo(dir);
+  const lock = await lockRepository(repo.gitdir, options.lockWaitMs);
+  try {
+    await cleanTmp(repo.gitdir);
+    const head = await headCommit(repo);
+    const headFiles = head ? await treeFiles(repo, head) : new Map<string, string>();
+    if (existsSync(join(repo.gitdir, STALE_WORKTREE))) await syncWorktree(repo, await worktreeFiles(repo.dir), headFiles);
+
+    const texts = new Map([...snapshot].map(([path, lines]) => [path, fileText(lines)]));
+    const ids = new Map([...texts].map(([path, text]) => [path, blobId(text)]));
+    const changed = [...ids].some(([p, id]) => headFiles.get(p) !== id) || [...headFiles.keys()].some((p) => !ids.has(p));
+    if (head && !changed) return null;
+
+    const files: FileChange[] = [];
+    for (const path of [...new Set([...headFiles.keys(), ...ids.keys()])].sort()) {
+      const before = headFiles.get(path);
+      if (before === ids.get(path)) continue;
+      const old = before ? textLines(await readBlobText(repo, before)) : [];
+      const fc = fileChange(path, old, snapshot.get(path) ?? []);
+      if (fc) files.push(fc);
+    }
+    const summary = files.length ? summarize(files) : 'empty snapshot';
+    const now = options.now ?? Date.now();
+    const host = options.host ?? hostname();
+    let commit: string;
+    try {
+      for (const [path, text] of texts) {
+        if (headFiles.get(path) !== ids.get(path)) await git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') });
+      }
+      const tree = await writeTrees(repo, ids);
+      await fsp.writeFile(join(repo.gitdir, STALE_WORKTREE), '');
+      commit = await git.commit({
+        fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, tree, parent: head ? [head] : [],
+        ref: `refs/heads/${BRANCH}`, message: `${head ? '' : 'first snapshot '}${summary}\n`,
+        author: { name: 'lsm', email: `lsm@${host}`, timestamp: Math.floor(now / 1000), timezoneOffset: new Date(now).getTimezoneOffset() },
+      });
+    } catch (err) {
+      throw ioError(`cannot commit to ${dir}`, err);
+    }
+    await syncWorktree(repo, headFiles, ids, texts);
+    return { commit, parent: head, time: now, summary, files };
+  } finally {
+    lock.release();
+  }
+}
+
+/** Files in the work tree (outside .git), with no ids: every one is rewritten or deleted. */
+async function worktreeFiles(dir: string, prefix = ''): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const e of await fsp.readdir(join(dir, prefix), { withFileTypes: true })) {
+    if (e.name === '.git') continue;
+    const path = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) for (const [p, id] of await worktreeFiles(dir, path)) files.set(p, id);
+    else files.set(path, '');
+  }
+  return files;
+}
+
+/** Tree objects for path -> blob id, bottom-up; returns the root tree id. */
+async function writeTrees(repo: Repo, ids: Map<string, string>): Promise<string> {
+  type Dir = { files: Map<string, string>; dirs: Map<string, Dir> };
+  const root: Dir = { files: new Map(), dirs: new Map() };
+  for (const [path, id] of ids) {
+    const parts = path.split('/');
+    let d = root;
+    for (const p of parts.slice(0, -1)) {
+      if (!d.dirs.has(p)) d.dirs.set(p, { files: new Map(), dirs: new Map() });
+      d = d.dirs.get(p)!;
+    }
+    d.files.set(parts[parts.length - 1], id);
+  }
+  const write = async (d: Dir): Promise<string> => {
+    const tree = [...d.files].map(([path, oid]) => ({ mode: '100644', path, oid, type: 'blob' as const }));
+    for (const [path, sub] of d.dirs) tree.push({ mode: '040000', path, oid: await write(sub), type: 'tree' as any });
+    return git.writeTree({ fs: repo.fs, gitdir: repo.gitdir, tree });
+  };
+  return write(root);
+}
+
+/**
+ * Bring the work tree and index to the committed snapshot: write what differs from `before`,
+ * delete what is gone. Best effort: the next scan redoes it while the stale marker remains.
+ */
+async function syncWorktree(repo: Repo, before: Map<string, string>, after: Map<string, string>, texts?: Map<string, string>): Promise<void> {
+  try {
+    for (const [path, id] of after) {
+      const full = join(repo.dir, path);
+      if (before.get(path) === id && existsSync(full)) continue;
+      const text = texts?.get(path) ?? (await readBlobText(repo, id));
+      await fsp.mkdir(dirname(full), { recursive: true });
+      await writeFileAtomic(full, text);
+      await git.add({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
+    }
+    for (const path of before.keys()) {
+      if (after.has(path)) continue;
+      await fsp.unlink(join(repo.dir, path)).catch(() => {});
+      await git.remove({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
+      await fsp.rmdir(dirname(join(repo.dir, path))).catch(() => {}); // only when empty
+    }
+    await fsp.unlink(join(repo.gitdir, STALE_WORKTREE)).catch(() => {});
+  } catch (err) {
+    throw ioError(`committed, but cannot update the work tree of ${repo.dir}`, err);
+  }
+}

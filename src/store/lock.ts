@@ -1,0 +1,93 @@
+// isomorphic-git has no cross-process locking: two scans at once take this lock, a file created
+// with O_EXCL that names its holder (pid and process start time, so a reused pid is not mistaken
+// for the holder). A lock whose holder is gone is stale and taken over; taking over is itself
+// guarded by a short-lived second lock so two scans never both steal it.
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { EXIT, LsmError, ioError } from '../errors.js';
+
+export interface Lock { release(): void }
+
+interface Holder { pid: number; start: string; host: string; since: number }
+
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function holderAlive(h: Holder): boolean {
+  if (h.host !== hostname()) return true; // another machine (shared storage): never steal
+  const start = processStart(h.pid);
+  return start !== null && start === h.start;
+}
+
+function readHolder(path: string): Holder | null {
+  try {
+    const h = JSON.parse(readFileSync(path, 'utf8')) as Holder;
+    return typeof h.pid === 'number' ? h : null;
+  } catch {
+    return null; // half-written or garbage: treated as stale below when old enough
+  }
+}
+
+function tryCreate(path: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw ioError(`cannot create lock ${path}`, err);
+  }
+  try { writeSync(fd, content); } finally { closeSync(fd); }
+  return true;
+}
+
+function ageMs(path: string): number {
+  try { return Date.now() - statSync(path).mtimeMs; } catch { return 0; }
+}
+
+/** Take over a lock whose holder is gone. Returns true when the lock file was removed. */
+function removeIfStale(path: string): boolean {
+  const holder = readHolder(path);
+  if (holder ? holderAlive(holder) : ageMs(path) < 5000) return false;
+  const guard = `${path}.steal`;
+  if (!tryCreate(guard, String(process.pid))) {
+    if (ageMs(guard) > 10_000) { try { unlinkSync(guard); } catch { /* someone else did */ } }
+    return false;
+  }
+  try {
+    const again = readHolder(path); // still the same dead holder?
+    if (JSON.stringify(again) !== JSON.stringify(holder)) return false;
+    try { unlinkSync(path); } catch { /* gone already */ }
+    return true;
+  } finally {
+    try { unlinkSync(guard); } catch { /* ignore */ }
+  }
+}
+
+/**
+ * Lock the repository at gitdir. Waits up to waitMs for a live holder, polling; then fails with
+ * exit code 75 (EX_TEMPFAIL) so cron simply tries again next time.
+ */
+export async function lockRepository(gitdir: string, waitMs = 30_000): Promise<Lock> {
+  const path = join(gitdir, 'lsm.lock');
+  const me: Holder = { pid: process.pid, start: processStart(process.pid) ?? '', host: hostname(), since: Date.now() };
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; attempt < 100_000; attempt++) {
+    if (tryCreate(path, JSON.stringify(me))) {
+      return { release: () => { if (readHolder(path)?.pid === me.pid) { try { unlinkSync(path); } catch { /* ignore */ } } } };
+    }
+    if (removeIfStale(path)) continue;
+    if (Date.now() >= deadline) {
+      const h = readHolder(path);
+      throw new LsmError(`repository is busy: another lsm (pid ${h?.pid ?? '?'}) holds ${path}`, EXIT.BUSY);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new LsmError(`could not lock ${path}`, EXIT.BUSY);
+}

@@ -1,0 +1,128 @@
+// The git repository: a normal repository with a work tree, so `git log -p`, `git blame` and every
+// git tool work on it directly. Reading goes through isomorphic-git; every write is atomic (see
+// atomic-fs.ts) and happens under the repository lock.
+import git from 'isomorphic-git';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LsmError, EXIT, ioError } from '../errors.js';
+import type { Snapshot } from '../types.js';
+import { atomicFs } from './atomic-fs.js';
+
+export const BRANCH = 'main';
+export const BASELINE_REF = 'refs/lsm/baseline';
+
+export interface Repo {
+  dir: string;
+  gitdir: string;
+  fs: ReturnType<typeof atomicFs>;
+  cache: object; // isomorphic-git's object cache, shared by the calls of one command
+}
+
+export function openRepo(dir: string): Repo {
+  const gitdir = join(dir, '.git');
+  return { dir, gitdir, fs: atomicFs(gitdir), cache: {} };
+}
+
+export function repoExists(dir: string): boolean {
+  return existsSync(join(dir, '.git', 'HEAD'));
+}
+
+/** Open the repository, creating it (mode 0700: socket owners are sensitive) when missing. */
+export async function initRepo(dir: string): Promise<Repo> {
+  const repo = openRepo(dir);
+  if (repoExists(dir)) return repo;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    await git.init({ fs: repo.fs, dir, defaultBranch: BRANCH });
+    // plain git must never try to rewrite line endings of snapshot files
+    await git.setConfig({ fs: repo.fs, dir, path: 'core.autocrlf', value: 'false' });
+  } catch (err) {
+    throw ioError(`cannot create repository ${dir}`, err);
+  }
+  return repo;
+}
+
+/** An existing repository, or a one-line error saying how to make one. */
+export function requireRepo(dir: string): Repo {
+  if (!repoExists(dir)) throw new LsmError(`no lsm repository at ${dir} (run 'lsm scan' or 'lsm -g' first)`, EXIT.FAILURE);
+  return openRepo(dir);
+}
+
+/** The git blob id of a text, as `git hash-object` computes it. */
+export function blobId(text: string): string {
+  const body = Buffer.from(text, 'utf8');
+  return createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex');
+}
+
+export async function headCommit(repo: Repo): Promise<string | null> {
+  try {
+    return await git.resolveRef({ fs: repo.fs, gitdir: repo.gitdir, ref: `refs/heads/${BRANCH}` });
+  } catch {
+    return null; // no commit yet
+  }
+}
+
+/** Every file of a commit: path -> blob id. */
+export async function treeFiles(repo: Repo, commit: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const { commit: c } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid: commit, cache: repo.cache });
+  const walk = async (oid: string, prefix: string): Promise<void> => {
+    const { tree } = await git.readTree({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    for (const e of tree) {
+      if (e.type === 'tree') await walk(e.oid, `${prefix}${e.path}/`);
+      else if (e.type === 'blob') files.set(`${prefix}${e.path}`, e.oid);
+    }
+  };
+  await walk(c.tree, '');
+  return files;
+}
+
+export async function readBlobText(repo: Repo, oid: string): Promise<string> {
+  const { blob } = await git.readBlob({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+  return Buffer.from(blob).toString('utf8');
+}
+
+export function textLines(text: string): string[] {
+  return text === '' ? [] : text.replace(/\n$/, '').split('\n');
+}
+
+/** The snapshot a commit holds. */
+export async function readSnapshot(repo: Repo, commit: string): Promise<Snapshot> {
+  const snapshot: Snapshot = new Map();
+  for (const [path, oid] of await treeFiles(repo, commit)) snapshot.set(path, textLines(await readBlobText(repo, oid)));
+  return snapshot;
+}
+
+/**
+ * A revision as a user types it: a full or short commit id, HEAD, main, baseline, any ref name,
+ * with an optional ~N suffix (N first parents back).
+ */
+export async function resolveRev(repo: Repo, rev: string): Promise<string> {
+  const m = /^(.*?)(?:~(\d*))?$/.exec(rev)!;
+  const base = m[1] || 'HEAD';
+  const back = m[2] === undefined ? 0 : m[2] === '' ? 1 : Number(m[2]);
+  let oid: string | null = null;
+  const refs = base === 'baseline' ? [BASELINE_REF] : base === 'HEAD' ? [`refs/heads/${BRANCH}`] : [base, `refs/heads/${base}`, `refs/lsm/${base}`];
+  for (const ref of refs) {
+    try { oid = await git.resolveRef({ fs: repo.fs, gitdir: repo.gitdir, ref }); break; } catch { /* next */ }
+  }
+  if (oid === null && /^[0-9a-f]{4,40}$/.test(base)) {
+    try { oid = await git.expandOid({ fs: repo.fs, gitdir: repo.gitdir, oid: base, cache: repo.cache }); } catch { /* below */ }
+  }
+  if (oid === null) {
+    if (base === 'baseline') throw new LsmError("no baseline yet (run 'lsm -g' to approve the current state)", EXIT.USAGE);
+    if (base === 'HEAD') throw new LsmError('the repository has no snapshot yet', EXIT.USAGE);
+    throw new LsmError(`unknown revision '${rev}'`, EXIT.USAGE);
+  }
+  for (let i = 0; i < back; i++) {
+    const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    if (commit.parent.length === 0) throw new LsmError(`unknown revision '${rev}': history is shorter`, EXIT.USAGE);
+    oid = commit.parent[0];
+  }
+  return oid;
+}
+
+export function readGitFile(repo: Repo, name: string): string | null {
+  try { return readFileSync(join(repo.gitdir, name), 'utf8'); } catch { return null; }
+}

@@ -1,0 +1,73 @@
+// The shapes that cross a stage of the pipeline: collect -> snapshot -> store -> alert.
+
+export type Kind = 'tcp' | 'udp' | 'raw' | 'packet' | 'unix';
+export const KINDS: readonly Kind[] = ['tcp', 'udp', 'raw', 'packet', 'unix'];
+
+/** A process holding a socket, as it is now. Strings are raw bytes decoded as latin1. */
+export interface Owner {
+  pid: number;
+  comm: string;
+  exe: string | null; // null: unreadable or a kernel thread
+  uid: number | null;
+  user: string | null;
+  cmdline: string[]; // argv, raw (latin1)
+  container: string | null; // container id from the cgroup, when one is named
+  startedAt: number | null; // unix ms when the process started
+}
+
+export interface NetNamespace {
+  inode: number; // the nsfs inode: stable while the namespace lives
+  label: string; // 'host', the `ip netns` name, the container id, or a derived name
+  host: boolean;
+}
+
+export interface Socket {
+  kind: Kind;
+  family: 'inet' | 'inet6' | 'unix' | 'packet';
+  netns: number; // inode of its network namespace
+  inode: number;
+  /** TCP: 'LISTEN', 'ESTABLISHED', ...; UDP/raw: 'UNCONN' or 'ESTAB'; unix: 'LISTEN', 'UNCONN', 'CONN' */
+  state: string;
+  localAddress: string; // '0.0.0.0', '::1', a unix path ('' when unbound), '@abstract', a packet interface
+  localPort: number; // port; raw: protocol number; packet: ethertype
+  remoteAddress: string;
+  remotePort: number;
+  socketType?: 'stream' | 'dgram' | 'seqpacket' | 'raw' | 'rdm'; // unix and packet
+  uid: number; // uid that created the socket (from the table; unix: unknown -> -1)
+  user: string | null; // that uid's name, filled by collect
+  owners: Owner[];
+}
+
+export interface CollectStats {
+  processes: number;
+  namespaces: number;
+  sockets: number;
+  /** processes whose fds or details could not be read (not root, or hidepid) */
+  unreadable: number;
+  /** processes that exited while we read them */
+  vanished: number;
+}
+
+export interface Collection {
+  namespaces: NetNamespace[];
+  sockets: Socket[];
+  stats: CollectStats;
+}
+
+/** Normalized snapshot: path ('host/tcp', 'netns/web/unix') -> sorted, unique lines. */
+export type Snapshot = Map<string, string[]>;
+
+export interface FileChange {
+  path: string;
+  added: string[];
+  removed: string[];
+}
+
+/** What a commit changed. */
+export interface Change {
+  commit: string;
+  parent: string | null;
+  time: number; // unix ms
+  summary: string; // '+2 -1: host/tcp +1, host/unix +1 -1'
+  files: FileChange[];
+}

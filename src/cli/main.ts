@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// lsm: Linux Socket Monitor. Wires the commands (one file each) into yargs, keeps LSM's old
+// flags (-g, -c, -d) working, and turns user errors into one line and an exit code.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { readFileSync } from 'node:fs';
+import { EXIT, LsmError } from '../errors.js';
+import { setColour } from './output.js';
+import { commands, rewriteLegacyFlags } from './commands.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`lsm: ${message.split('\n')[0]}\n`);
+  process.exit(code);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const parser = yargs(rewriteLegacyFlags(argv))
+    .scriptName('lsm')
+    .usage('$0 <command> [options]\n\nLinux Socket Monitor: snapshots every listening port, sniffer and unix socket into git and tells you what changed.\nLSM flags: lsm -g (baseline), lsm -c (check, what cron runs), lsm -d (forget the baseline).')
+    .option('repo', { type: 'string', describe: 'snapshot repository (env LSM_REPO; default /var/lib/lsm/snapshots for root, else $XDG_STATE_HOME/lsm/snapshots)', global: true })
+    .option('config', { type: 'string', describe: 'config file (env LSM_CONFIG; default /etc/lsm/lsm.conf for root)', global: true })
+    .option('proc', { type: 'string', describe: 'the /proc to read (for tests and chroots)', global: true, hidden: true })
+    .option('color', { type: 'boolean', describe: 'colour output on a terminal (--no-color: never; NO_COLOR is honoured)', global: true, default: true })
+    .middleware((a) => setColour(a.color !== false))
+    .command(commands)
+    .demandCommand(1, 'name a command (lsm --help lists them)')
+    .strict()
+    .recommendCommands()
+    .version(VERSION)
+    .alias('h', 'help')
+    .alias('V', 'version')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .epilogue('Exit codes: 0 ok; 1 failure; 2 bad usage or config; 3 changes found (--exit-code); 75 repository busy.\nDocs: README.md, lsm(1).')
+    .fail((msg, err) => {
+      if (err instanceof LsmError) fail(err.message, err.exitCode);
+      if (err) throw err;
+      fail(`${msg} (lsm --help for usage)`, EXIT.USAGE);
+    });
+  await parser.parseAsync();
+}
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  if (err instanceof LsmError) fail(err.message, err.exitCode);
+  // anything else is a bug: show it whole
+  process.stderr.write(`lsm: internal error: ${(err as Error)?.stack ?? err}\n`);
+  process.exit(70);
+});

@@ -1,0 +1,47 @@
+// Terminal output: colour only on a TTY, never with NO_COLOR or --no-color.
+import type { Change } from '../types.js';
+
+let enabled = Boolean(process.stdout.isTTY) && !('NO_COLOR' in process.env);
+
+export function setColour(on: boolean): void {
+  enabled = on && Boolean(process.stdout.isTTY) && !('NO_COLOR' in process.env);
+}
+
+const paint = (code: string) => (s: string) => (enabled ? `\x1b[${code}m${s}\x1b[0m` : s);
+export const green = paint('32');
+export const red = paint('31');
+export const yellow = paint('33');
+export const bold = paint('1');
+export const dim = paint('2');
+
+export function out(line = ''): void {
+  process.stdout.write(line + '\n');
+}
+
+export function shortId(oid: string): string {
+  return oid.slice(0, 10);
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A change as `lsm scan` prints it: the summary, then each line with + or -. */
+export function printChange(change: Change): void {
+  out(`${bold(shortId(change.commit))} ${change.summary}`);
+  for (const f of change.files) {
+    for (const l of f.added) out(green(`+ ${f.path}  ${l}`));
+    for (const l of f.removed) out(red(`- ${f.path}  ${l}`));
+  }
+}
+
+/** A unified diff with git's colours. */
+export function printPatch(patch: string): void {
+  for (const line of patch.replace(/\n$/, '').split('\n')) {
+    if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('diff ')) out(bold(line));
+    else if (line.startsWith('+')) out(green(line));
+    else if (line.startsWith('-')) out(red(line));
+    else if (line.startsWith('@@')) out(paint('36')(line));
+    else out(line);
+  }
+}

@@ -1,0 +1,56 @@
+// lsm status: the sockets now, with owners and pids: a table, or --json.
+import type { CommandModule } from 'yargs';
+import { utf8 } from '../snapshot/escape.js';
+import { namespaceDir } from '../snapshot/index.js';
+import { localEndpoint } from '../snapshot/lines.js';
+import { identity, listeningPorts } from '../snapshot/select.js';
+import type { Owner } from '../types.js';
+import { escapeField } from '../snapshot/escape.js';
+import { context, takeSnapshot, type GlobalArgs } from './context.js';
+import { bold, out } from './output.js';
+
+interface Args extends GlobalArgs { json?: boolean; all?: boolean }
+
+function ownerText(o: Owner): string {
+  return `${escapeField(o.comm)}[${o.pid}]${o.user ? ` ${escapeField(o.user)}` : ''}${o.container ? ` container=${o.container}` : ''}`;
+}
+
+const command: CommandModule<GlobalArgs, Args> = {
+  command: 'status',
+  describe: 'show the sockets now, with their owners and pids',
+  builder: (y) => y
+    .option('json', { type: 'boolean', describe: 'print JSON (one object per socket)' })
+    .option('all', { alias: 'a', type: 'boolean', describe: 'every socket, connections and unbound ones too' }),
+  handler: async (argv) => {
+    const ctx = context(argv);
+    const { collection } = takeSnapshot(ctx);
+    const listening = listeningPorts(collection.sockets);
+    const nsDir = new Map(collection.namespaces.map((n) => [n.inode, namespaceDir(n.label, n.host)]));
+    const shown = collection.sockets.filter((s) => nsDir.has(s.netns) && (argv.all || identity(s, listening, {}) !== null));
+    shown.sort((a, b) => (nsDir.get(a.netns)! < nsDir.get(b.netns)! ? -1 : nsDir.get(a.netns)! > nsDir.get(b.netns)! ? 1 : 0) ||
+      a.kind.localeCompare(b.kind) || a.localPort - b.localPort || a.localAddress.localeCompare(b.localAddress));
+    if (argv.json) {
+      out(JSON.stringify(shown.map((s) => ({
+        netns: nsDir.get(s.netns), kind: s.kind, family: s.family, state: s.state, type: s.socketType ?? null,
+        local: utf8(localEndpoint(s)), localAddress: utf8(s.localAddress), localPort: s.localPort,
+        remoteAddress: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, user: s.user,
+        owners: s.owners.map((o) => ({ pid: o.pid, comm: utf8(o.comm), exe: o.exe === null ? null : utf8(o.exe), uid: o.uid, user: o.user, cmdline: o.cmdline.map(utf8), container: o.container, startedAt: o.startedAt })),
+      })), null, 1));
+      return;
+    }
+    const rows = shown.map((s) => [
+      nsDir.get(s.netns)!, s.kind, s.state + (s.socketType && s.kind !== 'tcp' && s.kind !== 'udp' ? `/${s.socketType}` : ''),
+      localEndpoint(s) + (argv.all && s.remoteAddress && s.kind !== 'unix' && s.kind !== 'packet' && s.state !== 'LISTEN' && s.state !== 'UNCONN' ? ` -> ${s.remoteAddress}:${s.remotePort}` : ''),
+      s.owners.length ? s.owners.map(ownerText).join(', ') : `? ${s.user ?? ''}`.trim(),
+    ]);
+    const head = ['WHERE', 'KIND', 'STATE', 'LOCAL', 'OWNERS'];
+    const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((r) => r[i].length))));
+    const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+    out(bold(fmt(head)));
+    for (const r of rows) out(fmt(r));
+    const st = collection.stats;
+    out(`${shown.length} sockets shown of ${st.sockets} in ${st.namespaces} namespaces; ${st.processes} processes read` +
+      (st.unreadable ? `, ${st.unreadable} unreadable (owners unknown${process.getuid?.() !== 0 ? ': run as root' : ''})` : ''));
+  },
+};
+export default command;

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Holds real sockets for a test: `holder.py SPEC_JSON`. SPEC: {"comm": optional process name
+(bytes as latin1 text), "sockets": [{"kind": "tcp4"|"tcp6"|"udp4"|"udp6"|"raw4"|"raw6"|"packet"|
+"unix"|"unix-dgram"|"abstract", "addr": ..., "port": ...}]}. Prints 'ready PID' when every socket
+exists, then waits until stdin closes or 300 s pass (bounded), and exits."""
+import json, os, select, socket, sys
+
+spec = json.loads(sys.argv[1])
+if spec.get("comm") is not None:
+    with open("/proc/self/comm", "wb") as f:
+        f.write(spec["comm"].encode("latin1"))
+held = []
+for s in spec.get("sockets", []):
+    k = s["kind"]
+    if k in ("tcp4", "tcp6"):
+        fam = socket.AF_INET if k == "tcp4" else socket.AF_INET6
+        sock = socket.socket(fam, socket.SOCK_STREAM)
+        if fam == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((s.get("addr", "127.0.0.1" if fam == socket.AF_INET else "::1"), s["port"]))
+        sock.listen(16)
+    elif k in ("udp4", "udp6"):
+        fam = socket.AF_INET if k == "udp4" else socket.AF_INET6
+        sock = socket.socket(fam, socket.SOCK_DGRAM)
+        if fam == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((s.get("addr", "127.0.0.1" if fam == socket.AF_INET else "::1"), s["port"]))
+    elif k in ("raw4", "raw6"):
+        fam = socket.AF_INET if k == "raw4" else socket.AF_INET6
+        sock = socket.socket(fam, socket.SOCK_RAW, s.get("proto", 1 if k == "raw4" else 58))
+    elif k == "packet":
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(s.get("proto", 3)))
+    elif k in ("unix", "unix-dgram"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM if k == "unix" else socket.SOCK_DGRAM)
+        path = s["path"].encode("latin1")
+        sock.bind(path)
+        if k == "unix":
+            sock.listen(16)
+    elif k == "abstract":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(b"\0" + s["name"].encode("latin1"))
+        sock.listen(16)
+    else:
+        raise SystemExit("unknown kind " + k)
+    held.append(sock)
+print("ready", os.getpid(), flush=True)
+select.select([sys.stdin], [], [], s_max if (s_max := spec.get("hold", 300)) else 300)

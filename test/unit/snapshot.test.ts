@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { escapeField } from '../../src/snapshot/escape.js';
+import { isIgnored, parseIgnoreRules } from '../../src/snapshot/ignore.js';
+import { buildSnapshot, fileText } from '../../src/snapshot/index.js';
+import type { Collection, Socket } from '../../src/types.js';
+import { collectFixture } from './fixtures.js';
+
+const latin1 = (b: number[] | string) => Buffer.from(b as any).toString('latin1');
+
+describe('escapeField', () => {
+  it('keeps printable text and valid UTF-8', () => {
+    expect(escapeField('nginx')).toBe('nginx');
+    expect(escapeField(latin1(Buffer.from('café-日本', 'utf8') as any))).toBe('café-日本');
+  });
+  it('escapes what could forge a line, a column or a terminal sequence', () => {
+    expect(escapeField('a\nb')).toBe('a\\x0ab');
+    expect(escapeField('a  b\tc')).toBe('a\\x20\\x20b\\x09c');
+    expect(escapeField('\x1b[31m')).toBe('\\x1b[31m');
+    expect(escapeField('back\\slash')).toBe('back\\\\slash');
+    expect(escapeField(latin1([0xff, 0x41, 0xc3]))).toBe('\\xffA\\xc3');
+    expect(escapeField(latin1([0xc0, 0xaf]))).toBe('\\xc0\\xaf'); // overlong '/'
+    expect(escapeField(latin1([0xed, 0xa0, 0x80]))).toBe('\\xed\\xa0\\x80'); // a surrogate
+    expect(escapeField(latin1(Buffer.from('x\u202ey\u2028z\u0085', 'utf8') as any))).toBe('x\\u{202e}y\\u{2028}z\\u{85}');
+    expect(escapeField('')).toBe('""');
+  });
+});
+
+describe('snapshot of the basic fixture', () => {
+  const snap = buildSnapshot(collectFixture('basic'));
+  it('writes one file per kind and namespace, sorted by port then address, owners merged', () => {
+    expect([...snap.keys()]).toEqual([
+      'host/tcp', 'host/udp', 'host/raw', 'host/packet', 'host/unix',
+      'netns/3f4e5d6c7b8a/tcp', 'netns/3f4e5d6c7b8a/udp', 'netns/3f4e5d6c7b8a/raw', 'netns/3f4e5d6c7b8a/packet', 'netns/3f4e5d6c7b8a/unix',
+      'netns/myapp/tcp', 'netns/myapp/udp', 'netns/myapp/raw', 'netns/myapp/packet', 'netns/myapp/unix',
+    ]);
+    expect(fileText(snap.get('host/tcp')!)).toBe(
+      '0.0.0.0:22  sshd  root,sshd  /usr/sbin/sshd\n' +
+      '[::]:22  sshd  root  /usr/sbin/sshd\n' +
+      '127.0.0.1:8080  python3  www-data  /usr/bin/python3.11\n');
+    expect(snap.get('host/udp')).toEqual(['0.0.0.0:68  dhclient  root  /usr/sbin/dhclient', '[::1]:546  dhcp6c  root  /usr/sbin/dhcp6c']);
+    expect(snap.get('host/raw')).toEqual(['0.0.0.0:icmp  ping  root  /usr/bin/ping', '[::]:ipv6-icmp  ping  root  /usr/bin/ping']);
+    expect(snap.get('host/packet')).toEqual(['*:all  raw  tcpdump  root  /usr/bin/tcpdump', 'lo:ip  dgram  ?  root  ?']);
+    expect(snap.get('host/unix')).toEqual([
+      '/run/dbus/system_bus_socket  stream  dbus-daemon  messagebus  /usr/bin/dbus-daemon',
+      '/run/seqpacket.sock  seqpacket  Xorg  root  /usr/lib/xorg/Xorg',
+      '/run/systemd/journal/socket  dgram  systemd-journal  root  /usr/lib/systemd/systemd-journald',
+      '@/tmp/.X11-unix/X0  stream  Xorg  root  /usr/lib/xorg/Xorg',
+    ]);
+    expect(snap.get('netns/3f4e5d6c7b8a/tcp')).toEqual(['0.0.0.0:80  nginx  root,www-data  /usr/sbin/nginx']);
+    expect(snap.get('netns/myapp/tcp')).toEqual(['127.0.0.1:8080  myapp  root  /opt/myapp/bin/myapp']);
+  });
+
+  it('never records pids, inodes, or ephemeral ports', () => {
+    const all = [...snap.values()].flat().join('\n');
+    expect(all).not.toMatch(/\b(9091|9111|35158|54321)\b/);
+    expect(all).not.toMatch(/\[100\]|pid/);
+  });
+
+  it('records established connections only when asked, without ephemeral ports', () => {
+    const est = buildSnapshot(collectFixture('basic'), { established: true });
+    expect(est.get('host/tcp')).toEqual([
+      '0.0.0.0:22  sshd  root,sshd  /usr/sbin/sshd',
+      '* -> 127.0.0.1:22  ssh  www-data  /usr/bin/ssh', // outbound: the peer only
+      '127.0.0.1:22 <- 127.0.0.1  sshd  root  /usr/sbin/sshd', // inbound: the listener's port, the peer's address
+      '[::]:22  sshd  root  /usr/sbin/sshd',
+      '127.0.0.1:8080  python3  www-data  /usr/bin/python3.11',
+    ]);
+    expect(est.get('host/udp')).toContain('* -> 8.8.8.8:53  dhclient  root  /usr/sbin/dhclient');
+  });
+
+  it('is the same whatever order the kernel lists sockets in', () => {
+    const c = collectFixture('basic');
+    const reversed: Collection = { ...c, sockets: [...c.sockets].reverse().map((s: Socket) => ({ ...s, owners: [...s.owners].reverse() })) };
+    expect(buildSnapshot(reversed)).toEqual(snap);
+  });
+});
+
+describe('hostile names', () => {
+  const snap = buildSnapshot(collectFixture('hostile'));
+  const lines = [...snap.values()].flat();
+  it('give exactly one line per socket, with no control character and no forged column', () => {
+    expect(snap.get('host/tcp')).toHaveLength(3);
+    expect(snap.get('host/unix')).toHaveLength(3);
+    for (const l of lines) {
+      expect(l).not.toMatch(/[\x00-\x1f\x7f\u0080-\u009f\u202e]/);
+      const fields = l.split('  ');
+      expect(fields.length === 5 || fields.length === 4).toBe(true); // unix: path type comm user exe; tcp: endpoint comm user exe
+    }
+    expect(snap.get('host/tcp')).toEqual([
+      '0.0.0.0:4444  evil\\x0a0.0.0.0:1\\x20\\x20x  root  /tmp/evil',
+      '0.0.0.0:4445  fake\\u{202e}exe.txt  root  /tmp/\\xff\\xfe\\x20bad',
+      '0.0.0.0:4446  \\x1b[2Jclear  root  /usr/bin/clear',
+    ]);
+    expect(snap.get('host/unix')).toContain('/tmp/a\\x0a0.0.0.0:22\\x20\\x20sshd\\x20\\x20root\\x20\\x20/usr/sbin/sshd  stream  holder  root  /usr/bin/holder');
+  });
+});
+
+describe('ignore rules', () => {
+  const rules = parseIgnoreRules([
+    '# DHCP client',
+    'udp    *:68',
+    'unix   @/tmp/.X11-unix/*   # desktop',
+    'host/tcp  *  python3  *',
+  ].join('\n'), 'ignore');
+  it('drop matching lines before they are written', () => {
+    const snap = buildSnapshot(collectFixture('basic'), { ignore: rules });
+    expect(snap.get('host/udp')).toEqual(['[::1]:546  dhcp6c  root  /usr/sbin/dhcp6c']);
+    expect(snap.get('host/unix')).not.toContain('@/tmp/.X11-unix/X0  stream  Xorg  root  /usr/lib/xorg/Xorg');
+    expect(snap.get('host/tcp')).toHaveLength(2);
+    expect(snap.get('netns/myapp/tcp')).toHaveLength(1); // host/tcp rule: not other namespaces
+  });
+  it('match the endpoint alone or the whole line', () => {
+    expect(isIgnored(rules, 'netns/x/udp', '0.0.0.0:68  dhclient  root  /sbin/dhclient')).toBe(true);
+    expect(isIgnored(rules, 'host/udp', '0.0.0.0:680  x  root  /x')).toBe(false);
+  });
+  it('reject a rule they cannot read, naming file and line', () => {
+    expect(() => parseIgnoreRules('udp *:68\nbogus *:1\n', '/etc/lsm/ignore')).toThrow("/etc/lsm/ignore:2: unknown kind 'bogus'");
+    expect(() => parseIgnoreRules('justoneword', 'f')).toThrow('f:1: a rule needs WHERE and PATTERN');
+  });
+});

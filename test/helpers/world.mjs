@@ -23,10 +23,12 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', (e) => reply({ id: req.id, code: -1, signal: null, stdout, stderr: String(e) }));
     p.on('close', (code, signal) => reply({ id: req.id, code, signal, stdout, stderr }));
+    p.stdin.on('error', () => {}); // EPIPE: the command exited without reading its input
     p.stdin.end(req.input ?? '');
   } else if (req.op === 'spawn') {
     const p = spawn(req.argv[0], req.argv.slice(1), { env: env(req.env), stdio: ['pipe', 'pipe', 'inherit'] });
     children.set(p.pid, p);
+    p.stdin.on('error', () => {});
     let answered = false;
     let buf = '';
     p.stdout.on('data', (d) => {

@@ -24,6 +24,10 @@ export class World {
       this.waiting.get(msg.id)?.(msg);
       this.waiting.delete(msg.id);
     });
+    proc.on('exit', (code, signal) => {
+      for (const resolve of this.waiting.values()) resolve({ error: `world exited (${code ?? signal})`, code: -1, stdout: '', stderr: 'world exited' });
+      this.waiting.clear();
+    });
   }
 
   static async start(): Promise<World> {

@@ -43,7 +43,14 @@ function tryCreate(path: string, content: string): boolean {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw ioError(`cannot create lock ${path}`, err);
   }
-  try { writeSync(fd, content); } finally { closeSync(fd); }
+  try {
+    writeSync(fd, content);
+  } catch (err) {
+    closeSync(fd);
+    try { unlinkSync(path); } catch { /* ignore */ }
+    throw ioError(`cannot lock ${path}`, err); // a full disk: no half-written lock left behind
+  }
+  closeSync(fd);
   return true;
 }
 

@@ -1,7 +1,7 @@
 // conf.lsm: shell-variable style KEY="value" lines with '#' comments, so an LSM 0.6 conf.lsm
 // (USER, SUB) is read as it is. Every key is declared once in KEYS with its default and parser;
 // unknown keys and bad values are one clear error naming the file, line and key.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EXIT, LsmError } from './errors.js';
 
@@ -14,6 +14,22 @@ export interface Config {
   ignoreFile: string;
   /** also record established connections (aggregated) */
   established: boolean;
+  /** sendmail binary; '' = none */
+  sendmail: string;
+  /** SMTP URL (smtp:// with STARTTLS when offered, smtps:// for TLS); '' = use sendmail */
+  smtpUrl: string;
+  /** From: address */
+  from: string;
+  /** directory of change hooks (run-parts style) */
+  hooksDir: string;
+  /** JSON-lines event log; '' = off */
+  eventLog: string;
+  /** where alerts wait until every channel accepted them */
+  spoolDir: string;
+  /** how the install schedules scans: cron, systemd or none */
+  schedule: string;
+  /** how often the scheduled scan runs, e.g. 10m */
+  interval: string;
 }
 
 type Parser = (value: string, key: string) => unknown;
@@ -22,34 +38,72 @@ interface KeyDef {
   field: keyof Config;
   default: (env: ConfigEnv) => string;
   parse: Parser;
-  secret?: boolean;
+  doc: string; // one line, for `lsm config` and the config file `lsm install` writes
+  secret?: boolean; // may hold a password: masked in output, file must not be readable by others
 }
 
 export interface ConfigEnv {
   root: boolean;
   configDir: string; // /etc/lsm for root, else $XDG_CONFIG_HOME/lsm
+  stateDir: string; // /var/lib/lsm for root, else $XDG_STATE_HOME/lsm
 }
 
 export function configEnv(): ConfigEnv {
   const root = process.getuid?.() === 0;
   const home = process.env.HOME ?? '/';
-  return { root, configDir: root ? '/etc/lsm' : `${process.env.XDG_CONFIG_HOME || `${home}/.config`}/lsm` };
+  return {
+    root,
+    configDir: root ? '/etc/lsm' : `${process.env.XDG_CONFIG_HOME || `${home}/.config`}/lsm`,
+    stateDir: root ? '/var/lib/lsm' : `${process.env.XDG_STATE_HOME || `${home}/.local/state`}/lsm`,
+  };
 }
 
-const list: Parser = (v) => v.split(/[,\s]+/).filter(Boolean);
 const text: Parser = (v) => v;
 const bool: Parser = (v, key) => {
   if (/^(1|yes|true|on)$/i.test(v)) return true;
   if (/^(0|no|false|off|)$/i.test(v)) return false;
   throw new Error(`${key} must be yes or no, not '${v}'`);
 };
+const oneOf = (...values: string[]): Parser => (v, key) => {
+  if (!values.includes(v)) throw new Error(`${key} must be one of ${values.join(', ')}, not '${v}'`);
+  return v;
+};
+const interval: Parser = (v, key) => {
+  if (!/^\d+(ms|s|m|h)$/.test(v)) throw new Error(`${key} must be a duration like 10m, 30s or 1h, not '${v}'`);
+  return v;
+};
+const smtpUrl: Parser = (v, key) => {
+  if (v === '') return v;
+  let u: URL;
+  try { u = new URL(v); } catch { throw new Error(`${key} is not a URL: expected smtp://[user:password@]host[:port] or smtps://...`); }
+  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') throw new Error(`${key} must start with smtp:// or smtps://, not ${u.protocol}//`);
+  return v;
+};
+const address: Parser = (v, key) => {
+  if (v !== '' && !/^[^\s<>@]+(@[^\s<>@]+)?$|^[^<>]*<[^\s<>@]+(@[^\s<>@]+)?>$/.test(v)) throw new Error(`${key} is not a mail address: '${v}'`);
+  return v;
+};
+const addressList: Parser = (v, key) => {
+  const list = v.split(/[,\s]+/).filter(Boolean);
+  for (const a of list) address(a, key);
+  return list;
+};
+const findSendmail = () => ['/usr/sbin/sendmail', '/usr/lib/sendmail'].find((p) => existsSync(p)) ?? '';
 const expandHost = (v: string) => v.replace(/\$\{HOSTNAME\}|\$HOSTNAME\b/g, hostname());
 
 export const KEYS: Record<string, KeyDef> = {
-  USER: { field: 'user', default: () => 'root', parse: list },
-  SUB: { field: 'subject', default: () => 'LSM Port Monitor Alert on $HOSTNAME', parse: (v) => expandHost(v) },
-  IGNORE_FILE: { field: 'ignoreFile', default: (e) => `${e.configDir}/ignore`, parse: text },
-  ESTABLISHED: { field: 'established', default: () => 'no', parse: bool },
+  USER: { field: 'user', default: () => 'root', parse: addressList, doc: 'who gets the alert mail: addresses, comma separated (LSM 0.6)' },
+  SUB: { field: 'subject', default: () => 'LSM Port Monitor Alert on $HOSTNAME', parse: (v) => expandHost(v), doc: 'alert subject; $HOSTNAME is expanded (LSM 0.6)' },
+  FROM: { field: 'from', default: () => 'lsm@$HOSTNAME', parse: (v, k) => address(expandHost(v), k), doc: 'From: address of the alert mail' },
+  SENDMAIL: { field: 'sendmail', default: () => findSendmail(), parse: text, doc: 'sendmail binary used when SMTP_URL is empty; empty = none found' },
+  SMTP_URL: { field: 'smtpUrl', default: () => '', parse: smtpUrl, secret: true, doc: 'send through SMTP instead: smtp://user:password@host:587 (STARTTLS) or smtps://host:465' },
+  HOOKS_DIR: { field: 'hooksDir', default: (e) => `${e.configDir}/hooks.d`, parse: text, doc: 'executables run after each change, with the change as JSON on stdin' },
+  EVENT_LOG: { field: 'eventLog', default: (e) => (e.root ? '/var/log/lsm/events.jsonl' : `${e.stateDir}/events.jsonl`), parse: text, doc: 'JSON-lines event log, one object per change; empty = off' },
+  SPOOL_DIR: { field: 'spoolDir', default: (e) => `${e.stateDir}/spool`, parse: text, doc: 'alerts wait here until every channel accepted them' },
+  IGNORE_FILE: { field: 'ignoreFile', default: (e) => `${e.configDir}/ignore`, parse: text, doc: 'ignore rules: lines matching them are never recorded' },
+  ESTABLISHED: { field: 'established', default: () => 'no', parse: bool, doc: 'also record established connections (yes/no), aggregated without ephemeral ports' },
+  SCHEDULE: { field: 'schedule', default: () => 'cron', parse: oneOf('cron', 'systemd', 'none'), doc: 'how lsm install schedules the scan: cron, systemd or none' },
+  INTERVAL: { field: 'interval', default: () => '10m', parse: interval, doc: 'how often the scheduled scan runs (LSM: every 10 minutes)' },
 };
 
 /** KEY=value, KEY="value" or KEY='value', with an optional leading 'export'. */
@@ -101,5 +155,18 @@ export function loadConfig(path: string | undefined, env: ConfigEnv = configEnv(
       throw new LsmError(`${sources[key]}: ${(err as Error).message}`, EXIT.USAGE);
     }
   }
+  const secrets = Object.entries(KEYS).filter(([key, def]) => def.secret && sources[key] !== 'default' && /:[^/@]*@|pass/i.test(values[key]));
+  if (content !== null && secrets.length) {
+    const mode = statSync(file).mode;
+    if (mode & 0o077) {
+      throw new LsmError(`${file} holds a password (${secrets[0][0]}) but is readable by others (mode ${(mode & 0o777).toString(8)}): run chmod 600 ${file}`, EXIT.USAGE);
+    }
+  }
   return { config: config as unknown as Config, path: content === null ? null : file, sources, values };
+}
+
+/** A value as `lsm config` shows it: passwords masked. */
+export function displayValue(key: string, value: string): string {
+  if (!KEYS[key]?.secret) return value;
+  return value.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1****@');
 }

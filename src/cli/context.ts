@@ -6,7 +6,9 @@ import { collect } from '../collect/index.js';
 import { loadConfig, type LoadedConfig } from '../config.js';
 import { LsmError, EXIT } from '../errors.js';
 import { parseIgnoreRules, type IgnoreRule } from '../snapshot/ignore.js';
-import { buildSnapshot } from '../snapshot/index.js';
+import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
+import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
+import { hostname } from 'node:os';
 import { commitSnapshot } from '../store/commit.js';
 import type { Change, Collection, Snapshot } from '../types.js';
 import { readFileSync } from 'node:fs';
@@ -54,18 +56,51 @@ export interface ScanResult {
   change: Change | null;
 }
 
-export function takeSnapshot(ctx: Context, options: { established?: boolean } = {}): { collection: Collection; snapshot: Snapshot } {
+export function takeSnapshot(ctx: Context, options: { established?: boolean } = {}): { collection: Collection; snapshot: Snapshot; lines: Map<string, SnapshotLine[]> } {
   const collection = collect({ procRoot: ctx.procRoot });
-  const snapshot = buildSnapshot(collection, {
+  const lines = snapshotLines(collection, {
     established: options.established ?? ctx.loaded.config.established,
     ignore: ignoreRules(ctx),
   });
-  return { collection, snapshot };
+  const snapshot: Snapshot = new Map([...lines].map(([path, l]) => [path, l.map((x) => x.line)]));
+  return { collection, snapshot, lines };
 }
 
-/** One scan: collect, snapshot, commit when something differs. */
-export async function scan(ctx: Context, options: { established?: boolean } = {}): Promise<ScanResult> {
-  const { collection, snapshot } = takeSnapshot(ctx, options);
+export function alertSettings(ctx: Context): AlertSettings {
+  const c = ctx.loaded.config;
+  return {
+    repoDir: ctx.repoDir, spoolDir: c.spoolDir, eventLog: c.eventLog, hooksDir: c.hooksDir, host: hostname(),
+    mail: { to: c.user, from: c.from, subject: c.subject, smtpUrl: c.smtpUrl, sendmail: c.sendmail },
+  };
+}
+
+/** Deliver what the spool holds; delivery trouble is reported on stderr, never fails the command. */
+export async function flushAlerts(ctx: Context, options: { force?: boolean; retryDead?: boolean } = {}): Promise<DeliveryReport> {
+  const settings = alertSettings(ctx);
+  const report = await deliver(settings, options);
+  for (const p of report.problems) process.stderr.write(`lsm: ${p}\n`);
+  if (report.mailUnconfigured && firstTimeUnconfigured(settings.spoolDir)) {
+    process.stderr.write(`lsm: no mail delivery: no sendmail on this machine and no SMTP_URL in the config; alerts stay in ${settings.spoolDir} (lsm status shows them). Set SMTP_URL or SENDMAIL, then run lsm flush\n`);
+  }
+  return report;
+}
+
+/** One scan: collect, snapshot, commit when something differs, then spool and deliver its alert. */
+export async function scan(ctx: Context, options: { established?: boolean; alert?: boolean } = {}): Promise<ScanResult> {
+  const { collection, snapshot, lines } = takeSnapshot(ctx, options);
   const change = await commitSnapshot(ctx.repoDir, snapshot);
+  if (options.alert !== false) {
+    try {
+      await spoolPending(alertSettings(ctx), lines);
+    } catch (err) {
+      // the change is committed; the next run spools it (refs/lsm/alerted stays behind)
+      process.stderr.write(`lsm: cannot spool the alert: ${(err as Error).message}\n`);
+    }
+    try {
+      await flushAlerts(ctx);
+    } catch (err) {
+      process.stderr.write(`lsm: alert delivery failed: ${(err as Error).message}\n`);
+    }
+  }
   return { collection, snapshot, change };
 }

@@ -16,9 +16,13 @@ export function namespaceDir(label: string, host: boolean): string {
 
 interface Entry { port: number; address: string; key: string; sockets: Socket[] }
 
-export function buildSnapshot(collection: Collection, options: SnapshotOptions = {}): Snapshot {
+/** One snapshot line and the sockets behind it (the alert names their owners now). */
+export interface SnapshotLine { line: string; sockets: Socket[] }
+
+/** The snapshot with its sockets: path -> lines in file order. */
+export function snapshotLines(collection: Collection, options: SnapshotOptions = {}): Map<string, SnapshotLine[]> {
   const listening = listeningPorts(collection.sockets);
-  // dir -> kind -> identity key -> entry
+  // path -> identity key -> entry
   const byFile = new Map<string, Map<string, Entry>>();
   const dirOf = new Map(collection.namespaces.map((n) => [n.inode, namespaceDir(n.label, n.host)]));
   for (const s of collection.sockets) {
@@ -34,25 +38,29 @@ export function buildSnapshot(collection: Collection, options: SnapshotOptions =
     else entries.set(id.key, { ...id, sockets: [s] });
   }
 
-  const snapshot: Snapshot = new Map();
+  const result = new Map<string, SnapshotLine[]>();
   for (const ns of collection.namespaces) {
     const dir = namespaceDir(ns.label, ns.host);
     const files = KINDS.map((kind) => [kind, fileLines(byFile.get(`${dir}/${kind}`), `${dir}/${kind}`, options.ignore ?? [])] as const);
     // the host always has its five files; another namespace only when it has something to record
     if (!ns.host && files.every(([, lines]) => lines.length === 0)) continue;
-    for (const [kind, lines] of files) snapshot.set(`${dir}/${kind satisfies Kind}`, lines);
+    for (const [kind, lines] of files) result.set(`${dir}/${kind satisfies Kind}`, lines);
   }
-  return snapshot;
+  return result;
 }
 
-function fileLines(entries: Map<string, Entry> | undefined, path: string, ignore: IgnoreRule[]): string[] {
+export function buildSnapshot(collection: Collection, options: SnapshotOptions = {}): Snapshot {
+  return new Map([...snapshotLines(collection, options)].map(([path, lines]) => [path, lines.map((l) => l.line)]));
+}
+
+function fileLines(entries: Map<string, Entry> | undefined, path: string, ignore: IgnoreRule[]): SnapshotLine[] {
   if (!entries) return [];
   const sorted = [...entries.values()].sort((a, b) => a.port - b.port || compare(a.address, b.address) || compare(a.key, b.key));
-  const lines: string[] = [];
+  const lines: SnapshotLine[] = [];
   for (const e of sorted) {
     const owners = e.sockets.flatMap((s) => s.owners);
     const line = e.key + SEP + formatOwners(owners, e.sockets.find((s) => s.user !== null)?.user ?? null);
-    if (!isIgnored(ignore, path, line)) lines.push(line);
+    if (!isIgnored(ignore, path, line)) lines.push({ line, sockets: e.sockets });
   }
   return lines;
 }

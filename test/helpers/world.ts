@@ -16,6 +16,8 @@ export interface RunResult { code: number | null; signal: string | null; stdout:
 export interface SocketSpec { kind: string; addr?: string; port?: number; path?: string; name?: string; proto?: number }
 
 export class World {
+  /** environment for every lsm run (tests set LSM_CONFIG to a config of their own) */
+  defaults: Record<string, string> = {};
   private next = 1;
   private waiting = new Map<number, (v: any) => void>();
   private constructor(private proc: ChildProcessWithoutNullStreams) {
@@ -54,7 +56,7 @@ export class World {
 
   /** Run lsm inside the world. */
   lsm(args: string[], env: Record<string, string> = {}, input?: string): Promise<RunResult> {
-    return this.run([process.execPath, LSM, ...args], { env: { NO_COLOR: '1', ...env }, input });
+    return this.run([process.execPath, LSM, ...args], { env: { NO_COLOR: '1', ...this.defaults, ...env }, input });
   }
 
   /** Start a long-running process; resolves with its pid (inside the world) once it prints a line. */

@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { World } from '../helpers/world.js';
+import { testConfig } from '../helpers/config.js';
 
 describe('adverse conditions', () => {
   let world: World;
@@ -13,6 +14,7 @@ describe('adverse conditions', () => {
     world = await World.start();
     tmp = mkdtempSync(join(tmpdir(), 'lsm-adverse-'));
     chmodSync(tmp, 0o755);
+    world.defaults = { LSM_CONFIG: testConfig(join(tmp, 'etc')) };
     pids.push((await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: 2000 }], 'daemon')).pid);
   });
   afterAll(async () => {
@@ -58,7 +60,7 @@ describe('adverse conditions', () => {
   it('without root: sockets are all listed, owners of other users unknown and counted', async () => {
     const repo = join(tmp, 'nobody-repo');
     const r = await world.run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath,
-      join(__dirname, '..', '..', 'dist', 'cli', 'main.js'), 'status', '--repo', repo], { env: { NO_COLOR: '1', HOME: tmp, XDG_CONFIG_HOME: '', XDG_STATE_HOME: '' } });
+      join(__dirname, '..', '..', 'dist', 'cli', 'main.js'), 'status', '--repo', repo], { env: { NO_COLOR: '1', HOME: tmp, XDG_CONFIG_HOME: '', XDG_STATE_HOME: '', LSM_CONFIG: '' } });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/127\.0\.0\.1:2000\s+\? root/);

@@ -6,6 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOLDER, World } from '../helpers/world.js';
+import { fakeSendmail, testConfig } from '../helpers/config.js';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const git = (repo: string, ...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
 
@@ -14,10 +16,13 @@ describe('lsm in a network namespace', () => {
   let tmp: string;
   let repo: string;
   const pids: number[] = [];
+  let sendmail: { path: string; outbox: string };
   beforeAll(async () => {
     world = await World.start();
     tmp = mkdtempSync(join(tmpdir(), 'lsm-core-'));
     repo = join(tmp, 'repo');
+    sendmail = fakeSendmail(tmp);
+    world.defaults = { LSM_CONFIG: testConfig(join(tmp, 'etc'), { SENDMAIL: sendmail.path, USER: 'admin@example.org' }) };
   });
   afterAll(async () => {
     for (const pid of pids) await world.kill(pid);
@@ -68,6 +73,14 @@ describe('lsm in a network namespace', () => {
     const diff = git(repo, 'diff', '--unified=0', 'HEAD~1', 'HEAD').split('\n').filter((l) => /^[+-][^+-]/.test(l));
     expect(diff).toEqual([`+127.0.0.1:4444  backdoor  root  ${exe}`]);
     expect(git(repo, 'log', '-1', '--format=%s')).toBe('+1 -0: host/tcp +1\n');
+
+    // the change went out by sendmail, with the new socket's owner as it is now
+    const mails = readdirSync(sendmail.outbox);
+    expect(mails).toHaveLength(1);
+    const mail = readFileSync(join(sendmail.outbox, mails[0]), 'utf8');
+    expect(mail).toMatch(/^X-Sendmail-Args: .*admin@example\.org/);
+    expect(mail).toMatch(/^Subject: LSM Port Monitor Alert on \S+/m);
+    expect(mail).toContain(`pid ${pids[2]}  user root`);
 
     const again = await world.lsm(['-c', '--repo', repo]);
     expect([again.code, again.stdout]).toEqual([0, '']);

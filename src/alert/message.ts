@@ -1,0 +1,95 @@
+// The alert: what a person reads. Built once, when the change is recorded, with the owners of each
+// new socket as they are at that moment (pid, user, exe, command line, container, age).
+import { escapeField } from '../snapshot/escape.js';
+import type { SnapshotLine } from '../snapshot/index.js';
+import type { Change, Owner } from '../types.js';
+
+export interface AlertOwner { pid: number; user: string; exe: string; cmdline: string; container: string | null; startedAt: number | null }
+export interface AlertLine { path: string; line: string; owners: AlertOwner[] }
+
+export interface Alert {
+  id: string; // the commit id (the last one when a burst of commits is coalesced)
+  commit: string;
+  parent: string | null;
+  host: string;
+  time: number; // when the change was recorded (unix ms)
+  summary: string;
+  added: AlertLine[];
+  removed: AlertLine[];
+  diff: string; // the unified diff of the change, as `git show` prints it
+  repo: string;
+}
+
+function owner(o: Owner): AlertOwner {
+  return {
+    pid: o.pid, user: o.user === null ? '?' : escapeField(o.user), exe: o.exe === null ? '?' : escapeField(o.exe),
+    cmdline: o.cmdline.map(escapeField).join(' '), container: o.container, startedAt: o.startedAt,
+  };
+}
+
+export function buildAlert(change: Change, now: Map<string, SnapshotLine[]> | null, diff: string, host: string, repo: string): Alert {
+  const ownersOf = (path: string, line: string): AlertOwner[] => {
+    const hit = now?.get(path)?.find((l) => l.line === line);
+    return hit ? hit.sockets.flatMap((s) => s.owners).map(owner) : [];
+  };
+  return {
+    id: change.commit, commit: change.commit, parent: change.parent, host, time: change.time, summary: change.summary,
+    added: change.files.flatMap((f) => f.added.map((line) => ({ path: f.path, line, owners: ownersOf(f.path, line) }))),
+    removed: change.files.flatMap((f) => f.removed.map((line) => ({ path: f.path, line, owners: [] }))),
+    diff, repo,
+  };
+}
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+
+/** The port or path to ask `lsm blame` about. */
+function blameArg(a: AlertLine): string {
+  const endpoint = a.line.split('  ')[0];
+  const kind = a.path.split('/').pop();
+  const port = /:(\d+)$/.exec(endpoint);
+  return port && (kind === 'tcp' || kind === 'udp') ? `${port[1]}/${kind}` : endpoint;
+}
+
+/** The plain-text mail body: summary, new sockets with owners now, gone sockets, diff, next steps. */
+export function alertText(a: Alert): string {
+  const short = a.commit.slice(0, 10);
+  const out: string[] = [];
+  out.push(`lsm on ${a.host} recorded a change at ${stamp(a.time)} (commit ${short}): ` +
+    `${a.added.length} socket${a.added.length === 1 ? '' : 's'} appeared, ${a.removed.length} vanished. ${a.summary}`);
+  out.push('');
+  if (a.added.length) {
+    out.push('New sockets, and who holds them now:');
+    for (const l of a.added) {
+      out.push(`  ${l.path}  ${l.line}`);
+      if (l.owners.length === 0) out.push('      owner: unknown now (the process exited, or lsm could not read it)');
+      for (const o of l.owners) {
+        out.push(`      pid ${o.pid}  user ${o.user}${o.startedAt ? `  running ${age(a.time - o.startedAt)}` : ''}${o.container ? `  container ${o.container}` : ''}`);
+        out.push(`      exe ${o.exe}`);
+        out.push(`      cmdline ${o.cmdline || '(none)'}`);
+      }
+    }
+    out.push('');
+  }
+  if (a.removed.length) {
+    out.push('Gone:');
+    for (const l of a.removed) out.push(`  ${l.path}  ${l.line}`);
+    out.push('');
+  }
+  out.push(`The change (git show ${short}):`);
+  out.push('');
+  out.push(a.diff.replace(/\n$/, ''));
+  out.push('');
+  out.push('To look further:');
+  out.push(`  lsm show ${short}`);
+  for (const arg of [...new Set(a.added.map(blameArg))].slice(0, 5)) out.push(`  lsm blame ${arg}`);
+  out.push(`  git -C ${a.repo} log -p`);
+  return out.join('\n') + '\n';
+}

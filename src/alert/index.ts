@@ -140,7 +140,12 @@ export async function deliver(s: AlertSettings, options: { force?: boolean; retr
       if (st.done) continue;
       if (st.dead && options.retryDead) { st.dead = false; st.nextAttempt = 0; }
       if (st.dead || blocked) continue;
-      if (!options.force && st.nextAttempt > now) { blocked = true; continue; }
+      if (!options.force && st.nextAttempt > now) {
+        const waiting = entries.filter((x) => !x.channels[channel].done && !x.channels[channel].dead).length;
+        report.problems.push(`${waiting} alert${waiting === 1 ? '' : 's'} waiting for ${channel}, next try after ${new Date(st.nextAttempt).toISOString()} (last error: ${st.lastError}; lsm flush tries now)`);
+        blocked = true;
+        continue;
+      }
       try {
         const result = await deliverChannel(channel, e, s, report.problems);
         if (result === 'unconfigured') { report.mailUnconfigured = true; blocked = true; continue; }

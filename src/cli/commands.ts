@@ -2,7 +2,9 @@
 import type { CommandModule } from 'yargs';
 import baseline from './baseline.js';
 import check from './check.js';
+import config from './config.js';
 import diff from './diff.js';
+import flush from './flush.js';
 import forget from './forget.js';
 import log from './log.js';
 import scan from './scan.js';
@@ -10,7 +12,7 @@ import show from './show.js';
 import status from './status.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, check, forget];
+export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, check, forget, flush, config];
 
 /** LSM 0.6 flags become commands: -g baseline, -c check, -d forget (only before any command). */
 export function rewriteLegacyFlags(args: string[]): string[] {

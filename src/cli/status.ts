@@ -6,6 +6,7 @@ import { localEndpoint } from '../snapshot/lines.js';
 import { identity, listeningPorts } from '../snapshot/select.js';
 import type { Owner } from '../types.js';
 import { escapeField } from '../snapshot/escape.js';
+import { spoolSummary } from '../alert/index.js';
 import { context, takeSnapshot, type GlobalArgs } from './context.js';
 import { bold, out } from './output.js';
 
@@ -51,6 +52,12 @@ const command: CommandModule<GlobalArgs, Args> = {
     const st = collection.stats;
     out(`${shown.length} sockets shown of ${st.sockets} in ${st.namespaces} namespaces; ${st.processes} processes read` +
       (st.unreadable ? `, ${st.unreadable} unreadable (owners unknown${process.getuid?.() !== 0 ? ': run as root' : ''})` : ''));
+    const spool = spoolSummary(ctx.loaded.config.spoolDir);
+    if (spool.pending || spool.dead) {
+      out(`${spool.pending + spool.dead} alert${spool.pending + spool.dead === 1 ? '' : 's'} undelivered in ${ctx.loaded.config.spoolDir}` +
+        ` (${spool.dead} failed permanently), oldest ${new Date(spool.oldest!).toISOString()}; lsm flush to retry`);
+      for (const e of spool.lastErrors) out(`  ${e}`);
+    }
   },
 };
 export default command;

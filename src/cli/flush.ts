@@ -1,0 +1,22 @@
+// lsm flush: deliver what the spool holds now, ignoring back-off.
+import type { CommandModule } from 'yargs';
+import { EXIT } from '../errors.js';
+import { context, flushAlerts, type GlobalArgs } from './context.js';
+import { out } from './output.js';
+
+interface Args extends GlobalArgs { 'retry-dead'?: boolean; quiet?: boolean }
+
+const command: CommandModule<GlobalArgs, Args> = {
+  command: 'flush',
+  describe: 'deliver the alerts waiting in the spool now (every run also retries them, with back-off)',
+  builder: (y) => y
+    .option('retry-dead', { type: 'boolean', describe: 'also retry alerts that failed permanently (after fixing the cause)' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing on success' }),
+  handler: async (argv) => {
+    const ctx = context(argv);
+    const r = await flushAlerts(ctx, { force: true, retryDead: argv['retry-dead'] });
+    if (!argv.quiet || r.pending || r.dead) out(`${r.delivered} delivered, ${r.pending} waiting, ${r.dead} failed permanently`);
+    if (r.pending || r.dead) process.exitCode = EXIT.FAILURE;
+  },
+};
+export default command;

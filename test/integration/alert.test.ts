@@ -1,0 +1,161 @@
+// Alerts that are never lost: a real SMTP server (smtp-server) inside the test's world, mails
+// parsed back with mailparser, real hooks, the event log, and a server that is down for a while.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { ROOT, World } from '../helpers/world.js';
+import { testConfig } from '../helpers/config.js';
+
+const SINK = join(ROOT, 'test', 'helpers', 'smtp-sink.mjs');
+const git = (repo: string, ...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
+
+describe('alerts', () => {
+  let world: World;
+  let tmp: string, repo: string, inbox: string, etc: string;
+  let sink: number | null = null;
+  const held: number[] = [];
+  const received = async (): Promise<ParsedMail[]> =>
+    Promise.all(readdirSync(inbox).filter((n) => n.endsWith('.eml')).sort().map((n) => simpleParser(readFileSync(join(inbox, n)))));
+  const startSink = async (reject?: string) => { sink = (await world.spawn([process.execPath, SINK, '2525', inbox, ...(reject ? [reject] : [])])).pid; };
+  const stopSink = async () => { if (sink) await world.kill(sink); sink = null; };
+  const hold = async (port: number, comm: string) => { const h = await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port }], comm); held.push(h.pid); return h.pid; };
+
+  beforeAll(async () => {
+    world = await World.start();
+    tmp = mkdtempSync(join(tmpdir(), 'lsm-alert-'));
+    repo = join(tmp, 'repo');
+    inbox = join(tmp, 'inbox');
+    etc = join(tmp, 'etc');
+    mkdirSync(inbox);
+    world.defaults = { LSM_CONFIG: testConfig(etc, { SMTP_URL: 'smtp://127.0.0.1:2525', USER: 'ops@example.org, sec@example.org', SUB: 'LSM change on ${HOSTNAME}', FROM: 'lsm@example.org' }) };
+    writeFileSync(join(etc, 'ignore'), 'tcp 127.0.0.1:2525   # the test SMTP server itself\n');
+    mkdirSync(join(etc, 'hooks.d'));
+    await startSink();
+    expect((await world.lsm(['-g', '--repo', repo])).code).toBe(0);
+  });
+  afterAll(async () => {
+    for (const pid of held) await world.kill(pid);
+    await stopSink();
+    await world?.stop();
+  });
+
+  it('mails a change with the new socket, its owner now, and the diff', async () => {
+    const pid = await hold(4001, 'svc-a');
+    const started = Date.now();
+    const r = await world.lsm(['-c', '--repo', repo]);
+    expect(r.stderr).toBe('');
+    const mails = await received();
+    expect(mails).toHaveLength(1);
+    const m = mails[0];
+    expect(m.subject).toBe(`LSM change on ${hostname()}`);
+    expect((Array.isArray(m.to) ? m.to : [m.to]).flatMap((t) => t!.value.map((v) => v.address))).toEqual(['ops@example.org', 'sec@example.org']);
+    expect(m.from?.value[0].address).toBe('lsm@example.org');
+    const commit = git(repo, 'rev-parse', 'HEAD').trim();
+    expect(m.text).toContain(`commit ${commit.slice(0, 10)}`);
+    expect(m.text).toMatch(new RegExp(`^  host/tcp  127\\.0\\.0\\.1:4001  svc-a  root  \\S+\\n      pid ${pid}  user root  running \\d+s\\n      exe \\S+\\n      cmdline \\S*python3 \\S*holder\\.py `, 'm'));
+    // the diff, in the body and attached, is exactly what git show prints
+    const patch = git(repo, 'show', '--format=', 'HEAD');
+    expect(m.text).toContain(patch);
+    expect(m.attachments.map((a) => [a.filename, a.content.toString()])).toEqual([[`lsm-${commit.slice(0, 10)}.diff`, patch]]);
+    expect(m.text).toContain('lsm blame 4001/tcp');
+    const event = JSON.parse(readFileSync(join(etc, 'events.jsonl'), 'utf8').trim().split('\n').pop()!);
+    expect(event).toMatchObject({ commit, summary: '+1 -0: host/tcp +1', added: [{ path: 'host/tcp', line: expect.stringMatching(/^127\.0\.0\.1:4001  svc-a/) }] });
+    // a figure for the notes: from starting `lsm -c` (scan + commit + spool + SMTP) to the server's acceptance
+    const accepted = Number(readdirSync(inbox).sort()[0].split('-')[0]);
+    console.log(`lsm -c start to mail accepted: ${accepted - started} ms`);
+  });
+
+  it('keeps every alert while the server is down, then delivers them in order, none twice', async () => {
+    await stopSink();
+    for (const [port, comm] of [[4002, 'svc-b'], [4003, 'svc-c'], [4004, 'svc-d']] as const) {
+      await hold(port, comm);
+      const r = await world.lsm(['-c', '--repo', repo]);
+      expect(r.code).toBe(0); // delivery trouble never fails the scan
+      // the first run tries and fails; the next ones back off, and say so
+      if (port === 4002) expect(r.stderr).toMatch(/^lsm: alert [0-9a-f]{10}: mail: E[A-Z]+: .*ECONNREFUSED/m);
+      else expect(r.stderr).toMatch(new RegExp(`^lsm: ${port - 4001} alerts waiting for mail, next try after .*ECONNREFUSED.*lsm flush tries now\\)$`, 'm'));
+    }
+    expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toHaveLength(3);
+    const st = await world.lsm(['status', '--repo', repo]);
+    expect(st.stdout).toMatch(/^3 alerts undelivered in .*spool \(0 failed permanently\)/m);
+    await startSink();
+    const f = await world.lsm(['flush', '--repo', repo]);
+    expect(f.stdout).toBe('3 delivered, 0 waiting, 0 failed permanently\n');
+    await world.lsm(['flush', '--repo', repo]);
+    await world.lsm(['-c', '--repo', repo]);
+    const mails = await received();
+    expect(mails.map((m) => /127\.0\.0\.1:(\d+)  svc-/.exec(m.text!)![1])).toEqual(['4001', '4002', '4003', '4004']);
+    expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toEqual([]);
+  });
+
+  it('delivers the alert of a scan killed right after its commit', async () => {
+    await hold(4005, 'svc-e');
+    const commit = (await world.run([process.execPath, join(ROOT, 'test', 'helpers', 'commit-only.mjs'), repo, world.defaults.LSM_CONFIG])).stdout;
+    expect(commit).toMatch(/^[0-9a-f]{40}$/);
+    const r = await world.lsm(['-c', '--repo', repo]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, '', '']); // nothing new to commit, but the alert goes out
+    const last = (await received()).pop()!;
+    expect(last.text).toContain(`commit ${commit.slice(0, 10)}`);
+    expect(last.text).toContain('127.0.0.1:4005  svc-e');
+  });
+
+  it('runs safe hooks with the change as JSON, refuses unsafe ones', async () => {
+    const hooks = join(etc, 'hooks.d');
+    writeFileSync(join(hooks, '10-record'), `#!/bin/sh\ncat > ${join(tmp, 'hook.json')}\necho "$LSM_COMMIT $LSM_SUMMARY" > ${join(tmp, 'hook.env')}\n`);
+    chmodSync(join(hooks, '10-record'), 0o755);
+    writeFileSync(join(hooks, '20-unsafe'), `#!/bin/sh\ntouch ${join(tmp, 'unsafe-ran')}\n`);
+    chmodSync(join(hooks, '20-unsafe'), 0o777);
+    writeFileSync(join(hooks, 'skip.me'), '#!/bin/sh\nexit 1\n'); // not a run-parts name
+    chmodSync(join(hooks, 'skip.me'), 0o755);
+    await hold(4006, 'svc-f');
+    const r = await world.lsm(['-c', '--repo', repo]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`lsm: hook ${join(hooks, '20-unsafe')} refused: writable by others (mode 777)\n`);
+    const commit = git(repo, 'rev-parse', 'HEAD').trim();
+    expect(JSON.parse(readFileSync(join(tmp, 'hook.json'), 'utf8'))).toMatchObject({ commit, summary: '+1 -0: host/tcp +1', added: [{ line: expect.stringMatching(/^127\.0\.0\.1:4006/) }] });
+    expect(readFileSync(join(tmp, 'hook.env'), 'utf8')).toBe(`${commit} +1 -0: host/tcp +1\n`);
+    expect(() => readFileSync(join(tmp, 'unsafe-ran'))).toThrow();
+    chmodSync(join(hooks, '20-unsafe'), 0o700);
+  });
+
+  it('keeps an alert whose recipient is rejected, reports it, and does not retry it by itself', async () => {
+    await stopSink();
+    await startSink('sec@example.org');
+    const before = (await received()).length;
+    await hold(4007, 'svc-g');
+    const r = await world.lsm(['-c', '--repo', repo]);
+    expect(r.stderr).toMatch(/^lsm: alert [0-9a-f]{10}: mail: .*sec@example\.org.*\(permanent: kept in the spool/m);
+    const st = await world.lsm(['status', '--repo', repo]);
+    expect(st.stdout).toMatch(/^1 alert undelivered in .* \(1 failed permanently\)/m);
+    const partly = await received(); // the other recipient got it
+    expect(partly.length).toBe(before + 1);
+    expect(partly.pop()!.text).toContain('127.0.0.1:4007  svc-g');
+    await world.lsm(['-c', '--repo', repo]);
+    await world.lsm(['flush', '--repo', repo]);
+    expect((await received()).length).toBe(before + 1); // not retried by itself
+    expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toHaveLength(1);
+  });
+
+  it('refuses a config that holds a password and others can read; a broken config is one line', async () => {
+    const conf = join(tmp, 'secret.conf');
+    writeFileSync(conf, 'SMTP_URL="smtp://lsm:hunter2@127.0.0.1:2525"\n');
+    chmodSync(conf, 0o644);
+    const r = await world.lsm(['config', '--config', conf]);
+    expect([r.code, r.stderr]).toEqual([2, `lsm: ${conf} holds a password (SMTP_URL) but is readable by others (mode 644): run chmod 600 ${conf}\n`]);
+    chmodSync(conf, 0o600);
+    const ok = await world.lsm(['config', '--config', conf]);
+    expect(ok.stdout).toContain('SMTP_URL="smtp://lsm:****@127.0.0.1:2525"');
+    expect(ok.stdout).not.toContain('hunter2');
+    writeFileSync(conf, 'USER="root"\nSUB=unterminated "quote\nBOGUS="1"\n');
+    const bad = await world.lsm(['-c', '--config', conf, '--repo', repo]);
+    expect([bad.code, bad.stderr]).toEqual([2, `lsm: ${conf}:2: not a KEY="value" line: "SUB=unterminated \\"quote"\n`]);
+    writeFileSync(conf, 'USER="root"\nBOGUS="1"\n');
+    const unknown = await world.lsm(['-c', '--config', conf, '--repo', repo]);
+    expect(unknown.stderr).toMatch(new RegExp(`^lsm: ${conf}:2: unknown key BOGUS \\(known: USER, SUB,`));
+    writeFileSync(conf, 'ESTABLISHED="maybe"\n');
+    expect((await world.lsm(['scan', '--config', conf, '--repo', repo])).stderr).toBe(`lsm: ${conf}:1: ESTABLISHED must be yes or no, not 'maybe'\n`);
+  });
+});

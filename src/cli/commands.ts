@@ -6,13 +6,16 @@ import config from './config.js';
 import diff from './diff.js';
 import flush from './flush.js';
 import forget from './forget.js';
+import install from './install.js';
 import log from './log.js';
 import scan from './scan.js';
 import show from './show.js';
 import status from './status.js';
+import uninstall from './uninstall.js';
+import watch from './watch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, check, forget, flush, config];
+export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, check, forget, flush, config, install, uninstall, watch];
 
 /** LSM 0.6 flags become commands: -g baseline, -c check, -d forget (only before any command). */
 export function rewriteLegacyFlags(args: string[]): string[] {

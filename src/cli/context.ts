@@ -53,6 +53,7 @@ export function ignoreRules(ctx: Context): IgnoreRule[] {
 export interface ScanResult {
   collection: Collection;
   snapshot: Snapshot;
+  lines: Map<string, SnapshotLine[]>;
   change: Change | null;
 }
 
@@ -102,5 +103,5 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
       process.stderr.write(`lsm: alert delivery failed: ${(err as Error).message}\n`);
     }
   }
-  return { collection, snapshot, change };
+  return { collection, snapshot, lines, change };
 }

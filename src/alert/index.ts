@@ -11,7 +11,7 @@ import { commitChange, snapshotFiles, unifiedDiff } from '../store/history.js';
 import { lockRepository } from '../store/lock.js';
 import { headCommit, openRepo, type Repo } from '../store/repo.js';
 import type { Change } from '../types.js';
-import { appendEvent } from './eventlog.js';
+import { appendEvent, eventRecord } from './eventlog.js';
 import { listHooks, runHook } from './hooks.js';
 import { DeliveryError, mailConfigured, sendAlertMail, type MailSettings } from './mail.js';
 import { buildAlert, type Alert } from './message.js';
@@ -111,7 +111,7 @@ async function deliverChannel(channel: Channel, e: SpoolEntry, s: AlertSettings,
       if (done.has(h.name)) continue;
       if (h.problem) { problems.push(`hook ${h.path} refused: ${h.problem}`); continue; }
       const env = { LSM_COMMIT: a.commit, LSM_PARENT: a.parent ?? '', LSM_SUMMARY: a.summary, LSM_HOST: a.host, LSM_REPO: a.repo, LSM_ADDED: String(a.added.length), LSM_REMOVED: String(a.removed.length) };
-      const err = await runHook(h.path, JSON.stringify(a) + '\n', env);
+      const err = await runHook(h.path, JSON.stringify({ ...eventRecord(a), diff: a.diff }) + '\n', env);
       if (err) failed.push(`${h.name}: ${err}`);
       else done.add(h.name);
     }

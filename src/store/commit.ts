@@ -10,6 +10,8 @@ import type { Change, FileChange, Snapshot } from '../types.js';
 import { cleanTmp, writeFileAtomic } from './atomic-fs.js';
 import { fileChange, summarize } from './changes.js';
 import { lockRepository } from './lock.js';
+import { appendRecord, catchUpJournal, recordOf } from './journal.js';
+import { packIfNeeded } from './pack.js';
 import { BRANCH, blobId, headCommit, initRepo, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 
 // Present while HEAD may be ahead of the work tree (a scan killed between commit and checkout).
@@ -43,8 +45,8 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
       const fc = fileChange(path, old, snapshot.get(path) ?? []);
       if (fc) files.push(fc);
     }
-    const summary = files.length ? summarize(files) : 'empty snapshot';
-    const now = options.now ?? Date.now();
+    const summary = `${head ? '' : 'first snapshot '}${files.length ? summarize(files) : 'empty'}`;
+    const now = Math.floor((options.now ?? Date.now()) / 1000) * 1000; // git keeps seconds
     const host = options.host ?? hostname();
     let commit: string;
     try {
@@ -55,14 +57,22 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
       await fsp.writeFile(join(repo.gitdir, STALE_WORKTREE), '');
       commit = await git.commit({
         fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, tree, parent: head ? [head] : [],
-        ref: `refs/heads/${BRANCH}`, message: `${head ? '' : 'first snapshot '}${summary}\n`,
+        ref: `refs/heads/${BRANCH}`, message: `${summary}\n`,
         author: { name: 'lsm', email: `lsm@${host}`, timestamp: Math.floor(now / 1000), timezoneOffset: new Date(now).getTimezoneOffset() },
       });
     } catch (err) {
       throw ioError(`cannot commit to ${dir}`, err);
     }
     await syncWorktree(repo, headFiles, ids, texts);
-    return { commit, parent: head, time: now, summary, files };
+    const change = { commit, parent: head, time: now, summary, files };
+    try {
+      await catchUpJournal(repo, head);
+      appendRecord(repo, recordOf(change));
+    } catch {
+      // derived data: the next commit (or lsm reindex) catches the journal up from history
+    }
+    packIfNeeded(repo);
+    return change;
   } finally {
     lock.release();
   }

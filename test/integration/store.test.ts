@@ -16,7 +16,7 @@ describe('store', () => {
   it('commits only when the snapshot differs, in a repository git accepts', async () => {
     const repo = tmpRepo();
     const first = await commitSnapshot(repo, snap(['0.0.0.0:22  sshd  root  /usr/sbin/sshd']), { host: 'web1' });
-    expect(first?.summary).toBe('+1 -0: host/tcp +1');
+    expect(first?.summary).toBe('first snapshot +1 -0: host/tcp +1');
     const mtime = statSync(join(repo, 'host', 'tcp')).mtimeMs;
     expect(await commitSnapshot(repo, snap(['0.0.0.0:22  sshd  root  /usr/sbin/sshd']))).toBeNull();
     expect(statSync(join(repo, 'host', 'tcp')).mtimeMs).toBe(mtime); // the work tree is not rewritten

@@ -1,0 +1,125 @@
+// The journal: .git/lsm/journal.jsonl, one record per commit, oldest first, each naming the lines
+// the commit added and removed. It answers blame (first seen, last seen, every interval) and log
+// filters without reading a single blob: isomorphic-git has no blame, and walking every blob of a
+// long history costs seconds per question. Each commit appends one record (cost flat in history
+// size). It is derived data, never the only copy of anything: `lsm reindex` rebuilds it from
+// history and `lsm verify` checks it against history; a journal that fell behind HEAD (a scan
+// killed between commit and append) is caught up from the commits it misses.
+import git from 'isomorphic-git';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, truncateSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Change } from '../types.js';
+import { writeFileAtomic } from './atomic-fs.js';
+import { commitChange } from './history.js';
+import { headCommit, type Repo } from './repo.js';
+
+export interface JournalRecord {
+  c: string; // commit
+  p: string | null; // parent
+  t: number; // commit time, unix ms
+  s: string; // summary
+  a: [string, string][]; // added [path, line]
+  r: [string, string][]; // removed [path, line]
+}
+
+export function journalPath(repo: Repo): string {
+  return join(repo.gitdir, 'lsm', 'journal.jsonl');
+}
+
+export function recordOf(change: Change): JournalRecord {
+  return {
+    c: change.commit, p: change.parent, t: change.time, s: change.summary,
+    a: change.files.flatMap((f) => f.added.map((l) => [f.path, l] as [string, string])),
+    r: change.files.flatMap((f) => f.removed.map((l) => [f.path, l] as [string, string])),
+  };
+}
+
+/** Every record; a torn last line (a crash mid-append) is left out. */
+export function readJournal(repo: Repo): JournalRecord[] {
+  let text: string;
+  try { text = readFileSync(journalPath(repo), 'utf8'); } catch { return []; }
+  const records: JournalRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try { records.push(JSON.parse(line) as JournalRecord); } catch { break; }
+  }
+  return records;
+}
+
+/** The commit of the last complete record, reading only the file's tail. */
+function tailCommit(path: string): { commit: string | null; goodLength: number } {
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return { commit: null, goodLength: 0 }; }
+  try {
+    const size = fstatSync(fd).size;
+    const want = Math.min(size, 1 << 20);
+    const buf = Buffer.alloc(want);
+    readSync(fd, buf, 0, want, size - want);
+    const text = buf.toString('utf8');
+    const end = text.lastIndexOf('\n');
+    if (end < 0) return { commit: null, goodLength: 0 };
+    const start = text.lastIndexOf('\n', end - 1) + 1;
+    try {
+      const rec = JSON.parse(text.slice(start, end)) as JournalRecord;
+      return { commit: rec.c, goodLength: size - want + end + 1 };
+    } catch {
+      return { commit: null, goodLength: 0 };
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function appendRecord(repo: Repo, rec: JournalRecord): void {
+  mkdirSync(dirname(journalPath(repo)), { recursive: true });
+  appendFileSync(journalPath(repo), JSON.stringify(rec) + '\n');
+}
+
+/** Records for every commit from the root to `head`, oldest first, read from history. */
+export async function recordsFromHistory(repo: Repo, head: string | null, stopAt: string | null = null): Promise<JournalRecord[] | null> {
+  const commits: string[] = [];
+  for (let oid: string | undefined = head ?? undefined; oid && oid !== stopAt;) {
+    commits.push(oid);
+    const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    oid = commit.parent[0];
+    if (!oid && stopAt) return null; // stopAt is not an ancestor of head
+  }
+  const records: JournalRecord[] = [];
+  for (const oid of commits.reverse()) records.push(recordOf(await commitChange(repo, oid)));
+  return records;
+}
+
+/** Rewrite the whole journal from history (lsm reindex). Call under the lock. */
+export async function rebuildJournal(repo: Repo): Promise<number> {
+  const records = (await recordsFromHistory(repo, await headCommit(repo)))!;
+  mkdirSync(dirname(journalPath(repo)), { recursive: true });
+  await writeFileAtomic(journalPath(repo), records.map((r) => JSON.stringify(r) + '\n').join(''), repo.gitdir);
+  return records.length;
+}
+
+/**
+ * Make the journal end at `head` (default HEAD): append the records of the commits it misses, or
+ * rebuild it when its last record is not in head's history. Call under the lock.
+ */
+export async function catchUpJournal(repo: Repo, head?: string | null): Promise<void> {
+  const target = head === undefined ? await headCommit(repo) : head;
+  const path = journalPath(repo);
+  const tail = tailCommit(path);
+  if (tail.commit === target) return;
+  if (tail.commit === null && target === null) return;
+  try { truncateSync(path, tail.goodLength); } catch { /* no journal yet */ }
+  const missing = tail.commit ? await recordsFromHistory(repo, target, tail.commit) : null;
+  if (missing === null) { await rebuildJournal(repo); return; }
+  for (const rec of missing) appendRecord(repo, rec);
+}
+
+/** null when the journal matches history, else what differs (lsm verify). */
+export async function verifyJournal(repo: Repo): Promise<string | null> {
+  const want = (await recordsFromHistory(repo, await headCommit(repo)))!;
+  const have = readJournal(repo);
+  if (have.length !== want.length) return `the journal has ${have.length} records, history ${want.length} commits`;
+  for (let i = 0; i < want.length; i++) {
+    if (JSON.stringify(have[i]) !== JSON.stringify(want[i])) return `record ${i + 1} (commit ${want[i].c.slice(0, 10)}) does not match history`;
+  }
+  return null;
+}

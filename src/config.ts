@@ -30,6 +30,8 @@ export interface Config {
   schedule: string;
   /** how often the scheduled scan runs, e.g. 10m */
   interval: string;
+  /** re-alert on unapproved drift older than this many hours; 0 = never */
+  driftReminderHours: number;
 }
 
 type Parser = (value: string, key: string) => unknown;
@@ -103,6 +105,7 @@ export const KEYS: Record<string, KeyDef> = {
   IGNORE_FILE: { field: 'ignoreFile', default: (e) => `${e.configDir}/ignore`, parse: text, doc: 'ignore rules: lines matching them are never recorded' },
   ESTABLISHED: { field: 'established', default: () => 'no', parse: bool, doc: 'also record established connections (yes/no), aggregated without ephemeral ports' },
   SCHEDULE: { field: 'schedule', default: () => 'cron', parse: oneOf('cron', 'systemd', 'none'), doc: 'how lsm install schedules the scan: cron, systemd or none' },
+  DRIFT_REMINDER_HOURS: { field: 'driftReminderHours', default: () => '0', parse: (v, k) => { if (!/^\d+(\.\d+)?$/.test(v)) throw new Error(`${k} must be a number of hours, not '${v}'`); return Number(v); }, doc: 'remind again about drift from the baseline older than this many hours (LSM nagged until re-baselined); 0 = never' },
   INTERVAL: { field: 'interval', default: () => '10m', parse: interval, doc: 'how often the scheduled scan runs (LSM: every 10 minutes)' },
 };
 

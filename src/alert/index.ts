@@ -76,12 +76,15 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
 }
 
 /** Spool one alert for a change that may span several commits (lsm watch coalesces a burst). */
-export async function raiseAlert(s: AlertSettings, change: Change, now: Map<string, SnapshotLine[]> | null): Promise<void> {
+export async function raiseAlert(s: AlertSettings, change: Change, now: Map<string, SnapshotLine[]> | null, reminder = false): Promise<void> {
   const repo = openRepo(s.repoDir);
   const lock = await lockRepository(repo.gitdir);
   try {
-    await new Spool(s.spoolDir).add(await alertFor(repo, change, now, s));
-    await markAlerted(repo, change.commit);
+    const alert = await alertFor(repo, change, now, s);
+    // a drift reminder repeats an old change: its own id, and it does not move refs/lsm/alerted
+    if (reminder) { alert.id = `${change.commit}-reminder-${change.time}`; alert.reminder = true; }
+    await new Spool(s.spoolDir).add(alert);
+    if (!reminder) await markAlerted(repo, change.commit);
   } finally {
     lock.release();
   }

@@ -18,6 +18,7 @@ export interface Alert {
   removed: AlertLine[];
   diff: string; // the unified diff of the change, as `git show` prints it
   repo: string;
+  reminder?: boolean; // a reminder of unapproved drift, not a new change
 }
 
 function owner(o: Owner): AlertOwner {
@@ -62,6 +63,7 @@ function blameArg(a: AlertLine): string {
 export function alertText(a: Alert): string {
   const short = a.commit.slice(0, 10);
   const out: string[] = [];
+  if (a.reminder) out.push(`REMINDER: these differences from the approved baseline (${a.parent?.slice(0, 10)}) are still not approved. Approve them with lsm -g, or remove them.`, '');
   out.push(`lsm on ${a.host} recorded a change at ${stamp(a.time)} (commit ${short}): ` +
     `${a.added.length} socket${a.added.length === 1 ? '' : 's'} appeared, ${a.removed.length} vanished. ${a.summary}`);
   out.push('');

@@ -1,16 +1,43 @@
-// lsm check (LSM's -c, what cron runs): scan, commit what changed, and report what differs from
-// the approved baseline. Silent when nothing changed, so cron mails nothing.
+// lsm check (LSM's -c, what cron runs): scan, commit and alert what changed, and report what
+// differs from the approved baseline. Silent when nothing changed, so cron mails nothing. With
+// DRIFT_REMINDER_HOURS, unapproved drift older than that is alerted again, at most that often.
 import type { CommandModule } from 'yargs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { raiseAlert } from '../alert/index.js';
 import { EXIT } from '../errors.js';
 import { moveBaseline, readBaseline } from '../store/baseline.js';
-import { lockRepository } from '../store/lock.js';
-import { diffFiles } from '../store/history.js';
 import { summarize } from '../store/changes.js';
-import { headCommit, openRepo, treeFiles } from '../store/repo.js';
-import { context, scan, type GlobalArgs } from './context.js';
+import { computeDrift } from '../store/drift.js';
+import { diffFiles } from '../store/history.js';
+import { lockRepository } from '../store/lock.js';
+import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
+import { alertSettings, context, flushAlerts, scan, type Context, type GlobalArgs } from './context.js';
+import { readJournalCaughtUp } from './history-context.js';
 import { out, printChange, shortId } from './output.js';
+import type { FileChange, Change } from '../types.js';
 
 interface Args extends GlobalArgs { json?: boolean; 'exit-code'?: boolean; quiet?: boolean }
+
+const REMINDED = 'lsm/drift-reminded'; // unix ms of the last reminder, under .git
+
+async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: string, drift: FileChange[]): Promise<boolean> {
+  const hours = ctx.loaded.config.driftReminderHours;
+  if (!hours || drift.length === 0) return false;
+  const marker = join(repo.gitdir, REMINDED);
+  const last = existsSync(marker) ? Number(readFileSync(marker, 'utf8')) : 0;
+  const now = Date.now();
+  if (now - last < hours * 3_600_000) return false;
+  const d = await computeDrift(repo, await readJournalCaughtUp(ctx.repoDir));
+  const oldest = Math.min(...d.lines.map((l) => l.since));
+  if (now - oldest < hours * 3_600_000) return false;
+  const change: Change = { commit: head, parent: baseline, time: now, summary: `reminder: unapproved drift since ${new Date(oldest).toISOString()}: ${summarize(drift)}`, files: drift };
+  await raiseAlert(alertSettings(ctx), change, null, true);
+  mkdirSync(dirname(marker), { recursive: true });
+  writeFileSync(marker, String(now));
+  await flushAlerts(ctx);
+  return true;
+}
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'check',
@@ -33,10 +60,11 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (!argv.quiet) out(`no baseline yet: approved the current state (${shortId(head)}) as the baseline`);
     }
     const drift = baseline === head ? [] : await diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
-    if (argv.json) { if (!argv.quiet) out(JSON.stringify({ change, baseline, drift })); }
-    else if (change && !argv.quiet) {
-      printChange(change);
-      if (drift.length) out(`drift from baseline ${shortId(baseline)}: ${summarize(drift)} (lsm diff baseline; approve with lsm -g)`);
+    const reminded = await remindIfDue(ctx, repo, baseline, head, drift);
+    if (argv.json) { if (!argv.quiet) out(JSON.stringify({ change, baseline, drift, reminded })); }
+    else if (!argv.quiet && (change || reminded)) {
+      if (change) printChange(change);
+      if (drift.length) out(`drift from baseline ${shortId(baseline)}: ${summarize(drift)} (lsm drift; approve with lsm -g)${reminded ? '; reminder sent' : ''}`);
     }
     if (drift.length && argv['exit-code']) process.exitCode = EXIT.CHANGED;
   },

@@ -6,47 +6,6 @@ import { fileChange, summarize } from './changes.js';
 import { blobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 import { fileText } from '../snapshot/index.js';
 
-export interface LogEntry {
-  commit: string;
-  parent: string | null;
-  time: number; // unix ms
-  summary: string;
-  author: string;
-}
-
-export interface LogOptions {
-  ref?: string;
-  limit?: number;
-  since?: number; // unix ms
-  until?: number;
-}
-
-/** Commits newest first. */
-export async function listCommits(repo: Repo, options: LogOptions = {}): Promise<LogEntry[]> {
-  let entries: Awaited<ReturnType<typeof git.log>>;
-  try {
-    entries = await git.log({
-      fs: repo.fs, gitdir: repo.gitdir, ref: options.ref ?? 'HEAD', cache: repo.cache,
-      since: options.since === undefined ? undefined : new Date(options.since),
-      depth: options.until === undefined ? options.limit : undefined,
-    });
-  } catch {
-    return []; // no commit yet
-  }
-  const result: LogEntry[] = [];
-  for (const e of entries) {
-    const time = e.commit.committer.timestamp * 1000;
-    if (options.until !== undefined && time > options.until) continue;
-    if (options.since !== undefined && time < options.since) continue;
-    result.push({
-      commit: e.oid, parent: e.commit.parent[0] ?? null, time,
-      summary: e.commit.message.split('\n')[0], author: `${e.commit.author.name} <${e.commit.author.email}>`,
-    });
-    if (options.limit !== undefined && result.length >= options.limit) break;
-  }
-  return result;
-}
-
 /** What changed from one file map (path -> blob id) to another. */
 export async function diffFiles(repo: Repo, before: Map<string, string>, after: Map<string, string>): Promise<FileChange[]> {
   const files: FileChange[] = [];

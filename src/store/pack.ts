@@ -1,9 +1,11 @@
 // isomorphic-git writes only loose objects (3 or more per commit; 135 MB for 2,000 commits of a
-// 430 KB file, 2.5 MB once packed). After a commit, `git gc --auto` packs them when git's own
-// threshold is passed (gc.auto, 6700 loose objects): a cheap check otherwise. It runs in the
-// foreground (under our lock, bounded in time), never detached.
+// 430 KB file, 2.5 MB once packed). Every lsm.packEvery commits (git config; default 500) the loose
+// objects go into a pack (`git repack -d`: only the new objects, so its cost does not grow with
+// history), and every 20th time all packs become one (`git repack -a -d`). It runs under our lock,
+// in the foreground, bounded in time. Without a git binary the objects stay loose; lsm reads both.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Repo } from './repo.js';
 
 let gitBinary: string | null | undefined;
@@ -14,9 +16,29 @@ function findGit(): string | null {
   return gitBinary;
 }
 
-/** Pack loose objects when there are many; a no-op without a git binary. */
-export function packIfNeeded(repo: Repo, timeoutMs = 120_000): void {
+function packEvery(repo: Repo): number {
+  try {
+    const m = /^\[lsm\][^[]*?^\s*packEvery\s*=\s*(\d+)/im.exec(readFileSync(join(repo.gitdir, 'config'), 'utf8'));
+    return m ? Math.max(1, Number(m[1])) : 500;
+  } catch {
+    return 500;
+  }
+}
+
+/** Count this commit; pack when the count comes round. Returns what it ran, for tests and notes. */
+export function packIfNeeded(repo: Repo, timeoutMs = 300_000): 'none' | 'incremental' | 'full' {
+  const counter = join(repo.gitdir, 'lsm', 'commits-since-pack');
+  let n = 0;
+  try { n = Number(readFileSync(counter, 'utf8')) || 0; } catch { /* first commit */ }
+  n++;
+  const every = packEvery(repo);
   const git = findGit();
-  if (!git) return; // without git, loose objects stay; lsm still reads everything
-  spawnSync(git, ['-C', repo.dir, '-c', 'gc.autoDetach=false', '-c', 'gc.autoPackLimit=20', 'gc', '--auto', '--quiet'], { stdio: 'ignore', timeout: timeoutMs });
+  let ran: 'none' | 'incremental' | 'full' = 'none';
+  if (n % every === 0 && git) {
+    ran = (n / every) % 20 === 0 ? 'full' : 'incremental';
+    spawnSync(git, ['-C', repo.dir, 'repack', '-d', '-q', ...(ran === 'full' ? ['-a'] : [])], { stdio: 'ignore', timeout: timeoutMs });
+  }
+  mkdirSync(join(repo.gitdir, 'lsm'), { recursive: true });
+  writeFileSync(counter, String(n));
+  return ran;
 }

@@ -1,0 +1,36 @@
+// lsm blame <what>: when each matching socket line first appeared, every interval it was present,
+// and the commit that removed it. Answered from the journal, not by reading history.
+import type { CommandModule } from 'yargs';
+import { blame, lineMatcher, presentNow } from '../store/blame.js';
+import { readJournalCaughtUp } from './history-context.js';
+import { context, type GlobalArgs } from './context.js';
+import { bold, dim, green, isoTime, out, red, shortId } from './output.js';
+
+interface Args extends GlobalArgs { what: string; all?: boolean; json?: boolean }
+
+const command: CommandModule<GlobalArgs, Args> = {
+  command: 'blame <what>',
+  describe: 'when did a socket appear, who held it, is it still there (port, 22/tcp, addr:port, unix path, or any text)',
+  builder: (y) => y
+    .positional('what', { type: 'string', demandOption: true, describe: '22, 53/udp, 127.0.0.1:631, [::1]:631, /run/x.sock, @name, or text' })
+    .option('all', { alias: 'a', type: 'boolean', describe: 'also lines that are gone now' })
+    .option('json', { type: 'boolean', describe: 'print JSON' }),
+  handler: async (argv) => {
+    const ctx = context(argv);
+    const records = await readJournalCaughtUp(ctx.repoDir);
+    const found = blame(records, lineMatcher(String(argv.what))).filter((b) => argv.all || presentNow(b));
+    if (argv.json) { out(JSON.stringify(found)); return; }
+    if (found.length === 0) { out(`nothing matches '${argv.what}'${argv.all ? '' : ' now (--all: also what is gone)'}`); return; }
+    for (const b of found) {
+      const first = b.intervals[0].from;
+      out(bold(`${b.path}  ${b.line}`));
+      out(`  first seen  ${isoTime(first.time)}  ${shortId(first.commit)}`);
+      for (const i of b.intervals) {
+        out(`  present     ${isoTime(i.from.time)} ${shortId(i.from.commit)} .. ` +
+          (i.to ? red(`${isoTime(i.to.time)} ${shortId(i.to.commit)} (removed)`) : green('now')));
+      }
+      if (!presentNow(b)) out(dim(`  gone since ${isoTime(b.intervals[b.intervals.length - 1].to!.time)}`));
+    }
+  },
+};
+export default command;

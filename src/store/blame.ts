@@ -1,0 +1,51 @@
+// Blame from the journal: for each snapshot line, every interval it was present.
+import { escapeField } from '../snapshot/escape.js';
+import type { JournalRecord } from './journal.js';
+
+export interface Point { commit: string; time: number }
+export interface Interval { from: Point; to: Point | null } // to: the commit that removed it; null: present now
+export interface Blame { path: string; line: string; intervals: Interval[] }
+
+/**
+ * What a user asks about: a port (22), a port and kind (22/tcp, 53/udp), an address and port
+ * (127.0.0.1:631, [::1]:631), a unix path or @abstract name, or any text of a line.
+ */
+export function lineMatcher(what: string): (path: string, line: string) => boolean {
+  const endpoint = (line: string) => line.split('  ', 1)[0].split(' ', 1)[0];
+  const kind = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+  const port = /^(\d{1,5})(?:\/(tcp|udp|raw))?$/.exec(what);
+  if (port) {
+    const kinds = port[2] ? [port[2]] : ['tcp', 'udp'];
+    return (path, line) => kinds.includes(kind(path)) && endpoint(line).endsWith(`:${port[1]}`);
+  }
+  if (/^(\[[0-9a-fA-F:.]+\]|\d{1,3}(\.\d{1,3}){3}|\*):\d{1,5}$/.test(what)) return (path, line) => endpoint(line) === what;
+  if (what.startsWith('/') || what.startsWith('@')) {
+    const escaped = escapeField(Buffer.from(what, 'utf8').toString('latin1'));
+    return (path, line) => kind(path) === 'unix' && endpoint(line) === escaped;
+  }
+  return (_path, line) => line.includes(what);
+}
+
+export function blame(records: JournalRecord[], match: (path: string, line: string) => boolean): Blame[] {
+  const byKey = new Map<string, Blame>();
+  for (const rec of records) {
+    const at = { commit: rec.c, time: rec.t };
+    for (const [path, line] of rec.a) {
+      if (!match(path, line)) continue;
+      const key = `${path}\n${line}`;
+      const b = byKey.get(key) ?? { path, line, intervals: [] };
+      b.intervals.push({ from: at, to: null });
+      byKey.set(key, b);
+    }
+    for (const [path, line] of rec.r) {
+      const b = byKey.get(`${path}\n${line}`);
+      const open = b?.intervals[b.intervals.length - 1];
+      if (open && open.to === null) open.to = at;
+    }
+  }
+  return [...byKey.values()];
+}
+
+export function presentNow(b: Blame): boolean {
+  return b.intervals.length > 0 && b.intervals[b.intervals.length - 1].to === null;
+}

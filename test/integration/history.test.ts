@@ -1,0 +1,154 @@
+// History questions: blame intervals, agreement with git blame / git log -S, the journal's verify
+// and reindex, log filters, drift and its reminder, and packing as history grows.
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commitSnapshot } from '../../src/store/commit.js';
+import type { Snapshot } from '../../src/types.js';
+import { LSM } from '../helpers/world.js';
+import { testConfig } from '../helpers/config.js';
+
+const git = (repo: string, ...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const H = 3_600_000;
+const A = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
+const B = '127.0.0.1:631  cupsd  root  /usr/sbin/cupsd';
+const C = '0.0.0.0:4444  nc  root  /usr/bin/nc';
+const U = '/run/app.sock  stream  app  www-data  /usr/bin/app';
+const snap = (tcp: string[], unix: string[] = [], web: string[] = []): Snapshot => {
+  const s: Snapshot = new Map([['host/tcp', tcp], ['host/udp', []], ['host/unix', unix]]);
+  if (web.length) s.set('netns/web/tcp', web);
+  return s;
+};
+
+function run(config: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [LSM, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', LSM_CONFIG: config } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A, B from the start; C appears at +1h; A vanishes at +2h and returns at +3h; C vanishes at +4h. */
+async function knownHistory() {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-hist-'));
+  const repo = join(dir, 'repo');
+  const config = testConfig(join(dir, 'etc'));
+  const c: string[] = [];
+  for (const [i, s] of [snap([A, B]), snap([A, B, C], [U]), snap([B, C], [U], ['0.0.0.0:80  nginx  root  /usr/sbin/nginx']), snap([A, B, C], [U]), snap([A, B], [U])].entries()) {
+    c.push((await commitSnapshot(repo, s, { now: T0 + i * H }))!.commit);
+  }
+  return { repo, config, c };
+}
+
+describe('blame', () => {
+  it('gives every interval of every matching line, as git blame and git log -S do', async () => {
+    const { repo, config, c } = await knownHistory();
+    const all = JSON.parse(run(config, 'blame', '--all', '--json', '22/tcp', '--repo', repo).stdout);
+    const t = (i: number) => ({ commit: c[i], time: T0 + i * H });
+    expect(all).toEqual([{ path: 'host/tcp', line: A, intervals: [{ from: t(0), to: t(2) }, { from: t(3), to: null }] }]);
+    const nc = JSON.parse(run(config, 'blame', '--all', '--json', '4444', '--repo', repo).stdout);
+    expect(nc).toEqual([{ path: 'host/tcp', line: C, intervals: [{ from: t(1), to: t(4) }] }]);
+    expect(JSON.parse(run(config, 'blame', '--json', '4444', '--repo', repo).stdout)).toEqual([]); // gone now
+    expect(JSON.parse(run(config, 'blame', '--json', '127.0.0.1:631', '--repo', repo).stdout)[0].intervals).toEqual([{ from: t(0), to: null }]);
+    expect(JSON.parse(run(config, 'blame', '--json', '/run/app.sock', '--repo', repo).stdout)[0].intervals).toEqual([{ from: t(1), to: null }]);
+    expect(JSON.parse(run(config, 'blame', '--json', '--all', 'nginx', '--repo', repo).stdout)[0]).toMatchObject({ path: 'netns/web/tcp', intervals: [{ from: t(2), to: t(3) }] });
+
+    // the real git agrees: git blame names the commit of the last appearance of each present line
+    const porcelain = git(repo, 'blame', '--line-porcelain', 'host/tcp');
+    const gitBlame = new Map([...porcelain.matchAll(/^([0-9a-f]{40}) \d+ \d+.*\n(?:[^\t].*\n)*\t(.*)$/gm)].map((m) => [m[2], m[1]]));
+    for (const line of [A, B]) {
+      const ours = JSON.parse(run(config, 'blame', '--json', line, '--repo', repo).stdout)[0];
+      expect(ours.intervals[ours.intervals.length - 1].from.commit).toBe(gitBlame.get(line));
+    }
+    // and git log -S lists exactly the commits where a line appeared or vanished
+    for (const [line, ours] of [[A, all[0]], [C, nc[0]]] as const) {
+      const pickaxe = git(repo, 'log', '--format=%H', `-S${line}`, '--', 'host/tcp').trim().split('\n').reverse();
+      expect(pickaxe).toEqual(ours.intervals.flatMap((i: { from: { commit: string }; to: { commit: string } | null }) => [i.from.commit, ...(i.to ? [i.to.commit] : [])]));
+    }
+    const text = run(config, 'blame', '22', '--repo', repo).stdout;
+    expect(text).toContain(`host/tcp  ${A}\n  first seen  2026-01-01T00:00:00Z  ${c[0].slice(0, 10)}`);
+    expect(text).toContain(`present     2026-01-01T00:00:00Z ${c[0].slice(0, 10)} .. 2026-01-01T02:00:00Z ${c[2].slice(0, 10)} (removed)`);
+  });
+
+  it('verify finds a journal that no longer matches history; reindex repairs it; a journal behind HEAD is caught up', async () => {
+    const { repo, config, c } = await knownHistory();
+    expect(run(config, 'verify', '--repo', repo)).toMatchObject({ code: 0, stdout: 'journal matches history (5 commits)\n' });
+    const journal = join(repo, '.git', 'lsm', 'journal.jsonl');
+    writeFileSync(journal, readFileSync(journal, 'utf8').replace('4444', '4445'));
+    const bad = run(config, 'verify', '--repo', repo);
+    expect([bad.code, bad.stderr]).toEqual([1, `lsm: journal does not match history: record 2 (commit ${c[1].slice(0, 10)}) does not match history (run lsm reindex)\n`]);
+    expect(run(config, 'reindex', '--repo', repo).stdout).toBe('journal rebuilt from 5 commits\n');
+    expect(run(config, 'verify', '--repo', repo).code).toBe(0);
+    // a scan killed between commit and journal append: the last record is missing, or torn
+    const full = readFileSync(journal, 'utf8');
+    truncateSync(journal, full.length - full.split('\n').at(-2)!.length - 1 + 20);
+    expect(JSON.parse(run(config, 'blame', '--json', '--all', '4444', '--repo', repo).stdout)[0].intervals[0].to.commit).toBe(c[4]);
+    expect(readFileSync(journal, 'utf8')).toBe(full);
+    await commitSnapshot(repo, snap([A]), { now: T0 + 5 * H });
+    expect(run(config, 'verify', '--repo', repo).code).toBe(0);
+  });
+});
+
+describe('log', () => {
+  it('filters by time, by what changed and by namespace, and shows diffs', async () => {
+    const { repo, config, c } = await knownHistory();
+    const ids = (args: string[]) => run(config, 'log', '--json', '--repo', repo, ...args).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).commit);
+    expect(ids([])).toEqual([...c].reverse());
+    expect(ids(['--since', '2026-01-01T02:00:00Z'])).toEqual([c[4], c[3], c[2]]);
+    expect(ids(['--until', '2026-01-01T01:00:00Z'])).toEqual([c[1], c[0]]);
+    expect(ids(['--grep', '4444'])).toEqual([c[4], c[1]]);
+    expect(ids(['--grep', '22/tcp'])).toEqual([c[3], c[2], c[0]]);
+    expect(ids(['--netns', 'web'])).toEqual([c[3], c[2]]);
+    expect(ids(['-n', '2'])).toEqual([c[4], c[3]]);
+    const p = run(config, 'log', '-p', '-n', '1', '--repo', repo).stdout;
+    expect(p).toContain(`-${C}`);
+    const stat = run(config, 'log', '--stat', '-n', '1', '--repo', repo).stdout;
+    expect(stat).toBe(`${c[4].slice(0, 10)} 2026-01-01T04:00:00Z +0 -1: host/tcp -1\n host/tcp | - 1\n`);
+  });
+});
+
+describe('drift', () => {
+  it('says what differs from the approved baseline, since when, and who approved it; reminds when it lasts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-drift-'));
+    const repo = join(dir, 'repo');
+    const etc = join(dir, 'etc');
+    const config = testConfig(etc, { DRIFT_REMINDER_HOURS: '0.5' });
+    await commitSnapshot(repo, snap([A]), { now: Date.now() - 2 * H });
+    expect(run(config, 'accept', 'HEAD', '-m', 'approved after the audit', '--repo', repo).code).toBe(0);
+    expect(run(config, 'drift', '--repo', repo).stdout).toMatch(/approved by \S+ at .* \(approved after the audit\)\nno drift/);
+    await commitSnapshot(repo, snap([A, C]), { now: Date.now() - H });
+    const d = JSON.parse(run(config, 'drift', '--json', '--repo', repo).stdout);
+    expect(d.lines).toEqual([{ path: 'host/tcp', line: C, kind: 'added', since: expect.any(Number) }]);
+    expect(Date.now() - d.lines[0].since).toBeGreaterThan(H - 5000); // it has stood for an hour
+    expect(run(config, 'drift', '--repo', repo).stdout).toMatch(/^\+ host\/tcp  0\.0\.0\.0:4444  nc  root  \/usr\/bin\/nc  since \S+ \(1h 0m\)$/m);
+    expect(run(config, 'drift', '--exit-code', '--repo', repo).code).toBe(3);
+    // the reminder: drift older than DRIFT_REMINDER_HOURS is alerted again (not more often than that)
+    // (lsm -c scans this real host too, so its own change joins the drift: the reminder is what is checked)
+    const first = run(config, '-c', '--repo', repo);
+    expect(first.code).toBe(0);
+    const events = readFileSync(join(etc, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.at(-1).summary).toMatch(/^reminder: unapproved drift since \S+: \+\d+ -\d+: .*host\/tcp/);
+    expect(run(config, '-c', '--repo', repo).stdout).toBe(''); // not again before DRIFT_REMINDER_HOURS
+    expect(run(config, 'accept', '--repo', repo).code).toBe(0);
+    expect(run(config, 'drift', '--exit-code', '--repo', repo).code).toBe(0);
+    expect(git(repo, 'reflog', 'show', '--format=%gs', 'refs/lsm/baseline').trim().split('\n')).toEqual(['baseline approved with lsm -g', 'approved after the audit']);
+  });
+});
+
+describe('growth', () => {
+  it('packs loose objects as history grows; git fsck and lsm still read everything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-pack-'));
+    const repo = join(dir, 'repo');
+    const config = testConfig(join(dir, 'etc'));
+    await commitSnapshot(repo, snap([A]), { now: T0 });
+    git(repo, 'config', 'lsm.packEvery', '10'); // default 500 commits; small here to see it happen
+    for (let i = 1; i <= 40; i++) await commitSnapshot(repo, snap([A, `0.0.0.0:${5000 + i}  svc  root  /svc`]), { now: T0 + i * 60_000 });
+    expect(readdirSync(join(repo, '.git', 'objects', 'pack')).some((f) => f.endsWith('.pack'))).toBe(true);
+    expect(Number(/count: (\d+)/.exec(git(repo, 'count-objects', '-v'))![1])).toBeLessThan(40);
+    execFileSync('git', ['-C', repo, 'fsck', '--strict']);
+    expect(run(config, 'verify', '--repo', repo).code).toBe(0); // reads every commit and blob, packed now
+    expect(run(config, 'show', 'HEAD~20', '--repo', repo).stdout).toContain('+0.0.0.0:5020  svc  root  /svc');
+    await commitSnapshot(repo, snap([A]), { now: T0 + 41 * 60_000 });
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+  });
+});

@@ -2,7 +2,7 @@
 // through each channel (event log, hooks, mail); an entry leaves the spool only when every channel
 // accepted it. Each channel keeps the alerts' order: it stops at its first failure and tries again
 // on the next run, with back-off. Nothing here prints: the CLI reports what happened.
-import git from 'isomorphic-git';
+import { igit, readRef } from '../store/git.js';
 import { dirname, join } from 'node:path';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { SnapshotLine } from '../snapshot/index.js';
@@ -30,7 +30,7 @@ export interface AlertSettings {
 }
 
 async function alertedCommit(repo: Repo): Promise<string | null> {
-  try { return await git.resolveRef({ fs: repo.fs, gitdir: repo.gitdir, ref: ALERTED_REF }); } catch { return null; }
+  return readRef(repo.gitdir, ALERTED_REF);
 }
 
 async function markAlerted(repo: Repo, commit: string): Promise<void> {
@@ -50,6 +50,8 @@ async function alertFor(repo: Repo, change: Change, now: Map<string, SnapshotLin
  */
 export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLine[]> | null): Promise<number> {
   const repo = openRepo(s.repoDir);
+  const current = await headCommit(repo);
+  if (current === null || current === (await alertedCommit(repo))) return 0; // the common case: nothing new
   const lock = await lockRepository(repo.gitdir);
   try {
     const head = await headCommit(repo);
@@ -57,7 +59,7 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     const alerted = await alertedCommit(repo);
     const missed: string[] = [];
     for (let oid: string | undefined = head; oid && oid !== alerted && missed.length < MAX_CATCH_UP;) {
-      const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+      const { commit } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
       if (commit.parent.length === 0) break; // the first snapshot
       missed.push(oid);
       oid = commit.parent[0];

@@ -1,5 +1,5 @@
 // Mail through nodemailer: SMTP when SMTP_URL is set, else the local sendmail (LSM's behaviour).
-import nodemailer from 'nodemailer';
+// nodemailer costs ~47 ms to import: loaded only when a mail is sent
 import { alertText, type Alert } from './message.js';
 
 export interface MailSettings {
@@ -19,14 +19,15 @@ export function mailConfigured(m: MailSettings): boolean {
   return m.smtpUrl !== '' || m.sendmail !== '';
 }
 
-function transport(m: MailSettings) {
+async function transport(m: MailSettings) {
+  const nodemailer = (await import('nodemailer')).default;
   // short timeouts: a cron run must not hang on a dead server; the spool retries next run
   if (m.smtpUrl) return nodemailer.createTransport(m.smtpUrl, { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 } as object);
   return nodemailer.createTransport({ sendmail: true, path: m.sendmail, newline: 'unix' });
 }
 
 export async function sendAlertMail(alert: Alert, m: MailSettings): Promise<void> {
-  const t = transport(m);
+  const t = await transport(m);
   try {
     const info = await t.sendMail({
       from: m.from, to: m.to, subject: m.subject,

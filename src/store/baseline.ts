@@ -1,7 +1,7 @@
 // The approved baseline is a ref, refs/lsm/baseline, moved only by `lsm -g` (or `lsm accept`).
 // Each move is appended to the ref's reflog, so `git reflog refs/lsm/baseline` (and lsm) can say
 // who approved what, and when.
-import git from 'isomorphic-git';
+import { igit, readRef } from './git.js';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,11 +25,7 @@ export function approver(): string {
 }
 
 export async function readBaseline(repo: Repo): Promise<string | null> {
-  try {
-    return await git.resolveRef({ fs: repo.fs, gitdir: repo.gitdir, ref: BASELINE_REF });
-  } catch {
-    return null;
-  }
+  return readRef(repo.gitdir, BASELINE_REF);
 }
 
 function reflogLine(from: string | null, to: string | null, who: string, time: number, message: string): string {
@@ -50,7 +46,7 @@ export async function moveBaseline(repo: Repo, to: string | null, message: strin
       mkdirSync(dirname(join(repo.gitdir, BASELINE_REF)), { recursive: true });
       await writeFileAtomic(join(repo.gitdir, BASELINE_REF), `${to}\n`, join(repo.gitdir));
     } else if (from) {
-      await git.deleteRef({ fs: repo.fs, gitdir: repo.gitdir, ref: BASELINE_REF });
+      await (await igit()).deleteRef({ fs: repo.fs, gitdir: repo.gitdir, ref: BASELINE_REF });
     }
     appendFileSync(log, reflogLine(from, to, who, now, message));
   } catch (err) {

@@ -1,6 +1,6 @@
 // Commit a snapshot when, and only when, it differs from HEAD. The comparison is by blob ids
 // against the HEAD tree, so the common no-change scan reads a few small objects and writes nothing.
-import git from 'isomorphic-git';
+import { igit } from './git.js';
 import { existsSync, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,7 +29,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
   try {
     await cleanTmp(repo.gitdir);
     const head = await headCommit(repo);
-    const headFiles = head ? await treeFiles(repo, head) : new Map<string, string>();
+    const headFiles = head ? await headTreeFiles(repo, head) : new Map<string, string>();
     if (existsSync(join(repo.gitdir, STALE_WORKTREE))) await syncWorktree(repo, await worktreeFiles(repo.dir), headFiles);
 
     const texts = new Map([...snapshot].map(([path, lines]) => [path, fileText(lines)]));
@@ -51,11 +51,11 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     let commit: string;
     try {
       for (const [path, text] of texts) {
-        if (headFiles.get(path) !== ids.get(path)) await git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') });
+        if (headFiles.get(path) !== ids.get(path)) await (await igit()).writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') });
       }
       const tree = await writeTrees(repo, ids);
       await fsp.writeFile(join(repo.gitdir, STALE_WORKTREE), '');
-      commit = await git.commit({
+      commit = await (await igit()).commit({
         fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, tree, parent: head ? [head] : [],
         ref: `refs/heads/${BRANCH}`, message: `${summary}\n`,
         author: { name: 'lsm', email: `lsm@${host}`, timestamp: Math.floor(now / 1000), timezoneOffset: new Date(now).getTimezoneOffset() },
@@ -64,6 +64,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
       throw ioError(`cannot commit to ${dir}`, err);
     }
     await syncWorktree(repo, headFiles, ids, texts);
+    await writeTreeCache(repo, commit, ids);
     const change = { commit, parent: head, time: now, summary, files };
     try {
       await catchUpJournal(repo, head);
@@ -76,6 +77,25 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
   } finally {
     lock.release();
   }
+}
+
+// HEAD's files (path -> blob id), cached beside the journal: the no-change scan compares against
+// it without loading isomorphic-git or inflating a tree (derived data, checked by commit id).
+const TREE_CACHE = 'lsm/head-tree.json';
+
+async function headTreeFiles(repo: Repo, head: string): Promise<Map<string, string>> {
+  try {
+    const cached = JSON.parse(await fsp.readFile(join(repo.gitdir, TREE_CACHE), 'utf8')) as { commit: string; files: Record<string, string> };
+    if (cached.commit === head) return new Map(Object.entries(cached.files));
+  } catch { /* missing or stale: read the tree */ }
+  const files = await treeFiles(repo, head);
+  await writeTreeCache(repo, head, files).catch(() => {});
+  return files;
+}
+
+async function writeTreeCache(repo: Repo, commit: string, files: Map<string, string>): Promise<void> {
+  await fsp.mkdir(join(repo.gitdir, 'lsm'), { recursive: true });
+  await writeFileAtomic(join(repo.gitdir, TREE_CACHE), JSON.stringify({ commit, files: Object.fromEntries(files) }), repo.gitdir);
 }
 
 /** Files in the work tree (outside .git), with no ids: every one is rewritten or deleted. */
@@ -106,7 +126,7 @@ async function writeTrees(repo: Repo, ids: Map<string, string>): Promise<string>
   const write = async (d: Dir): Promise<string> => {
     const tree = [...d.files].map(([path, oid]) => ({ mode: '100644', path, oid, type: 'blob' as const }));
     for (const [path, sub] of d.dirs) tree.push({ mode: '040000', path, oid: await write(sub), type: 'tree' as any });
-    return git.writeTree({ fs: repo.fs, gitdir: repo.gitdir, tree });
+    return (await igit()).writeTree({ fs: repo.fs, gitdir: repo.gitdir, tree });
   };
   return write(root);
 }
@@ -123,12 +143,12 @@ async function syncWorktree(repo: Repo, before: Map<string, string>, after: Map<
       const text = texts?.get(path) ?? (await readBlobText(repo, id));
       await fsp.mkdir(dirname(full), { recursive: true });
       await writeFileAtomic(full, text);
-      await git.add({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
+      await (await igit()).add({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
     }
     for (const path of before.keys()) {
       if (after.has(path)) continue;
       await fsp.unlink(join(repo.dir, path)).catch(() => {});
-      await git.remove({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
+      await (await igit()).remove({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
       await fsp.rmdir(dirname(join(repo.dir, path))).catch(() => {}); // only when empty
     }
     await fsp.unlink(join(repo.gitdir, STALE_WORKTREE)).catch(() => {});

@@ -1,10 +1,14 @@
 // Reading the history: commits, what each changed, and unified diffs in git's own form.
-import git from 'isomorphic-git';
-import { createTwoFilesPatch } from 'diff';
+import { igit } from './git.js';
+import { createRequire } from 'node:module';
 import type { Change, FileChange, Snapshot } from '../types.js';
 import { fileChange, summarize } from './changes.js';
 import { blobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 import { fileText } from '../snapshot/index.js';
+
+// jsdiff costs ~21 ms to import: loaded when a diff is made, not on every scan
+let diffModule: typeof import('diff') | null = null;
+const jsdiff = () => (diffModule ??= createRequire(import.meta.url)('diff') as typeof import('diff'));
 
 /** What changed from one file map (path -> blob id) to another. */
 export async function diffFiles(repo: Repo, before: Map<string, string>, after: Map<string, string>): Promise<FileChange[]> {
@@ -21,7 +25,7 @@ export async function diffFiles(repo: Repo, before: Map<string, string>, after: 
 
 /** The change one commit made against its first parent. */
 export async function commitChange(repo: Repo, commit: string): Promise<Change> {
-  const { commit: c } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid: commit, cache: repo.cache });
+  const { commit: c } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid: commit, cache: repo.cache });
   const parent = c.parent[0] ?? null;
   const files = await diffFiles(repo, parent ? await treeFiles(repo, parent) : new Map(), await treeFiles(repo, commit));
   return { commit, parent, time: c.committer.timestamp * 1000, summary: c.message.split('\n')[0], files };
@@ -61,7 +65,7 @@ export function unifiedDiff(before: Snapshot, after: Snapshot, maxLines = 20_000
       out += `(${fc.added.length} lines added, ${fc.removed.length} removed: too many to show)\n`;
       continue;
     }
-    const patch = createTwoFilesPatch(a ? `a/${path}` : '/dev/null', b ? `b/${path}` : '/dev/null', at, bt, undefined, undefined, { context: 3 });
+    const patch = jsdiff().createTwoFilesPatch(a ? `a/${path}` : '/dev/null', b ? `b/${path}` : '/dev/null', at, bt, undefined, undefined, { context: 3 });
     // drop jsdiff's '====' header; write hunk headers as git does ('-0,0 +1' not '+1,1')
     out += patch.split('\n').slice(1).join('\n').replace(/^@@ -(\d+),1 /gm, '@@ -$1 ').replace(/^(@@ -\S+ \+\d+),1 @@/gm, '$1 @@').replace(/\n*$/, '\n');
   }

@@ -5,7 +5,7 @@
 // size). It is derived data, never the only copy of anything: `lsm reindex` rebuilds it from
 // history and `lsm verify` checks it against history; a journal that fell behind HEAD (a scan
 // killed between commit and append) is caught up from the commits it misses.
-import git from 'isomorphic-git';
+import { igit } from './git.js';
 import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Change } from '../types.js';
@@ -80,7 +80,7 @@ export async function recordsFromHistory(repo: Repo, head: string | null, stopAt
   const commits: string[] = [];
   for (let oid: string | undefined = head ?? undefined; oid && oid !== stopAt;) {
     commits.push(oid);
-    const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    const { commit } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
     oid = commit.parent[0];
     if (!oid && stopAt) return null; // stopAt is not an ancestor of head
   }

@@ -1,9 +1,9 @@
 // The git repository: a normal repository with a work tree, so `git log -p`, `git blame` and every
 // git tool work on it directly. Reading goes through isomorphic-git; every write is atomic (see
 // atomic-fs.ts) and happens under the repository lock.
-import git from 'isomorphic-git';
+import { igit, readRef } from './git.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LsmError, EXIT, ioError } from '../errors.js';
 import type { Snapshot } from '../types.js';
@@ -28,15 +28,24 @@ export function repoExists(dir: string): boolean {
   return existsSync(join(dir, '.git', 'HEAD'));
 }
 
-/** Open the repository, creating it (mode 0700: socket owners are sensitive) when missing. */
+/**
+ * Open the repository, creating it (mode 0700: socket owners are sensitive) when missing. It is
+ * made in a temporary directory and renamed into place, so a run killed half-way through leaves
+ * no half-made repository behind (isomorphic-git's init would then skip it for good).
+ */
 export async function initRepo(dir: string): Promise<Repo> {
   const repo = openRepo(dir);
   if (repoExists(dir)) return repo;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    await git.init({ fs: repo.fs, dir, defaultBranch: BRANCH });
+    for (const name of readdirSync(dir)) if (name.startsWith('.lsm-init-')) rmSync(join(dir, name), { recursive: true, force: true });
+    const tmp = mkdtempSync(join(dir, '.lsm-init-'));
+    const fs = atomicFs(join(tmp, '.git'));
+    await (await igit()).init({ fs, dir: tmp, defaultBranch: BRANCH });
     // plain git must never try to rewrite line endings of snapshot files
-    await git.setConfig({ fs: repo.fs, dir, path: 'core.autocrlf', value: 'false' });
+    await (await igit()).setConfig({ fs, dir: tmp, path: 'core.autocrlf', value: 'false' });
+    renameSync(join(tmp, '.git'), join(dir, '.git'));
+    rmSync(tmp, { recursive: true, force: true });
   } catch (err) {
     throw ioError(`cannot create repository ${dir}`, err);
   }
@@ -56,19 +65,15 @@ export function blobId(text: string): string {
 }
 
 export async function headCommit(repo: Repo): Promise<string | null> {
-  try {
-    return await git.resolveRef({ fs: repo.fs, gitdir: repo.gitdir, ref: `refs/heads/${BRANCH}` });
-  } catch {
-    return null; // no commit yet
-  }
+  return readRef(repo.gitdir, `refs/heads/${BRANCH}`); // null: no commit yet
 }
 
 /** Every file of a commit: path -> blob id. */
 export async function treeFiles(repo: Repo, commit: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
-  const { commit: c } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid: commit, cache: repo.cache });
+  const { commit: c } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid: commit, cache: repo.cache });
   const walk = async (oid: string, prefix: string): Promise<void> => {
-    const { tree } = await git.readTree({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    const { tree } = await (await igit()).readTree({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
     for (const e of tree) {
       if (e.type === 'tree') await walk(e.oid, `${prefix}${e.path}/`);
       else if (e.type === 'blob') files.set(`${prefix}${e.path}`, e.oid);
@@ -79,7 +84,7 @@ export async function treeFiles(repo: Repo, commit: string): Promise<Map<string,
 }
 
 export async function readBlobText(repo: Repo, oid: string): Promise<string> {
-  const { blob } = await git.readBlob({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+  const { blob } = await (await igit()).readBlob({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
   return Buffer.from(blob).toString('utf8');
 }
 
@@ -105,10 +110,10 @@ export async function resolveRev(repo: Repo, rev: string): Promise<string> {
   let oid: string | null = null;
   const refs = base === 'baseline' ? [BASELINE_REF] : base === 'HEAD' ? [`refs/heads/${BRANCH}`] : [base, `refs/heads/${base}`, `refs/lsm/${base}`];
   for (const ref of refs) {
-    try { oid = await git.resolveRef({ fs: repo.fs, gitdir: repo.gitdir, ref }); break; } catch { /* next */ }
+    try { oid = await (await igit()).resolveRef({ fs: repo.fs, gitdir: repo.gitdir, ref }); break; } catch { /* next */ }
   }
   if (oid === null && /^[0-9a-f]{4,40}$/.test(base)) {
-    try { oid = await git.expandOid({ fs: repo.fs, gitdir: repo.gitdir, oid: base, cache: repo.cache }); } catch { /* below */ }
+    try { oid = await (await igit()).expandOid({ fs: repo.fs, gitdir: repo.gitdir, oid: base, cache: repo.cache }); } catch { /* below */ }
   }
   if (oid === null) {
     if (base === 'baseline') throw new LsmError("no baseline yet (run 'lsm -g' to approve the current state)", EXIT.USAGE);
@@ -116,7 +121,7 @@ export async function resolveRev(repo: Repo, rev: string): Promise<string> {
     throw new LsmError(`unknown revision '${rev}'`, EXIT.USAGE);
   }
   for (let i = 0; i < back; i++) {
-    const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    const { commit } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
     if (commit.parent.length === 0) throw new LsmError(`unknown revision '${rev}': history is shorter`, EXIT.USAGE);
     oid = commit.parent[0];
   }

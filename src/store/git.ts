@@ -1,0 +1,28 @@
+// isomorphic-git costs ~57 ms to import, more than a whole no-change scan at 1k sockets: it is
+// loaded on first use, and refs are read here directly, so the cron case (`lsm -c`, nothing
+// changed) never loads it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+type Git = typeof import('isomorphic-git')['default'];
+let loaded: Promise<Git> | null = null;
+
+export function igit(): Promise<Git> {
+  return (loaded ??= import('isomorphic-git').then((m) => m.default));
+}
+
+/** A ref's commit id, loose or packed, following symbolic refs (HEAD); null when it does not exist. */
+export function readRef(gitdir: string, name: string, depth = 0): string | null {
+  let text: string | null = null;
+  try { text = readFileSync(join(gitdir, name), 'utf8').trim(); } catch { /* maybe packed */ }
+  if (text !== null) {
+    if (text.startsWith('ref: ') && depth < 5) return readRef(gitdir, text.slice(5), depth + 1);
+    return /^[0-9a-f]{40}$/.test(text) ? text : null;
+  }
+  try {
+    for (const line of readFileSync(join(gitdir, 'packed-refs'), 'utf8').split('\n')) {
+      if (line.endsWith(` ${name}`) && /^[0-9a-f]{40} /.test(line)) return line.slice(0, 40);
+    }
+  } catch { /* no packed refs */ }
+  return null;
+}

@@ -18,21 +18,23 @@ function fail(message: string, code: number): never {
  * Anything else (--help included) goes through yargs.
  */
 async function cronFastPath(argv: string[]): Promise<boolean> {
-  if (argv[0] !== '-c' && argv[0] !== 'check') return false;
   const args: Record<string, string | boolean> = {};
-  for (let i = 1; i < argv.length; i++) {
+  let check = false;
+  for (let i = 0; i < argv.length; i++) {
     const m = /^--(repo|config)(?:=(.*))?$/.exec(argv[i]);
     if (m) {
       const value = m[2] ?? argv[++i];
       if (value === undefined || value === '') return false;
       args[m[1]] = value;
-    } else if (argv[i] === '-q' || argv[i] === '--quiet') args.quiet = true;
+    } else if ((argv[i] === '-c' || argv[i] === 'check') && !check) check = true;
+    else if (argv[i] === '-q' || argv[i] === '--quiet') args.quiet = true;
     else if (argv[i] === '--no-color') args.color = false;
     else return false;
   }
+  if (!check) return false;
   setColour(args.color !== false);
-  const check = (await import('./check.js')).default;
-  await (check.handler as (a: object) => Promise<void>)({ ...args, _: [], $0: 'lsm' });
+  const command = (await import('./check.js')).default;
+  await (command.handler as (a: object) => Promise<void>)({ ...args, _: [], $0: 'lsm' });
   return true;
 }
 

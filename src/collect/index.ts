@@ -42,9 +42,13 @@ export function collect(options: CollectOptions = {}): Collection {
       else if (!owners.includes(pid)) owners.push(pid);
     }
   }
-  const hostNs = readNetns(procRoot, 1);
+  // the host's namespace is pid 1's; when pid 1 is not readable (a sandbox), kthreadd's (pid 2, a
+  // kernel thread: always in the initial namespace); our own only as a last resort, since lsm may
+  // itself run inside another namespace (ip netns exec)
+  const init = readNetns(procRoot, 1);
+  const kthreadd = init.ok ? init : readNetns(procRoot, 2);
   const selfNs = readNetns(procRoot, 'self');
-  const hostInode = hostNs.ok ? hostNs.value : selfNs.ok ? selfNs.value : -1;
+  const hostInode = kthreadd.ok ? kthreadd.value : selfNs.ok ? selfNs.value : -1;
   if (!nsPids.has(hostInode)) nsPids.set(hostInode, []); // read through /proc/self below
 
   // step 2: each namespace's tables, once

@@ -1,0 +1,35 @@
+// npm run bench [-- NAME...] [-- --quick]: runs bench/*.bench.mjs (or the named ones) and writes
+// bench/RESULTS.md with the machine, the date, how to reproduce, and each benchmark's section.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { machine } from './lib.mjs';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const names = args.filter((a) => !a.startsWith('--'));
+const here = new URL('.', import.meta.url).pathname;
+const files = readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).sort().filter((f) => names.length === 0 || names.some((n) => f.startsWith(n)));
+if (process.getuid?.() !== 0) { console.error('bench: run as root (the socket farm makes network namespaces)'); process.exit(2); }
+
+const before = machine();
+const sections = [];
+for (const f of files) {
+  const t0 = Date.now();
+  console.error(`bench: ${f} ...`);
+  const { default: run } = await import(`./${f}`);
+  sections.push(await run({ quick }));
+  console.error(`bench: ${f} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+const after = machine();
+const text = [
+  '# lsm benchmarks',
+  '',
+  `Run ${new Date().toISOString()} on ${before.cpus}, ${before.memory}, Linux ${before.kernel}, Node ${before.node}, ${before.ss}, ${before.git}.`,
+  `Load average before: ${before.load}; after: ${after.load} (other work on the machine shows here).`,
+  '',
+  'Reproduce: `npm ci && npm run bench` as root (`npm run bench -- scan` or `-- history` for one part, `-- --quick` for a smoke run).',
+  'The socket farm is `../shared/bench/sockfarm.py`; histories come from `bench/gen-history.mjs`.',
+  '',
+  ...sections.flatMap((s) => [s, '']),
+].join('\n');
+writeFileSync(new URL('RESULTS.md', import.meta.url), text);
+console.log(text);

@@ -7,6 +7,7 @@ import { loadConfig, type LoadedConfig } from '../config.js';
 import { LsmError, EXIT } from '../errors.js';
 import { parseIgnoreRules, type IgnoreRule } from '../snapshot/ignore.js';
 import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
+import { recordable } from '../snapshot/select.js';
 import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
 import { hostname } from 'node:os';
 import { commitSnapshot } from '../store/commit.js';
@@ -57,12 +58,10 @@ export interface ScanResult {
   change: Change | null;
 }
 
-export function takeSnapshot(ctx: Context, options: { established?: boolean } = {}): { collection: Collection; snapshot: Snapshot; lines: Map<string, SnapshotLine[]> } {
-  const collection = collect({ procRoot: ctx.procRoot });
-  const lines = snapshotLines(collection, {
-    established: options.established ?? ctx.loaded.config.established,
-    ignore: ignoreRules(ctx),
-  });
+export function takeSnapshot(ctx: Context, options: { established?: boolean; all?: boolean } = {}): { collection: Collection; snapshot: Snapshot; lines: Map<string, SnapshotLine[]> } {
+  const established = options.established ?? ctx.loaded.config.established;
+  const collection = collect({ procRoot: ctx.procRoot, keep: options.all ? undefined : (s) => recordable(s, { established }) });
+  const lines = snapshotLines(collection, { established, ignore: ignoreRules(ctx) });
   const snapshot: Snapshot = new Map([...lines].map(([path, l]) => [path, l.map((x) => x.line)]));
   return { collection, snapshot, lines };
 }

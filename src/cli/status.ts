@@ -24,7 +24,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     .option('all', { alias: 'a', type: 'boolean', describe: 'every socket, connections and unbound ones too' }),
   handler: async (argv) => {
     const ctx = context(argv);
-    const { collection } = takeSnapshot(ctx);
+    const { collection } = takeSnapshot(ctx, { all: argv.all });
     const listening = listeningPorts(collection.sockets);
     const nsDir = new Map(collection.namespaces.map((n) => [n.inode, namespaceDir(n.label, n.host)]));
     const shown = collection.sockets.filter((s) => nsDir.has(s.netns) && (argv.all || identity(s, listening, {}) !== null));

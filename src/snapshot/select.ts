@@ -18,26 +18,30 @@ export interface Identity {
 /**
  * Default: TCP listeners; bound, unconnected UDP; raw and packet sockets; named unix sockets that
  * listen, and bound datagram ones (an accepted unix connection repeats its listener's path).
+ * The collector takes this as its filter, so the rest is never kept.
  */
+export function recordable(s: Socket, options: SelectOptions): boolean {
+  switch (s.kind) {
+    case 'tcp': return s.state === 'LISTEN' || (!!options.established && s.state === 'ESTABLISHED');
+    case 'udp': return (s.state === 'UNCONN' && s.localPort !== 0) || (!!options.established && s.state === 'ESTAB');
+    case 'raw': case 'packet': return true;
+    case 'unix': return s.localAddress !== '' && (s.state === 'LISTEN' || s.socketType === 'dgram');
+  }
+}
+
 export function identity(s: Socket, listening: Set<string>, options: SelectOptions): Identity | null {
+  if (!recordable(s, options)) return null;
   switch (s.kind) {
     case 'tcp':
-      if (s.state === 'LISTEN') return { key: localEndpoint(s), port: s.localPort, address: s.localAddress };
-      if (options.established && s.state === 'ESTABLISHED') return connection(s, listening);
-      return null;
+      return s.state === 'LISTEN' ? { key: localEndpoint(s), port: s.localPort, address: s.localAddress } : connection(s, listening);
     case 'udp':
-      if (s.state === 'UNCONN' && s.localPort !== 0) return { key: localEndpoint(s), port: s.localPort, address: s.localAddress };
-      if (options.established && s.state === 'ESTAB') return connection(s, listening);
-      return null;
+      return s.state === 'UNCONN' ? { key: localEndpoint(s), port: s.localPort, address: s.localAddress } : connection(s, listening);
     case 'raw':
       return { key: localEndpoint(s), port: s.localPort, address: s.localAddress };
     case 'packet':
       return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}`, port: s.localPort, address: s.localAddress };
-    case 'unix': {
-      if (s.localAddress === '') return null;
-      const bound = s.state === 'LISTEN' || s.socketType === 'dgram';
-      return bound ? { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}`, port: 0, address: escapeField(s.localAddress) } : null;
-    }
+    case 'unix':
+      return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}`, port: 0, address: escapeField(s.localAddress) };
   }
 }
 

@@ -26,6 +26,7 @@ export interface SpoolEntry {
 const fresh = (): ChannelState => ({ done: false, dead: false, attempts: 0, nextAttempt: 0, lastError: null });
 
 export class Spool {
+  private seq = 0;
   constructor(readonly dir: string) {}
 
   private ensure(): void {
@@ -55,7 +56,9 @@ export class Spool {
     if (this.has(alert.id)) return false;
     this.ensure();
     const entry = { alert, channels: { eventlog: fresh(), hooks: fresh(), mail: fresh() } };
-    await this.save({ ...entry, file: `${String(alert.time).padStart(14, '0')}-${alert.id}.json` });
+    // named by when it was spooled, with a counter: commits made in the same second keep their order
+    const name = `${String(Date.now()).padStart(14, '0')}-${String(this.seq++).padStart(6, '0')}-${alert.id}.json`;
+    await this.save({ ...entry, file: name });
     return true;
   }
 

@@ -50,9 +50,10 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     const host = options.host ?? hostname();
     let commit: string;
     try {
-      for (const [path, text] of texts) {
-        if (headFiles.get(path) !== ids.get(path)) await (await igit()).writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') });
-      }
+      // new blobs written side by side: their fsyncs overlap instead of queueing
+      const git = await igit();
+      await Promise.all([...texts].filter(([path]) => headFiles.get(path) !== ids.get(path))
+        .map(([, text]) => git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') })));
       const tree = await writeTrees(repo, ids);
       await fsp.writeFile(join(repo.gitdir, STALE_WORKTREE), '');
       commit = await (await igit()).commit({
@@ -95,7 +96,7 @@ async function headTreeFiles(repo: Repo, head: string): Promise<Map<string, stri
 
 async function writeTreeCache(repo: Repo, commit: string, files: Map<string, string>): Promise<void> {
   await fsp.mkdir(join(repo.gitdir, 'lsm'), { recursive: true });
-  await writeFileAtomic(join(repo.gitdir, TREE_CACHE), JSON.stringify({ commit, files: Object.fromEntries(files) }), repo.gitdir);
+  await writeFileAtomic(join(repo.gitdir, TREE_CACHE), JSON.stringify({ commit, files: Object.fromEntries(files) }), repo.gitdir, 0o644, 'none');
 }
 
 /** Files in the work tree (outside .git), with no ids: every one is rewritten or deleted. */
@@ -124,8 +125,9 @@ async function writeTrees(repo: Repo, ids: Map<string, string>): Promise<string>
     d.files.set(parts[parts.length - 1], id);
   }
   const write = async (d: Dir): Promise<string> => {
-    const tree = [...d.files].map(([path, oid]) => ({ mode: '100644', path, oid, type: 'blob' as const }));
-    for (const [path, sub] of d.dirs) tree.push({ mode: '040000', path, oid: await write(sub), type: 'tree' as any });
+    const blobs = [...d.files].map(([path, oid]) => ({ mode: '100644', path, oid, type: 'blob' as const }));
+    const subtrees = await Promise.all([...d.dirs].map(async ([path, sub]) => ({ mode: '040000', path, oid: await write(sub), type: 'tree' as const })));
+    const tree = [...blobs, ...subtrees];
     return (await igit()).writeTree({ fs: repo.fs, gitdir: repo.gitdir, tree });
   };
   return write(root);
@@ -142,7 +144,7 @@ async function syncWorktree(repo: Repo, before: Map<string, string>, after: Map<
       if (before.get(path) === id && existsSync(full)) continue;
       const text = texts?.get(path) ?? (await readBlobText(repo, id));
       await fsp.mkdir(dirname(full), { recursive: true });
-      await writeFileAtomic(full, text);
+      await writeFileAtomic(full, text, dirname(full), 0o644, 'none'); // the work tree: HEAD has it
       await (await igit()).add({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
     }
     for (const path of before.keys()) {

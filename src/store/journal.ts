@@ -8,10 +8,10 @@
 import { igit } from './git.js';
 import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Change } from '../types.js';
+import type { Change, FileChange } from '../types.js';
 import { writeFileAtomic } from './atomic-fs.js';
-import { commitChange } from './history.js';
-import { headCommit, type Repo } from './repo.js';
+import { fileChange } from './changes.js';
+import { headCommit, readBlobText, textLines, type Repo } from './repo.js';
 
 export interface JournalRecord {
   c: string; // commit
@@ -75,17 +75,55 @@ export function appendRecord(repo: Repo, rec: JournalRecord): void {
   appendFileSync(journalPath(repo), JSON.stringify(rec) + '\n');
 }
 
-/** Records for every commit from the root to `head`, oldest first, read from history. */
+/**
+ * Records for every commit from the root to `head` (or from `stopAt`, excluded), oldest first,
+ * read from history. Trees and blobs are read once each by id (unchanged subtrees and files share
+ * ids from commit to commit), so a rebuild reads each object once, not once per commit.
+ */
 export async function recordsFromHistory(repo: Repo, head: string | null, stopAt: string | null = null): Promise<JournalRecord[] | null> {
-  const commits: string[] = [];
+  const git = await igit();
+  const commits: { oid: string; parent: string | null; time: number; summary: string; tree: string }[] = [];
   for (let oid: string | undefined = head ?? undefined; oid && oid !== stopAt;) {
-    commits.push(oid);
-    const { commit } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    commits.push({ oid, parent: commit.parent[0] ?? null, time: commit.committer.timestamp * 1000, summary: commit.message.split('\n')[0], tree: commit.tree });
     oid = commit.parent[0];
     if (!oid && stopAt) return null; // stopAt is not an ancestor of head
   }
+  const trees = new Map<string, Map<string, string>>(); // tree id -> path -> blob id (flattened)
+  const flatten = async (oid: string): Promise<Map<string, string>> => {
+    const known = trees.get(oid);
+    if (known) return known;
+    const files = new Map<string, string>();
+    const { tree } = await git.readTree({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    for (const e of tree) {
+      if (e.type === 'blob') files.set(e.path, e.oid);
+      else if (e.type === 'tree') for (const [p, b] of await flatten(e.oid)) files.set(`${e.path}/${p}`, b);
+    }
+    trees.set(oid, files);
+    return files;
+  };
+  const blobs = new Map<string, string[]>();
+  const lines = async (oid: string | undefined): Promise<string[]> => {
+    if (!oid) return [];
+    let l = blobs.get(oid);
+    if (!l) { l = textLines(await readBlobText(repo, oid)); blobs.set(oid, l); }
+    return l;
+  };
   const records: JournalRecord[] = [];
-  for (const oid of commits.reverse()) records.push(recordOf(await commitChange(repo, oid)));
+  commits.reverse();
+  let before = commits[0]?.parent ? await flatten((await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid: commits[0].parent, cache: repo.cache })).commit.tree) : new Map<string, string>();
+  for (const c of commits) {
+    const after = await flatten(c.tree);
+    const files: FileChange[] = [];
+    for (const path of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+      if (before.get(path) === after.get(path)) continue;
+      const fc = fileChange(path, await lines(before.get(path)), await lines(after.get(path)));
+      if (fc) files.push(fc);
+    }
+    records.push(recordOf({ commit: c.oid, parent: c.parent, time: c.time, summary: c.summary, files }));
+    before = after;
+    if (blobs.size > 4096) blobs.clear(); // bounded memory on long histories
+  }
   return records;
 }
 
@@ -93,7 +131,7 @@ export async function recordsFromHistory(repo: Repo, head: string | null, stopAt
 export async function rebuildJournal(repo: Repo): Promise<number> {
   const records = (await recordsFromHistory(repo, await headCommit(repo)))!;
   mkdirSync(dirname(journalPath(repo)), { recursive: true });
-  await writeFileAtomic(journalPath(repo), records.map((r) => JSON.stringify(r) + '\n').join(''), repo.gitdir);
+  await writeFileAtomic(journalPath(repo), records.map((r) => JSON.stringify(r) + '\n').join(''), repo.gitdir, 0o644, 'none');
   return records.length;
 }
 

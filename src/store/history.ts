@@ -2,7 +2,7 @@
 import { igit } from './git.js';
 import { createRequire } from 'node:module';
 import type { Change, FileChange, Snapshot } from '../types.js';
-import { fileChange, summarize } from './changes.js';
+import { fileChange } from './changes.js';
 import { blobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 import { fileText } from '../snapshot/index.js';
 
@@ -72,4 +72,3 @@ export function unifiedDiff(before: Snapshot, after: Snapshot, maxLines = 20_000
   return out;
 }
 
-export { summarize };

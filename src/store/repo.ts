@@ -3,7 +3,7 @@
 // atomic-fs.ts) and happens under the repository lock.
 import { igit, readRef } from './git.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LsmError, EXIT, ioError } from '../errors.js';
 import type { Snapshot } from '../types.js';
@@ -126,8 +126,4 @@ export async function resolveRev(repo: Repo, rev: string): Promise<string> {
     oid = commit.parent[0];
   }
   return oid;
-}
-
-export function readGitFile(repo: Repo, name: string): string | null {
-  try { return readFileSync(join(repo.gitdir, name), 'utf8'); } catch { return null; }
 }

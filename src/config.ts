@@ -3,6 +3,7 @@
 // unknown keys and bad values are one clear error naming the file, line and key.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseDuration } from './duration.js';
 import { EXIT, LsmError } from './errors.js';
 
 export interface Config {
@@ -71,7 +72,7 @@ const oneOf = (...values: string[]): Parser => (v, key) => {
   return v;
 };
 const interval: Parser = (v, key) => {
-  if (!/^\d+(ms|s|m|h)$/.test(v)) throw new Error(`${key} must be a duration like 10m, 30s or 1h, not '${v}'`);
+  if (parseDuration(v) === null) throw new Error(`${key} must be a duration like 10m, 30s or 1h, not '${v}'`);
   return v;
 };
 const smtpUrl: Parser = (v, key) => {

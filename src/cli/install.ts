@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KEYS, type ConfigEnv } from '../config.js';
+import { parseDuration } from '../duration.js';
 import { EXIT, LsmError, ioError } from '../errors.js';
 import { context, type GlobalArgs } from './context.js';
 import { out } from './output.js';
@@ -60,13 +61,14 @@ const IGNORE_TEXT = `# lsm ignore rules: lines matching a rule are never recorde
 
 /** '10m' -> the cron spec and the systemd interval. */
 export function scheduleSpec(interval: string): { cron: string; systemd: string } {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(interval);
-  if (!m) throw new LsmError(`INTERVAL '${interval}' is not a duration like 10m`, EXIT.USAGE);
-  const n = Number(m[1]);
-  const unit = m[2];
-  if (unit === 'h') return { cron: n === 1 ? '0 * * * *' : `0 */${n} * * *`, systemd: `${n}h` };
-  const minutes = unit === 'm' ? n : Math.ceil(n / (unit === 's' ? 60 : 60_000));
-  if (minutes < 1 || minutes > 59) throw new LsmError(`INTERVAL '${interval}' does not fit cron: use 1m to 59m or whole hours`, EXIT.USAGE);
+  const ms = parseDuration(interval);
+  if (ms === null) throw new LsmError(`INTERVAL '${interval}' is not a duration like 10m`, EXIT.USAGE);
+  const minutes = Math.max(1, Math.round(ms / 6e4));
+  if (minutes % 60 === 0 && minutes <= 24 * 60) {
+    const h = minutes / 60;
+    return { cron: h === 1 ? '0 * * * *' : `0 */${h} * * *`, systemd: `${h}h` };
+  }
+  if (minutes > 59) throw new LsmError(`INTERVAL '${interval}' does not fit cron: use 1m to 59m or whole hours`, EXIT.USAGE);
   return { cron: minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`, systemd: `${minutes}min` };
 }
 

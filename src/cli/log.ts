@@ -2,6 +2,7 @@
 // by what changed (--grep: a port, path or text, as lsm blame reads it) and by namespace, answered
 // from the journal; -p adds each change's diff, --stat its files.
 import type { CommandModule } from 'yargs';
+import { parseDuration } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
 import { lineMatcher } from '../store/blame.js';
 import { snapshotFiles, unifiedDiff } from '../store/history.js';
@@ -17,12 +18,8 @@ interface Args extends GlobalArgs {
 
 /** '2026-11-24', an ISO time, or a relative '3 days ago' / '12h' / '30m'. */
 export function parseTime(text: string, now = Date.now()): number {
-  const rel = /^(\d+)\s*(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?|w|weeks?)(\s+ago)?$/i.exec(text.trim());
-  if (rel) {
-    const unit = rel[2][0].toLowerCase();
-    const ms = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 }[unit as 's' | 'm' | 'h' | 'd' | 'w'];
-    return now - Number(rel[1]) * ms;
-  }
+  const ago = parseDuration(text.replace(/\s+ago$/i, ''));
+  if (ago !== null) return now - ago;
   if (text === 'yesterday') return now - 864e5;
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw new LsmError(`cannot read the time '${text}' (try 2026-11-24, '2026-11-24 08:00', '3 days ago' or 12h)`, EXIT.USAGE);

@@ -3,6 +3,7 @@
 // quiet for one interval, or after ten intervals at most.
 import type { CommandModule } from 'yargs';
 import { raiseAlert, spoolPending } from '../alert/index.js';
+import { parseDuration } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
 import { summarize } from '../store/changes.js';
 import { diffFiles } from '../store/history.js';
@@ -14,9 +15,8 @@ import { out, printChange } from './output.js';
 interface Args extends GlobalArgs { interval?: string; count?: number; quiet?: boolean }
 
 export function parseInterval(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
-  if (!m) throw new LsmError(`--interval '${text}' is not a duration like 10s, 500ms or 1m`, EXIT.USAGE);
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  const ms = parseDuration(text);
+  if (ms === null) throw new LsmError(`--interval '${text}' is not a duration like 10s, 500ms or 1m`, EXIT.USAGE);
   if (ms < 1000) throw new LsmError('--interval must be at least 1s', EXIT.USAGE);
   return ms;
 }

@@ -43,6 +43,11 @@ export default async function run({ quick }) {
     const same = ours.length > 0 && ours.every((b) => gitBlame.get(b.line) === b.intervals[b.intervals.length - 1].from.commit);
     const blame = measure(lsm('blame', '22/tcp'), { runs: 5 });
     const gitb = measure(['git', '-C', big, 'blame', '--line-porcelain', 'host/tcp'], { runs: 5 });
+    // git blame names only the last appearance; every interval (what lsm blame answers) takes git log -S
+    const pick = ours[0]?.line ?? '0.0.0.0:22';
+    const pickaxe = measure(['git', '-C', big, 'log', `-S${pick}`, '--format=%H', '--', 'host/tcp'], { runs: 3 });
+    const pickaxeCommits = execFileSync('git', ['-C', big, 'log', `-S${pick}`, '--format=%H', '--', 'host/tcp'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).reverse();
+    const samePickaxe = JSON.stringify(pickaxeCommits) === JSON.stringify(ours[0]?.intervals.flatMap((i) => [i.from.commit, ...(i.to ? [i.to.commit] : [])]) ?? []);
 
     // log --since: the last 5 % of the history
     const since = new Date(Date.parse('2025-01-01T00:00:00Z') + Math.floor(N * 0.95) * 600_000).toISOString();

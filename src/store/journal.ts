@@ -46,24 +46,29 @@ export function readJournal(repo: Repo): JournalRecord[] {
   return records;
 }
 
-/** The commit of the last complete record, reading only the file's tail. */
+/**
+ * The commit of the last complete record, reading only the file's tail: 64 KiB, more only when a
+ * record is longer (reading a fixed 1 MiB tail made a commit 2-3 ms slower once history grew).
+ */
 function tailCommit(path: string): { commit: string | null; goodLength: number } {
   let fd: number;
   try { fd = openSync(path, 'r'); } catch { return { commit: null, goodLength: 0 }; }
   try {
     const size = fstatSync(fd).size;
-    const want = Math.min(size, 1 << 20);
-    const buf = Buffer.alloc(want);
-    readSync(fd, buf, 0, want, size - want);
-    const text = buf.toString('utf8');
-    const end = text.lastIndexOf('\n');
-    if (end < 0) return { commit: null, goodLength: 0 };
-    const start = text.lastIndexOf('\n', end - 1) + 1;
-    try {
-      const rec = JSON.parse(text.slice(start, end)) as JournalRecord;
-      return { commit: rec.c, goodLength: size - want + end + 1 };
-    } catch {
-      return { commit: null, goodLength: 0 };
+    for (let want = Math.min(size, 1 << 16); ; want = Math.min(size, want * 4)) {
+      const buf = Buffer.alloc(want);
+      readSync(fd, buf, 0, want, size - want);
+      const text = buf.toString('utf8');
+      const end = text.lastIndexOf('\n');
+      const start = end < 0 ? -1 : text.lastIndexOf('\n', end - 1);
+      if (start < 0 && want < size) continue; // the last record starts before this window
+      if (end < 0) return { commit: null, goodLength: 0 };
+      try {
+        const rec = JSON.parse(text.slice(start + 1, end)) as JournalRecord;
+        return { commit: rec.c, goodLength: size - want + end + 1 };
+      } catch {
+        return { commit: null, goodLength: 0 };
+      }
     }
   } finally {
     closeSync(fd);

@@ -67,6 +67,7 @@ export default async function run({ quick }) {
       '| --- | --- | --- | --- | --- |',
       `| commit (in-process, median of 21) | after ${N.toLocaleString('en')} commits: ${fmt(costBig)} | after 10 commits: ${fmt(costSmall)} | ${(costBig / costSmall).toFixed(2)}× | ≤ 1.2× |`,
       `| \`lsm blame 22/tcp\` vs \`git blame host/tcp\` | ${fmt(blame.wall)} | ${fmt(gitb.wall)} | ${(blame.wall / gitb.wall).toFixed(2)}× | < 1×, same answer: **${same ? 'yes' : 'NO'}** (${ours.length} lines) |`,
+      `| \`lsm blame 22/tcp\` vs \`git log -S<line> -- host/tcp\` (every interval, what lsm blame answers) | ${fmt(blame.wall)} | ${fmt(pickaxe.wall)} | ${(blame.wall / pickaxe.wall).toFixed(2)}× | < 1×, same commits: **${samePickaxe ? 'yes' : 'NO'}** (${pickaxeCommits.length}) |`,
       `| \`lsm log --since\` (last 5 %) vs \`git log --since\` | ${fmt(log.wall)} | ${fmt(gitl.wall)} | ${(log.wall / gitl.wall).toFixed(2)}× | < 1×, same commits: **${sameLog ? 'yes' : 'NO'}** (${ourLog.length}) |`,
       `| \`lsm verify\` (rebuilds the journal from every commit and compares) | ${fmt(verify.wall)} | | | |`,
       '',

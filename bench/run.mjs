@@ -1,6 +1,6 @@
 // npm run bench [-- NAME...] [-- --quick]: runs bench/*.bench.mjs (or the named ones) and writes
 // bench/RESULTS.md with the machine, the date, how to reproduce, and each benchmark's section.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { machine } from './lib.mjs';
 
 const args = process.argv.slice(2);
@@ -11,14 +11,19 @@ const files = readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).sort().f
 if (process.getuid?.() !== 0) { console.error('bench: run as root (the socket farm makes network namespaces)'); process.exit(2); }
 
 const before = machine();
-const sections = [];
+// each benchmark's section is kept in bench/results/, so running one part keeps the others' figures
+const resultsDir = new URL('results/', import.meta.url);
+mkdirSync(resultsDir, { recursive: true });
 for (const f of files) {
   const t0 = Date.now();
   console.error(`bench: ${f} ...`);
   const { default: run } = await import(`./${f}`);
-  sections.push(await run({ quick }));
+  const section = await run({ quick });
+  const info = machine();
+  writeFileSync(new URL(f.replace('.bench.mjs', '.md'), resultsDir), `${section}\n\n_Measured ${new Date().toISOString()}, load average after: ${info.load}._\n`);
   console.error(`bench: ${f} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
+const sections = readdirSync(resultsDir).filter((f) => f.endsWith('.md')).sort().map((f) => readFileSync(new URL(f, resultsDir), 'utf8').trim());
 const after = machine();
 const text = [
   '# lsm benchmarks',

@@ -21,13 +21,19 @@ interface Args extends GlobalArgs { json?: boolean; 'exit-code'?: boolean; quiet
 
 const REMINDED = 'lsm/drift-reminded'; // unix ms of the last reminder, under .git
 
-async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: string, drift: FileChange[]): Promise<boolean> {
+function reminderMayBeDue(ctx: Context, repo: Repo): boolean {
   const hours = ctx.loaded.config.driftReminderHours;
-  if (!hours || drift.length === 0) return false;
+  if (!hours) return false;
   const marker = join(repo.gitdir, REMINDED);
   const last = existsSync(marker) ? Number(readFileSync(marker, 'utf8')) : 0;
+  return Date.now() - last >= hours * 3_600_000;
+}
+
+async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: string, drift: FileChange[]): Promise<boolean> {
+  const hours = ctx.loaded.config.driftReminderHours;
+  if (drift.length === 0 || !reminderMayBeDue(ctx, repo)) return false;
+  const marker = join(repo.gitdir, REMINDED);
   const now = Date.now();
-  if (now - last < hours * 3_600_000) return false;
   const d = await computeDrift(repo, await readJournalCaughtUp(ctx.repoDir));
   const oldest = Math.min(...d.lines.map((l) => l.since));
   if (now - oldest < hours * 3_600_000) return false;
@@ -59,7 +65,10 @@ const command: CommandModule<GlobalArgs, Args> = {
       baseline = head;
       if (!argv.quiet) out(`no baseline yet: approved the current state (${shortId(head)}) as the baseline`);
     }
-    const drift = baseline === head ? [] : await diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
+    // the drift is read only when something will use it: with standing drift and nothing new, the
+    // cron run stays on its fast path (no trees read, isomorphic-git not loaded)
+    const needed = change || argv.json || argv['exit-code'] || reminderMayBeDue(ctx, repo);
+    const drift = baseline === head || !needed ? [] : await diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
     const reminded = await remindIfDue(ctx, repo, baseline, head, drift);
     if (argv.json) { if (!argv.quiet) out(JSON.stringify({ change, baseline, drift, reminded })); }
     else if (!argv.quiet && (change || reminded)) {

@@ -15,11 +15,18 @@ export function parseHexIPv4(hex: string): string | null {
   return wordBytes(hex).join('.');
 }
 
+// A host has few distinct local addresses (::, ::1, a few globals) over many sockets: format each once.
+const v6Cache = new Map<string, string>();
+
 export function parseHexIPv6(hex: string): string | null {
+  const known = v6Cache.get(hex);
+  if (known !== undefined) return known;
   if (!/^[0-9A-Fa-f]{32}$/.test(hex)) return null;
   const bytes: number[] = [];
   for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(hex.slice(i, i + 8)));
-  return formatIPv6(bytes);
+  const text = formatIPv6(bytes);
+  if (v6Cache.size < 4096) v6Cache.set(hex, text);
+  return text;
 }
 
 /** RFC 5952 text form: lowercase, longest run of zero groups compressed, v4-mapped as ::ffff:a.b.c.d */

@@ -110,6 +110,9 @@ export const KEYS: Record<string, KeyDef> = {
   INTERVAL: { field: 'interval', default: () => '10m', parse: interval, doc: 'how often the scheduled scan runs (LSM: every 10 minutes)' },
 };
 
+/** Keys of LSM 0.6's conf.lsm that only located its own files; a conf.lsm is read as it is. */
+const LSM06_ONLY = new Set(['INSPATH', 'TMP']);
+
 /** KEY=value, KEY="value" or KEY='value', with an optional leading 'export'. */
 const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s#"']*))\s*(?:#.*)?$/;
 
@@ -144,6 +147,7 @@ export function loadConfig(path: string | undefined, env: ConfigEnv = configEnv(
       const m = LINE.exec(raw);
       if (!m) throw new LsmError(`${file}:${i + 1}: not a KEY="value" line: ${JSON.stringify(line.slice(0, 60))}`, EXIT.USAGE);
       const key = m[1];
+      if (LSM06_ONLY.has(key)) return; // LSM 0.6's own paths: meaningless here, accepted as they are
       if (!KEYS[key]) throw new LsmError(`${file}:${i + 1}: unknown key ${key} (known: ${Object.keys(KEYS).join(', ')})`, EXIT.USAGE);
       values[key] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3] ?? m[4] ?? '';
       sources[key] = `${file}:${i + 1}`;

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { displayValue, loadConfig } from '../../src/config.js';
+
+const env = { root: true, configDir: '/etc/lsm', stateDir: '/var/lib/lsm' };
+function file(text: string, mode = 0o600): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'lsm-conf-')), 'conf.lsm');
+  writeFileSync(p, text);
+  chmodSync(p, mode);
+  return p;
+}
+
+describe('config', () => {
+  it('reads an LSM 0.6 conf.lsm as it is', () => {
+    const p = file([
+      '#', '# [ Linux Socket Monitor ]', '#',
+      'INSPATH="/usr/local/lsm"',
+      'TMP="$INSPATH/tmp"',
+      'USER="alerts@example.org"             # ..',
+      'SUB="LSM Port Monitor Alert on $HOSTNAME"     # ..',
+    ].join('\n'));
+    const { config, sources } = loadConfig(p, env);
+    expect(config.user).toEqual(['alerts@example.org']);
+    expect(config.subject).toBe(`LSM Port Monitor Alert on ${hostname()}`);
+    expect(sources.USER).toBe(`${p}:6`);
+    expect(sources.SPOOL_DIR).toBe('default');
+    expect(config.spoolDir).toBe('/var/lib/lsm/spool');
+  });
+
+  it('takes shell forms, lists, ${HOSTNAME}, and has defaults with no file', () => {
+    const { config } = loadConfig(file("export USER='a@x.org, b@y.org'\nSUB=\"${HOSTNAME}: \\\"change\\\"\"\nESTABLISHED=yes\n"), env);
+    expect(config.user).toEqual(['a@x.org', 'b@y.org']);
+    expect(config.subject).toBe(`${hostname()}: "change"`);
+    expect(config.established).toBe(true);
+    const none = loadConfig(undefined, { ...env, configDir: '/nonexistent' });
+    expect(none.path).toBeNull();
+    expect(none.config.user).toEqual(['root']);
+  });
+
+  it('names file, line and key for what it cannot take', () => {
+    expect(() => loadConfig(file('USER="root"\nMAILTO="x"\n'), env)).toThrow(/conf\.lsm:2: unknown key MAILTO/);
+    expect(() => loadConfig(file('USER="a b@"\n'), env)).toThrow(/conf\.lsm:1: USER is not a mail address/);
+    expect(() => loadConfig(file('SMTP_URL="http://x"\n'), env)).toThrow(/SMTP_URL must start with smtp:\/\/ or smtps:\/\//);
+    expect(() => loadConfig(file('INTERVAL="soon"\n'), env)).toThrow(/conf\.lsm:1: INTERVAL must be a duration/);
+    expect(() => loadConfig('/nonexistent/lsm.conf', env)).toThrow('cannot read config /nonexistent/lsm.conf: no such file');
+  });
+
+  it('refuses a password others can read, and masks it', () => {
+    const p = file('SMTP_URL="smtps://lsm:s3cret@mail.example.org:465"\n', 0o640);
+    expect(() => loadConfig(p, env)).toThrow(`holds a password (SMTP_URL) but is readable by others (mode 640): run chmod 600 ${p}`);
+    chmodSync(p, 0o600);
+    expect(displayValue('SMTP_URL', loadConfig(p, env).values.SMTP_URL)).toBe('smtps://lsm:****@mail.example.org:465');
+  });
+});

@@ -33,7 +33,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const interval = parseInterval(argv.interval ?? '10s');
     const settings = alertSettings(ctx);
     let stopping = false;
-    const stop = () => { stopping = true; };
+    let wake: (() => void) | null = null;
+    const stop = () => { stopping = true; wake?.(); }; // a signal ends the wait, not a scan
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
     let burstParent: string | null | undefined; // undefined: no burst under way
@@ -63,7 +64,8 @@ const command: CommandModule<GlobalArgs, Args> = {
       }
       if (burstParent !== undefined && Date.now() - burstStart > 10 * interval) await raiseBurst();
       if (stopping || (argv.count !== undefined && n + 1 >= argv.count)) break;
-      await new Promise((r) => setTimeout(r, interval));
+      await new Promise<void>((r) => { const t = setTimeout(r, interval); wake = () => { clearTimeout(t); r(); }; });
+      wake = null;
     }
     if (burstParent !== undefined) await raiseBurst();
     if (stopping) out('lsm watch: stopped');

@@ -1,18 +1,17 @@
 // What every command shares: the global options resolved (repository, config, /proc root) and
-// the scan pipeline wired stage by stage: collect -> snapshot -> store.
-import { homedir } from 'node:os';
+// the scan pipeline wired stage by stage: collect -> snapshot -> store -> alert.
+import { readFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
+import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
 import { collect } from '../collect/index.js';
 import { loadConfig, type LoadedConfig } from '../config.js';
-import { LsmError, EXIT } from '../errors.js';
+import { EXIT, LsmError } from '../errors.js';
 import { parseIgnoreRules, type IgnoreRule } from '../snapshot/ignore.js';
 import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
 import { recordable } from '../snapshot/select.js';
-import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
-import { hostname } from 'node:os';
 import { commitSnapshot } from '../store/commit.js';
 import type { Change, Collection, Snapshot } from '../types.js';
-import { readFileSync } from 'node:fs';
 
 export interface GlobalArgs {
   repo?: string;

@@ -1,12 +1,11 @@
 // lsm status: the sockets now, with owners and pids: a table, or --json.
 import type { CommandModule } from 'yargs';
-import { utf8 } from '../snapshot/escape.js';
+import { spoolSummary } from '../alert/index.js';
+import { escapeField, utf8 } from '../snapshot/escape.js';
 import { namespaceDir } from '../snapshot/index.js';
 import { localEndpoint } from '../snapshot/lines.js';
 import { identity, listeningPorts } from '../snapshot/select.js';
 import type { Owner } from '../types.js';
-import { escapeField } from '../snapshot/escape.js';
-import { spoolSummary } from '../alert/index.js';
 import { context, takeSnapshot, type GlobalArgs } from './context.js';
 import { bold, out } from './output.js';
 

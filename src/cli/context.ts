@@ -9,7 +9,7 @@ import { loadConfig, type LoadedConfig } from '../config.js';
 import { EXIT, LsmError } from '../errors.js';
 import { parseIgnoreRules, type IgnoreRule } from '../snapshot/ignore.js';
 import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
-import { recordable } from '../snapshot/select.js';
+import { recordable, recordableState } from '../snapshot/select.js';
 import { commitSnapshot } from '../store/commit.js';
 import type { Change, Collection, Snapshot } from '../types.js';
 
@@ -59,7 +59,11 @@ export interface ScanResult {
 
 export function takeSnapshot(ctx: Context, options: { established?: boolean; all?: boolean } = {}): { collection: Collection; snapshot: Snapshot; lines: Map<string, SnapshotLine[]> } {
   const established = options.established ?? ctx.loaded.config.established;
-  const collection = collect({ procRoot: ctx.procRoot, keep: options.all ? undefined : (s) => recordable(s, { established }) });
+  const collection = collect({
+    procRoot: ctx.procRoot,
+    keep: options.all ? undefined : (s) => recordable(s, { established }),
+    keepState: options.all ? undefined : (kind, state) => recordableState(kind, state, { established }),
+  });
   const lines = snapshotLines(collection, { established, ignore: ignoreRules(ctx) });
   const snapshot: Snapshot = new Map([...lines].map(([path, l]) => [path, l.map((x) => x.line)]));
   return { collection, snapshot, lines };

@@ -20,6 +20,8 @@ export interface CollectOptions {
   netnsDir?: string; // where `ip netns` binds named namespaces; default /run/netns
   /** keep only these sockets (the snapshot's selection); default: every socket */
   keep?: (s: Socket) => boolean;
+  /** the same selection by TCP/UDP/raw state alone, checked before a socket is even parsed */
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean;
 }
 
 export function collect(options: CollectOptions = {}): Collection {
@@ -49,7 +51,7 @@ export function collect(options: CollectOptions = {}): Collection {
   const readable: number[] = [];
   for (const [inode, pids] of nsPids) {
     const via = inode === hostInode ? [...pids, 'self' as const] : pids;
-    const found = readNamespaceTables(procRoot, inode, via, options.keep);
+    const found = readNamespaceTables(procRoot, inode, via, options.keep, options.keepState);
     if (found === null) continue; // every process in it exited while we read
     readable.push(inode);
     for (const s of found) sockets.push(s);
@@ -145,7 +147,8 @@ function readTableChunks(path: string, parse: (text: string, header: boolean) =>
 }
 
 /** All tables of one namespace through the first pid that is still there; null if none is. */
-function readNamespaceTables(procRoot: string, inode: number, via: (number | 'self')[], keep?: (s: Socket) => boolean): Socket[] | null {
+function readNamespaceTables(procRoot: string, inode: number, via: (number | 'self')[], keep?: (s: Socket) => boolean,
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): Socket[] | null {
   for (const pid of via) {
     const dir = `${procRoot}/${pid}/net`;
     let unix: string | null;
@@ -160,7 +163,7 @@ function readNamespaceTables(procRoot: string, inode: number, via: (number | 'se
       for (const t of TABLES) {
         // tcp6 etc. are absent when IPv6 is off
         readTableChunks(`${dir}/${t.file}`, (text, header) => {
-          for (const s of parseInetTable(text, t.kind, t.v6, inode, header).sockets) if (!keep || keep(s)) sockets.push(s);
+          for (const s of parseInetTable(text, t.kind, t.v6, inode, header, keepState).sockets) if (!keep || keep(s)) sockets.push(s);
         });
       }
       for (const s of parseUnixTable(unix, inode).sockets) if (!keep || keep(s)) sockets.push(s);

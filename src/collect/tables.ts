@@ -25,44 +25,51 @@ function lines(text: string): string[] {
  * tcp, tcp6, udp, udp6, raw, raw6: the same columns. Walked field by field without splitting the
  * text into line and field arrays: at 100k sockets that garbage was most of the scan's memory.
  */
-export function parseInetTable(text: string, kind: 'tcp' | 'udp' | 'raw', v6: boolean, netns: number, header = true): ParsedTable {
+export function parseInetTable(text: string, kind: 'tcp' | 'udp' | 'raw', v6: boolean, netns: number, header = true,
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): ParsedTable {
   const sockets: Socket[] = [];
   let malformed = 0;
   const parseAddr = v6 ? parseHexIPv6 : parseHexIPv4;
   const n = text.length;
   let pos = header ? text.indexOf('\n') + 1 : 0;
   if (header && pos === 0) return { sockets, malformed };
-  const fields: string[] = new Array(10);
+  const starts = new Int32Array(10);
+  const ends = new Int32Array(10);
+  const field = (k: number) => text.slice(starts[k], ends[k]);
   while (pos < n) {
     let end = text.indexOf('\n', pos);
     if (end < 0) end = n;
-    // the first ten space-separated fields of the line
+    // where the first ten space-separated fields of the line are; strings only for what is used
     let f = 0;
     let i = pos;
     while (f < 10 && i < end) {
       while (i < end && text.charCodeAt(i) === 32) i++;
       if (i >= end) break;
-      const start = i;
+      starts[f] = i;
       while (i < end && text.charCodeAt(i) !== 32) i++;
-      fields[f++] = text.slice(start, i);
+      ends[f++] = i;
     }
     pos = end + 1;
     if (f === 0) continue; // an empty line
-    const [sl, local, remote, st, , , , uidText, , inodeText] = fields;
-    const lc = local.indexOf(':');
-    const rc = remote?.indexOf(':') ?? -1;
-    const localAddress = f === 10 && lc > 0 ? parseAddr(local.slice(0, lc)) : null;
-    const remoteAddress = f === 10 && rc > 0 ? parseAddr(remote.slice(0, rc)) : null;
-    const lp = local.slice(lc + 1);
-    const rp = f === 10 ? remote.slice(rc + 1) : '';
-    const uid = Number(uidText);
-    const inode = Number(inodeText);
-    if (f < 10 || !sl.endsWith(':') || localAddress === null || remoteAddress === null || !HEX4.test(lp) || !HEX4.test(rp) ||
-        !HEX2.test(st) || !Number.isInteger(uid) || !Number.isInteger(inode)) { malformed++; continue; }
+    const st = f >= 4 ? field(3) : '';
+    if (f < 10 || !HEX2.test(st)) { malformed++; continue; }
     const code = st.toUpperCase();
     let state: string;
     if (kind === 'tcp') state = TCP_STATES[code] ?? `UNKNOWN(${code})`;
     else state = code === '07' ? 'UNCONN' : code === '01' ? 'ESTAB' : `UNKNOWN(${code})`;
+    // a socket the caller drops (an established connection, by default) costs nothing more
+    if (keepState && !keepState(kind, state)) continue;
+    const [sl, local, remote, uidText, inodeText] = [field(0), field(1), field(2), field(7), field(9)];
+    const lc = local.indexOf(':');
+    const rc = remote.indexOf(':');
+    const localAddress = lc > 0 ? parseAddr(local.slice(0, lc)) : null;
+    const remoteAddress = rc > 0 ? parseAddr(remote.slice(0, rc)) : null;
+    const lp = local.slice(lc + 1);
+    const rp = remote.slice(rc + 1);
+    const uid = Number(uidText);
+    const inode = Number(inodeText);
+    if (!sl.endsWith(':') || localAddress === null || remoteAddress === null || !HEX4.test(lp) || !HEX4.test(rp) ||
+        !Number.isInteger(uid) || !Number.isInteger(inode)) { malformed++; continue; }
     sockets.push({
       kind, family: v6 ? 'inet6' : 'inet', netns, inode, state,
       localAddress, localPort: parseInt(lp, 16), remoteAddress, remotePort: parseInt(rp, 16), uid, user: null, owners: [],

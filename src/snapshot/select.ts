@@ -29,6 +29,13 @@ export function recordable(s: Socket, options: SelectOptions): boolean {
   }
 }
 
+/** The part of `recordable` that the state alone decides, for the collector to skip early. */
+export function recordableState(kind: 'tcp' | 'udp' | 'raw', state: string, options: SelectOptions): boolean {
+  if (kind === 'tcp') return state === 'LISTEN' || (!!options.established && state === 'ESTABLISHED');
+  if (kind === 'udp') return state === 'UNCONN' || (!!options.established && state === 'ESTAB');
+  return true;
+}
+
 export function identity(s: Socket, listening: Set<string>, options: SelectOptions): Identity | null {
   if (!recordable(s, options)) return null;
   switch (s.kind) {

@@ -56,7 +56,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
         .map(([, text]) => git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') })));
       const tree = await writeTrees(repo, ids);
       await fsp.writeFile(join(repo.gitdir, STALE_WORKTREE), '');
-      commit = await (await igit()).commit({
+      commit = await git.commit({
         fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, tree, parent: head ? [head] : [],
         ref: `refs/heads/${BRANCH}`, message: `${summary}\n`,
         author: { name: 'lsm', email: `lsm@${host}`, timestamp: Math.floor(now / 1000), timezoneOffset: new Date(now).getTimezoneOffset() },

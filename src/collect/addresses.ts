@@ -10,23 +10,34 @@ function wordBytes(hex: string): number[] {
   return LITTLE ? be.reverse() : be;
 }
 
-export function parseHexIPv4(hex: string): string | null {
-  if (!/^[0-9A-Fa-f]{8}$/.test(hex)) return null;
-  return wordBytes(hex).join('.');
+// A host has few distinct local addresses (0.0.0.0, ::, ::1, a few globals) over many sockets:
+// each is parsed and formatted once.
+const formatted = new Map<string, string>();
+
+function cached(hex: string, parse: (hex: string) => string): string {
+  let text = formatted.get(hex);
+  if (text === undefined) {
+    text = parse(hex);
+    if (formatted.size < 4096) formatted.set(hex, text);
+  }
+  return text;
 }
 
-// A host has few distinct local addresses (::, ::1, a few globals) over many sockets: format each once.
-const v6Cache = new Map<string, string>();
+const HEX8 = /^[0-9A-Fa-f]{8}$/;
+const HEX32 = /^[0-9A-Fa-f]{32}$/;
+
+export function parseHexIPv4(hex: string): string | null {
+  if (hex.length !== 8) return null;
+  return formatted.get(hex) ?? (HEX8.test(hex) ? cached(hex, (h) => wordBytes(h).join('.')) : null);
+}
 
 export function parseHexIPv6(hex: string): string | null {
-  const known = v6Cache.get(hex);
-  if (known !== undefined) return known;
-  if (!/^[0-9A-Fa-f]{32}$/.test(hex)) return null;
-  const bytes: number[] = [];
-  for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(hex.slice(i, i + 8)));
-  const text = formatIPv6(bytes);
-  if (v6Cache.size < 4096) v6Cache.set(hex, text);
-  return text;
+  if (hex.length !== 32) return null;
+  return formatted.get(hex) ?? (HEX32.test(hex) ? cached(hex, (h) => {
+    const bytes: number[] = [];
+    for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(h.slice(i, i + 8)));
+    return formatIPv6(bytes);
+  }) : null);
 }
 
 /** RFC 5952 text form: lowercase, longest run of zero groups compressed, v4-mapped as ::ffff:a.b.c.d */

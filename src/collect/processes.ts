@@ -1,4 +1,4 @@
-// Per-process facts from /proc/<pid>: socket fds, network namespace, and owner details.
+// Per-process facts from /proc/<pid>: network namespace and owner details (socket fds: fds.ts).
 // Processes exit while we read: ENOENT/ESRCH mean "gone", which is normal, never an error.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Owner } from '../types.js';
@@ -31,36 +31,6 @@ export function readNetns(procRoot: string, pid: number | 'self'): ReadResult<nu
   } catch (err) {
     return fail(err);
   }
-}
-
-/** Socket inodes held by one process, from its /proc/<pid>/fd links ('socket:[12345]'). */
-export function readSocketInodes(procRoot: string, pid: number, wanted?: Set<number>): ReadResult<number[]> {
-  const dir = `${procRoot}/${pid}/fd`;
-  let fds: string[];
-  try {
-    fds = readdirSync(dir);
-  } catch (err) {
-    return fail(err);
-  }
-  const inodes: number[] = [];
-  let denied = 0;
-  for (const fd of fds) {
-    let link: string;
-    try {
-      link = readlinkSync(`${dir}/${fd}`);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') denied++; // ENOENT: closed while we read
-      continue;
-    }
-    // 'socket:[' is 8 characters; the check on the first one keeps the hot loop cheap
-    if (link.charCodeAt(0) === 115 && link.startsWith('socket:[')) {
-      const inode = Number(link.slice(8, -1));
-      if (!wanted || wanted.has(inode)) inodes.push(inode);
-    }
-  }
-  // fds we may list but not follow (a sandbox, Yama, an LSM): this process's sockets stay unattributed
-  if (denied > 0 && inodes.length === 0) return { ok: false, gone: false };
-  return { ok: true, value: inodes };
 }
 
 function readLatin1(path: string): string | null {

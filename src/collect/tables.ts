@@ -9,11 +9,16 @@ export interface ParsedTable {
   malformed: number;
 }
 
-const TCP_STATES: Record<string, string> = {
-  '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2',
-  '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN',
-  '0B': 'CLOSING', '0C': 'NEW_SYN_RECV',
-};
+// by the state's number, as the kernel prints it in hex (include/net/tcp_states.h)
+const TCP_STATES: (string | undefined)[] = [
+  undefined, 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE',
+  'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV',
+];
+
+/** The value of a hex digit's char code; -256 for anything else, so a pair with one is negative. */
+function hexDigit(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -256;
+}
 
 function lines(text: string): string[] {
   const body = text.endsWith('\n') ? text.slice(0, -1) : text;
@@ -35,7 +40,6 @@ export function parseInetTable(text: string, kind: 'tcp' | 'udp' | 'raw', v6: bo
   if (header && pos === 0) return { sockets, malformed };
   const starts = new Int32Array(10);
   const ends = new Int32Array(10);
-  const field = (k: number) => text.slice(starts[k], ends[k]);
   while (pos < n) {
     let end = text.indexOf('\n', pos);
     if (end < 0) end = n;
@@ -51,34 +55,51 @@ export function parseInetTable(text: string, kind: 'tcp' | 'udp' | 'raw', v6: bo
     }
     pos = end + 1;
     if (f === 0) continue; // an empty line
-    const st = f >= 4 ? field(3) : '';
-    if (f < 10 || !HEX2.test(st)) { malformed++; continue; }
-    const code = st.toUpperCase();
+    // the state from its two hex digits, without a string per line (most lines are dropped here)
+    const st = f >= 4 && ends[3] - starts[3] === 2 ? (hexDigit(text.charCodeAt(starts[3])) << 4) | hexDigit(text.charCodeAt(starts[3] + 1)) : -1;
+    if (f < 10 || st < 0) { malformed++; continue; }
     let state: string;
-    if (kind === 'tcp') state = TCP_STATES[code] ?? `UNKNOWN(${code})`;
-    else state = code === '07' ? 'UNCONN' : code === '01' ? 'ESTAB' : `UNKNOWN(${code})`;
+    if (kind === 'tcp') state = TCP_STATES[st] ?? `UNKNOWN(${text.slice(starts[3], ends[3]).toUpperCase()})`;
+    else state = st === 7 ? 'UNCONN' : st === 1 ? 'ESTAB' : `UNKNOWN(${text.slice(starts[3], ends[3]).toUpperCase()})`;
     // a socket the caller drops (an established connection, by default) costs nothing more
     if (keepState && !keepState(kind, state)) continue;
-    const [sl, local, remote, uidText, inodeText] = [field(0), field(1), field(2), field(7), field(9)];
-    const lc = local.indexOf(':');
-    const rc = remote.indexOf(':');
-    const localAddress = lc > 0 ? parseAddr(local.slice(0, lc)) : null;
-    const remoteAddress = rc > 0 ? parseAddr(remote.slice(0, rc)) : null;
-    const lp = local.slice(lc + 1);
-    const rp = remote.slice(rc + 1);
-    const uid = Number(uidText);
-    const inode = Number(inodeText);
-    if (!sl.endsWith(':') || localAddress === null || remoteAddress === null || !HEX4.test(lp) || !HEX4.test(rp) ||
-        !Number.isInteger(uid) || !Number.isInteger(inode)) { malformed++; continue; }
+    // addresses as strings (they key the formatted-address cache), numbers read in place
+    const lc = text.indexOf(':', starts[1]);
+    const rc = text.indexOf(':', starts[2]);
+    const localAddress = lc > starts[1] && lc < ends[1] ? parseAddr(text.slice(starts[1], lc)) : null;
+    const remoteAddress = rc > starts[2] && rc < ends[2] ? parseAddr(text.slice(starts[2], rc)) : null;
+    const localPort = localAddress === null ? -1 : hex4At(text, lc + 1, ends[1]);
+    const remotePort = remoteAddress === null ? -1 : hex4At(text, rc + 1, ends[2]);
+    const uid = decimalAt(text, starts[7], ends[7]);
+    const inode = decimalAt(text, starts[9], ends[9]);
+    if (text.charCodeAt(ends[0] - 1) !== 58 /* 'sl:' */ || localAddress === null || remoteAddress === null || localPort < 0 || remotePort < 0 || uid < 0 || inode < 0) { malformed++; continue; }
     sockets.push({
       kind, family: v6 ? 'inet6' : 'inet', netns, inode, state,
-      localAddress, localPort: parseInt(lp, 16), remoteAddress, remotePort: parseInt(rp, 16), uid, user: null, owners: [],
+      localAddress, localPort, remoteAddress, remotePort, uid, user: null, owners: [],
     });
   }
   return { sockets, malformed };
 }
-const HEX4 = /^[0-9A-Fa-f]{4}$/;
-const HEX2 = /^[0-9A-Fa-f]{2}$/;
+
+/** Exactly four hex digits at [start, end) as a number; -1 otherwise. */
+function hex4At(text: string, start: number, end: number): number {
+  if (end - start !== 4) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) v = (v << 4) | hexDigit(text.charCodeAt(i));
+  return v < 0 ? -1 : v;
+}
+
+/** Decimal digits at [start, end) as a number (at most 15 of them); -1 otherwise. */
+function decimalAt(text: string, start: number, end: number): number {
+  if (end <= start || end - start > 15) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
 
 const UNIX_TYPES: Record<string, Socket['socketType']> = { '0001': 'stream', '0002': 'dgram', '0005': 'seqpacket', '0004': 'rdm', '0003': 'raw' };
 const ACCEPTCON = 0x10000;

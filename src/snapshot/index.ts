@@ -21,21 +21,27 @@ export interface SnapshotLine { line: string; sockets: Socket[] }
 
 /** The snapshot with its sockets: path -> lines in file order. */
 export function snapshotLines(collection: Collection, options: SnapshotOptions = {}): Map<string, SnapshotLine[]> {
-  const listening = listeningPorts(collection.sockets);
-  // path -> identity key -> entry
+  // listeners matter only to tell inbound connections from outbound ones
+  const listening = options.established ? listeningPorts(collection.sockets) : new Set<string>();
+  // path -> identity key -> entry; the path strings made once per namespace and kind, not per socket
   const byFile = new Map<string, Map<string, Entry>>();
-  const dirOf = new Map(collection.namespaces.map((n) => [n.inode, namespaceDir(n.label, n.host)]));
+  const filesOf = new Map(collection.namespaces.map((n) => {
+    const dir = namespaceDir(n.label, n.host);
+    return [n.inode, Object.fromEntries(KINDS.map((kind) => {
+      const entries = new Map<string, Entry>();
+      byFile.set(`${dir}/${kind}`, entries);
+      return [kind, entries];
+    })) as Record<Kind, Map<string, Entry>>];
+  }));
   for (const s of collection.sockets) {
-    const dir = dirOf.get(s.netns);
-    if (dir === undefined) continue;
+    const files = filesOf.get(s.netns);
+    if (files === undefined) continue;
     const id = identity(s, listening, options);
     if (id === null) continue;
-    const path = `${dir}/${s.kind}`;
-    let entries = byFile.get(path);
-    if (!entries) byFile.set(path, (entries = new Map()));
+    const entries = files[s.kind];
     const e = entries.get(id.key);
     if (e) e.sockets.push(s);
-    else entries.set(id.key, { ...id, sockets: [s] });
+    else entries.set(id.key, { port: id.port, address: id.address, key: id.key, sockets: [s] });
   }
 
   const result = new Map<string, SnapshotLine[]>();
@@ -55,14 +61,14 @@ export function buildSnapshot(collection: Collection, options: SnapshotOptions =
 }
 
 function fileLines(entries: Map<string, Entry> | undefined, path: string, ignore: IgnoreRule[], memo: Map<string, string>): SnapshotLine[] {
-  if (!entries) return [];
+  if (!entries || entries.size === 0) return [];
   const sorted = [...entries.values()].sort((a, b) => a.port - b.port || compare(a.address, b.address) || compare(a.key, b.key));
   const lines: SnapshotLine[] = [];
   for (const e of sorted) {
     // one process holds thousands of sockets: its owner text is made once (100k sockets: -40% time)
     const owners = e.sockets.length === 1 ? e.sockets[0].owners : e.sockets.flatMap((s) => s.owners);
     const socketUser = e.sockets.find((s) => s.user !== null)?.user ?? null;
-    const key = `${owners.map((o) => o.pid).join(',')}/${socketUser}`;
+    const key = owners.length === 1 ? `${owners[0].pid}/${socketUser}` : `${owners.map((o) => o.pid).join(',')}/${socketUser}`;
     let text = memo.get(key);
     if (text === undefined) memo.set(key, (text = formatOwners(owners, socketUser)));
     const line = e.key + SEP + text;

@@ -1,0 +1,11 @@
+// Collects the real /proc twice, fd links read in a worker and in line, and prints both (JSON),
+// plus what the worker alone found for the pids named in argv.
+import { collect } from '../../dist/collect/index.js';
+import { startFdScan } from '../../dist/collect/fds.js';
+
+const view = (c) => c.sockets.map((s) => ({ kind: s.kind, local: `${s.localAddress}:${s.localPort}`, state: s.state, inode: s.inode, owners: s.owners.map((o) => o.pid) }))
+  .sort((a, b) => a.inode - b.inode);
+const pids = process.argv.slice(2).map(Number);
+const scan = startFdScan('/proc', pids, true);
+const worker = scan === null ? null : Object.fromEntries(scan.wait() ?? []);
+console.log(JSON.stringify({ parallel: view(collect({ parallel: true })), inline: view(collect({ parallel: false })), worker }));

@@ -18,6 +18,26 @@ export function out(line = ''): void {
   process.stdout.write(line + '\n');
 }
 
+/**
+ * Many lines to stdout in 64 KiB writes, not a write (a syscall) each, waiting for a pipe to
+ * drain: Node queues what a full pipe does not take, and 100k sockets of JSON queued were +100 MiB.
+ */
+export class ChunkedWriter {
+  private parts: string[] = [];
+  private size = 0;
+  async write(text: string): Promise<void> {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= 1 << 16) await this.end();
+  }
+  async end(): Promise<void> {
+    const text = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    if (text && !process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+  }
+}
+
 export function shortId(oid: string): string {
   return oid.slice(0, 10);
 }

@@ -4,16 +4,17 @@ import { spoolSummary } from '../alert/index.js';
 import { escapeField, utf8 } from '../snapshot/escape.js';
 import { namespaceDir } from '../snapshot/index.js';
 import { localEndpoint } from '../snapshot/lines.js';
-import { identity, listeningPorts } from '../snapshot/select.js';
 import type { Owner } from '../types.js';
 import { context, takeSnapshot, type GlobalArgs } from './context.js';
-import { bold, out } from './output.js';
+import { ChunkedWriter, bold, out } from './output.js';
 
 interface Args extends GlobalArgs { json?: boolean; all?: boolean }
 
 function ownerText(o: Owner): string {
   return `${escapeField(o.comm)}[${o.pid}]${o.user ? ` ${escapeField(o.user)}` : ''}${o.container ? ` container=${o.container}` : ''}`;
 }
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'status',
@@ -24,18 +25,33 @@ const command: CommandModule<GlobalArgs, Args> = {
   handler: async (argv) => {
     const ctx = context(argv);
     const { collection } = takeSnapshot(ctx, { all: argv.all });
-    const listening = listeningPorts(collection.sockets);
+    // without --all the collector kept only what a snapshot records
     const nsDir = new Map(collection.namespaces.map((n) => [n.inode, namespaceDir(n.label, n.host)]));
-    const shown = collection.sockets.filter((s) => nsDir.has(s.netns) && (argv.all || identity(s, listening, {}) !== null));
-    shown.sort((a, b) => (nsDir.get(a.netns)! < nsDir.get(b.netns)! ? -1 : nsDir.get(a.netns)! > nsDir.get(b.netns)! ? 1 : 0) ||
-      a.kind.localeCompare(b.kind) || a.localPort - b.localPort || a.localAddress.localeCompare(b.localAddress));
+    const shown = collection.sockets.filter((s) => nsDir.has(s.netns));
+    shown.sort((a, b) => compare(nsDir.get(a.netns)!, nsDir.get(b.netns)!) || compare(a.kind, b.kind) ||
+      a.localPort - b.localPort || compare(a.localAddress, b.localAddress));
     if (argv.json) {
-      out(JSON.stringify(shown.map((s) => ({
-        netns: nsDir.get(s.netns), kind: s.kind, family: s.family, state: s.state, type: s.socketType ?? null,
-        local: utf8(localEndpoint(s)), localAddress: utf8(s.localAddress), localPort: s.localPort,
-        remoteAddress: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, user: s.user,
-        owners: s.owners.map((o) => ({ pid: o.pid, comm: utf8(o.comm), exe: o.exe === null ? null : utf8(o.exe), uid: o.uid, user: o.user, cmdline: o.cmdline.map(utf8), container: o.container, startedAt: o.startedAt })),
-      })), null, 1));
+      // one socket a line, written in pieces: a single string of 100k sockets with owners was
+      // hundreds of MiB (the JSON of an owner is made once per process)
+      const ownerJson = new Map<Owner, string>();
+      const ownerText = (o: Owner) => {
+        let j = ownerJson.get(o);
+        if (j === undefined) ownerJson.set(o, (j = JSON.stringify({ pid: o.pid, comm: utf8(o.comm), exe: o.exe === null ? null : utf8(o.exe), uid: o.uid, user: o.user, cmdline: o.cmdline.map(utf8), container: o.container, startedAt: o.startedAt })));
+        return j;
+      };
+      const w = new ChunkedWriter();
+      await w.write('[');
+      for (let i = 0; i < shown.length; i++) {
+        const s = shown[i];
+        const head = JSON.stringify({
+          netns: nsDir.get(s.netns), kind: s.kind, family: s.family, state: s.state, type: s.socketType ?? null,
+          local: utf8(localEndpoint(s)), localAddress: utf8(s.localAddress), localPort: s.localPort,
+          remoteAddress: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, user: s.user,
+        });
+        await w.write(`\n${head.slice(0, -1)},"owners":[${s.owners.map(ownerText).join(',')}]}${i < shown.length - 1 ? ',' : ''}`);
+      }
+      await w.write('\n]\n');
+      await w.end();
       return;
     }
     const rows = shown.map((s) => [
@@ -46,8 +62,10 @@ const command: CommandModule<GlobalArgs, Args> = {
     const head = ['WHERE', 'KIND', 'STATE', 'LOCAL', 'OWNERS'];
     const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((r) => r[i].length))));
     const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
-    out(bold(fmt(head)));
-    for (const r of rows) out(fmt(r));
+    const w = new ChunkedWriter();
+    await w.write(bold(fmt(head)) + '\n');
+    for (const r of rows) await w.write(fmt(r) + '\n');
+    await w.end();
     const st = collection.stats;
     out(`${shown.length} sockets shown of ${st.sockets} in ${st.namespaces} namespaces; ${st.processes} processes read` +
       (st.unreadable ? `, ${st.unreadable} unreadable (owners unknown${process.getuid?.() !== 0 ? ': run as root' : ''})` : ''));

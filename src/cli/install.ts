@@ -14,6 +14,9 @@ import { out } from './output.js';
 
 export const HOOKS_SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'hooks');
 export const MAIN_JS = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+// the command users run (node flags in one place); the installed wrapper calls it
+export const BIN_LSM = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'lsm');
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 interface Args extends GlobalArgs { root?: string; schedule?: string; baseline?: boolean }
 
@@ -109,7 +112,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       }
       if (!existsSync(p.config)) write(p.config, defaultConfigText(), 0o600, changed); // never overwrite an admin's config
       if (!existsSync(p.ignore)) write(p.ignore, IGNORE_TEXT, 0o644, changed);
-      write(p.command, `#!/bin/sh\n# lsm, installed by lsm install\nexec ${process.execPath} ${MAIN_JS} "$@"\n`, 0o755, changed);
+      write(p.command, `#!/bin/sh\n# lsm, installed by lsm install\nLSM_NODE=${shellQuote(process.execPath)} exec ${shellQuote(BIN_LSM)} "$@"\n`, 0o755, changed);
       const interval = context({ ...argv, config: existsSync(p.config) ? p.config : undefined }).loaded.config.interval;
       const spec = scheduleSpec(interval);
       const schedule = argv.schedule ?? (hasSystemd(root) ? 'systemd' : 'cron');

@@ -21,7 +21,7 @@ describe('lsm install', () => {
     expect(readFileSync(`${root}/etc/cron.d/lsm`, 'utf8')).toMatch(/^\*\/10 \* \* \* \* root \/usr\/local\/sbin\/lsm -c >\/dev\/null$/m);
     // the installed command runs this lsm
     const cmd = readFileSync(`${root}/usr/local/sbin/lsm`, 'utf8');
-    expect(cmd).toContain(`exec ${process.execPath} ${join(ROOT, 'dist', 'cli', 'main.js')} "$@"`);
+    expect(cmd).toContain(`LSM_NODE='${process.execPath}' exec '${join(ROOT, 'bin', 'lsm')}' "$@"`);
     expect(execFileSync(`${root}/usr/local/sbin/lsm`, ['--version'], { encoding: 'utf8' })).toMatch(/^\d+\.\d+\.\d+\n$/);
     // the default config is every key commented out, and lsm reads it
     const conf = readFileSync(`${root}/etc/lsm/lsm.conf`, 'utf8');

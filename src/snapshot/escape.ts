@@ -47,6 +47,8 @@ export function escapeField(raw: string): string {
 }
 
 /** Decode a latin1 byte string as UTF-8 for display (invalid bytes become U+FFFD). */
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function utf8(raw: string): string {
-  return Buffer.from(raw, 'latin1').toString('utf8');
+  return ASCII.test(raw) ? raw : Buffer.from(raw, 'latin1').toString('utf8'); // ASCII: the same text
 }

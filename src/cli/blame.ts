@@ -1,24 +1,31 @@
 // lsm blame <what>: when each matching socket line first appeared, every interval it was present,
 // and the commit that removed it. Answered from the journal, not by reading history.
-import type { CommandModule } from 'yargs';
+import type { CommandModule, Options } from 'yargs';
 import { blame, lineMatcher, presentNow } from '../store/blame.js';
-import { readJournalCaughtUp } from './history-context.js';
+import { linesWith, parseRecords } from '../store/journal-read.js';
+import { journalCaughtUp } from './history-context.js';
 import { context, type GlobalArgs } from './context.js';
 import { bold, dim, green, isoTime, out, red, shortId } from './output.js';
 
 interface Args extends GlobalArgs { what: string; all?: boolean; json?: boolean }
+
+export const options = {
+  all: { alias: 'a', type: 'boolean', describe: 'also lines that are gone now' },
+  json: { type: 'boolean', describe: 'print JSON' },
+} as const satisfies Record<string, Options>;
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'blame <what>',
   describe: 'when did a socket appear, who held it, is it still there (port, 22/tcp, addr:port, unix path, or any text)',
   builder: (y) => y
     .positional('what', { type: 'string', demandOption: true, describe: '22, 53/udp, 127.0.0.1:631, [::1]:631, /run/x.sock, @name, or text' })
-    .option('all', { alias: 'a', type: 'boolean', describe: 'also lines that are gone now' })
-    .option('json', { type: 'boolean', describe: 'print JSON' }),
+    .options(options),
   handler: async (argv) => {
     const ctx = context(argv);
-    const records = await readJournalCaughtUp(ctx.repoDir);
-    const found = blame(records, lineMatcher(String(argv.what))).filter((b) => argv.all || presentNow(b));
+    const match = lineMatcher(String(argv.what));
+    // only the records that hold the matcher's needle can add or remove a matching line
+    const records = parseRecords(linesWith(await journalCaughtUp(ctx.repoDir), [match.needle]));
+    const found = blame(records, match).filter((b) => argv.all || presentNow(b));
     if (argv.json) { out(JSON.stringify(found)); return; }
     if (found.length === 0) { out(`nothing matches '${argv.what}'${argv.all ? '' : ' now (--all: also what is gone)'}`); return; }
     for (const b of found) {

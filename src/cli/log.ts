@@ -1,14 +1,13 @@
 // lsm log: the recorded changes, newest first, one line each (time, id, summary); filters by time,
 // by what changed (--grep: a port, path or text, as lsm blame reads it) and by namespace, answered
 // from the journal; -p adds each change's diff, --stat its files.
-import type { CommandModule } from 'yargs';
+import type { CommandModule, Options } from 'yargs';
 import { parseDuration } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
 import { lineMatcher } from '../store/blame.js';
-import { snapshotFiles, unifiedDiff } from '../store/history.js';
-import type { JournalRecord } from '../store/journal.js';
+import { jsonNeedle, linesBackward, parseRecord, recordTime, type JournalRecord } from '../store/journal-read.js';
 import { requireRepo } from '../store/repo.js';
-import { readJournalCaughtUp } from './history-context.js';
+import { journalCaughtUp } from './history-context.js';
 import { context, type GlobalArgs } from './context.js';
 import { dim, green, isoTime, out, printPatch, red, shortId, yellow } from './output.js';
 
@@ -33,18 +32,21 @@ function fileStats(rec: JournalRecord): [string, number, number][] {
   return [...stats].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, [a, r]]) => [p, a, r]);
 }
 
+export const options = {
+  n: { alias: 'max-count', type: 'number', describe: 'show at most N changes' },
+  since: { type: 'string', describe: "only changes after this time ('2026-11-01', '3 days ago', 12h)" },
+  until: { type: 'string', describe: 'only changes before this time' },
+  grep: { type: 'string', describe: 'only changes that added or removed a matching line (22, 53/udp, 127.0.0.1:631, /run/x.sock, text)' },
+  netns: { alias: 'container', type: 'string', describe: "only changes in this namespace ('host', an ip netns name, a container id)" },
+  p: { alias: 'patch', type: 'boolean', describe: 'show each change as a diff' },
+  stat: { type: 'boolean', describe: 'show the files each change touched' },
+  json: { type: 'boolean', describe: 'print JSON lines' },
+} as const satisfies Record<string, Options>;
+
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'log',
   describe: 'list the recorded changes, newest first',
-  builder: (y) => y
-    .option('n', { alias: 'max-count', type: 'number', describe: 'show at most N changes' })
-    .option('since', { type: 'string', describe: "only changes after this time ('2026-11-01', '3 days ago', 12h)" })
-    .option('until', { type: 'string', describe: 'only changes before this time' })
-    .option('grep', { type: 'string', describe: 'only changes that added or removed a matching line (22, 53/udp, 127.0.0.1:631, /run/x.sock, text)' })
-    .option('netns', { alias: 'container', type: 'string', describe: "only changes in this namespace ('host', an ip netns name, a container id)" })
-    .option('p', { alias: 'patch', type: 'boolean', describe: 'show each change as a diff' })
-    .option('stat', { type: 'boolean', describe: 'show the files each change touched' })
-    .option('json', { type: 'boolean', describe: 'print JSON lines' }),
+  builder: (y) => y.options(options),
   handler: async (argv) => {
     const ctx = context(argv);
     if (argv.n !== undefined && (!Number.isInteger(argv.n) || argv.n < 0)) throw new LsmError('-n needs a whole number', EXIT.USAGE);
@@ -52,29 +54,41 @@ const command: CommandModule<GlobalArgs, Args> = {
     const until = argv.until ? parseTime(argv.until) : Infinity;
     const match = argv.grep ? lineMatcher(argv.grep) : null;
     const prefix = argv.netns === undefined ? null : argv.netns === 'host' ? 'host/' : `netns/${argv.netns}/`;
-    const records = await readJournalCaughtUp(ctx.repoDir);
+    // text a record must hold to pass --grep and --netns: records without it are never parsed
+    const needles = [match?.needle, prefix].flatMap((t) => (t ? [jsonNeedle(t)] : []));
+    const journal = await journalCaughtUp(ctx.repoDir);
     const repo = argv.p ? requireRepo(ctx.repoDir) : null;
+    const history = argv.p ? await import('../store/history.js') : null; // jsdiff, snapshot formats: for -p only
+    // lines are written together (before each diff, and at the end): a write each was 3 ms for 500
+    let pending: string[] = [];
+    const say = (line: string) => pending.push(line);
+    const flush = () => { if (pending.length) out(pending.join('\n')); pending = []; };
     let shown = 0;
     // newest first; the journal is in commit order, so the walk stops at the first one too old
-    for (let i = records.length - 1; i >= 0 && (argv.n === undefined || shown < argv.n); i--) {
-      const rec = records[i];
-      if (rec.t < since) break;
-      if (rec.t > until) continue;
+    for (const line of linesBackward(journal)) {
+      if (argv.n !== undefined && shown >= argv.n) break;
+      const t = recordTime(line);
+      if (t < since) break;
+      if (t > until || !needles.every((n) => line.includes(n))) continue;
+      const rec = parseRecord(line);
+      if (!rec) break;
       const touched = [...rec.a, ...rec.r];
       if (match && !touched.some(([p, l]) => match(p, l))) continue;
       if (prefix && !touched.some(([p]) => p.startsWith(prefix))) continue;
       shown++;
       if (argv.json) {
-        out(JSON.stringify({ commit: rec.c, parent: rec.p, time: isoTime(rec.t), summary: rec.s, ...(argv.stat || argv.p ? { added: rec.a, removed: rec.r } : {}) }));
+        say(JSON.stringify({ commit: rec.c, parent: rec.p, time: isoTime(rec.t), summary: rec.s, ...(argv.stat || argv.p ? { added: rec.a, removed: rec.r } : {}) }));
         continue;
       }
-      out(`${yellow(shortId(rec.c))} ${dim(isoTime(rec.t))} ${rec.s}`);
-      if (argv.stat) for (const [p, a, r] of fileStats(rec)) out(` ${p} | ${green('+'.repeat(Math.min(a, 30)))}${red('-'.repeat(Math.min(r, 30)))} ${a + r}`);
-      if (repo) {
-        printPatch(unifiedDiff(await snapshotFiles(repo, rec.p), await snapshotFiles(repo, rec.c)));
+      say(`${yellow(shortId(rec.c))} ${dim(isoTime(rec.t))} ${rec.s}`);
+      if (argv.stat) for (const [p, a, r] of fileStats(rec)) say(` ${p} | ${green('+'.repeat(Math.min(a, 30)))}${red('-'.repeat(Math.min(r, 30)))} ${a + r}`);
+      if (repo && history) {
+        flush();
+        printPatch(history.unifiedDiff(await history.snapshotFiles(repo, rec.p), await history.snapshotFiles(repo, rec.c)));
         out();
       }
     }
+    flush();
   },
 };
 export default command;

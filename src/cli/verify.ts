@@ -1,7 +1,8 @@
 // lsm verify: does the journal match the git history? Exit 1 with one line when it does not.
 import type { CommandModule } from 'yargs';
 import { EXIT, LsmError } from '../errors.js';
-import { readJournal, verifyJournal } from '../store/journal.js';
+import { readJournal } from '../store/journal-read.js';
+import { verifyJournal } from '../store/journal.js';
 import { requireRepo } from '../store/repo.js';
 import { context, type GlobalArgs } from './context.js';
 import { out } from './output.js';

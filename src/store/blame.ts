@@ -1,32 +1,36 @@
 // Blame from the journal: for each snapshot line, every interval it was present.
 import { escapeField } from '../snapshot/escape.js';
-import type { JournalRecord } from './journal.js';
+import type { JournalRecord } from './journal-read.js';
 
 export interface Point { commit: string; time: number }
 export interface Interval { from: Point; to: Point | null } // to: the commit that removed it; null: present now
 export interface Blame { path: string; line: string; intervals: Interval[] }
 
+/** Whether a snapshot line matches, and text that every line it matches contains. */
+export type LineMatcher = ((path: string, line: string) => boolean) & { needle: string };
+
 /**
  * What a user asks about: a port (22), a port and kind (22/tcp, 53/udp), an address and port
  * (127.0.0.1:631, [::1]:631), a unix path or @abstract name, or any text of a line.
  */
-export function lineMatcher(what: string): (path: string, line: string) => boolean {
+export function lineMatcher(what: string): LineMatcher {
   const endpoint = (line: string) => line.split('  ', 1)[0].split(' ', 1)[0];
   const kind = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+  const matcher = (needle: string, test: (path: string, line: string) => boolean) => Object.assign(test, { needle });
   const port = /^(\d{1,5})(?:\/(tcp|udp|raw))?$/.exec(what);
   if (port) {
     const kinds = port[2] ? [port[2]] : ['tcp', 'udp'];
-    return (path, line) => kinds.includes(kind(path)) && endpoint(line).endsWith(`:${port[1]}`);
+    return matcher(`:${port[1]}`, (path, line) => kinds.includes(kind(path)) && endpoint(line).endsWith(`:${port[1]}`));
   }
-  if (/^(\[[0-9a-fA-F:.]+\]|\d{1,3}(\.\d{1,3}){3}|\*):\d{1,5}$/.test(what)) return (path, line) => endpoint(line) === what;
+  if (/^(\[[0-9a-fA-F:.]+\]|\d{1,3}(\.\d{1,3}){3}|\*):\d{1,5}$/.test(what)) return matcher(what, (path, line) => endpoint(line) === what);
   if (what.startsWith('/') || what.startsWith('@')) {
     const escaped = escapeField(Buffer.from(what, 'utf8').toString('latin1'));
-    return (path, line) => kind(path) === 'unix' && endpoint(line) === escaped;
+    return matcher(escaped, (path, line) => kind(path) === 'unix' && endpoint(line) === escaped);
   }
-  return (_path, line) => line.includes(what);
+  return matcher(what, (_path, line) => line.includes(what));
 }
 
-export function blame(records: JournalRecord[], match: (path: string, line: string) => boolean): Blame[] {
+export function blame(records: Iterable<JournalRecord>, match: (path: string, line: string) => boolean): Blame[] {
   const byKey = new Map<string, Blame>();
   for (const rec of records) {
     const at = { commit: rec.c, time: rec.t };

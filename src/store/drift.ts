@@ -3,7 +3,7 @@ import type { FileChange } from '../types.js';
 import { baselineHistory, readBaseline, type BaselineMove } from './baseline.js';
 import { blame } from './blame.js';
 import { diffFiles } from './history.js';
-import type { JournalRecord } from './journal.js';
+import type { JournalRecord } from './journal-read.js';
 import { headCommit, treeFiles, type Repo } from './repo.js';
 
 export interface DriftLine { path: string; line: string; kind: 'added' | 'removed'; since: number } // since: unix ms

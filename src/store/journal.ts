@@ -6,25 +6,13 @@
 // history and `lsm verify` checks it against history; a journal that fell behind HEAD (a scan
 // killed between commit and append) is caught up from the commits it misses.
 import { igit } from './git.js';
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, truncateSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, truncateSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Change, FileChange } from '../types.js';
 import { writeFileAtomic } from './atomic-fs.js';
 import { fileChange } from './changes.js';
+import { journalBytes, journalPath, linesWith, type JournalRecord } from './journal-read.js';
 import { headCommit, readBlobText, textLines, type Repo } from './repo.js';
-
-export interface JournalRecord {
-  c: string; // commit
-  p: string | null; // parent
-  t: number; // commit time, unix ms
-  s: string; // summary
-  a: [string, string][]; // added [path, line]
-  r: [string, string][]; // removed [path, line]
-}
-
-export function journalPath(repo: Repo): string {
-  return join(repo.gitdir, 'lsm', 'journal.jsonl');
-}
 
 export function recordOf(change: Change): JournalRecord {
   return {
@@ -32,18 +20,6 @@ export function recordOf(change: Change): JournalRecord {
     a: change.files.flatMap((f) => f.added.map((l) => [f.path, l] as [string, string])),
     r: change.files.flatMap((f) => f.removed.map((l) => [f.path, l] as [string, string])),
   };
-}
-
-/** Every record; a torn last line (a crash mid-append) is left out. */
-export function readJournal(repo: Repo): JournalRecord[] {
-  let text: string;
-  try { text = readFileSync(journalPath(repo), 'utf8'); } catch { return []; }
-  const records: JournalRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try { records.push(JSON.parse(line) as JournalRecord); } catch { break; }
-  }
-  return records;
 }
 
 /**
@@ -156,13 +132,17 @@ export async function catchUpJournal(repo: Repo, head?: string | null): Promise<
   for (const rec of missing) appendRecord(repo, rec);
 }
 
-/** null when the journal matches history, else what differs (lsm verify). */
+/**
+ * null when the journal matches history, else what differs (lsm verify). Records are compared as
+ * text: searching the bytes (linesWith) relies on each record being written as JSON.stringify
+ * writes it, so a record equal in value but written otherwise does not match either.
+ */
 export async function verifyJournal(repo: Repo): Promise<string | null> {
   const want = (await recordsFromHistory(repo, await headCommit(repo)))!;
-  const have = readJournal(repo);
+  const have = [...linesWith(journalBytes(repo))];
   if (have.length !== want.length) return `the journal has ${have.length} records, history ${want.length} commits`;
   for (let i = 0; i < want.length; i++) {
-    if (JSON.stringify(have[i]) !== JSON.stringify(want[i])) return `record ${i + 1} (commit ${want[i].c.slice(0, 10)}) does not match history`;
+    if (have[i] !== JSON.stringify(want[i])) return `record ${i + 1} (commit ${want[i].c.slice(0, 10)}) does not match history`;
   }
   return null;
 }

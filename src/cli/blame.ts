@@ -4,7 +4,7 @@ import type { CommandModule, Options } from 'yargs';
 import { blame, lineMatcher, presentNow } from '../store/blame.js';
 import { linesWith, parseRecords } from '../store/journal-read.js';
 import { journalCaughtUp } from './history-context.js';
-import { context, type GlobalArgs } from './context.js';
+import { context, type GlobalArgs } from './global-options.js';
 import { bold, dim, green, isoTime, out, red, shortId } from './output.js';
 
 interface Args extends GlobalArgs { what: string; all?: boolean; json?: boolean }

@@ -1,42 +1,18 @@
-// What every command shares: the global options resolved (repository, config, /proc root) and
-// the scan pipeline wired stage by stage: collect -> snapshot -> store -> alert.
+// What every command shares: the global options resolved (repository, config, /proc root: from
+// global-options.ts) and the scan pipeline wired stage by stage: collect -> snapshot -> store -> alert.
 import { readFileSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
 import { collect } from '../collect/index.js';
-import { loadConfig, type LoadedConfig } from '../config.js';
 import { EXIT, LsmError } from '../errors.js';
 import { parseIgnoreRules, type IgnoreRule } from '../snapshot/ignore.js';
 import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
 import { recordable, recordableState } from '../snapshot/select.js';
 import { commitSnapshot } from '../store/commit.js';
 import type { Change, Collection, Snapshot } from '../types.js';
+import type { Context } from './global-options.js';
 
-export interface GlobalArgs {
-  repo?: string;
-  config?: string;
-  proc?: string;
-  color?: boolean;
-}
-
-export function defaultRepo(): string {
-  if (process.getuid?.() === 0) return '/var/lib/lsm/snapshots';
-  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  return join(state, 'lsm', 'snapshots');
-}
-
-export interface Context {
-  repoDir: string;
-  loaded: LoadedConfig;
-  procRoot: string;
-}
-
-export function context(argv: GlobalArgs): Context {
-  const repoDir = argv.repo || process.env.LSM_REPO || defaultRepo();
-  const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
-  return { repoDir, loaded, procRoot: argv.proc || '/proc' };
-}
+export { context, defaultRepo, type Context, type GlobalArgs } from './global-options.js';
 
 export function ignoreRules(ctx: Context): IgnoreRule[] {
   const file = ctx.loaded.config.ignoreFile;

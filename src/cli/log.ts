@@ -8,7 +8,7 @@ import { lineMatcher } from '../store/blame.js';
 import { jsonNeedle, linesBackward, parseRecord, recordTime, type JournalRecord } from '../store/journal-read.js';
 import { requireRepo } from '../store/repo.js';
 import { journalCaughtUp } from './history-context.js';
-import { context, type GlobalArgs } from './context.js';
+import { context, type GlobalArgs } from './global-options.js';
 import { dim, green, isoTime, out, printPatch, red, shortId, yellow } from './output.js';
 
 interface Args extends GlobalArgs {

@@ -3,6 +3,8 @@
 // flags (-g, -c, -d) working, and turns user errors into one line and an exit code.
 import { readFileSync } from 'node:fs';
 import { EXIT, LsmError } from '../errors.js';
+import { historyFastPath } from './history-fast-path.js';
+import { GLOBAL_OPTIONS } from './global-options.js';
 import { setColour } from './output.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -39,15 +41,12 @@ async function cronFastPath(argv: string[]): Promise<boolean> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  if (await cronFastPath(argv)) return;
+  if (await cronFastPath(argv) || await historyFastPath(argv)) return;
   const [{ default: yargs }, { commands, rewriteLegacyFlags }] = await Promise.all([import('yargs'), import('./commands.js')]);
   const parser = yargs(rewriteLegacyFlags(argv))
     .scriptName('lsm')
     .usage('$0 <command> [options]\n\nLinux Socket Monitor: snapshots every listening port, sniffer and unix socket into git and tells you what changed.\nLSM flags: lsm -g (baseline), lsm -c (check, what cron runs), lsm -d (forget the baseline).')
-    .option('repo', { type: 'string', describe: 'snapshot repository (env LSM_REPO; default /var/lib/lsm/snapshots for root, else $XDG_STATE_HOME/lsm/snapshots)', global: true })
-    .option('config', { type: 'string', describe: 'config file (env LSM_CONFIG; default /etc/lsm/lsm.conf for root)', global: true })
-    .option('proc', { type: 'string', describe: 'the /proc to read (for tests and chroots)', global: true, hidden: true })
-    .option('color', { type: 'boolean', describe: 'colour output on a terminal (--no-color: never; NO_COLOR is honoured)', global: true, default: true })
+    .options(GLOBAL_OPTIONS)
     .middleware((a) => setColour(a.color !== false))
     .command(commands)
     .demandCommand(1, 'name a command (lsm --help lists them)')

@@ -1,7 +1,7 @@
 // lsm check (LSM's -c, what cron runs): scan, commit and alert what changed, and report what
 // differs from the approved baseline. Silent when nothing changed, so cron mails nothing. With
 // DRIFT_REMINDER_HOURS, unapproved drift older than that is alerted again, at most that often.
-import type { CommandModule } from 'yargs';
+import type { CommandModule, Options } from 'yargs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { raiseAlert } from '../alert/index.js';
@@ -45,13 +45,16 @@ async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: str
   return true;
 }
 
+export const options = {
+  json: { type: 'boolean', describe: 'print the change and the drift as JSON' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'print nothing' },
+  'exit-code': { type: 'boolean', describe: 'exit 3 when the state differs from the baseline' },
+} as const satisfies Record<string, Options>;
+
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'check',
   describe: 'scan, commit any change, and report drift from the baseline (LSM: lsm -c)',
-  builder: (y) => y
-    .option('json', { type: 'boolean', describe: 'print the change and the drift as JSON' })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing' })
-    .option('exit-code', { type: 'boolean', describe: 'exit 3 when the state differs from the baseline' }),
+  builder: (y) => y.options(options),
   handler: async (argv) => {
     const ctx = context(argv);
     const { change } = await scan(ctx);

@@ -3,7 +3,7 @@
 // flags (-g, -c, -d) working, and turns user errors into one line and an exit code.
 import { readFileSync } from 'node:fs';
 import { EXIT, LsmError } from '../errors.js';
-import { historyFastPath } from './history-fast-path.js';
+import { fastPath, rewriteLegacyFlags } from './fast-path.js';
 import { GLOBAL_OPTIONS } from './global-options.js';
 import { setColour } from './output.js';
 
@@ -14,36 +14,11 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-/**
- * The cron case, `lsm -c` with only --repo/--config/--quiet, runs without yargs and the other
- * commands: importing them costs ~150 ms, more than the whole no-change scan at 1k sockets.
- * Anything else (--help included) goes through yargs.
- */
-async function cronFastPath(argv: string[]): Promise<boolean> {
-  const args: Record<string, string | boolean> = {};
-  let check = false;
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--(repo|config)(?:=(.*))?$/.exec(argv[i]);
-    if (m) {
-      const value = m[2] ?? argv[++i];
-      if (value === undefined || value === '') return false;
-      args[m[1]] = value;
-    } else if ((argv[i] === '-c' || argv[i] === 'check') && !check) check = true;
-    else if (argv[i] === '-q' || argv[i] === '--quiet') args.quiet = true;
-    else if (argv[i] === '--no-color') args.color = false;
-    else return false;
-  }
-  if (!check) return false;
-  setColour(args.color !== false);
-  const command = (await import('./check.js')).default;
-  await (command.handler as (a: object) => Promise<void>)({ ...args, _: [], $0: 'lsm' });
-  return true;
-}
-
 export async function main(argv: string[]): Promise<void> {
-  if (await cronFastPath(argv) || await historyFastPath(argv)) return;
-  const [{ default: yargs }, { commands, rewriteLegacyFlags }] = await Promise.all([import('yargs'), import('./commands.js')]);
-  const parser = yargs(rewriteLegacyFlags(argv))
+  const args = rewriteLegacyFlags(argv);
+  if (await fastPath(args)) return;
+  const [{ default: yargs }, { commands }] = await Promise.all([import('yargs'), import('./commands.js')]);
+  const parser = yargs(args)
     .scriptName('lsm')
     .usage('$0 <command> [options]\n\nLinux Socket Monitor: snapshots every listening port, sniffer and unix socket into git and tells you what changed.\nLSM flags: lsm -g (baseline), lsm -c (check, what cron runs), lsm -d (forget the baseline).')
     .options(GLOBAL_OPTIONS)

@@ -1,19 +1,22 @@
 // lsm scan: take a snapshot, commit it if anything changed, print what changed.
-import type { CommandModule } from 'yargs';
+import type { CommandModule, Options } from 'yargs';
 import { EXIT } from '../errors.js';
 import { context, scan, type GlobalArgs } from './context.js';
 import { out, printChange } from './output.js';
 
 interface Args extends GlobalArgs { established?: boolean; json?: boolean; 'exit-code'?: boolean; quiet?: boolean }
 
+export const options = {
+  established: { type: 'boolean', describe: 'also record established connections (aggregated, no ephemeral ports)' },
+  json: { type: 'boolean', describe: 'print the change as JSON' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'print nothing' },
+  'exit-code': { type: 'boolean', describe: 'exit 3 when something changed' },
+} as const satisfies Record<string, Options>;
+
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'scan',
   describe: 'take a snapshot; commit and report it when something changed (prints nothing otherwise)',
-  builder: (y) => y
-    .option('established', { type: 'boolean', describe: 'also record established connections (aggregated, no ephemeral ports)' })
-    .option('json', { type: 'boolean', describe: 'print the change as JSON' })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing' })
-    .option('exit-code', { type: 'boolean', describe: 'exit 3 when something changed' }),
+  builder: (y) => y.options(options),
   handler: async (argv) => {
     const ctx = context(argv);
     const { change } = await scan(ctx, { established: argv.established });

@@ -1,8 +1,10 @@
-// lsm blame and lsm log answer from the journal in a few ms, but yargs and the other commands take
-// ~75 ms to import. So a plain command line for them is read here, against the command's own
-// option table (the one its yargs builder declares), and the command runs without yargs. Anything
-// this reader is not sure of (--help, an unknown or repeated option, a flag group, a value that
-// looks like a flag, a missing or extra positional) returns false: yargs reads it as it always did.
+// The commands people and cron run most, lsm -c / check and scan (the cron job: a no-change scan at
+// 1k sockets is ~90 ms) and blame and log (answered from the journal in a few ms), would spend
+// ~75 ms importing yargs and every other command. So a plain command line for them is read here,
+// against the command's own option table (the one its yargs builder declares), and the command
+// runs without yargs. Anything this reader is not sure of (--help, an unknown or repeated option,
+// a flag group, a value that looks like a flag, a missing or extra positional) returns false:
+// yargs reads it as it always did. LSM 0.6's flags (-g, -c, -d) become commands here, for both.
 import type { CommandModule, Options } from 'yargs';
 import { GLOBAL_OPTIONS } from './global-options.js';
 import { setColour } from './output.js';
@@ -11,9 +13,27 @@ interface FastCommand { default: CommandModule<object, object>; options: Record<
 
 // commands whose module imports nothing heavy, with only <required> positionals
 const COMMANDS: Record<string, () => Promise<FastCommand>> = {
+  check: () => import('./check.js') as Promise<FastCommand>,
+  scan: () => import('./scan.js') as Promise<FastCommand>,
   blame: () => import('./blame.js') as Promise<FastCommand>,
   log: () => import('./log.js') as Promise<FastCommand>,
 };
+
+const LEGACY: Record<string, string> = { '-g': 'baseline', '-c': 'check', '-d': 'forget' };
+
+/**
+ * LSM 0.6 flags become commands: -g baseline, -c check, -d forget; only before any command (its
+ * own flags follow it). A word is a command unless it is a global option's value.
+ */
+export function rewriteLegacyFlags(args: string[]): string[] {
+  const valued = new Set(Object.entries(GLOBAL_OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => `--${k}`));
+  for (let i = 0; i < args.length; i++) {
+    if (valued.has(args[i])) { i++; continue; }
+    if (Object.hasOwn(LEGACY, args[i])) return [LEGACY[args[i]], ...args.slice(0, i), ...args.slice(i + 1)];
+    if (!args[i].startsWith('-')) break; // a command is already named
+  }
+  return args;
+}
 
 type Value = string | number | boolean;
 
@@ -51,8 +71,8 @@ export function readArgv(argv: string[], command: string, positionals: string[],
   return args;
 }
 
-/** Run lsm blame or lsm log without yargs when the command line is plain; false: use yargs. */
-export async function historyFastPath(argv: string[]): Promise<boolean> {
+/** Run one of COMMANDS without yargs when the command line is plain; false: use yargs. */
+export async function fastPath(argv: string[]): Promise<boolean> {
   const name = argv.find((a) => Object.hasOwn(COMMANDS, a));
   if (name === undefined) return false;
   const { default: command, options } = await COMMANDS[name]();

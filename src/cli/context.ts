@@ -33,13 +33,19 @@ export interface ScanResult {
   change: Change | null;
 }
 
-export function takeSnapshot(ctx: Context, options: { established?: boolean; all?: boolean } = {}): { collection: Collection; snapshot: Snapshot; lines: Map<string, SnapshotLine[]> } {
+/** The sockets now: what a snapshot records, or with `all` every socket. */
+export function collectNow(ctx: Context, options: { established?: boolean; all?: boolean } = {}): Collection {
   const established = options.established ?? ctx.loaded.config.established;
-  const collection = collect({
+  return collect({
     procRoot: ctx.procRoot,
     keep: options.all ? undefined : (s) => recordable(s, { established }),
     keepState: options.all ? undefined : (kind, state) => recordableState(kind, state, { established }),
   });
+}
+
+export function takeSnapshot(ctx: Context, options: { established?: boolean } = {}): { collection: Collection; snapshot: Snapshot; lines: Map<string, SnapshotLine[]> } {
+  const established = options.established ?? ctx.loaded.config.established;
+  const collection = collectNow(ctx, { established });
   const lines = snapshotLines(collection, { established, ignore: ignoreRules(ctx) });
   const snapshot: Snapshot = new Map([...lines].map(([path, l]) => [path, l.map((x) => x.line)]));
   return { collection, snapshot, lines };

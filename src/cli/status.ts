@@ -5,7 +5,7 @@ import { escapeField, utf8 } from '../snapshot/escape.js';
 import { namespaceDir } from '../snapshot/index.js';
 import { localEndpoint } from '../snapshot/lines.js';
 import type { Owner } from '../types.js';
-import { context, takeSnapshot, type GlobalArgs } from './context.js';
+import { collectNow, context, type GlobalArgs } from './context.js';
 import { ChunkedWriter, bold, out } from './output.js';
 
 interface Args extends GlobalArgs { json?: boolean; all?: boolean }
@@ -24,7 +24,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     .option('all', { alias: 'a', type: 'boolean', describe: 'every socket, connections and unbound ones too' }),
   handler: async (argv) => {
     const ctx = context(argv);
-    const { collection } = takeSnapshot(ctx, { all: argv.all });
+    const collection = collectNow(ctx, { all: argv.all });
     // without --all the collector kept only what a snapshot records
     const nsDir = new Map(collection.namespaces.map((n) => [n.inode, namespaceDir(n.label, n.host)]));
     const shown = collection.sockets.filter((s) => nsDir.has(s.netns));

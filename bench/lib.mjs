@@ -4,6 +4,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 export const LSM = new URL('../dist/cli/main.js', import.meta.url).pathname;
+/** The command as users run it (bin/lsm: node with the flags lsm ships with). */
+export const BIN = new URL('../bin/lsm', import.meta.url).pathname;
 
 /** Run argv `runs` times; returns median wall seconds and max peak RSS in MiB. */
 export function measure(argv, { runs = 5, env = {}, before } = {}) {

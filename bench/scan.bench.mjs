@@ -4,7 +4,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LSM, cleanup, fmt, measure } from './lib.mjs';
+import { BIN, cleanup, fmt, measure } from './lib.mjs';
 
 const FARM = new URL('../../shared/bench/sockfarm.py', import.meta.url).pathname;
 const SIZES = {
@@ -51,7 +51,7 @@ export default async function run({ quick }) {
       const conf = join(dir, 'lsm.conf');
       writeFileSync(conf, `SPOOL_DIR="${join(dir, 'spool')}"\nEVENT_LOG=""\nSENDMAIL=""\nHOOKS_DIR="${join(dir, 'hooks')}"\nIGNORE_FILE="${join(dir, 'none')}"\n`);
       writeFileSync(join(dir, 'none'), '');
-      const lsm = (...a) => inNs([process.execPath, LSM, '--config', conf, ...a]);
+      const lsm = (...a) => inNs([BIN, '--config', conf, ...a]);
       const repo = join(dir, 'repo');
       const counts = hostCounts();
       const floor = measure(inNs(['true']), { runs });
@@ -63,7 +63,7 @@ export default async function run({ quick }) {
       const sockets = Number(execFileSync('sh', ['-c', `ip netns exec ${ns} ss -tuanx | tail -n +2 | wc -l`], { encoding: 'utf8' }));
       rows.push({ size, sockets, counts, floor, ssp, ss, status, first, again });
       if (size === '1k') {
-        execFileSync(process.execPath, [LSM, '--config', conf, '-g', '-q', '--repo', repo].slice(0), { stdio: 'ignore' });
+        execFileSync(BIN, ['--config', conf, '-g', '-q', '--repo', repo], { stdio: 'ignore' });
         cron = measure(lsm('-c', '--repo', repo), { runs: 10 });
       }
       cleanup(repo);
@@ -72,9 +72,10 @@ export default async function run({ quick }) {
   const out = [];
   out.push('## Scan with owners vs `ss -tuanxp` (socket farm, same namespace)');
   out.push('');
-  out.push('Wall time is the median of the runs (3 at 100k, 5 otherwise), peak RSS the largest (GNU time).');
-  out.push('`lsm status --json --all` is collect with every owner (all sockets, printed as JSON); `lsm scan` is');
-  out.push('collect + snapshot + compare with HEAD (+ commit the first time).');
+  out.push('Wall time is the median of the runs (3 at 100k, 5 otherwise), peak RSS the largest (GNU time). lsm runs as users run it,');
+  out.push('`bin/lsm` (node with `--max-semi-space-size=2 --optimize-for-size`). `lsm status --json --all` is what `ss -tuanxp` does: every');
+  out.push('socket with its owners, printed (as JSON). `lsm scan` is the job itself: collect what a snapshot records (listeners, bound');
+  out.push('UDP, raw, packet, named unix) with owners, snapshot, compare with HEAD (+ commit the first time). Targets at 100k: ≤ 0.5× `ss -tuanxp`, ≤ 100 MiB.');
   out.push('');
   out.push('| sockets | host procs / fds | `ss -tuanxp` | `ss -tuan` | `lsm status --json --all` | ratio to ss -p | `lsm scan` (no change) | ratio | `lsm scan` (first, commits) | `ip netns exec true` |');
   out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');

@@ -5,6 +5,7 @@ import type { Options } from 'yargs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config.js';
+import { EXIT, LsmError } from '../errors.js';
 
 export interface GlobalArgs {
   repo?: string;
@@ -13,10 +14,13 @@ export interface GlobalArgs {
   color?: boolean;
 }
 
+// given twice, the last one counts (as with most tools), never an array
+const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
+
 export const GLOBAL_OPTIONS = {
-  repo: { type: 'string', describe: 'snapshot repository (env LSM_REPO; default /var/lib/lsm/snapshots for root, else $XDG_STATE_HOME/lsm/snapshots)', global: true },
-  config: { type: 'string', describe: 'config file (env LSM_CONFIG; default /etc/lsm/lsm.conf for root)', global: true },
-  proc: { type: 'string', describe: 'the /proc to read (for tests and chroots)', global: true, hidden: true },
+  repo: { type: 'string', requiresArg: true, coerce: last, describe: 'snapshot repository (env LSM_REPO; default /var/lib/lsm/snapshots for root, else $XDG_STATE_HOME/lsm/snapshots)', global: true },
+  config: { type: 'string', requiresArg: true, coerce: last, describe: 'config file (env LSM_CONFIG; default /etc/lsm/lsm.conf for root)', global: true },
+  proc: { type: 'string', requiresArg: true, coerce: last, describe: 'the /proc to read (for tests and chroots)', global: true, hidden: true },
   color: { type: 'boolean', describe: 'colour output on a terminal (--no-color: never; NO_COLOR is honoured)', global: true, default: true },
 } as const satisfies Record<keyof GlobalArgs, Options>;
 
@@ -33,6 +37,9 @@ export interface Context {
 }
 
 export function context(argv: GlobalArgs): Context {
+  for (const k of ['repo', 'config', 'proc'] as const) {
+    if (argv[k] === '') throw new LsmError(`--${k} needs a value`, EXIT.USAGE); // '--repo=' would silently mean the default
+  }
   const repoDir = argv.repo || process.env.LSM_REPO || defaultRepo();
   const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
   return { repoDir, loaded, procRoot: argv.proc || '/proc' };

@@ -34,8 +34,8 @@ export async function main(argv: string[]): Promise<void> {
     .epilogue('Exit codes: 0 ok; 1 failure; 2 bad usage or config; 3 changes found (--exit-code); 75 repository busy.\nDocs: README.md, lsm(1).')
     .fail((msg, err) => {
       if (err instanceof LsmError) fail(err.message, err.exitCode);
-      if (err) throw err;
-      fail(`${msg} (lsm --help for usage)`, EXIT.USAGE);
+      if (err && err.name !== 'YError') throw err; // a YError is yargs' own word on the command line
+      fail(`${msg ?? err.message} (lsm --help for usage)`, EXIT.USAGE);
     });
   await parser.parseAsync();
 }

@@ -128,6 +128,11 @@ describe('lsm in a network namespace', () => {
       [['frobnicate'], 2, /^lsm: /],
       [['scan', '--config', join(tmp, 'missing.conf'), '--repo', repo], 2, /^lsm: cannot read config .*missing\.conf: no such file\n$/],
       [['log', '--repo', join(tmp, 'nothing-here')], 1, /^lsm: no lsm repository at /],
+      [['status', '--config'], 2, /^lsm: Not enough arguments following: config/],
+      [['scan', '--config='], 2, /^lsm: --config needs a value\n$/],
+      [['--repo=', 'log'], 2, /^lsm: --repo needs a value\n$/],
+      // given twice, the last one counts
+      [['log', '--repo', repo, '--repo', join(tmp, 'nothing-here')], 1, /^lsm: no lsm repository at .*nothing-here/],
     ] as const) {
       const r = await world.lsm([...args]);
       expect(r.code, args.join(' ')).toBe(code);

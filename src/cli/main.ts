@@ -10,7 +10,8 @@ import { setColour } from './output.js';
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function fail(message: string, code: number): never {
-  process.stderr.write(`lsm: ${message.split('\n')[0]}\n`);
+  // one line: yargs' messages run over several ('Invalid values:\n  Argument: ...')
+  process.stderr.write(`lsm: ${message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')}\n`);
   process.exit(code);
 }
 

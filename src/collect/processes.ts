@@ -1,6 +1,7 @@
 // Per-process facts from /proc/<pid>: network namespace and owner details (socket fds: fds.ts).
 // Processes exit while we read: ENOENT/ESRCH mean "gone", which is normal, never an error.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { EXIT, LsmError } from '../errors.js';
 import type { Owner } from '../types.js';
 
 export type ReadResult<T> = { ok: true; value: T } | { ok: false; gone: boolean };
@@ -10,11 +11,20 @@ function fail(err: unknown): { ok: false; gone: boolean } {
   return { ok: false, gone: code === 'ENOENT' || code === 'ESRCH' };
 }
 
+/** The pids under a /proc root; a root that cannot be read, or holds no process, is an error. */
 export function listPids(procRoot: string): number[] {
   const pids: number[] = [];
-  for (const name of readdirSync(procRoot)) {
+  let names: string[];
+  try {
+    names = readdirSync(procRoot);
+  } catch (err) {
+    throw new LsmError(`cannot read ${procRoot}: ${(err as NodeJS.ErrnoException).code ?? err}`, EXIT.FAILURE);
+  }
+  for (const name of names) {
     if (name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57 && /^\d+$/.test(name)) pids.push(Number(name));
   }
+  // an empty snapshot of a directory that is not /proc would commit every socket as gone
+  if (pids.length === 0) throw new LsmError(`${procRoot} holds no processes: not a proc file system`, EXIT.FAILURE);
   return pids.sort((a, b) => a - b);
 }
 

@@ -131,6 +131,9 @@ describe('lsm in a network namespace', () => {
       [['status', '--config'], 2, /^lsm: Not enough arguments following: config/],
       [['scan', '--config='], 2, /^lsm: --config needs a value\n$/],
       [['--repo=', 'log'], 2, /^lsm: --repo needs a value\n$/],
+      [['status', '--proc', join(tmp, 'no-proc-here')], 1, /^lsm: cannot read .*no-proc-here: ENOENT\n$/],
+      [['baseline', '--json'], 2, /^lsm: Unknown argument: json/],
+      [['install', '--root', tmp, '--schedule', 'hourly'], 2, /^lsm: Invalid values: Argument: schedule, Given: "hourly", Choices: "cron", "systemd", "none"/],
       // given twice, the last one counts
       [['log', '--repo', repo, '--repo', join(tmp, 'nothing-here')], 1, /^lsm: no lsm repository at .*nothing-here/],
     ] as const) {

@@ -3,6 +3,11 @@ import { formatIPv6, parseHexIPv4, parseHexIPv6 } from '../../src/collect/addres
 import { containerFromCgroup } from '../../src/collect/processes.js';
 import { parseInetTable, parseInterfaceNames, parsePacketTable, parseUnixTable } from '../../src/collect/tables.js';
 import { collectFixture } from './fixtures.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { collect } from '../../src/collect/index.js';
+import { LsmError } from '../../src/errors.js';
 
 describe('addresses', () => {
   it('reads the kernel hex dump in host byte order', () => {
@@ -96,5 +101,11 @@ describe('collect on fixture trees', () => {
     const c = collectFixture('broken');
     expect(c.stats).toMatchObject({ processes: 3, namespaces: 1, vanished: 2, unreadable: 1 });
     expect(c.sockets.filter((s) => s.kind === 'tcp').map((s) => [s.localPort, s.state])).toEqual([[22, 'LISTEN'], [25, 'UNKNOWN(0F)'], [26, 'LISTEN']]);
+  });
+
+  it('refuses a root that is not a proc file system, in one line', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'lsm-noproc-'));
+    expect(() => collect({ procRoot: empty })).toThrow(new LsmError(`${empty} holds no processes: not a proc file system`));
+    expect(() => collect({ procRoot: join(empty, 'missing') })).toThrow(/^cannot read .*missing: ENOENT$/);
   });
 });

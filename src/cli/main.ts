@@ -43,6 +43,8 @@ export async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof LsmError) fail(err.message, err.exitCode);
+  // isomorphic-git's errors (a damaged object, a missing one) are about the repository, not a bug
+  if (err instanceof Error && 'caller' in err && 'code' in err) fail(`the repository is damaged: ${err.message} (git fsck in it says more)`, EXIT.FAILURE);
   // anything else is a bug: show it whole
   process.stderr.write(`lsm: internal error: ${(err as Error)?.stack ?? err}\n`);
   process.exit(70);

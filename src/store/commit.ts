@@ -30,7 +30,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     await cleanTmp(repo.gitdir);
     const head = await headCommit(repo);
     const headFiles = head ? await headTreeFiles(repo, head) : new Map<string, string>();
-    if (existsSync(join(repo.gitdir, STALE_WORKTREE))) await syncWorktree(repo, await worktreeFiles(repo.dir), headFiles);
+    if (existsSync(join(repo.gitdir, STALE_WORKTREE))) await syncWorktree(repo, await worktreeAndIndexFiles(repo), headFiles);
 
     const texts = new Map([...snapshot].map(([path, lines]) => [path, fileText(lines)]));
     const ids = new Map([...texts].map(([path, text]) => [path, blobId(text)]));
@@ -99,7 +99,18 @@ async function writeTreeCache(repo: Repo, commit: string, files: Map<string, str
   await writeFileAtomic(join(repo.gitdir, TREE_CACHE), JSON.stringify({ commit, files: Object.fromEntries(files) }), repo.gitdir, 0o644, 'none');
 }
 
-/** Files in the work tree (outside .git), with no ids: every one is rewritten or deleted. */
+/**
+ * Files in the work tree or the index, with no ids: every one is rewritten or deleted. The index
+ * counts too: a scan killed between deleting a file and removing it from the index left an entry
+ * that no work-tree file names.
+ */
+async function worktreeAndIndexFiles(repo: Repo): Promise<Map<string, string>> {
+  const files = await worktreeFiles(repo.dir);
+  for (const path of await (await igit()).listFiles({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache })) files.set(path, '');
+  return files;
+}
+
+/** Files in the work tree (outside .git), with no ids. */
 async function worktreeFiles(dir: string, prefix = ''): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const e of await fsp.readdir(join(dir, prefix), { withFileTypes: true })) {

@@ -3,6 +3,7 @@
 // changed) never loads it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LsmError } from '../errors.js';
 
 type Git = typeof import('isomorphic-git')['default'];
 let loaded: Promise<Git> | null = null;
@@ -11,13 +12,16 @@ export function igit(): Promise<Git> {
   return (loaded ??= import('isomorphic-git').then((m) => m.default));
 }
 
-/** A ref's commit id, loose or packed, following symbolic refs (HEAD); null when it does not exist. */
+/** A ref's commit id, loose or packed, following symbolic refs (HEAD); null when it does not exist, an error when it is damaged. */
 export function readRef(gitdir: string, name: string, depth = 0): string | null {
   let text: string | null = null;
   try { text = readFileSync(join(gitdir, name), 'utf8').trim(); } catch { /* maybe packed */ }
   if (text !== null) {
     if (text.startsWith('ref: ') && depth < 5) return readRef(gitdir, text.slice(5), depth + 1);
-    return /^[0-9a-f]{40}$/.test(text) ? text : null;
+    if (/^[0-9a-f]{40}$/.test(text)) return text;
+    // refs are written atomically: anything else is damage or tampering, and read as 'no commit
+    // yet' it would start a new root and orphan the whole history
+    throw new LsmError(`${join(gitdir, name)} is damaged (${JSON.stringify(text.slice(0, 40))}): restore it (lsm's last commit is the "c" of the last line of .git/lsm/journal.jsonl; git fsck --lost-found lists the rest)`);
   }
   try {
     for (const line of readFileSync(join(gitdir, 'packed-refs'), 'utf8').split('\n')) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitSnapshot } from '../../src/store/commit.js';
@@ -51,6 +51,24 @@ describe('store', () => {
     expect(git(repo, 'rev-list', '--count', 'HEAD')).toBe('2\n');
   });
 
+  it('refuses a damaged branch ref instead of starting a new history, and names a damaged object in one line', async () => {
+    const repo = tmpRepo();
+    const first = await commitSnapshot(repo, snap(['0.0.0.0:22  sshd  root  /usr/sbin/sshd']));
+    writeFileSync(join(repo, '.git', 'refs', 'heads', 'main'), 'garbage\n');
+    await expect(commitSnapshot(repo, snap(['0.0.0.0:23  telnetd  root  /usr/sbin/telnetd']))).rejects.toThrow(/refs\/heads\/main is damaged \("garbage"\)/);
+    writeFileSync(join(repo, '.git', 'refs', 'heads', 'main'), `${first!.commit}\n`); // restored as the message says
+    expect(git(repo, 'rev-list', '--count', 'HEAD')).toBe('1\n');
+
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), '--repo', repo, ...args], { encoding: 'utf8', env: { ...process.env, LSM_CONFIG: '' } });
+    const tree = git(repo, 'rev-parse', 'HEAD^{tree}').trim();
+    const object = join(repo, '.git', 'objects', tree.slice(0, 2), tree.slice(2));
+    chmodSync(object, 0o644);
+    writeFileSync(object, 'not zlib');
+    const r = cli('show');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^lsm: the repository is damaged: .* \(git fsck in it says more\)\n$/);
+  });
+
   it('takes over a lock whose holder is dead, and waits for a live one', async () => {
     const repo = tmpRepo();
     await commitSnapshot(repo, snap([]));
@@ -61,6 +79,18 @@ describe('store', () => {
     await expect(commitSnapshot(repo, snap(['0.0.0.0:2  b  root  /b']), { lockWaitMs: 300 })).rejects.toThrow(/repository is busy/);
     held.release();
     expect(await commitSnapshot(repo, snap(['0.0.0.0:2  b  root  /b']))).not.toBeNull();
+  });
+
+  it('repairs a work tree and index that a kill left between deleting a file and unstaging it', async () => {
+    const repo = tmpRepo();
+    await commitSnapshot(repo, new Map([['host/tcp', ['0.0.0.0:22  sshd  root  /usr/sbin/sshd']], ['netns/n0/unix', ['/run/a  stream  x  root  /x']]]));
+    // the next commit dropped netns/n0/unix: killed after the unlink, before the index was told
+    const later = await commitSnapshot(repo, new Map([['host/tcp', ['0.0.0.0:22  sshd  root  /usr/sbin/sshd']]]));
+    execFileSync('git', ['-C', repo, 'update-index', '--add', '--cacheinfo', `100644,${git(repo, 'rev-parse', `${later!.parent}:netns/n0/unix`).trim()},netns/n0/unix`]);
+    writeFileSync(join(repo, '.git', 'lsm-worktree-stale'), '');
+    expect(git(repo, 'status', '--porcelain')).toBe('AD netns/n0/unix\n');
+    expect(await commitSnapshot(repo, new Map([['host/tcp', ['0.0.0.0:22  sshd  root  /usr/sbin/sshd']]]))).toBeNull();
+    expect(git(repo, 'status', '--porcelain')).toBe('');
   });
 
   it('survives scans killed at any moment: git fsck and the next scan accept the repository', async () => {

@@ -29,8 +29,13 @@ function owner(o: Owner): AlertOwner {
 }
 
 export function buildAlert(change: Change, now: Map<string, SnapshotLine[]> | null, diff: string, host: string, repo: string): Alert {
+  // each file's lines by text, made once: a search per added line was quadratic (10k new sockets
+  // in one file: 10^8 string compares)
+  const byLine = new Map<string, Map<string, SnapshotLine>>();
   const ownersOf = (path: string, line: string): AlertOwner[] => {
-    const hit = now?.get(path)?.find((l) => l.line === line);
+    let lines = byLine.get(path);
+    if (!lines) byLine.set(path, (lines = new Map((now?.get(path) ?? []).map((l) => [l.line, l]))));
+    const hit = lines.get(line);
     return hit ? hit.sockets.flatMap((s) => s.owners).map(owner) : [];
   };
   return {

@@ -64,6 +64,15 @@ function blameArg(a: AlertLine): string {
   return port && (kind === 'tcp' || kind === 'udp') ? `${port[1]}/${kind}` : endpoint;
 }
 
+// A mail is read by a person: past these, the body says how many more and where to see them (the
+// whole diff is attached; hooks and the event log get everything).
+const LISTED = 200;
+const DIFF_LINES = 2000;
+
+function more(n: number, what: string, where: string): string {
+  return `  ... and ${n} more ${what} (${where})`;
+}
+
 /** The plain-text mail body: summary, new sockets with owners now, gone sockets, diff, next steps. */
 export function alertText(a: Alert): string {
   const short = a.commit.slice(0, 10);
@@ -74,7 +83,7 @@ export function alertText(a: Alert): string {
   out.push('');
   if (a.added.length) {
     out.push('New sockets, and who holds them now:');
-    for (const l of a.added) {
+    for (const l of a.added.slice(0, LISTED)) {
       out.push(`  ${l.path}  ${l.line}`);
       if (l.owners.length === 0) out.push('      owner: unknown now (the process exited, or lsm could not read it)');
       for (const o of l.owners) {
@@ -83,16 +92,20 @@ export function alertText(a: Alert): string {
         out.push(`      cmdline ${o.cmdline || '(none)'}`);
       }
     }
+    if (a.added.length > LISTED) out.push(more(a.added.length - LISTED, 'new sockets', `lsm show ${short}`));
     out.push('');
   }
   if (a.removed.length) {
     out.push('Gone:');
-    for (const l of a.removed) out.push(`  ${l.path}  ${l.line}`);
+    for (const l of a.removed.slice(0, LISTED)) out.push(`  ${l.path}  ${l.line}`);
+    if (a.removed.length > LISTED) out.push(more(a.removed.length - LISTED, 'gone sockets', `lsm show ${short}`));
     out.push('');
   }
   out.push(`The change (git show ${short}):`);
   out.push('');
-  out.push(a.diff.replace(/\n$/, ''));
+  const diff = a.diff.replace(/\n$/, '').split('\n');
+  out.push(...diff.slice(0, DIFF_LINES));
+  if (diff.length > DIFF_LINES) out.push(more(diff.length - DIFF_LINES, 'lines of diff', `attached whole as lsm-${short}.diff`));
   out.push('');
   out.push('To look further:');
   out.push(`  lsm show ${short}`);

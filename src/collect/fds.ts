@@ -12,7 +12,7 @@ export type FdResult = number[] | 'gone' | 'unreadable';
  * One process's socket inodes (only those in `wanted`, when given). Self-contained, with `fs`
  * passed in, because the worker runs this very function from its source text.
  */
-export function socketInodesOf(files: typeof fs, dir: string, wanted?: Set<number>): FdResult {
+export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(inode: number): boolean }): FdResult {
   let fds: string[];
   try {
     fds = files.readdirSync(dir);

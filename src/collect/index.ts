@@ -61,31 +61,10 @@ export function collect(options: CollectOptions = {}): Collection {
     readable.push(inode);
     for (let i = 0; i < found.length; i++) sockets.push(found[i]);
   }
-  const wanted = new Set(sockets.map((s) => s.inode));
+  const byInode = new Map<number, Socket>();
+  for (let i = 0; i < sockets.length; i++) byInode.set(sockets[i].inode, sockets[i]);
 
-  // step 3: socket fds of every process (read by the worker meanwhile, or now), kept only for the
-  // sockets above
-  const scanned = fdScan?.wait() ?? null;
-  const inodeOwners = new Map<number, number[]>();
-  for (const pids of nsPids.values()) {
-    for (const pid of pids) {
-      const fds = scanned?.get(pid) ?? socketInodesOf(fs, `${procRoot}/${pid}/fd`, wanted);
-      if (fds === 'gone') { stats.vanished++; continue; }
-      stats.processes++;
-      if (fds === 'unreadable') { stats.unreadable++; continue; } // its sockets stay in the tables, owner unknown
-      // indexed loops over the big arrays here: collect runs once, mostly unoptimized, where for-of
-      // allocates an iterator result per element (100k sockets: 7 MiB)
-      for (let i = 0; i < fds.length; i++) {
-        const inode = fds[i];
-        if (!wanted.has(inode)) continue;
-        const owners = inodeOwners.get(inode);
-        if (owners === undefined) inodeOwners.set(inode, [pid]);
-        else if (!owners.includes(pid)) owners.push(pid);
-      }
-    }
-  }
-
-  // step 4: owners by inode, details once per pid
+  // owner details: read once per pid, only for pids that hold one of the sockets above
   const users = readUsers(options.passwdPath ?? '/etc/passwd');
   const clock = readBootClock(procRoot);
   const details = new Map<number, Owner | null>();
@@ -98,17 +77,32 @@ export function collect(options: CollectOptions = {}): Collection {
     }
     return o;
   };
+
+  // step 3: socket fds of every process (read by the worker meanwhile, or now) give each socket
+  // above its owners
+  const scanned = fdScan?.wait() ?? null;
+  for (const pids of nsPids.values()) {
+    for (const pid of pids) {
+      const fds = scanned?.get(pid) ?? socketInodesOf(fs, `${procRoot}/${pid}/fd`, byInode);
+      if (fds === 'gone') { stats.vanished++; continue; }
+      stats.processes++;
+      if (fds === 'unreadable') { stats.unreadable++; continue; } // its sockets stay in the tables, owner unknown
+      // indexed loops over the big arrays here: collect runs once, mostly unoptimized, where for-of
+      // allocates an iterator result per element (100k sockets: 7 MiB)
+      for (let i = 0; i < fds.length; i++) {
+        const s = byInode.get(fds[i]);
+        if (s === undefined) continue;
+        const o = ownerOf(pid);
+        if (o === null || s.owners.includes(o)) continue;
+        // the first as a one-element literal: a pushed-to empty array reserves 17 slots (100k sockets: -3 MiB)
+        if (s.owners.length === 0) s.owners = [o];
+        else s.owners.push(o);
+      }
+    }
+  }
   for (let i = 0; i < sockets.length; i++) {
     const s = sockets[i];
     if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
-    const pids = inodeOwners.get(s.inode);
-    if (!pids) continue;
-    // a one-element literal, not push(): a pushed-to empty array reserves 17 slots (100k sockets: -3 MiB)
-    if (pids.length === 1) { const o = ownerOf(pids[0]); if (o) s.owners = [o]; continue; }
-    for (const pid of pids) {
-      const o = ownerOf(pid);
-      if (o) s.owners.push(o);
-    }
   }
 
   const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', ownerOf);

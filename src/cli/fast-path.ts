@@ -1,5 +1,5 @@
 // The commands people and cron run most, lsm -c / check and scan (the cron job: a no-change scan at
-// 1k sockets is ~90 ms) and blame and log (answered from the journal in a few ms), would spend
+// 1k sockets is ~90 ms), status, and blame and log (answered from the journal in a few ms), would spend
 // ~75 ms importing yargs and every other command. So a plain command line for them is read here,
 // against the command's own option table (the one its yargs builder declares), and the command
 // runs without yargs. Anything this reader is not sure of (--help, an unknown or repeated option,
@@ -15,6 +15,7 @@ interface FastCommand { default: CommandModule<object, object>; options: Record<
 const COMMANDS: Record<string, () => Promise<FastCommand>> = {
   check: () => import('./check.js') as Promise<FastCommand>,
   scan: () => import('./scan.js') as Promise<FastCommand>,
+  status: () => import('./status.js') as Promise<FastCommand>,
   blame: () => import('./blame.js') as Promise<FastCommand>,
   log: () => import('./log.js') as Promise<FastCommand>,
 };

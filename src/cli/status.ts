@@ -1,5 +1,5 @@
 // lsm status: the sockets now, with owners and pids: a table, or --json.
-import type { CommandModule } from 'yargs';
+import type { CommandModule, Options } from 'yargs';
 import { spoolSummary } from '../alert/index.js';
 import { escapeField, utf8 } from '../snapshot/escape.js';
 import { namespaceDir } from '../snapshot/index.js';
@@ -16,12 +16,15 @@ function ownerText(o: Owner): string {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+export const options = {
+  json: { type: 'boolean', describe: 'print JSON (an array, one socket a line)' },
+  all: { alias: 'a', type: 'boolean', describe: 'every socket, connections and unbound ones too' },
+} as const satisfies Record<string, Options>;
+
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'status',
   describe: 'show the sockets now, with their owners and pids',
-  builder: (y) => y
-    .option('json', { type: 'boolean', describe: 'print JSON (one object per socket)' })
-    .option('all', { alias: 'a', type: 'boolean', describe: 'every socket, connections and unbound ones too' }),
+  builder: (y) => y.options(options),
   handler: async (argv) => {
     const ctx = context(argv);
     const collection = collectNow(ctx, { all: argv.all });

@@ -7,6 +7,7 @@ import blameCommand, { options as blameOptions } from '../../src/cli/blame.js';
 import logCommand, { options as logOptions } from '../../src/cli/log.js';
 import checkCommand, { options as checkOptions } from '../../src/cli/check.js';
 import scanCommand, { options as scanOptions } from '../../src/cli/scan.js';
+import statusCommand, { options as statusOptions } from '../../src/cli/status.js';
 import { GLOBAL_OPTIONS } from '../../src/cli/global-options.js';
 import { readArgv, rewriteLegacyFlags } from '../../src/cli/fast-path.js';
 
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, [CommandModule<any, any>, Record<string, Options>
   log: [logCommand, logOptions, []],
   check: [checkCommand, checkOptions, []],
   scan: [scanCommand, scanOptions, []],
+  status: [statusCommand, statusOptions, []],
 };
 
 /** What yargs hands the command's handler, or 'error'. */
@@ -34,7 +36,7 @@ const LINES = [
   "log --since '3 days ago'", 'log --grep 22/tcp --netns host', 'log --container abc -p --json', 'log --patch', 'log --since', 'log --grep -x',
   'log --json false', 'log --bogus', 'log extra', '--json log', 'log -- -n', 'log --help', 'log -h', '--no-color log --color', 'log --repo a --repo b',
   'check', 'check -q', '--repo /r check --quiet --no-color', 'check --exit-code --json', 'check --exit-code=yes', 'scan', 'scan -q --established',
-  '--config /c scan --json --exit-code', 'scan --help', 'scan now',
+  '--config /c scan --json --exit-code', 'scan --help', 'scan now', 'status', 'status -a --json', 'status --all --no-color', 'status -aj',
 ];
 
 describe('the yargs-free command line of blame and log', () => {

@@ -102,17 +102,20 @@ export interface DeliveryReport {
 
 const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (attempts - 1), 3_600_000);
 
+// the alert itself (e.alert) is read only where a channel really uses it
 async function deliverChannel(channel: Channel, e: SpoolEntry, s: AlertSettings, problems: string[]): Promise<'done' | 'unconfigured'> {
-  const a = e.alert;
   if (channel === 'eventlog') {
-    if (s.eventLog) appendEvent(s.eventLog, a);
+    if (s.eventLog) appendEvent(s.eventLog, e.alert);
     return 'done';
   }
   if (channel === 'hooks') {
+    const hooks = listHooks(s.hooksDir);
+    if (hooks.length === 0) return 'done';
+    const a = e.alert;
     const state = e.channels.hooks;
     const done = new Set(state.hooksDone ?? []);
     const failed: string[] = [];
-    for (const h of listHooks(s.hooksDir)) {
+    for (const h of hooks) {
       if (done.has(h.name)) continue;
       if (h.problem) { problems.push(`hook ${h.path} refused: ${h.problem}`); continue; }
       const env = { LSM_COMMIT: a.commit, LSM_PARENT: a.parent ?? '', LSM_SUMMARY: a.summary, LSM_HOST: a.host, LSM_REPO: a.repo, LSM_ADDED: String(a.added.length), LSM_REMOVED: String(a.removed.length) };
@@ -125,7 +128,7 @@ async function deliverChannel(channel: Channel, e: SpoolEntry, s: AlertSettings,
     return 'done';
   }
   if (!mailConfigured(s.mail)) return 'unconfigured';
-  await sendAlertMail(a, s.mail);
+  await sendAlertMail(e.alert, s.mail);
   return 'done';
 }
 
@@ -162,7 +165,7 @@ export async function deliver(s: AlertSettings, options: { force?: boolean; retr
         st.nextAttempt = now + backoffMs(st.attempts);
         st.dead = permanent;
         blocked = !permanent;
-        report.problems.push(`alert ${e.alert.commit.slice(0, 10)}: ${channel}: ${st.lastError}${permanent ? ' (permanent: kept in the spool; fix, then lsm flush --retry-dead)' : ''}`);
+        report.problems.push(`alert ${e.commit.slice(0, 10)}: ${channel}: ${st.lastError}${permanent ? ' (permanent: kept in the spool; fix, then lsm flush --retry-dead)' : ''}`);
       }
       await spool.save(e);
     }
@@ -180,8 +183,8 @@ export function spoolSummary(spoolDir: string): { pending: number; dead: number;
   const entries = new Spool(spoolDir).list();
   const dead = entries.filter((e) => CHANNELS.some((c) => e.channels[c].dead));
   return {
-    pending: entries.length - dead.length, dead: dead.length, oldest: entries[0]?.alert.time ?? null,
-    lastErrors: entries.flatMap((e) => CHANNELS.map((c) => e.channels[c].lastError).filter((x): x is string => !!x).map((m) => `${e.alert.commit.slice(0, 10)}: ${m}`)).slice(0, 5),
+    pending: entries.length - dead.length, dead: dead.length, oldest: entries[0]?.spooledAt ?? null,
+    lastErrors: entries.flatMap((e) => CHANNELS.map((c) => e.channels[c].lastError).filter((x): x is string => !!x).map((m) => `${e.commit.slice(0, 10)}: ${m}`)).slice(0, 5),
   };
 }
 

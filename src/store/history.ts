@@ -41,10 +41,9 @@ export async function snapshotFiles(repo: Repo, commit: string | null): Promise<
 
 /**
  * A unified diff between two snapshots, in the form `git diff` prints (a/ and b/ prefixes,
- * /dev/null for new and deleted files). Past maxLines changed lines per file, a summary stands in
- * for the hunk: jsdiff is quadratic in the worst case.
+ * /dev/null for new and deleted files).
  */
-export function unifiedDiff(before: Snapshot, after: Snapshot, maxLines = 20_000): string {
+export function unifiedDiff(before: Snapshot, after: Snapshot): string {
   let out = '';
   for (const path of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     const a = before.get(path);
@@ -52,7 +51,6 @@ export function unifiedDiff(before: Snapshot, after: Snapshot, maxLines = 20_000
     const at = a ? fileText(a) : '';
     const bt = b ? fileText(b) : '';
     if (at === bt && (a === undefined) === (b === undefined)) continue;
-    const fc = fileChange(path, a ?? [], b ?? []);
     const ida = a ? blobId(at).slice(0, 7) : '0000000';
     const idb = b ? blobId(bt).slice(0, 7) : '0000000';
     out += `diff --git a/${path} b/${path}\n`;
@@ -60,15 +58,69 @@ export function unifiedDiff(before: Snapshot, after: Snapshot, maxLines = 20_000
     else if (!b) out += `deleted file mode 100644\nindex ${ida}..${idb}\n`;
     else out += `index ${ida}..${idb} 100644\n`;
     if (at === bt) continue; // an empty file added or removed
-    if (fc && fc.added.length + fc.removed.length > maxLines) {
-      out += `--- ${a ? `a/${path}` : '/dev/null'}\n+++ ${b ? `b/${path}` : '/dev/null'}\n`;
-      out += `(${fc.added.length} lines added, ${fc.removed.length} removed: too many to show)\n`;
-      continue;
-    }
-    const patch = jsdiff().createTwoFilesPatch(a ? `a/${path}` : '/dev/null', b ? `b/${path}` : '/dev/null', at, bt, undefined, undefined, { context: 3 });
-    // drop jsdiff's '====' header; write hunk headers as git does ('-0,0 +1' not '+1,1')
-    out += patch.split('\n').slice(1).join('\n').replace(/^@@ -(\d+),1 /gm, '@@ -$1 ').replace(/^(@@ -\S+ \+\d+),1 @@/gm, '$1 @@').replace(/\n*$/, '\n');
+    out += `--- ${a ? `a/${path}` : '/dev/null'}\n+++ ${b ? `b/${path}` : '/dev/null'}\n`;
+    out += fileHunks(a ?? [], b ?? []);
   }
   return out;
 }
 
+// jsdiff (Myers) is what git does, but costs O(N·D): 10k changed lines of 10k took a minute. A
+// snapshot file is unique lines in one order, so their longest common subsequence is simply the
+// lines both hold, and a merge walk gives the same edit in linear time.
+const JSDIFF_UP_TO = 1000; // changed lines; up to here, jsdiff's hunks are byte for byte git's
+
+function fileHunks(a: string[], b: string[]): string {
+  const fc = fileChange('', a, b);
+  const edits = fc ? fc.added.length + fc.removed.length : 0;
+  const ops = edits > JSDIFF_UP_TO ? mergeEdits(a, b) : null;
+  if (ops === null) {
+    const patch = jsdiff().createTwoFilesPatch('a', 'b', fileText(a), fileText(b), undefined, undefined, { context: 3 });
+    // drop jsdiff's own header; write hunk headers as git does ('-0,0 +1' not '+1,1')
+    return patch.split('\n').slice(3).join('\n').replace(/^@@ -(\d+),1 /gm, '@@ -$1 ').replace(/^(@@ -\S+ \+\d+),1 @@/gm, '$1 @@').replace(/\n*$/, '\n');
+  }
+  return hunks(ops, 3);
+}
+
+type Op = [' ' | '-' | '+', string];
+
+/** The edit from a to b when the lines both hold come in the same order in each; else null. */
+function mergeEdits(a: string[], b: string[]): Op[] | null {
+  const inA = new Set(a);
+  const inB = new Set(b);
+  const ops: Op[] = [];
+  for (let i = 0, j = 0; i < a.length || j < b.length;) {
+    if (i < a.length && !inB.has(a[i])) ops.push(['-', a[i++]]);
+    else if (j < b.length && !inA.has(b[j])) ops.push(['+', b[j++]]);
+    else if (a[i] === b[j]) { ops.push([' ', a[i]]); i++; j++; }
+    else return null; // sorted another way (a file from an older lsm): leave it to jsdiff
+  }
+  return ops;
+}
+
+/** Unified hunks of an edit, `context` lines around each change, as git writes them. */
+function hunks(ops: Op[], context: number): string {
+  let out = '';
+  const lineA = new Int32Array(ops.length + 1); // line numbers (1-based) before each op
+  const lineB = new Int32Array(ops.length + 1);
+  for (let k = 0, x = 1, y = 1; k <= ops.length; k++) {
+    lineA[k] = x; lineB[k] = y;
+    if (k < ops.length) { if (ops[k][0] !== '+') x++; if (ops[k][0] !== '-') y++; }
+  }
+  for (let k = 0; k < ops.length;) {
+    if (ops[k][0] === ' ') { k++; continue; }
+    // a hunk: from `context` lines before this change to `context` after the last change that
+    // is no more than 2 * context unchanged lines from the one before it
+    const start = Math.max(0, k - context);
+    let end = k;
+    for (let gap = 0; end < ops.length && gap <= 2 * context; end++) gap = ops[end][0] === ' ' ? gap + 1 : 0;
+    while (end > k && ops[end - 1][0] === ' ') end--; // back to the last change...
+    end = Math.min(ops.length, end + context); // ...and its context
+    const countA = lineA[end] - lineA[start];
+    const countB = lineB[end] - lineB[start];
+    const range = (from: number, count: number) => (count === 1 ? `${from}` : `${count === 0 ? from - 1 : from},${count}`);
+    out += `@@ -${range(lineA[start], countA)} +${range(lineB[start], countB)} @@\n`;
+    for (let m = start; m < end; m++) out += `${ops[m][0]}${ops[m][1]}\n`;
+    k = end;
+  }
+  return out;
+}

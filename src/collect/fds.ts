@@ -1,8 +1,10 @@
 // Socket fds of every process: /proc/<pid>/fd/* -> 'socket:[inode]'. On a busy host this is one
 // readlink per open file (100k sockets: ~0.4 s of kernel time), as long as reading every socket
 // table; so when the host has many open files, a worker thread reads the links while the main
-// thread reads the tables, and the two costs overlap instead of adding up. The worker writes into
-// shared memory and the main thread waits on it with Atomics, so collect() stays synchronous.
+// thread reads the tables, and the two costs overlap instead of adding up. Both take processes
+// from one shared counter, so the main thread, done with the tables, reads what the worker has
+// not reached yet. The worker writes into shared memory and the main thread waits on it with
+// Atomics, so collect() stays synchronous.
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
@@ -53,6 +55,7 @@ function openFiles(procRoot: string): number {
 const PARALLEL_FROM = 20_000;
 
 // Records in the shared buffer: pid, n, then n inodes; n = -1: gone, -2: unreadable.
+// control: [0] done, [1] length used (-1: failed), [2] the next index into pids to take.
 const WORKER_SOURCE = `
 const fs = require('node:fs');
 const { workerData: w } = require('node:worker_threads');
@@ -61,7 +64,8 @@ const control = new Int32Array(w.control);
 const out = new Float64Array(w.data);
 let at = 0;
 try {
-  for (const pid of w.pids) {
+  for (let i = Atomics.add(control, 2, 1); i < w.pids.length; i = Atomics.add(control, 2, 1)) {
+    const pid = w.pids[i];
     const r = socketInodesOf(fs, w.procRoot + '/' + pid + '/fd');
     const n = r === 'gone' ? -1 : r === 'unreadable' ? -2 : r.length;
     if (at + 2 + Math.max(n, 0) > out.length) { at = -1; break; }
@@ -75,8 +79,12 @@ Atomics.notify(control, 0);
 `;
 
 export interface FdScan {
-  /** Every pid's socket inodes (unfiltered), or null when the worker could not finish. */
-  wait(): Map<number, FdResult> | null;
+  /**
+   * Read the processes the worker has not taken yet here (with `wanted`; `help` false: leave
+   * them all to the worker), wait for the worker, and give every pid's socket inodes. A pid the worker took but could not report (it failed,
+   * or its buffer filled up) is missing: read it in line.
+   */
+  finish(wanted: { has(inode: number): boolean }, help?: boolean): Map<number, FdResult>;
 }
 
 /**
@@ -88,7 +96,7 @@ export function startFdScan(procRoot: string, pids: number[], parallel?: boolean
   if (parallel !== true && files < PARALLEL_FROM) return null;
   // room for every open file on the host, a margin for new ones, and two fields per pid
   const capacity = Math.ceil(Math.max(files, 1024) * 1.5) + 2 * pids.length;
-  const control = new SharedArrayBuffer(8);
+  const control = new SharedArrayBuffer(12);
   const data = new SharedArrayBuffer(capacity * 8);
   let worker: Worker;
   try {
@@ -98,17 +106,19 @@ export function startFdScan(procRoot: string, pids: number[], parallel?: boolean
     return null;
   }
   worker.unref();
-  worker.on('error', () => { /* reported as an unfinished scan by wait() */ });
+  worker.on('error', () => { /* reported as an unfinished scan by finish() */ });
   return {
-    wait() {
+    finish(wanted, help = true) {
       const state = new Int32Array(control);
+      const result = new Map<number, FdResult>();
+      for (let i = help ? Atomics.add(state, 2, 1) : pids.length; i < pids.length; i = Atomics.add(state, 2, 1)) {
+        result.set(pids[i], socketInodesOf(fs, `${procRoot}/${pids[i]}/fd`, wanted));
+      }
       // bounded: a worker that died never sets the flag; 30 s is far beyond any real scan
       for (let waited = 0; Atomics.load(state, 0) === 0 && waited < 30_000; waited += 100) Atomics.wait(state, 0, 0, 100);
       const length = Atomics.load(state, 0) === 1 ? Atomics.load(state, 1) : -1;
       void worker.terminate();
-      if (length < 0) return null;
-      const out = new Float64Array(data, 0, length);
-      const result = new Map<number, FdResult>();
+      const out = new Float64Array(data, 0, Math.max(length, 0));
       for (let at = 0; at < length;) {
         const pid = out[at++];
         const n = out[at++];

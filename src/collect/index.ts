@@ -80,7 +80,7 @@ export function collect(options: CollectOptions = {}): Collection {
 
   // step 3: socket fds of every process (read by the worker meanwhile, or now) give each socket
   // above its owners
-  const scanned = fdScan?.wait() ?? null;
+  const scanned = fdScan?.finish(byInode) ?? null;
   for (const pids of nsPids.values()) {
     for (const pid of pids) {
       const fds = scanned?.get(pid) ?? socketInodesOf(fs, `${procRoot}/${pid}/fd`, byInode);

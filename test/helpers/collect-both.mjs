@@ -7,5 +7,5 @@ const view = (c) => c.sockets.map((s) => ({ kind: s.kind, local: `${s.localAddre
   .sort((a, b) => a.inode - b.inode);
 const pids = process.argv.slice(2).map(Number);
 const scan = startFdScan('/proc', pids, true);
-const worker = scan === null ? null : Object.fromEntries(scan.wait() ?? []);
+const worker = scan === null ? null : Object.fromEntries(scan.finish({ has: () => true }, false)); // the worker reads every pid
 console.log(JSON.stringify({ parallel: view(collect({ parallel: true })), inline: view(collect({ parallel: false })), worker }));

@@ -25,12 +25,13 @@ export function out(line = ''): void {
 export class ChunkedWriter {
   private parts: string[] = [];
   private size = 0;
-  async write(text: string): Promise<void> {
+  /** Buffer a piece; true when 64 KiB wait: then `await flush()` (no promise per line). */
+  write(text: string): boolean {
     this.parts.push(text);
     this.size += text.length;
-    if (this.size >= 1 << 16) await this.end();
+    return this.size >= 1 << 16;
   }
-  async end(): Promise<void> {
+  async flush(): Promise<void> {
     const text = this.parts.join('');
     this.parts = [];
     this.size = 0;

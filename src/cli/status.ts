@@ -43,7 +43,7 @@ const command: CommandModule<GlobalArgs, Args> = {
         return j;
       };
       const w = new ChunkedWriter();
-      await w.write('[');
+      w.write('[');
       for (let i = 0; i < shown.length; i++) {
         const s = shown[i];
         const head = JSON.stringify({
@@ -51,10 +51,10 @@ const command: CommandModule<GlobalArgs, Args> = {
           local: utf8(localEndpoint(s)), localAddress: utf8(s.localAddress), localPort: s.localPort,
           remoteAddress: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, user: s.user,
         });
-        await w.write(`\n${head.slice(0, -1)},"owners":[${s.owners.map(ownerText).join(',')}]}${i < shown.length - 1 ? ',' : ''}`);
+        if (w.write(`\n${head.slice(0, -1)},"owners":[${s.owners.map(ownerText).join(',')}]}${i < shown.length - 1 ? ',' : ''}`)) await w.flush();
       }
-      await w.write('\n]\n');
-      await w.end();
+      w.write('\n]\n');
+      await w.flush();
       return;
     }
     const rows = shown.map((s) => [
@@ -66,9 +66,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((r) => r[i].length))));
     const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
     const w = new ChunkedWriter();
-    await w.write(bold(fmt(head)) + '\n');
-    for (const r of rows) await w.write(fmt(r) + '\n');
-    await w.end();
+    w.write(bold(fmt(head)) + '\n');
+    for (const r of rows) if (w.write(fmt(r) + '\n')) await w.flush();
+    await w.flush();
     const st = collection.stats;
     out(`${shown.length} sockets shown of ${st.sockets} in ${st.namespaces} namespaces; ${st.processes} processes read` +
       (st.unreadable ? `, ${st.unreadable} unreadable (owners unknown${process.getuid?.() !== 0 ? ': run as root' : ''})` : ''));

@@ -1,6 +1,6 @@
 // lsm install / uninstall into a root the test owns, and lsm watch coalescing a burst.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +40,11 @@ describe('lsm install', () => {
     expect(un).toContain(`removed ${root}/etc/cron.d/lsm`);
     for (const f of ['etc/cron.d/lsm', 'etc/systemd/system/lsm.timer', 'etc/systemd/system/lsm.service', 'usr/local/sbin/lsm']) expect(existsSync(join(root, f))).toBe(false);
     expect(existsSync(`${root}/etc/lsm/lsm.conf`)).toBe(true);
-    lsm('uninstall', '--root', root, '--purge');
+    // the history is the audit trail: --purge alone is refused, and nothing is deleted
+    const refused = spawnSync(process.execPath, [LSM, 'uninstall', '--root', root, '--purge'], { encoding: 'utf8' });
+    expect([refused.status, refused.stderr]).toEqual([2, `lsm: --purge deletes ${root}/etc/lsm, ${root}/var/lib/lsm (the history) and ${root}/var/log/lsm: add --yes to confirm\n`]);
+    expect(existsSync(`${root}/var/lib/lsm`)).toBe(true);
+    lsm('uninstall', '--root', root, '--purge', '--yes');
     expect(existsSync(`${root}/var/lib/lsm`)).toBe(false);
   });
 

@@ -81,8 +81,9 @@ Atomics.notify(control, 0);
 export interface FdScan {
   /**
    * Read the processes the worker has not taken yet here (with `wanted`; `help` false: leave
-   * them all to the worker), wait for the worker, and give every pid's socket inodes. A pid the worker took but could not report (it failed,
-   * or its buffer filled up) is missing: read it in line.
+   * them all to the worker), wait for the worker, and give every pid's socket inodes. A pid the
+   * worker took but could not report (it failed, or its buffer filled up) is missing: read it in
+   * line.
    */
   finish(wanted: { has(inode: number): boolean }, help?: boolean): Map<number, FdResult>;
 }

@@ -49,20 +49,18 @@ export function isoTime(ms: number): string {
 
 /** A change as `lsm scan` prints it: the summary, then each line with + or -. */
 export function printChange(change: Change): void {
-  out(`${bold(shortId(change.commit))} ${change.summary}`);
+  const lines = [`${bold(shortId(change.commit))} ${change.summary}`];
   for (const f of change.files) {
-    for (const l of f.added) out(green(`+ ${f.path}  ${l}`));
-    for (const l of f.removed) out(red(`- ${f.path}  ${l}`));
+    for (const l of f.added) lines.push(green(`+ ${f.path}  ${l}`));
+    for (const l of f.removed) lines.push(red(`- ${f.path}  ${l}`));
   }
+  out(lines.join('\n')); // one write, not one a line (a change can be tens of thousands of lines)
 }
 
 /** A unified diff with git's colours. */
 export function printPatch(patch: string): void {
-  for (const line of patch.replace(/\n$/, '').split('\n')) {
-    if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('diff ')) out(bold(line));
-    else if (line.startsWith('+')) out(green(line));
-    else if (line.startsWith('-')) out(red(line));
-    else if (line.startsWith('@@')) out(paint('36')(line));
-    else out(line);
-  }
+  if (!enabled) { out(patch.replace(/\n$/, '')); return; }
+  out(patch.replace(/\n$/, '').split('\n').map((line) =>
+    line.startsWith('+++') || line.startsWith('---') || line.startsWith('diff ') ? bold(line)
+      : line.startsWith('+') ? green(line) : line.startsWith('-') ? red(line) : line.startsWith('@@') ? paint('36')(line) : line).join('\n'));
 }

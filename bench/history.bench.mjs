@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitSnapshot } from '../dist/store/commit.js';
 import { generateHistory } from './gen-history.mjs';
-import { LSM, cleanup, fmt, measure } from './lib.mjs';
+import { BIN, cleanup, fmt, measure } from './lib.mjs';
 
 /** Median in-process cost of a commit on a repository, alternating two states. */
 async function commitCost(repo, n = 21) {
@@ -36,7 +36,7 @@ export default async function run({ quick }) {
     const costBig = await commitCost(big);
 
     // blame: the line git blame attributes for port 22, and lsm's answer for it
-    const lsm = (...a) => [process.execPath, LSM, '--config', conf, '--repo', big, ...a];
+    const lsm = (...a) => [BIN, '--config', conf, '--repo', big, ...a]; // as users run it
     const ours = JSON.parse(execFileSync(lsm('blame', '--json', '22/tcp')[0], lsm('blame', '--json', '22/tcp').slice(1), { encoding: 'utf8' }));
     const porcelain = execFileSync('git', ['-C', big, 'blame', '--line-porcelain', 'host/tcp'], { encoding: 'utf8' });
     const gitBlame = new Map([...porcelain.matchAll(/^([0-9a-f]{40}) \d+ \d+.*\n(?:[^\t].*\n)*\t(.*)$/gm)].map((m) => [m[2], m[1]]));
@@ -51,7 +51,7 @@ export default async function run({ quick }) {
 
     // log --since: the last 5 % of the history
     const since = new Date(Date.parse('2025-01-01T00:00:00Z') + Math.floor(N * 0.95) * 600_000).toISOString();
-    const ourLog = execFileSync(process.execPath, lsm('log', '--json', '--since', since).slice(1), { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l).commit);
+    const ourLog = execFileSync(BIN, lsm('log', '--json', '--since', since).slice(1), { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l).commit);
     const gitLog = execFileSync('git', ['-C', big, 'log', `--since=${since}`, '--format=%H'], { encoding: 'utf8' }).trim().split('\n');
     const sameLog = JSON.stringify(ourLog) === JSON.stringify(gitLog);
     const log = measure(lsm('log', '--since', since), { runs: 5 });
@@ -74,7 +74,7 @@ export default async function run({ quick }) {
       `| \`lsm verify\` (rebuilds the journal from every commit and compares) | ${fmt(verify.wall)} | | | |`,
       `| \`node -e 0\` (node's own start: the floor of every lsm command) | ${fmt(floor.wall)} | | | |`,
       '',
-      `lsm times are end to end, node's start (${fmt(floor.wall)}) included; git is a native binary.`,
+      `lsm times are end to end, as users run it (bin/lsm: sh, then node with its flags), node's start (${fmt(floor.wall)}) included; git is a native binary.`,
     ].join('\n');
   } finally {
     cleanup(dir);

@@ -73,7 +73,7 @@ export default async function run({ quick }) {
   out.push('## Scan with owners vs `ss -tuanxp` (socket farm, same namespace)');
   out.push('');
   out.push('Wall time is the median of 5 runs, peak RSS the largest (GNU time). lsm runs as users run it,');
-  out.push('`bin/lsm` (node with `--max-semi-space-size=2 --optimize-for-size`). `lsm status --json --all` is what `ss -tuanxp` does: every');
+  out.push('`bin/lsm` (node with `--optimize-for-size` on hosts with 20,000 or more open files, as the 100k farm makes). `lsm status --json --all` is what `ss -tuanxp` does: every');
   out.push('socket with its owners, printed (as JSON). `lsm scan` is the job itself: collect what a snapshot records (listeners, bound');
   out.push('UDP, raw, packet, named unix) with owners, snapshot, compare with HEAD (+ commit the first time). Targets at 100k: ≤ 0.5× `ss -tuanxp`, ≤ 100 MiB.');
   out.push('');

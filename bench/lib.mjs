@@ -3,7 +3,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
-export const LSM = new URL('../dist/cli/main.js', import.meta.url).pathname;
 /** The command as users run it (bin/lsm: node with the flags lsm ships with). */
 export const BIN = new URL('../bin/lsm', import.meta.url).pathname;
 

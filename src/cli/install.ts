@@ -13,9 +13,9 @@ import { context, type GlobalArgs } from './context.js';
 import { out } from './output.js';
 
 export const HOOKS_SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'hooks');
-export const MAIN_JS = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+const MAIN_JS = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 // the command users run (node flags in one place); the installed wrapper calls it
-export const BIN_LSM = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'lsm');
+const BIN_LSM = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'lsm');
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 interface Args extends GlobalArgs { root?: string; schedule?: string; baseline?: boolean }

@@ -59,7 +59,6 @@ export function printChange(change: Change): void {
 
 /** A unified diff with git's colours. */
 export function printPatch(patch: string): void {
-  if (!enabled) { out(patch.replace(/\n$/, '')); return; }
   out(patch.replace(/\n$/, '').split('\n').map((line) =>
     line.startsWith('+++') || line.startsWith('---') || line.startsWith('diff ') ? bold(line)
       : line.startsWith('+') ? green(line) : line.startsWith('-') ? red(line) : line.startsWith('@@') ? paint('36')(line) : line).join('\n'));

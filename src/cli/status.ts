@@ -37,7 +37,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       // one socket a line, written in pieces: a single string of 100k sockets with owners was
       // hundreds of MiB (the JSON of an owner is made once per process)
       const ownerJson = new Map<Owner, string>();
-      const ownerText = (o: Owner) => {
+      const ownerJsonOf = (o: Owner) => {
         let j = ownerJson.get(o);
         if (j === undefined) ownerJson.set(o, (j = JSON.stringify({ pid: o.pid, comm: utf8(o.comm), exe: o.exe === null ? null : utf8(o.exe), uid: o.uid, user: o.user, cmdline: o.cmdline.map(utf8), container: o.container, startedAt: o.startedAt })));
         return j;
@@ -51,7 +51,7 @@ const command: CommandModule<GlobalArgs, Args> = {
           local: utf8(localEndpoint(s)), localAddress: utf8(s.localAddress), localPort: s.localPort,
           remoteAddress: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, user: s.user,
         });
-        if (w.write(`\n${head.slice(0, -1)},"owners":[${s.owners.map(ownerText).join(',')}]}${i < shown.length - 1 ? ',' : ''}`)) await w.flush();
+        if (w.write(`\n${head.slice(0, -1)},"owners":[${s.owners.map(ownerJsonOf).join(',')}]}${i < shown.length - 1 ? ',' : ''}`)) await w.flush();
       }
       w.write('\n]\n');
       await w.flush();

@@ -12,6 +12,7 @@ import { fileChange, summarize } from './changes.js';
 import { lockRepository } from './lock.js';
 import { appendRecord, catchUpJournal, recordOf } from './journal.js';
 import { packIfNeeded } from './pack.js';
+import { crashPoint } from '../testing/crash-point.js';
 import { BRANCH, blobId, headCommit, initRepo, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 
 // Present while HEAD may be ahead of the work tree (a scan killed between commit and checkout).
@@ -55,6 +56,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
       await Promise.all([...texts].filter(([path]) => headFiles.get(path) !== ids.get(path))
         .map(([, text]) => git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') })));
       const tree = await writeTrees(repo, ids);
+      crashPoint('commit-objects-written');
       await fsp.writeFile(join(repo.gitdir, STALE_WORKTREE), '');
       commit = await git.commit({
         fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, tree, parent: head ? [head] : [],
@@ -64,12 +66,15 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     } catch (err) {
       throw ioError(`cannot commit to ${dir}`, err);
     }
+    crashPoint('commit-ref-updated');
     await syncWorktree(repo, headFiles, ids, texts);
     await writeTreeCache(repo, commit, ids);
+    crashPoint('commit-worktree-written');
     const change = { commit, parent: head, time: now, summary, files };
     try {
       await catchUpJournal(repo, head);
       appendRecord(repo, recordOf(change));
+      crashPoint('commit-journal-appended');
     } catch {
       // derived data: the next commit (or lsm reindex) catches the journal up from history
     }
@@ -157,10 +162,12 @@ async function syncWorktree(repo: Repo, before: Map<string, string>, after: Map<
       await fsp.mkdir(dirname(full), { recursive: true });
       await writeFileAtomic(full, text, dirname(full), 0o644, 'none'); // the work tree: HEAD has it
       await (await igit()).add({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
+      crashPoint('commit-worktree-file-written'); // the work tree half old, half new
     }
     for (const path of before.keys()) {
       if (after.has(path)) continue;
       await fsp.unlink(join(repo.dir, path)).catch(() => {});
+      crashPoint('commit-worktree-file-unlinked'); // deleted, still in the index
       await (await igit()).remove({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
       await fsp.rmdir(dirname(join(repo.dir, path))).catch(() => {}); // only when empty
     }

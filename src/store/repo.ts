@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { LsmError, EXIT, ioError } from '../errors.js';
 import type { Snapshot } from '../types.js';
 import { atomicFs } from './atomic-fs.js';
+import { crashPoint } from '../testing/crash-point.js';
 
 export const BRANCH = 'main';
 export const BASELINE_REF = 'refs/lsm/baseline';
@@ -44,6 +45,7 @@ export async function initRepo(dir: string): Promise<Repo> {
     await (await igit()).init({ fs, dir: tmp, defaultBranch: BRANCH });
     // plain git must never try to rewrite line endings of snapshot files
     await (await igit()).setConfig({ fs, dir: tmp, path: 'core.autocrlf', value: 'false' });
+    crashPoint('init-before-rename');
     renameSync(join(tmp, '.git'), join(dir, '.git'));
     rmSync(tmp, { recursive: true, force: true });
   } catch (err) {

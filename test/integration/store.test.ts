@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitSnapshot } from '../../src/store/commit.js';
 import { lockRepository } from '../../src/store/lock.js';
+import { catchUpJournal, verifyJournal } from '../../src/store/journal.js';
+import { blobId, openRepo } from '../../src/store/repo.js';
 import type { Snapshot } from '../../src/types.js';
 import { ROOT } from '../helpers/world.js';
 
@@ -93,22 +95,114 @@ describe('store', () => {
     expect(git(repo, 'status', '--porcelain')).toBe('');
   });
 
-  it('survives scans killed at any moment: git fsck and the next scan accept the repository', async () => {
+  // Each named point of the commit path (src/testing/crash-point.ts: LSM_TEST_CRASH_AT makes lsm
+  // SIGKILL itself there). For each: the kill landed (the process died by SIGKILL, leaving the
+  // partial state that point means), git fsck --strict accepts what is left, and the next scan
+  // repairs it with the change committed exactly once.
+  const A = { 'host/tcp': ['0.0.0.0:22  sshd  root  /usr/sbin/sshd'], 'host/udp': [], 'netns/n0/unix': ['/run/a  stream  a  root  /a'], 'netns/n1/unix': ['/run/b  stream  b  root  /b'] };
+  // three files change (tcp, udp, n1/unix: written in this order), netns/n0 is gone
+  const B = { 'host/tcp': ['0.0.0.0:22  sshd  root  /usr/sbin/sshd', '0.0.0.0:4444  nc  root  /usr/bin/nc'], 'host/udp': ['0.0.0.0:53  dns  root  /dns'], 'netns/n1/unix': ['/run/b  stream  b  root  /b', '/run/c  stream  c  root  /c'] };
+  const text = (lines: string[]) => lines.map((l) => l + '\n').join('');
+  const killedAt = (repo: string, point: string, snapshot: object) => spawnSync(process.execPath, [join(ROOT, 'test', 'helpers', 'commit-snap.mjs'), repo, JSON.stringify(snapshot)],
+    { encoding: 'utf8', env: { ...process.env, LSM_TEST_CRASH_AT: point } });
+  const journalCommits = (repo: string) => readFileSync(join(repo, '.git', 'lsm', 'journal.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).c);
+  const headTcp = (repo: string) => git(repo, 'show', 'HEAD:host/tcp');
+  const worktree = (repo: string, path: string) => readFileSync(join(repo, path), 'utf8');
+  const stale = (repo: string) => existsSync(join(repo, '.git', 'lsm-worktree-stale'));
+
+  const points: [string, (repo: string, a: string) => void][] = [
+    ['commit-objects-written', (repo, a) => {
+      expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(a); // no ref moved
+      expect(git(repo, 'cat-file', '-p', blobId(text(B['host/tcp'])))).toBe(text(B['host/tcp'])); // the new blob is written
+    }],
+    ['commit-ref-updated', (repo, a) => {
+      expect(git(repo, 'rev-parse', 'HEAD~1').trim()).toBe(a);
+      expect(headTcp(repo)).toBe(text(B['host/tcp']));
+      expect(worktree(repo, 'host/tcp')).toBe(text(A['host/tcp'])); // the work tree not yet touched
+      expect(stale(repo)).toBe(true);
+    }],
+    ['commit-worktree-file-written', (repo) => {
+      expect(worktree(repo, 'host/tcp')).toBe(text(B['host/tcp'])); // the first file is new,
+      expect(worktree(repo, 'host/udp')).toBe(''); // the second still old
+      expect(stale(repo)).toBe(true);
+    }],
+    ['commit-worktree-file-unlinked', (repo) => {
+      expect(existsSync(join(repo, 'netns', 'n0', 'unix'))).toBe(false);
+      expect(git(repo, 'status', '--porcelain')).toBe('AD netns/n0/unix\n'); // deleted, still in the index
+    }],
+    ['commit-worktree-written', (repo, a) => {
+      expect(git(repo, 'status', '--porcelain')).toBe('');
+      expect(stale(repo)).toBe(false);
+      expect(journalCommits(repo).at(-1)).toBe(a); // the journal is one commit behind
+    }],
+    ['commit-journal-appended', (repo) => {
+      expect(journalCommits(repo).at(-1)).toBe(git(repo, 'rev-parse', 'HEAD').trim());
+    }],
+  ];
+
+  for (const [point, partial] of points) {
+    it(`survives a scan killed at ${point}: fsck and the next scan accept the repository, the change is committed once`, async () => {
+      const repo = tmpRepo();
+      const a = (await commitSnapshot(repo, new Map(Object.entries(A))))!.commit;
+      const r = killedAt(repo, point, B);
+      expect(r.signal).toBe('SIGKILL'); // the kill landed: the process did not get to say what it did
+      expect(r.stdout).toBe('');
+      partial(repo, a);
+      execFileSync('git', ['-C', repo, 'fsck', '--strict', '--no-dangling']); // throws on any error
+
+      const next = await commitSnapshot(repo, new Map(Object.entries(B)));
+      expect(next === null).toBe(point !== 'commit-objects-written'); // committed by the killed scan, or now: once
+      expect(git(repo, 'rev-list', 'HEAD').trim().split('\n')).toHaveLength(2);
+      expect(git(repo, 'rev-parse', 'HEAD~1').trim()).toBe(a);
+      execFileSync('git', ['-C', repo, 'fsck', '--strict', '--no-dangling']);
+      expect(git(repo, 'status', '--porcelain')).toBe('');
+      for (const [path, lines] of Object.entries(B)) expect(worktree(repo, path)).toBe(text(lines));
+      expect(existsSync(join(repo, 'netns', 'n0'))).toBe(false);
+      // a journal left behind is caught up by the next reader (history-context) or commit
+      await catchUpJournal(openRepo(repo));
+      expect(await verifyJournal(openRepo(repo))).toBeNull(); // one record per commit, none doubled
+      expect(readdirSync(join(repo, '.git', 'lsm-tmp'))).toEqual([]);
+    });
+  }
+
+  it('survives a first scan killed while the repository is made (init-before-rename)', async () => {
     const repo = tmpRepo();
+    const r = killedAt(repo, 'init-before-rename', A);
+    expect(r.signal).toBe('SIGKILL');
+    expect(existsSync(join(repo, '.git'))).toBe(false); // no half-made repository in place
+    expect(readdirSync(repo).filter((n) => n.startsWith('.lsm-init-'))).toHaveLength(1);
+    expect(await commitSnapshot(repo, new Map(Object.entries(A)))).not.toBeNull();
+    execFileSync('git', ['-C', repo, 'fsck', '--strict', '--no-dangling']);
+    expect(readdirSync(repo).filter((n) => n.startsWith('.lsm-init-'))).toEqual([]);
+    expect(git(repo, 'rev-list', '--count', 'HEAD')).toBe('1\n');
+  });
+
+  it('survives scans killed at any moment of a commit loop: no commit lost or doubled', async () => {
+    // the named points above are the states a kill can leave; this covers the moments between them
+    const repo = tmpRepo();
+    await commitSnapshot(repo, snap(['0.0.0.0:1  first  root  /first']));
     const loop = join(ROOT, 'test', 'helpers', 'commit-loop.mjs');
+    let expected = 1;
     for (let round = 0; round < 8; round++) {
       const p = spawn(process.execPath, [loop, repo, '200']);
-      await new Promise((r) => p.stdout.once('data', r));
-      await new Promise((r) => setTimeout(r, 10 + round * 37)); // a different moment each round
+      let out = '';
+      // killed on observed progress (after the first commit of this round), then a moment later
+      await new Promise<void>((resolve) => p.stdout.on('data', (d) => { out += d; if (out.includes('committed\n')) resolve(); }));
+      await new Promise((r) => setTimeout(r, round * 7));
       p.kill('SIGKILL');
-      await new Promise((r) => p.once('exit', r));
-      // killed before the repository existed: there is nothing to check yet
-      if (existsSync(join(repo, '.git'))) execFileSync('git', ['-C', repo, 'fsck', '--strict', '--no-dangling']);
-      await commitSnapshot(repo, snap([`0.0.0.0:${5000 + round}  after  root  /after`]));
+      const [, signal] = await new Promise<[number | null, string | null]>((r) => p.once('exit', (c, s) => r([c, s])));
+      expect(signal).toBe('SIGKILL');
+      const reported = out.split('\n').filter((l) => l === 'committed').length;
+      const count = Number(git(repo, 'rev-list', '--count', 'HEAD'));
+      // every commit the loop reported is there, plus at most the one it was killed before reporting
+      expect(count - expected === reported || count - expected === reported + 1).toBe(true);
+      execFileSync('git', ['-C', repo, 'fsck', '--strict', '--no-dangling']); // throws on any error
+      expect(await commitSnapshot(repo, snap([`0.0.0.0:${5000 + round}  after  root  /after`]))).not.toBeNull();
+      expected = count + 1;
+      expect(Number(git(repo, 'rev-list', '--count', 'HEAD'))).toBe(expected);
       expect(git(repo, 'status', '--porcelain')).toBe('');
+      expect(await verifyJournal(openRepo(repo))).toBeNull();
       expect(readdirSync(join(repo, '.git', 'lsm-tmp'))).toEqual([]);
-      expect(readdirSync(repo).filter((n) => n.startsWith('.lsm-init-'))).toEqual([]);
     }
-    expect(Number(git(repo, 'rev-list', '--count', 'HEAD'))).toBeGreaterThan(8);
   });
 });

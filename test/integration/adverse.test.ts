@@ -32,8 +32,9 @@ describe('adverse conditions', () => {
     expect((await world.lsm(['scan', '--repo', repo])).code).toBe(0);
     const before = (await world.run(['git', '-C', repo, 'rev-parse', 'HEAD'])).stdout;
     // fill the disk (keeping two pages in reserve), then make a change that needs new objects
-    await world.run(['dd', 'if=/dev/zero', `of=${join(small, 'reserve')}`, 'bs=4k', 'count=2']);
-    await world.run(['dd', 'if=/dev/zero', `of=${join(small, 'filler')}`, 'bs=4k', 'count=1000']);
+    expect((await world.run(['dd', 'if=/dev/zero', `of=${join(small, 'reserve')}`, 'bs=4k', 'count=2'])).code).toBe(0);
+    const fill = await world.run(['dd', 'if=/dev/zero', `of=${join(small, 'filler')}`, 'bs=4k', 'count=1000']);
+    expect([fill.code, fill.stderr]).toEqual([1, expect.stringContaining('No space left on device')]); // the disk is full
     const h = await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: 2001 }, { kind: 'tcp4', addr: '127.0.0.1', port: 2002 }], 'newcomer');
     const r = await world.lsm(['scan', '--repo', repo]);
     expect(r.stderr).toMatch(/^lsm: cannot lock .*: no space left on device\n$/);
@@ -42,14 +43,14 @@ describe('adverse conditions', () => {
     expect([fsck.code, fsck.stderr]).toEqual([0, '']);
     expect((await world.run(['git', '-C', repo, 'rev-parse', 'HEAD'])).stdout).toBe(before);
     // a little space: the lock fits, the new objects do not
-    await world.run(['rm', join(small, 'reserve')]);
+    expect((await world.run(['rm', join(small, 'reserve')])).code).toBe(0);
     const r2 = await world.lsm(['scan', '--repo', repo]);
     expect(r2.stderr).toMatch(/^lsm: cannot commit to .*: no space left on device\n$/);
     expect(r2.code).toBe(1);
     expect((await world.run(['git', '-C', repo, 'fsck', '--strict', '--no-dangling'])).code).toBe(0);
     expect((await world.run(['git', '-C', repo, 'rev-parse', 'HEAD'])).stdout).toBe(before);
     // space again: the next scan records the change
-    await world.run(['rm', join(small, 'filler')]);
+    expect((await world.run(['rm', join(small, 'filler')])).code).toBe(0);
     const ok = await world.lsm(['scan', '--repo', repo]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('127.0.0.1:2001  newcomer');

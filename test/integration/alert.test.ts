@@ -46,7 +46,7 @@ describe('alerts', () => {
     const pid = await hold(4001, 'svc-a');
     const started = Date.now();
     const r = await world.lsm(['-c', '--repo', repo]);
-    expect(r.stderr).toBe('');
+    expect([r.code, r.stderr]).toEqual([0, '']);
     const mails = await received();
     expect(mails).toHaveLength(1);
     const m = mails[0];
@@ -80,12 +80,13 @@ describe('alerts', () => {
     }
     expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toHaveLength(3);
     const st = await world.lsm(['status', '--repo', repo]);
+    expect(st.code).toBe(0);
     expect(st.stdout).toMatch(/^3 alerts undelivered in .*spool \(0 failed permanently\)/m);
     await startSink();
     const f = await world.lsm(['flush', '--repo', repo]);
-    expect(f.stdout).toBe('3 delivered, 0 waiting, 0 failed permanently\n');
-    await world.lsm(['flush', '--repo', repo]);
-    await world.lsm(['-c', '--repo', repo]);
+    expect([f.code, f.stdout]).toEqual([0, '3 delivered, 0 waiting, 0 failed permanently\n']);
+    expect((await world.lsm(['flush', '--repo', repo])).code).toBe(0);
+    expect((await world.lsm(['-c', '--repo', repo])).code).toBe(0);
     const mails = await received();
     expect(mails.map((m) => /127\.0\.0\.1:(\d+)  svc-/.exec(m.text!)![1])).toEqual(['4001', '4002', '4003', '4004']);
     expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toEqual([]);
@@ -127,14 +128,17 @@ describe('alerts', () => {
     const before = (await received()).length;
     await hold(4007, 'svc-g');
     const r = await world.lsm(['-c', '--repo', repo]);
+    expect(r.code).toBe(0); // a rejected recipient never fails the scan
     expect(r.stderr).toMatch(/^lsm: alert [0-9a-f]{10}: mail: .*sec@example\.org.*\(permanent: kept in the spool/m);
     const st = await world.lsm(['status', '--repo', repo]);
+    expect(st.code).toBe(0);
     expect(st.stdout).toMatch(/^1 alert undelivered in .* \(1 failed permanently\)/m);
     const partly = await received(); // the other recipient got it
     expect(partly.length).toBe(before + 1);
     expect(partly.pop()!.text).toContain('127.0.0.1:4007  svc-g');
-    await world.lsm(['-c', '--repo', repo]);
-    await world.lsm(['flush', '--repo', repo]);
+    expect((await world.lsm(['-c', '--repo', repo])).code).toBe(0);
+    const f = await world.lsm(['flush', '--repo', repo]);
+    expect(f.code).toBe(1); // README: flush exits 1 when it left alerts undelivered
     expect((await received()).length).toBe(before + 1); // not retried by itself
     expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toHaveLength(1);
   });
@@ -147,6 +151,7 @@ describe('alerts', () => {
     expect([r.code, r.stderr]).toEqual([2, `lsm: ${conf} holds a password (SMTP_URL) but is readable by others (mode 644): run chmod 600 ${conf}\n`]);
     chmodSync(conf, 0o600);
     const ok = await world.lsm(['config', '--config', conf]);
+    expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('SMTP_URL="smtp://lsm:****@127.0.0.1:2525"');
     expect(ok.stdout).not.toContain('hunter2');
     writeFileSync(conf, 'USER="root"\nSUB=unterminated "quote\nBOGUS="1"\n');
@@ -154,8 +159,10 @@ describe('alerts', () => {
     expect([bad.code, bad.stderr]).toEqual([2, `lsm: ${conf}:2: not a KEY="value" line: "SUB=unterminated \\"quote"\n`]);
     writeFileSync(conf, 'USER="root"\nBOGUS="1"\n');
     const unknown = await world.lsm(['-c', '--config', conf, '--repo', repo]);
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(new RegExp(`^lsm: ${conf}:2: unknown key BOGUS \\(known: USER, SUB,`));
     writeFileSync(conf, 'ESTABLISHED="maybe"\n');
-    expect((await world.lsm(['scan', '--config', conf, '--repo', repo])).stderr).toBe(`lsm: ${conf}:1: ESTABLISHED must be yes or no, not 'maybe'\n`);
+    const est = await world.lsm(['scan', '--config', conf, '--repo', repo]);
+    expect([est.code, est.stderr]).toEqual([2, `lsm: ${conf}:1: ESTABLISHED must be yes or no, not 'maybe'\n`]);
   });
 });

@@ -31,7 +31,9 @@ describe('lsm in a network namespace', () => {
   });
 
   const exeOf = async (pid: number): Promise<string> => {
-    const st = JSON.parse((await world.lsm(['status', '--json', '--repo', repo])).stdout) as { owners: { pid: number; exe: string }[] }[];
+    const r = await world.lsm(['status', '--json', '--repo', repo]);
+    expect(r.code).toBe(0);
+    const st = JSON.parse(r.stdout) as { owners: { pid: number; exe: string }[] }[];
     return st.flatMap((s) => s.owners).find((o) => o.pid === pid)!.exe;
   };
 
@@ -88,8 +90,10 @@ describe('lsm in a network namespace', () => {
     execFileSync('git', ['-C', repo, 'fsck', '--strict']);
 
     const log = await world.lsm(['log', '--json', '--repo', repo]);
+    expect(log.code).toBe(0);
     expect(log.stdout.trim().split('\n').map((l) => JSON.parse(l).summary)).toEqual(['+1 -0: host/tcp +1', expect.stringMatching(/^first snapshot \+10 -0/)]);
     const show = await world.lsm(['show', '--repo', repo]);
+    expect(show.code).toBe(0);
     expect(show.stdout).toContain(`+127.0.0.1:4444  backdoor  root  ${exe}`);
     // lsm show prints the same patch git does
     expect(show.stdout.slice(show.stdout.indexOf('diff --git'))).toBe(git(repo, 'show', '--format=', 'HEAD'));
@@ -98,9 +102,11 @@ describe('lsm in a network namespace', () => {
   it('lsm diff shows a socket that is not committed yet; -d forgets the baseline and keeps history', async () => {
     const h = await world.hold([{ kind: 'udp4', addr: '127.0.0.1', port: 9999 }], 'newcomer');
     const d = await world.lsm(['diff', '--repo', repo]);
+    expect(d.code).toBe(0);
     expect(d.stdout).toMatch(/^\+127\.0\.0\.1:9999  newcomer  root  /m);
     await world.kill(h.pid);
     const del = await world.lsm(['-d', '--repo', repo]);
+    expect(del.code).toBe(0);
     expect(del.stdout).toMatch(/baseline [0-9a-f]{10} forgotten/);
     expect(() => git(repo, 'rev-parse', '--verify', '-q', 'refs/lsm/baseline')).toThrow();
     expect(Number(git(repo, 'rev-list', '--count', 'HEAD'))).toBeGreaterThanOrEqual(2);

@@ -28,6 +28,13 @@ function run(config: string, ...args: string[]): { code: number; stdout: string;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** stdout of a run that must succeed (exit 0, nothing on stderr) */
+function out(config: string, ...args: string[]): string {
+  const r = run(config, ...args);
+  expect([r.code, r.stderr], args.join(' ')).toEqual([0, '']);
+  return r.stdout;
+}
+
 /** A, B from the start; C appears at +1h; A vanishes at +2h and returns at +3h; C vanishes at +4h. */
 async function knownHistory() {
   const dir = mkdtempSync(join(tmpdir(), 'lsm-hist-'));
@@ -43,21 +50,21 @@ async function knownHistory() {
 describe('blame', () => {
   it('gives every interval of every matching line, as git blame and git log -S do', async () => {
     const { repo, config, c } = await knownHistory();
-    const all = JSON.parse(run(config, 'blame', '--all', '--json', '22/tcp', '--repo', repo).stdout);
+    const all = JSON.parse(out(config, 'blame', '--all', '--json', '22/tcp', '--repo', repo));
     const t = (i: number) => ({ commit: c[i], time: T0 + i * H });
     expect(all).toEqual([{ path: 'host/tcp', line: A, intervals: [{ from: t(0), to: t(2) }, { from: t(3), to: null }] }]);
-    const nc = JSON.parse(run(config, 'blame', '--all', '--json', '4444', '--repo', repo).stdout);
+    const nc = JSON.parse(out(config, 'blame', '--all', '--json', '4444', '--repo', repo));
     expect(nc).toEqual([{ path: 'host/tcp', line: C, intervals: [{ from: t(1), to: t(4) }] }]);
-    expect(JSON.parse(run(config, 'blame', '--json', '4444', '--repo', repo).stdout)).toEqual([]); // gone now
-    expect(JSON.parse(run(config, 'blame', '--json', '127.0.0.1:631', '--repo', repo).stdout)[0].intervals).toEqual([{ from: t(0), to: null }]);
-    expect(JSON.parse(run(config, 'blame', '--json', '/run/app.sock', '--repo', repo).stdout)[0].intervals).toEqual([{ from: t(1), to: null }]);
-    expect(JSON.parse(run(config, 'blame', '--json', '--all', 'nginx', '--repo', repo).stdout)[0]).toMatchObject({ path: 'netns/web/tcp', intervals: [{ from: t(2), to: t(3) }] });
+    expect(JSON.parse(out(config, 'blame', '--json', '4444', '--repo', repo))).toEqual([]); // gone now
+    expect(JSON.parse(out(config, 'blame', '--json', '127.0.0.1:631', '--repo', repo))[0].intervals).toEqual([{ from: t(0), to: null }]);
+    expect(JSON.parse(out(config, 'blame', '--json', '/run/app.sock', '--repo', repo))[0].intervals).toEqual([{ from: t(1), to: null }]);
+    expect(JSON.parse(out(config, 'blame', '--json', '--all', 'nginx', '--repo', repo))[0]).toMatchObject({ path: 'netns/web/tcp', intervals: [{ from: t(2), to: t(3) }] });
 
     // the real git agrees: git blame names the commit of the last appearance of each present line
     const porcelain = git(repo, 'blame', '--line-porcelain', 'host/tcp');
     const gitBlame = new Map([...porcelain.matchAll(/^([0-9a-f]{40}) \d+ \d+.*\n(?:[^\t].*\n)*\t(.*)$/gm)].map((m) => [m[2], m[1]]));
     for (const line of [A, B]) {
-      const ours = JSON.parse(run(config, 'blame', '--json', line, '--repo', repo).stdout)[0];
+      const ours = JSON.parse(out(config, 'blame', '--json', line, '--repo', repo))[0];
       expect(ours.intervals[ours.intervals.length - 1].from.commit).toBe(gitBlame.get(line));
     }
     // and git log -S lists exactly the commits where a line appeared or vanished
@@ -65,7 +72,7 @@ describe('blame', () => {
       const pickaxe = git(repo, 'log', '--format=%H', `-S${line}`, '--', 'host/tcp').trim().split('\n').reverse();
       expect(pickaxe).toEqual(ours.intervals.flatMap((i: { from: { commit: string }; to: { commit: string } | null }) => [i.from.commit, ...(i.to ? [i.to.commit] : [])]));
     }
-    const text = run(config, 'blame', '22', '--repo', repo).stdout;
+    const text = out(config, 'blame', '22', '--repo', repo);
     expect(text).toContain(`host/tcp  ${A}\n  first seen  2026-01-01T00:00:00Z  ${c[0].slice(0, 10)}`);
     expect(text).toContain(`present     2026-01-01T00:00:00Z ${c[0].slice(0, 10)} .. 2026-01-01T02:00:00Z ${c[2].slice(0, 10)} (removed)`);
   });
@@ -77,7 +84,7 @@ describe('blame', () => {
     writeFileSync(journal, readFileSync(journal, 'utf8').replace('4444', '4445'));
     const bad = run(config, 'verify', '--repo', repo);
     expect([bad.code, bad.stderr]).toEqual([1, `lsm: journal does not match history: record 2 (commit ${c[1].slice(0, 10)}) does not match history (run lsm reindex)\n`]);
-    expect(run(config, 'reindex', '--repo', repo).stdout).toBe('journal rebuilt from 5 commits\n');
+    expect(out(config, 'reindex', '--repo', repo)).toBe('journal rebuilt from 5 commits\n');
     expect(run(config, 'verify', '--repo', repo).code).toBe(0);
     // equal in value but not as JSON.stringify writes it: blame's search would miss it, so verify fails
     writeFileSync(journal, readFileSync(journal, 'utf8').replace(':4444', ':\\u0034444')); // \u0034 is '4'
@@ -86,7 +93,7 @@ describe('blame', () => {
     // a scan killed between commit and journal append: the last record is missing, or torn
     const full = readFileSync(journal, 'utf8');
     truncateSync(journal, full.length - full.split('\n').at(-2)!.length - 1 + 20);
-    expect(JSON.parse(run(config, 'blame', '--json', '--all', '4444', '--repo', repo).stdout)[0].intervals[0].to.commit).toBe(c[4]);
+    expect(JSON.parse(out(config, 'blame', '--json', '--all', '4444', '--repo', repo))[0].intervals[0].to.commit).toBe(c[4]);
     expect(readFileSync(journal, 'utf8')).toBe(full);
     await commitSnapshot(repo, snap([A]), { now: T0 + 5 * H });
     expect(run(config, 'verify', '--repo', repo).code).toBe(0);
@@ -96,7 +103,7 @@ describe('blame', () => {
 describe('log', () => {
   it('filters by time, by what changed and by namespace, and shows diffs', async () => {
     const { repo, config, c } = await knownHistory();
-    const ids = (args: string[]) => run(config, 'log', '--json', '--repo', repo, ...args).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).commit);
+    const ids = (args: string[]) => out(config, 'log', '--json', '--repo', repo, ...args).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).commit);
     expect(ids([])).toEqual([...c].reverse());
     expect(ids(['--since', '2026-01-01T02:00:00Z'])).toEqual([c[4], c[3], c[2]]);
     expect(ids(['--until', '2026-01-01T01:00:00Z'])).toEqual([c[1], c[0]]);
@@ -104,9 +111,9 @@ describe('log', () => {
     expect(ids(['--grep', '22/tcp'])).toEqual([c[3], c[2], c[0]]);
     expect(ids(['--netns', 'web'])).toEqual([c[3], c[2]]);
     expect(ids(['-n', '2'])).toEqual([c[4], c[3]]);
-    const p = run(config, 'log', '-p', '-n', '1', '--repo', repo).stdout;
+    const p = out(config, 'log', '-p', '-n', '1', '--repo', repo);
     expect(p).toContain(`-${C}`);
-    const stat = run(config, 'log', '--stat', '-n', '1', '--repo', repo).stdout;
+    const stat = out(config, 'log', '--stat', '-n', '1', '--repo', repo);
     expect(stat).toBe(`${c[4].slice(0, 10)} 2026-01-01T04:00:00Z +0 -1: host/tcp -1\n host/tcp | - 1\n`);
   });
 });
@@ -118,14 +125,14 @@ describe('drift', () => {
     const config = testConfig(join(dir, 'etc'));
     await commitSnapshot(repo, snap([A]), { now: Date.now() - 2 * H });
     expect(run(config, 'accept', 'HEAD', '-m', 'approved after the audit', '--repo', repo).code).toBe(0);
-    expect(run(config, 'drift', '--repo', repo).stdout).toMatch(/approved by \S+ at .* \(approved after the audit\)\nno drift/);
+    expect(out(config, 'drift', '--repo', repo)).toMatch(/approved by \S+ at .* \(approved after the audit\)\nno drift/);
     await commitSnapshot(repo, snap([A, C]), { now: Date.now() - H });
-    const d = JSON.parse(run(config, 'drift', '--json', '--repo', repo).stdout);
+    const d = JSON.parse(out(config, 'drift', '--json', '--repo', repo));
     expect(d.lines).toEqual([{ path: 'host/tcp', line: C, kind: 'added', since: expect.any(Number) }]);
-    expect(run(config, 'drift', '--repo', repo).stdout).toMatch(/^\+ host\/tcp  0\.0\.0\.0:4444  nc  root  \/usr\/bin\/nc  since \S+ \(1h 0m\)$/m);
+    expect(out(config, 'drift', '--repo', repo)).toMatch(/^\+ host\/tcp  0\.0\.0\.0:4444  nc  root  \/usr\/bin\/nc  since \S+ \(1h 0m\)$/m);
     expect(run(config, 'drift', '--exit-code', '--repo', repo).code).toBe(3);
     await commitSnapshot(repo, snap([C]), { now: Date.now() - H / 2 });
-    expect(JSON.parse(run(config, 'drift', '--json', '--repo', repo).stdout).lines.map((l: { kind: string; line: string }) => [l.kind, l.line])).toEqual([['added', C], ['removed', A]]);
+    expect(JSON.parse(out(config, 'drift', '--json', '--repo', repo)).lines.map((l: { kind: string; line: string }) => [l.kind, l.line])).toEqual([['added', C], ['removed', A]]);
   });
 
   it('reminds about unapproved drift older than DRIFT_REMINDER_HOURS, at most that often', async () => {
@@ -136,14 +143,16 @@ describe('drift', () => {
     const proc = (name: string) => join(__dirname, '..', 'fixtures', name, 'proc');
     expect(run(config, '-g', '--proc', proc('basic'), '--repo', repo).code).toBe(0);
     const changed = run(config, '-c', '--proc', proc('hostile'), '--repo', repo);
+    expect(changed.code).toBe(0); // drift without --exit-code is no failure
     expect(changed.stdout).toMatch(/^drift from baseline [0-9a-f]{10}: \+6 -15: /m);
     expect(changed.stdout).not.toContain('reminder sent'); // the drift is new
     await new Promise((r) => setTimeout(r, 3800));
     const due = run(config, '-c', '--proc', proc('hostile'), '--repo', repo);
+    expect(due.code).toBe(0);
     expect(due.stdout).toMatch(/reminder sent\n$/);
     const events = readFileSync(join(etc, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(events.map((e) => e.summary.split(':')[0])).toEqual(['+6 -15', 'reminder']);
-    expect(run(config, '-c', '--proc', proc('hostile'), '--repo', repo).stdout).toBe(''); // not again so soon
+    expect(out(config, '-c', '--proc', proc('hostile'), '--repo', repo)).toBe(''); // not again so soon
     expect(run(config, 'accept', 'HEAD', '--repo', repo).code).toBe(0);
     expect(run(config, 'drift', '--exit-code', '--repo', repo).code).toBe(0);
     expect(git(repo, 'reflog', 'show', '--format=%gs', 'refs/lsm/baseline').trim().split('\n')).toEqual(['baseline approved with lsm -g', 'baseline approved with lsm -g']);
@@ -162,7 +171,7 @@ describe('growth', () => {
     expect(Number(/count: (\d+)/.exec(git(repo, 'count-objects', '-v'))![1])).toBeLessThan(40);
     execFileSync('git', ['-C', repo, 'fsck', '--strict']);
     expect(run(config, 'verify', '--repo', repo).code).toBe(0); // reads every commit and blob, packed now
-    expect(run(config, 'show', 'HEAD~20', '--repo', repo).stdout).toContain('+0.0.0.0:5020  svc  root  /svc');
+    expect(out(config, 'show', 'HEAD~20', '--repo', repo)).toContain('+0.0.0.0:5020  svc  root  /svc');
     await commitSnapshot(repo, snap([A]), { now: T0 + 41 * 60_000 });
     expect(git(repo, 'status', '--porcelain')).toBe('');
   });

@@ -13,7 +13,7 @@ describe('test world', () => {
     const h = await world.hold([{ kind: 'tcp4', port: 2222 }], 'sshd-test');
     const repo = join(mkdtempSync(join(tmpdir(), 'lsm-')), 'repo');
     const r = await world.lsm(['status', '--repo', repo]);
-    expect(r.stderr).toBe('');
+    expect([r.code, r.stderr]).toEqual([0, '']);
     expect(r.stdout).toMatch(new RegExp(`127\\.0\\.0\\.1:2222\\s+sshd-test\\[${h.pid}\\] root`));
     await world.kill(h.pid);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeField } from '../../src/snapshot/escape.js';
 import { isIgnored, parseIgnoreRules } from '../../src/snapshot/ignore.js';
-import { buildSnapshot, fileText } from '../../src/snapshot/index.js';
+import { buildSnapshot, fileText, labelDir } from '../../src/snapshot/index.js';
 import type { Collection, Socket } from '../../src/types.js';
 import { collectFixture } from './fixtures.js';
 
@@ -161,5 +161,20 @@ describe('ignore rules', () => {
   it('reject a rule they cannot read, naming file and line', () => {
     expect(() => parseIgnoreRules('udp *:68\nbogus *:1\n', '/etc/lsm/ignore')).toThrow("/etc/lsm/ignore:2: unknown kind 'bogus'");
     expect(() => parseIgnoreRules('justoneword', 'f')).toThrow('f:1: a rule needs WHERE and PATTERN');
+  });
+});
+
+describe('labelDir', () => {
+  it('is one git-safe directory per label, and distinct labels never share one', () => {
+    const long = 'x'.repeat(300);
+    const labels = ['a b', 'a_b', 'a%x20b', 'a\\x20b', 'a%20b', '.', '..', '.git', 'git~1', 'x..', 'a/b', 'a%x2fb', `${long}1`, `${long}2`,
+      '\u00e9', 'e\u0301', 'a\nb', '%', '%%', '\\', '\\\\', '', '""'].map((l) => Buffer.from(l, 'utf8').toString('latin1'));
+    const dirs = labels.map(labelDir);
+    expect(new Set(dirs).size).toBe(labels.length);
+    for (const d of dirs) {
+      expect(d).not.toMatch(/[\\/\x00-\x20]|^\.|\.$|^git~/i);
+      expect(Buffer.byteLength(d)).toBeLessThan(255);
+    }
+    expect(labelDir('a b')).toBe('a%x20b');
   });
 });

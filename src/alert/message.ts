@@ -24,7 +24,7 @@ export interface Alert {
 function owner(o: Owner): AlertOwner {
   return {
     pid: o.pid, user: o.user === null ? '?' : escapeField(o.user), exe: o.exe === null ? '?' : escapeField(o.exe),
-    cmdline: o.cmdline.map(escapeField).join(' '), container: o.container, startedAt: o.startedAt,
+    cmdline: o.cmdline.map(escapeField).join(' '), container: o.container === null ? null : escapeField(o.container), startedAt: o.startedAt,
   };
 }
 

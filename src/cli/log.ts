@@ -4,6 +4,7 @@
 import type { CommandModule, Options } from 'yargs';
 import { parseDuration } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
+import { labelDir } from '../snapshot/index.js';
 import { lineMatcher } from '../store/blame.js';
 import { jsonNeedle, linesBackward, parseRecord, recordTime, type JournalRecord } from '../store/journal-read.js';
 import { requireRepo } from '../store/repo.js';
@@ -53,7 +54,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     const since = argv.since ? parseTime(argv.since) : -Infinity;
     const until = argv.until ? parseTime(argv.until) : Infinity;
     const match = argv.grep ? lineMatcher(argv.grep) : null;
-    const prefix = argv.netns === undefined ? null : argv.netns === 'host' ? 'host/' : `netns/${argv.netns}/`;
+    // the directory as lsm writes it (escaped, with '%'), or the raw name, escaped the same way
+    const prefix = argv.netns === undefined ? null : argv.netns === 'host' ? 'host/'
+      : `netns/${argv.netns.includes('%') ? argv.netns : labelDir(Buffer.from(argv.netns, 'utf8').toString('latin1'))}/`;
     // text a record must hold to pass --grep and --netns: records without it are never parsed
     const needles = [match?.needle, prefix].flatMap((t) => (t ? [jsonNeedle(t)] : []));
     const journal = await journalCaughtUp(ctx.repoDir);

@@ -1,7 +1,7 @@
 // lsm status: the sockets now, with owners and pids: a table, or --json.
 import type { CommandModule, Options } from 'yargs';
 import { spoolSummary } from '../alert/index.js';
-import { escapeField, utf8 } from '../snapshot/escape.js';
+import { escapeField } from '../snapshot/escape.js';
 import { namespaceDir } from '../snapshot/index.js';
 import { localEndpoint } from '../snapshot/lines.js';
 import type { Owner } from '../types.js';
@@ -11,7 +11,7 @@ import { ChunkedWriter, bold, out } from './output.js';
 interface Args extends GlobalArgs { json?: boolean; all?: boolean }
 
 function ownerText(o: Owner): string {
-  return `${escapeField(o.comm)}[${o.pid}]${o.user ? ` ${escapeField(o.user)}` : ''}${o.container ? ` container=${o.container}` : ''}`;
+  return `${escapeField(o.comm)}[${o.pid}]${o.user ? ` ${escapeField(o.user)}` : ''}${o.container ? ` container=${escapeField(o.container)}` : ''}`;
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -39,7 +39,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       const ownerJson = new Map<Owner, string>();
       const ownerJsonOf = (o: Owner) => {
         let j = ownerJson.get(o);
-        if (j === undefined) ownerJson.set(o, (j = JSON.stringify({ pid: o.pid, comm: utf8(o.comm), exe: o.exe === null ? null : utf8(o.exe), uid: o.uid, user: o.user, cmdline: o.cmdline.map(utf8), container: o.container, startedAt: o.startedAt })));
+        if (j === undefined) ownerJson.set(o, (j = JSON.stringify({ pid: o.pid, comm: escapeField(o.comm), exe: o.exe === null ? null : escapeField(o.exe), uid: o.uid, user: o.user === null ? null : escapeField(o.user), cmdline: o.cmdline.map(escapeField), container: o.container === null ? null : escapeField(o.container), startedAt: o.startedAt })));
         return j;
       };
       const w = new ChunkedWriter();
@@ -48,8 +48,8 @@ const command: CommandModule<GlobalArgs, Args> = {
         const s = shown[i];
         const head = JSON.stringify({
           netns: nsDir.get(s.netns), kind: s.kind, family: s.family, state: s.state, type: s.socketType ?? null,
-          local: utf8(localEndpoint(s)), localAddress: utf8(s.localAddress), localPort: s.localPort,
-          remoteAddress: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, user: s.user,
+          local: localEndpoint(s), localAddress: s.localAddress === '' ? '' : escapeField(s.localAddress), localPort: s.localPort,
+          remoteAddress: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, user: s.user === null ? null : escapeField(s.user),
         });
         if (w.write(`\n${head.slice(0, -1)},"owners":[${s.owners.map(ownerJsonOf).join(',')}]}${i < shown.length - 1 ? ',' : ''}`)) await w.flush();
       }
@@ -60,7 +60,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const rows = shown.map((s) => [
       nsDir.get(s.netns)!, s.kind, s.state + (s.socketType && s.kind !== 'tcp' && s.kind !== 'udp' ? `/${s.socketType}` : ''),
       localEndpoint(s) + (argv.all && s.remoteAddress && s.kind !== 'unix' && s.kind !== 'packet' && s.state !== 'LISTEN' && s.state !== 'UNCONN' ? ` -> ${s.remoteAddress}:${s.remotePort}` : ''),
-      s.owners.length ? s.owners.map(ownerText).join(', ') : `? ${s.user ?? ''}`.trim(),
+      s.owners.length ? s.owners.map(ownerText).join(', ') : `? ${s.user === null ? '' : escapeField(s.user)}`.trim(),
     ]);
     const head = ['WHERE', 'KIND', 'STATE', 'LOCAL', 'OWNERS'];
     const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((r) => r[i].length))));

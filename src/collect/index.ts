@@ -8,12 +8,13 @@
 //  3. every socket: its owners, by inode; owner details are read once per pid, only for pids
 //     that hold a socket.
 import * as fs from 'node:fs';
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
-import type { Collection, NetNamespace, Owner, Socket } from '../types.js';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import type { Collection, Owner, Socket } from '../types.js';
 import {
-  containerFromCgroup, listPids, readBootClock, readNetns, readOwner, readUsers,
+  listPids, readBootClock, readNetns, readOwner, readUsers,
 } from './processes.js';
 import { socketInodesOf, startFdScan } from './fds.js';
+import { labelNamespaces } from './namespaces.js';
 import { TABLES, parseInetTable, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
 
 export interface CollectOptions {
@@ -105,7 +106,7 @@ export function collect(options: CollectOptions = {}): Collection {
     if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
   }
 
-  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', ownerOf);
+  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', [], ownerOf);
   stats.namespaces = namespaces.length;
   stats.sockets = sockets.length;
   return { namespaces, sockets, stats };
@@ -189,48 +190,4 @@ function readNamespaceTables(procRoot: string, inode: number, via: (number | 'se
     return sockets;
   }
   return null;
-}
-
-const UNSAFE_LABEL = /[^A-Za-z0-9._@+-]/g;
-function safeLabel(s: string): string {
-  const l = s.replace(UNSAFE_LABEL, '_').slice(0, 64);
-  return l === '' || l.startsWith('.') ? `_${l}` : l;
-}
-
-/**
- * Stable labels: 'host'; else the `ip netns` name bound to it; else the container id shared by
- * every process in it; else the name of its first process (plus the inode only if two collide).
- */
-function labelNamespaces(
-  procRoot: string, inodes: number[], hostInode: number, nsPids: Map<number, number[]>,
-  netnsDir: string, ownerOf: (pid: number) => Owner | null,
-): NetNamespace[] {
-  const bound = new Map<number, string>();
-  let names: string[] = [];
-  try { names = readdirSync(netnsDir); } catch { /* no named namespaces */ }
-  for (const name of names) {
-    try { bound.set(statSync(`${netnsDir}/${name}`).ino, name); } catch { /* unbound meanwhile */ }
-  }
-  const result: NetNamespace[] = [];
-  const derived = new Map<string, NetNamespace[]>();
-  for (const inode of inodes.sort((a, b) => a - b)) {
-    if (inode === hostInode) { result.push({ inode, label: 'host', host: true }); continue; }
-    const name = bound.get(inode);
-    if (name !== undefined) { result.push({ inode, label: safeLabel(name), host: false }); continue; }
-    const pids = nsPids.get(inode) ?? [];
-    const containers = new Set(pids.map((pid) => {
-      try { return containerFromCgroup(readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1')); } catch { return null; }
-    }));
-    const [only] = containers;
-    if (containers.size === 1 && only) { result.push({ inode, label: safeLabel(only), host: false }); continue; }
-    const first = pids.map(ownerOf).find((o) => o !== null);
-    const ns: NetNamespace = { inode, label: safeLabel(first ? first.comm : `ns-${inode}`), host: false };
-    derived.set(ns.label, [...(derived.get(ns.label) ?? []), ns]);
-    result.push(ns);
-  }
-  for (const [label, group] of derived) {
-    if (group.length === 1 && result.filter((n) => n.label === label).length === 1) continue;
-    for (const ns of group) ns.label = `${label}-${ns.inode}`;
-  }
-  return result;
 }

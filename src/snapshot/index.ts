@@ -1,6 +1,8 @@
 // snapshot: pure functions from the collected sockets to the normalized text files that get
 // committed: 'host/<kind>' and 'netns/<label>/<kind>', each a sorted list of unique lines.
+import { createHash } from 'node:crypto';
 import type { Collection, Kind, Snapshot, Socket } from '../types.js';
+import { escapeField } from './escape.js';
 import { KINDS } from '../types.js';
 import { isIgnored, type IgnoreRule } from './ignore.js';
 import { SEP, formatOwners } from './lines.js';
@@ -11,7 +13,29 @@ export interface SnapshotOptions extends SelectOptions {
 }
 
 export function namespaceDir(label: string, host: boolean): string {
-  return host ? 'host' : `netns/${label}`;
+  return host ? 'host' : `netns/${labelDir(label)}`;
+}
+
+// A directory name must fit NAME_MAX (255 bytes); an escaped label longer than this keeps its
+// first part and a hash of the whole, so long names that share a prefix stay apart.
+const LABEL_MAX = 200;
+
+/**
+ * A namespace's label (raw text) as a directory name: escaped as every field is, which is
+ * reversible, so distinct labels stay distinct ('a b' is a%x20b, never a_b). The escapes' '\\' is
+ * written '%' (isomorphic-git reads a backslash in a path as a separator), a '%' of the name as
+ * %25; '/', '~' and a leading or trailing '.' as %x2f, %x7e, %x2e: a label is always one ordinary
+ * directory that git accepts (never '.', '..', '.git', 'git~1', nor 'x../').
+ */
+export function labelDir(label: string): string {
+  if (label === '') return '%e'; // escapeField writes '""' for it, which is also the name '""'
+  let dir = escapeField(label).replace(/%/g, '%25').replace(/\\/g, '%').replace(/\//g, '%x2f').replace(/~/g, '%x7e');
+  if (dir.startsWith('.')) dir = '%x2e' + dir.slice(1);
+  if (dir.endsWith('.')) dir = dir.slice(0, -1) + '%x2e'; // 'x..' + '/tcp' holds '../': git refuses the path
+  if (Buffer.byteLength(dir) <= LABEL_MAX) return dir;
+  let cut = dir.slice(0, LABEL_MAX);
+  while (Buffer.byteLength(cut) > LABEL_MAX) cut = cut.slice(0, -1);
+  return `${cut}%h${createHash('sha256').update(label, 'latin1').digest('hex').slice(0, 16)}`;
 }
 
 interface Entry { port: number; address: string; key: string; sockets: Socket[] }

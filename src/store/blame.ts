@@ -1,5 +1,5 @@
 // Blame from the journal: for each snapshot line, every interval it was present.
-import { escapeField } from '../snapshot/escape.js';
+import { escapeText } from '../snapshot/escape.js';
 import type { JournalRecord } from './journal-read.js';
 
 export interface Point { commit: string; time: number }
@@ -24,7 +24,7 @@ export function lineMatcher(what: string): LineMatcher {
   }
   if (/^(\[[0-9a-fA-F:.]+\]|\d{1,3}(\.\d{1,3}){3}|\*):\d{1,5}$/.test(what)) return matcher(what, (path, line) => endpoint(line) === what);
   if (what.startsWith('/') || what.startsWith('@')) {
-    const escaped = escapeField(Buffer.from(what, 'utf8').toString('latin1'));
+    const escaped = escapeText(what);
     return matcher(escaped, (path, line) => kind(path) === 'unix' && endpoint(line) === escaped);
   }
   return matcher(what, (_path, line) => line.includes(what));

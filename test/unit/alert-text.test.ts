@@ -36,4 +36,13 @@ describe('the alert mail body', () => {
     expect(text).not.toContain(line(2000));
     expect(text.split('\n').length).toBeLessThan(200 * 4 + 200 + 2000 + 40); // 4 lines a new socket, 1 a gone one
   });
+
+  it('escapes a cgroup-derived container name (ESC, BEL) like every other system field', () => {
+    const change: Change = { commit: 'a'.repeat(40), parent: null, time: 0, summary: '+1: host/tcp', files: [{ path: 'host/tcp', added: [line(1)], removed: [] }] };
+    const owner = { pid: 7, comm: 'svc', exe: '/usr/bin/svc', uid: 0, user: 'root', cmdline: ['svc'], container: 'lxc-e\x1b[31mx\x07', startedAt: null };
+    const now = new Map<string, SnapshotLine[]>([['host/tcp', [{ line: line(1), sockets: [{ owners: [owner] }] as unknown as SnapshotLine['sockets'] }]]]);
+    const text = alertText(buildAlert(change, now, '', 'web1', '/r'));
+    expect(text).toContain('container lxc-e\\x1b[31mx\\x07');
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeField } from '../../src/snapshot/escape.js';
 import { isIgnored, parseIgnoreRules } from '../../src/snapshot/ignore.js';
-import { buildSnapshot, fileText } from '../../src/snapshot/index.js';
+import { buildSnapshot, fileText, labelDir } from '../../src/snapshot/index.js';
 import type { Collection, Socket } from '../../src/types.js';
 import { collectFixture } from './fixtures.js';
 
@@ -22,6 +22,51 @@ describe('escapeField', () => {
     expect(escapeField(latin1([0xed, 0xa0, 0x80]))).toBe('\\xed\\xa0\\x80'); // a surrogate
     expect(escapeField(latin1(Buffer.from('x\u202ey\u2028z\u0085', 'utf8') as any))).toBe('x\\u{202e}y\\u{2028}z\\u{85}');
     expect(escapeField('')).toBe('""');
+  });
+  const u8 = (s: string) => latin1(Buffer.from(s, 'utf8') as any);
+  it.each([
+    ['U+3164 hangul filler', '\u3164', '\\u{3164}'], ['U+180E mongolian vowel separator', '\u180e', '\\u{180e}'],
+    ['U+034F combining grapheme joiner', '\u034f', '\\u{34f}'], ['U+FE0F variation selector', '\ufe0f', '\\u{fe0f}'],
+    ['U+E0001 language tag', '\u{e0001}', '\\u{e0001}'], ['U+E0041 tag A', '\u{e0041}', '\\u{e0041}'],
+    ['U+E0100 variation selector 17', '\u{e0100}', '\\u{e0100}'], ['NBSP', '\u00a0', '\\u{a0}'], ['EN SPACE', '\u2002', '\\u{2002}'],
+    ['IDEOGRAPHIC SPACE', '\u3000', '\\u{3000}'], ['U+FFFE noncharacter', '\ufffe', '\\u{fffe}'], ['private use', '\ue000', '\\u{e000}'],
+    ['unassigned U+0378', '\u0378', '\\u{378}'], ['soft hyphen', '\u00ad', '\\u{ad}'], ['braille blank', '\u2800', '\\u{2800}'],
+  ])('escapes %s', (_name, ch, escaped) => {
+    expect(escapeField(u8(`a${ch}b`))).toBe(`a${escaped}b`);
+  });
+  it('a name built with EN SPACEs cannot look like columns', () => {
+    expect(escapeField(u8('@x\u2002\u2002sshd\u2002\u2002root'))).toBe('@x\\u{2002}\\u{2002}sshd\\u{2002}\\u{2002}root');
+  });
+  it('keeps NUL and @ apart', () => {
+    expect(escapeField('@a\0b')).toBe('@a\\x00b');
+    expect(escapeField('@a\0b')).not.toBe(escapeField('@a@b'));
+  });
+  it('by rule over every code point: an escape exactly when not visible graphic, and reversible', () => {
+    const hidden = /^[\p{C}\p{Z}\p{Default_Ignorable_Code_Point}]$/u;
+    const unescape = (s: string) => Buffer.concat(s.split(/(\\x[0-9a-f]{2}|\\u\{[0-9a-f]+\}|\\\\)/).map((p) =>
+      p.startsWith('\\x') ? Buffer.from([parseInt(p.slice(2), 16)]) : p.startsWith('\\u{') ? Buffer.from(String.fromCodePoint(parseInt(p.slice(3, -1), 16)), 'utf8')
+        : p === '\\\\' ? Buffer.from('\\') : Buffer.from(p, 'utf8'))).toString('latin1');
+    let checked = 0;
+    for (let cp = 0; cp <= 0x10ffff; cp += cp < 0x3000 ? 1 : cp < 0x30000 ? 7 : 61) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue; // not encodable: the surrogate bytes are covered above
+      const ch = String.fromCodePoint(cp);
+      const raw = u8(`a${ch}`);
+      const out = escapeField(raw);
+      const plain = cp > 0x20 && cp < 0x7f && cp !== 0x5c;
+      const visible = cp >= 0x80 && !hidden.test(ch) && cp !== 0x2800;
+      expect(out === `a${ch}`, `U+${cp.toString(16)}`).toBe(plain || visible);
+      expect(/^[\x21-\x7e]/.test(out.slice(1)) || visible, `U+${cp.toString(16)}`).toBe(true);
+      expect(unescape(out)).toBe(raw);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(30_000);
+    // every invalid byte sequence: each of 256 lead bytes followed by each continuation class
+    for (let b = 0x80; b <= 0xff; b++) for (const c of [0x00, 0x41, 0x80, 0xbf, 0xc0, 0xff]) {
+      const raw = latin1([b, c]);
+      const out = escapeField(raw);
+      expect(unescape(out)).toBe(raw);
+      if (b < 0xc2 || b > 0xdf || c < 0x80 || c > 0xbf) expect(out.startsWith(`\\x${b.toString(16)}`)).toBe(true);
+    }
   });
 });
 
@@ -116,5 +161,20 @@ describe('ignore rules', () => {
   it('reject a rule they cannot read, naming file and line', () => {
     expect(() => parseIgnoreRules('udp *:68\nbogus *:1\n', '/etc/lsm/ignore')).toThrow("/etc/lsm/ignore:2: unknown kind 'bogus'");
     expect(() => parseIgnoreRules('justoneword', 'f')).toThrow('f:1: a rule needs WHERE and PATTERN');
+  });
+});
+
+describe('labelDir', () => {
+  it('is one git-safe directory per label, and distinct labels never share one', () => {
+    const long = 'x'.repeat(300);
+    const labels = ['a b', 'a_b', 'a%x20b', 'a\\x20b', 'a%20b', '.', '..', '.git', 'git~1', 'x..', 'a/b', 'a%x2fb', `${long}1`, `${long}2`,
+      '\u00e9', 'e\u0301', 'a\nb', '%', '%%', '\\', '\\\\', '', '""'].map((l) => Buffer.from(l, 'utf8').toString('latin1'));
+    const dirs = labels.map(labelDir);
+    expect(new Set(dirs).size).toBe(labels.length);
+    for (const d of dirs) {
+      expect(d).not.toMatch(/[\\/\x00-\x20]|^\.|\.$|^git~/i);
+      expect(Buffer.byteLength(d)).toBeLessThan(255);
+    }
+    expect(labelDir('a b')).toBe('a%x20b');
   });
 });

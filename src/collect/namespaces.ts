@@ -1,0 +1,129 @@
+// Network namespaces beyond those of processes, and their labels.
+//
+// A namespace lives as long as anything holds it: a process, an nsfs bind mount (`ip netns add`
+// binds one under /run/netns, docker under /run/docker/netns, anyone anywhere), or a socket. The
+// mounts are found in the mount table of every distinct mount namespace (/proc/<pid>/mountinfo,
+// fstype nsfs, root 'net:[inode]'), and reached through that process's root
+// (/proc/<pid>/root/<mountpoint>), since the mount may exist only in its mount namespace.
+import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import type { NetNamespace, Owner } from '../types.js';
+import { containerFromCgroup } from './processes.js';
+
+/** One nsfs mount of a network namespace, as seen by a process (`pid`) in its mount namespace. */
+export interface NsfsMount {
+  netns: number;
+  pid: number;
+  mountpoint: string; // raw bytes (latin1), unescaped from mountinfo's octal
+}
+
+const unOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+/** nsfs mounts of network namespaces in one mountinfo text (proc(5): fields, ' - ', fstype, source, options). */
+export function parseNsfsMounts(mountinfo: string, pid: number): NsfsMount[] {
+  const found: NsfsMount[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const dash = line.indexOf(' - ');
+    if (dash < 0 || !line.startsWith('nsfs ', dash + 3)) continue;
+    const f = line.slice(0, dash).split(' ');
+    const m = f.length >= 5 ? /^net:\[(\d+)\]$/.exec(f[3]) : null;
+    if (m) found.push({ netns: Number(m[1]), pid, mountpoint: unOctal(f[4]) });
+  }
+  return found;
+}
+
+/** Every nsfs mount of a network namespace in the mount tables of these processes (one per mount namespace). */
+export function nsfsMounts(procRoot: string, pids: Iterable<number>): NsfsMount[] {
+  const found: NsfsMount[] = [];
+  for (const pid of pids) {
+    let text: string;
+    try { text = readFileSync(`${procRoot}/${pid}/mountinfo`, 'latin1'); } catch { continue; } // exited
+    for (const m of parseNsfsMounts(text, pid)) found.push(m);
+  }
+  return found;
+}
+
+/**
+ * Open an nsfs mount as the process sees it; the fd, or null when it is not (or no longer) that
+ * namespace. Never blocks and never follows a swapped path to something else: non-blocking, no
+ * controlling tty, and the opened file must be the namespace itself (nsfs inode = namespace inode).
+ */
+export function openNsfs(procRoot: string, m: NsfsMount): number | null {
+  let fd: number;
+  try {
+    fd = openSync(Buffer.from(`${procRoot}/${m.pid}/root${m.mountpoint}`, 'latin1'), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch {
+    return null;
+  }
+  try {
+    if (fstatSync(fd).ino === m.netns) return fd;
+  } catch { /* fall through */ }
+  closeSync(fd);
+  return null;
+}
+
+const IP_NETNS_DIRS = new Set(['/run/netns', '/var/run/netns']);
+const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
+
+/**
+ * Stable, unique labels (raw text; the snapshot escapes them into directory names): 'host'; else
+ * the `ip netns` name bound to it; else the container id shared by every process in it; else the
+ * name of another nsfs mount of it (docker's netns files); else the name of its first process;
+ * else 'ns-<inode>'. Two namespaces never share a label: a label already taken, or shared by
+ * several namespaces of the same rank, gets '-<inode>' appended (to all of them, so none wins by
+ * accident of order).
+ */
+export function labelNamespaces(
+  procRoot: string, inodes: number[], hostInode: number, nsPids: Map<number, number[]>,
+  netnsDir: string, mounts: NsfsMount[], ownerOf: (pid: number) => Owner | null,
+): NetNamespace[] {
+  const named = new Map<number, string[]>(); // ip netns names
+  const other = new Map<number, string[]>(); // other nsfs mounts' names
+  const add = (map: Map<number, string[]>, ino: number, name: string) => { if (name !== '' && name !== '.' && name !== '..') map.set(ino, [...(map.get(ino) ?? []), name]); };
+  let names: string[] = [];
+  try { names = readdirSync(netnsDir, 'latin1'); } catch { /* no named namespaces */ }
+  for (const name of names) {
+    try { add(named, statSync(Buffer.from(`${netnsDir}/${name}`, 'latin1')).ino, name); } catch { /* unbound meanwhile */ }
+  }
+  for (const m of mounts) add(IP_NETNS_DIRS.has(dirName(m.mountpoint)) ? named : other, m.netns, baseName(m.mountpoint));
+  const first = (list: string[] | undefined) => (list ? [...new Set(list)].sort()[0] : undefined);
+
+  const ranked: { ns: NetNamespace; rank: number }[] = [];
+  for (const inode of [...inodes].sort((a, b) => a - b)) {
+    if (inode === hostInode) continue;
+    const pids = nsPids.get(inode) ?? [];
+    let label = first(named.get(inode));
+    let rank = 0;
+    if (label === undefined) {
+      rank = 1;
+      const containers = new Set(pids.map((pid) => {
+        try { return containerFromCgroup(readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1')); } catch { return null; }
+      }));
+      const [only] = containers;
+      if (containers.size === 1 && only) label = only;
+    }
+    if (label === undefined) { rank = 2; label = first(other.get(inode)); }
+    if (label === undefined) {
+      rank = 3;
+      const owner = pids.map(ownerOf).find((o) => o !== null);
+      label = owner ? owner.comm : `ns-${inode}`;
+    }
+    ranked.push({ ns: { inode, label, host: false }, rank });
+  }
+  // unique: by rank, labels claimed by several namespaces of one rank, or by a better rank, get the inode
+  const taken = new Set<string>();
+  for (let rank = 0; rank <= 3; rank++) {
+    const group = ranked.filter((r) => r.rank === rank);
+    const count = new Map<string, number>();
+    for (const { ns } of group) count.set(ns.label, (count.get(ns.label) ?? 0) + 1);
+    for (const { ns } of group) {
+      let label = count.get(ns.label)! > 1 || taken.has(ns.label) ? `${ns.label}-${ns.inode}` : ns.label;
+      for (let k = 2; taken.has(label); k++) label = `${ns.label}-${ns.inode}-${k}`; // a name chosen to collide
+      taken.add(label);
+      ns.label = label;
+    }
+  }
+  const result: NetNamespace[] = inodes.includes(hostInode) ? [{ inode: hostInode, label: 'host', host: true }] : [];
+  for (const { ns } of ranked) result.push(ns);
+  return result;
+}

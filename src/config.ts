@@ -1,10 +1,11 @@
 // conf.lsm: shell-variable style KEY="value" lines with '#' comments, so an LSM 0.6 conf.lsm
 // (USER, SUB) is read as it is. Every key is declared once in KEYS with its default and parser;
 // unknown keys and bad values are one clear error naming the file, line and key.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseDuration } from './duration.js';
 import { EXIT, LsmError } from './errors.js';
+import { checkPath, readChecked } from './safe-path.js';
 
 export interface Config {
   /** alert addresses (LSM's USER) */
@@ -130,9 +131,11 @@ export interface LoadedConfig {
 export function loadConfig(path: string | undefined, env: ConfigEnv = configEnv()): LoadedConfig {
   const file = path ?? `${env.configDir}/lsm.conf`;
   let content: string | null = null;
+  checkPath(file, 'config file', 'file');
   try {
-    content = readFileSync(file, 'utf8');
+    content = readChecked(file);
   } catch (err) {
+    if (err instanceof LsmError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (path !== undefined || code !== 'ENOENT') {
       throw new LsmError(`cannot read config ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`, EXIT.USAGE);

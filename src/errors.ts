@@ -7,6 +7,7 @@ export const EXIT = {
   USAGE: 2, // bad argument or broken config
   CHANGED: 3, // `--exit-code`: the scan found a change
   BUSY: 75, // another scan holds the repository lock (EX_TEMPFAIL)
+  UNSAFE: 77, // a path others could use to turn root lsm against its host (EX_NOPERM)
 } as const;
 
 export class LsmError extends Error {

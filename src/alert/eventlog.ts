@@ -1,7 +1,8 @@
 // The event log: one JSON object per change, appended with O_APPEND in a single write, for log
 // shippers and SIEMs. Fields: time, host, commit, parent, summary, added/removed [{path, line,
 // owners}], repo.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { appendChecked } from '../safe-path.js';
 import { dirname } from 'node:path';
 import type { Alert } from './message.js';
 
@@ -14,5 +15,5 @@ export function eventRecord(a: Alert): object {
 
 export function appendEvent(path: string, a: Alert): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-  appendFileSync(path, JSON.stringify(eventRecord(a)) + '\n', { mode: 0o640 });
+  appendChecked(path, JSON.stringify(eventRecord(a)) + '\n', 0o640);
 }

@@ -1,25 +1,35 @@
 // Change hooks, the way etckeeper and run-parts run them: every executable in the hooks directory
 // with a run-parts name, in sorted order, gets the alert as JSON on stdin and LSM_* variables.
-// A hook that root does not own (or the running user, when not root), or that others may write,
-// is refused: it would run with lsm's privileges.
-import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+// A hook runs with lsm's privileges, so (safe-path.ts) its directory and every parent must be safe,
+// a symlink is refused, and the file run is the very file checked: it is opened (O_NOFOLLOW), its
+// owner and mode are checked on that descriptor, and the child executes /proc/self/fd/3, the
+// descriptor it inherits. It runs in its own process group: the time limit kills the whole group,
+// and whatever the hook leaves running in it is killed when the hook exits.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, fstatSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkPath, openChecked } from '../safe-path.js';
 
 export const HOOK_TIMEOUT_MS = 30_000;
+const OUTPUT_CAP = 2000; // characters of a hook's stderr kept for the report
 const RUN_PARTS_NAME = /^[A-Za-z0-9_-]+$/;
 
 export interface HookResult { name: string; ok: boolean; refused?: boolean; error?: string }
 
-export function listHooks(dir: string): { name: string; path: string; problem: string | null }[] {
+export interface Hook { name: string; path: string; problem: string | null }
+
+export function listHooks(dir: string): Hook[] {
   let names: string[];
   try { names = readdirSync(dir); } catch { return []; }
-  const me = process.getuid?.() ?? 0;
-  return names.filter((n) => RUN_PARTS_NAME.test(n)).sort().flatMap((name) => {
+  checkPath(dir, 'hooks directory', 'dir'); // again: lsm watch runs for days
+  const me = process.geteuid?.() ?? 0;
+  return names.filter((n) => RUN_PARTS_NAME.test(n)).sort().flatMap((name): Hook[] => {
     const path = join(dir, name);
     let st;
-    try { st = statSync(path); } catch { return []; }
+    try { st = lstatSync(path); } catch { return []; }
+    if (st.isSymbolicLink()) return [{ name, path, problem: 'a symbolic link (a hook must be the file itself)' }];
     if (!st.isFile() || !(st.mode & 0o111)) return []; // not executable: skipped, as run-parts does
+    // what is run is checked again on the opened file (runHook): this is for the report
     let problem: string | null = null;
     if (st.uid !== 0 && st.uid !== me) problem = `owned by uid ${st.uid}, not root`;
     else if (st.mode & 0o022) problem = `writable by ${st.mode & 0o002 ? 'others' : 'group'} (mode ${(st.mode & 0o777).toString(8)})`;
@@ -27,20 +37,50 @@ export function listHooks(dir: string): { name: string; path: string; problem: s
   });
 }
 
-/** Run one hook with a time limit; it is killed by its pid when the time is up. */
+/** Open a hook for running; the descriptor, or why it is refused. */
+function openHook(path: string): { fd: number } | { problem: string } {
+  let fd: number;
+  try {
+    fd = openChecked(path, constants.O_RDONLY);
+  } catch (err) {
+    return { problem: (err as Error).message.replace(/^refusing [^:]*: /, '') };
+  }
+  if (!(fstatSync(fd).mode & 0o111)) { closeSync(fd); return { problem: 'not executable' }; }
+  return { fd };
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid) try { process.kill(-pid, 'SIGKILL'); } catch { /* the group is gone */ }
+}
+
+/**
+ * Run one hook with a time limit over its whole process group. Resolves with null when it exits
+ * 0, else one line saying why (refused, killed, exit code and the first line of its stderr).
+ */
 export function runHook(path: string, input: string, env: Record<string, string>, timeoutMs = HOOK_TIMEOUT_MS): Promise<string | null> {
+  const opened = openHook(path);
+  if ('problem' in opened) return Promise.resolve(`refused: ${opened.problem}`);
   return new Promise((resolve) => {
-    const p = spawn(path, [], { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
+    let p: ChildProcess;
+    try {
+      p = spawn('/proc/self/fd/3', [], { env: { ...process.env, ...env, LSM_HOOK: path }, stdio: ['pipe', 'ignore', 'pipe', opened.fd], detached: true, argv0: path });
+    } finally {
+      closeSync(opened.fd); // the child has its own copy
+    }
     let stderr = '';
-    const timer = setTimeout(() => { p.kill('SIGKILL'); }, timeoutMs);
-    p.stderr.on('data', (d) => { if (stderr.length < 2000) stderr += d; });
-    p.stdin.on('error', () => {}); // a hook may exit without reading its input
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; killGroup(p.pid); }, timeoutMs);
+    p.stderr!.on('data', (d: Buffer) => { if (stderr.length < OUTPUT_CAP) stderr = (stderr + d).slice(0, OUTPUT_CAP); });
+    p.stdin!.on('error', () => {}); // a hook may exit without reading its input
     p.on('error', (err) => { clearTimeout(timer); resolve(`cannot run: ${err.message}`); });
-    p.on('close', (code, signal) => {
+    // 'exit', not 'close': a child left holding the pipes must not hold lsm
+    p.on('exit', (code, signal) => {
       clearTimeout(timer);
+      killGroup(p.pid);
+      p.stderr!.destroy();
       if (code === 0) resolve(null);
-      else resolve(signal === 'SIGKILL' ? `killed after ${timeoutMs / 1000} s` : `exit ${code ?? signal}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`);
+      else resolve(timedOut ? `killed after ${timeoutMs / 1000} s` : `exit ${code ?? signal}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`);
     });
-    p.stdin.end(input);
+    p.stdin!.end(input);
   });
 }

@@ -4,7 +4,8 @@
 // on the next run, with back-off. Nothing here prints: the CLI reports what happened.
 import { igit, readRef } from '../store/git.js';
 import { dirname, join } from 'node:path';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { createExclusive } from '../safe-path.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { commitChange, snapshotFiles, unifiedDiff } from '../store/history.js';
@@ -191,8 +192,7 @@ export function spoolSummary(spoolDir: string): { pending: number; dead: number;
 /** True the first time it is asked for this spool: lsm says once how to configure delivery. */
 export function firstTimeUnconfigured(spoolDir: string): boolean {
   const marker = join(spoolDir, '.told-no-mail');
-  if (existsSync(marker)) return false;
-  try { writeFileSync(marker, ''); } catch { /* say it again next time */ }
+  try { createExclusive(marker, ''); } catch (err) { return (err as NodeJS.ErrnoException).code !== 'EEXIST'; } // else: say it again next time
   return true;
 }
 

@@ -1,6 +1,7 @@
 // The spool: an alert is a file here, written atomically and fsync'd before any delivery is
 // tried, and removed only when every channel accepted it. Names sort by time, so oldest first.
-import { mkdirSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { readChecked } from '../safe-path.js';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import type { Alert } from './message.js';
@@ -26,7 +27,7 @@ export class SpoolEntry {
   constructor(private readonly dir: string, readonly file: string, public channels: Record<Channel, ChannelState>, private body?: Alert) {}
 
   get alert(): Alert {
-    return (this.body ??= (JSON.parse(readFileSync(join(this.dir, this.file), 'utf8')) as { alert: Alert }).alert);
+    return (this.body ??= (JSON.parse(readChecked(join(this.dir, this.file))) as { alert: Alert }).alert);
   }
 
   /** The commit the alert is about, and when it was spooled: both in its name. */
@@ -62,7 +63,7 @@ export class Spool {
         if (state) { entries.push(new SpoolEntry(this.dir, name, state)); continue; }
         // no state yet (a run killed between writing the two), or an entry spooled before states
         // were kept apart, with its channels inside
-        const body = JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as { alert: Alert; channels?: Record<Channel, ChannelState> };
+        const body = JSON.parse(readChecked(join(this.dir, name))) as { alert: Alert; channels?: Record<Channel, ChannelState> };
         entries.push(new SpoolEntry(this.dir, name, body.channels ?? freshChannels(), body.alert));
       } catch {
         // a torn file cannot exist (atomic writes); anything else here is not ours
@@ -75,7 +76,7 @@ export class Spool {
 
   private readState(name: string): Record<Channel, ChannelState> | null {
     try {
-      return JSON.parse(readFileSync(join(this.dir, stateFile(name)), 'utf8')) as Record<Channel, ChannelState>;
+      return JSON.parse(readChecked(join(this.dir, stateFile(name)))) as Record<Channel, ChannelState>;
     } catch {
       return null;
     }

@@ -2,7 +2,8 @@
 // differs from the approved baseline. Silent when nothing changed, so cron mails nothing. With
 // DRIFT_REMINDER_HOURS, unapproved drift older than that is alerted again, at most that often.
 import type { CommandModule, Options } from 'yargs';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readChecked, writeChecked } from '../safe-path.js';
 import { dirname, join } from 'node:path';
 import { raiseAlert } from '../alert/index.js';
 import { EXIT } from '../errors.js';
@@ -25,7 +26,7 @@ function reminderMayBeDue(ctx: Context, repo: Repo): boolean {
   const hours = ctx.loaded.config.driftReminderHours;
   if (!hours) return false;
   const marker = join(repo.gitdir, REMINDED);
-  const last = existsSync(marker) ? Number(readFileSync(marker, 'utf8')) : 0;
+  const last = existsSync(marker) ? Number(readChecked(marker)) : 0;
   return Date.now() - last >= hours * 3_600_000;
 }
 
@@ -40,7 +41,7 @@ async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: str
   const change: Change = { commit: head, parent: baseline, time: now, summary: `reminder: unapproved drift since ${new Date(oldest).toISOString()}: ${summarize(drift)}`, files: drift };
   await raiseAlert(alertSettings(ctx), change, null, true);
   mkdirSync(dirname(marker), { recursive: true });
-  writeFileSync(marker, String(now));
+  writeChecked(marker, String(now));
   await flushAlerts(ctx);
   return true;
 }

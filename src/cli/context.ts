@@ -1,10 +1,10 @@
 // What every command shares: the global options resolved (repository, config, /proc root: from
 // global-options.ts) and the scan pipeline wired stage by stage: collect -> snapshot -> store -> alert.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
 import { collect } from '../collect/index.js';
 import { EXIT, LsmError } from '../errors.js';
+import { readChecked } from '../safe-path.js';
 import { parseIgnoreRules, type IgnoreRule } from '../snapshot/ignore.js';
 import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
 import { recordable, recordableState } from '../snapshot/select.js';
@@ -18,8 +18,9 @@ export function ignoreRules(ctx: Context): IgnoreRule[] {
   const file = ctx.loaded.config.ignoreFile;
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readChecked(file); // checked with its directories by context()
   } catch (err) {
+    if (err instanceof LsmError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && ctx.loaded.sources.IGNORE_FILE === 'default') return [];
     throw new LsmError(`cannot read ignore rules ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, EXIT.USAGE);
   }

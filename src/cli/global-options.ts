@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config.js';
 import { EXIT, LsmError } from '../errors.js';
+import { checkRunPaths } from '../safe-path.js';
 
 export interface GlobalArgs {
   repo?: string;
@@ -42,5 +43,8 @@ export function context(argv: GlobalArgs): Context {
   }
   const repoDir = argv.repo || process.env.LSM_REPO || defaultRepo();
   const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
+  const c = loaded.config;
+  // before anything is read or written: no path another user could swap under us (safe-path.ts)
+  checkRunPaths({ config: loaded.path, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir, spoolDir: c.spoolDir, eventLog: c.eventLog });
   return { repoDir, loaded, procRoot: argv.proc || '/proc' };
 }

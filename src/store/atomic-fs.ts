@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 export const TMP_DIR = 'lsm-tmp';
 
 async function fsyncDir(dir: string): Promise<void> {
-  const h = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  const h = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   try { await h.sync(); } finally { await h.close(); }
 }
 
@@ -27,7 +27,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, t
   const tmp = join(tmpDir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let h: fsp.FileHandle | null = null;
   try {
-    h = await fsp.open(tmp, 'wx', mode);
+    // O_EXCL|O_NOFOLLOW: a file or symlink planted under the temporary name is an error, never followed
+    h = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     await h.writeFile(data);
     if (durability !== 'none') await h.sync();
     await h.close();

@@ -2,7 +2,8 @@
 // Each move is appended to the ref's reflog, so `git reflog refs/lsm/baseline` (and lsm) can say
 // who approved what, and when.
 import { igit, readRef } from './git.js';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { appendChecked } from '../safe-path.js';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ioError } from '../errors.js';
@@ -48,7 +49,7 @@ export async function moveBaseline(repo: Repo, to: string | null, message: strin
     } else if (from) {
       await (await igit()).deleteRef({ fs: repo.fs, gitdir: repo.gitdir, ref: BASELINE_REF });
     }
-    appendFileSync(log, reflogLine(from, to, who, now, message));
+    appendChecked(log, reflogLine(from, to, who, now, message));
   } catch (err) {
     throw ioError('cannot move the baseline', err);
   }

@@ -8,6 +8,7 @@ import { ioError } from '../errors.js';
 import { fileText } from '../snapshot/index.js';
 import type { Change, FileChange, Snapshot } from '../types.js';
 import { cleanTmp, writeFileAtomic } from './atomic-fs.js';
+import { writeChecked } from '../safe-path.js';
 import { fileChange, summarize } from './changes.js';
 import { lockRepository } from './lock.js';
 import { appendRecord, catchUpJournal, recordOf } from './journal.js';
@@ -57,7 +58,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
         .map(([, text]) => git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') })));
       const tree = await writeTrees(repo, ids);
       crashPoint('commit-objects-written');
-      await fsp.writeFile(join(repo.gitdir, STALE_WORKTREE), '');
+      writeChecked(join(repo.gitdir, STALE_WORKTREE), '');
       commit = await git.commit({
         fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, tree, parent: head ? [head] : [],
         ref: `refs/heads/${BRANCH}`, message: `${summary}\n`,

@@ -1,6 +1,6 @@
 // Reading the journal (see journal.ts, which writes it) with nothing but node:fs, so history
 // questions load no more than this.
-import { readFileSync } from 'node:fs';
+import { readBytesChecked } from '../safe-path.js';
 import { join } from 'node:path';
 import type { Repo } from './repo.js';
 
@@ -24,7 +24,7 @@ export function journalPath(repo: Repo): string {
 
 /** The journal's bytes; empty when there is none. */
 export function journalBytes(repo: Repo): Buffer {
-  try { return readFileSync(journalPath(repo)); } catch { return Buffer.alloc(0); }
+  try { return readBytesChecked(journalPath(repo)); } catch { return Buffer.alloc(0); }
 }
 
 /**

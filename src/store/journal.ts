@@ -6,7 +6,8 @@
 // history and `lsm verify` checks it against history; a journal that fell behind HEAD (a scan
 // killed between commit and append) is caught up from the commits it misses.
 import { igit } from './git.js';
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, truncateSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, readSync } from 'node:fs';
+import { appendChecked, openChecked, truncateChecked } from '../safe-path.js';
 import { dirname } from 'node:path';
 import type { Change, FileChange } from '../types.js';
 import { writeFileAtomic } from './atomic-fs.js';
@@ -28,7 +29,7 @@ export function recordOf(change: Change): JournalRecord {
  */
 function tailCommit(path: string): { commit: string | null; goodLength: number } {
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch { return { commit: null, goodLength: 0 }; }
+  try { fd = openChecked(path, constants.O_RDONLY); } catch { return { commit: null, goodLength: 0 }; }
   try {
     const size = fstatSync(fd).size;
     for (let want = Math.min(size, 1 << 16); ; want = Math.min(size, want * 4)) {
@@ -53,7 +54,7 @@ function tailCommit(path: string): { commit: string | null; goodLength: number }
 
 export function appendRecord(repo: Repo, rec: JournalRecord): void {
   mkdirSync(dirname(journalPath(repo)), { recursive: true });
-  appendFileSync(journalPath(repo), JSON.stringify(rec) + '\n');
+  appendChecked(journalPath(repo), JSON.stringify(rec) + '\n');
 }
 
 /**
@@ -126,7 +127,7 @@ export async function catchUpJournal(repo: Repo, head?: string | null): Promise<
   const tail = tailCommit(path);
   if (tail.commit === target) return;
   if (tail.commit === null && target === null) return;
-  try { truncateSync(path, tail.goodLength); } catch { /* no journal yet */ }
+  try { truncateChecked(path, tail.goodLength); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
   const missing = tail.commit ? await recordsFromHistory(repo, target, tail.commit) : null;
   if (missing === null) { await rebuildJournal(repo); return; }
   for (const rec of missing) appendRecord(repo, rec);

@@ -4,7 +4,8 @@
 // history), and every 20th time all packs become one (`git repack -a -d`). It runs under our lock,
 // in the foreground, bounded in time. Without a git binary the objects stay loose; lsm reads both.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readChecked, writeChecked } from '../safe-path.js';
 import { join } from 'node:path';
 import type { Repo } from './repo.js';
 
@@ -29,7 +30,7 @@ function packEvery(repo: Repo): number {
 export function packIfNeeded(repo: Repo, timeoutMs = 300_000): 'none' | 'incremental' | 'full' {
   const counter = join(repo.gitdir, 'lsm', 'commits-since-pack');
   let n = 0;
-  try { n = Number(readFileSync(counter, 'utf8')) || 0; } catch { /* first commit */ }
+  try { n = Number(readChecked(counter)) || 0; } catch { /* first commit */ }
   n++;
   const every = packEvery(repo);
   const git = findGit();
@@ -39,6 +40,6 @@ export function packIfNeeded(repo: Repo, timeoutMs = 300_000): 'none' | 'increme
     spawnSync(git, ['-C', repo.dir, 'repack', '-d', '-q', ...(ran === 'full' ? ['-a'] : [])], { stdio: 'ignore', timeout: timeoutMs });
   }
   mkdirSync(join(repo.gitdir, 'lsm'), { recursive: true });
-  writeFileSync(counter, String(n));
+  writeChecked(counter, String(n));
   return ran;
 }

@@ -13,8 +13,9 @@ const server = new SMTPServer({
     if (rejected && address.address === rejected) return cb(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
     cb();
   },
-  onData(stream, _session, cb) {
-    const chunks = [];
+  onData(stream, session, cb) {
+    // who the message was really sent to (the envelope), as a header the tests read back
+    const chunks = [Buffer.from(`X-Envelope-To: ${session.envelope.rcptTo.map((r) => r.address).join(', ')}\r\n`)];
     stream.on('data', (c) => chunks.push(c));
     stream.on('end', () => {
       const name = `${Date.now()}-${String(++n).padStart(4, '0')}.eml`;

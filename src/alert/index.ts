@@ -1,24 +1,31 @@
-// alert: every recorded change reaches a person. Spool first (atomic, fsync'd), then deliver
-// through each channel (event log, hooks, mail); an entry leaves the spool only when every channel
-// accepted it. Each channel keeps the alerts' order: it stops at its first failure and tries again
-// on the next run, with back-off. Nothing here prints: the CLI reports what happened.
+// alert: every recorded change reaches a person, once. Spool first (atomic, fsync'd, under the
+// repository lock, so each commit is spooled exactly once whoever runs), then deliver through each
+// channel (event log, hooks, mail) under the spool's own lock, so an entry one run is delivering
+// is never delivered by another; an entry leaves the spool only when every channel accepted it.
+// Each channel keeps the alerts' order: it stops at its first failure and tries again on the next
+// run, with back-off. Nothing here prints: the CLI reports what happened.
 import { igit, readRef } from '../store/git.js';
 import { dirname, join } from 'node:path';
-import { mkdirSync } from 'node:fs';
-import { createExclusive } from '../safe-path.js';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { appendChecked, createExclusive, readChecked } from '../safe-path.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
-import { commitChange, snapshotFiles, unifiedDiff } from '../store/history.js';
+import { summarize } from '../store/changes.js';
+import { commitChange, diffFiles, snapshotFiles, unifiedDiff } from '../store/history.js';
 import { lockRepository } from '../store/lock.js';
-import { headCommit, openRepo, type Repo } from '../store/repo.js';
+import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
+import { crashPoint } from '../testing/crash-point.js';
 import type { Change } from '../types.js';
-import { appendEvent, eventRecord } from './eventlog.js';
+import { appendEvent, appendNotice, eventRecord } from './eventlog.js';
 import { listHooks, runHook } from './hooks.js';
 import { DeliveryError, mailConfigured, sendAlertMail, type MailSettings } from './mail.js';
 import { buildAlert, type Alert } from './message.js';
-import { CHANNELS, Spool, type Channel, type SpoolEntry } from './spool.js';
+import { CHANNELS, InvalidEntry, QUARANTINE, Spool, type Channel, type ChannelState, type SpoolEntry } from './spool.js';
 
 export const ALERTED_REF = 'refs/lsm/alerted'; // the last commit whose alert is spooled
+// every commit an alert was spooled for, one id a line: when refs/lsm/alerted is lost or left
+// behind by a `git reset`, the newest of these that HEAD descends from is where alerting resumes
+const SPOOLED_LOG = 'lsm/spooled';
 const MAX_CATCH_UP = 1000;
 
 export interface AlertSettings {
@@ -30,13 +37,22 @@ export interface AlertSettings {
   host: string;
 }
 
-async function alertedCommit(repo: Repo): Promise<string | null> {
-  return readRef(repo.gitdir, ALERTED_REF);
-}
-
 async function markAlerted(repo: Repo, commit: string): Promise<void> {
   mkdirSync(dirname(join(repo.gitdir, ALERTED_REF)), { recursive: true });
   await writeFileAtomic(join(repo.gitdir, ALERTED_REF), `${commit}\n`, repo.gitdir);
+}
+
+function recordSpooled(repo: Repo, commits: string[]): void {
+  if (commits.length === 0) return;
+  mkdirSync(join(repo.gitdir, 'lsm'), { recursive: true });
+  appendChecked(join(repo.gitdir, SPOOLED_LOG), commits.map((c) => `${c}\n`).join(''), 0o600);
+}
+
+function spooledCommits(repo: Repo, spool: Spool): Set<string> {
+  const known = new Set<string>();
+  try { for (const l of readChecked(join(repo.gitdir, SPOOLED_LOG)).split('\n')) if (/^[0-9a-f]{40}$/.test(l)) known.add(l); } catch { /* none yet */ }
+  for (const e of spool.list()) known.add(e.commit);
+  return known;
 }
 
 async function alertFor(repo: Repo, change: Change, now: Map<string, SnapshotLine[]> | null, s: AlertSettings): Promise<Alert> {
@@ -44,50 +60,97 @@ async function alertFor(repo: Repo, change: Change, now: Map<string, SnapshotLin
   return buildAlert(change, now, diff, s.host, s.repoDir);
 }
 
+export interface SpoolResult { added: number; notes: string[] }
+
 /**
  * Spool an alert for every commit not alerted yet: this scan's, and any that a run killed between
- * commit and spool left behind. The first snapshot of a repository is the starting point, not a
- * change, and raises none. `now` gives the owners of the new sockets as they are now.
+ * commit and spool (or a full disk, or `lsm watch` killed mid-burst) left behind. The first
+ * snapshot of a repository is the starting point, not a change, and raises none. `now` gives the
+ * owners of the new sockets as they are now. With `coalesce` (lsm watch), several commits give
+ * one alert for their net change, unless it nets to nothing.
+ *
+ * A missing or damaged refs/lsm/alerted, or one HEAD does not descend from (a `git reset`), never
+ * floods: alerting resumes after the newest commit already spooled that HEAD descends from (or,
+ * knowing none, with HEAD's change alone), and a note says so.
  */
-export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLine[]> | null): Promise<number> {
+export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLine[]> | null, options: { coalesce?: boolean } = {}): Promise<SpoolResult> {
   const repo = openRepo(s.repoDir);
   const current = await headCommit(repo);
-  if (current === null || current === (await alertedCommit(repo))) return 0; // the common case: nothing new
+  const safeAlerted = (): { oid: string | null; damaged: string | null } => {
+    try { return { oid: readRef(repo.gitdir, ALERTED_REF), damaged: null }; } catch (err) { return { oid: null, damaged: (err as Error).message }; }
+  };
+  if (current === null || current === safeAlerted().oid) return { added: 0, notes: [] }; // the common case: nothing new
   const lock = await lockRepository(repo.gitdir);
   try {
+    const notes: string[] = [];
     const head = await headCommit(repo);
-    if (!head) return 0;
-    const alerted = await alertedCommit(repo);
-    const missed: string[] = [];
-    for (let oid: string | undefined = head; oid && oid !== alerted && missed.length < MAX_CATCH_UP;) {
-      const { commit } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    if (!head) return { added: 0, notes };
+    const { oid: alerted, damaged } = safeAlerted();
+    if (head === alerted) return { added: 0, notes };
+    const git = await igit();
+    const walked: string[] = []; // newest first
+    const parents = new Map<string, string | null>();
+    let reached = false;
+    for (let oid: string | undefined = head; oid && walked.length <= MAX_CATCH_UP;) {
+      if (oid === alerted) { reached = true; break; }
+      const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
       if (commit.parent.length === 0) break; // the first snapshot
-      missed.push(oid);
+      walked.push(oid);
+      parents.set(oid, commit.parent[0]);
       oid = commit.parent[0];
     }
     const spool = new Spool(s.spoolDir);
-    let added = 0;
-    for (const oid of missed.reverse()) {
-      if (spool.has(oid)) continue;
-      if (await spool.add(await alertFor(repo, await commitChange(repo, oid), oid === head ? now : null, s))) added++;
+    spool.claim(s.repoDir);
+    let missed = walked;
+    const freshRepo = alerted === null && !damaged && walked.length <= 1; // a new repository: nothing to repair
+    if (!reached && !freshRepo) {
+      const known = spooledCommits(repo, spool);
+      const resume = walked.findIndex((c) => known.has(c));
+      const why = damaged ? `${ALERTED_REF} is damaged` : alerted === null ? `${ALERTED_REF} is missing` :
+        walked.length > MAX_CATCH_UP ? `${ALERTED_REF} is more than ${MAX_CATCH_UP} commits behind` : `${ALERTED_REF} (${alerted.slice(0, 10)}) is not an ancestor of HEAD (history was reset)`;
+      if (resume >= 0) {
+        missed = walked.slice(0, resume);
+        notes.push(`${why}: alerted the ${missed.length} commit${missed.length === 1 ? '' : 's'} after ${walked[resume].slice(0, 10)}, the newest already alerted, not the whole history`);
+      } else {
+        missed = walked.slice(0, 1);
+        notes.push(`${why} and no commit of this history was alerted before: alerted only the newest change (${head.slice(0, 10)}), not the whole history`);
+      }
     }
-    if (head !== alerted) await markAlerted(repo, head);
-    return added;
+    missed = missed.slice().reverse(); // oldest first
+    let added = 0;
+    const spoolOne = async (change: Change, covers: string[]) => {
+      if (!spool.has(change.commit) && (await spool.add(await alertFor(repo, change, change.commit === head ? now : null, s)))) added++;
+      recordSpooled(repo, covers);
+    };
+    let coalesced = false;
+    if (options.coalesce && missed.length > 1) {
+      const parent = parents.get(missed[0])!;
+      const files = await diffFiles(repo, await treeFiles(repo, parent), await treeFiles(repo, head));
+      // a socket that came and went within the burst nets to nothing: alert each commit instead
+      if (files.length) {
+        const last = await commitChange(repo, head);
+        await spoolOne({ commit: head, parent, time: last.time, summary: summarize(files), files }, missed);
+        coalesced = true;
+      }
+    }
+    if (!coalesced) for (const oid of missed) await spoolOne(await commitChange(repo, oid), [oid]);
+    crashPoint('after-spool');
+    await markAlerted(repo, head);
+    return { added, notes };
   } finally {
     lock.release();
   }
 }
 
-/** Spool one alert for a change that may span several commits (lsm watch coalesces a burst). */
-export async function raiseAlert(s: AlertSettings, change: Change, now: Map<string, SnapshotLine[]> | null, reminder = false): Promise<void> {
+/** Spool a reminder of unapproved drift: it repeats an old change, with its own id, and does not move refs/lsm/alerted. */
+export async function raiseReminder(s: AlertSettings, change: Change): Promise<void> {
   const repo = openRepo(s.repoDir);
   const lock = await lockRepository(repo.gitdir);
   try {
-    const alert = await alertFor(repo, change, now, s);
-    // a drift reminder repeats an old change: its own id, and it does not move refs/lsm/alerted
-    if (reminder) { alert.id = `${change.commit}-reminder-${change.time}`; alert.reminder = true; }
+    const alert = await alertFor(repo, change, null, s);
+    alert.id = `${change.commit}-reminder-${change.time}`;
+    alert.reminder = true;
     await new Spool(s.spoolDir).add(alert);
-    if (!reminder) await markAlerted(repo, change.commit);
   } finally {
     lock.release();
   }
@@ -102,89 +165,162 @@ export interface DeliveryReport {
 }
 
 const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (attempts - 1), 3_600_000);
+const copy = (channels: Record<Channel, ChannelState>): Record<Channel, ChannelState> => JSON.parse(JSON.stringify(channels));
 
-// the alert itself (e.alert) is read only where a channel really uses it
-async function deliverChannel(channel: Channel, e: SpoolEntry, s: AlertSettings, problems: string[]): Promise<'done' | 'unconfigured'> {
-  if (channel === 'eventlog') {
-    if (s.eventLog) appendEvent(s.eventLog, e.alert);
-    return 'done';
-  }
-  if (channel === 'hooks') {
-    const hooks = listHooks(s.hooksDir);
-    if (hooks.length === 0) return 'done';
+async function deliverHooks(e: SpoolEntry, spool: Spool, s: AlertSettings, problems: string[]): Promise<void> {
+  const hooks = listHooks(s.hooksDir);
+  if (hooks.length === 0) return;
+  const state = e.channels.hooks;
+  const done = new Set(state.hooksDone ?? []);
+  const failed: string[] = [];
+  const refused: string[] = [];
+  for (const h of hooks) {
+    if (done.has(h.name)) continue;
+    if (h.problem) { refused.push(h.name); problems.push(`hook ${h.path} refused: ${h.problem}`); continue; }
     const a = e.alert;
-    const state = e.channels.hooks;
-    const done = new Set(state.hooksDone ?? []);
-    const failed: string[] = [];
-    for (const h of hooks) {
-      if (done.has(h.name)) continue;
-      if (h.problem) { problems.push(`hook ${h.path} refused: ${h.problem}`); continue; }
-      const env = { LSM_COMMIT: a.commit, LSM_PARENT: a.parent ?? '', LSM_SUMMARY: a.summary, LSM_HOST: a.host, LSM_REPO: a.repo, LSM_ADDED: String(a.added.length), LSM_REMOVED: String(a.removed.length) };
-      const err = await runHook(h.path, JSON.stringify({ ...eventRecord(a), diff: a.diff }) + '\n', env);
-      if (err) failed.push(`${h.name}: ${err}`);
-      else done.add(h.name);
-    }
+    const env = { LSM_ID: a.id, LSM_COMMIT: a.commit, LSM_PARENT: a.parent ?? '', LSM_SUMMARY: a.summary, LSM_HOST: a.host, LSM_REPO: a.repo, LSM_ADDED: String(a.added.length), LSM_REMOVED: String(a.removed.length) };
+    const err = await runHook(h.path, JSON.stringify({ ...eventRecord(a), diff: a.diff }) + '\n', env);
+    if (err) { failed.push(`${h.name}: ${err}`); continue; }
+    crashPoint('after-hook');
+    // recorded hook by hook: a run killed later does not run this one again
+    done.add(h.name);
     state.hooksDone = [...done];
-    if (failed.length) throw new DeliveryError(`hook ${failed.join('; ')}`, false);
+    await spool.save(e);
+  }
+  state.hooksRefused = refused;
+  if (failed.length) throw new DeliveryError(`hook ${failed.join('; ')}`, false);
+  // refused: permanent until the hook is made safe, then retried (see revive)
+  if (refused.length) throw new DeliveryError(`hook ${refused.join(', ')} refused (retried once made safe)`, true);
+}
+
+/** A channel that failed permanently is tried again, for that channel alone, once its cause is gone. */
+function revive(channel: Channel, st: ChannelState, s: AlertSettings, retryDead: boolean): boolean {
+  if (retryDead) return true;
+  if (channel === 'hooks' && st.hooksRefused?.length) {
+    const now = new Map(listHooks(s.hooksDir).map((h) => [h.name, h.problem]));
+    return st.hooksRefused.every((n) => !now.get(n)); // each refused hook is gone or safe now
+  }
+  return false;
+}
+
+/**
+ * Deliver one channel of one entry. The state that success leaves is written before the channel is
+ * tried and renamed into place after it (see Spool.prepare): a kill or a full disk after the send
+ * never makes it go twice, except for a kill in the instant between the two (then the repeat
+ * carries the same Message-ID / commit id).
+ */
+async function deliverChannel(channel: Channel, e: SpoolEntry, spool: Spool, s: AlertSettings, problems: string[]): Promise<'done' | 'unconfigured'> {
+  if (channel === 'hooks') {
+    await deliverHooks(e, spool, s, problems);
+    Object.assign(e.channels.hooks, { done: true, dead: false, lastError: null });
+    await spool.save(e); // (each hook that ran is recorded already: a failure here runs none again)
     return 'done';
   }
-  if (!mailConfigured(s.mail)) return 'unconfigured';
-  await sendAlertMail(e.alert, s.mail);
+  if (channel === 'mail' && !mailConfigured(s.mail)) return 'unconfigured';
+  const after = copy(e.channels);
+  Object.assign(after[channel], { done: true, dead: false, lastError: null });
+  if (channel === 'mail') after.mail.sentTo = s.mail.to;
+  const prepared = await spool.prepare(e, after);
+  try {
+    if (channel === 'eventlog') {
+      if (s.eventLog) appendEvent(s.eventLog, e.alert);
+    } else {
+      const sent = new Set(e.channels.mail.sentTo ?? []);
+      const to = s.mail.to.filter((r) => !sent.has(r));
+      if (to.length) {
+        const { rejected } = await sendAlertMail(e.alert, s.mail, to);
+        crashPoint('after-send');
+        if (rejected.length) {
+          prepared.abort();
+          const no = new Set(rejected);
+          e.channels.mail.sentTo = [...sent, ...to.filter((r) => !no.has(r))];
+          throw new DeliveryError(`recipient rejected: ${rejected.join(', ')}`, true);
+        }
+      }
+    }
+  } catch (err) {
+    prepared.abort();
+    throw err;
+  }
+  await prepared.commit();
   return 'done';
+}
+
+function reportQuarantine(spool: Spool, s: AlertSettings, report: DeliveryReport): void {
+  for (const q of spool.quarantined.splice(0)) {
+    report.problems.push(`spool: ${q.file} moved to ${join(s.spoolDir, QUARANTINE)}: ${q.reason}`);
+    if (s.eventLog) {
+      try { appendNotice(s.eventLog, { event: 'spool-quarantine', host: s.host, file: q.file, reason: q.reason, repo: s.repoDir }); } catch { /* reported on stderr */ }
+    }
+  }
 }
 
 /**
  * Deliver what the spool holds, oldest first. force: ignore back-off (`lsm flush`); retryDead:
- * try permanently failed channels again (after fixing the cause).
+ * try permanently failed channels again (after fixing the cause). The spool's lock is held
+ * throughout: another run waits, then finds the entries done.
  */
 export async function deliver(s: AlertSettings, options: { force?: boolean; retryDead?: boolean; now?: number } = {}): Promise<DeliveryReport> {
   const spool = new Spool(s.spoolDir);
-  const entries = spool.list();
-  const now = options.now ?? Date.now();
   const report: DeliveryReport = { delivered: 0, pending: 0, dead: 0, problems: [], mailUnconfigured: false };
-  for (const channel of CHANNELS) {
-    let blocked = false; // a failure stops the channel: later alerts must not overtake earlier ones
-    for (const e of entries) {
-      const st = e.channels[channel];
-      if (st.done) continue;
-      if (st.dead && options.retryDead) { st.dead = false; st.nextAttempt = 0; }
-      if (st.dead || blocked) continue;
-      if (!options.force && st.nextAttempt > now) {
-        const waiting = entries.filter((x) => !x.channels[channel].done && !x.channels[channel].dead).length;
-        report.problems.push(`${waiting} alert${waiting === 1 ? '' : 's'} waiting for ${channel}, next try after ${new Date(st.nextAttempt).toISOString()} (last error: ${st.lastError}; lsm flush tries now)`);
-        blocked = true;
-        continue;
+  if (!existsSync(s.spoolDir) || !readdirSync(s.spoolDir).some((n) => !n.startsWith('.') && n !== QUARANTINE)) return report; // nothing spooled
+  const lock = await lockRepository(s.spoolDir).catch((err) => { report.problems.push(`${(err as Error).message}: it delivers what is spooled`); return null; });
+  if (!lock) return report;
+  try {
+    const now = options.now ?? Date.now();
+    const entries = spool.list({ clean: true });
+    reportQuarantine(spool, s, report);
+    for (const channel of CHANNELS) {
+      let blocked = false; // a failure stops the channel: later alerts must not overtake earlier ones
+      for (const e of entries) {
+        const st = e.channels[channel];
+        if (st.done) continue;
+        if (st.dead && revive(channel, st, s, !!options.retryDead)) { st.dead = false; st.nextAttempt = 0; }
+        if (st.dead || blocked) continue;
+        if (!options.force && st.nextAttempt > now) {
+          const waiting = entries.filter((x) => !x.channels[channel].done && !x.channels[channel].dead).length;
+          report.problems.push(`${waiting} alert${waiting === 1 ? '' : 's'} waiting for ${channel}, next try after ${new Date(st.nextAttempt).toISOString()} (last error: ${st.lastError}; lsm flush tries now)`);
+          blocked = true;
+          continue;
+        }
+        try {
+          const result = await deliverChannel(channel, e, spool, s, report.problems);
+          if (result === 'unconfigured') { report.mailUnconfigured = true; blocked = true; continue; }
+        } catch (err) {
+          if (err instanceof InvalidEntry) { spool.quarantineEntry(e, `not a spool entry: ${err.message}`); reportQuarantine(spool, s, report); continue; }
+          const permanent = err instanceof DeliveryError && err.permanent;
+          st.attempts++;
+          st.lastError = (err as Error).message;
+          st.nextAttempt = now + backoffMs(st.attempts);
+          st.dead = permanent;
+          blocked = !permanent;
+          report.problems.push(`alert ${e.commit.slice(0, 10)}: ${channel}: ${st.lastError}${permanent ? (channel === 'hooks' ? '' : ' (permanent: kept in the spool; fix, then lsm flush --retry-dead)') : ''}`);
+          try { await spool.save(e); } catch (e2) { report.problems.push(`cannot record the delivery state in ${s.spoolDir}: ${(e2 as Error).message}`); }
+        }
       }
-      try {
-        const result = await deliverChannel(channel, e, s, report.problems);
-        if (result === 'unconfigured') { report.mailUnconfigured = true; blocked = true; continue; }
-        Object.assign(st, { done: true, lastError: null });
-      } catch (err) {
-        const permanent = err instanceof DeliveryError && err.permanent;
-        st.attempts++;
-        st.lastError = (err as Error).message;
-        st.nextAttempt = now + backoffMs(st.attempts);
-        st.dead = permanent;
-        blocked = !permanent;
-        report.problems.push(`alert ${e.commit.slice(0, 10)}: ${channel}: ${st.lastError}${permanent ? ' (permanent: kept in the spool; fix, then lsm flush --retry-dead)' : ''}`);
-      }
-      await spool.save(e);
     }
-  }
-  for (const e of entries) {
-    if (CHANNELS.every((c) => e.channels[c].done)) { spool.remove(e); report.delivered++; }
-    else if (CHANNELS.some((c) => e.channels[c].dead)) report.dead++;
-    else report.pending++;
+    const gone = new Set(readdirSync(s.spoolDir));
+    for (const e of entries) {
+      if (!gone.has(e.file)) continue; // quarantined
+      if (CHANNELS.every((c) => e.channels[c].done)) { spool.remove(e); report.delivered++; }
+      else if (CHANNELS.some((c) => e.channels[c].dead)) report.dead++;
+      else report.pending++;
+    }
+  } finally {
+    lock.release();
   }
   return report;
 }
 
-/** For `lsm status`: what waits in the spool. */
-export function spoolSummary(spoolDir: string): { pending: number; dead: number; oldest: number | null; lastErrors: string[] } {
-  const entries = new Spool(spoolDir).list();
+/** For `lsm status`: what waits in the spool, and what was moved to its quarantine. */
+export function spoolSummary(spoolDir: string): { pending: number; dead: number; oldest: number | null; lastErrors: string[]; quarantined: number } {
+  const spool = new Spool(spoolDir);
+  const entries = spool.list();
   const dead = entries.filter((e) => CHANNELS.some((c) => e.channels[c].dead));
+  let quarantined = 0;
+  try { quarantined = readdirSync(join(spoolDir, QUARANTINE)).filter((n) => !n.endsWith('.state')).length; } catch { /* none */ }
   return {
-    pending: entries.length - dead.length, dead: dead.length, oldest: entries[0]?.spooledAt ?? null,
+    pending: entries.length - dead.length, dead: dead.length, oldest: entries[0]?.spooledAt ?? null, quarantined,
     lastErrors: entries.flatMap((e) => CHANNELS.map((c) => e.channels[c].lastError).filter((x): x is string => !!x).map((m) => `${e.commit.slice(0, 10)}: ${m}`)).slice(0, 5),
   };
 }
@@ -195,4 +331,3 @@ export function firstTimeUnconfigured(spoolDir: string): boolean {
   try { createExclusive(marker, ''); } catch (err) { return (err as NodeJS.ErrnoException).code !== 'EEXIST'; } // else: say it again next time
   return true;
 }
-

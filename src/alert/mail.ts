@@ -19,27 +19,37 @@ export function mailConfigured(m: MailSettings): boolean {
   return m.smtpUrl !== '' || m.sendmail !== '';
 }
 
+export const SMTP_TIMEOUTS = { connection: 5_000, greeting: 5_000, socket: 20_000 };
+
+/** The Message-ID of an alert's mail: derived from the alert id, so a repeat after a crash is recognisably the same mail. */
+export function messageId(alert: { id: string; host: string }): string {
+  return `<lsm-${alert.id}@${alert.host.replace(/[^A-Za-z0-9.-]/g, '_') || 'localhost'}>`;
+}
+
 async function transport(m: MailSettings) {
   const nodemailer = (await import('nodemailer')).default;
   // short timeouts: a cron run must not hang on a dead server; the spool retries next run
-  if (m.smtpUrl) return nodemailer.createTransport(m.smtpUrl, { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 } as object);
+  // (the timeouts go in the transport's options: given as a second argument beside a URL they
+  // are message defaults and were ignored, so a server that never greets cost 35 s a run)
+  if (m.smtpUrl) return nodemailer.createTransport({ url: m.smtpUrl, connectionTimeout: SMTP_TIMEOUTS.connection, greetingTimeout: SMTP_TIMEOUTS.greeting, socketTimeout: SMTP_TIMEOUTS.socket } as object);
   return nodemailer.createTransport({ sendmail: true, path: m.sendmail, newline: 'unix' });
 }
 
-export async function sendAlertMail(alert: Alert, m: MailSettings): Promise<void> {
+/**
+ * Mail an alert to `to` (by default every recipient). Resolves with who accepted and who was
+ * rejected (a partly rejected list is not an error here: the caller records who has it).
+ */
+export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] = m.to): Promise<{ accepted: string[]; rejected: string[] }> {
   const t = await transport(m);
+  const addr = (r: string | { address: string }) => (typeof r === 'string' ? r : r.address);
   try {
     const info = await t.sendMail({
-      from: m.from, to: m.to, subject: m.subject,
+      from: m.from, to, subject: m.subject, messageId: messageId(alert),
       text: alertText(alert),
       attachments: alert.diff ? [{ filename: `lsm-${alert.commit.slice(0, 10)}.diff`, content: alert.diff, contentType: 'text/x-diff' }] : [],
       headers: { 'X-LSM-Commit': alert.commit, 'X-LSM-Host': alert.host },
     });
-    const rejected = (info.rejected ?? []) as (string | { address: string })[];
-    if (rejected.length) {
-      const who = rejected.map((r) => (typeof r === 'string' ? r : r.address)).join(', ');
-      throw new DeliveryError(`recipient rejected: ${who}`, true);
-    }
+    return { accepted: ((info.accepted ?? []) as (string | { address: string })[]).map(addr), rejected: ((info.rejected ?? []) as (string | { address: string })[]).map(addr) };
   } catch (err) {
     if (err instanceof DeliveryError) throw err;
     const e = err as { message?: string; code?: string; responseCode?: number; permanent?: boolean };

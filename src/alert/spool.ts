@@ -1,9 +1,15 @@
 // The spool: an alert is a file here, written atomically and fsync'd before any delivery is
 // tried, and removed only when every channel accepted it. Names sort by time, so oldest first.
-import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
-import { readChecked } from '../safe-path.js';
-import { join } from 'node:path';
+// It is a queue to trust: anything in it that is not a valid entry (a stray file, a torn or
+// foreign entry) is moved to quarantine/ and reported, never skipped silently nor left to block
+// the valid alerts behind it.
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createExclusive, readChecked } from '../safe-path.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
+import { EXIT, LsmError } from '../errors.js';
 import type { Alert } from './message.js';
 
 export const CHANNELS = ['eventlog', 'hooks', 'mail'] as const;
@@ -11,12 +17,42 @@ export type Channel = (typeof CHANNELS)[number];
 
 export interface ChannelState {
   done: boolean;
-  dead: boolean; // failed permanently: kept and reported, not retried until `lsm flush --retry-dead`
+  dead: boolean; // failed permanently: kept and reported, not retried until its cause is fixed
   attempts: number;
   nextAttempt: number; // unix ms; back-off after a failure
   lastError: string | null;
   hooksDone?: string[]; // hooks that already ran for this alert (never run twice)
+  hooksRefused?: string[]; // hooks refused (unsafe mode or owner): retried once they are safe
+  sentTo?: string[]; // recipients that accepted the mail (a retry mails only the others)
 }
+
+export const QUARANTINE = 'quarantine';
+const ENTRY = /^\d+-\d+-([0-9a-f]{40}(?:-reminder-\d+)?)\.json$/;
+// ours, and not entries: the lock, the no-mail marker, the owner marker, temporary files
+const OWN = /^(lsm\.lock(\.steal)?|\.told-no-mail|\.repo|\..*\.tmp)$/;
+
+/** Why an alert body is not a valid one, or null when it is. */
+export function alertProblem(body: unknown, id: string): string | null {
+  if (typeof body !== 'object' || body === null) return 'not a JSON object';
+  const a = (body as { alert?: unknown }).alert;
+  if (typeof a !== 'object' || a === null) return 'no alert in it';
+  const x = a as Partial<Alert>;
+  if (x.id !== id) return `its alert id ${JSON.stringify(x.id)} does not match its name`;
+  if (typeof x.commit !== 'string' || !/^[0-9a-f]{40}$/.test(x.commit)) return 'no commit id';
+  if (typeof x.summary !== 'string' || !Array.isArray(x.added) || !Array.isArray(x.removed) || typeof x.diff !== 'string') return 'a field is missing';
+  return null;
+}
+
+function stateProblem(st: unknown): string | null {
+  if (typeof st !== 'object' || st === null) return 'state is not a JSON object';
+  for (const c of CHANNELS) {
+    const s = (st as Record<string, Partial<ChannelState>>)[c];
+    if (typeof s !== 'object' || s === null || typeof s.done !== 'boolean' || typeof s.attempts !== 'number') return `state has no valid ${c} channel`;
+  }
+  return null;
+}
+
+export class InvalidEntry extends Error {}
 
 /**
  * One spooled alert. Its delivery state is a small file of its own beside the alert
@@ -26,13 +62,22 @@ export interface ChannelState {
 export class SpoolEntry {
   constructor(private readonly dir: string, readonly file: string, public channels: Record<Channel, ChannelState>, private body?: Alert) {}
 
+  /** The alert, read when first used; an invalid one throws InvalidEntry (the caller quarantines it). */
   get alert(): Alert {
-    return (this.body ??= (JSON.parse(readChecked(join(this.dir, this.file))) as { alert: Alert }).alert);
+    if (this.body) return this.body;
+    let parsed: unknown;
+    try { parsed = JSON.parse(readChecked(join(this.dir, this.file))); } catch (err) { throw new InvalidEntry(`unreadable: ${(err as Error).message.split('\n')[0]}`); }
+    const problem = alertProblem(parsed, this.id);
+    if (problem) throw new InvalidEntry(problem);
+    return (this.body = (parsed as { alert: Alert }).alert);
   }
 
-  /** The commit the alert is about, and when it was spooled: both in its name. */
+  /** The alert's id, the commit it is about, and when it was spooled: all in its name. */
+  get id(): string {
+    return ENTRY.exec(this.file)![1];
+  }
   get commit(): string {
-    return this.file.split('-')[2].slice(0, 40);
+    return this.id.slice(0, 40);
   }
   get spooledAt(): number {
     return Number(this.file.split('-')[0]);
@@ -43,43 +88,112 @@ const fresh = (): ChannelState => ({ done: false, dead: false, attempts: 0, next
 const freshChannels = (): Record<Channel, ChannelState> => ({ eventlog: fresh(), hooks: fresh(), mail: fresh() });
 const stateFile = (name: string) => name.replace(/\.json$/, '.state');
 
+export interface Quarantined { file: string; reason: string }
+
 export class Spool {
   private seq = 0;
+  /** What list() and quarantine() moved aside during this object's life. */
+  readonly quarantined: Quarantined[] = [];
   constructor(readonly dir: string) {}
 
   private ensure(): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Every entry, oldest first; alerts are read when used. */
-  list(): SpoolEntry[] {
+  /** Move a file that is not a valid entry aside, under quarantine/, and remember why. */
+  quarantine(name: string, reason: string): void {
+    const qdir = join(this.dir, QUARANTINE);
+    try {
+      mkdirSync(qdir, { recursive: true, mode: 0o700 });
+      renameSync(join(this.dir, name), join(qdir, `${Date.now()}-${name}`));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another run moved it
+      reason += ` (could not move it: ${(err as NodeJS.ErrnoException).code ?? err})`;
+    }
+    this.quarantined.push({ file: name, reason });
+  }
+
+  /** Quarantine an entry whose alert turned out invalid, with its state. */
+  quarantineEntry(e: SpoolEntry, reason: string): void {
+    this.quarantine(e.file, reason);
+    try { renameSync(join(this.dir, stateFile(e.file)), join(this.dir, QUARANTINE, `${Date.now()}-${stateFile(e.file)}`)); } catch { /* none */ }
+  }
+
+  /**
+   * Every valid entry, oldest first; alerts are read when used. With `clean` (only under the
+   * spool's lock, by the run that delivers) anything else goes to quarantine and what killed runs
+   * left is swept; without it, anything else is only skipped.
+   */
+  list(options: { clean?: boolean } = {}): SpoolEntry[] {
+    const clean = options.clean === true;
+    const bad = (name: string, reason: string) => { if (clean) this.quarantine(name, reason); };
     let names: string[];
     try { names = readdirSync(this.dir); } catch { return []; }
-    const alerts = new Set(names.filter((n) => n.endsWith('.json')));
+    const alerts = new Set(names.filter((n) => ENTRY.test(n)));
     const entries: SpoolEntry[] = [];
     for (const name of [...alerts].sort()) {
+      const state = this.readState(name, clean);
+      if (state && typeof state === 'object') { entries.push(new SpoolEntry(this.dir, name, state)); continue; }
+      // no state yet (a run killed between writing the two), or an entry spooled before states
+      // were kept apart, with its channels inside
+      let body: { alert: Alert; channels?: Record<Channel, ChannelState> };
       try {
-        const state = this.readState(name);
-        if (state) { entries.push(new SpoolEntry(this.dir, name, state)); continue; }
-        // no state yet (a run killed between writing the two), or an entry spooled before states
-        // were kept apart, with its channels inside
-        const body = JSON.parse(readChecked(join(this.dir, name))) as { alert: Alert; channels?: Record<Channel, ChannelState> };
-        entries.push(new SpoolEntry(this.dir, name, body.channels ?? freshChannels(), body.alert));
-      } catch {
-        // a torn file cannot exist (atomic writes); anything else here is not ours
+        body = JSON.parse(readChecked(join(this.dir, name)));
+      } catch (err) {
+        bad(name, `not a spool entry: ${(err as Error).message.split('\n')[0]}`);
+        continue;
       }
+      const problem = alertProblem(body, ENTRY.exec(name)![1]) ?? (body.channels ? stateProblem(body.channels) : null);
+      if (problem) { bad(name, `not a spool entry: ${problem}`); continue; }
+      entries.push(new SpoolEntry(this.dir, name, body.channels ?? freshChannels(), body.alert));
     }
-    // a state whose alert is gone: a run killed while removing a delivered entry
-    for (const n of names) if (n.endsWith('.state') && !alerts.has(n.replace(/\.state$/, '.json'))) rmSync(join(this.dir, n), { force: true });
+    if (!clean) return entries;
+    for (const n of names) {
+      if (alerts.has(n) || OWN.test(n) || n === QUARANTINE) continue;
+      if (n.endsWith('.state') && ENTRY.test(n.replace(/\.state$/, '.json'))) {
+        // a state whose alert is gone: a run killed while removing a delivered entry
+        if (!alerts.has(n.replace(/\.state$/, '.json'))) rmSync(join(this.dir, n), { force: true });
+        continue;
+      }
+      if (n.endsWith('.state.next')) { // a success state prepared for a send a kill interrupted
+        rmSync(join(this.dir, n), { force: true });
+        continue;
+      }
+      let dir = false;
+      try { dir = statSync(join(this.dir, n)).isDirectory(); } catch { continue; }
+      this.quarantine(n, dir ? 'a directory that lsm did not make' : 'not a spool entry (its name is not one lsm writes)');
+    }
     return entries;
   }
 
-  private readState(name: string): Record<Channel, ChannelState> | null {
-    try {
-      return JSON.parse(readChecked(join(this.dir, stateFile(name)))) as Record<Channel, ChannelState>;
-    } catch {
+  /** A state file, validated; a damaged one is quarantined and null returned (the entry starts fresh only if its alert holds channels). */
+  private readState(name: string, clean: boolean): Record<Channel, ChannelState> | null {
+    let text: string;
+    try { text = readChecked(join(this.dir, stateFile(name))); } catch { return null; }
+    let st: unknown;
+    try { st = JSON.parse(text); } catch { st = null; }
+    const problem = stateProblem(st);
+    if (problem) {
+      if (!clean) return null;
+      // the state is lost, not the alert: the alert is delivered again from scratch (at least once)
+      this.quarantine(stateFile(name), `damaged delivery state (${problem}): its alert is delivered again on every channel`);
       return null;
     }
+    return st as Record<Channel, ChannelState>;
+  }
+
+  /**
+   * The spool belongs to one repository (named in .repo): alerts of two repositories never share
+   * one, or a run for one would deliver, count and report the other's.
+   */
+  claim(repoDir: string): void {
+    this.ensure();
+    const marker = join(this.dir, '.repo');
+    const me = resolve(repoDir);
+    let owner: string | null = null;
+    try { owner = readChecked(marker).trim(); } catch { /* unclaimed */ }
+    if (owner === null) { createExclusive(marker, `${me}\n`, 0o600); return; }
+    if (owner !== me) throw new LsmError(`spool ${this.dir} belongs to repository ${owner}, not ${me}: give this repository its own SPOOL_DIR (or leave SPOOL_DIR unset: with --repo the spool is kept in the repository)`, EXIT.USAGE);
   }
 
   has(id: string): boolean {
@@ -99,6 +213,33 @@ export class Spool {
 
   async save(entry: SpoolEntry): Promise<void> {
     await writeFileAtomic(join(this.dir, stateFile(entry.file)), JSON.stringify(entry.channels), this.dir, 0o600);
+  }
+
+  /**
+   * Write the state a success will leave, before trying the channel; commit() then renames it into
+   * place. A rename needs no free space: a spool disk that fills while a mail is sent still
+   * records the mail as sent (writing the state afterwards would fail, and the mail go again).
+   */
+  async prepare(entry: SpoolEntry, after: Record<Channel, ChannelState>): Promise<{ commit(): Promise<void>; abort(): void }> {
+    const tmp = join(this.dir, `${basename(stateFile(entry.file))}.${randomBytes(4).toString('hex')}.state.next`);
+    const h = await fsp.open(tmp, 'wx', 0o600);
+    try {
+      await h.writeFile(JSON.stringify(after));
+      await h.sync();
+    } catch (err) {
+      await h.close().catch(() => {});
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    await h.close();
+    return {
+      commit: async () => {
+        await fsp.rename(tmp, join(this.dir, stateFile(entry.file)));
+        entry.channels = after;
+        try { const d = await fsp.open(this.dir, 'r'); await d.sync().catch(() => {}); await d.close(); } catch { /* the rename is done */ }
+      },
+      abort: () => rmSync(tmp, { force: true }),
+    };
   }
 
   /** Delivered: the alert goes first, so a kill in between leaves only a state that list() sweeps. */

@@ -5,7 +5,7 @@ import type { CommandModule, Options } from 'yargs';
 import { existsSync, mkdirSync } from 'node:fs';
 import { readChecked, writeChecked } from '../safe-path.js';
 import { dirname, join } from 'node:path';
-import { raiseAlert } from '../alert/index.js';
+import { raiseReminder } from '../alert/index.js';
 import { EXIT } from '../errors.js';
 import { moveBaseline, readBaseline } from '../store/baseline.js';
 import { summarize } from '../store/changes.js';
@@ -39,7 +39,7 @@ async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: str
   const oldest = Math.min(...d.lines.map((l) => l.since));
   if (now - oldest < hours * 3_600_000) return false;
   const change: Change = { commit: head, parent: baseline, time: now, summary: `reminder: unapproved drift since ${new Date(oldest).toISOString()}: ${summarize(drift)}`, files: drift };
-  await raiseAlert(alertSettings(ctx), change, null, true);
+  await raiseReminder(alertSettings(ctx), change);
   mkdirSync(dirname(marker), { recursive: true });
   writeChecked(marker, String(now));
   await flushAlerts(ctx);

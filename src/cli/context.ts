@@ -1,6 +1,7 @@
 // What every command shares: the global options resolved (repository, config, /proc root: from
 // global-options.ts) and the scan pipeline wired stage by stage: collect -> snapshot -> store -> alert.
 import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
 import { collect } from '../collect/index.js';
 import { EXIT, LsmError } from '../errors.js';
@@ -10,7 +11,8 @@ import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
 import { recordable, recordableState } from '../snapshot/select.js';
 import { commitSnapshot } from '../store/commit.js';
 import type { Change, Collection, Snapshot } from '../types.js';
-import type { Context } from './global-options.js';
+import { crashPoint } from '../testing/crash-point.js';
+import { defaultRepo, type Context } from './global-options.js';
 
 export { context, defaultRepo, type Context, type GlobalArgs } from './global-options.js';
 
@@ -54,8 +56,14 @@ export function takeSnapshot(ctx: Context, options: { established?: boolean } = 
 
 export function alertSettings(ctx: Context): AlertSettings {
   const c = ctx.loaded.config;
+  // another repository than the default one (--repo, LSM_REPO) keeps its spool and event log in
+  // its own .git/lsm unless the config names them: two monitored repositories never cross
+  const own = resolve(ctx.repoDir) !== resolve(defaultRepo());
+  const inRepo = (key: string) => own && ctx.loaded.sources[key] === 'default';
   return {
-    repoDir: ctx.repoDir, spoolDir: c.spoolDir, eventLog: c.eventLog, hooksDir: c.hooksDir, host: hostname(),
+    repoDir: ctx.repoDir, host: hostname(), hooksDir: c.hooksDir,
+    spoolDir: inRepo('SPOOL_DIR') ? join(ctx.repoDir, '.git', 'lsm', 'spool') : c.spoolDir,
+    eventLog: inRepo('EVENT_LOG') && c.eventLog !== '' ? join(ctx.repoDir, '.git', 'lsm', 'events.jsonl') : c.eventLog,
     mail: { to: c.user, from: c.from, subject: c.subject, smtpUrl: c.smtpUrl, sendmail: c.sendmail },
   };
 }
@@ -75,10 +83,12 @@ export async function flushAlerts(ctx: Context, options: { force?: boolean; retr
 export async function scan(ctx: Context, options: { established?: boolean; alert?: boolean } = {}): Promise<ScanResult> {
   const { collection, snapshot, lines } = takeSnapshot(ctx, options);
   const change = await commitSnapshot(ctx.repoDir, snapshot);
+  if (change) crashPoint('after-commit');
   if (options.alert !== false) {
     try {
-      await spoolPending(alertSettings(ctx), lines);
+      for (const note of (await spoolPending(alertSettings(ctx), lines)).notes) process.stderr.write(`lsm: ${note}\n`);
     } catch (err) {
+      if (err instanceof LsmError && err.exitCode === EXIT.USAGE) throw err; // a spool lsm refuses to use
       // the change is committed; the next run spools it (refs/lsm/alerted stays behind)
       process.stderr.write(`lsm: cannot spool the alert: ${(err as Error).message}\n`);
     }

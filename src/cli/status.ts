@@ -5,7 +5,7 @@ import { escapeField } from '../snapshot/escape.js';
 import { namespaceDir } from '../snapshot/index.js';
 import { localEndpoint } from '../snapshot/lines.js';
 import type { Owner } from '../types.js';
-import { collectNow, context, type GlobalArgs } from './context.js';
+import { alertSettings, collectNow, context, type GlobalArgs } from './context.js';
 import { ChunkedWriter, bold, out } from './output.js';
 
 interface Args extends GlobalArgs { json?: boolean; all?: boolean }
@@ -72,9 +72,11 @@ const command: CommandModule<GlobalArgs, Args> = {
     const st = collection.stats;
     out(`${shown.length} sockets shown of ${st.sockets} in ${st.namespaces} namespaces; ${st.processes} processes read` +
       (st.unreadable ? `, ${st.unreadable} unreadable (owners unknown${process.getuid?.() !== 0 ? ': run as root' : ''})` : ''));
-    const spool = spoolSummary(ctx.loaded.config.spoolDir);
+    const spoolDir = alertSettings(ctx).spoolDir;
+    const spool = spoolSummary(spoolDir);
+    if (spool.quarantined) out(`${spool.quarantined} file${spool.quarantined === 1 ? '' : 's'} moved out of the spool into ${spoolDir}/quarantine (not valid alerts: look, then delete them)`);
     if (spool.pending || spool.dead) {
-      out(`${spool.pending + spool.dead} alert${spool.pending + spool.dead === 1 ? '' : 's'} undelivered in ${ctx.loaded.config.spoolDir}` +
+      out(`${spool.pending + spool.dead} alert${spool.pending + spool.dead === 1 ? '' : 's'} undelivered in ${spoolDir}` +
         ` (${spool.dead} failed permanently), oldest ${new Date(spool.oldest!).toISOString()}; lsm flush to retry`);
       for (const e of spool.lastErrors) out(`  ${e}`);
     }

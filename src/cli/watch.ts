@@ -1,13 +1,12 @@
 // lsm watch: scan continuously, for those who want minutes to become seconds. A burst of changes
 // is committed scan by scan (the history stays exact) but alerted once: when the state has been
-// quiet for one interval, or after ten intervals at most.
+// quiet for one interval, or after ten intervals at most. The alert of a burst covers every
+// commit not alerted yet (refs/lsm/alerted), so a watch killed mid-burst, or one that could not
+// spool (a full disk), loses nothing: the next run, or its own next scan, spools what is left.
 import type { CommandModule } from 'yargs';
-import { raiseAlert, spoolPending } from '../alert/index.js';
+import { spoolPending } from '../alert/index.js';
 import { parseDuration } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
-import { summarize } from '../store/changes.js';
-import { diffFiles } from '../store/history.js';
-import { headCommit, openRepo, treeFiles } from '../store/repo.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { alertSettings, context, flushAlerts, scan, type GlobalArgs } from './context.js';
 import { out, printChange } from './output.js';
@@ -37,37 +36,39 @@ const command: CommandModule<GlobalArgs, Args> = {
     const stop = () => { stopping = true; wake?.(); }; // a signal ends the wait, not a scan
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-    let burstParent: string | null | undefined; // undefined: no burst under way
-    let burstStart = 0;
+    let burstStart: number | null = null; // null: no burst under way
     let latest: Map<string, SnapshotLine[]> | null = null;
-    const repo = openRepo(ctx.repoDir);
 
-    const raiseBurst = async () => {
-      const head = (await headCommit(repo))!;
-      const files = burstParent ? await diffFiles(repo, await treeFiles(repo, burstParent), await treeFiles(repo, head)) : [];
-      // a socket that came and went within the burst nets to nothing: alert each commit instead
-      if (files.length && burstParent) await raiseAlert(settings, { commit: head, parent: burstParent, time: Date.now(), summary: summarize(files), files }, latest);
-      else await spoolPending(settings, latest);
-      await flushAlerts(ctx);
-      burstParent = undefined;
+    /** Spool what is not alerted yet (a burst as one alert), then deliver; true when that worked. */
+    const alertPending = async (): Promise<boolean> => {
+      try {
+        const r = await spoolPending(settings, latest, { coalesce: true });
+        for (const note of r.notes) process.stderr.write(`lsm: ${note}\n`);
+        if (r.added === 0 && burstStart === null) return true;
+      } catch (err) {
+        if (err instanceof LsmError && err.exitCode === EXIT.USAGE) throw err;
+        process.stderr.write(`lsm: cannot spool the alert (tried again at the next scan): ${(err as Error).message}\n`);
+        return false;
+      }
+      try { await flushAlerts(ctx); } catch (err) { process.stderr.write(`lsm: alert delivery failed: ${(err as Error).message}\n`); }
+      return true;
     };
 
     for (let n = 0; !stopping && (argv.count === undefined || n < argv.count); n++) {
-      const before = await headCommit(repo);
       const { change, lines } = await scan(ctx, { alert: false });
       if (change) {
         if (!argv.quiet) printChange(change);
-        if (burstParent === undefined) { burstParent = before; burstStart = Date.now(); }
+        burstStart ??= Date.now();
         latest = lines;
-      } else if (burstParent !== undefined) {
-        await raiseBurst(); // quiet for one interval
+        if (Date.now() - burstStart > 10 * interval && (await alertPending())) burstStart = null;
+      } else if (await alertPending()) { // quiet for one interval (or a catch-up: cheap when nothing waits)
+        burstStart = null;
       }
-      if (burstParent !== undefined && Date.now() - burstStart > 10 * interval) await raiseBurst();
       if (stopping || (argv.count !== undefined && n + 1 >= argv.count)) break;
       await new Promise<void>((r) => { const t = setTimeout(r, interval); wake = () => { clearTimeout(t); r(); }; });
       wake = null;
     }
-    if (burstParent !== undefined) await raiseBurst();
+    if (burstStart !== null) await alertPending();
     if (stopping) out('lsm watch: stopped');
   },
 };

@@ -27,7 +27,8 @@ const server = new SMTPServer({
     cb();
   },
   onData(stream, session, cb) {
-    const chunks = [];
+    // who the message was really sent to (the envelope), as a header the tests read back
+    const chunks = [Buffer.from(`X-Envelope-To: ${session.envelope.rcptTo.map((r) => r.address).join(', ')}\r\n`)];
     stream.on('data', (c) => chunks.push(c));
     stream.on('end', () => {
       const name = `${Date.now()}-${String(++n).padStart(4, '0')}`;

@@ -114,12 +114,18 @@ describe('alerts', () => {
     await hold(4006, 'svc-f');
     const r = await world.lsm(['-c', '--repo', repo]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe(`lsm: hook ${join(hooks, '20-unsafe')} refused: writable by others (mode 777)\n`);
+    expect(r.stderr).toMatch(new RegExp(`^lsm: hook ${join(hooks, '20-unsafe')} refused: writable by others \\(mode 777\\)\nlsm: alert [0-9a-f]{10}: hooks: hook 20-unsafe refused \\(retried once made safe\\)\n$`));
     const commit = git(repo, 'rev-parse', 'HEAD').trim();
     expect(JSON.parse(readFileSync(join(tmp, 'hook.json'), 'utf8'))).toMatchObject({ commit, summary: '+1 -0: host/tcp +1', added: [{ line: expect.stringMatching(/^127\.0\.0\.1:4006/) }] });
     expect(readFileSync(join(tmp, 'hook.env'), 'utf8')).toBe(`${commit} +1 -0: host/tcp +1\n`);
     expect(() => readFileSync(join(tmp, 'unsafe-ran'))).toThrow();
+    // made safe, the refused hook gets the alert it missed, alone: the other hook does not run again
     chmodSync(join(hooks, '20-unsafe'), 0o700);
+    writeFileSync(join(tmp, 'hook.env'), '');
+    const again = await world.lsm(['flush', '--repo', repo]);
+    expect([again.code, again.stdout]).toEqual([0, '1 delivered, 0 waiting, 0 failed permanently\n']);
+    readFileSync(join(tmp, 'unsafe-ran'));
+    expect(readFileSync(join(tmp, 'hook.env'), 'utf8')).toBe('');
   });
 
   it('keeps an alert whose recipient is rejected, reports it, and does not retry it by itself', async () => {
@@ -141,6 +147,17 @@ describe('alerts', () => {
     expect(f.code).toBe(1); // README: flush exits 1 when it left alerts undelivered
     expect((await received()).length).toBe(before + 1); // not retried by itself
     expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toHaveLength(1);
+    // the cause fixed, --retry-dead mails the rejected recipient alone, with the same Message-ID
+    await stopSink();
+    await startSink();
+    const f = await world.lsm(['flush', '--retry-dead', '--repo', repo]);
+    expect(f.stdout).toBe('1 delivered, 0 waiting, 0 failed permanently\n');
+    const all = await received();
+    expect(all.slice(before).map((m) => m.headers.get('x-envelope-to'))).toEqual(['ops@example.org', 'sec@example.org']);
+    expect(all[before].messageId).toBe(all[before + 1].messageId);
+    expect(all[before].messageId).toMatch(/^<lsm-[0-9a-f]{40}@/);
+    await world.lsm(['flush', '--retry-dead', '--repo', repo]);
+    expect((await received()).length).toBe(before + 2);
   });
 
   it('refuses a config that holds a password and others can read; a broken config is one line', async () => {

@@ -1,12 +1,13 @@
 // The spool on a real directory: each alert beside a small state file, entries from before the
 // split still delivered, and a backlog that cannot be delivered costs a run its states only.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deliver, spoolSummary, type AlertSettings } from '../../src/alert/index.js';
 import type { Alert } from '../../src/alert/message.js';
 import { Spool } from '../../src/alert/spool.js';
+import { appendEvent, lastEventId } from '../../src/alert/eventlog.js';
 
 const alert = (n: number): Alert => ({
   id: String(n).padStart(40, 'c'), commit: String(n).padStart(40, 'c'), parent: null, host: 'web1', time: 1_700_000_000_000 + n,
@@ -45,12 +46,79 @@ describe('the spool', () => {
     writeFileSync(join(s.spoolDir, `00001700000000001-000000-${alert(1).id}.json`), JSON.stringify({ alert: alert(1), channels: { eventlog: fresh, hooks: { ...fresh, done: true }, mail: { ...fresh, done: true } } }));
     writeFileSync(join(s.spoolDir, `00001700000000002-000000-${alert(2).id}.json`), JSON.stringify({ alert: alert(2) }));
     writeFileSync(join(s.spoolDir, `00001700000000000-000000-${alert(9).id}.state`), JSON.stringify({})); // its alert was delivered
-    const entries = new Spool(s.spoolDir).list();
+    const entries = new Spool(s.spoolDir).list({ clean: true });
     expect(entries.map((e) => [e.commit, e.channels.mail.done])).toEqual([[alert(1).commit, true], [alert(2).commit, false]]);
     expect(readdirSync(s.spoolDir).some((f) => f.includes(alert(9).id))).toBe(false); // the orphan state is swept
     const report = await deliver(s);
     // the old entry's last channel (the event log) is done now, so it leaves; the other waits for mail
     expect(report).toMatchObject({ delivered: 1, pending: 1 });
     expect(readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).commit)).toEqual([alert(1).commit, alert(2).commit]);
+  });
+
+  it('moves what is not a valid entry to quarantine, reports it, and still delivers the valid alerts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-spool-'));
+    const s = settings(dir, join(dir, 'events.jsonl'));
+    const spool = new Spool(s.spoolDir);
+    await spool.add(alert(1));
+    writeFileSync(join(s.spoolDir, 'backup.json'), JSON.stringify({ alert: alert(5) })); // a stray copy
+    writeFileSync(join(s.spoolDir, `00001700000000003-000000-${alert(3).id}.json`), '{"alert":{"id":"cc'); // truncated
+    writeFileSync(join(s.spoolDir, `00001700000000004-000000-${alert(4).id}.json`), '{"alert":null}');
+    mkdirSync(join(s.spoolDir, 'junk'));
+    await spool.add(alert(6));
+    const torn = readdirSync(s.spoolDir).find((f) => f.includes(alert(6).id) && f.endsWith('.json'))!;
+    writeFileSync(join(s.spoolDir, torn.replace(/\.json$/, '.state')), '{"eventlog":'); // a damaged state: delivered again from scratch
+
+    const report = await deliver(s);
+    expect(report).toMatchObject({ delivered: 0, pending: 2, dead: 0, mailUnconfigured: true });
+    const moved = report.problems.filter((p) => p.startsWith('spool: ')).sort();
+    expect(moved).toHaveLength(5);
+    expect(moved.join('\n')).toMatch(/backup\.json moved to .*quarantine: not a spool entry \(its name is not one lsm writes\)/);
+    expect(moved.join('\n')).toMatch(new RegExp(`${alert(3).id}\\.json moved to .*: not a spool entry: `));
+    expect(moved.join('\n')).toMatch(new RegExp(`${alert(4).id}\\.json moved to .*: not a spool entry: no alert in it`));
+    expect(moved.join('\n')).toMatch(/junk moved to .*: a directory that lsm did not make/);
+    expect(moved.join('\n')).toMatch(/\.state moved to .*damaged delivery state/);
+    expect(readdirSync(join(s.spoolDir, 'quarantine'))).toHaveLength(5);
+    // the valid alerts reached the event log, each once; the quarantine is there too
+    const lines = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.commit).map((l) => l.commit)).toEqual([alert(1).commit, alert(6).commit]);
+    expect(lines.filter((l) => l.event === 'spool-quarantine')).toHaveLength(5);
+    expect(spoolSummary(s.spoolDir)).toMatchObject({ pending: 2, quarantined: 4 });
+    // a second run finds nothing more to move and writes no event twice
+    const again = await deliver(s, { force: true });
+    expect(again.problems.filter((p) => p.startsWith('spool: '))).toEqual([]);
+    expect(readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n')).toHaveLength(7);
+  });
+
+  it('writes an event line once even when a kill lost the record of it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-spool-'));
+    const log = join(dir, 'events.jsonl');
+    const a = { ...alert(7), added: Array.from({ length: 5000 }, (_, i) => ({ path: 'host/unix', line: `/run/x${i}.sock  d  root  /d`, owners: [] })) };
+    appendEvent(log, alert(6));
+    appendEvent(log, a);
+    expect(lastEventId(log)).toBe(a.id);
+    appendEvent(log, a); // as the run after a kill between the append and the state would
+    expect(readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual([alert(6).id, a.id]);
+  });
+
+  it('refuses an unsafe hook for the alert, and runs it once it is made safe', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-spool-'));
+    const s = settings(dir);
+    mkdirSync(s.hooksDir);
+    const ran = join(dir, 'ran');
+    writeFileSync(join(s.hooksDir, '10-ok'), `#!/bin/sh\necho ok >> ${ran}.ok\n`, { mode: 0o755 });
+    writeFileSync(join(s.hooksDir, '20-loose'), `#!/bin/sh\necho "$LSM_ID" >> ${ran}\n`, { mode: 0o755 });
+    chmodSync(join(s.hooksDir, '20-loose'), 0o777);
+    await new Spool(s.spoolDir).add(alert(1));
+    const r1 = await deliver(s);
+    expect(r1.problems).toContain(`hook ${join(s.hooksDir, '20-loose')} refused: writable by others (mode 777)`);
+    expect(r1).toMatchObject({ dead: 1 });
+    expect(existsSync(ran)).toBe(false);
+    await deliver(s, { force: true });
+    expect(existsSync(ran)).toBe(false); // still refused
+    chmodSync(join(s.hooksDir, '20-loose'), 0o755);
+    await deliver(s);
+    expect(readFileSync(ran, 'utf8')).toBe(`${alert(1).id}\n`);
+    expect(readFileSync(`${ran}.ok`, 'utf8')).toBe('ok\n'); // the other hook ran once, not again
+    expect(spoolSummary(s.spoolDir)).toMatchObject({ dead: 0 });
   });
 });

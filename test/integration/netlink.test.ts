@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HOLDER, ROOT, World } from '../helpers/world.js';
+import { HOLDER, ROOT, World, type SocketSpec } from '../helpers/world.js';
 import { testConfig } from '../helpers/config.js';
 
 const FALLBACK = { LSM_NETLINK: 'off' };
@@ -62,6 +62,48 @@ describe('sockets from netlink', () => {
     const ss = await world.run(['ss', '-Htln']);
     for (const e of ['[::]:1004', '*:1005', '[::1]%lo:1006']) expect(ss.stdout).toContain(` ${e} `);
     await world.kill(h.pid);
+  });
+
+  it('netlink and the /proc text agree on a namespace of several hundred sockets of every kind', async () => {
+    const range = (n: number, f: (i: number) => SocketSpec) => Array.from({ length: n }, (_, i) => f(i));
+    const dir = join(tmp, 'many');
+    await world.run(['mkdir', '-p', dir]);
+    const holders = [
+      await world.hold([
+        ...range(80, (i) => ({ kind: 'tcp4', addr: i % 2 ? '127.0.0.1' : '0.0.0.0', port: 3000 + i })),
+        ...range(40, (i) => ({ kind: 'tcp6', addr: '::', port: 3100 + i, v6only: i % 2 === 0 })),
+        ...range(60, (i) => ({ kind: 'udp4', addr: '127.0.0.1', port: 3200 + i })),
+        ...range(40, (i) => ({ kind: 'udp6', addr: '::1', port: 3300 + i })),
+        ...range(10, (i) => ({ kind: 'raw4', proto: [1, 6, 17, 47, 50][i % 5] })),
+        ...range(10, () => ({ kind: 'raw6' })),
+        ...range(10, (i) => ({ kind: 'packet', proto: [3, 0x806, 0x800][i % 3] })),
+      ], 'inet'),
+      await world.hold([
+        ...range(60, (i) => ({ kind: 'unix', path: join(dir, `s${i}.sock`) })),
+        ...range(60, (i) => ({ kind: 'unix-dgram', path: join(dir, `d${i}.sock`) })),
+        ...range(60, (i) => ({ kind: 'abstract', name: `lsm-many-${i}\0tail` })),
+      ], 'unix'),
+    ];
+    try {
+      const viaNetlink = await world.run([process.execPath, join(ROOT, 'test', 'helpers', 'collect-view.mjs')]);
+      const viaProc = await world.run([process.execPath, join(ROOT, 'test', 'helpers', 'collect-view.mjs')], { env: FALLBACK });
+      expect([viaNetlink.code, viaNetlink.stderr, viaProc.code, viaProc.stderr]).toEqual([0, '', 0, '']);
+      // the holders' sockets (each run of the helper makes sockets of its own: its stdio)
+      const held = (s: any) => s.owners.some((pid: number) => holders.some((h) => h.pid === pid));
+      const nl: any[] = JSON.parse(viaNetlink.stdout).filter(held);
+      const proc: any[] = JSON.parse(viaProc.stdout).filter(held);
+      expect(nl.length).toBeGreaterThanOrEqual(430);
+      // what only netlink knows: the device (none here), v6-only per socket, NULs inside names
+      const v6 = nl.filter((s) => s.family === 'inet6' && s.kind === 'tcp' && s.localPort >= 3100 && s.localPort < 3140);
+      expect(v6.map((s) => [s.localPort, s.v6only])).toEqual(range(40, (i) => [3100 + i, i % 2 === 0]));
+      expect(nl.filter((s) => s.kind === 'tcp' || s.kind === 'udp').every((s) => s.device === null)).toBe(true);
+      expect(proc.every((s) => s.device === undefined && s.v6only === undefined)).toBe(true);
+      const common = (s: any) => ({ ...s, device: undefined, v6only: undefined,
+        local: s.kind === 'unix' ? s.local.replace(/\0/g, '@') : s.local }); // /proc prints a NUL as '@'
+      expect(nl.map(common)).toEqual(proc.map(common));
+    } finally {
+      for (const h of holders) await world.kill(h.pid);
+    }
   });
 
   describe('an abstract name that imitates a record of /proc/net/unix', () => {

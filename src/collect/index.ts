@@ -15,7 +15,7 @@ import {
 } from './processes.js';
 import { socketInodesOf, startFdScan } from './fds.js';
 import { TABLES, parseInetTable, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
-import { readNetlinkTables, type ProcTable } from './netlink/index.js';
+import { readNetlinkTables, type NetlinkTables, type ProcTable } from './netlink/index.js';
 import { unixSocketCount } from './unix-ambiguity.js';
 
 export interface CollectOptions {
@@ -165,14 +165,15 @@ function readTableChunks(path: string, parse: (text: string, header: boolean) =>
  */
 function readNamespaceTables(procRoot: string, inode: number, via: (number | 'self')[], keep?: (s: Socket) => boolean,
   keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): Socket[] | null {
+  // any pid's namespace file will do (a run without root may open only its own)
+  let nl: NetlinkTables | null = null;
+  for (let i = 0; i < via.length && nl === null; i++) nl = readNetlinkTables(`${procRoot}/${via[i]}/ns/net`, inode, keep, keepState);
+  if (nl !== null && nl.fallback.length === 0) return nl.sockets;
   for (const pid of via) {
-    const nl = readNetlinkTables(`${procRoot}/${pid}/ns/net`, inode, keep, keepState);
-    if (nl !== null && nl.fallback.length === 0) return nl.sockets;
     const sockets = readProcTables(`${procRoot}/${pid}/net`, inode, nl === null ? null : new Set(nl.fallback), keep, keepState);
-    if (sockets === null) continue;
-    return nl === null ? sockets : nl.sockets.concat(sockets);
+    if (sockets !== null) return nl === null ? sockets : nl.sockets.concat(sockets);
   }
-  return null;
+  return nl === null ? null : nl.sockets;
 }
 
 /** The /proc/<pid>/net text tables named in `only` (null: all of them); null if not readable there. */

@@ -34,6 +34,12 @@ export interface Socket {
   remotePort: number;
   socketType?: 'stream' | 'dgram' | 'seqpacket' | 'raw' | 'rdm'; // unix and packet
   uid: number; // uid that created the socket (from the table; unix: unknown -> -1)
+  /** tcp/udp/raw: the interface it is bound to (SO_BINDTODEVICE), null: none; absent: unknown (/proc) */
+  device?: string | null;
+  /** inet6: IPV6_V6ONLY (false: dual-stack); absent: unknown (/proc) */
+  v6only?: boolean;
+  /** a /proc/net/unix record that cannot be told apart from a name (see collect/unix-ambiguity.ts) */
+  ambiguous?: string;
   user: string | null; // that uid's name, filled by collect
   owners: Owner[];
 }

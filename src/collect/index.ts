@@ -16,6 +16,8 @@ import {
 import { socketInodesOf, startFdScan } from './fds.js';
 import { labelNamespaces } from './namespaces.js';
 import { TABLES, parseInetTable, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
+import { readNetlinkTables, type NetlinkTables, type ProcTable } from './netlink/index.js';
+import { unixSocketCount } from './unix-ambiguity.js';
 
 export interface CollectOptions {
   procRoot?: string; // default /proc
@@ -158,36 +160,59 @@ function readTableChunks(path: string, parse: (text: string, header: boolean) =>
   }
 }
 
-/** All tables of one namespace through the first pid that is still there; null if none is. */
+/**
+ * All tables of one namespace through the first pid that is still there; null if none is. From
+ * netlink (collect/netlink/) where it can, and from the /proc text for what it cannot.
+ */
 function readNamespaceTables(procRoot: string, inode: number, via: (number | 'self')[], keep?: (s: Socket) => boolean,
   keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): Socket[] | null {
+  // any pid's namespace file will do (a run without root may open only its own)
+  let nl: NetlinkTables | null = null;
+  for (let i = 0; i < via.length && nl === null; i++) nl = readNetlinkTables(`${procRoot}/${via[i]}/ns/net`, inode, keep, keepState);
+  if (nl !== null && nl.fallback.length === 0) return nl.sockets;
   for (const pid of via) {
-    const dir = `${procRoot}/${pid}/net`;
-    let unix: string | null;
-    try {
-      unix = readTable(`${dir}/unix`);
-    } catch {
-      continue; // not readable through this pid: try the next
-    }
-    if (unix === null) continue; // the process exited
-    const sockets: Socket[] = [];
-    try {
-      for (const t of TABLES) {
-        // tcp6 etc. are absent when IPv6 is off
-        readTableChunks(`${dir}/${t.file}`, (text, header) => {
-          for (const s of parseInetTable(text, t.kind, t.v6, inode, header, keepState).sockets) if (!keep || keep(s)) sockets.push(s);
-        });
-      }
-      for (const s of parseUnixTable(unix, inode).sockets) if (!keep || keep(s)) sockets.push(s);
-      const packet = readTable(`${dir}/packet`);
-      if (packet !== null) {
-        const names = parseInterfaceNames(readTable(`${dir}/if_inet6`) ?? '', readTable(`${dir}/igmp`) ?? '', readTable(`${dir}/dev_mcast`) ?? '');
-        for (const s of parsePacketTable(packet, inode, names).sockets) if (!keep || keep(s)) sockets.push(s);
-      }
-    } catch {
-      continue;
-    }
-    return sockets;
+    const sockets = readProcTables(`${procRoot}/${pid}/net`, inode, nl === null ? null : new Set(nl.fallback), keep, keepState);
+    if (sockets !== null) return nl === null ? sockets : nl.sockets.concat(sockets);
   }
-  return null;
+  return nl === null ? null : nl.sockets;
+}
+
+/** The /proc/<pid>/net text tables named in `only` (null: all of them); null if not readable there. */
+function readProcTables(dir: string, inode: number, only: Set<ProcTable> | null, keep?: (s: Socket) => boolean,
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): Socket[] | null {
+  let unix: string | null;
+  let before: string | null;
+  let after: string | null;
+  try {
+    // the kernel's count of unix sockets on both sides of the table: the table holds no more
+    before = readTable(`${dir}/protocols`);
+    unix = readTable(`${dir}/unix`);
+    after = readTable(`${dir}/protocols`);
+  } catch {
+    return null; // not readable through this pid: try the next
+  }
+  if (unix === null) return null; // the process exited
+  const sockets: Socket[] = [];
+  try {
+    for (const t of TABLES) {
+      if (only && !only.has(t.file as ProcTable)) continue;
+      // tcp6 etc. are absent when IPv6 is off
+      readTableChunks(`${dir}/${t.file}`, (text, header) => {
+        for (const s of parseInetTable(text, t.kind, t.v6, inode, header, keepState).sockets) if (!keep || keep(s)) sockets.push(s);
+      });
+    }
+    if (!only || only.has('unix')) {
+      const counts = [before, after].map((p) => (p === null ? null : unixSocketCount(p)));
+      const count = counts[0] === null || counts[1] === null ? null : Math.max(counts[0], counts[1]);
+      for (const s of parseUnixTable(unix, inode, count).sockets) if (s.ambiguous || !keep || keep(s)) sockets.push(s);
+    }
+    const packet = !only || only.has('packet') ? readTable(`${dir}/packet`) : null;
+    if (packet !== null) {
+      const names = parseInterfaceNames(readTable(`${dir}/if_inet6`) ?? '', readTable(`${dir}/igmp`) ?? '', readTable(`${dir}/dev_mcast`) ?? '');
+      for (const s of parsePacketTable(packet, inode, names).sockets) if (!keep || keep(s)) sockets.push(s);
+    }
+  } catch {
+    return null;
+  }
+  return sockets;
 }

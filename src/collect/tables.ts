@@ -3,6 +3,7 @@
 // can feed them exact, hostile and broken input. A line that cannot be parsed is counted, not fatal.
 import type { Socket } from '../types.js';
 import { parseHexIPv4, parseHexIPv6 } from './addresses.js';
+import { resolveUnixRecords, type UnixRecord } from './unix-ambiguity.js';
 
 export interface ParsedTable {
   sockets: Socket[];
@@ -108,36 +109,38 @@ const UNIX_RECORD = /^[0-9a-f]+: ([0-9A-F]{8}) ([0-9A-F]{8}) ([0-9A-F]{8}) ([0-9
 
 /**
  * /proc/net/unix prints bound paths raw, so a path may hold newlines: a line that does not
- * start a record continues the path of the record before it. Abstract names start with '@' and
- * show NUL bytes as '@'.
+ * start a record continues the path of the record before it, and a line that does may still be
+ * one (collect/unix-ambiguity.ts decides, given the kernel's count of unix sockets). Abstract
+ * names start with '@' and show NUL bytes as '@'.
  */
-export function parseUnixTable(text: string, netns: number): ParsedTable {
-  const sockets: Socket[] = [];
+export function parseUnixTable(text: string, netns: number, kernelCount: number | null = null): ParsedTable {
+  const records: UnixRecord[] = [];
   let malformed = 0;
-  let last: Socket | null = null;
+  let last: UnixRecord | null = null;
   for (const line of lines(text)) {
     const m = UNIX_RECORD.exec(line);
-    if (!m) {
-      if (last && last.localAddress !== '') last.localAddress += '\n' + line;
+    // a line that is no record (or junk after the inode) continues the name before it
+    if (!m || (line.length > m[0].length && line.charCodeAt(m[0].length) !== 32)) {
+      if (last && last.socket.localAddress !== '') { last.socket.localAddress += '\n' + line; last.text += '\n' + line; }
       else if (line.trim()) malformed++;
       continue;
     }
+    const mayContinue: boolean = last !== null && last.socket.localAddress !== '';
     const flags = parseInt(m[3], 16);
     const type = UNIX_TYPES[m[4]];
     const st = m[5];
-    const rest = line.slice(m[0].length);
-    if (rest !== '' && !rest.startsWith(' ')) { malformed++; last = null; continue; }
-    const path = rest.slice(1);
+    const path = line.slice(m[0].length + 1);
     const state = flags & ACCEPTCON ? 'LISTEN' : st === '01' ? 'UNCONN' : st === '03' ? 'CONN' : st === '02' ? 'CONNECTING' : `UNKNOWN(${st})`;
-    last = {
+    const socket: Socket = {
       kind: 'unix', family: 'unix', netns, inode: Number(m[6]), state,
       localAddress: path, localPort: 0, remoteAddress: '', remotePort: 0,
       socketType: type ?? 'stream', uid: -1, user: null, owners: [],
     };
-    if (!type) { malformed++; last.socketType = undefined; }
-    sockets.push(last);
+    if (!type) { malformed++; socket.socketType = undefined; }
+    last = { socket, text: line, mayContinue };
+    records.push(last);
   }
-  return { sockets, malformed };
+  return { sockets: resolveUnixRecords(records, netns, kernelCount), malformed };
 }
 
 /** /proc/net/packet: sk RefCnt Type Proto Iface R Rmem User Inode. Interface names come from ifNames. */

@@ -19,11 +19,22 @@ export function ethertypeName(n: number): string {
 /** The local endpoint as the snapshot and the status table write it. */
 export function localEndpoint(s: Socket): string {
   switch (s.kind) {
-    case 'tcp': case 'udp': return endpoint(s.localAddress, s.localPort);
-    case 'raw': return endpoint(s.localAddress, ipProtocolName(s.localPort));
+    case 'tcp': case 'udp': return inetEndpoint(s, String(s.localPort));
+    case 'raw': return inetEndpoint(s, ipProtocolName(s.localPort));
     case 'packet': return `${escapeField(s.localAddress)}:${ethertypeName(s.localPort)}`;
     case 'unix': return escapeField(s.localAddress);
   }
+}
+
+/**
+ * As `ss` writes it: '0.0.0.0%lo:1030' for a socket bound to a device (SO_BINDTODEVICE), '*:22'
+ * for a dual-stack listener on every address, '[::]:22' for an IPv6-only one.
+ */
+function inetEndpoint(s: Socket, port: string): string {
+  const device = s.device ? `%${escapeField(s.device)}` : '';
+  if (s.family === 'inet6' && s.localAddress === '::' && s.v6only === false) return `*${device}:${port}`;
+  if (!device) return endpoint(s.localAddress, port);
+  return s.family === 'inet6' ? `[${s.localAddress}]${device}:${port}` : `${s.localAddress}${device}:${port}`;
 }
 
 /**

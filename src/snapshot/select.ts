@@ -25,7 +25,7 @@ export function recordable(s: Socket, options: SelectOptions): boolean {
     case 'tcp': return s.state === 'LISTEN' || (!!options.established && s.state === 'ESTABLISHED');
     case 'udp': return (s.state === 'UNCONN' && s.localPort !== 0) || (!!options.established && s.state === 'ESTAB');
     case 'raw': case 'packet': return true;
-    case 'unix': return s.localAddress !== '' && (s.state === 'LISTEN' || s.socketType === 'dgram');
+    case 'unix': return !!s.ambiguous || s.localAddress !== '' && (s.state === 'LISTEN' || s.socketType === 'dgram');
   }
 }
 
@@ -48,6 +48,8 @@ export function identity(s: Socket, listening: Set<string>, options: SelectOptio
     case 'packet':
       return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}`, port: s.localPort, address: s.localAddress };
     case 'unix':
+      // a /proc/net/unix record that could be a forgery: the doubt is the line, never the record
+      if (s.ambiguous) return { key: `! ${s.ambiguous}`, port: 0, address: '!' };
       return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}`, port: 0, address: escapeField(s.localAddress) };
   }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Holds real sockets for a test: `holder.py SPEC_JSON`. SPEC: {"comm": optional process name
 (bytes as latin1 text), "sockets": [{"kind": "tcp4"|"tcp6"|"udp4"|"udp6"|"raw4"|"raw6"|"packet"|
-"unix"|"unix-dgram"|"abstract", "addr": ..., "port": ...}]}. Prints 'ready PID' when every socket
+"unix"|"unix-dgram"|"abstract", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
+"v6only": IPV6_V6ONLY (default true)}]}. Prints 'ready PID' when every socket
 exists, then waits until stdin closes or 300 s pass (bounded), and exits."""
 import json, os, select, socket, sys
 
@@ -16,7 +17,9 @@ for s in spec.get("sockets", []):
         fam = socket.AF_INET if k == "tcp4" else socket.AF_INET6
         sock = socket.socket(fam, socket.SOCK_STREAM)
         if fam == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(s.get("v6only", True)))
+        if s.get("device"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, s["device"].encode())
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((s.get("addr", "127.0.0.1" if fam == socket.AF_INET else "::1"), s["port"]))
         sock.listen(16)
@@ -24,7 +27,9 @@ for s in spec.get("sockets", []):
         fam = socket.AF_INET if k == "udp4" else socket.AF_INET6
         sock = socket.socket(fam, socket.SOCK_DGRAM)
         if fam == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(s.get("v6only", True)))
+        if s.get("device"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, s["device"].encode())
         sock.bind((s.get("addr", "127.0.0.1" if fam == socket.AF_INET else "::1"), s["port"]))
     elif k in ("raw4", "raw6"):
         fam = socket.AF_INET if k == "raw4" else socket.AF_INET6

@@ -13,7 +13,7 @@ export const HOLDER = join(here, 'holder.py');
 
 export interface RunResult { code: number | null; signal: string | null; stdout: string; stderr: string }
 
-export interface SocketSpec { kind: string; addr?: string; port?: number; path?: string; name?: string; proto?: number }
+export interface SocketSpec { kind: string; addr?: string; port?: number; path?: string; name?: string; proto?: number; device?: string; v6only?: boolean }
 
 export class World {
   /** environment for every lsm run (tests set LSM_CONFIG to a config of their own) */

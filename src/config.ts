@@ -33,6 +33,8 @@ export interface Config {
   interval: string;
   /** re-alert on unapproved drift older than this many hours; 0 = never */
   driftReminderHours: number;
+  /** Prometheus text file rewritten by each lsm -c; '' = off */
+  metricsFile: string;
 }
 
 type Parser = (value: string, key: string) => unknown;
@@ -107,6 +109,7 @@ export const KEYS: Record<string, KeyDef> = {
   ESTABLISHED: { field: 'established', default: () => 'no', parse: bool, doc: 'also record established connections (yes/no), aggregated without ephemeral ports' },
   SCHEDULE: { field: 'schedule', default: () => 'cron', parse: oneOf('cron', 'systemd', 'none'), doc: 'how lsm install schedules the scan: cron, systemd or none' },
   DRIFT_REMINDER_HOURS: { field: 'driftReminderHours', default: () => '0', parse: (v, k) => { if (!/^\d+(\.\d+)?$/.test(v)) throw new Error(`${k} must be a number of hours, not '${v}'`); return Number(v); }, doc: 'remind again about drift from the baseline older than this many hours (LSM nagged until re-baselined); 0 = never' },
+  METRICS_FILE: { field: 'metricsFile', default: () => '', parse: (v, k) => { if (v && !/^\/.*\.prom$/.test(v)) throw new Error(`${k} must be an absolute path ending in .prom (node_exporter's textfile collector reads *.prom), not '${v}'`); return v; }, doc: 'Prometheus text file each lsm -c rewrites (heartbeat, sockets, drift, spool), e.g. /var/lib/prometheus/node-exporter/lsm.prom; empty = off' },
   INTERVAL: { field: 'interval', default: () => '10m', parse: interval, doc: 'how often the scheduled scan runs (LSM: every 10 minutes)' },
 };
 

@@ -197,7 +197,7 @@ const command: CommandModule<GlobalArgs, Args> = {
 
       out(`lsm ${copied ? 'installed' : 'kept'} in ${p.lib} (${(treeSize(p.lib) / 1048576).toFixed(1)} MiB)`);
       out(`  command   ${p.command}`);
-      out(`  config    ${p.config}${configExisted ? ' (kept as it was)' : ' (new: every key commented out at its default)'}`);
+      out(`  config    ${p.config}${configExisted ? ' (kept as it was)' : imported.length ? " (new: USER and SUB from LSM 0.6's conf.lsm, every other key commented out at its default)" : ' (new: every key commented out at its default)'}`);
       out(`  ignore    ${p.ignore}`);
       out(`  hooks     ${p.hooksDir} (example: ${LIB}/hooks/examples/50-webhook)`);
       out(`  history   ${p.repo}`);

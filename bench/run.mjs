@@ -32,7 +32,7 @@ const text = [
   `Load average before: ${before.load}; after: ${after.load} (other work on the machine shows here).`,
   '',
   'Reproduce: `npm ci && npm run bench` as root (`npm run bench -- scan` or `-- history` for one part, `-- --quick` for a smoke run).',
-  'The socket farm is `../shared/bench/sockfarm.py`; histories come from `bench/gen-history.mjs`.',
+  'The socket farm is `bench/sockfarm.py` (a copy of the shared one, so a clone benches on its own); histories come from `bench/gen-history.mjs`.',
   '',
   ...sections.flatMap((s) => [s, '']),
 ].join('\n');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, cleanup, fmt, measure } from './lib.mjs';
 
-const FARM = new URL('../../shared/bench/sockfarm.py', import.meta.url).pathname;
+const FARM = new URL('./sockfarm.py', import.meta.url).pathname;
 const SIZES = {
   '1k': ['--listen-tcp', '200', '--established', '300', '--udp', '100', '--unix', '100', '--procs', '5'],
   '10k': ['--listen-tcp', '2000', '--established', '3000', '--udp', '1000', '--unix', '1000', '--procs', '20'],

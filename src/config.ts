@@ -34,6 +34,8 @@ export interface Config {
   interval: string;
   /** re-alert on unapproved drift older than this many hours; 0 = never */
   driftReminderHours: number;
+  /** Prometheus text file rewritten by each lsm -c; '' = off */
+  metricsFile: string;
 }
 
 type Parser = (value: string, key: string) => unknown;
@@ -108,20 +110,33 @@ export const KEYS: Record<string, KeyDef> = {
   ESTABLISHED: { field: 'established', default: () => 'no', parse: bool, doc: 'also record established connections (yes/no), aggregated without ephemeral ports' },
   SCHEDULE: { field: 'schedule', default: () => 'cron', parse: oneOf('cron', 'systemd', 'none'), doc: 'how lsm install schedules the scan: cron, systemd or none' },
   DRIFT_REMINDER_HOURS: { field: 'driftReminderHours', default: () => '0', parse: (v, k) => { if (!/^\d+(\.\d+)?$/.test(v)) throw new Error(`${k} must be a number of hours, not '${v}'`); return Number(v); }, doc: 'remind again about drift from the baseline older than this many hours (LSM nagged until re-baselined); 0 = never' },
+  METRICS_FILE: { field: 'metricsFile', default: () => '', parse: (v, k) => { if (v && !/^\/.*\.prom$/.test(v)) throw new Error(`${k} must be an absolute path ending in .prom (node_exporter's textfile collector reads *.prom), not '${v}'`); return v; }, doc: 'Prometheus text file each lsm -c rewrites (heartbeat, sockets, drift, spool), e.g. /var/lib/prometheus/node-exporter/lsm.prom; empty = off' },
   INTERVAL: { field: 'interval', default: () => '10m', parse: interval, doc: 'how often the scheduled scan runs (LSM: every 10 minutes)' },
 };
 
-/** Keys of LSM 0.6's conf.lsm that only located its own files; a conf.lsm is read as it is. */
-const LSM06_ONLY = new Set(['INSPATH', 'TMP']);
+/**
+ * LSM 0.6's conf.lsm keys that have no meaning here, with why: a conf.lsm is read as it is, and
+ * `lsm install` / `lsm config` say once what is ignored. In a file named conf.lsm (a shell script
+ * LSM sourced) any other key is ignored the same way rather than stopping every cron run.
+ */
+export const LSM06_IGNORED: Record<string, string> = {
+  INSPATH: "LSM 0.6's install path; lsm's program is in /usr/local/lib/lsm and its state in /var/lib/lsm",
+  BINPATH: "LSM 0.6's command path; lsm install writes /usr/local/sbin/lsm",
+  TMP: "LSM 0.6's temporary files; lsm keeps no temporary comparison files (history is in git)",
+  NSTAT: 'lsm reads /proc itself and runs no netstat',
+  MAIL: 'lsm mails through sendmail (SENDMAIL) or SMTP (SMTP_URL), not mail(1)',
+  BASE: "LSM 0.6's base comparison files; lsm's baseline is the ref refs/lsm/baseline (lsm -g)",
+};
 
 /** KEY=value, KEY="value" or KEY='value', with an optional leading 'export'. */
-const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s#"']*))\s*(?:#.*)?$/;
+const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|`([^`]*)`|([^\s#"'`]*))\s*(?:#.*)?$/;
 
 export interface LoadedConfig {
   config: Config;
   path: string | null; // the file read, null when none
   sources: Record<string, string>; // key -> 'file:line' or 'default'
   values: Record<string, string>; // key -> raw value, before parsing
+  ignored: { key: string; where: string; why: string }[]; // LSM 0.6 keys read and ignored
 }
 
 /**
@@ -143,6 +158,7 @@ export function loadConfig(path: string | undefined, env: ConfigEnv = configEnv(
   }
   const values: Record<string, string> = {};
   const sources: Record<string, string> = {};
+  const ignored: LoadedConfig['ignored'] = [];
   if (content !== null) {
     content.split('\n').forEach((raw, i) => {
       const line = raw.trim();
@@ -150,9 +166,10 @@ export function loadConfig(path: string | undefined, env: ConfigEnv = configEnv(
       const m = LINE.exec(raw);
       if (!m) throw new LsmError(`${file}:${i + 1}: not a KEY="value" line: ${JSON.stringify(line.slice(0, 60))}`, EXIT.USAGE);
       const key = m[1];
-      if (LSM06_ONLY.has(key)) return; // LSM 0.6's own paths: meaningless here, accepted as they are
+      const why = KEYS[key] ? undefined : LSM06_IGNORED[key] ?? (/(^|\/)conf\.lsm$/.test(file) ? "not a key lsm knows (conf.lsm is LSM 0.6's shell script)" : undefined);
+      if (why) { ignored.push({ key, where: `${file}:${i + 1}`, why }); return; }
       if (!KEYS[key]) throw new LsmError(`${file}:${i + 1}: unknown key ${key} (known: ${Object.keys(KEYS).join(', ')})`, EXIT.USAGE);
-      values[key] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3] ?? m[4] ?? '';
+      values[key] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3] ?? m[4] ?? m[5] ?? '';
       sources[key] = `${file}:${i + 1}`;
     });
   }
@@ -173,7 +190,7 @@ export function loadConfig(path: string | undefined, env: ConfigEnv = configEnv(
       throw new LsmError(`${file} holds a password (${secrets[0][0]}) but is readable by others (mode ${(mode & 0o777).toString(8)}): run chmod 600 ${file}`, EXIT.USAGE);
     }
   }
-  return { config: config as unknown as Config, path: content === null ? null : file, sources, values };
+  return { config: config as unknown as Config, path: content === null ? null : file, sources, values, ignored };
 }
 
 /** A value as `lsm config` shows it: passwords masked. */

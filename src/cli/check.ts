@@ -15,6 +15,7 @@ import { lockRepository } from '../store/lock.js';
 import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
 import { alertSettings, context, flushAlerts, scan, type Context, type GlobalArgs } from './context.js';
 import { readJournalCaughtUp } from './history-context.js';
+import { recordRun } from './metrics.js';
 import { out, printChange, shortId } from './output.js';
 import type { FileChange, Change } from '../types.js';
 
@@ -58,7 +59,10 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y.options(options),
   handler: async (argv) => {
     const ctx = context(argv);
-    const { change } = await scan(ctx);
+    const run = recordRun(ctx);
+    const { change, snapshot } = await scan(ctx);
+    run.snapshot = snapshot;
+    if (change) run.commitTime = change.time;
     const repo = openRepo(ctx.repoDir);
     let baseline = await readBaseline(repo);
     const head = (await headCommit(repo))!;
@@ -71,8 +75,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     }
     // the drift is read only when something will use it: with standing drift and nothing new, the
     // cron run stays on its fast path (no trees read, isomorphic-git not loaded)
-    const needed = change || argv.json || argv['exit-code'] || reminderMayBeDue(ctx, repo);
+    const needed = change || argv.json || argv['exit-code'] || ctx.loaded.config.metricsFile || reminderMayBeDue(ctx, repo);
     const drift = baseline === head || !needed ? [] : await diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
+    if (needed || baseline === head) run.drift = drift;
     const reminded = await remindIfDue(ctx, repo, baseline, head, drift);
     if (argv.json) { if (!argv.quiet) out(JSON.stringify({ change, baseline, drift, reminded })); }
     else if (!argv.quiet && (change || reminded)) {

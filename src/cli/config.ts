@@ -12,6 +12,8 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y.option('json', { type: 'boolean', describe: 'print JSON' }),
   handler: async (argv) => {
     const { loaded, repoDir } = context(argv);
+    // LSM 0.6 keys lsm has no use for: said here and by lsm install, never by the cron run
+    for (const i of loaded.ignored) process.stderr.write(`lsm: ${i.where}: ${i.key} is ignored: ${i.why}\n`);
     const rows = Object.keys(KEYS).map((key) => ({ key, value: displayValue(key, loaded.values[key]), source: loaded.sources[key], doc: KEYS[key].doc }));
     if (argv.json) { out(JSON.stringify({ file: loaded.path, repo: repoDir, values: rows })); return; }
     out(dim(`# config file: ${loaded.path ?? '(none: every value is a default)'}; repository: ${repoDir}`));

@@ -1,21 +1,27 @@
-// lsm install: set lsm up as a system tool, the way LSM's installer did: directories with safe
-// modes, a commented default config, the command, a schedule (cron.d or a systemd timer, from the
-// templates in hooks/), and the baseline. --root installs into another root (tests, images).
+// lsm install: set lsm up as a system tool, the way LSM's installer did, without its damage: a
+// self-contained copy of the program in /usr/local/lib/lsm (production code only) and the command
+// /usr/local/sbin/lsm that runs it, directories with safe modes, a commented default config, the
+// man page, a logrotate file, a schedule (cron.d or a systemd timer, from the templates in hooks/),
+// and a baseline when there is none yet. Re-running it upgrades: config, history, baseline and spool
+// are kept. An LSM 0.6 install is migrated (install-lsm06.ts). --root installs into another root
+// (images, tests): the files written name paths inside that root, never the host's.
 import type { CommandModule } from 'yargs';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KEYS, type ConfigEnv } from '../config.js';
 import { parseDuration } from '../duration.js';
 import { EXIT, LsmError, ioError } from '../errors.js';
+import { readBaseline } from '../store/baseline.js';
+import { headCommit, openRepo } from '../store/repo.js';
 import { context, type GlobalArgs } from './context.js';
+import { installProgram, moveAside, ownedByLsm, PACKAGE_ROOT, treeSize, writeOwned } from './install-files.js';
+import { detectLsm06, importedLines, isLsm06Cron } from './install-lsm06.js';
 import { out } from './output.js';
 
-export const HOOKS_SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'hooks');
-const MAIN_JS = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
-// the command users run (node flags in one place); the installed wrapper calls it
-const BIN_LSM = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'lsm');
+export const HOOKS_SRC = join(PACKAGE_ROOT, 'hooks');
+const LIB = '/usr/local/lib/lsm';
+const COMMAND = '/usr/local/sbin/lsm';
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 interface Args extends GlobalArgs { root?: string; schedule?: string; baseline?: boolean }
@@ -24,7 +30,9 @@ interface Args extends GlobalArgs { root?: string; schedule?: string; baseline?:
 export function installPaths(root = '') {
   const at = (p: string) => (root ? join(root, p) : p);
   return {
-    command: at('/usr/local/sbin/lsm'),
+    lib: at(LIB),
+    command: at(COMMAND),
+    man: at('/usr/local/share/man/man8/lsm.8'),
     configDir: at('/etc/lsm'),
     config: at('/etc/lsm/lsm.conf'),
     ignore: at('/etc/lsm/ignore'),
@@ -32,7 +40,9 @@ export function installPaths(root = '') {
     stateDir: at('/var/lib/lsm'),
     repo: at('/var/lib/lsm/snapshots'),
     spool: at('/var/lib/lsm/spool'),
+    replaced: at('/var/lib/lsm/replaced'),
     logDir: at('/var/log/lsm'),
+    logrotate: at('/etc/logrotate.d/lsm'),
     cron: at('/etc/cron.d/lsm'),
     service: at('/etc/systemd/system/lsm.service'),
     timer: at('/etc/systemd/system/lsm.timer'),
@@ -41,10 +51,11 @@ export function installPaths(root = '') {
 
 const SYSTEM_ENV: ConfigEnv = { root: true, configDir: '/etc/lsm', stateDir: '/var/lib/lsm' };
 
-/** The default config: every key, commented out at its default, with its one-line doc. */
-export function defaultConfigText(): string {
+/** The default config: every key commented out at its default, with its one-line doc; `set` lines first. */
+export function defaultConfigText(set: string[] = [], from = ''): string {
   const lines = ['# lsm configuration: KEY="value" lines; an LSM 0.6 conf.lsm (USER, SUB) is read as it is.',
     '# Every line below is commented out: the value shown is the default. `lsm config` shows what is in effect.', ''];
+  if (set.length) lines.push(`# imported from ${from} (LSM 0.6) by lsm install`, ...set, '');
   for (const [key, def] of Object.entries(KEYS)) {
     lines.push(`# ${def.doc}`);
     lines.push(`#${key}="${def.default(SYSTEM_ENV)}"`);
@@ -62,17 +73,18 @@ const IGNORE_TEXT = `# lsm ignore rules: lines matching a rule are never recorde
 #unix       /run/user/*                  # per-user desktop sockets
 `;
 
-/** '10m' -> the cron spec and the systemd interval. */
+/** '10m' -> the cron spec and the systemd OnCalendar= spec (the same wall-clock times). */
 export function scheduleSpec(interval: string): { cron: string; systemd: string } {
   const ms = parseDuration(interval);
   if (ms === null) throw new LsmError(`INTERVAL '${interval}' is not a duration like 10m`, EXIT.USAGE);
   const minutes = Math.max(1, Math.round(ms / 6e4));
   if (minutes % 60 === 0 && minutes <= 24 * 60) {
     const h = minutes / 60;
-    return { cron: h === 1 ? '0 * * * *' : `0 */${h} * * *`, systemd: `${h}h` };
+    if (h === 24) return { cron: '0 0 * * *', systemd: '*-*-* 00:00:00' };
+    return { cron: h === 1 ? '0 * * * *' : `0 */${h} * * *`, systemd: h === 1 ? '*-*-* *:00:00' : `*-*-* 0/${h}:00:00` };
   }
   if (minutes > 59) throw new LsmError(`INTERVAL '${interval}' does not fit cron: use 1m to 59m or whole hours`, EXIT.USAGE);
-  return { cron: minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`, systemd: `${minutes}min` };
+  return { cron: minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`, systemd: minutes === 1 ? '*-*-* *:*:00' : `*-*-* *:0/${minutes}:00` };
 }
 
 function template(name: string, values: Record<string, string>): string {
@@ -81,66 +93,134 @@ function template(name: string, values: Record<string, string>): string {
   return text;
 }
 
-function write(path: string, text: string, mode: number, changed: string[]): void {
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : null;
-  mkdirSync(dirname(path), { recursive: true });
-  if (old !== text) { writeFileSync(path, text, { mode }); changed.push(path); }
-  chmodSync(path, mode);
+/** Is a process of one of these names running? (comm, from the /proc lsm reads) */
+function running(procRoot: string, names: RegExp): boolean {
+  let pids: string[];
+  try { pids = readdirSync(procRoot).filter((n) => /^\d+$/.test(n)); } catch { return false; }
+  return pids.some((pid) => { try { return names.test(readFileSync(join(procRoot, pid, 'comm'), 'utf8').trim()); } catch { return false; } });
 }
 
-function hasSystemd(root: string): boolean {
-  return existsSync(join(root || '/', 'run/systemd/system'));
+/** The paths a scan writes, for the unit's ReadWritePaths= ('-': may be missing). */
+function writablePaths(c: { spoolDir: string; eventLog: string; metricsFile?: string }): string {
+  const dirs = new Set(['/var/lib/lsm', c.spoolDir]);
+  if (c.eventLog) dirs.add(dirname(c.eventLog));
+  if (c.metricsFile) dirs.add(dirname(c.metricsFile));
+  const all = [...dirs];
+  return all.filter((d) => !all.some((o) => o !== d && d.startsWith(`${o}/`))).map((d) => `-${d}`).join(' ');
+}
+
+/**
+ * Mail through a local sendmail runs the MTA's sendmail inside the unit: it writes the MTA's queue
+ * and, as root, changes user or writes a queue it does not own. SMTP (SMTP_URL) needs none of it.
+ */
+function mailSandbox(c: { sendmail: string; smtpUrl: string }): string {
+  if (c.smtpUrl || !c.sendmail) return '# mail: SMTP_URL or none, so no local MTA queue is writable';
+  return ['# mail: the local sendmail (SENDMAIL) writes its MTA\'s queue and, run by root, changes user',
+    'ReadWritePaths=-/var/spool/postfix -/var/spool/exim4 -/var/spool/exim -/var/spool/mqueue -/var/spool/clientmqueue -/var/spool/nullmailer -/var/spool/dma',
+    'CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_DAC_OVERRIDE CAP_CHOWN CAP_FOWNER',
+    'SystemCallFilter=@setuid @chown'].join('\n');
 }
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'install',
-  describe: 'install lsm as a system tool: config, directories, the command, a schedule (cron or systemd), the baseline',
+  describe: 'install or upgrade lsm as a system tool: the program, config, directories, man page, a schedule (cron or systemd), the first baseline; migrates LSM 0.6',
   builder: (y) => y
     .option('root', { type: 'string', describe: 'install into this root instead of / (for images and tests)' })
-    .option('schedule', { choices: ['cron', 'systemd', 'none'], describe: 'how to run lsm -c (default: systemd when it runs, else cron)' })
-    .option('baseline', { type: 'boolean', describe: 'take the baseline now (default: yes, except with --root)' }),
+    .option('schedule', { choices: ['cron', 'systemd', 'none'], describe: 'how to run lsm -c (default: SCHEDULE from the config when set, else systemd when it runs, else cron)' })
+    .option('baseline', { type: 'boolean', describe: 'take the first baseline now when there is none (default: yes, except with --root); an existing baseline is never moved' }),
   handler: async (argv) => {
     const root = argv.root ?? '';
     if (!root && process.getuid?.() !== 0) throw new LsmError('lsm install writes /etc, /var and /usr/local: run it as root (or use --root DIR)', EXIT.USAGE);
     const p = installPaths(root);
-    const changed: string[] = [];
+    const notes: string[] = [];
+    const warn = (m: string) => process.stderr.write(`lsm: warning: ${m}\n`);
+    // an admin's config is read (and checked) before anything is written; a new one is the default
+    // (with LSM 0.6's USER and SUB), never the config of the machine running an install into --root
+    const configExisted = existsSync(p.config);
+    const lsm06 = detectLsm06(root);
+    const imported = !configExisted && lsm06 ? importedLines(lsm06) : [];
+    const ctx = context({ ...argv, config: configExisted ? p.config : '/dev/null' }); // /dev/null: every default
+    const config = ctx.loaded.config;
+    const spec = scheduleSpec(config.interval);
+    const schedule = argv.schedule ?? (ctx.loaded.sources.SCHEDULE !== 'default' ? config.schedule : existsSync(join(root || '/', 'run/systemd/system')) ? 'systemd' : 'cron');
+    if (schedule === 'systemd' && !root && !existsSync('/run/systemd/system')) throw new LsmError('--schedule systemd: systemd is not running on this machine (use --schedule cron)', EXIT.USAGE);
     try {
       for (const [dir, mode] of [[p.configDir, 0o755], [p.hooksDir, 0o755], [p.stateDir, 0o700], [p.spool, 0o700], [p.logDir, 0o750]] as const) {
         mkdirSync(dirname(dir), { recursive: true, mode: 0o755 }); // parents like /var/lib stay 0755
         mkdirSync(dir, { recursive: true, mode });
         chmodSync(dir, mode);
       }
-      if (!existsSync(p.config)) write(p.config, defaultConfigText(), 0o600, changed); // never overwrite an admin's config
-      if (!existsSync(p.ignore)) write(p.ignore, IGNORE_TEXT, 0o644, changed);
-      write(p.command, `#!/bin/sh\n# lsm, installed by lsm install\nLSM_NODE=${shellQuote(process.execPath)} exec ${shellQuote(BIN_LSM)} "$@"\n`, 0o755, changed);
-      const interval = context({ ...argv, config: existsSync(p.config) ? p.config : undefined }).loaded.config.interval;
-      const spec = scheduleSpec(interval);
-      const schedule = argv.schedule ?? (hasSystemd(root) ? 'systemd' : 'cron');
-      const lsm = '/usr/local/sbin/lsm';
-      if (schedule === 'cron') write(p.cron, template('cron.d/lsm', { LSM: lsm, INTERVAL: interval, CRON_SPEC: spec.cron }), 0o644, changed);
+      if (lsm06) notes.push(`LSM 0.6 found in ${lsm06.dir}: migrating (it stays there as it is; remove it when you no longer need it)`);
+      // what lsm's files replace is moved aside, never overwritten or written through
+      const claim = (path: string, what: string, marker?: string) => {
+        if (ownedByLsm(path, marker) !== 'foreign') return;
+        const from = path === p.command && lsm06?.link ? `${path} (LSM 0.6's symlink to ${lsm06.link})` : path === p.cron && isLsm06Cron(path) ? `${path} (LSM 0.6's cron entry)` : `${path} (${what} lsm did not write)`;
+        notes.push(`moved ${from} to ${moveAside(path, root, p.replaced)}`);
+      };
+      if (!configExisted) {
+        writeOwned(p.config, defaultConfigText(imported, lsm06?.conf ?? ''), 0o600);
+        if (imported.length) notes.push(`imported ${imported.join(' ')} from ${lsm06!.conf} into ${p.config}`);
+      } else if (lsm06?.conf) notes.push(`kept ${p.config} as it is (USER and SUB not imported from ${lsm06.conf})`);
+      if (lsm06?.problem) notes.push(`could not read ${lsm06.conf}: ${lsm06.problem}; set USER and SUB in ${p.config} yourself`);
+      for (const i of lsm06?.loaded?.ignored ?? []) notes.push(`conf.lsm's ${i.key} is ignored: ${i.why}`);
+      if (!existsSync(p.ignore)) writeOwned(p.ignore, IGNORE_TEXT, 0o644);
+
+      // the program: a copy of this one; the command names it by its path in the installed system
+      const copied = installProgram(p.lib);
+      claim(p.command, 'a command');
+      writeOwned(p.command, `#!/bin/sh\n# lsm, written by lsm install: runs the program in ${LIB}\nLSM_NODE=${shellQuote(process.execPath)} exec ${LIB}/bin/lsm "$@"\n`, 0o755);
+      if (/^\/(home|root|tmp|run\/user)\//.test(process.execPath)) warn(`node is ${process.execPath}: cron may not see it, and the systemd unit hides /home, /root and /tmp; install node system-wide (apt-get install nodejs) and re-run lsm install`);
+      claim(p.man, 'a man page', '.TH LSM');
+      writeOwned(p.man, readFileSync(join(PACKAGE_ROOT, 'docs', 'lsm.8'), 'utf8'), 0o644);
+      claim(p.logrotate, 'a logrotate file');
+      if (config.eventLog) writeOwned(p.logrotate, template('logrotate.d/lsm', { EVENT_LOG: config.eventLog }), 0o644);
+
+      if (schedule === 'cron') {
+        claim(p.cron, 'a cron entry');
+        writeOwned(p.cron, template('cron.d/lsm', { LSM: COMMAND, INTERVAL: config.interval, CRON_SPEC: spec.cron }), 0o644);
+        const cronRuns = running(ctx.procRoot, /^(cron|crond|cronie|fcron|dcron)$/) || existsSync(join(root || '/', 'lib/systemd/system-generators/systemd-crontab-generator'));
+        if (!cronRuns) warn(`no cron daemon is running${root ? ' here' : ''}: nothing will run ${p.cron} until one does (apt-get install cron${root ? '; an image must start one' : ''}, or lsm install --schedule systemd)`);
+        notes.push(`schedule: ${p.cron}: lsm -c every ${config.interval}${cronRuns ? '' : ' (NO CRON DAEMON RUNNING)'}`);
+      } else if (lsm06 && existsSync(p.cron) && isLsm06Cron(p.cron)) claim(p.cron, 'a cron entry'); // LSM 0.6's would run beside the timer
       if (schedule === 'systemd') {
-        write(p.service, template('systemd/lsm.service', { LSM: lsm }), 0o644, changed);
-        write(p.timer, template('systemd/lsm.timer', { INTERVAL: interval, SYSTEMD_INTERVAL: spec.systemd }), 0o644, changed);
-        if (!root) execFileSync('systemctl', ['daemon-reload'], { stdio: 'ignore' });
-        if (!root) execFileSync('systemctl', ['enable', '--now', 'lsm.timer'], { stdio: 'ignore' });
+        claim(p.service, 'a unit');
+        claim(p.timer, 'a unit');
+        writeOwned(p.service, template('systemd/lsm.service', { LSM: COMMAND, READ_WRITE_PATHS: writablePaths(config), MAIL_SANDBOX: mailSandbox(config) }), 0o644);
+        writeOwned(p.timer, template('systemd/lsm.timer', { INTERVAL: config.interval, ON_CALENDAR: spec.systemd }), 0o644);
+        if (!root) {
+          execFileSync('systemctl', ['daemon-reload'], { stdio: 'ignore' });
+          execFileSync('systemctl', ['enable', '--now', 'lsm.timer'], { stdio: 'ignore' });
+        }
+        notes.push(`schedule: ${p.timer}: lsm -c every ${config.interval}${root ? ' (enable it in the image: systemctl enable lsm.timer)' : ', enabled'}`);
       }
-      out('lsm installed');
+      if (schedule === 'none') notes.push('schedule: none (run lsm -c yourself)');
+
+      out(`lsm ${copied ? 'installed' : 'kept'} in ${p.lib} (${(treeSize(p.lib) / 1048576).toFixed(1)} MiB)`);
       out(`  command   ${p.command}`);
-      out(`  config    ${p.config}${changed.includes(p.config) ? ' (new: every key commented out at its default)' : ' (kept as it was)'}`);
+      out(`  config    ${p.config}${configExisted ? ' (kept as it was)' : imported.length ? " (new: USER and SUB from LSM 0.6's conf.lsm, every other key commented out at its default)" : ' (new: every key commented out at its default)'}`);
       out(`  ignore    ${p.ignore}`);
-      out(`  hooks     ${p.hooksDir} (example: ${join(HOOKS_SRC, 'examples', '50-webhook')})`);
+      out(`  hooks     ${p.hooksDir} (example: ${LIB}/hooks/examples/50-webhook)`);
       out(`  history   ${p.repo}`);
       out(`  spool     ${p.spool}`);
-      out(`  schedule  ${schedule === 'cron' ? `${p.cron}: lsm -c every ${interval}` : schedule === 'systemd' ? `${p.timer}: lsm -c every ${interval}` : 'none (run lsm -c yourself)'}`);
-      if (argv.baseline ?? !root) {
-        const r = execFileSync(process.execPath, [MAIN_JS, '-g', '--repo', p.repo, '--config', p.config], { encoding: 'utf8' });
-        out(`  baseline  ${r.trim().split('\n').pop()}`);
-      }
+      out(`  man page  ${p.man} (man lsm)`);
+      if (config.eventLog) out(`  log       ${config.eventLog}, rotated weekly by ${p.logrotate}`);
+      for (const n of notes) out(`  ${n}`);
+      await baselineStep(argv.baseline ?? !root, p, root);
     } catch (err) {
       if (err instanceof LsmError) throw err;
       throw ioError('install failed', err);
     }
   },
 };
-export default command;
 
+/** The first baseline only: an upgrade keeps the one an administrator approved, whatever drifted since. */
+async function baselineStep(wanted: boolean, p: ReturnType<typeof installPaths>, root: string): Promise<void> {
+  const repo = existsSync(join(p.repo, '.git')) ? openRepo(p.repo) : null;
+  const baseline = repo ? await readBaseline(repo) : null;
+  if (baseline) { out(`  baseline  ${baseline.slice(0, 8)} kept (lsm drift shows what changed since; lsm -g approves)`); return; }
+  if (repo && (await headCommit(repo))) { out('  baseline  none: the history has commits but no baseline (lsm -g approves the current state)'); return; }
+  if (!wanted) { out(`  baseline  not taken${root ? ' (--root)' : ''}: the first lsm -c takes it`); return; }
+  const r = execFileSync(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli', 'main.js'), '-g', '--repo', p.repo, '--config', p.config], { encoding: 'utf8' });
+  out(`  baseline  ${r.trim().split('\n').pop()}`);
+}
+export default command;

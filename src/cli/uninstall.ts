@@ -6,13 +6,14 @@ import { existsSync, rmSync } from 'node:fs';
 import { EXIT, LsmError } from '../errors.js';
 import type { GlobalArgs } from './context.js';
 import { installPaths } from './install.js';
+import { ownedByLsm } from './install-files.js';
 import { out } from './output.js';
 
 interface Args extends GlobalArgs { root?: string; purge?: boolean; yes?: boolean }
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'uninstall',
-  describe: 'remove the schedule and the command; --purge --yes also deletes config, history, spool and logs',
+  describe: 'remove the schedule, the command and the program; --purge --yes also deletes config, history, spool and logs',
   builder: (y) => y
     .option('root', { type: 'string', describe: 'the root lsm was installed into' })
     .option('purge', { type: 'boolean', describe: 'also delete /etc/lsm, /var/lib/lsm (the history) and /var/log/lsm' })
@@ -25,8 +26,11 @@ const command: CommandModule<GlobalArgs, Args> = {
     if (!root && existsSync(p.timer)) {
       try { execFileSync('systemctl', ['disable', '--now', 'lsm.timer'], { stdio: 'ignore' }); } catch { /* not running */ }
     }
-    const removed = [p.cron, p.service, p.timer, p.command].filter((f) => existsSync(f));
+    // only what lsm install wrote: another's file at one of these paths (LSM 0.6's cron entry) stays
+    const removed = [p.cron, p.service, p.timer, p.command, p.logrotate].filter((f) => ownedByLsm(f) === 'ours');
+    if (ownedByLsm(p.man, '.TH LSM') === 'ours') removed.push(p.man);
     for (const f of removed) rmSync(f);
+    if (existsSync(p.lib)) { rmSync(p.lib, { recursive: true }); removed.push(p.lib); }
     if (argv.purge) for (const d of [p.configDir, p.stateDir, p.logDir]) if (existsSync(d)) { rmSync(d, { recursive: true }); removed.push(d); }
     for (const f of removed) out(`removed ${f}`);
     if (!argv.purge) out(`kept ${p.repo} (history), ${p.configDir} and ${p.spool}: lsm uninstall --purge --yes deletes them`);

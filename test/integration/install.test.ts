@@ -1,7 +1,7 @@
 // lsm install / uninstall into a root the test owns, and lsm watch coalescing a burst.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LSM, ROOT, World } from '../helpers/world.js';
@@ -10,35 +10,68 @@ import { testConfig } from '../helpers/config.js';
 const lsm = (...args: string[]) => execFileSync(process.execPath, [LSM, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
 
+const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
+/** Run a shell script in a private mount namespace where ROOT's /usr/local is the system's, and the clone is gone. */
+const inImage = (root: string, script: string) => run('unshare', ['-m', 'sh', '-c',
+  `mount --make-rprivate / && mount --bind ${root}/usr/local /usr/local && mount -t tmpfs none ${ROOT} && ${script}`]);
+const tree = (dir: string): Record<string, string> => {
+  const o: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isSymbolicLink()) o[p.slice(dir.length)] = `-> ${readlinkSync(p)}`;
+      else if (e.isDirectory()) walk(p);
+      else o[p.slice(dir.length)] = `${mode(p)} ${readFileSync(p, 'utf8')}`;
+    }
+  };
+  walk(dir);
+  return o;
+};
+
 describe('lsm install', () => {
-  it('writes the files a system install needs, with safe modes, and uninstall reverses it', () => {
+  it('installs a self-contained program with safe modes, that runs without the clone; uninstall reverses it', () => {
     const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
     const summary = lsm('install', '--root', root, '--schedule', 'cron');
-    expect(summary).toContain(`schedule  ${root}/etc/cron.d/lsm: lsm -c every 10m`);
+    expect(summary).toContain(`schedule: ${root}/etc/cron.d/lsm: lsm -c every 10m`);
     expect([mode(`${root}/etc/lsm`), mode(`${root}/etc/lsm/lsm.conf`), mode(`${root}/var/lib/lsm`), mode(`${root}/var/lib/lsm/spool`),
-      mode(`${root}/var/log/lsm`), mode(`${root}/usr/local/sbin/lsm`), mode(`${root}/etc/cron.d/lsm`), mode(`${root}/var/lib`)])
-      .toEqual(['755', '600', '700', '700', '750', '755', '644', '755']);
+      mode(`${root}/var/log/lsm`), mode(`${root}/usr/local/sbin/lsm`), mode(`${root}/etc/cron.d/lsm`), mode(`${root}/var/lib`),
+      mode(`${root}/usr/local/lib/lsm`), mode(`${root}/usr/local/share/man/man8/lsm.8`), mode(`${root}/etc/logrotate.d/lsm`)])
+      .toEqual(['755', '600', '700', '700', '750', '755', '644', '755', '755', '644', '644']);
     expect(readFileSync(`${root}/etc/cron.d/lsm`, 'utf8')).toMatch(/^\*\/10 \* \* \* \* root \/usr\/local\/sbin\/lsm -c >\/dev\/null$/m);
-    // the installed command runs this lsm
+    // the command names the program by its path in the installed system: nothing of the clone or of --root
     const cmd = readFileSync(`${root}/usr/local/sbin/lsm`, 'utf8');
-    expect(cmd).toContain(`LSM_NODE='${process.execPath}' exec '${join(ROOT, 'bin', 'lsm')}' "$@"`);
-    expect(execFileSync(`${root}/usr/local/sbin/lsm`, ['--version'], { encoding: 'utf8' })).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(cmd).toContain(`LSM_NODE='${process.execPath}' exec /usr/local/lib/lsm/bin/lsm "$@"`);
+    expect(cmd).not.toContain(ROOT);
+    expect(cmd).not.toContain(root);
+    // production code only: no TypeScript, no test runner, no sources
+    const lib = `${root}/usr/local/lib/lsm`;
+    expect(existsSync(`${lib}/dist/cli/main.js`) && existsSync(`${lib}/node_modules/isomorphic-git/package.json`)).toBe(true);
+    for (const dev of ['node_modules/typescript', 'node_modules/vitest', 'node_modules/smtp-server', 'src', 'test']) expect(existsSync(join(lib, dev))).toBe(false);
+    expect(summary).toMatch(new RegExp(`^lsm installed in ${root}/usr/local/lib/lsm \\((\\d+\\.\\d) MiB\\)$`, 'm'));
+    expect(Number(/\((\d+\.\d) MiB\)/.exec(summary)![1])).toBeLessThan(20);
+    // with the clone hidden and the image's /usr/local as the system's, the command runs, every module loads
+    const r = inImage(root, `/usr/local/sbin/lsm --version && /usr/local/sbin/lsm config --config /dev/null >/dev/null && /usr/local/sbin/lsm status --help >/dev/null && ls ${ROOT} | wc -l`);
+    expect([r.status, r.stderr, r.stdout]).toEqual([0, '', '0.1.0\n0\n']);
     // the default config is every key commented out, and lsm reads it
     const conf = readFileSync(`${root}/etc/lsm/lsm.conf`, 'utf8');
     expect(conf).toMatch(/^#USER="root"$/m);
     expect(conf).toMatch(/^#SUB="LSM Port Monitor Alert on \$HOSTNAME"$/m);
     expect(lsm('config', '--config', `${root}/etc/lsm/lsm.conf`)).toMatch(/^USER="root"  # default$/m);
+    expect(readFileSync(`${root}/etc/logrotate.d/lsm`, 'utf8')).toMatch(/^\/var\/log\/lsm\/events\.jsonl \{$/m);
 
     // an admin's config is never overwritten; a second install changes nothing else
     writeFileSync(`${root}/etc/lsm/lsm.conf`, 'USER="admin@example.org"\nINTERVAL="5m"\n');
     lsm('install', '--root', root, '--schedule', 'systemd');
     expect(readFileSync(`${root}/etc/lsm/lsm.conf`, 'utf8')).toBe('USER="admin@example.org"\nINTERVAL="5m"\n');
-    expect(readFileSync(`${root}/etc/systemd/system/lsm.timer`, 'utf8')).toMatch(/^OnUnitActiveSec=5min$/m);
+    const timer = readFileSync(`${root}/etc/systemd/system/lsm.timer`, 'utf8');
+    expect(timer).toMatch(/^OnCalendar=\*-\*-\* \*:0\/5:00$/m);
+    expect(timer).toMatch(/^Persistent=true$/m);
+    expect(timer).not.toMatch(/OnUnitActiveSec|OnBootSec/);
     expect(readFileSync(`${root}/etc/systemd/system/lsm.service`, 'utf8')).toMatch(/^ExecStart=\/usr\/local\/sbin\/lsm -c --quiet$/m);
 
     const un = lsm('uninstall', '--root', root);
     expect(un).toContain(`removed ${root}/etc/cron.d/lsm`);
-    for (const f of ['etc/cron.d/lsm', 'etc/systemd/system/lsm.timer', 'etc/systemd/system/lsm.service', 'usr/local/sbin/lsm']) expect(existsSync(join(root, f))).toBe(false);
+    for (const f of ['etc/cron.d/lsm', 'etc/systemd/system/lsm.timer', 'etc/systemd/system/lsm.service', 'usr/local/sbin/lsm', 'usr/local/lib/lsm', 'usr/local/share/man/man8/lsm.8', 'etc/logrotate.d/lsm']) expect(existsSync(join(root, f))).toBe(false);
     expect(existsSync(`${root}/etc/lsm/lsm.conf`)).toBe(true);
     // the history is the audit trail: --purge alone is refused, and nothing is deleted
     const refused = spawnSync(process.execPath, [LSM, 'uninstall', '--root', root, '--purge'], { encoding: 'utf8' });
@@ -48,14 +81,151 @@ describe('lsm install', () => {
     expect(existsSync(`${root}/var/lib/lsm`)).toBe(false);
   });
 
+  it('the systemd unit is hardened (systemd-analyze security <= 4.0, with SMTP and with sendmail) and verifies clean', () => {
+    for (const conf of ['SMTP_URL="smtp://mail.example.org:587"\n', 'SENDMAIL="/usr/sbin/sendmail"\n']) {
+      const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
+      mkdirSync(`${root}/etc/lsm`, { recursive: true });
+      writeFileSync(`${root}/etc/lsm/lsm.conf`, conf, { mode: 0o600 });
+      lsm('install', '--root', root, '--schedule', 'systemd');
+      const unit = `${root}/etc/systemd/system/lsm.service`;
+      const text = readFileSync(unit, 'utf8');
+      for (const line of [/^ProtectSystem=strict$/m, /^ReadWritePaths=-\/var\/lib\/lsm -\/var\/log\/lsm$/m, /^CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH$/m,
+        /^NoNewPrivileges=yes$/m, /^RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK$/m, /^SystemCallFilter=@system-service$/m, /^UMask=0077$/m, /^TimeoutStartSec=/m]) expect(text).toMatch(line);
+      const sec = run('systemd-analyze', ['security', '--offline=true', unit]);
+      const level = Number(/Overall exposure level for lsm\.service: ([\d.]+)/.exec(sec.stdout)?.[1]);
+      expect(level).toBeLessThanOrEqual(conf.startsWith('SMTP') ? 2.5 : 3.0);
+      // verify: the command and the man page (section 8) as the installed system has them
+      const v = inImage(root, `MANPATH=/usr/local/share/man:/usr/share/man systemd-analyze verify ${unit} ${root}/etc/systemd/system/lsm.timer`);
+      expect([v.status, v.stderr]).toEqual([0, '']);
+    }
+    expect(run('systemd-analyze', ['calendar', '*-*-* *:0/10:00']).status).toBe(0);
+  });
+
   it('install.sh wraps it, and a broken config is one line and exit 2', () => {
     const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
     const out = execFileSync('sh', [join(ROOT, 'install.sh'), '--root', root, '--schedule', 'none'], { encoding: 'utf8' });
-    expect(out).toContain('schedule  none (run lsm -c yourself)');
+    expect(out).toContain('schedule: none (run lsm -c yourself)');
     writeFileSync(`${root}/etc/lsm/lsm.conf`, 'INTERVAL="often"\n');
     let err = '';
     try { lsm('install', '--root', root); } catch (e) { err = (e as { stderr: string; status: number }).stderr + (e as { status: number }).status; }
     expect(err).toBe(`lsm: ${root}/etc/lsm/lsm.conf:1: INTERVAL must be a duration like 10m, 30s or 1h, not 'often'\n2`);
+  });
+
+  it('migrates LSM 0.6: nothing written through its symlink, its cron entry moved aside, USER and SUB imported, every key accepted', () => {
+    const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
+    const old = `${root}/usr/local/lsm`;
+    mkdirSync(`${old}/tmp`, { recursive: true });
+    writeFileSync(`${old}/lsm`, '#!/bin/sh\n# LSM 0.6 [lsm@r-fx.org]\n. /usr/local/lsm/conf.lsm\necho lsm 0.6\n', { mode: 0o750 });
+    writeFileSync(`${old}/conf.lsm`, [
+      '#!/bin/sh', '# LSM 0.6 [lsm@r-fx.org]', 'INSPATH="/usr/local/lsm"', 'TMP="$INSPATH/tmp"',
+      'USER="ops@example.org"    # Alert email addresses', 'SUB="Port alert on $HOSTNAME"', 'NSTAT=`which netstat`', 'MAIL="/bin/mail"', 'LSM_SOMETHING_ELSE="x"', '',
+    ].join('\n'), { mode: 0o640 });
+    writeFileSync(`${old}/tmp/.base.net`, 'tcp 0 0 0.0.0.0:22 0.0.0.0:* LISTEN 1/sshd\n');
+    mkdirSync(`${root}/usr/local/sbin`, { recursive: true });
+    symlinkSync('/usr/local/lsm/lsm', `${root}/usr/local/sbin/lsm`);
+    mkdirSync(`${root}/etc/cron.d`, { recursive: true });
+    writeFileSync(`${root}/etc/cron.d/lsm`, '*/10 * * * * root /usr/local/sbin/lsm -c >> /dev/null 2>&1\n', { mode: 0o644 });
+    const before = tree(old);
+
+    const r = spawnSync(process.execPath, [LSM, 'install', '--root', root, '--schedule', 'cron'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const out = r.stdout;
+    // LSM 0.6 is kept whole; what lsm's files replace is moved aside, each with a line saying so
+    expect(tree(old)).toEqual(before);
+    expect(out).toContain(`LSM 0.6 found in ${old}: migrating (it stays there as it is; remove it when you no longer need it)`);
+    expect(out).toContain(`moved ${root}/usr/local/sbin/lsm (LSM 0.6's symlink to /usr/local/lsm/lsm) to ${root}/var/lib/lsm/replaced/usr/local/sbin/lsm`);
+    expect(out).toContain(`moved ${root}/etc/cron.d/lsm (LSM 0.6's cron entry) to ${root}/var/lib/lsm/replaced/etc/cron.d/lsm`);
+    expect(readlinkSync(`${root}/var/lib/lsm/replaced/usr/local/sbin/lsm`)).toBe('/usr/local/lsm/lsm');
+    expect(readFileSync(`${root}/var/lib/lsm/replaced/etc/cron.d/lsm`, 'utf8')).toBe('*/10 * * * * root /usr/local/sbin/lsm -c >> /dev/null 2>&1\n');
+    expect(lstatSync(`${root}/usr/local/sbin/lsm`).isFile()).toBe(true);
+    expect(readFileSync(`${root}/etc/cron.d/lsm`, 'utf8')).toContain('/usr/local/sbin/lsm -c');
+    // USER and SUB come over ($HOSTNAME still expanded by lsm); LSM 0.6's other keys are named, with why
+    expect(out).toContain(`imported USER="ops@example.org" SUB="Port alert on $HOSTNAME" from ${old}/conf.lsm into ${root}/etc/lsm/lsm.conf`);
+    expect(out).toContain("conf.lsm's NSTAT is ignored: lsm reads /proc itself and runs no netstat");
+    expect(out).toContain("conf.lsm's LSM_SOMETHING_ELSE is ignored: not a key lsm knows");
+    const config = lsm('config', '--config', `${root}/etc/lsm/lsm.conf`);
+    expect(config).toMatch(new RegExp(`^USER="ops@example.org"  # ${root}/etc/lsm/lsm.conf:\\d+$`, 'm'));
+    expect(config).toMatch(/^SUB="Port alert on \\\$HOSTNAME"  #/m); // expanded when read
+    // the old conf.lsm itself is read as it is, every key accepted
+    expect(lsm('config', '--config', `${old}/conf.lsm`)).toMatch(/^USER="ops@example.org"/m);
+    // and uninstall leaves LSM 0.6 alone
+    lsm('uninstall', '--root', root);
+    expect(tree(old)).toEqual(before);
+  });
+});
+
+describe('lsm install in a world of its own', () => {
+  let world: World;
+  const pids: number[] = [];
+  beforeAll(async () => { world = await World.start(); });
+  afterAll(async () => { for (const p of pids) await world.kill(p); await world?.stop(); });
+
+  it('an upgrade keeps config, history, spool and the approved baseline, even with drift', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
+    const conf = testConfig(`${root}/etc/lsm`, { SPOOL_DIR: `${root}/var/lib/lsm/spool`, EVENT_LOG: `${root}/var/log/lsm/events.jsonl` });
+    expect(conf).toBe(`${root}/etc/lsm/lsm.conf`);
+    const repo = `${root}/var/lib/lsm/snapshots`;
+    const first = await world.lsm(['install', '--root', root, '--schedule', 'none', '--baseline']);
+    expect(first.code).toBe(0);
+    const baseline = readFileSync(`${repo}/.git/refs/lsm/baseline`, 'utf8');
+    pids.push((await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: 7411 }], 'drifter')).pid);
+    expect((await world.lsm(['-c', '--repo', repo, '--config', conf])).code).toBe(0);
+    expect((await world.lsm(['drift', '--exit-code', '--repo', repo, '--config', conf])).code).toBe(3);
+    const spool = readdirSync(`${root}/var/lib/lsm/spool`).sort();
+    expect(spool.some((f) => f.endsWith('.json'))).toBe(true); // no mail configured: the alert waits
+    const confText = readFileSync(conf, 'utf8');
+    const head = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
+
+    const again = await world.lsm(['install', '--root', root, '--schedule', 'none', '--baseline']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`  baseline  ${baseline.slice(0, 8)} kept (lsm drift shows what changed since; lsm -g approves)`);
+    expect(readFileSync(`${repo}/.git/refs/lsm/baseline`, 'utf8')).toBe(baseline);
+    expect(readFileSync(`${repo}/.git/logs/refs/lsm/baseline`, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect((await world.lsm(['drift', '--exit-code', '--repo', repo, '--config', conf])).code).toBe(3);
+    expect(readdirSync(`${root}/var/lib/lsm/spool`).sort()).toEqual(spool);
+    expect(readFileSync(conf, 'utf8')).toBe(confText);
+    expect(execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' })).toBe(head);
+    expect(execFileSync('git', ['-C', repo, 'fsck', '--strict'], { encoding: 'utf8' })).toBe('');
+  });
+
+  it('says so when no cron daemon runs, and not when one does', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
+    const none = await world.lsm(['install', '--root', root, '--schedule', 'cron']);
+    expect(none.code).toBe(0);
+    expect(none.stderr).toBe(`lsm: warning: no cron daemon is running here: nothing will run ${root}/etc/cron.d/lsm until one does (apt-get install cron; an image must start one, or lsm install --schedule systemd)\n`);
+    expect(none.stdout).toContain('(NO CRON DAEMON RUNNING)');
+    const cron = (await world.hold([], 'cron')).pid;
+    pids.push(cron);
+    const some = await world.lsm(['install', '--root', root, '--schedule', 'cron']);
+    expect([some.code, some.stderr]).toEqual([0, '']);
+    expect(some.stdout).toContain(`schedule: ${root}/etc/cron.d/lsm: lsm -c every 10m\n`);
+  });
+});
+
+describe('the package', () => {
+  it('npm pack ships built code and no sources; installing it needs no TypeScript', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.scripts.prepack).toBe('npm run build');
+    // prepare builds a clone after npm ci, and does nothing where TypeScript is not installed (--omit=dev)
+    const bare = mkdtempSync(join(tmpdir(), 'lsm-prepare-'));
+    expect(spawnSync('sh', ['-c', pkg.scripts.prepare], { cwd: bare, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).status).toBe(0);
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
+    for (const f of ['dist/cli/main.js', 'bin/lsm', 'docs/lsm.8', 'hooks/systemd/lsm.service', 'hooks/logrotate.d/lsm', 'install.sh']) expect(files).toContain(f);
+    expect(files.filter((f) => /^(src|test|bench)\//.test(f) || f.endsWith('.ts'))).toEqual([]);
+  });
+
+  it('the benchmark needs only the repository\'s own files', () => {
+    for (const f of readdirSync(join(ROOT, 'bench')).filter((n) => n.endsWith('.mjs'))) {
+      const text = readFileSync(join(ROOT, 'bench', f), 'utf8');
+      const refs = [...text.matchAll(/new URL\('([^']+)', import\.meta\.url\)|from '(\.{1,2}\/[^']+)'/g)].map((m) => m[1] ?? m[2]);
+      for (const ref of refs) {
+        const target = join(ROOT, 'bench', ref);
+        expect(target.startsWith(ROOT + '/'), `${f}: ${ref}`).toBe(true);
+        if (!ref.endsWith('/') && ref !== '.') expect(existsSync(target), `${f}: ${ref}`).toBe(true);
+      }
+    }
   });
 });
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { displayValue, loadConfig } from '../../src/config.js';
 
 const env = { root: true, configDir: '/etc/lsm', stateDir: '/var/lib/lsm' };
-function file(text: string, mode = 0o600): string {
-  const p = join(mkdtempSync(join(tmpdir(), 'lsm-conf-')), 'conf.lsm');
+function file(text: string, mode = 0o600, name = 'conf.lsm'): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'lsm-conf-')), name);
   writeFileSync(p, text);
   chmodSync(p, mode);
   return p;
@@ -29,6 +29,16 @@ describe('config', () => {
     expect(config.spoolDir).toBe('/var/lib/lsm/spool');
   });
 
+  it("accepts every key of LSM 0.6's conf.lsm (a shell script): the ones lsm has no use for are listed with why", () => {
+    const p = file(['#!/bin/sh', 'INSPATH="/usr/local/lsm"', 'NSTAT=`which netstat`', 'USER="a@example.org"', 'SOME_OTHER_KEY=1', ''].join('\n'));
+    const { config, ignored } = loadConfig(p, env);
+    expect(config.user).toEqual(['a@example.org']);
+    expect(ignored.map((i) => [i.key, i.where])).toEqual([['INSPATH', `${p}:2`], ['NSTAT', `${p}:3`], ['SOME_OTHER_KEY', `${p}:5`]]);
+    expect(ignored[1].why).toBe('lsm reads /proc itself and runs no netstat');
+    // in lsm's own config LSM 0.6's keys are accepted the same way, and a typo still is an error
+    expect(loadConfig(file('NSTAT="/bin/netstat"\n', 0o600, 'lsm.conf'), env).ignored.map((i) => i.key)).toEqual(['NSTAT']);
+  });
+
   it('takes shell forms, lists, ${HOSTNAME}, and has defaults with no file', () => {
     const { config } = loadConfig(file("export USER='a@x.org, b@y.org'\nSUB=\"${HOSTNAME}: \\\"change\\\"\"\nESTABLISHED=yes\n"), env);
     expect(config.user).toEqual(['a@x.org', 'b@y.org']);
@@ -40,7 +50,7 @@ describe('config', () => {
   });
 
   it('names file, line and key for what it cannot take', () => {
-    expect(() => loadConfig(file('USER="root"\nMAILTO="x"\n'), env)).toThrow(/conf\.lsm:2: unknown key MAILTO/);
+    expect(() => loadConfig(file('USER="root"\nMAILTO="x"\n', 0o600, 'lsm.conf'), env)).toThrow(/lsm\.conf:2: unknown key MAILTO/);
     expect(() => loadConfig(file('USER="a b@"\n'), env)).toThrow(/conf\.lsm:1: USER is not a mail address/);
     expect(() => loadConfig(file('SMTP_URL="http://x"\n'), env)).toThrow(/SMTP_URL must start with smtp:\/\/ or smtps:\/\//);
     expect(() => loadConfig(file('INTERVAL="soon"\n'), env)).toThrow(/conf\.lsm:1: INTERVAL must be a duration/);

@@ -1,0 +1,91 @@
+// METRICS_FILE: a heartbeat monitoring can watch. Each `lsm -c` (what cron and the timer run)
+// rewrites a Prometheus text-format file, the way node_exporter's textfile collector reads them
+// (written beside it, then renamed over it: never read half written). When cron stops, the age of
+// lsm_last_run_timestamp_seconds says so; a failed run says lsm_last_run_success 0 and keeps the
+// time of the last good one. Written on the way out (process 'exit'), so a run that fails is
+// recorded too; trouble writing it is one line on stderr, never the run's failure.
+import { chmodSync, closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { spoolSummary } from '../alert/index.js';
+import { EXIT } from '../errors.js';
+import { journalPath } from '../store/journal-read.js';
+import { openRepo } from '../store/repo.js';
+import type { FileChange, Snapshot } from '../types.js';
+import type { Context } from './global-options.js';
+
+export interface RunFacts {
+  snapshot?: Snapshot;
+  drift?: FileChange[];
+  commitTime?: number; // unix ms of a commit this run made
+}
+
+const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/** The commit time of the journal's last record, from its tail only (years of history stay unread). */
+function lastCommitTime(repoDir: string): number | null {
+  let fd: number;
+  try { fd = openSync(journalPath(openRepo(repoDir)), 'r'); } catch { return null; }
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(size, 65536));
+    readSync(fd, buf, 0, buf.length, size - buf.length);
+    const lines = buf.toString('utf8').split('\n');
+    for (let i = lines.length - 2; i >= 0; i--) { const m = /"t":(\d+)[,}]/.exec(lines[i]); if (m) return Number(m[1]); }
+    return null;
+  } finally { closeSync(fd); }
+}
+
+function previousSuccess(file: string): number | null {
+  try { const m = /^lsm_last_success_timestamp_seconds (\S+)$/m.exec(readFileSync(file, 'utf8')); return m ? Number(m[1]) : null; } catch { return null; }
+}
+
+export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: number, lastSuccess: number | null): string {
+  const lines: string[] = [];
+  const metric = (name: string, help: string, samples: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  const seconds = (ms: number) => Math.round(ms) / 1000;
+  metric('lsm_last_run_timestamp_seconds', 'Unix time the last lsm -c ended.', [['', seconds(now)]]);
+  metric('lsm_last_run_success', '1 when the last lsm -c succeeded, 0 when it failed.', [['', ok ? 1 : 0]]);
+  const success = ok ? seconds(now) : lastSuccess;
+  if (success !== null) metric('lsm_last_success_timestamp_seconds', 'Unix time of the last lsm -c that succeeded.', [['', success]]);
+  if (facts.snapshot) {
+    metric('lsm_sockets', 'Sockets recorded by the last scan, per network namespace and kind.', [...facts.snapshot].map(([path, l]) =>
+      [`{namespace="${label(dirname(path))}",kind="${label(basename(path))}"}`, l.length] as [string, number]));
+  }
+  if (facts.drift) {
+    const count = (k: 'added' | 'removed') => facts.drift!.reduce((n, f) => n + f[k].length, 0);
+    metric('lsm_drift_lines', 'Lines that differ from the approved baseline (lsm drift).', [['{change="added"}', count('added')], ['{change="removed"}', count('removed')]]);
+  }
+  try {
+    const spool = spoolSummary(ctx.loaded.config.spoolDir);
+    metric('lsm_spool_alerts', 'Alerts waiting in the spool for delivery.', [['', spool.pending]]);
+    metric('lsm_dead_alerts', 'Alerts a channel refused for good (lsm flush --retry-dead).', [['', spool.dead]]);
+  } catch { /* no spool yet */ }
+  const committed = facts.commitTime ?? lastCommitTime(ctx.repoDir);
+  if (committed !== null) metric('lsm_last_commit_timestamp_seconds', 'Unix time of the last commit (the last change seen).', [['', seconds(committed)]]);
+  return lines.join('\n') + '\n';
+}
+
+export function writeMetrics(ctx: Context, facts: RunFacts, ok: boolean, now = Date.now()): void {
+  const file = ctx.loaded.config.metricsFile;
+  if (!file) return;
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`); // not *.prom: the collector skips it
+  try {
+    writeFileSync(tmp, metricsText(ctx, facts, ok, now, previousSuccess(file)), { mode: 0o644 });
+    chmodSync(tmp, 0o644); // node_exporter reads it as its own user, whatever the umask (the unit's is 077)
+    renameSync(tmp, file);
+  } catch (err) {
+    process.stderr.write(`lsm: cannot write METRICS_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+  }
+}
+
+/** Record this run in METRICS_FILE when the process ends, whatever way it ends; fill the facts as they come. */
+export function recordRun(ctx: Context): RunFacts {
+  const facts: RunFacts = {};
+  if (ctx.loaded.config.metricsFile) {
+    process.once('exit', (code) => writeMetrics(ctx, facts, code === EXIT.OK || code === EXIT.CHANGED));
+  }
+  return facts;
+}

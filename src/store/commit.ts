@@ -170,7 +170,10 @@ async function syncWorktree(repo: Repo, before: Map<string, string>, after: Map<
       await fsp.unlink(join(repo.dir, path)).catch(() => {});
       crashPoint('commit-worktree-file-unlinked'); // deleted, still in the index
       await (await igit()).remove({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
-      await fsp.rmdir(dirname(join(repo.dir, path))).catch(() => {}); // only when empty
+      // directories left empty go too, up to the work tree's root (a namespace gone: netns/ when it was the last)
+      for (let d = dirname(join(repo.dir, path)); d !== repo.dir && d.startsWith(repo.dir + '/'); d = dirname(d)) {
+        if (!(await fsp.rmdir(d).then(() => true, () => false))) break; // not empty
+      }
     }
     await fsp.unlink(join(repo.gitdir, STALE_WORKTREE)).catch(() => {});
   } catch (err) {

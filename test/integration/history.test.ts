@@ -131,8 +131,16 @@ describe('drift', () => {
     expect(d.lines).toEqual([{ path: 'host/tcp', line: C, kind: 'added', since: expect.any(Number) }]);
     expect(out(config, 'drift', '--repo', repo)).toMatch(/^\+ host\/tcp  0\.0\.0\.0:4444  nc  root  \/usr\/bin\/nc  since \S+ \(1h 0m\)$/m);
     expect(run(config, 'drift', '--exit-code', '--repo', repo).code).toBe(3);
-    await commitSnapshot(repo, snap([C]), { now: Date.now() - H / 2 });
-    expect(JSON.parse(out(config, 'drift', '--json', '--repo', repo)).lines.map((l: { kind: string; line: string }) => [l.kind, l.line])).toEqual([['added', C], ['removed', A]]);
+    const added = (await commitSnapshot(repo, snap([A, C]), { now: Date.now() })) ?? null;
+    expect(added).toBeNull(); // unchanged: C's time is the commit that added it
+    const removed = (await commitSnapshot(repo, snap([C]), { now: Date.now() - H / 2 }))!;
+    // a removed line's 'since' is when it was removed, an added line's when it was added
+    const lines = JSON.parse(out(config, 'drift', '--json', '--repo', repo)).lines;
+    expect(lines).toEqual([
+      { path: 'host/tcp', line: C, kind: 'added', since: d.lines[0].since },
+      { path: 'host/tcp', line: A, kind: 'removed', since: removed.time },
+    ]);
+    expect(out(config, 'drift', '--repo', repo)).toMatch(/^- host\/tcp  0\.0\.0\.0:22  sshd  root  \/usr\/sbin\/sshd  gone since \S+ \(30m\)$/m); // since removed, not since added (2h)
   });
 
   it('reminds about unapproved drift older than DRIFT_REMINDER_HOURS, at most that often', async () => {

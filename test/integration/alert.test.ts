@@ -150,14 +150,15 @@ describe('alerts', () => {
     // the cause fixed, --retry-dead mails the rejected recipient alone, with the same Message-ID
     await stopSink();
     await startSink();
-    const f = await world.lsm(['flush', '--retry-dead', '--repo', repo]);
-    expect(f.stdout).toBe('1 delivered, 0 waiting, 0 failed permanently\n');
+    const retried = await world.lsm(['flush', '--retry-dead', '--repo', repo]);
+    expect([retried.code, retried.stdout]).toEqual([0, '1 delivered, 0 waiting, 0 failed permanently\n']);
     const all = await received();
     expect(all.slice(before).map((m) => m.headers.get('x-envelope-to'))).toEqual(['ops@example.org', 'sec@example.org']);
     expect(all[before].messageId).toBe(all[before + 1].messageId);
     expect(all[before].messageId).toMatch(/^<lsm-[0-9a-f]{40}@/);
-    await world.lsm(['flush', '--retry-dead', '--repo', repo]);
+    expect((await world.lsm(['flush', '--retry-dead', '--repo', repo])).code).toBe(0);
     expect((await received()).length).toBe(before + 2);
+    expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toEqual([]);
   });
 
   it('refuses a config that holds a password and others can read; a broken config is one line', async () => {

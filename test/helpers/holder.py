@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Holds real sockets for a test: `holder.py SPEC_JSON`. SPEC: {"comm": optional process name
 (bytes as latin1 text), "sockets": [{"kind": "tcp4"|"tcp6"|"udp4"|"udp6"|"raw4"|"raw6"|"packet"|
-"unix"|"unix-dgram"|"abstract", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
-"v6only": IPV6_V6ONLY (default true)}]}. Prints 'ready PID' when every socket
+"unix"|"unix-dgram"|"abstract"|"tcp4-conn", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
+"v6only": IPV6_V6ONLY (default true)}]}. "tcp4-conn" connects to addr:port from an ephemeral port,
+and accepts the connection when this holder listens there. Prints 'ready PID' when every socket
 exists, then waits until stdin closes or 300 s pass (bounded), and exits."""
 import json, os, select, socket, sys
 
@@ -11,6 +12,7 @@ if spec.get("comm") is not None:
     with open("/proc/self/comm", "wb") as f:
         f.write(spec["comm"].encode("latin1"))
 held = []
+listeners = {}
 for s in spec.get("sockets", []):
     k = s["kind"]
     if k in ("tcp4", "tcp6"):
@@ -23,6 +25,7 @@ for s in spec.get("sockets", []):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((s.get("addr", "127.0.0.1" if fam == socket.AF_INET else "::1"), s["port"]))
         sock.listen(16)
+        listeners.setdefault(s["port"], []).append(sock)
     elif k in ("udp4", "udp6"):
         fam = socket.AF_INET if k == "udp4" else socket.AF_INET6
         sock = socket.socket(fam, socket.SOCK_DGRAM)
@@ -46,6 +49,10 @@ for s in spec.get("sockets", []):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.bind(b"\0" + s["name"].encode("latin1"))
         sock.listen(16)
+    elif k == "tcp4-conn":
+        sock = socket.create_connection((s.get("addr", "127.0.0.1"), s["port"]))
+        for l in listeners.get(s["port"], []):
+            held.append(l.accept()[0])
     else:
         raise SystemExit("unknown kind " + k)
     held.append(sock)

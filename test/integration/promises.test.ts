@@ -50,6 +50,16 @@ describe('exit codes', () => {
     expect(git(repo, 'rev-list', '--count', 'HEAD')).toBe('3\n');
   });
 
+  it('70 for a bug (anything not a user error), with its stack, on the fast path and through yargs alike', () => {
+    // a bug injected where every command passes: the default repository asks for the uid
+    const bug = 'data:text/javascript,process.getuid=()=>{throw new TypeError("injected bug")}';
+    for (const args of [['log'], ['show', 'HEAD'], ['log', '--help=false', '-n', '1']]) {
+      const r = spawnSync(process.execPath, ['--import', bug, LSM, ...args], { encoding: 'utf8', env: { ...process.env, LSM_CONFIG: '', LSM_REPO: '' } });
+      expect(r.status, args.join(' ')).toBe(70);
+      expect(r.stderr).toMatch(/^lsm: internal error: TypeError: injected bug\n\s+at /);
+    }
+  });
+
   it('75 when another lsm holds the repository, for scan and for the fast path of -c alike', async () => {
     const { repo, run } = setup();
     expect(run('scan', '--proc', PROC('basic')).code).toBe(0);

@@ -3,9 +3,10 @@
 (bytes as latin1 text), "sockets": [{"kind": "tcp4"|"tcp6"|"udp4"|"udp6"|"raw4"|"raw6"|"packet"|
 "unix"|"unix-dgram"|"abstract"|"tcp4-conn", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
 "v6only": IPV6_V6ONLY (default true)}]}. "tcp4-conn" connects to addr:port from an ephemeral port,
-and accepts the connection when this holder listens there. Prints 'ready PID' when every socket
+and accepts the connection when this holder listens there. "later": sockets opened on SIGUSR1.
+Prints 'ready PID' when every socket
 exists, then waits until stdin closes or 300 s pass (bounded), and exits."""
-import json, os, select, socket, sys
+import json, os, select, signal, socket, sys
 
 spec = json.loads(sys.argv[1])
 if spec.get("comm") is not None:
@@ -13,48 +14,54 @@ if spec.get("comm") is not None:
         f.write(spec["comm"].encode("latin1"))
 held = []
 listeners = {}
-for s in spec.get("sockets", []):
-    k = s["kind"]
-    if k in ("tcp4", "tcp6"):
-        fam = socket.AF_INET if k == "tcp4" else socket.AF_INET6
-        sock = socket.socket(fam, socket.SOCK_STREAM)
-        if fam == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(s.get("v6only", True)))
-        if s.get("device"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, s["device"].encode())
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((s.get("addr", "127.0.0.1" if fam == socket.AF_INET else "::1"), s["port"]))
-        sock.listen(16)
-        listeners.setdefault(s["port"], []).append(sock)
-    elif k in ("udp4", "udp6"):
-        fam = socket.AF_INET if k == "udp4" else socket.AF_INET6
-        sock = socket.socket(fam, socket.SOCK_DGRAM)
-        if fam == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(s.get("v6only", True)))
-        if s.get("device"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, s["device"].encode())
-        sock.bind((s.get("addr", "127.0.0.1" if fam == socket.AF_INET else "::1"), s["port"]))
-    elif k in ("raw4", "raw6"):
-        fam = socket.AF_INET if k == "raw4" else socket.AF_INET6
-        sock = socket.socket(fam, socket.SOCK_RAW, s.get("proto", 1 if k == "raw4" else 58))
-    elif k == "packet":
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(s.get("proto", 3)))
-    elif k in ("unix", "unix-dgram"):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM if k == "unix" else socket.SOCK_DGRAM)
-        path = s["path"].encode("latin1")
-        sock.bind(path)
-        if k == "unix":
+
+def open_sockets(specs):
+    for s in specs:
+        k = s["kind"]
+        if k in ("tcp4", "tcp6"):
+            fam = socket.AF_INET if k == "tcp4" else socket.AF_INET6
+            sock = socket.socket(fam, socket.SOCK_STREAM)
+            if fam == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(s.get("v6only", True)))
+            if s.get("device"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, s["device"].encode())
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((s.get("addr", "127.0.0.1" if fam == socket.AF_INET else "::1"), s["port"]))
             sock.listen(16)
-    elif k == "abstract":
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(b"\0" + s["name"].encode("latin1"))
-        sock.listen(16)
-    elif k == "tcp4-conn":
-        sock = socket.create_connection((s.get("addr", "127.0.0.1"), s["port"]))
-        for l in listeners.get(s["port"], []):
-            held.append(l.accept()[0])
-    else:
-        raise SystemExit("unknown kind " + k)
-    held.append(sock)
+            listeners.setdefault(s["port"], []).append(sock)
+        elif k in ("udp4", "udp6"):
+            fam = socket.AF_INET if k == "udp4" else socket.AF_INET6
+            sock = socket.socket(fam, socket.SOCK_DGRAM)
+            if fam == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(s.get("v6only", True)))
+            if s.get("device"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, s["device"].encode())
+            sock.bind((s.get("addr", "127.0.0.1" if fam == socket.AF_INET else "::1"), s["port"]))
+        elif k in ("raw4", "raw6"):
+            fam = socket.AF_INET if k == "raw4" else socket.AF_INET6
+            sock = socket.socket(fam, socket.SOCK_RAW, s.get("proto", 1 if k == "raw4" else 58))
+        elif k == "packet":
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(s.get("proto", 3)))
+        elif k in ("unix", "unix-dgram"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM if k == "unix" else socket.SOCK_DGRAM)
+            path = s["path"].encode("latin1")
+            sock.bind(path)
+            if k == "unix":
+                sock.listen(16)
+        elif k == "abstract":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(b"\0" + s["name"].encode("latin1"))
+            sock.listen(16)
+        elif k == "tcp4-conn":
+            sock = socket.create_connection((s.get("addr", "127.0.0.1"), s["port"]))
+            for l in listeners.get(s["port"], []):
+                held.append(l.accept()[0])
+        else:
+            raise SystemExit("unknown kind " + k)
+        held.append(sock)
+
+open_sockets(spec.get("sockets", []))
+# "later": more sockets, opened at once when the holder gets SIGUSR1 (no process start in between)
+signal.signal(signal.SIGUSR1, lambda *_: open_sockets(spec.get("later", [])))
 print("ready", os.getpid(), flush=True)
 select.select([sys.stdin], [], [], s_max if (s_max := spec.get("hold", 300)) else 300)

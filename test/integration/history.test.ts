@@ -147,14 +147,14 @@ describe('drift', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lsm-remind-'));
     const repo = join(dir, 'repo');
     const etc = join(dir, 'etc');
-    const config = testConfig(etc, { DRIFT_REMINDER_HOURS: '0.001' }); // 3.6 s
+    const config = testConfig(etc, { DRIFT_REMINDER_HOURS: '0.003' }); // 10.8 s: the run after a reminder must start sooner, even under CPU load
     const proc = (name: string) => join(__dirname, '..', 'fixtures', name, 'proc');
     expect(run(config, '-g', '--proc', proc('basic'), '--repo', repo).code).toBe(0);
     const changed = run(config, '-c', '--proc', proc('hostile'), '--repo', repo);
     expect(changed.code).toBe(0); // drift without --exit-code is no failure
     expect(changed.stdout).toMatch(/^drift from baseline [0-9a-f]{10}: \+6 -15: /m);
     expect(changed.stdout).not.toContain('reminder sent'); // the drift is new
-    await new Promise((r) => setTimeout(r, 3800));
+    await new Promise((r) => setTimeout(r, 11_000));
     const due = run(config, '-c', '--proc', proc('hostile'), '--repo', repo);
     expect(due.code).toBe(0);
     expect(due.stdout).toMatch(/reminder sent\n$/);

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LSM, ROOT, World } from '../helpers/world.js';
+import { HOLDER, LSM, ROOT, World } from '../helpers/world.js';
 import { testConfig } from '../helpers/config.js';
 
 const lsm = (...args: string[]) => execFileSync(process.execPath, [LSM, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
@@ -241,14 +241,22 @@ describe('lsm watch', () => {
     world.defaults = { LSM_CONFIG: testConfig(etc) };
     const repo = join(tmp, 'repo');
     expect((await world.lsm(['scan', '--repo', repo])).code).toBe(0);
-    const watch = await world.spawn(['sh', '-c', `echo started; exec ${process.execPath} ${LSM} watch --interval 2s --count 6 --repo ${repo} > ${join(tmp, 'watch.out')} 2>&1`], world.defaults);
-    await new Promise((r) => setTimeout(r, 1200));
-    pids.push((await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: 7001 }], 'burst-a')).pid);
-    // the second socket comes sooner than one interval after the first: the same burst
-    await new Promise((r) => setTimeout(r, 1000));
-    pids.push((await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: 7002 }], 'burst-b')).pid);
+    const watch = await world.spawn(['sh', '-c', `echo started; exec ${process.execPath} ${LSM} watch --interval 3s --count 6 --repo ${repo} > ${join(tmp, 'watch.out')} 2>&1`], world.defaults);
+    const seen = async (text: string) => {
+      for (let i = 0; i < 300; i++) {
+        if (existsSync(join(tmp, 'watch.out')) && readFileSync(join(tmp, 'watch.out'), 'utf8').includes(text)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`watch never printed ${text}`);
+    };
+    const holder = (await world.spawn(['python3', HOLDER, JSON.stringify({ comm: 'burst', sockets: [{ kind: 'tcp4', addr: '127.0.0.1', port: 7001 }], later: [{ kind: 'tcp4', addr: '127.0.0.1', port: 7002 }] })])).pid;
+    pids.push(holder);
+    // the second socket comes as soon as watch committed the first (SIGUSR1: no process start in
+    // between), well within one interval: the same burst
+    await seen('127.0.0.1:7001');
+    expect((await world.run(['kill', '-USR1', String(holder)])).code).toBe(0);
     // watch exits by itself after 6 scans
-    for (let i = 0; i < 200 && (await world.run(['kill', '-0', String(watch.pid)])).code === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && (await world.run(['kill', '-0', String(watch.pid)])).code === 0; i++) await new Promise((r) => setTimeout(r, 100));
     const log = execFileSync('git', ['-C', repo, 'log', '--format=%s'], { encoding: 'utf8' }).trim().split('\n');
     // each scan that saw a change committed it (one or two commits, as the scans fell), on top of the first
     const changes = log.slice(0, -1);

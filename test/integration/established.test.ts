@@ -31,12 +31,13 @@ describe('lsm scan --established', () => {
     expect(ephemeral).toHaveLength(1); // the connection is real
 
     const plain = join(tmp, 'plain');
-    expect((await world.lsm(['scan', '--repo', plain])).code).toBe(0);
+    const plainRun = await world.lsm(['scan', '--repo', plain], { LSM_CONFIG: testConfig(join(tmp, 'etc-plain')) }); // a spool per repository
+    expect([plainRun.code, plainRun.stderr]).toEqual([0, '']);
     expect(execFileSync('git', ['-C', plain, 'show', 'HEAD:host/tcp'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split('  ')[0])).toEqual(['127.0.0.1:7200']);
 
     const repo = join(tmp, 'estab');
     const first = await world.lsm(['scan', '--established', '--repo', repo]);
-    expect(first.code).toBe(0);
+    expect([first.code, first.stderr]).toEqual([0, '']);
     const tcp = execFileSync('git', ['-C', repo, 'show', 'HEAD:host/tcp'], { encoding: 'utf8' });
     // the outbound side keeps only its peer, the inbound side the listener and the peer's address
     expect(tcp.trim().split('\n').map((l) => l.split('  ').slice(0, 2).join('  '))).toEqual([

@@ -4,7 +4,7 @@
 // -d --purge --yes, the non-root default repository, install choosing systemd.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockRepository } from '../../src/store/lock.js';
@@ -146,7 +146,8 @@ describe('README promises', () => {
 
   it('not root: the repository defaults to $XDG_STATE_HOME/lsm/snapshots, else ~/.local/state/lsm/snapshots', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lsm-user-'));
-    chmodSync(dir, 0o777);
+    chownSync(dir, 65534, 65534); // nobody's home: its own, not writable by others (lsm checks)
+    chmodSync(dir, 0o755);
     const asNobody = (env: Record<string, string>) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, LSM, 'scan', '--proc', PROC('basic')],
       { encoding: 'utf8', env: { PATH: process.env.PATH!, NO_COLOR: '1', HOME: dir, LSM_CONFIG: '', LSM_REPO: '', XDG_CONFIG_HOME: '', ...env } });
     const xdg = asNobody({ XDG_STATE_HOME: join(dir, 'state') });

@@ -4,7 +4,7 @@
 // checked against that schema.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LSM } from '../helpers/world.js';
@@ -58,7 +58,7 @@ function parse(text: string, where: string): J {
 }
 
 describe('JSON output', () => {
-  it('has one shape across scan, check, log, show, diff, drift, blame and status', () => {
+  it('has one shape across scan, check, log, show, diff, drift, blame and status', { timeout: 240_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'lsm-json-'));
     const repo = join(dir, 'repo');
     const config = testConfig(join(dir, 'etc'));
@@ -108,6 +108,15 @@ describe('JSON output', () => {
         if (i.to) expect(String(i.to.time)).toMatch(TIME);
       }
     }
+
+    // the event log (and so hooks) writes its times the same way
+    const events = readFileSync(join(dir, 'etc', 'events.jsonl'), 'utf8').trim().split('\n').map((l) => parse(l, 'event log'));
+    expect(events.length).toBeGreaterThan(0);
+    for (const e of events) {
+      expect(String(e.time)).toMatch(TIME);
+      for (const l of e.added as { owners: J[] }[]) for (const o of l.owners) expect(o.startedAt === null || TIME.test(String(o.startedAt))).toBe(true);
+    }
+    expect((events.at(-1)!.added as { owners: J[] }[]).some((l) => l.owners.length > 0)).toBe(true);
 
     const status = parse(lsm('hostile', 'status', '--json', '--all'), 'status');
     expect((status.sockets as J[]).length).toBeGreaterThan(0);

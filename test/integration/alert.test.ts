@@ -154,8 +154,8 @@ describe('alerts', () => {
     // the cause fixed, --retry-dead mails the rejected recipient alone, with the same Message-ID
     await stopSink();
     await startSink();
-    const f = await world.lsm(['flush', '--retry-dead', '--repo', repo]);
-    expect(f.stdout).toBe('1 delivered, 0 waiting, 0 failed permanently\n');
+    const retried = await world.lsm(['flush', '--retry-dead', '--repo', repo]);
+    expect(retried.stdout).toBe('1 delivered, 0 waiting, 0 failed permanently\n');
     const all = await received();
     expect(all.slice(before).map((m) => m.headers.get('x-envelope-to'))).toEqual(['ops@example.org', 'sec@example.org']);
     expect(all[before].messageId).toBe(all[before + 1].messageId);
@@ -189,9 +189,13 @@ describe('alerts', () => {
 
   it('shell-quotes the commands in the mail: a hostile repository path runs nothing', async () => {
     const hostile = join(tmp, "it's $(touch PWNED); `touch PWNED2`\n#");
-    expect((await world.lsm(['-g', '--repo', hostile])).code).toBe(0);
+    // a repository of its own has a spool of its own
+    const env = { LSM_CONFIG: testConfig(join(tmp, 'etc-hostile'), { SMTP_URL: 'smtp://127.0.0.1:2525', USER: 'ops@example.org', FROM: 'lsm@example.org' }) };
+    writeFileSync(join(tmp, 'etc-hostile', 'ignore'), 'tcp 127.0.0.1:2525\n');
+    const g = await world.lsm(['-g', '--repo', hostile], env);
+    expect([g.code, g.stderr]).toEqual([0, '']);
     await hold(4020, 'svc-q');
-    expect((await world.lsm(['-c', '--repo', hostile])).code).toBe(0);
+    expect((await world.lsm(['-c', '--repo', hostile], env)).code).toBe(0);
     const m = (await received()).pop()!;
     const commands = m.text!.split('\n').filter((l) => /^ {2}(lsm|git) /.test(l));
     expect(commands.length).toBeGreaterThanOrEqual(3);

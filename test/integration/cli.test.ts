@@ -11,7 +11,7 @@ const lsm = (...args: string[]) => spawnSync(process.execPath, [LSM, ...args], {
 const COMMANDS = ['scan', 'status', 'log', 'show', 'diff', 'baseline', 'check', 'forget', 'flush', 'config', 'install', 'uninstall', 'watch', 'blame', 'drift', 'reindex', 'verify', 'accept'];
 
 describe('command line', () => {
-  it('has --help on every command, and --version', () => {
+  it('has --help on every command, and --version', { timeout: 240_000 }, () => {
     for (const c of COMMANDS) {
       const r = lsm(c, '--help');
       expect(r.status, c).toBe(0);

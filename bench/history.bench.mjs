@@ -37,7 +37,7 @@ export default async function run({ quick }) {
 
     // blame: the line git blame attributes for port 22, and lsm's answer for it
     const lsm = (...a) => [BIN, '--config', conf, '--repo', big, ...a]; // as users run it
-    const ours = JSON.parse(execFileSync(lsm('blame', '--json', '22/tcp')[0], lsm('blame', '--json', '22/tcp').slice(1), { encoding: 'utf8' }));
+    const ours = JSON.parse(execFileSync(lsm('blame', '--json', '22/tcp')[0], lsm('blame', '--json', '22/tcp').slice(1), { encoding: 'utf8' })).matches;
     const porcelain = execFileSync('git', ['-C', big, 'blame', '--line-porcelain', 'host/tcp'], { encoding: 'utf8' });
     const gitBlame = new Map([...porcelain.matchAll(/^([0-9a-f]{40}) \d+ \d+.*\n(?:[^\t].*\n)*\t(.*)$/gm)].map((m) => [m[2], m[1]]));
     const same = ours.length > 0 && ours.every((b) => gitBlame.get(b.line) === b.intervals[b.intervals.length - 1].from.commit);
@@ -51,7 +51,7 @@ export default async function run({ quick }) {
 
     // log --since: the last 5 % of the history
     const since = new Date(Date.parse('2025-01-01T00:00:00Z') + Math.floor(N * 0.95) * 600_000).toISOString();
-    const ourLog = execFileSync(BIN, lsm('log', '--json', '--since', since).slice(1), { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l).commit);
+    const ourLog = execFileSync(BIN, lsm('log', '--json', '--since', since).slice(1), { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l).change.commit);
     const gitLog = execFileSync('git', ['-C', big, 'log', `--since=${since}`, '--format=%H'], { encoding: 'utf8' }).trim().split('\n');
     const sameLog = JSON.stringify(ourLog) === JSON.stringify(gitLog);
     const log = measure(lsm('log', '--since', since), { runs: 5 });

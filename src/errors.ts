@@ -4,6 +4,7 @@
 export const EXIT = {
   OK: 0,
   FAILURE: 1, // runtime failure: I/O error, unreadable repository, disk full
+  NO_MATCH: 1, // lsm blame found nothing (grep's and git grep's 1)
   USAGE: 2, // bad argument or broken config
   CHANGED: 3, // `--exit-code`: the scan found a change
   BUSY: 75, // another scan holds the repository lock (EX_TEMPFAIL)

@@ -7,7 +7,8 @@ export const KINDS: readonly Kind[] = ['tcp', 'udp', 'raw', 'packet', 'unix'];
 export interface Owner {
   pid: number;
   comm: string;
-  exe: string | null; // null: unreadable or a kernel thread
+  exe: string | null; // null: unreadable or a kernel thread; never with the kernel's ' (deleted)'
+  exeReplaced?: boolean; // the running binary was deleted or replaced on disk: a restart is pending
   uid: number | null;
   user: string | null;
   cmdline: string[]; // argv, raw (latin1)

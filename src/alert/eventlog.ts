@@ -1,16 +1,21 @@
 // The event log: one JSON object per change, appended with O_APPEND in a single write, for log
 // shippers and SIEMs. Fields: id (the alert's idempotency key: its commit id), time, host, commit,
-// parent, summary, added/removed [{path, line, owners}], repo. Notices about the spool itself
+// parent, summary, added/removed [{path, line, owners}], repo; then schema, times as ISO with ms. Notices about the spool itself
 // (a quarantined file) are lines with an "event" field.
 import { closeSync, constants, fstatSync, mkdirSync, readSync } from 'node:fs';
 import { appendChecked, openChecked } from '../safe-path.js';
 import { dirname } from 'node:path';
-import type { Alert } from './message.js';
+import type { Alert, AlertLine } from './message.js';
 
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Times as every JSON lsm writes them: RFC 3339 UTC with milliseconds. */
 export function eventRecord(a: Alert): object {
+  const since = (l: AlertLine) => (l.since ? { since: { commit: l.since.commit, time: iso(l.since.time) } } : {});
   return {
-    id: a.id, time: new Date(a.time).toISOString(), host: a.host, commit: a.commit, parent: a.parent, summary: a.summary,
-    added: a.added, removed: a.removed.map(({ path, line }) => ({ path, line })), repo: a.repo,
+    id: a.id, schema: 1, time: iso(a.time), host: a.host, commit: a.commit, parent: a.parent, summary: a.summary, ...(a.reminder ? { reminder: true } : {}),
+    added: a.added.map((l) => ({ path: l.path, line: l.line, owners: l.owners.map((o) => ({ ...o, startedAt: iso(o.startedAt) })), ...since(l) })),
+    removed: a.removed.map((l) => ({ path: l.path, line: l.line, ...since(l) })), repo: a.repo,
   };
 }
 
@@ -53,5 +58,5 @@ export function appendEvent(path: string, a: Alert): void {
 /** A line about lsm itself (not a change), e.g. a file moved out of the spool. */
 export function appendNotice(path: string, notice: Record<string, unknown>): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-  appendChecked(path, JSON.stringify({ id: null, time: new Date().toISOString(), ...notice }) + '\n', 0o640);
+  appendChecked(path, JSON.stringify({ id: null, schema: 1, time: new Date().toISOString(), ...notice }) + '\n', 0o640);
 }

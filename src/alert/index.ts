@@ -35,6 +35,7 @@ export interface AlertSettings {
   hooksDir: string;
   mail: MailSettings;
   host: string;
+  repoFlag?: boolean; // repoDir is not the default: the mail's commands name it
 }
 
 async function markAlerted(repo: Repo, commit: string): Promise<void> {
@@ -57,7 +58,7 @@ function spooledCommits(repo: Repo, spool: Spool): Set<string> {
 
 async function alertFor(repo: Repo, change: Change, now: Map<string, SnapshotLine[]> | null, s: AlertSettings): Promise<Alert> {
   const diff = unifiedDiff(await snapshotFiles(repo, change.parent), await snapshotFiles(repo, change.commit));
-  return buildAlert(change, now, diff, s.host, s.repoDir);
+  return buildAlert(change, now, diff, s.host, s.repoDir, s.repoFlag);
 }
 
 export interface SpoolResult { added: number; notes: string[] }
@@ -142,14 +143,19 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
   }
 }
 
-/** Spool a reminder of unapproved drift: it repeats an old change, with its own id, and does not move refs/lsm/alerted. */
-export async function raiseReminder(s: AlertSettings, change: Change): Promise<void> {
+/**
+ * Spool a reminder of unapproved drift: it repeats an old change, with its own id, and does not
+ * move refs/lsm/alerted. `now`: the owners as this scan saw them; `since`, per 'path\nline', the
+ * commit that made each difference and when.
+ */
+export async function raiseReminder(s: AlertSettings, change: Change, now: Map<string, SnapshotLine[]> | null = null, since: Map<string, { commit: string | null; time: number }> = new Map()): Promise<void> {
   const repo = openRepo(s.repoDir);
   const lock = await lockRepository(repo.gitdir);
   try {
-    const alert = await alertFor(repo, change, null, s);
+    const alert = await alertFor(repo, change, now, s);
     alert.id = `${change.commit}-reminder-${change.time}`;
     alert.reminder = true;
+    for (const l of [...alert.added, ...alert.removed]) l.since = since.get(`${l.path}\n${l.line}`);
     await new Spool(s.spoolDir).add(alert);
   } finally {
     lock.release();

@@ -1,6 +1,6 @@
 // Mail through nodemailer: SMTP when SMTP_URL is set, else the local sendmail (LSM's behaviour).
 // nodemailer costs ~47 ms to import: loaded only when a mail is sent
-import { alertText, type Alert } from './message.js';
+import { alertSubject, alertText, type Alert } from './message.js';
 
 export interface MailSettings {
   to: string[];
@@ -44,10 +44,11 @@ export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] 
   const addr = (r: string | { address: string }) => (typeof r === 'string' ? r : r.address);
   try {
     const info = await t.sendMail({
-      from: m.from, to, subject: m.subject, messageId: messageId(alert),
+      from: m.from, to, subject: alertSubject(alert, m.subject), messageId: messageId(alert),
       text: alertText(alert),
       attachments: alert.diff ? [{ filename: `lsm-${alert.commit.slice(0, 10)}.diff`, content: alert.diff, contentType: 'text/x-diff' }] : [],
-      headers: { 'X-LSM-Commit': alert.commit, 'X-LSM-Host': alert.host },
+      // RFC 3834: no vacation replies or auto-responders answering a machine
+      headers: { 'Auto-Submitted': 'auto-generated', 'X-LSM-Commit': alert.commit, 'X-LSM-Host': alert.host },
     });
     return { accepted: ((info.accepted ?? []) as (string | { address: string })[]).map(addr), rejected: ((info.rejected ?? []) as (string | { address: string })[]).map(addr) };
   } catch (err) {

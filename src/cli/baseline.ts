@@ -6,34 +6,35 @@ import { openRepo, readSnapshot, requireRepo, resolveRev } from '../store/repo.j
 import { context, scan, type GlobalArgs } from './context.js';
 import { out, shortId } from './output.js';
 
-interface Args extends GlobalArgs { rev?: string; message?: string; quiet?: boolean }
+export interface ApproveArgs extends GlobalArgs { rev?: string; message?: string; quiet?: boolean }
 
-const command: CommandModule<GlobalArgs, Args> = {
+/** Approve REV (or HEAD); `scanFirst`: take a snapshot (and commit it) first, as lsm -g does. */
+export async function approve(argv: ApproveArgs, scanFirst: boolean, why: string): Promise<void> {
+  const ctx = context(argv);
+  const scanned = scanFirst ? await scan(ctx) : null;
+  const change = scanned?.change ?? null;
+  const repo = scanFirst ? openRepo(ctx.repoDir) : requireRepo(ctx.repoDir);
+  const head = await resolveRev(repo, argv.rev ?? 'HEAD');
+  const lock = await lockRepository(repo.gitdir);
+  try {
+    const move = await moveBaseline(repo, head, argv.message ?? why);
+    if (argv.quiet) return;
+    const snapshot = scanned?.snapshot ?? (await readSnapshot(repo, head));
+    const lines = [...snapshot.values()].reduce((n, l) => n + l.length, 0);
+    if (change) out(`${shortId(change.commit)} ${change.summary}`);
+    out(`baseline ${move.from === head ? 'unchanged at' : 'set to'} ${shortId(head)} (${lines} sockets in ${snapshot.size} files), approved by ${move.who}`);
+  } finally {
+    lock.release();
+  }
+}
+
+const command: CommandModule<GlobalArgs, ApproveArgs> = {
   command: 'baseline [rev]',
-  aliases: ['accept'],
   describe: 'scan now and approve the result as the baseline (LSM: lsm -g); with REV, approve that snapshot without scanning',
   builder: (y) => y
     .positional('rev', { type: 'string', describe: 'approve this recorded snapshot (HEAD, a commit id) instead of scanning' })
     .option('message', { alias: 'm', type: 'string', describe: 'why this state is approved (kept in the baseline reflog)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing' }),
-  handler: async (argv) => {
-    const ctx = context(argv);
-    const scanned = argv.rev === undefined ? await scan(ctx) : null;
-    const change = scanned?.change ?? null;
-    const repo = argv.rev === undefined ? openRepo(ctx.repoDir) : requireRepo(ctx.repoDir);
-    const target = await resolveRev(repo, argv.rev ?? 'HEAD');
-    const lock = await lockRepository(repo.gitdir);
-    try {
-      const head = target;
-      const move = await moveBaseline(repo, head, argv.message ?? 'baseline approved with lsm -g');
-      if (argv.quiet) return;
-      const snapshot = scanned?.snapshot ?? (await readSnapshot(repo, head));
-      const lines = [...snapshot.values()].reduce((n, l) => n + l.length, 0);
-      if (change) out(`${shortId(change.commit)} ${change.summary}`);
-      out(`baseline ${move.from === head ? 'unchanged at' : 'set to'} ${shortId(head)} (${lines} sockets in ${snapshot.size} files), approved by ${move.who}`);
-    } finally {
-      lock.release();
-    }
-  },
+  handler: (argv) => approve(argv, argv.rev === undefined, 'baseline approved with lsm -g'),
 };
 export default command;

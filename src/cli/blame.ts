@@ -1,10 +1,12 @@
 // lsm blame <what>: when each matching socket line first appeared, every interval it was present,
 // and the commit that removed it. Answered from the journal, not by reading history.
 import type { CommandModule, Options } from 'yargs';
-import { blame, lineMatcher, presentNow } from '../store/blame.js';
+import { EXIT } from '../errors.js';
+import { blame, lineMatcher, presentNow, type Point } from '../store/blame.js';
 import { linesWith, parseRecords } from '../store/journal-read.js';
 import { journalCaughtUp } from './history-context.js';
 import { context, type GlobalArgs } from './global-options.js';
+import { json, jsonTime, socketJson } from './json.js';
 import { bold, dim, green, isoTime, out, red, shortId } from './output.js';
 
 interface Args extends GlobalArgs { what: string; all?: boolean; json?: boolean }
@@ -26,8 +28,13 @@ const command: CommandModule<GlobalArgs, Args> = {
     // only the records that hold the matcher's needle can add or remove a matching line
     const records = parseRecords(linesWith(await journalCaughtUp(ctx.repoDir), [match.needle]));
     const found = blame(records, match).filter((b) => argv.all || presentNow(b));
-    if (argv.json) { out(JSON.stringify(found)); return; }
-    if (found.length === 0) { out(`nothing matches '${argv.what}'${argv.all ? '' : ' now (--all: also what is gone)'}`); return; }
+    if (found.length === 0) process.exitCode = EXIT.NO_MATCH; // as grep and git grep: 1 when nothing matched
+    if (argv.json) {
+      const point = (p: Point) => ({ commit: p.commit, time: jsonTime(p.time) });
+      out(json({ matches: found.map((b) => ({ ...socketJson(b.path, b.line), present: presentNow(b), intervals: b.intervals.map((i) => ({ from: point(i.from), to: i.to && point(i.to) })) })) }));
+      return;
+    }
+    if (found.length === 0) { process.stderr.write(`lsm: nothing matches '${argv.what}'${argv.all ? '' : ' now (--all: also what is gone)'}\n`); return; }
     for (const b of found) {
       const first = b.intervals[0].from;
       out(bold(`${b.path}  ${b.line}`));

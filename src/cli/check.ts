@@ -16,7 +16,9 @@ import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
 import { alertSettings, context, flushAlerts, scan, type Context, type GlobalArgs } from './context.js';
 import { readJournalCaughtUp } from './history-context.js';
 import { recordRun } from './metrics.js';
+import { changeJson, driftJson, json } from './json.js';
 import { out, printChange, shortId } from './output.js';
+import type { SnapshotLine } from '../snapshot/index.js';
 import type { FileChange, Change } from '../types.js';
 
 interface Args extends GlobalArgs { json?: boolean; 'exit-code'?: boolean; quiet?: boolean }
@@ -31,18 +33,19 @@ function reminderMayBeDue(ctx: Context, repo: Repo): boolean {
   return Date.now() - last >= hours * 3_600_000;
 }
 
-async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: string, drift: FileChange[]): Promise<boolean> {
+async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: string, drift: FileChange[], now: Map<string, SnapshotLine[]>): Promise<boolean> {
   const hours = ctx.loaded.config.driftReminderHours;
   if (drift.length === 0 || !reminderMayBeDue(ctx, repo)) return false;
   const marker = join(repo.gitdir, REMINDED);
-  const now = Date.now();
+  const time = Date.now();
   const d = await computeDrift(repo, await readJournalCaughtUp(ctx.repoDir));
   const oldest = Math.min(...d.lines.map((l) => l.since));
-  if (now - oldest < hours * 3_600_000) return false;
-  const change: Change = { commit: head, parent: baseline, time: now, summary: `reminder: unapproved drift since ${new Date(oldest).toISOString()}: ${summarize(drift)}`, files: drift };
-  await raiseReminder(alertSettings(ctx), change);
+  if (time - oldest < hours * 3_600_000) return false;
+  const change: Change = { commit: head, parent: baseline, time, summary: `reminder: unapproved drift since ${new Date(oldest).toISOString()}: ${summarize(drift)}`, files: drift };
+  // the owners as this scan saw them, and each difference credited to the commit that made it
+  await raiseReminder(alertSettings(ctx), change, now, new Map(d.lines.map((l) => [`${l.path}\n${l.line}`, { commit: l.commit, time: l.since }])));
   mkdirSync(dirname(marker), { recursive: true });
-  writeChecked(marker, String(now));
+  writeChecked(marker, String(time));
   await flushAlerts(ctx);
   return true;
 }
@@ -60,7 +63,7 @@ const command: CommandModule<GlobalArgs, Args> = {
   handler: async (argv) => {
     const ctx = context(argv);
     const run = recordRun(ctx);
-    const { change, snapshot } = await scan(ctx);
+    const { change, snapshot, lines } = await scan(ctx);
     run.snapshot = snapshot;
     if (change) run.commitTime = change.time;
     const repo = openRepo(ctx.repoDir);
@@ -78,8 +81,13 @@ const command: CommandModule<GlobalArgs, Args> = {
     const needed = change || argv.json || argv['exit-code'] || ctx.loaded.config.metricsFile || reminderMayBeDue(ctx, repo);
     const drift = baseline === head || !needed ? [] : await diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
     if (needed || baseline === head) run.drift = drift;
-    const reminded = await remindIfDue(ctx, repo, baseline, head, drift);
-    if (argv.json) { if (!argv.quiet) out(JSON.stringify({ change, baseline, drift, reminded })); }
+    const reminded = await remindIfDue(ctx, repo, baseline, head, drift, lines);
+    if (argv.json) {
+      if (!argv.quiet) {
+        const d = await computeDrift(repo, await readJournalCaughtUp(ctx.repoDir)); // with since and commit per line
+        out(json({ change: change && changeJson(change), ...driftJson(d), reminded }));
+      }
+    }
     else if (!argv.quiet && (change || reminded)) {
       if (change) printChange(change);
       if (drift.length) out(`drift from baseline ${shortId(baseline)}: ${summarize(drift)} (lsm drift; approve with lsm -g)${reminded ? '; reminder sent' : ''}`);

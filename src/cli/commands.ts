@@ -1,5 +1,6 @@
 // The command registry: one file a command (LSM 0.6's flags map onto commands in fast-path.ts).
 import type { CommandModule } from 'yargs';
+import accept from './accept.js';
 import baseline from './baseline.js';
 import blame from './blame.js';
 import check from './check.js';
@@ -19,4 +20,4 @@ import verify from './verify.js';
 import watch from './watch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, check, forget, flush, config, install, uninstall, watch, blame, drift, reindex, verify];
+export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, accept, check, forget, flush, config, install, uninstall, watch, blame, drift, reindex, verify];

@@ -64,6 +64,7 @@ export function alertSettings(ctx: Context): AlertSettings {
     repoDir: ctx.repoDir, host: hostname(), hooksDir: c.hooksDir,
     spoolDir: inRepo('SPOOL_DIR') ? join(ctx.repoDir, '.git', 'lsm', 'spool') : c.spoolDir,
     eventLog: inRepo('EVENT_LOG') && c.eventLog !== '' ? join(ctx.repoDir, '.git', 'lsm', 'events.jsonl') : c.eventLog,
+    repoFlag: own,
     mail: { to: c.user, from: c.from, subject: c.subject, smtpUrl: c.smtpUrl, sendmail: c.sendmail },
   };
 }

@@ -6,6 +6,7 @@ import { computeDrift } from '../store/drift.js';
 import { requireRepo } from '../store/repo.js';
 import { readJournalCaughtUp } from './history-context.js';
 import { context, type GlobalArgs } from './context.js';
+import { driftJson, json } from './json.js';
 import { dim, green, isoTime, out, red, shortId } from './output.js';
 
 interface Args extends GlobalArgs { json?: boolean; 'exit-code'?: boolean }
@@ -27,7 +28,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const ctx = context(argv);
     const records = await readJournalCaughtUp(ctx.repoDir);
     const d = await computeDrift(requireRepo(ctx.repoDir), records);
-    if (argv.json) out(JSON.stringify(d));
+    if (argv.json) out(json(driftJson(d)));
     else if (!d.baseline) out("no baseline yet: lsm -g approves the current state");
     else {
       const who = d.approved ? ` approved by ${d.approved.who} at ${isoTime(d.approved.time)} (${d.approved.message})` : '';

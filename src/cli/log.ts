@@ -10,6 +10,7 @@ import { jsonNeedle, linesBackward, parseRecord, recordTime, type JournalRecord 
 import { requireRepo } from '../store/repo.js';
 import { journalCaughtUp } from './history-context.js';
 import { context, type GlobalArgs } from './global-options.js';
+import { changeJson, json } from './json.js';
 import { dim, green, isoTime, out, printPatch, red, shortId, yellow } from './output.js';
 
 interface Args extends GlobalArgs {
@@ -41,7 +42,7 @@ export const options = {
   netns: { alias: 'container', type: 'string', describe: "only changes in this namespace ('host', an ip netns name, a container id)" },
   p: { alias: 'patch', type: 'boolean', describe: 'show each change as a diff' },
   stat: { type: 'boolean', describe: 'show the files each change touched' },
-  json: { type: 'boolean', describe: 'print JSON lines' },
+  json: { type: 'boolean', describe: 'print JSON lines, one change each' },
 } as const satisfies Record<string, Options>;
 
 const command: CommandModule<GlobalArgs, Args> = {
@@ -80,7 +81,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (prefix && !touched.some(([p]) => p.startsWith(prefix))) continue;
       shown++;
       if (argv.json) {
-        say(JSON.stringify({ commit: rec.c, parent: rec.p, time: isoTime(rec.t), summary: rec.s, ...(argv.stat || argv.p ? { added: rec.a, removed: rec.r } : {}) }));
+        say(json({ change: changeJson({ commit: rec.c, parent: rec.p, time: rec.t, summary: rec.s, added: rec.a, removed: rec.r }) }));
         continue;
       }
       say(`${yellow(shortId(rec.c))} ${dim(isoTime(rec.t))} ${rec.s}`);

@@ -19,12 +19,20 @@ export async function main(argv: string[]): Promise<void> {
   const args = rewriteLegacyFlags(argv);
   if (await fastPath(args)) return;
   const [{ default: yargs }, { commands }] = await Promise.all([import('yargs'), import('./commands.js')]);
+  // lsm completion [bash|zsh]: yargs picks the script by $SHELL (read when yargs is made); a named
+  // shell overrides it
+  if (args[0] === 'completion' && (args[1] === 'bash' || args[1] === 'zsh')) {
+    process.env.SHELL = `/bin/${args[1]}`;
+    delete process.env.ZSH_NAME;
+    args.splice(1, 1);
+  }
   const parser = yargs(args)
     .scriptName('lsm')
     .usage('$0 <command> [options]\n\nLinux Socket Monitor: snapshots every listening port, sniffer and unix socket into git and tells you what changed.\nLSM flags: lsm -g (baseline), lsm -c (check, what cron runs), lsm -d (forget the baseline).')
     .options(GLOBAL_OPTIONS)
     .middleware((a) => setColour(a.color !== false))
     .command(commands)
+    .completion('completion', 'print a bash or zsh completion script: lsm completion bash >> ~/.bashrc (or zsh >> ~/.zshrc)')
     .demandCommand(1, 'name a command (lsm --help lists them)')
     .strict()
     .recommendCommands()
@@ -32,7 +40,7 @@ export async function main(argv: string[]): Promise<void> {
     .alias('h', 'help')
     .alias('V', 'version')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Exit codes: 0 ok; 1 failure; 2 bad usage or config; 3 changes found (--exit-code); 75 repository busy.\nDocs: README.md, lsm(8).')
+    .epilogue('Exit codes: 0 ok; 1 failure (blame: nothing matched); 2 bad usage or config; 3 changes found (--exit-code); 75 repository busy.\nDocs: README.md, lsm(8).')
     .fail((msg, err) => {
       if (err instanceof LsmError) fail(err.message, err.exitCode);
       if (err && err.name !== 'YError') throw err; // a YError is yargs' own word on the command line

@@ -2,6 +2,7 @@
 import type { CommandModule, Options } from 'yargs';
 import { EXIT } from '../errors.js';
 import { context, scan, type GlobalArgs } from './context.js';
+import { changeJson, json } from './json.js';
 import { out, printChange } from './output.js';
 
 interface Args extends GlobalArgs { established?: boolean; json?: boolean; 'exit-code'?: boolean; quiet?: boolean }
@@ -21,7 +22,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const ctx = context(argv);
     const { change } = await scan(ctx, { established: argv.established });
     if (!argv.quiet) {
-      if (argv.json) out(JSON.stringify(change));
+      if (argv.json) out(json({ change: change && changeJson(change) })); // an object even when nothing changed
       else if (change) printChange(change);
     }
     if (change && argv['exit-code']) process.exitCode = EXIT.CHANGED;

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { commitChange, snapshotFiles, unifiedDiff } from '../store/history.js';
 import { requireRepo, resolveRev } from '../store/repo.js';
 import { context, type GlobalArgs } from './context.js';
+import { changeJson, json } from './json.js';
 import { bold, isoTime, out, printPatch, yellow } from './output.js';
 
 interface Args extends GlobalArgs { rev?: string; json?: boolean }
@@ -18,7 +19,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const repo = requireRepo(ctx.repoDir);
     const oid = await resolveRev(repo, argv.rev ?? 'HEAD');
     const change = await commitChange(repo, oid);
-    if (argv.json) { out(JSON.stringify(change)); return; }
+    if (argv.json) { out(json({ change: changeJson(change) })); return; }
     out(yellow(`commit ${oid}`));
     out(`Date:   ${isoTime(change.time)}`);
     out('');

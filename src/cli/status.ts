@@ -3,21 +3,23 @@ import type { CommandModule, Options } from 'yargs';
 import { spoolSummary } from '../alert/index.js';
 import { escapeField } from '../snapshot/escape.js';
 import { namespaceDir } from '../snapshot/index.js';
-import { localEndpoint } from '../snapshot/lines.js';
+import { ethertypeName, ipProtocolName, localEndpoint } from '../snapshot/lines.js';
+import { namespaceOf } from '../snapshot/parse-line.js';
 import type { Owner } from '../types.js';
 import { alertSettings, collectNow, context, type GlobalArgs } from './context.js';
+import { SCHEMA, jsonTime } from './json.js';
 import { ChunkedWriter, bold, out } from './output.js';
 
 interface Args extends GlobalArgs { json?: boolean; all?: boolean }
 
 function ownerText(o: Owner): string {
-  return `${escapeField(o.comm)}[${o.pid}]${o.user ? ` ${escapeField(o.user)}` : ''}${o.container ? ` container=${escapeField(o.container)}` : ''}`;
+  return `${escapeField(o.comm)}[${o.pid}]${o.user ? ` ${escapeField(o.user)}` : ''}${o.container ? ` container=${escapeField(o.container)}` : ''}${o.exeReplaced ? ' (binary replaced, restart pending)' : ''}`;
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export const options = {
-  json: { type: 'boolean', describe: 'print JSON (an array, one socket a line)' },
+  json: { type: 'boolean', describe: 'print JSON ({"schema":1,"sockets":[...]}, one socket a line)' },
   all: { alias: 'a', type: 'boolean', describe: 'every socket, connections and unbound ones too' },
 } as const satisfies Record<string, Options>;
 
@@ -35,25 +37,34 @@ const command: CommandModule<GlobalArgs, Args> = {
       a.localPort - b.localPort || compare(a.localAddress, b.localAddress));
     if (argv.json) {
       // one socket a line, written in pieces: a single string of 100k sockets with owners was
-      // hundreds of MiB (the JSON of an owner is made once per process)
+      // hundreds of MiB (the JSON of an owner is made once per process). Strings from the system
+      // are escaped as in the snapshot files (README: JSON output).
       const ownerJson = new Map<Owner, string>();
       const ownerJsonOf = (o: Owner) => {
         let j = ownerJson.get(o);
-        if (j === undefined) ownerJson.set(o, (j = JSON.stringify({ pid: o.pid, comm: escapeField(o.comm), exe: o.exe === null ? null : escapeField(o.exe), uid: o.uid, user: o.user === null ? null : escapeField(o.user), cmdline: o.cmdline.map(escapeField), container: o.container === null ? null : escapeField(o.container), startedAt: o.startedAt })));
+        if (j === undefined) {
+          ownerJson.set(o, (j = JSON.stringify({
+            pid: o.pid, comm: escapeField(o.comm), exe: o.exe === null ? null : escapeField(o.exe), ...(o.exeReplaced ? { exeReplaced: true } : {}),
+            uid: o.uid, user: o.user === null ? null : escapeField(o.user), cmdline: o.cmdline.map(escapeField), container: o.container === null ? null : escapeField(o.container), startedAt: jsonTime(o.startedAt),
+          })));
+        }
         return j;
       };
       const w = new ChunkedWriter();
-      w.write('[');
+      w.write(`{"schema":${SCHEMA},"sockets":[`);
       for (let i = 0; i < shown.length; i++) {
         const s = shown[i];
+        const inet = s.kind === 'tcp' || s.kind === 'udp';
         const head = JSON.stringify({
-          netns: nsDir.get(s.netns), kind: s.kind, family: s.family, state: s.state, type: s.socketType ?? null,
-          local: localEndpoint(s), localAddress: s.localAddress === '' ? '' : escapeField(s.localAddress), localPort: s.localPort,
-          remoteAddress: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, user: s.user === null ? null : escapeField(s.user),
+          namespace: namespaceOf(`${nsDir.get(s.netns)}/${s.kind}`), kind: s.kind, endpoint: localEndpoint(s),
+          address: inet || s.kind === 'raw' || s.localAddress === '' ? s.localAddress : escapeField(s.localAddress), port: inet ? s.localPort : null,
+          protocol: s.kind === 'raw' ? ipProtocolName(s.localPort) : s.kind === 'packet' ? ethertypeName(s.localPort) : null,
+          type: s.socketType ?? null, state: s.state, family: s.family, remoteAddress: s.remoteAddress, remotePort: s.remotePort, inode: s.inode,
+          user: s.user === null ? null : escapeField(s.user),
         });
         if (w.write(`\n${head.slice(0, -1)},"owners":[${s.owners.map(ownerJsonOf).join(',')}]}${i < shown.length - 1 ? ',' : ''}`)) await w.flush();
       }
-      w.write('\n]\n');
+      w.write('\n]}\n');
       await w.flush();
       return;
     }

@@ -13,6 +13,7 @@ import type { Collection, Owner, Socket } from '../types.js';
 import {
   listPids, readBootClock, readNetns, readOwner, readUsers,
 } from './processes.js';
+import { containerNames, type ContainerDirs } from './containers.js';
 import { socketInodesOf, startFdScan } from './fds.js';
 import { labelNamespaces } from './namespaces.js';
 import { TABLES, parseInetTable, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
@@ -27,6 +28,8 @@ export interface CollectOptions {
   keep?: (s: Socket) => boolean;
   /** the same selection by TCP/UDP/raw state alone, checked before a socket is even parsed */
   keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean;
+  /** where container runtimes keep their state, for stable container names (containers.ts) */
+  containerDirs?: ContainerDirs;
   /** read fd links in a worker while the tables are read: default when the host has many open files */
   parallel?: boolean;
 }
@@ -108,7 +111,7 @@ export function collect(options: CollectOptions = {}): Collection {
     if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
   }
 
-  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', [], ownerOf);
+  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', [], ownerOf, containerNames(options.containerDirs));
   stats.namespaces = namespaces.length;
   stats.sockets = sockets.length;
   return { namespaces, sockets, stats };

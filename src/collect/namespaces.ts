@@ -67,7 +67,7 @@ const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
 
 /**
  * Stable, unique labels (raw text; the snapshot escapes them into directory names): 'host'; else
- * the `ip netns` name bound to it; else the container id shared by every process in it; else the
+ * the `ip netns` name bound to it; else the name (or id) of the container shared by every process in it; else the
  * name of another nsfs mount of it (docker's netns files); else the name of its first process;
  * else 'ns-<inode>'. Two namespaces never share a label: a label already taken, or shared by
  * several namespaces of the same rank, gets '-<inode>' appended (to all of them, so none wins by
@@ -76,6 +76,7 @@ const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
 export function labelNamespaces(
   procRoot: string, inodes: number[], hostInode: number, nsPids: Map<number, number[]>,
   netnsDir: string, mounts: NsfsMount[], ownerOf: (pid: number) => Owner | null,
+  nameOf: (containerId: string) => string | null = () => null,
 ): NetNamespace[] {
   const named = new Map<number, string[]>(); // ip netns names
   const other = new Map<number, string[]>(); // other nsfs mounts' names
@@ -100,7 +101,8 @@ export function labelNamespaces(
         try { return containerFromCgroup(readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1')); } catch { return null; }
       }));
       const [only] = containers;
-      if (containers.size === 1 && only) label = only;
+      // the runtime's name for it (containers.ts) outlives a redeploy; the id does not
+      if (containers.size === 1 && only) label = nameOf(only) ?? only;
     }
     if (label === undefined) { rank = 2; label = first(other.get(inode)); }
     if (label === undefined) {

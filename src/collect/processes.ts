@@ -1,6 +1,6 @@
 // Per-process facts from /proc/<pid>: network namespace and owner details (socket fds: fds.ts).
 // Processes exit while we read: ENOENT/ESRCH mean "gone", which is normal, never an error.
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { EXIT, LsmError } from '../errors.js';
 import type { Owner } from '../types.js';
 
@@ -83,6 +83,25 @@ export function readBootClock(procRoot: string): BootClock | null {
   return m ? { bootMs: Number(m[1]) * 1000, hz: 100 } : null;
 }
 
+const DELETED = ' (deleted)';
+
+/**
+ * The executable's path, and whether it was deleted or replaced (an upgrade, before the restart):
+ * the kernel then appends ' (deleted)' to the link. The path stays the same in the snapshot, so an
+ * upgrade is not a change until the restart. A file really named '... (deleted)' is told apart by
+ * comparing it with the running image (same device and inode).
+ */
+export function readExe(base: string): { exe: string | null; replaced: boolean } {
+  const link = readLinkLatin1(`${base}/exe`);
+  if (link === null || !link.endsWith(DELETED)) return { exe: link, replaced: false };
+  try {
+    const running = statSync(`${base}/exe`);
+    const named = statSync(Buffer.from(link, 'latin1'));
+    if (named.dev === running.dev && named.ino === running.ino) return { exe: link, replaced: false };
+  } catch { /* no such file: deleted indeed */ }
+  return { exe: link.slice(0, -DELETED.length), replaced: true };
+}
+
 /** Owner details of one process; null when it vanished. */
 export function readOwner(procRoot: string, pid: number, users: Map<number, string>, clock: BootClock | null): Owner | null {
   const base = `${procRoot}/${pid}`;
@@ -95,6 +114,7 @@ export function readOwner(procRoot: string, pid: number, users: Map<number, stri
   const args = cmdline ? cmdline.split('\0') : [];
   if (args.length && args[args.length - 1] === '') args.pop();
   const cgroup = readLatin1(`${base}/cgroup`);
+  const exe = readExe(base);
   let startedAt: number | null = null;
   const stat = clock ? readLatin1(`${base}/stat`) : null;
   if (stat && clock) {
@@ -106,7 +126,8 @@ export function readOwner(procRoot: string, pid: number, users: Map<number, stri
   return {
     pid,
     comm: comm === null ? '?' : comm.endsWith('\n') ? comm.slice(0, -1) : comm,
-    exe: readLinkLatin1(`${base}/exe`),
+    exe: exe.exe,
+    ...(exe.replaced ? { exeReplaced: true } : {}),
     uid,
     user: uid === null ? null : users.get(uid) ?? String(uid),
     cmdline: args,

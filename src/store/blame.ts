@@ -22,7 +22,15 @@ export function lineMatcher(what: string): LineMatcher {
     const kinds = port[2] ? [port[2]] : ['tcp', 'udp'];
     return matcher(`:${port[1]}`, (path, line) => kinds.includes(kind(path)) && endpoint(line).endsWith(`:${port[1]}`));
   }
-  if (/^(\[[0-9a-fA-F:.]+\]|\d{1,3}(\.\d{1,3}){3}|\*):\d{1,5}$/.test(what)) return matcher(what, (path, line) => endpoint(line) === what);
+  const addr = /^(\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}|\*):(\d{1,5})$/.exec(what);
+  if (addr) {
+    // a wildcard listener serves every address of its family (and [::] also v4, unless
+    // bindv6only): asking about 127.0.0.1:22 finds the 0.0.0.0:22 that answers it
+    const v4 = !addr[1].startsWith('[');
+    const wild = addr[1] === '*' || addr[1] === '0.0.0.0' || addr[1] === '[::]' ? [] : v4 ? ['0.0.0.0', '[::]', '*'] : ['[::]', '*'];
+    const wanted = new Set([what, ...wild.map((a) => `${a}:${addr[2]}`)]);
+    return matcher(`:${addr[2]}`, (_path, line) => wanted.has(endpoint(line)));
+  }
   if (what.startsWith('/') || what.startsWith('@')) {
     const escaped = escapeText(what);
     return matcher(escaped, (path, line) => kind(path) === 'unix' && endpoint(line) === escaped);

@@ -6,7 +6,8 @@ import { diffFiles } from './history.js';
 import type { JournalRecord } from './journal-read.js';
 import { headCommit, treeFiles, type Repo } from './repo.js';
 
-export interface DriftLine { path: string; line: string; kind: 'added' | 'removed'; since: number } // since: unix ms
+/** since: unix ms; commit: the commit that added (or removed) it, null when the journal does not say */
+export interface DriftLine { path: string; line: string; kind: 'added' | 'removed'; since: number; commit: string | null }
 export interface Drift {
   baseline: string | null;
   head: string | null;
@@ -27,11 +28,11 @@ export async function computeDrift(repo: Repo, records: JournalRecord[]): Promis
   for (const f of files) {
     for (const line of f.added) {
       const last = history.get(`${f.path}\n${line}`)?.intervals.pop();
-      lines.push({ path: f.path, line, kind: 'added', since: last?.from.time ?? Date.now() });
+      lines.push({ path: f.path, line, kind: 'added', since: last?.from.time ?? Date.now(), commit: last?.from.commit ?? null });
     }
     for (const line of f.removed) {
       const last = history.get(`${f.path}\n${line}`)?.intervals.pop();
-      lines.push({ path: f.path, line, kind: 'removed', since: last?.to?.time ?? Date.now() });
+      lines.push({ path: f.path, line, kind: 'removed', since: last?.to?.time ?? Date.now(), commit: last?.to?.commit ?? null });
     }
   }
   return { baseline, head, approved, lines };

@@ -2,7 +2,7 @@
 // parsed back with mailparser, real hooks, the event log, and a server that is down for a while.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, renameSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -50,7 +50,9 @@ describe('alerts', () => {
     const mails = await received();
     expect(mails).toHaveLength(1);
     const m = mails[0];
-    expect(m.subject).toBe(`LSM change on ${hostname()}`);
+    // the subject says what changed after SUB; a machine's mail, not for auto-responders (RFC 3834)
+    expect(m.subject).toBe(`LSM change on ${hostname()}: +1 tcp 127.0.0.1:4001 (svc-a)`);
+    expect(m.headers.get('auto-submitted')).toBe('auto-generated');
     expect((Array.isArray(m.to) ? m.to : [m.to]).flatMap((t) => t!.value.map((v) => v.address))).toEqual(['ops@example.org', 'sec@example.org']);
     expect(m.from?.value[0].address).toBe('lsm@example.org');
     const commit = git(repo, 'rev-parse', 'HEAD').trim();
@@ -60,7 +62,9 @@ describe('alerts', () => {
     const patch = git(repo, 'show', '--format=', 'HEAD');
     expect(m.text).toContain(patch);
     expect(m.attachments.map((a) => [a.filename, a.content.toString()])).toEqual([[`lsm-${commit.slice(0, 10)}.diff`, patch]]);
-    expect(m.text).toContain('lsm blame 4001/tcp');
+    // not the default repository: every follow-up command names it
+    expect(m.text).toContain(`  lsm blame 4001/tcp --repo=${repo}\n`);
+    expect(m.text).toContain(`  lsm show ${commit.slice(0, 10)} --repo=${repo}\n`);
     const event = JSON.parse(readFileSync(join(etc, 'events.jsonl'), 'utf8').trim().split('\n').pop()!);
     expect(event).toMatchObject({ commit, summary: '+1 -0: host/tcp +1', added: [{ path: 'host/tcp', line: expect.stringMatching(/^127\.0\.0\.1:4001  svc-a/) }] });
     // a figure for the notes: from starting `lsm -c` (scan + commit + spool + SMTP) to the server's acceptance
@@ -182,5 +186,58 @@ describe('alerts', () => {
     writeFileSync(conf, 'ESTABLISHED="maybe"\n');
     const est = await world.lsm(['scan', '--config', conf, '--repo', repo]);
     expect([est.code, est.stderr]).toEqual([2, `lsm: ${conf}:1: ESTABLISHED must be yes or no, not 'maybe'\n`]);
+  });
+
+  it('shell-quotes the commands in the mail: a hostile repository path runs nothing', async () => {
+    const hostile = join(tmp, "it's $(touch PWNED); `touch PWNED2`\n#");
+    // a repository of its own has a spool of its own
+    const env = { LSM_CONFIG: testConfig(join(tmp, 'etc-hostile'), { SMTP_URL: 'smtp://127.0.0.1:2525', USER: 'ops@example.org', FROM: 'lsm@example.org' }) };
+    writeFileSync(join(tmp, 'etc-hostile', 'ignore'), 'tcp 127.0.0.1:2525\n');
+    const g = await world.lsm(['-g', '--repo', hostile], env);
+    expect([g.code, g.stderr]).toEqual([0, '']);
+    await hold(4020, 'svc-q');
+    expect((await world.lsm(['-c', '--repo', hostile], env)).code).toBe(0);
+    const m = (await received()).pop()!;
+    const commands = m.text!.split('\n').filter((l) => /^ {2}(lsm|git) /.test(l));
+    expect(commands.length).toBeGreaterThanOrEqual(3);
+    // each command, run by bash with lsm and git as functions that print their arguments
+    for (const c of commands) {
+      const r = execFileSync('bash', ['-c', `lsm() { printf '%s\\0' "$@"; }; git() { printf '%s\\0' "$@"; }; cd ${JSON.stringify(tmp)}; ${c}`], { encoding: 'latin1' });
+      const words = r.split('\0').slice(0, -1);
+      expect(words.some((w) => w === `--repo=${hostile}` || w === hostile), c).toBe(true);
+    }
+    expect(readdirSync(tmp).filter((n) => n.startsWith('PWNED'))).toEqual([]);
+  });
+
+  it('keeps the line of a binary replaced on disk, and says a restart is pending', async () => {
+    const bin = join(tmp, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const exe = join(bin, 'mydaemon');
+    const python = execFileSync('readlink', ['-f', '/usr/bin/python3'], { encoding: 'utf8' }).trim();
+    copyFileSync(python, exe);
+    chmodSync(exe, 0o755);
+    const spawnDaemon = async (port: number) => {
+      const h = await world.spawn([exe, join(ROOT, 'test', 'helpers', 'holder.py'), JSON.stringify({ comm: 'mydaemon', sockets: [{ kind: 'tcp4', addr: '127.0.0.1', port }] })]);
+      held.push(h.pid);
+    };
+    await spawnDaemon(4030);
+    await world.lsm(['-c', '--repo', repo]);
+    const before = git(repo, 'rev-parse', 'HEAD').trim();
+    expect(git(repo, 'show', 'HEAD:host/tcp')).toContain(`127.0.0.1:4030  mydaemon  root  ${exe}\n`);
+    await spawnDaemon(4031);
+    // the upgrade: a new file renamed over the old one (as dpkg does); the running image is '(deleted)'
+    copyFileSync(python, `${exe}.new`);
+    renameSync(`${exe}.new`, exe);
+    const r = await world.lsm(['-c', '--repo', repo]);
+    expect(r.code).toBe(0);
+    expect(git(repo, 'rev-list', `${before}..HEAD`).trim().split('\n')).toHaveLength(1);
+    expect(git(repo, 'show', '--format=', 'HEAD')).not.toMatch(/^[-+]127\.0\.0\.1:4030/m); // its line did not change
+    expect(git(repo, 'show', 'HEAD:host/tcp')).toContain(`127.0.0.1:4031  mydaemon  root  ${exe}\n`);
+    const m = (await received()).pop()!;
+    expect(m.subject).toMatch(/: \+1 tcp 127\.0\.0\.1:4031 \(mydaemon\)$/);
+    expect(m.text).toContain(`      exe ${exe}  (binary replaced, restart pending)\n`);
+    const st = await world.lsm(['status', '--json', '--repo', repo]);
+    const sock = (JSON.parse(st.stdout) as { sockets: { endpoint: string; owners: { exe: string; exeReplaced?: boolean }[] }[] }).sockets.find((s) => s.endpoint === '127.0.0.1:4031')!;
+    expect(sock.owners[0]).toMatchObject({ exe, exeReplaced: true });
   });
 });

@@ -33,7 +33,7 @@ describe('lsm in a network namespace', () => {
   const exeOf = async (pid: number): Promise<string> => {
     const r = await world.lsm(['status', '--json', '--repo', repo]);
     expect(r.code).toBe(0);
-    const st = JSON.parse(r.stdout) as { owners: { pid: number; exe: string }[] }[];
+    const st = JSON.parse(r.stdout).sockets as { owners: { pid: number; exe: string }[] }[];
     return st.flatMap((s) => s.owners).find((o) => o.pid === pid)!.exe;
   };
 
@@ -91,7 +91,7 @@ describe('lsm in a network namespace', () => {
 
     const log = await world.lsm(['log', '--json', '--repo', repo]);
     expect(log.code).toBe(0);
-    expect(log.stdout.trim().split('\n').map((l) => JSON.parse(l).summary)).toEqual(['+1 -0: host/tcp +1', expect.stringMatching(/^first snapshot \+10 -0/)]);
+    expect(log.stdout.trim().split('\n').map((l) => JSON.parse(l).change.summary)).toEqual(['+1 -0: host/tcp +1', expect.stringMatching(/^first snapshot \+10 -0/)]);
     const show = await world.lsm(['show', '--repo', repo]);
     expect(show.code).toBe(0);
     expect(show.stdout).toContain(`+127.0.0.1:4444  backdoor  root  ${exe}`);

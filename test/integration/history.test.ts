@@ -47,24 +47,27 @@ async function knownHistory() {
   return { repo, config, c };
 }
 
+/** blame --json's matches, with the fields these tests compare */
+const matches = (stdout: string) => (JSON.parse(stdout).matches as { path: string; line: string; intervals: unknown[] }[]).map(({ path, line, intervals }) => ({ path, line, intervals }));
+
 describe('blame', () => {
   it('gives every interval of every matching line, as git blame and git log -S do', async () => {
     const { repo, config, c } = await knownHistory();
-    const all = JSON.parse(out(config, 'blame', '--all', '--json', '22/tcp', '--repo', repo));
-    const t = (i: number) => ({ commit: c[i], time: T0 + i * H });
+    const all = matches(out(config, 'blame', '--all', '--json', '22/tcp', '--repo', repo));
+    const t = (i: number) => ({ commit: c[i], time: new Date(T0 + i * H).toISOString() });
     expect(all).toEqual([{ path: 'host/tcp', line: A, intervals: [{ from: t(0), to: t(2) }, { from: t(3), to: null }] }]);
-    const nc = JSON.parse(out(config, 'blame', '--all', '--json', '4444', '--repo', repo));
+    const nc = matches(out(config, 'blame', '--all', '--json', '4444', '--repo', repo));
     expect(nc).toEqual([{ path: 'host/tcp', line: C, intervals: [{ from: t(1), to: t(4) }] }]);
-    expect(JSON.parse(out(config, 'blame', '--json', '4444', '--repo', repo))).toEqual([]); // gone now
-    expect(JSON.parse(out(config, 'blame', '--json', '127.0.0.1:631', '--repo', repo))[0].intervals).toEqual([{ from: t(0), to: null }]);
-    expect(JSON.parse(out(config, 'blame', '--json', '/run/app.sock', '--repo', repo))[0].intervals).toEqual([{ from: t(1), to: null }]);
-    expect(JSON.parse(out(config, 'blame', '--json', '--all', 'nginx', '--repo', repo))[0]).toMatchObject({ path: 'netns/web/tcp', intervals: [{ from: t(2), to: t(3) }] });
+    expect(matches(run(config, 'blame', '--json', '4444', '--repo', repo).stdout)).toEqual([]); // gone now
+    expect(matches(out(config, 'blame', '--json', '127.0.0.1:631', '--repo', repo))[0].intervals).toEqual([{ from: t(0), to: null }]);
+    expect(matches(out(config, 'blame', '--json', '/run/app.sock', '--repo', repo))[0].intervals).toEqual([{ from: t(1), to: null }]);
+    expect(matches(out(config, 'blame', '--json', '--all', 'nginx', '--repo', repo))[0]).toMatchObject({ path: 'netns/web/tcp', intervals: [{ from: t(2), to: t(3) }] });
 
     // the real git agrees: git blame names the commit of the last appearance of each present line
     const porcelain = git(repo, 'blame', '--line-porcelain', 'host/tcp');
     const gitBlame = new Map([...porcelain.matchAll(/^([0-9a-f]{40}) \d+ \d+.*\n(?:[^\t].*\n)*\t(.*)$/gm)].map((m) => [m[2], m[1]]));
     for (const line of [A, B]) {
-      const ours = JSON.parse(out(config, 'blame', '--json', line, '--repo', repo))[0];
+      const ours = matches(out(config, 'blame', '--json', line, '--repo', repo))[0];
       expect(ours.intervals[ours.intervals.length - 1].from.commit).toBe(gitBlame.get(line));
     }
     // and git log -S lists exactly the commits where a line appeared or vanished
@@ -72,7 +75,15 @@ describe('blame', () => {
       const pickaxe = git(repo, 'log', '--format=%H', `-S${line}`, '--', 'host/tcp').trim().split('\n').reverse();
       expect(pickaxe).toEqual(ours.intervals.flatMap((i: { from: { commit: string }; to: { commit: string } | null }) => [i.from.commit, ...(i.to ? [i.to.commit] : [])]));
     }
-    const text = out(config, 'blame', '22', '--repo', repo);
+    // a wildcard listener serves every address: 127.0.0.1:22 is answered by 0.0.0.0:22 (and [::]:22)
+    expect(matches(out(config, 'blame', '--json', '127.0.0.1:22', '--repo', repo)).map((b) => b.line)).toEqual([A]);
+    expect(matches(run(config, 'blame', '--json', '0.0.0.0:631', '--repo', repo).stdout)).toEqual([]); // not the other way round
+    // nothing matches: exit 1, as grep and git grep
+    const none = run(config, 'blame', '9999', '--repo', repo);
+    expect([none.code, none.stdout, none.stderr]).toEqual([1, '', "lsm: nothing matches '9999' now (--all: also what is gone)\n"]);
+    expect(run(config, 'blame', '--json', '4444', '--repo', repo).code).toBe(1);
+    expect(run(config, 'blame', '4444', '--all', '--repo', repo).code).toBe(0);
+    const text = run(config, 'blame', '22', '--repo', repo).stdout;
     expect(text).toContain(`host/tcp  ${A}\n  first seen  2026-01-01T00:00:00Z  ${c[0].slice(0, 10)}`);
     expect(text).toContain(`present     2026-01-01T00:00:00Z ${c[0].slice(0, 10)} .. 2026-01-01T02:00:00Z ${c[2].slice(0, 10)} (removed)`);
   });
@@ -93,7 +104,7 @@ describe('blame', () => {
     // a scan killed between commit and journal append: the last record is missing, or torn
     const full = readFileSync(journal, 'utf8');
     truncateSync(journal, full.length - full.split('\n').at(-2)!.length - 1 + 20);
-    expect(JSON.parse(out(config, 'blame', '--json', '--all', '4444', '--repo', repo))[0].intervals[0].to.commit).toBe(c[4]);
+    expect(matches(out(config, 'blame', '--json', '--all', '4444', '--repo', repo))[0].intervals[0].to.commit).toBe(c[4]);
     expect(readFileSync(journal, 'utf8')).toBe(full);
     await commitSnapshot(repo, snap([A]), { now: T0 + 5 * H });
     expect(run(config, 'verify', '--repo', repo).code).toBe(0);
@@ -103,7 +114,7 @@ describe('blame', () => {
 describe('log', () => {
   it('filters by time, by what changed and by namespace, and shows diffs', async () => {
     const { repo, config, c } = await knownHistory();
-    const ids = (args: string[]) => out(config, 'log', '--json', '--repo', repo, ...args).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).commit);
+    const ids = (args: string[]) => out(config, 'log', '--json', '--repo', repo, ...args).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).change.commit);
     expect(ids([])).toEqual([...c].reverse());
     expect(ids(['--since', '2026-01-01T02:00:00Z'])).toEqual([c[4], c[3], c[2]]);
     expect(ids(['--until', '2026-01-01T01:00:00Z'])).toEqual([c[1], c[0]]);
@@ -128,17 +139,22 @@ describe('drift', () => {
     expect(out(config, 'drift', '--repo', repo)).toMatch(/approved by \S+ at .* \(approved after the audit\)\nno drift/);
     await commitSnapshot(repo, snap([A, C]), { now: Date.now() - H });
     const d = JSON.parse(out(config, 'drift', '--json', '--repo', repo));
-    expect(d.lines).toEqual([{ path: 'host/tcp', line: C, kind: 'added', since: expect.any(Number) }]);
-    expect(out(config, 'drift', '--repo', repo)).toMatch(/^\+ host\/tcp  0\.0\.0\.0:4444  nc  root  \/usr\/bin\/nc  since \S+ \(1h 0m\)$/m);
+    expect(d.drift).toEqual([expect.objectContaining({ path: 'host/tcp', line: C, change: 'added', since: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), commit: git(repo, 'rev-parse', 'HEAD').trim() })]);
+    expect(run(config, 'drift', '--repo', repo).stdout).toMatch(/^\+ host\/tcp  0\.0\.0\.0:4444  nc  root  \/usr\/bin\/nc  since \S+ \(1h 0m\)$/m);
     expect(run(config, 'drift', '--exit-code', '--repo', repo).code).toBe(3);
+    // lsm diff --exit-code: 3 when the two differ, 0 when not, as the exit-code table says
+    expect(run(config, 'diff', 'baseline', 'HEAD', '--exit-code', '--repo', repo)).toMatchObject({ code: 3, stdout: expect.stringContaining(`+${C}`) });
+    expect(run(config, 'diff', 'baseline', 'HEAD', '--exit-code', '-q', '--repo', repo)).toMatchObject({ code: 3, stdout: '' });
+    expect(run(config, 'diff', 'HEAD', 'HEAD', '--exit-code', '--repo', repo)).toMatchObject({ code: 0, stdout: '' });
+    expect(run(config, 'diff', 'baseline', 'HEAD', '--repo', repo).code).toBe(0);
     const added = (await commitSnapshot(repo, snap([A, C]), { now: Date.now() })) ?? null;
     expect(added).toBeNull(); // unchanged: C's time is the commit that added it
     const removed = (await commitSnapshot(repo, snap([C]), { now: Date.now() - H / 2 }))!;
     // a removed line's 'since' is when it was removed, an added line's when it was added
-    const lines = JSON.parse(out(config, 'drift', '--json', '--repo', repo)).lines;
-    expect(lines).toEqual([
-      { path: 'host/tcp', line: C, kind: 'added', since: d.lines[0].since },
-      { path: 'host/tcp', line: A, kind: 'removed', since: removed.time },
+    const lines = JSON.parse(out(config, 'drift', '--json', '--repo', repo)).drift;
+    expect(lines.map((l: { change: string; line: string; since: string }) => [l.change, l.line, l.since])).toEqual([
+      ['added', C, d.drift[0].since],
+      ['removed', A, new Date(removed.time).toISOString()],
     ]);
     expect(out(config, 'drift', '--repo', repo)).toMatch(/^- host\/tcp  0\.0\.0\.0:22  sshd  root  \/usr\/sbin\/sshd  gone since \S+ \(30m\)$/m); // since removed, not since added (2h)
   });
@@ -160,10 +176,25 @@ describe('drift', () => {
     expect(due.stdout).toMatch(/reminder sent\n$/);
     const events = readFileSync(join(etc, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(events.map((e) => e.summary.split(':')[0])).toEqual(['+6 -15', 'reminder']);
-    expect(out(config, '-c', '--proc', proc('hostile'), '--repo', repo)).toBe(''); // not again so soon
+    // the reminder names the owners alive now (as lsm status does), not 'unknown now'
+    const ownersNow = (e: { added: { owners: unknown[] }[] }) => e.added.filter((l) => l.owners.length > 0).length;
+    expect(ownersNow(events[1])).toBe(ownersNow(events[0]));
+    expect(ownersNow(events[1])).toBeGreaterThan(0);
+    // and credits each difference to the commit that made it, not to HEAD
+    const head = git(repo, 'rev-parse', 'HEAD').trim();
+    const drift = JSON.parse(out(config, 'drift', '--json', '--repo', repo)).drift as { commit: string }[];
+    expect(new Set(drift.map((l) => l.commit))).toEqual(new Set([head]));
+    const before = git(repo, 'rev-parse', 'HEAD').trim();
+    // accept with no revision approves HEAD without scanning (basic's sockets would be a new commit)
+    const accepted = run(config, 'accept', '--proc', proc('basic'), '--repo', repo);
+    expect(accepted.code).toBe(0);
+    expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(before);
+    expect(git(repo, 'rev-parse', 'refs/lsm/baseline').trim()).toBe(before);
+    expect(run(config, '-g', '--proc', proc('hostile'), '--repo', repo).code).toBe(0); // back to the state it had
+    expect(run(config, '-c', '--proc', proc('hostile'), '--repo', repo).stdout).toBe(''); // not again so soon
     expect(run(config, 'accept', 'HEAD', '--repo', repo).code).toBe(0);
     expect(run(config, 'drift', '--exit-code', '--repo', repo).code).toBe(0);
-    expect(git(repo, 'reflog', 'show', '--format=%gs', 'refs/lsm/baseline').trim().split('\n')).toEqual(['baseline approved with lsm -g', 'baseline approved with lsm -g']);
+    expect(git(repo, 'reflog', 'show', '--format=%gs', 'refs/lsm/baseline').trim().split('\n')).toEqual(['baseline approved with lsm accept', 'baseline approved with lsm -g', 'baseline approved with lsm accept', 'baseline approved with lsm -g']);
   });
 });
 

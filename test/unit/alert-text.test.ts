@@ -1,7 +1,9 @@
 // The mail body stays readable for a huge change: the first 200 sockets each way and 2000 lines of
 // diff, then how many more and where to see them.
 import { describe, expect, it } from 'vitest';
-import { alertText, buildAlert } from '../../src/alert/message.js';
+import { execFileSync } from 'node:child_process';
+import { alertSubject, alertText, buildAlert, shellWord, unescapeField, type Alert } from '../../src/alert/message.js';
+import { escapeField } from '../../src/snapshot/escape.js';
 import type { SnapshotLine } from '../../src/snapshot/index.js';
 import type { Change } from '../../src/types.js';
 
@@ -44,5 +46,51 @@ describe('the alert mail body', () => {
     const text = alertText(buildAlert(change, now, '', 'web1', '/r'));
     expect(text).toContain('container lxc-e\\x1b[31mx\\x07');
     expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  });
+});
+
+describe('the alert mail in a busy inbox', () => {
+  const base = (added: string[], removed: string[] = []): Alert => buildAlert(
+    { commit: 'c'.repeat(40), parent: 'b'.repeat(40), time: Date.parse('2026-11-25T10:00:00Z'), summary: 's', files: [{ path: 'host/tcp', added, removed }] },
+    null, '', 'web1', '/var/lib/lsm/snapshots');
+
+  it('puts what changed in the subject, bounded', () => {
+    expect(alertSubject(base(['0.0.0.0:4444  nc  root  /usr/bin/nc']), 'LSM Port Monitor Alert on web1')).toBe('LSM Port Monitor Alert on web1: +1 tcp 0.0.0.0:4444 (nc)');
+    expect(alertSubject(base([], ['[::]:22  sshd  root  /usr/sbin/sshd']), 'S')).toBe('S: -1 tcp [::]:22 (sshd)');
+    expect(alertSubject(base(['0.0.0.0:1  a  root  /a', '0.0.0.0:2  ?  root  ?'], ['0.0.0.0:3  c  root  /c']), 'S')).toBe('S: +2 -1: +tcp 0.0.0.0:1 (a), +tcp 0.0.0.0:2, -tcp 0.0.0.0:3 (c)');
+    const many = alertSubject(base(Array.from({ length: 500 }, (_, i) => `0.0.0.0:${i}  svc  root  /svc`)), 'S');
+    expect(many.length).toBe(200);
+    expect(many).toMatch(/^S: \+500 -0: \+tcp 0\.0\.0\.0:0 \(svc\), .*…$/);
+    const netns = buildAlert({ commit: 'c'.repeat(40), parent: null, time: 0, summary: 's', files: [{ path: 'netns/web/udp', added: ['[::]:53  dnsmasq  root  /d'], removed: [] }] }, null, '', 'h', '/r');
+    expect(alertSubject(netns, 'S')).toBe('S: +1 web udp [::]:53 (dnsmasq)');
+  });
+
+  it('a reminder has its own subject and credits each difference to the commit that made it', () => {
+    const a = base(['0.0.0.0:4444  nc  root  /usr/bin/nc']);
+    a.reminder = true;
+    a.added[0].since = { commit: 'd'.repeat(40), time: Date.parse('2026-11-20T08:00:00Z') };
+    expect(alertSubject(a, 'S')).toBe('S: reminder, unapproved since 2026-11-20 08:00:00 UTC: +1 tcp 0.0.0.0:4444 (nc)');
+    const text = alertText(a);
+    expect(text).toMatch(/^REMINDER: lsm on web1 still sees 1 difference from the approved baseline \(bbbbbbbbbb\)/);
+    expect(text).toContain('  host/tcp  0.0.0.0:4444  nc  root  /usr/bin/nc\n      since commit dddddddddd, 2026-11-20 08:00:00 UTC\n');
+    expect(text).not.toContain('recorded a change');
+  });
+
+  it('quotes every word of the follow-up commands for the shell', () => {
+    for (const raw of ['/run/plain.sock', "/tmp/it's $(x)", '/tmp/a\nb', '/tmp/\x01\\\u00e9 x', '']) {
+      const word = shellWord(raw);
+      expect(word).not.toMatch(/[\n\x00-\x1f]/);
+      const out = execFileSync('bash', ['-c', `printf '%s' ${word}`], { encoding: 'utf8' });
+      expect(out).toBe(raw);
+    }
+    const esc = escapeField(Buffer.from('/tmp/a b\n\\é', 'utf8').toString('latin1'));
+    expect(unescapeField(esc).toString('utf8')).toBe('/tmp/a b\n\\é');
+  });
+
+  it('says when a binary was replaced on disk and a restart is pending', () => {
+    const change: Change = { commit: 'a'.repeat(40), parent: null, time: 0, summary: 's', files: [{ path: 'host/tcp', added: [line(1)], removed: [] }] };
+    const owner = { pid: 7, comm: 'svc', exe: '/usr/bin/svc', exeReplaced: true, uid: 0, user: 'root', cmdline: ['svc'], container: null, startedAt: null };
+    const now = new Map<string, SnapshotLine[]>([['host/tcp', [{ line: line(1), sockets: [{ owners: [owner] }] as unknown as SnapshotLine['sockets'] }]]]);
+    expect(alertText(buildAlert(change, now, '', 'h', '/r'))).toContain('      exe /usr/bin/svc  (binary replaced, restart pending)\n');
   });
 });

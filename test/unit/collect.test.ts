@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { formatIPv6, parseHexIPv4, parseHexIPv6 } from '../../src/collect/addresses.js';
 import { containerFromCgroup } from '../../src/collect/processes.js';
 import { parseInetTable, parseInterfaceNames, parsePacketTable, parseUnixTable } from '../../src/collect/tables.js';
-import { collectFixture } from './fixtures.js';
-import { mkdtempSync } from 'node:fs';
+import { FIXTURES, collectFixture } from './fixtures.js';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { buildSnapshot } from '../../src/snapshot/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collect } from '../../src/collect/index.js';
@@ -107,5 +108,45 @@ describe('collect on fixture trees', () => {
     const empty = mkdtempSync(join(tmpdir(), 'lsm-noproc-'));
     expect(() => collect({ procRoot: empty })).toThrow(new LsmError(`${empty} holds no processes: not a proc file system`));
     expect(() => collect({ procRoot: join(empty, 'missing') })).toThrow(/^cannot read .*missing: ENOENT$/);
+  });
+});
+
+describe('container names', () => {
+  const id = '3f4e5d6c7b8a' + '0'.repeat(52); // the container of the basic fixture
+  const root = join(FIXTURES, 'basic');
+  const withDocker = (write: (dir: string) => void) => {
+    const dirs = { docker: mkdtempSync(join(tmpdir(), 'lsm-docker-')), podman: mkdtempSync(join(tmpdir(), 'lsm-podman-')) };
+    mkdirSync(join(dirs.docker, 'containers', id), { recursive: true });
+    write(join(dirs.docker, 'containers', id));
+    return collect({ procRoot: join(root, 'proc'), passwdPath: join(root, 'etc', 'passwd'), netnsDir: join(root, 'run', 'netns'), containerDirs: dirs });
+  };
+  const labels = (c: ReturnType<typeof collect>) => c.namespaces.map((n) => n.label);
+
+  it("labels a container's namespace by its name, keeping the id on its owners", () => {
+    const c = withDocker((d) => writeFileSync(join(d, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/shop-web-1', Config: { Labels: { 'com.docker.compose.service': 'web' } } })));
+    expect(labels(c)).toEqual(['host', 'shop-web-1', 'myapp']);
+    expect(c.sockets.find((s) => s.inode === 9500)!.owners.map((o) => o.container)).toEqual(['3f4e5d6c7b8a', '3f4e5d6c7b8a']);
+    expect([...buildSnapshot(c).keys()]).toContain('netns/shop-web-1/tcp');
+  });
+
+  it('keeps the id when the runtime state is hostile or odd', () => {
+    const hostile: ((d: string) => void)[] = [
+      (d) => writeFileSync(join(d, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/web\n0.0.0.0:22  sshd' })),
+      (d) => writeFileSync(join(d, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/../../etc' })),
+      (d) => writeFileSync(join(d, 'config.v2.json'), JSON.stringify({ ID: 'f'.repeat(64), Name: '/other' })),
+      (d) => writeFileSync(join(d, 'config.v2.json'), '{"ID": "' + id + '", "Name": '),
+      (d) => writeFileSync(join(d, 'config.v2.json'), JSON.stringify({ ID: id, Name: ['/x'] })),
+      (d) => { writeFileSync(join(d, 'real.json'), JSON.stringify({ ID: id, Name: '/web' })); symlinkSync(join(d, 'real.json'), join(d, 'config.v2.json')); },
+      (d) => writeFileSync(join(d, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/web', pad: 'x'.repeat(5 << 20) })),
+    ];
+    for (const write of hostile) expect(labels(withDocker(write))).toEqual(['host', '3f4e5d6c7b8a', 'myapp']);
+  });
+
+  it("reads podman's names too", () => {
+    const dirs = { docker: mkdtempSync(join(tmpdir(), 'lsm-docker-')), podman: mkdtempSync(join(tmpdir(), 'lsm-podman-')) };
+    mkdirSync(join(dirs.podman, 'overlay-containers'));
+    writeFileSync(join(dirs.podman, 'overlay-containers', 'containers.json'), JSON.stringify([{ id, names: ['db'] }, { id: 'b'.repeat(64), names: ['other'] }]));
+    const c = collect({ procRoot: join(root, 'proc'), passwdPath: join(root, 'etc', 'passwd'), netnsDir: join(root, 'run', 'netns'), containerDirs: dirs });
+    expect(labels(c)).toEqual(['host', 'db', 'myapp']);
   });
 });

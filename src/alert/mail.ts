@@ -47,7 +47,7 @@ export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] 
       from: m.from, to, subject: m.subject, messageId: messageId(alert),
       text: alertText(alert),
       attachments: alert.diff ? [{ filename: `lsm-${alert.commit.slice(0, 10)}.diff`, content: alert.diff, contentType: 'text/x-diff' }] : [],
-      headers: { 'X-LSM-Commit': alert.commit, 'X-LSM-Host': alert.host },
+      headers: { 'X-LSM-Commit': alert.commit, 'X-LSM-Parent': alert.parent ?? '', 'X-LSM-Host': alert.host },
     });
     return { accepted: ((info.accepted ?? []) as (string | { address: string })[]).map(addr), rejected: ((info.rejected ?? []) as (string | { address: string })[]).map(addr) };
   } catch (err) {

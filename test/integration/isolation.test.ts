@@ -1,0 +1,50 @@
+// --repo isolation: another repository than the default keeps its own spool, event log, alerted
+// state and lock (under its .git), so its alerts never land in the host's spool or event log nor
+// show in the host's `lsm status`; a spool named in the config is never shared by two repositories.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LSM, ROOT } from '../helpers/world.js';
+import { testConfig } from '../helpers/config.js';
+
+const PROC = (name: string) => join(ROOT, 'test', 'fixtures', name, 'proc');
+
+function lsm(args: string[], config: string) {
+  const r = spawnSync(process.execPath, [LSM, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', LSM_CONFIG: config, LSM_REPO: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('--repo isolation', () => {
+  it('keeps a second repository\'s alerts in that repository, and refuses to share a configured spool', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-iso-'));
+    // no SPOOL_DIR or EVENT_LOG: the defaults, as on a host; no mail, so the alert stays spooled
+    const conf = join(dir, 'lsm.conf');
+    writeFileSync(conf, `HOOKS_DIR="${join(dir, 'hooks.d')}"\nIGNORE_FILE="${join(dir, 'ignore')}"\nSENDMAIL=""\n`);
+    chmodSync(conf, 0o600);
+    writeFileSync(join(dir, 'ignore'), '');
+    const x = join(dir, 'x');
+    expect(lsm(['scan', '-q', '--repo', x, '--proc', PROC('basic')], conf).code).toBe(0);
+    const r = lsm(['scan', '-q', '--repo', x, '--proc', PROC('hostile')], conf);
+    expect(r.code).toBe(0);
+    const spool = join(x, '.git', 'lsm', 'spool');
+    expect(readdirSync(spool).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+    expect(readFileSync(join(spool, '.repo'), 'utf8')).toBe(`${x}\n`);
+    const events = readFileSync(join(x, '.git', 'lsm', 'events.jsonl'), 'utf8').trim().split('\n');
+    expect(events.map((l) => JSON.parse(l).repo)).toEqual([x]);
+    expect(lsm(['status', '--repo', x, '--proc', PROC('basic')], conf).stdout).toMatch(new RegExp(`^1 alert undelivered in ${spool} `, 'm'));
+    // another repository (standing in for the host's) sees nothing of it
+    const y = join(dir, 'y');
+    expect(lsm(['scan', '-q', '--repo', y, '--proc', PROC('basic')], conf).code).toBe(0);
+    expect(lsm(['status', '--repo', y, '--proc', PROC('basic')], conf).stdout).not.toMatch(/undelivered/);
+    expect(readdirSync(join(y, '.git', 'lsm', 'spool')).filter((f) => f.endsWith('.json'))).toEqual([]);
+
+    // a spool the config names belongs to the first repository that used it
+    const shared = testConfig(join(dir, 'etc'));
+    for (const repo of ['a', 'b']) lsm(['scan', '-q', '--repo', join(dir, repo), '--proc', PROC('basic')], shared);
+    expect(lsm(['scan', '-q', '--repo', join(dir, 'a'), '--proc', PROC('hostile')], shared).code).toBe(0);
+    const b = lsm(['scan', '-q', '--repo', join(dir, 'b'), '--proc', PROC('hostile')], shared);
+    expect([b.code, b.stderr]).toEqual([2, `lsm: spool ${join(dir, 'etc', 'spool')} belongs to repository ${join(dir, 'a')}, not ${join(dir, 'b')}: give this repository its own SPOOL_DIR (or leave SPOOL_DIR unset: with --repo the spool is kept in the repository)\n`]);
+  });
+});

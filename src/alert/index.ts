@@ -101,7 +101,6 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
       oid = commit.parent[0];
     }
     const spool = new Spool(s.spoolDir);
-    spool.claim(s.repoDir);
     let missed = walked;
     const freshRepo = alerted === null && !damaged && walked.length <= 1; // a new repository: nothing to repair
     if (!reached && !freshRepo) {
@@ -118,6 +117,7 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
       }
     }
     missed = missed.slice().reverse(); // oldest first
+    if (missed.length) spool.claim(s.repoDir);
     let added = 0;
     const spoolOne = async (change: Change, covers: string[]) => {
       if (!spool.has(change.commit) && (await spool.add(await alertFor(repo, change, change.commit === head ? now : null, s)))) added++;

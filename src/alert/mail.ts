@@ -48,7 +48,7 @@ export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] 
       text: alertText(alert),
       attachments: alert.diff ? [{ filename: `lsm-${alert.commit.slice(0, 10)}.diff`, content: alert.diff, contentType: 'text/x-diff' }] : [],
       // RFC 3834: no vacation replies or auto-responders answering a machine
-      headers: { 'Auto-Submitted': 'auto-generated', 'X-LSM-Commit': alert.commit, 'X-LSM-Host': alert.host },
+      headers: { 'Auto-Submitted': 'auto-generated', 'X-LSM-Commit': alert.commit, 'X-LSM-Parent': alert.parent ?? '', 'X-LSM-Host': alert.host },
     });
     return { accepted: ((info.accepted ?? []) as (string | { address: string })[]).map(addr), rejected: ((info.rejected ?? []) as (string | { address: string })[]).map(addr) };
   } catch (err) {

@@ -200,14 +200,18 @@ export class Spool {
     try { return readdirSync(this.dir).some((n) => n.endsWith(`-${id}.json`)); } catch { return false; }
   }
 
-  /** Spool a new alert, unless it is already there: the alert first, then its state. */
+  /**
+   * Spool a new alert, unless it is already there: its state first, then the alert, whose name
+   * makes it an entry (a delivering run never sees an entry whose state is still to be written,
+   * which would overwrite what it records).
+   */
   async add(alert: Alert): Promise<boolean> {
     if (this.has(alert.id)) return false;
     this.ensure();
     // named by when it was spooled, with a counter: commits made in the same second keep their order
     const name = `${String(Date.now()).padStart(14, '0')}-${String(this.seq++).padStart(6, '0')}-${alert.id}.json`;
-    await writeFileAtomic(join(this.dir, name), JSON.stringify({ alert }), this.dir, 0o600);
     await this.save(new SpoolEntry(this.dir, name, freshChannels(), alert));
+    await writeFileAtomic(join(this.dir, name), JSON.stringify({ alert }), this.dir, 0o600);
     return true;
   }
 

@@ -1,7 +1,7 @@
 // Reading the journal for history commands: caught up to HEAD first (taking the lock only when it
 // is behind, which happens only after a scan was killed between commit and journal append; what
 // catching up needs, isomorphic-git included, is loaded only then).
-import { journalBytes, lastCommit, linesWith, parseRecords, type JournalRecord } from '../store/journal-read.js';
+import { JournalDamaged, journalBytes, lastCommit, linesWith, parseRecords, type JournalRecord } from '../store/journal-read.js';
 import { headCommit, requireRepo } from '../store/repo.js';
 
 /** The journal's bytes, caught up: search them with linesWith / linesBackward, parse what is found. */
@@ -19,5 +19,16 @@ export async function journalCaughtUp(repoDir: string): Promise<Buffer> {
 }
 
 export async function readJournalCaughtUp(repoDir: string): Promise<JournalRecord[]> {
-  return [...parseRecords(linesWith(await journalCaughtUp(repoDir)))];
+  try {
+    return [...parseRecords(linesWith(await journalCaughtUp(repoDir)))];
+  } catch (err) {
+    if (!(err instanceof JournalDamaged)) throw err;
+    // derived data: rebuilt from history, and said so (a damaged line must not hide changes)
+    const repo = requireRepo(repoDir);
+    const [{ lockRepository }, { rebuildJournal }] = await Promise.all([import('../store/lock.js'), import('../store/journal.js')]);
+    const lock = await lockRepository(repo.gitdir);
+    try { await rebuildJournal(repo); } finally { lock.release(); }
+    process.stderr.write('lsm: the journal held a damaged line: rebuilt it from history\n');
+    return [...parseRecords(linesWith(journalBytes(repo)))];
+  }
 }

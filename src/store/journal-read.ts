@@ -2,6 +2,7 @@
 // questions load no more than this.
 import { readBytesChecked } from '../safe-path.js';
 import { join } from 'node:path';
+import { LsmError } from '../errors.js';
 import type { Repo } from './repo.js';
 
 export interface JournalRecord {
@@ -62,14 +63,26 @@ export function* linesBackward(buf: Buffer): Generator<string> {
 }
 
 export function parseRecord(line: string): JournalRecord | null {
-  try { return JSON.parse(line) as JournalRecord; } catch { return null; }
+  try {
+    const rec = JSON.parse(line) as JournalRecord;
+    return typeof rec === 'object' && rec !== null && typeof rec.c === 'string' ? rec : null;
+  } catch {
+    return null;
+  }
 }
 
-/** The records of some lines, in their order; a line that does not parse ends them. */
+/** A line of the journal that is not a record: the journal is damaged and must be rebuilt. */
+export class JournalDamaged extends LsmError {
+  constructor(line: string) {
+    super(`the journal (.git/lsm/journal.jsonl) holds a line that is not a record (${JSON.stringify(line.slice(0, 40))}): run lsm reindex (it is rebuilt from history)`);
+  }
+}
+
+/** The records of some lines, in their order; a line that does not parse throws (never skipped silently). */
 export function* parseRecords(lines: Iterable<string>): Generator<JournalRecord> {
   for (const line of lines) {
     const rec = parseRecord(line);
-    if (!rec) return;
+    if (!rec) throw new JournalDamaged(line);
     yield rec;
   }
 }

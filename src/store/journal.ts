@@ -6,13 +6,13 @@
 // history and `lsm verify` checks it against history; a journal that fell behind HEAD (a scan
 // killed between commit and append) is caught up from the commits it misses.
 import { igit } from './git.js';
-import { closeSync, constants, fstatSync, mkdirSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, readSync } from 'node:fs';
 import { appendChecked, openChecked, truncateChecked } from '../safe-path.js';
 import { dirname } from 'node:path';
 import type { Change, FileChange } from '../types.js';
 import { writeFileAtomic } from './atomic-fs.js';
 import { fileChange } from './changes.js';
-import { journalBytes, journalPath, linesWith, type JournalRecord } from './journal-read.js';
+import { journalBytes, journalPath, linesWith, parseRecord, type JournalRecord } from './journal-read.js';
 import { headCommit, readBlobText, textLines, type Repo } from './repo.js';
 
 export function recordOf(change: Change): JournalRecord {
@@ -40,12 +40,9 @@ function tailCommit(path: string): { commit: string | null; goodLength: number }
       const start = end < 0 ? -1 : text.lastIndexOf('\n', end - 1);
       if (start < 0 && want < size) continue; // the last record starts before this window
       if (end < 0) return { commit: null, goodLength: 0 };
-      try {
-        const rec = JSON.parse(text.slice(start + 1, end)) as JournalRecord;
-        return { commit: rec.c, goodLength: size - want + end + 1 };
-      } catch {
-        return { commit: null, goodLength: 0 };
-      }
+      // (anything after the last newline is a torn or foreign tail: goodLength leaves it out)
+      const rec = parseRecord(text.slice(start + 1, end));
+      return rec ? { commit: rec.c, goodLength: size - want + end + 1 } : { commit: null, goodLength: 0 };
     }
   } finally {
     closeSync(fd);
@@ -110,8 +107,8 @@ export async function recordsFromHistory(repo: Repo, head: string | null, stopAt
 }
 
 /** Rewrite the whole journal from history (lsm reindex). Call under the lock. */
-export async function rebuildJournal(repo: Repo): Promise<number> {
-  const records = (await recordsFromHistory(repo, await headCommit(repo)))!;
+export async function rebuildJournal(repo: Repo, head?: string | null): Promise<number> {
+  const records = (await recordsFromHistory(repo, head === undefined ? await headCommit(repo) : head))!;
   mkdirSync(dirname(journalPath(repo)), { recursive: true });
   await writeFileAtomic(journalPath(repo), records.map((r) => JSON.stringify(r) + '\n').join(''), repo.gitdir, 0o644, 'none');
   return records.length;
@@ -125,11 +122,15 @@ export async function catchUpJournal(repo: Repo, head?: string | null): Promise<
   const target = head === undefined ? await headCommit(repo) : head;
   const path = journalPath(repo);
   const tail = tailCommit(path);
-  if (tail.commit === target) return;
+  let size = 0;
+  try { size = lstatSync(path).size; } catch { /* none */ }
+  // a tail with no newline (torn, or garbage) is cut first: the next record would be glued to it
+  if (tail.commit === target && tail.goodLength === size) return;
   if (tail.commit === null && target === null) return;
   try { truncateChecked(path, tail.goodLength); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
   const missing = tail.commit ? await recordsFromHistory(repo, target, tail.commit) : null;
-  if (missing === null) { await rebuildJournal(repo); return; }
+  // up to target, not HEAD: a commit catches up to its parent, then appends its own record
+  if (missing === null) { await rebuildJournal(repo, target); return; }
   for (const rec of missing) appendRecord(repo, rec);
 }
 

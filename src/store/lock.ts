@@ -9,21 +9,38 @@ import { EXIT, LsmError, ioError } from '../errors.js';
 
 export interface Lock { release(): void }
 
-interface Holder { pid: number; start: string; host: string; since: number }
+interface Holder { pid: number; start: string; host: string; since: number; boot?: string }
 
-function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+function read(path: string): string | null {
+  try { return readFileSync(path, 'latin1').trim(); } catch { return null; }
 }
 
-function holderAlive(h: Holder): boolean {
-  if (h.host !== hostname()) return true; // another machine (shared storage): never steal
-  const start = processStart(h.pid);
-  return start !== null && start === h.start;
+/** This boot of this machine: the same in every process until a reboot, whatever the hostname. */
+const bootId = () => read('/proc/sys/kernel/random/boot_id') ?? '';
+
+function processStart(pid: number): string | null {
+  const stat = read(`/proc/${pid}/stat`);
+  return stat === null ? null : stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * Whether the lock's holder may still run. The same boot of this machine: its pid and start time
+ * say (a renamed host included). This host's name but another boot: it died with that boot. A
+ * lock from an older lsm (no boot id) under this name: its pid says, as before. Any other name (a
+ * renamed host, or another machine sharing the storage): only when the lock predates this boot and
+ * is over an hour old is it provably not ours and surely not a live lsm (they hold it seconds).
+ */
+function holderAlive(h: Holder, path: string): boolean {
+  const boot = bootId();
+  const local = () => { const start = processStart(h.pid); return start !== null && start === h.start; };
+  if (h.boot && boot && h.boot === boot) return local();
+  if (h.host === hostname()) return h.boot && boot ? false : local();
+  const uptime = Number(read('/proc/uptime')?.split(' ')[0] ?? NaN) * 1000;
+  let mtime = Date.now();
+  try { mtime = statSync(path).mtimeMs; } catch { /* gone: below */ }
+  return !(Date.now() - mtime > Math.max(uptime, HOUR));
 }
 
 function readHolder(path: string): Holder | null {
@@ -61,7 +78,7 @@ function ageMs(path: string): number {
 /** Take over a lock whose holder is gone. Returns true when the lock file was removed. */
 function removeIfStale(path: string): boolean {
   const holder = readHolder(path);
-  if (holder ? holderAlive(holder) : ageMs(path) < 5000) return false;
+  if (holder ? holderAlive(holder, path) : ageMs(path) < 5000) return false;
   const guard = `${path}.steal`;
   if (!tryCreate(guard, String(process.pid))) {
     if (ageMs(guard) > 10_000) { try { unlinkSync(guard); } catch { /* someone else did */ } }
@@ -83,7 +100,7 @@ function removeIfStale(path: string): boolean {
  */
 export async function lockRepository(gitdir: string, waitMs = 30_000): Promise<Lock> {
   const path = join(gitdir, 'lsm.lock');
-  const me: Holder = { pid: process.pid, start: processStart(process.pid) ?? '', host: hostname(), since: Date.now() };
+  const me: Holder = { pid: process.pid, start: processStart(process.pid) ?? '', host: hostname(), since: Date.now(), boot: bootId() };
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; attempt < 100_000; attempt++) {
     if (tryCreate(path, JSON.stringify(me))) {

@@ -37,21 +37,35 @@ export function repoExists(dir: string): boolean {
 export async function initRepo(dir: string): Promise<Repo> {
   const repo = openRepo(dir);
   if (repoExists(dir)) return repo;
+  let tmp: string | null = null;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const name of readdirSync(dir)) if (name.startsWith('.lsm-init-')) rmSync(join(dir, name), { recursive: true, force: true });
-    const tmp = mkdtempSync(join(dir, '.lsm-init-'));
+    // what a killed run left (its pid is gone); another run's, still making its own, is left alone
+    for (const name of readdirSync(dir)) {
+      const pid = /^\.lsm-init-(\d+)-/.exec(name)?.[1];
+      if (name.startsWith('.lsm-init-') && !(pid && alive(Number(pid)))) rmSync(join(dir, name), { recursive: true, force: true });
+    }
+    tmp = mkdtempSync(join(dir, `.lsm-init-${process.pid}-`));
     const fs = atomicFs(join(tmp, '.git'));
     await (await igit()).init({ fs, dir: tmp, defaultBranch: BRANCH });
     // plain git must never try to rewrite line endings of snapshot files
     await (await igit()).setConfig({ fs, dir: tmp, path: 'core.autocrlf', value: 'false' });
     crashPoint('init-before-rename');
-    renameSync(join(tmp, '.git'), join(dir, '.git'));
-    rmSync(tmp, { recursive: true, force: true });
+    try {
+      renameSync(join(tmp, '.git'), join(dir, '.git'));
+    } catch (err) {
+      if (!repoExists(dir)) throw err; // else a concurrent first run made it first: use that one
+    }
   } catch (err) {
     throw ioError(`cannot create repository ${dir}`, err);
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
   return repo;
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 /** An existing repository, or a one-line error saying how to make one. */

@@ -31,8 +31,12 @@ const tree = (dir: string): Record<string, string> => {
 describe('lsm install', () => {
   it('installs a self-contained program with safe modes, that runs without the clone; uninstall reverses it', () => {
     const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
+    // the command an older lsm install wrote (it ran the clone): replaced, not moved aside
+    mkdirSync(`${root}/usr/local/sbin`, { recursive: true });
+    writeFileSync(`${root}/usr/local/sbin/lsm`, `#!/bin/sh\n# lsm, installed by lsm install\nLSM_NODE='/usr/bin/node' exec '/tmp/lsm-clone/bin/lsm' "$@"\n`, { mode: 0o755 });
     const summary = lsm('install', '--root', root, '--schedule', 'cron');
     expect(summary).toContain(`schedule: ${root}/etc/cron.d/lsm: lsm -c every 10m`);
+    expect(summary).not.toContain('moved');
     expect([mode(`${root}/etc/lsm`), mode(`${root}/etc/lsm/lsm.conf`), mode(`${root}/var/lib/lsm`), mode(`${root}/var/lib/lsm/spool`),
       mode(`${root}/var/log/lsm`), mode(`${root}/usr/local/sbin/lsm`), mode(`${root}/etc/cron.d/lsm`), mode(`${root}/var/lib`),
       mode(`${root}/usr/local/lib/lsm`), mode(`${root}/usr/local/share/man/man8/lsm.8`), mode(`${root}/etc/logrotate.d/lsm`)])

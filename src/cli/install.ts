@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { KEYS, type ConfigEnv } from '../config.js';
 import { parseDuration } from '../duration.js';
 import { EXIT, LsmError, ioError } from '../errors.js';
+import { checkPath } from '../safe-path.js';
 import { readBaseline } from '../store/baseline.js';
 import { headCommit, openRepo } from '../store/repo.js';
 import { context, type GlobalArgs } from './context.js';
@@ -132,6 +133,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const root = argv.root ?? '';
     if (!root && process.getuid?.() !== 0) throw new LsmError('lsm install writes /etc, /var and /usr/local: run it as root (or use --root DIR)', EXIT.USAGE);
     const p = installPaths(root);
+    // root writes code and config there: none may be a directory another user controls
+    for (const dir of new Set([p.configDir, p.stateDir, p.logDir, ...[p.lib, p.command, p.man, p.logrotate, p.cron, p.service].map((f) => dirname(f))])) checkPath(dir, 'install directory', 'dir');
     const notes: string[] = [];
     const warn = (m: string) => process.stderr.write(`lsm: warning: ${m}\n`);
     // an admin's config is read (and checked) before anything else is written; a new one is the

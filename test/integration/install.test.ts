@@ -1,7 +1,7 @@
 // lsm install / uninstall into a root the test owns, and lsm watch coalescing a burst.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LSM, ROOT, World } from '../helpers/world.js';
@@ -105,6 +105,15 @@ describe('lsm install', () => {
       expect([v.status, v.stderr]).toEqual([0, '']);
     }
     expect(run('systemd-analyze', ['calendar', '*-*-* *:0/10:00']).status).toBe(0);
+  });
+
+  it('refuses to write where another user could swap what root runs, before writing anything', () => {
+    const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
+    mkdirSync(`${root}/usr/local/sbin`, { recursive: true });
+    chmodSync(`${root}/usr/local/sbin`, 0o777);
+    const r = spawnSync(process.execPath, [LSM, 'install', '--root', root, '--schedule', 'none'], { encoding: 'utf8' });
+    expect([r.status, r.stderr]).toEqual([77, `lsm: refusing unsafe install directory: ${root}/usr/local/sbin is writable by others (mode 777; chmod go-w ${root}/usr/local/sbin)\n`]);
+    expect(readdirSync(root)).toEqual(['usr']);
   });
 
   it('install.sh wraps it, and a broken config is one line and exit 2', () => {

@@ -143,9 +143,11 @@ const command: CommandModule<GlobalArgs, Args> = {
     const lsm06 = detectLsm06(root);
     const imported = !configExisted && lsm06 ? importedLines(lsm06) : [];
     if (!configExisted) {
-      mkdirSync(dirname(p.configDir), { recursive: true, mode: 0o755 });
-      mkdirSync(p.configDir, { recursive: true, mode: 0o755 });
-      writeOwned(p.config, defaultConfigText(imported, lsm06?.conf ?? ''), 0o600);
+      try {
+        mkdirSync(dirname(p.configDir), { recursive: true, mode: 0o755 });
+        mkdirSync(p.configDir, { recursive: true, mode: 0o755 });
+        writeOwned(p.config, defaultConfigText(imported, lsm06?.conf ?? ''), 0o600);
+      } catch (err) { throw ioError(`cannot write ${p.config}`, err); }
     }
     const ctx = context({ ...argv, config: p.config });
     const config = ctx.loaded.config;
@@ -165,7 +167,7 @@ const command: CommandModule<GlobalArgs, Args> = {
         const from = path === p.command && lsm06?.link ? `${path} (LSM 0.6's symlink to ${lsm06.link})` : path === p.cron && isLsm06Cron(path) ? `${path} (LSM 0.6's cron entry)` : `${path} (${what} lsm did not write)`;
         notes.push(`moved ${from} to ${moveAside(path, root, p.replaced)}`);
       };
-      if (imported.length) notes.push(`imported ${imported.join(' ')} from ${lsm06!.conf} into ${p.config}`); else if (lsm06?.conf) notes.push(`kept ${p.config} as it is (USER and SUB not imported from ${lsm06.conf})`);
+      if (imported.length) notes.push(`imported ${imported.join(' ')} from ${lsm06!.conf} into ${p.config}`); else if (configExisted && lsm06?.conf) notes.push(`kept ${p.config} as it is (USER and SUB not imported from ${lsm06.conf})`);
       if (lsm06?.problem) notes.push(`could not read ${lsm06.conf}: ${lsm06.problem}; set USER and SUB in ${p.config} yourself`);
       for (const i of lsm06?.loaded?.ignored ?? []) notes.push(`conf.lsm's ${i.key} is ignored: ${i.why}`);
       if (!existsSync(p.ignore)) writeOwned(p.ignore, IGNORE_TEXT, 0o644);

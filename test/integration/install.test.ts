@@ -85,7 +85,7 @@ describe('lsm install', () => {
     expect(existsSync(`${root}/var/lib/lsm`)).toBe(true);
     lsm('uninstall', '--root', root, '--purge', '--yes');
     expect(existsSync(`${root}/var/lib/lsm`)).toBe(false);
-  });
+  }, 180_000); // copies the program more than once: slow on a loaded machine
 
   it('the systemd unit is hardened (systemd-analyze security <= 4.0, with SMTP and with sendmail) and verifies clean', () => {
     for (const conf of ['SMTP_URL="smtp://mail.example.org:587"\n', 'SENDMAIL="/usr/sbin/sendmail"\n']) {
@@ -105,7 +105,7 @@ describe('lsm install', () => {
       expect([v.status, v.stderr]).toEqual([0, '']);
     }
     expect(run('systemd-analyze', ['calendar', '*-*-* *:0/10:00']).status).toBe(0);
-  });
+  }, 180_000); // copies the program more than once: slow on a loaded machine
 
   it('refuses to write where another user could swap what root runs, before writing anything', () => {
     const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
@@ -166,7 +166,7 @@ describe('lsm install', () => {
     // and uninstall leaves LSM 0.6 alone
     lsm('uninstall', '--root', root);
     expect(tree(old)).toEqual(before);
-  });
+  }, 180_000); // copies the program more than once: slow on a loaded machine
 });
 
 describe('lsm install in a world of its own', () => {
@@ -201,7 +201,7 @@ describe('lsm install in a world of its own', () => {
     expect(readFileSync(conf, 'utf8')).toBe(confText);
     expect(execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' })).toBe(head);
     expect(execFileSync('git', ['-C', repo, 'fsck', '--strict'], { encoding: 'utf8' })).toBe('');
-  });
+  }, 180_000); // copies the program more than once: slow on a loaded machine
 
   it('says so when no cron daemon runs, and not when one does', async () => {
     const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));

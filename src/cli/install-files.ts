@@ -74,6 +74,12 @@ export function installProgram(lib: string, pkgRoot = PACKAGE_ROOT): boolean {
   for (const part of PROGRAM_PARTS) {
     if (existsSync(join(pkgRoot, part))) cpSync(join(pkgRoot, part), join(stage, part), { recursive: true });
   }
+  // the native netlink reader node-gyp built (collect/netlink loads it from there); not its objects
+  const release = join(pkgRoot, 'build', 'Release');
+  for (const f of existsSync(release) ? readdirSync(release).filter((n) => n.endsWith('.node')) : []) {
+    mkdirSync(join(stage, 'build', 'Release'), { recursive: true });
+    copyFileSync(join(release, f), join(stage, 'build', 'Release', f));
+  }
   for (const rel of packages) {
     // each needed nested package is copied at its own path; the rest of a node_modules is not needed
     cpSync(join(pkgRoot, rel), join(stage, rel), { recursive: true, filter: (src) => src === join(pkgRoot, rel) || !relative(join(pkgRoot, rel), src).split(sep).includes('node_modules') });

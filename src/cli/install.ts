@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { KEYS, type ConfigEnv } from '../config.js';
 import { parseDuration } from '../duration.js';
 import { EXIT, LsmError, ioError } from '../errors.js';
+import { checkPath } from '../safe-path.js';
 import { readBaseline } from '../store/baseline.js';
 import { headCommit, openRepo } from '../store/repo.js';
 import { context, type GlobalArgs } from './context.js';
@@ -132,14 +133,23 @@ const command: CommandModule<GlobalArgs, Args> = {
     const root = argv.root ?? '';
     if (!root && process.getuid?.() !== 0) throw new LsmError('lsm install writes /etc, /var and /usr/local: run it as root (or use --root DIR)', EXIT.USAGE);
     const p = installPaths(root);
+    // root writes code and config there: none may be a directory another user controls
+    for (const dir of new Set([p.configDir, p.stateDir, p.logDir, ...[p.lib, p.command, p.man, p.logrotate, p.cron, p.service].map((f) => dirname(f))])) checkPath(dir, 'install directory', 'dir');
     const notes: string[] = [];
     const warn = (m: string) => process.stderr.write(`lsm: warning: ${m}\n`);
-    // an admin's config is read (and checked) before anything is written; a new one is the default
-    // (with LSM 0.6's USER and SUB), never the config of the machine running an install into --root
+    // an admin's config is read (and checked) before anything else is written; a new one is the
+    // default (with LSM 0.6's USER and SUB), never the config of the machine installing into --root
     const configExisted = existsSync(p.config);
     const lsm06 = detectLsm06(root);
     const imported = !configExisted && lsm06 ? importedLines(lsm06) : [];
-    const ctx = context({ ...argv, config: configExisted ? p.config : '/dev/null' }); // /dev/null: every default
+    if (!configExisted) {
+      try {
+        mkdirSync(dirname(p.configDir), { recursive: true, mode: 0o755 });
+        mkdirSync(p.configDir, { recursive: true, mode: 0o755 });
+        writeOwned(p.config, defaultConfigText(imported, lsm06?.conf ?? ''), 0o600);
+      } catch (err) { throw ioError(`cannot write ${p.config}`, err); }
+    }
+    const ctx = context({ ...argv, config: p.config });
     const config = ctx.loaded.config;
     const spec = scheduleSpec(config.interval);
     const schedule = argv.schedule ?? (ctx.loaded.sources.SCHEDULE !== 'default' ? config.schedule : existsSync(join(root || '/', 'run/systemd/system')) ? 'systemd' : 'cron');
@@ -157,10 +167,7 @@ const command: CommandModule<GlobalArgs, Args> = {
         const from = path === p.command && lsm06?.link ? `${path} (LSM 0.6's symlink to ${lsm06.link})` : path === p.cron && isLsm06Cron(path) ? `${path} (LSM 0.6's cron entry)` : `${path} (${what} lsm did not write)`;
         notes.push(`moved ${from} to ${moveAside(path, root, p.replaced)}`);
       };
-      if (!configExisted) {
-        writeOwned(p.config, defaultConfigText(imported, lsm06?.conf ?? ''), 0o600);
-        if (imported.length) notes.push(`imported ${imported.join(' ')} from ${lsm06!.conf} into ${p.config}`);
-      } else if (lsm06?.conf) notes.push(`kept ${p.config} as it is (USER and SUB not imported from ${lsm06.conf})`);
+      if (imported.length) notes.push(`imported ${imported.join(' ')} from ${lsm06!.conf} into ${p.config}`); else if (configExisted && lsm06?.conf) notes.push(`kept ${p.config} as it is (USER and SUB not imported from ${lsm06.conf})`);
       if (lsm06?.problem) notes.push(`could not read ${lsm06.conf}: ${lsm06.problem}; set USER and SUB in ${p.config} yourself`);
       for (const i of lsm06?.loaded?.ignored ?? []) notes.push(`conf.lsm's ${i.key} is ignored: ${i.why}`);
       if (!existsSync(p.ignore)) writeOwned(p.ignore, IGNORE_TEXT, 0o644);

@@ -4,10 +4,11 @@
 // lsm_last_run_timestamp_seconds says so; a failed run says lsm_last_run_success 0 and keeps the
 // time of the last good one. Written on the way out (process 'exit'), so a run that fails is
 // recorded too; trouble writing it is one line on stderr, never the run's failure.
-import { chmodSync, closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { spoolSummary } from '../alert/index.js';
-import { EXIT } from '../errors.js';
+import { EXIT, LsmError } from '../errors.js';
+import { checkPath, createExclusive } from '../safe-path.js';
 import { journalPath } from '../store/journal-read.js';
 import { openRepo } from '../store/repo.js';
 import type { FileChange, Snapshot } from '../types.js';
@@ -73,11 +74,13 @@ export function writeMetrics(ctx: Context, facts: RunFacts, ok: boolean, now = D
   if (!file) return;
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`); // not *.prom: the collector skips it
   try {
-    writeFileSync(tmp, metricsText(ctx, facts, ok, now, previousSuccess(file)), { mode: 0o644 });
+    checkPath(dirname(file), 'METRICS_FILE directory', 'dir'); // root writes there: not a directory others control
+    rmSync(tmp, { force: true });
+    createExclusive(tmp, metricsText(ctx, facts, ok, now, previousSuccess(file)), 0o644);
     chmodSync(tmp, 0o644); // node_exporter reads it as its own user, whatever the umask (the unit's is 077)
     renameSync(tmp, file);
   } catch (err) {
-    process.stderr.write(`lsm: cannot write METRICS_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    process.stderr.write(`lsm: cannot write METRICS_FILE ${file}: ${err instanceof LsmError ? err.message : (err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
   }
 }
 

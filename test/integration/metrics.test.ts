@@ -1,7 +1,7 @@
 // METRICS_FILE: the Prometheus text file each lsm -c rewrites, parsed the way the textfile collector
 // reads it, from real scans in a world of its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { World } from '../helpers/world.js';
@@ -67,13 +67,25 @@ describe('METRICS_FILE', () => {
     const success = same.get('lsm_last_success_timestamp_seconds')!;
 
     // a run that fails says so, and keeps the time of the last good one
-    writeFileSync(join(dir, 'not-a-dir'), 'x');
-    const bad = await world.lsm(['-c', '--repo', join(dir, 'not-a-dir', 'repo'), '--config', conf]);
-    expect(bad.code).toBe(1);
+    writeFileSync(join(repo, '.git', 'refs', 'heads', 'main'), 'damaged\n');
+    const bad = await world.lsm(['-c', '--repo', repo, '--config', conf]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/^lsm: .*\n$/);
     const failed = parse(readFileSync(file, 'utf8'));
     expect(failed.get('lsm_last_run_success')).toBe(0);
     expect(failed.get('lsm_last_success_timestamp_seconds')).toBe(success);
     expect(readdirSync(join(dir, 'textfile'))).toEqual(['lsm.prom']); // renamed into place: no temporary left
+  });
+
+  it('is never written in a directory others can write to; the run itself goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-metrics-'));
+    mkdirSync(join(dir, 'open'), { mode: 0o777 });
+    chmodSync(join(dir, 'open'), 0o777);
+    const conf = testConfig(join(dir, 'etc'), { METRICS_FILE: join(dir, 'open', 'lsm.prom') });
+    const r = await world.lsm(['-c', '--repo', join(dir, 'repo'), '--config', conf]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^lsm: cannot write METRICS_FILE .*\/open\/lsm\.prom: refusing unsafe METRICS_FILE directory: .*\/open is writable by others/m);
+    expect(readdirSync(join(dir, 'open'))).toEqual([]);
   });
 
   it('must be an absolute path ending in .prom', async () => {

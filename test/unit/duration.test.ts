@@ -16,8 +16,12 @@ describe('durations', () => {
     expect(parseTime('12h', now)).toBe(now - 12 * 36e5);
     expect(parseTime('2026-11-01T00:00:00Z', now)).toBe(Date.parse('2026-11-01T00:00:00Z'));
     expect(() => parseTime('someday', now)).toThrow("cannot read the time 'someday'");
-    expect(scheduleSpec('10m')).toEqual({ cron: '*/10 * * * *', systemd: '10min' });
-    expect(scheduleSpec('2h')).toEqual({ cron: '0 */2 * * *', systemd: '2h' });
+    // the timer's OnCalendar= fires at cron's wall-clock times
+    expect(scheduleSpec('10m')).toEqual({ cron: '*/10 * * * *', systemd: '*-*-* *:0/10:00' });
+    expect(scheduleSpec('1m')).toEqual({ cron: '* * * * *', systemd: '*-*-* *:*:00' });
+    expect(scheduleSpec('1h')).toEqual({ cron: '0 * * * *', systemd: '*-*-* *:00:00' });
+    expect(scheduleSpec('2h')).toEqual({ cron: '0 */2 * * *', systemd: '*-*-* 0/2:00:00' });
+    expect(scheduleSpec('24h')).toEqual({ cron: '0 0 * * *', systemd: '*-*-* 00:00:00' });
     expect(() => scheduleSpec('90m')).toThrow('does not fit cron');
   });
 });

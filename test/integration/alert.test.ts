@@ -12,7 +12,7 @@ import { testConfig } from '../helpers/config.js';
 const SINK = join(ROOT, 'test', 'helpers', 'smtp-sink.mjs');
 const git = (repo: string, ...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
 
-describe('alerts', () => {
+describe('alerts', { timeout: 180_000 }, () => {
   let world: World;
   let tmp: string, repo: string, inbox: string, etc: string;
   let sink: number | null = null;

@@ -19,7 +19,7 @@ function rng(seed: number): () => number {
   return () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
 }
 
-describe('alerts exactly once under kills and concurrency', () => {
+describe('alerts exactly once under kills and concurrency', { timeout: 180_000 }, () => {
   let world: World;
   let tmp: string, inbox: string, etc: string;
   let sink = 0;
@@ -109,23 +109,22 @@ describe('alerts exactly once under kills and concurrency', () => {
     expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toEqual([]);
     execFileSync('git', ['-C', repo, 'fsck', '--strict'], { stdio: 'pipe' });
     console.log(`lsm -c x3 concurrent, ${ROUNDS} rounds: ${c.chain.length} commits, ${c.byId.size} mails + ${c.extraCopies} repeated copies, kills ${JSON.stringify(kills)}, hook runs ${hookRuns.length} for ${hookIds.size} alerts`);
-  }, 240_000);
+  }, 600_000);
 
   it('lsm watch killed right after its commit, and at random times: nothing lost, nothing twice', async () => {
     const repo = join(tmp, 'repo-w');
     // a spool belongs to one repository: this one gets a config of its own
     const etcW = join(tmp, 'etc-w');
     const env = { LSM_CONFIG: testConfig(etcW, { SMTP_URL: 'smtp://127.0.0.1:2526', USER: 'ops@example.org', FROM: 'lsm@example.org', HOOKS_DIR: join(etc, 'hooks.d'), IGNORE_FILE: join(etc, 'ignore') }) };
-    world.defaults = env;
-    expect((await world.lsm(['-g', '--repo', repo])).code).toBe(0);
+    expect((await world.lsm(['-g', '--repo', repo], env)).code).toBe(0);
     const firstPort = port;
     const before0 = new Set((await mails()).map((m) => m.messageId!));
     // the case of the issue: watch commits, then dies before its burst alert; the next watch catches up
     await newSocket();
-    const killed = await world.lsm(['watch', '--interval', '1s', '--count', '3', '--repo', repo], { LSM_TEST_CRASH_AT: 'after-commit' });
+    const killed = await world.lsm(['watch', '--interval', '1s', '--count', '3', '--repo', repo], { ...env, LSM_TEST_CRASH_AT: 'after-commit' });
     expect(killed.signal).toBe('SIGKILL');
     const before = (await mails()).length;
-    const next = await world.lsm(['watch', '--interval', '1s', '--count', '1', '--repo', repo]);
+    const next = await world.lsm(['watch', '--interval', '1s', '--count', '1', '--repo', repo], env);
     expect([next.code, next.stderr]).toEqual([0, '']);
     expect((await mails()).length).toBe(before + 1);
 
@@ -135,14 +134,14 @@ describe('alerts exactly once under kills and concurrency', () => {
     const ROUNDS = 8;
     for (let round = 0; round < ROUNDS; round++) {
       const life = (0.3 + random() * 2.7).toFixed(2);
-      const watch = world.run(['timeout', '--foreground', '-s', 'KILL', life, process.execPath, LSM, 'watch', '--interval', '1s', '--repo', repo], { env: { ...world.defaults, NO_COLOR: '1' } });
+      const watch = world.run(['timeout', '--foreground', '-s', 'KILL', life, process.execPath, LSM, 'watch', '--interval', '1s', '--repo', repo], { env: { ...env, NO_COLOR: '1' } });
       await new Promise((r) => setTimeout(r, random() * 1500));
       await newSocket();
-      if (random() < 0.3) await world.lsm(['-c', '--repo', repo]);
+      if (random() < 0.3) await world.lsm(['-c', '--repo', repo], env);
       await watch;
     }
-    await world.lsm(['-c', '--repo', repo]); // the catch-up of whatever the last watch left
-    await world.lsm(['flush', '--repo', repo]);
+    await world.lsm(['-c', '--repo', repo], env); // the catch-up of whatever the last watch left
+    await world.lsm(['flush', '--repo', repo], env);
     const c = await coverage(repo, (await mails()).filter((m) => !before0.has(m.messageId!)), join(etcW, 'events.jsonl'));
     // every socket is recorded (a watch killed before its scan leaves two for one commit)
     const tcp = execFileSync('git', ['-C', repo, 'show', 'HEAD:host/tcp'], { encoding: 'utf8' });
@@ -152,7 +151,7 @@ describe('alerts exactly once under kills and concurrency', () => {
     expect(c.mixedIds).toBe(0);
     execFileSync('git', ['-C', repo, 'fsck', '--strict'], { stdio: 'pipe' });
     console.log(`lsm watch killed at random ${ROUNDS} times (+1 at after-commit): ${c.chain.length} commits, ${c.byId.size} mails covering them, ${c.extraCopies} repeated copies`);
-  }, 240_000);
+  }, 600_000);
 
   it('gives up on an SMTP server that never greets within seconds, and keeps the alert', async () => {
     const silent = (await world.spawn([process.execPath, '-e', "require('net').createServer(() => {}).listen(2527, '127.0.0.1', () => console.log('ready'))"])).pid;

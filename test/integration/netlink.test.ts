@@ -19,15 +19,14 @@ describe('sockets from netlink', () => {
     world = await World.start();
     tmp = mkdtempSync(join(tmpdir(), 'lsm-netlink-'));
     chmodSync(tmp, 0o755);
-    world.defaults = { LSM_CONFIG: testConfig(join(tmp, 'etc')) };
   });
   afterAll(async () => { await world?.stop(); });
 
   /** A fresh repository, one scan, and the snapshot file `name` of the host namespace. */
   async function snapshot(name: string, env: Record<string, string> = {}, repo = join(tmp, `repo-${++n}`)): Promise<string[]> {
-    const r = await world.lsm(['scan', '--repo', repo], env);
-    expect(r.stderr).not.toMatch(/error|warn/i);
-    expect(r.code).toBe(0);
+    // each repository its own config and spool
+    const r = await world.lsm(['scan', '--repo', repo], { LSM_CONFIG: testConfig(`${repo}-etc`), ...env });
+    expect([r.code, r.stderr]).toEqual([0, expect.not.stringMatching(/error|warn/i)]);
     const path = join(repo, 'host', name);
     return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [];
   }

@@ -229,6 +229,7 @@ describe('the package', () => {
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
     for (const f of ['dist/cli/main.js', 'bin/lsm', 'docs/lsm.8', 'hooks/systemd/lsm.service', 'hooks/logrotate.d/lsm', 'install.sh']) expect(files).toContain(f);
     // sources only where npm install builds from them: the netlink reader's C for node-gyp
+    expect(files).toContain('binding.gyp');
     expect(files.filter((f) => /^(src|test|bench)\//.test(f) || f.endsWith('.ts'))).toEqual(['src/collect/netlink/sockdiag.c']);
   });
 

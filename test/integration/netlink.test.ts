@@ -3,7 +3,7 @@
 // (the bound device, IPv6-only vs dual-stack); the /proc fallback (LSM_NETLINK=off) detects the
 // forgery instead of recording it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOLDER, ROOT, World, type SocketSpec } from '../helpers/world.js';
@@ -19,21 +19,31 @@ describe('sockets from netlink', () => {
     world = await World.start();
     tmp = mkdtempSync(join(tmpdir(), 'lsm-netlink-'));
     chmodSync(tmp, 0o755);
-    world.defaults = { LSM_CONFIG: testConfig(join(tmp, 'etc')) };
   });
   afterAll(async () => { await world?.stop(); });
 
   /** A fresh repository, one scan, and the snapshot file `name` of the host namespace. */
   async function snapshot(name: string, env: Record<string, string> = {}, repo = join(tmp, `repo-${++n}`)): Promise<string[]> {
-    const r = await world.lsm(['scan', '--repo', repo], env);
-    expect(r.stderr).not.toMatch(/error|warn/i);
-    expect(r.code).toBe(0);
+    // each repository its own config and spool
+    const r = await world.lsm(['scan', '--repo', repo], { LSM_CONFIG: testConfig(`${repo}-etc`), ...env });
+    expect([r.code, r.stderr]).toEqual([0, expect.not.stringMatching(/error|warn/i)]);
     const path = join(repo, 'host', name);
     return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [];
   }
 
   it('the native reader is built (npm ci ran node-gyp) and loads', () => {
     expect(existsSync(join(ROOT, 'build', 'Release', 'sockdiag.node'))).toBe(true);
+  });
+
+  it('reads a namespace only through a file that still is that namespace', async () => {
+    const { readNetlinkTables } = await import('../../dist/collect/netlink/index.js');
+    const own = statSync('/proc/self/ns/net').ino;
+    expect(readNetlinkTables('/proc/self/ns/net', own)?.sockets.length).toBeGreaterThan(0);
+    expect(readNetlinkTables('/proc/self/ns/net', own + 1)).toBeNull(); // a pid reused by another namespace
+    const file = join(tmp, 'not-a-namespace');
+    writeFileSync(file, '');
+    expect(readNetlinkTables(file, statSync(file).ino)).toBeNull(); // setns refuses it: the /proc text is read
+    expect(readNetlinkTables(join(tmp, 'missing'), 1)).toBeNull();
   });
 
   it('a listener bound to a device and one on every interface make different lines; rebinding changes the snapshot', async () => {

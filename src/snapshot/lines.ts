@@ -23,6 +23,7 @@ export function localEndpoint(s: Socket): string {
     case 'raw': return inetEndpoint(s, ipProtocolName(s.localPort));
     case 'packet': return `${escapeField(s.localAddress)}:${ethertypeName(s.localPort)}`;
     case 'unix': return escapeField(s.localAddress);
+    case 'unattributed': return `socket:[${s.inode}]`; // status only: the snapshot line has no inode
   }
 }
 

@@ -13,6 +13,7 @@ export interface Identity {
   key: string; // the line's first fields: what makes two sockets the same line
   port: number; // sort order: port, then address
   address: string;
+  group?: string; // what merges sockets into one line, when not the key itself
 }
 
 /**
@@ -26,6 +27,7 @@ export function recordable(s: Socket, options: SelectOptions): boolean {
     case 'udp': return (s.state === 'UNCONN' && s.localPort !== 0) || (!!options.established && s.state === 'ESTAB');
     case 'raw': case 'packet': return true;
     case 'unix': return !!s.ambiguous || s.localAddress !== '' && (s.state === 'LISTEN' || s.socketType === 'dgram');
+    case 'unattributed': return true;
   }
 }
 
@@ -51,6 +53,10 @@ export function identity(s: Socket, listening: Set<string>, options: SelectOptio
       // a /proc/net/unix record that could be a forgery: the doubt is the line, never the record
       if (s.ambiguous) return { key: `! ${s.ambiguous}`, port: 0, address: '!' };
       return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}`, port: 0, address: escapeField(s.localAddress) };
+    case 'unattributed':
+      // one line per program holding such sockets (which sockets they are, lsm cannot tell)
+      const group = s.owners.map((o) => `${o.comm}\0${o.exe}`).sort().join('\0');
+      return { key: 'socket', port: 0, address: group, group };
   }
 }
 

@@ -159,3 +159,34 @@ describe('namespaces without a process', () => {
     await world.run(['umount', `${tmp}/rt/x`]);
   });
 });
+
+describe('recorded facts', () => {
+  let world: World;
+  let tmp: string;
+  const pids: number[] = [];
+  beforeAll(async () => {
+    world = await World.start();
+    tmp = mkdtempSync(join(tmpdir(), 'lsm-facts-'));
+    world.defaults = { LSM_CONFIG: testConfig(join(tmp, 'etc')) };
+  });
+  afterAll(async () => {
+    for (const pid of pids) await world.kill(pid);
+    await world?.stop();
+  });
+
+  it('records bound unix stream sockets, ping sockets, and no client port of a QUIC-style server with --established', async () => {
+    expect((await world.run(['sysctl', '-qw', 'net.ipv4.ping_group_range=0 2147483647'])).code).toBe(0);
+    pids.push((await world.hold([
+      { kind: 'unix-bound', path: join(tmp, 'bound.sock') }, { kind: 'unix', path: join(tmp, 'listen.sock') },
+      { kind: 'ping4' }, { kind: 'ping6' }, { kind: 'quic', port: 4433, client: 54321 } as never,
+    ], 'facts')).pid);
+    const repo = join(tmp, 'repo');
+    const scan = await world.lsm(['scan', '--established', '--repo', repo]);
+    expect(scan.stderr).not.toMatch(/^lsm: (?!no mail)/m);
+    const show = (f: string) => git(repo, 'show', `HEAD:host/${f}`);
+    expect(show('unix')).toMatch(new RegExp(`^${tmp}/bound\\.sock  stream bound  facts  root  \\S+\n${tmp}/listen\\.sock  stream  facts  root  \\S+\n$`));
+    expect(show('raw')).toMatch(/^0\.0\.0\.0:ping  facts  root  \S+\n\[::\]:ping  facts  root  \S+\n$/);
+    expect(show('udp')).toMatch(/^127\.0\.0\.1:4433  facts  root  \S+\n127\.0\.0\.1:4433 <- 127\.0\.0\.1  facts  root  \S+\n$/);
+    expect(git(repo, 'show', 'HEAD')).not.toContain('54321');
+  });
+});

@@ -240,11 +240,11 @@ function readNetDir(dir: string, inode: number, { keep, keepState, saw }: TableF
     if (!only || only.has('unix')) {
       unix = readTable(`${dir}/unix`);
       after = readTable(`${dir}/protocols`);
-    }
+      if (unix === null) return null; // the process exited
+    } else fs.statSync(dir); // still there?
   } catch {
-    return null; // not readable through this pid: try the next
+    return null; // not readable through this pid (or gone): try the next
   }
-  if (before === null || (unix === null && (!only || only.has('unix')))) return null; // the process exited
   const sockets: Socket[] = [];
   try {
     for (const t of TABLES) {

@@ -75,8 +75,10 @@ describe('namespace labels', () => {
   let world: World;
   let tmp: string;
   const pids: number[] = [];
-  const long = 'n'.repeat(150);
-  const names = ['a b', 'a_b', `${long}1`, `${long}2`, 'x/..'.replace('/', '\\'), '.hidden', 'git~1', 'x.'];
+  // /run/netns is the host's directory: names unique to this run
+  const id = process.pid;
+  const long = 'n'.repeat(150) + id;
+  const names = [`a b${id}`, `a_b${id}`, `${long}1`, `${long}2`, `x${id}\\..`, `.hidden${id}`, `git~${1 + (id % 9)}`, `x${id}.`];
   beforeAll(async () => {
     world = await World.start();
     tmp = mkdtempSync(join(tmpdir(), 'lsm-labels-'));
@@ -89,7 +91,7 @@ describe('namespace labels', () => {
   });
 
   it('gives distinct namespaces distinct directories, escaped reversibly, long names kept apart', async () => {
-    for (const name of names) expect((await world.run(['ip', 'netns', 'add', name])).code).toBe(0);
+    for (const name of names) expect((await world.run(['ip', 'netns', 'add', name])).stderr).toBe('');
     // one process for 'a b', one for the rest (each listener made inside its namespace by setns)
     pids.push((await world.spawn(['python3', '-c', HIDER, 'svc0', `/run/netns/${names[0]}`, '7000'])).pid);
     pids.push((await world.spawn(['python3', '-c', HIDER, 'svcN', ...names.slice(1).flatMap((n, i) => [`/run/netns/${n}`, String(7001 + i)])])).pid);
@@ -99,12 +101,12 @@ describe('namespace labels', () => {
     const files = git(repo, 'ls-tree', '-r', '-z', '--name-only', 'HEAD').split('\0').filter((f) => f.startsWith('netns/'));
     const dirs = files.map((f) => f.slice('netns/'.length, f.lastIndexOf('/')));
     expect(new Set(dirs).size).toBe(names.length);
-    expect(dirs).toContain('a%x20b');
-    expect(dirs).toContain('a_b');
-    expect(dirs).toContain('x%%.%x2e');
-    expect(dirs).toContain('git%x7e1');
-    expect(dirs).toContain('x%x2e');
-    expect(dirs).toContain('%x2ehidden');
+    expect(dirs).toContain(`a%x20b${id}`);
+    expect(dirs).toContain(`a_b${id}`);
+    expect(dirs).toContain(`x${id}%%.%x2e`);
+    expect(dirs).toContain(`git%x7e${1 + (id % 9)}`);
+    expect(dirs).toContain(`x${id}%x2e`);
+    expect(dirs).toContain(`%x2ehidden${id}`);
     for (const [i] of names.entries()) {
       const file = files.find((f) => git(repo, 'show', `HEAD:${f}`).startsWith(`0.0.0.0:${7000 + i}  svc${i ? 'N' : '0'}  `));
       expect(file, names[i]).toBeDefined();
@@ -116,9 +118,9 @@ describe('namespace labels', () => {
     const c = await world.lsm(['scan', '--repo', repo]);
     expect(c.stderr).toBe('');
     const changed = git(repo, 'diff', '--name-only', 'HEAD~1', 'HEAD').trim().split('\n');
-    expect(changed).toContain('netns/a%x20b/tcp');
-    expect(changed.every((f) => f.startsWith('netns/a%x20b/'))).toBe(true);
-    expect(git(repo, 'show', 'HEAD:netns/a_b/tcp')).toMatch(/^0\.0\.0\.0:7001  svcN  /);
+    expect(changed).toContain(`netns/a%x20b${id}/tcp`);
+    expect(changed.every((f) => f.startsWith(`netns/a%x20b${id}/`))).toBe(true);
+    expect(git(repo, 'show', `HEAD:netns/a_b${id}/tcp`)).toMatch(/^0\.0\.0\.0:7001  svcN  /);
   }, 180_000); // eight namespaces made and read: slow on a loaded machine
 });
 

@@ -1,7 +1,9 @@
 // The shapes that cross a stage of the pipeline: collect -> snapshot -> store -> alert.
 
-export type Kind = 'tcp' | 'udp' | 'raw' | 'packet' | 'unix';
-export const KINDS: readonly Kind[] = ['tcp', 'udp', 'raw', 'packet', 'unix'];
+// unattributed: a socket a process holds that is in no table read (its namespace could not be
+// found or entered); recorded with its owner so that it alerts, never dropped
+export type Kind = 'tcp' | 'udp' | 'raw' | 'packet' | 'unix' | 'unattributed';
+export const KINDS: readonly Kind[] = ['tcp', 'udp', 'raw', 'packet', 'unix', 'unattributed'];
 
 /** A process holding a socket, as it is now. Strings are raw bytes decoded as latin1. */
 export interface Owner {
@@ -24,7 +26,7 @@ export interface NetNamespace {
 
 export interface Socket {
   kind: Kind;
-  family: 'inet' | 'inet6' | 'unix' | 'packet';
+  family: 'inet' | 'inet6' | 'unix' | 'packet' | 'unknown';
   netns: number; // inode of its network namespace
   inode: number;
   /** TCP: 'LISTEN', 'ESTABLISHED', ...; UDP/raw: 'UNCONN' or 'ESTAB'; unix: 'LISTEN', 'UNCONN', 'CONN' */

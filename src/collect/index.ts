@@ -4,9 +4,13 @@
 //  1. every pid: its network namespace (/proc/<pid>/ns/net) and its socket fds
 //     (/proc/<pid>/fd/* -> 'socket:[inode]'), giving namespace -> pids and inode -> pids;
 //  2. every namespace: its socket tables, read once through the first pid seen in it
-//     (/proc/<pid>/net/* shows that pid's namespace);
+//     (/proc/<pid>/net/* shows that pid's namespace), or, for a namespace no process is in but an
+//     nsfs mount holds (ip netns add, runtimes' netns files: namespaces.ts), through a short-lived
+//     process started inside it;
 //  3. every socket: its owners, by inode; owner details are read once per pid, only for pids
-//     that hold a socket.
+//     that hold a socket. A socket fd whose inode is in no table read (its namespace has neither
+//     a process nor a mount: only the socket holds it) is kept as an 'unattributed' socket.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Collection, Owner, Socket } from '../types.js';
@@ -15,9 +19,9 @@ import {
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
 import { socketInodesOf, startFdScan } from './fds.js';
-import { labelNamespaces } from './namespaces.js';
-import { TABLES, parseInetTable, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
-import { readNetlinkTables, type NetlinkTables, type ProcTable } from './netlink/index.js';
+import { labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
+import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
+import { readNetlinkTables, type NetlinkTables } from './netlink/index.js';
 import { unixSocketCount } from './unix-ambiguity.js';
 
 export interface CollectOptions {
@@ -38,13 +42,19 @@ export function collect(options: CollectOptions = {}): Collection {
   const procRoot = options.procRoot ?? '/proc';
   const stats = { processes: 0, namespaces: 0, sockets: 0, unreadable: 0, vanished: 0 };
 
-  // step 1: the network namespace of every process
+  // step 1: the network namespace of every process, and one process per mount namespace (whose
+  // mount table may hold nsfs mounts no other sees)
   const nsPids = new Map<number, number[]>();
+  const pidNs = new Map<number, number>();
+  const mntPids = new Map<number, number>();
   for (const pid of listPids(procRoot)) {
     const ns = readNetns(procRoot, pid);
     if (!ns.ok) { ns.gone ? stats.vanished++ : stats.unreadable++; continue; }
     const list = nsPids.get(ns.value);
     if (list) list.push(pid); else nsPids.set(ns.value, [pid]);
+    pidNs.set(pid, ns.value);
+    const mnt = readNetns(procRoot, pid, 'mnt');
+    if (mnt.ok && !mntPids.has(mnt.value)) mntPids.set(mnt.value, pid);
   }
   // the host's namespace is pid 1's; when pid 1 is not readable (a sandbox), kthreadd's (pid 2, a
   // kernel thread: always in the initial namespace); our own only as a last resort, since lsm may
@@ -56,19 +66,29 @@ export function collect(options: CollectOptions = {}): Collection {
   if (!nsPids.has(hostInode)) nsPids.set(hostInode, []); // read through /proc/self below
   const fdScan = startFdScan(procRoot, [...nsPids.values()].flat(), options.parallel);
 
+  // the ways into each namespace: its processes, else its nsfs mounts
+  const mounts = nsfsMounts(procRoot, mntPids.values());
+  const doors = new Map<number, Door[]>();
+  for (const [inode, pids] of nsPids) doors.set(inode, inode === hostInode ? [...pids, 'self'] : [...pids]);
+  for (const m of mounts) if (!nsPids.has(m.netns)) doors.set(m.netns, [...(doors.get(m.netns) ?? []), m]);
+
   // step 2: each namespace's tables, once; sockets the caller does not want are dropped here, so
-  // they cost neither memory nor owner lookups (at 100k sockets: 58 -> 23 MiB of heap)
+  // they cost neither memory nor owner lookups (at 100k sockets: 58 -> 23 MiB of heap); their
+  // inodes are kept (a typed array), to tell a dropped socket from one in no table at all
   const sockets: Socket[] = [];
   const readable: number[] = [];
-  for (const [inode, pids] of nsPids) {
-    const via = inode === hostInode ? [...pids, 'self' as const] : pids;
-    const found = readNamespaceTables(procRoot, inode, via, options.keep, options.keepState);
+  const seen = new InodeList();
+  for (const [inode, via] of doors) {
+    const found = readNamespaceTables(procRoot, inode, via, { keep: options.keep, keepState: options.keepState, saw: seen.add });
     if (found === null) continue; // every process in it exited while we read
     readable.push(inode);
     for (let i = 0; i < found.length; i++) sockets.push(found[i]);
   }
   const byInode = new Map<number, Socket>();
   for (let i = 0; i < sockets.length; i++) byInode.set(sockets[i].inode, sockets[i]);
+  seen.seal();
+  // what the fd scan reports: sockets kept above, and sockets in no table
+  const wanted = { has: (ino: number) => byInode.has(ino) || !seen.has(ino) };
 
   // owner details: read once per pid, only for pids that hold one of the sockets above
   const users = readUsers(options.passwdPath ?? '/etc/passwd');
@@ -86,10 +106,11 @@ export function collect(options: CollectOptions = {}): Collection {
 
   // step 3: socket fds of every process (read by the worker meanwhile, or now) give each socket
   // above its owners
-  const scanned = fdScan?.finish(byInode) ?? null;
+  const scanned = fdScan?.finish(wanted) ?? null;
+  const strays = new Map<number, number[]>(); // pid -> socket inodes in no table read
   for (const pids of nsPids.values()) {
     for (const pid of pids) {
-      const fds = scanned?.get(pid) ?? socketInodesOf(fs, `${procRoot}/${pid}/fd`, byInode);
+      const fds = scanned?.get(pid) ?? socketInodesOf(fs, `${procRoot}/${pid}/fd`, wanted);
       if (fds === 'gone') { stats.vanished++; continue; }
       stats.processes++;
       if (fds === 'unreadable') { stats.unreadable++; continue; } // its sockets stay in the tables, owner unknown
@@ -97,7 +118,10 @@ export function collect(options: CollectOptions = {}): Collection {
       // allocates an iterator result per element (100k sockets: 7 MiB)
       for (let i = 0; i < fds.length; i++) {
         const s = byInode.get(fds[i]);
-        if (s === undefined) continue;
+        if (s === undefined) {
+          if (!seen.has(fds[i])) { const l = strays.get(pid); if (l) l.push(fds[i]); else strays.set(pid, [fds[i]]); }
+          continue;
+        }
         const o = ownerOf(pid);
         if (o === null || s.owners.includes(o)) continue;
         // the first as a one-element literal: a pushed-to empty array reserves 17 slots (100k sockets: -3 MiB)
@@ -106,12 +130,13 @@ export function collect(options: CollectOptions = {}): Collection {
       }
     }
   }
+  for (const s of unattributed(procRoot, strays, pidNs, ownerOf)) sockets.push(s);
   for (let i = 0; i < sockets.length; i++) {
     const s = sockets[i];
     if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
   }
 
-  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', [], ownerOf, containerNames(options.containerDirs));
+  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', mounts, ownerOf, containerNames(options.containerDirs));
   stats.namespaces = namespaces.length;
   stats.sockets = sockets.length;
   return { namespaces, sockets, stats };
@@ -163,59 +188,181 @@ function readTableChunks(path: string, parse: (text: string, header: boolean) =>
   }
 }
 
+/** A way into a network namespace: a process in it (its /proc/<pid>/net), or an nsfs mount of it. */
+export type Door = number | 'self' | NsfsMount;
+
+export interface TableFilter {
+  keep?: (s: Socket) => boolean;
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean;
+  /** told every socket inode in the tables, kept or not */
+  saw?: (inode: number) => void;
+}
+
 /**
- * All tables of one namespace through the first pid that is still there; null if none is. From
- * netlink (collect/netlink/) where it can, and from the /proc text for what it cannot.
+ * THE SEAM: all sockets of one namespace, through the first door that opens; null if none does.
+ * From sock_diag over netlink (collect/netlink/) where it can, through any door (a pid's ns file,
+ * or the opened nsfs mount); from the /proc text for what it cannot, through a pid, or through a
+ * process started inside the namespace when only a mount holds it.
  */
-function readNamespaceTables(procRoot: string, inode: number, via: (number | 'self')[], keep?: (s: Socket) => boolean,
-  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): Socket[] | null {
-  // any pid's namespace file will do (a run without root may open only its own)
+export function readNamespaceTables(procRoot: string, inode: number, via: Door[], filter: TableFilter = {}): Socket[] | null {
+  const { keep, keepState, saw } = filter;
+  // with `saw`, netlink dumps every state (the kernel's filter would hide what must be told apart
+  // from sockets in no table), and the selection is applied here
+  const nlKeep = saw ? (s: Socket) => { saw(s.inode); return !keep || keep(s); } : keep;
   let nl: NetlinkTables | null = null;
-  for (let i = 0; i < via.length && nl === null; i++) nl = readNetlinkTables(`${procRoot}/${via[i]}/ns/net`, inode, keep, keepState);
-  if (nl !== null && nl.fallback.length === 0) return nl.sockets;
-  for (const pid of via) {
-    const sockets = readProcTables(`${procRoot}/${pid}/net`, inode, nl === null ? null : new Set(nl.fallback), keep, keepState);
+  for (let i = 0; i < via.length && nl === null; i++) {
+    const door = via[i];
+    if (typeof door !== 'object') { nl = readNetlinkTables(`${procRoot}/${door}/ns/net`, inode, nlKeep, saw ? undefined : keepState); continue; }
+    const fd = openNsfs(procRoot, door);
+    if (fd === null) continue;
+    try { nl = readNetlinkTables(`/proc/self/fd/${fd}`, inode, nlKeep, saw ? undefined : keepState); } finally { closeSync(fd); }
+  }
+  // the rest from the /proc text: what netlink could not give, and ping sockets (only there)
+  const only = nl === null ? null : new Set<string>([...nl.fallback, 'icmp', 'icmp6']);
+  for (const door of via) {
+    const sockets = typeof door === 'object' ? throughMount(procRoot, inode, door, filter, only) : readNetDir(`${procRoot}/${door}/net`, inode, filter, only);
     if (sockets !== null) return nl === null ? sockets : nl.sockets.concat(sockets);
   }
   return nl === null ? null : nl.sockets;
 }
 
-/** The /proc/<pid>/net text tables named in `only` (null: all of them); null if not readable there. */
-function readProcTables(dir: string, inode: number, only: Set<ProcTable> | null, keep?: (s: Socket) => boolean,
-  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): Socket[] | null {
-  let unix: string | null;
+/**
+ * The tables in one /proc/<pid>/net directory (those in `only`, null: all); null when it is gone
+ * or unreadable. Ping sockets (icmp, icmp6: only here) are read whenever the others are.
+ */
+function readNetDir(dir: string, inode: number, { keep, keepState, saw }: TableFilter, only: Set<string> | null = null): Socket[] | null {
+  let unix: string | null = null;
   let before: string | null;
-  let after: string | null;
+  let after: string | null = null;
   try {
     // the kernel's count of unix sockets on both sides of the table: the table holds no more
     before = readTable(`${dir}/protocols`);
-    unix = readTable(`${dir}/unix`);
-    after = readTable(`${dir}/protocols`);
+    if (!only || only.has('unix')) {
+      unix = readTable(`${dir}/unix`);
+      after = readTable(`${dir}/protocols`);
+      if (unix === null) return null; // the process exited
+    } else fs.statSync(dir); // still there?
   } catch {
-    return null; // not readable through this pid: try the next
+    return null; // not readable through this pid (or gone): try the next
   }
-  if (unix === null) return null; // the process exited
   const sockets: Socket[] = [];
   try {
     for (const t of TABLES) {
-      if (only && !only.has(t.file as ProcTable)) continue;
+      if (only && !only.has(t.file)) continue;
       // tcp6 etc. are absent when IPv6 is off
       readTableChunks(`${dir}/${t.file}`, (text, header) => {
-        for (const s of parseInetTable(text, t.kind, t.v6, inode, header, keepState).sockets) if (!keep || keep(s)) sockets.push(s);
+        for (const s of parseInetTable(text, t.kind, t.v6, inode, header, keepState, saw).sockets) {
+          if (t.ping) { s.localPort = t.v6 ? 58 : 1; s.remotePort = 0; s.socketType = 'dgram'; }
+          if (!keep || keep(s)) sockets.push(s);
+        }
       });
     }
-    if (!only || only.has('unix')) {
+    if (unix !== null) {
       const counts = [before, after].map((p) => (p === null ? null : unixSocketCount(p)));
       const count = counts[0] === null || counts[1] === null ? null : Math.max(counts[0], counts[1]);
-      for (const s of parseUnixTable(unix, inode, count).sockets) if (s.ambiguous || !keep || keep(s)) sockets.push(s);
+      for (const s of parseUnixTable(unix, inode, count).sockets) { saw?.(s.inode); if (s.ambiguous || !keep || keep(s)) sockets.push(s); }
     }
     const packet = !only || only.has('packet') ? readTable(`${dir}/packet`) : null;
     if (packet !== null) {
       const names = parseInterfaceNames(readTable(`${dir}/if_inet6`) ?? '', readTable(`${dir}/igmp`) ?? '', readTable(`${dir}/dev_mcast`) ?? '');
-      for (const s of parsePacketTable(packet, inode, names).sockets) if (!keep || keep(s)) sockets.push(s);
+      for (const s of parsePacketTable(packet, inode, names).sockets) { saw?.(s.inode); if (!keep || keep(s)) sockets.push(s); }
+    }
+    if (saw) {
+      // sockets lsm does not record, only so that they are not taken for sockets in no table
+      parseInodesOnly(readTable(`${dir}/netlink`) ?? '', saw);
+      for (const file of ['udplite', 'udplite6']) {
+        const text = readTable(`${dir}/${file}`);
+        if (text !== null) parseInetTable(text, 'udp', file.endsWith('6'), inode, true, () => false, saw);
+      }
     }
   } catch {
     return null;
   }
   return sockets;
+}
+
+/**
+ * A namespace that only a mount holds: a process started inside it (nsenter --net on the opened
+ * mount, passed as fd 3, then `cat` waiting on its stdin) is the door, read like any other, then
+ * killed. Only under the real /proc (a fixture tree has no processes to start). Its cost is a process start
+ * (20 such namespaces on a 2-core machine at load 20: ~100 ms each, as long as `nsenter true` from a shell).
+ */
+function throughMount(procRoot: string, inode: number, m: NsfsMount, filter: TableFilter, only: Set<string> | null): Socket[] | null {
+  const fd = openNsfs(procRoot, m);
+  if (fd === null) return null;
+  let child: ReturnType<typeof spawn> | null = null;
+  try {
+    child = spawn('nsenter', ['--net=/proc/self/fd/3', '--', 'cat'], { stdio: ['pipe', 'ignore', 'ignore', fd] });
+    child.on('error', () => { /* no nsenter: the namespace stays unread, its sockets unattributed */ });
+    const pid = child.pid;
+    if (pid === undefined) return null;
+    // bounded wait until it is inside (setns, then exec): readlink of its ns, 1 ms apart, 2 s at most
+    const tick = new Int32Array(new SharedArrayBuffer(4));
+    for (let waited = 0; waited < 2000; waited++) {
+      const ns = readNetns(procRoot, pid);
+      if (ns.ok && ns.value === inode) return readNetDir(`${procRoot}/${pid}/net`, inode, filter, only);
+      if (!ns.ok && ns.gone) return null; // it failed
+      Atomics.wait(tick, 0, 0, 1);
+    }
+    return null;
+  } finally {
+    if (child?.pid !== undefined) { child.kill('SIGKILL'); child.stdin?.destroy(); child.unref(); }
+    closeSync(fd);
+  }
+}
+
+/**
+ * Every socket inode of the tables read, sorted once, searched by halves: a Set of 100k numbers
+ * costs megabytes, this 800 KB.
+ */
+class InodeList {
+  private list = new Float64Array(1024);
+  private n = 0;
+  add = (inode: number): void => {
+    if (this.n === this.list.length) { const bigger = new Float64Array(this.n * 2); bigger.set(this.list); this.list = bigger; }
+    this.list[this.n++] = inode;
+  };
+  seal(): void { this.list = this.list.subarray(0, this.n).sort(); }
+  has(inode: number): boolean {
+    let lo = 0;
+    let hi = this.n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.list[mid];
+      if (v === inode) return true;
+      if (v < inode) lo = mid + 1; else hi = mid - 1;
+    }
+    return false;
+  }
+}
+
+/**
+ * Sockets in no table read, as 'unattributed' sockets of the holder's own namespace. A socket
+ * made after its table was read looks the same: each holder's namespace is read again and its
+ * fds listed again, and only what is still held and still in no table is kept.
+ */
+function unattributed(procRoot: string, strays: Map<number, number[]>, pidNs: Map<number, number>, ownerOf: (pid: number) => Owner | null): Socket[] {
+  const result: Socket[] = [];
+  const reread = new Map<number, Set<number> | null>(); // namespace -> its inodes now (null: unreadable)
+  for (const [pid, inodes] of strays) {
+    const netns = pidNs.get(pid)!;
+    let now = reread.get(netns);
+    if (now === undefined) {
+      const found = new Set<number>();
+      now = readNetDir(`${procRoot}/${pid}/net`, netns, { keep: () => false, keepState: () => false, saw: (i) => found.add(i) }) === null ? null : found;
+      if (now !== null) reread.set(netns, now); // else: try through the next pid in it
+    }
+    if (now === null) continue;
+    const candidates = new Set(inodes);
+    const still = socketInodesOf(fs, `${procRoot}/${pid}/fd`, { has: (i) => candidates.has(i) && !now!.has(i) });
+    const o = ownerOf(pid);
+    if (!Array.isArray(still) || o === null) continue;
+    for (const inode of still) {
+      result.push({
+        kind: 'unattributed', family: 'unknown', netns, inode, state: '?', localAddress: '', localPort: 0,
+        remoteAddress: '', remotePort: 0, uid: -1, user: null, owners: [o],
+      });
+    }
+  }
+  return result;
 }

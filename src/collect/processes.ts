@@ -34,9 +34,9 @@ export function nsInode(link: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-export function readNetns(procRoot: string, pid: number | 'self'): ReadResult<number> {
+export function readNetns(procRoot: string, pid: number | 'self', type: 'net' | 'mnt' = 'net'): ReadResult<number> {
   try {
-    const ino = nsInode(readlinkSync(`${procRoot}/${pid}/ns/net`));
+    const ino = nsInode(readlinkSync(`${procRoot}/${pid}/ns/${type}`));
     return ino === null ? { ok: false, gone: false } : { ok: true, value: ino };
   } catch (err) {
     return fail(err);

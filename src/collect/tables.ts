@@ -32,7 +32,7 @@ function lines(text: string): string[] {
  * text into line and field arrays: at 100k sockets that garbage was most of the scan's memory.
  */
 export function parseInetTable(text: string, kind: 'tcp' | 'udp' | 'raw', v6: boolean, netns: number, header = true,
-  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): ParsedTable {
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): ParsedTable {
   const sockets: Socket[] = [];
   let malformed = 0;
   const parseAddr = v6 ? parseHexIPv6 : parseHexIPv4;
@@ -63,7 +63,10 @@ export function parseInetTable(text: string, kind: 'tcp' | 'udp' | 'raw', v6: bo
     if (kind === 'tcp') state = TCP_STATES[st] ?? `UNKNOWN(${text.slice(starts[3], ends[3]).toUpperCase()})`;
     else state = st === 7 ? 'UNCONN' : st === 1 ? 'ESTAB' : `UNKNOWN(${text.slice(starts[3], ends[3]).toUpperCase()})`;
     // a socket the caller drops (an established connection, by default) costs nothing more
-    if (keepState && !keepState(kind, state)) continue;
+    if (keepState && !keepState(kind, state)) {
+      if (saw) { const ino = decimalAt(text, starts[9], ends[9]); if (ino >= 0) saw(ino); } // known, only not wanted
+      continue;
+    }
     // addresses as strings (they key the formatted-address cache), numbers read in place
     const lc = text.indexOf(':', starts[1]);
     const rc = text.indexOf(':', starts[2]);
@@ -74,6 +77,7 @@ export function parseInetTable(text: string, kind: 'tcp' | 'udp' | 'raw', v6: bo
     const uid = decimalAt(text, starts[7], ends[7]);
     const inode = decimalAt(text, starts[9], ends[9]);
     if (text.charCodeAt(ends[0] - 1) !== 58 /* 'sl:' */ || localAddress === null || remoteAddress === null || localPort < 0 || remotePort < 0 || uid < 0 || inode < 0) { malformed++; continue; }
+    saw?.(inode);
     sockets.push({
       kind, family: v6 ? 'inet6' : 'inet', netns, inode, state,
       localAddress, localPort, remoteAddress, remotePort, uid, user: null, owners: [],
@@ -187,8 +191,19 @@ export function parseInterfaceNames(ifInet6: string, igmp: string, devMcast: str
   return names;
 }
 
-export const TABLES: { file: string; kind: 'tcp' | 'udp' | 'raw'; v6: boolean }[] = [
+/** Socket inodes of a table lsm does not record (netlink): the last field of each line. */
+export function parseInodesOnly(text: string, saw: (inode: number) => void): void {
+  for (const line of lines(text)) {
+    const m = /(\d+)\s*$/.exec(line);
+    if (m) saw(Number(m[1]));
+  }
+}
+
+// icmp, icmp6: ICMP datagram ("ping") sockets, the udp columns with the echo id as port; recorded
+// as raw sockets of type dgram, the protocol as their port (the id is chosen per run)
+export const TABLES: { file: string; kind: 'tcp' | 'udp' | 'raw'; v6: boolean; ping?: boolean }[] = [
   { file: 'tcp', kind: 'tcp', v6: false }, { file: 'tcp6', kind: 'tcp', v6: true },
   { file: 'udp', kind: 'udp', v6: false }, { file: 'udp6', kind: 'udp', v6: true },
   { file: 'raw', kind: 'raw', v6: false }, { file: 'raw6', kind: 'raw', v6: true },
+  { file: 'icmp', kind: 'raw', v6: false, ping: true }, { file: 'icmp6', kind: 'raw', v6: true, ping: true },
 ];

@@ -63,9 +63,9 @@ export function snapshotLines(collection: Collection, options: SnapshotOptions =
     const id = identity(s, listening, options);
     if (id === null) continue;
     const entries = files[s.kind];
-    const e = entries.get(id.key);
+    const e = entries.get(id.group ?? id.key);
     if (e) e.sockets.push(s);
-    else entries.set(id.key, { port: id.port, address: id.address, key: id.key, sockets: [s] });
+    else entries.set(id.group ?? id.key, { port: id.port, address: id.address, key: id.key, sockets: [s] });
   }
 
   const result = new Map<string, SnapshotLine[]>();
@@ -75,7 +75,10 @@ export function snapshotLines(collection: Collection, options: SnapshotOptions =
     const files = KINDS.map((kind) => [kind, fileLines(byFile.get(`${dir}/${kind}`), `${dir}/${kind}`, options.ignore ?? [], ownersMemo)] as const);
     // the host always has its five files; another namespace only when it has something to record
     if (!ns.host && files.every(([, lines]) => lines.length === 0)) continue;
-    for (const [kind, lines] of files) result.set(`${dir}/${kind satisfies Kind}`, lines);
+    for (const [kind, lines] of files) {
+      if (kind === 'unattributed' && lines.length === 0) continue; // only when there is one
+      result.set(`${dir}/${kind satisfies Kind}`, lines);
+    }
   }
   return result;
 }

@@ -20,9 +20,10 @@ export function ethertypeName(n: number): string {
 export function localEndpoint(s: Socket): string {
   switch (s.kind) {
     case 'tcp': case 'udp': return inetEndpoint(s, String(s.localPort));
-    case 'raw': return inetEndpoint(s, ipProtocolName(s.localPort));
+    case 'raw': return inetEndpoint(s, s.socketType === 'dgram' ? 'ping' : ipProtocolName(s.localPort)); // dgram: an ICMP ping socket
     case 'packet': return `${escapeField(s.localAddress)}:${ethertypeName(s.localPort)}`;
     case 'unix': return escapeField(s.localAddress);
+    case 'unattributed': return `socket:[${s.inode}]`; // status only: the snapshot line has no inode
   }
 }
 

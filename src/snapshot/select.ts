@@ -13,11 +13,12 @@ export interface Identity {
   key: string; // the line's first fields: what makes two sockets the same line
   port: number; // sort order: port, then address
   address: string;
+  group?: string; // what merges sockets into one line, when not the key itself
 }
 
 /**
- * Default: TCP listeners; bound, unconnected UDP; raw and packet sockets; named unix sockets that
- * listen, and bound datagram ones (an accepted unix connection repeats its listener's path).
+ * Default: TCP listeners; bound, unconnected UDP; raw, ping and packet sockets; named unix sockets
+ * that listen or are bound (an accepted unix connection repeats its listener's path: not recorded).
  * The collector takes this as its filter, so the rest is never kept.
  */
 export function recordable(s: Socket, options: SelectOptions): boolean {
@@ -25,7 +26,8 @@ export function recordable(s: Socket, options: SelectOptions): boolean {
     case 'tcp': return s.state === 'LISTEN' || (!!options.established && s.state === 'ESTABLISHED');
     case 'udp': return (s.state === 'UNCONN' && s.localPort !== 0) || (!!options.established && s.state === 'ESTAB');
     case 'raw': case 'packet': return true;
-    case 'unix': return !!s.ambiguous || s.localAddress !== '' && (s.state === 'LISTEN' || s.socketType === 'dgram');
+    case 'unix': return !!s.ambiguous || s.localAddress !== '' && (s.state === 'LISTEN' || s.state === 'UNCONN' || s.socketType === 'dgram');
+    case 'unattributed': return true;
   }
 }
 
@@ -50,7 +52,12 @@ export function identity(s: Socket, listening: Set<string>, options: SelectOptio
     case 'unix':
       // a /proc/net/unix record that could be a forgery: the doubt is the line, never the record
       if (s.ambiguous) return { key: `! ${s.ambiguous}`, port: 0, address: '!' };
-      return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}`, port: 0, address: escapeField(s.localAddress) };
+      // a stream socket bound but not listening says so: it is not the listener a client would reach
+      return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}${s.state === 'LISTEN' || s.socketType === 'dgram' ? '' : ' bound'}`, port: 0, address: escapeField(s.localAddress) };
+    case 'unattributed':
+      // one line per program holding such sockets (which sockets they are, lsm cannot tell)
+      const group = s.owners.map((o) => `${o.comm}\0${o.exe}`).sort().join('\0');
+      return { key: 'socket', port: 0, address: group, group };
   }
 }
 
@@ -68,8 +75,21 @@ export function listenKey(s: Socket): string {
   return `${s.netns}/${s.kind}/${s.localPort}`;
 }
 
+/**
+ * Server ports, to tell inbound connections from outbound ones: TCP listeners; UDP ports bound
+ * unconnected, or held by several sockets (a QUIC-style server connect()s one SO_REUSEPORT socket
+ * per client: that socket's peer port is the client's ephemeral one, never to be recorded).
+ */
 export function listeningPorts(sockets: Socket[]): Set<string> {
   const set = new Set<string>();
-  for (const s of sockets) if (s.kind === 'tcp' && s.state === 'LISTEN') set.add(listenKey(s));
+  const udpSeen = new Set<string>();
+  for (const s of sockets) {
+    if (s.kind === 'tcp' && s.state === 'LISTEN') set.add(listenKey(s));
+    else if (s.kind === 'udp' && s.localPort !== 0) {
+      const key = listenKey(s);
+      if (s.state === 'UNCONN' || udpSeen.has(key)) set.add(key);
+      udpSeen.add(key);
+    }
+  }
   return set;
 }

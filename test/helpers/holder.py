@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Holds real sockets for a test: `holder.py SPEC_JSON`. SPEC: {"comm": optional process name
 (bytes as latin1 text), "sockets": [{"kind": "tcp4"|"tcp6"|"udp4"|"udp6"|"raw4"|"raw6"|"packet"|
-"unix"|"unix-dgram"|"abstract"|"tcp4-conn", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
+"unix"|"unix-dgram"|"unix-bound"|"abstract"|"ping4"|"ping6"|"quic"|"tcp4-conn", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
 "v6only": IPV6_V6ONLY (default true)}]}. "tcp4-conn" connects to addr:port from an ephemeral port,
 and accepts the connection when this holder listens there. "later": sockets opened on SIGUSR1.
 Prints 'ready PID' when every socket
@@ -48,6 +48,22 @@ def open_sockets(specs):
             sock.bind(path)
             if k == "unix":
                 sock.listen(16)
+        elif k == "unix-bound":  # a stream socket bound to a path, never listening
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(s["path"].encode("latin1"))
+        elif k in ("ping4", "ping6"):  # an ICMP datagram socket (needs net.ipv4.ping_group_range)
+            fam = socket.AF_INET if k == "ping4" else socket.AF_INET6
+            sock = socket.socket(fam, socket.SOCK_DGRAM, socket.IPPROTO_ICMP if k == "ping4" else socket.IPPROTO_ICMPV6)
+            sock.bind((s.get("addr", "0.0.0.0" if k == "ping4" else "::"), 0))
+        elif k == "quic":  # SO_REUSEPORT UDP sockets on one port: one unconnected, one connect()ed to a client
+            for connect in (False, True):
+                q = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                q.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                q.bind((s.get("addr", "127.0.0.1"), s["port"]))
+                if connect:
+                    q.connect(("127.0.0.1", s["client"]))
+                held.append(q)
+            continue
         elif k == "abstract":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.bind(b"\0" + s["name"].encode("latin1"))

@@ -5,6 +5,7 @@
 //   {id, op:'kill', pid, signal?}       -> {id, code, signal}
 // When stdin closes, every child is killed by its pid and the world exits (so the namespaces go).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const children = new Map();
@@ -13,6 +14,16 @@ const env = (extra) => ({ ...process.env, ...(extra ?? {}) });
 
 // lo is down in a fresh namespace
 await new Promise((res) => spawn('ip', ['link', 'set', 'lo', 'up'], { stdio: 'ignore' }).on('exit', res));
+// namespaces bound on the host (another test's `ip netns add`) are mounts copied into this world's
+// mount table, where lsm would rightly find them: detached here, so a world holds only its own
+for (const line of readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
+  const f = line.split(' ');
+  const dash = f.indexOf('-');
+  if (dash > 4 && f[dash + 1] === 'nsfs') {
+    const mountpoint = f[4].replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+    await new Promise((res) => spawn('umount', ['-l', mountpoint], { stdio: 'ignore' }).on('exit', res));
+  }
+}
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const req = JSON.parse(line);

@@ -33,7 +33,10 @@ export class World {
   }
 
   static async start(): Promise<World> {
-    const proc = spawn('unshare', ['--net', '--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, join(here, 'world.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // through real pipes (cat |, | cat): node's own stdio pipes are socket pairs in the outer
+    // namespace, which lsm inside the world would rightly record as sockets in no table it can read
+    const world = ['unshare', '--net', '--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, join(here, 'world.mjs')];
+    const proc = spawn('bash', ['-c', 'cat | "$@" 2> >(cat >&2) | cat', 'world', ...world], { stdio: ['pipe', 'pipe', 'inherit'] });
     const w = new World(proc);
     const r = await w.run(['true']); // answers once lo is up
     if (r.code !== 0) throw new Error('world did not start');

@@ -35,10 +35,10 @@ describe('names from the system, escaped the same everywhere', () => {
     expect((await world.run(['sh', '-c', `echo ${holder.pid} > '${cgroup}/cgroup.procs'`])).code).toBe(0);
     const json = await world.lsm(['status', '--json', '--repo', join(tmp, 'repo')]);
     expect(json.stderr).toBe('');
-    const sockets = JSON.parse(json.stdout) as { kind: string; local: string; localAddress: string; owners: { container: string }[] }[];
+    const sockets = JSON.parse(json.stdout).sockets as { kind: string; endpoint: string; address: string; owners: { container: string }[] }[];
     const unix = sockets.find((s) => s.kind === 'unix')!;
-    expect(unix.local).toBe(path);
-    expect(unix.localAddress).toBe(path);
+    expect(unix.endpoint).toBe(path);
+    expect(unix.address).toBe(path);
     const tcp = sockets.find((s) => s.kind === 'tcp')!;
     expect(tcp.owners[0].container).toBe(`lxc-e\\x1b[31mx\\x07${process.pid}`);
     const table = await world.lsm(['status', '--repo', join(tmp, 'repo')]);

@@ -1,5 +1,6 @@
 // The alert: what a person reads. Built once, when the change is recorded, with the owners of each
 // new socket as they are at that moment (pid, user, exe, command line, container, age).
+import { resolve } from 'node:path';
 import { escapeField } from '../snapshot/escape.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { parseLine } from '../snapshot/parse-line.js';
@@ -131,7 +132,8 @@ function more(n: number, what: string, where: string): string {
 export function alertText(a: Alert): string {
   const short = a.commit.slice(0, 10);
   const out: string[] = [];
-  const repo = a.repoFlag ? ` --repo=${shellWord(a.repo)}` : '';
+  // absolute: the mail is read, and its commands pasted, far from where lsm ran
+  const repo = a.repoFlag ? ` --repo=${shellWord(resolve(a.repo))}` : '';
   if (a.reminder) {
     out.push(`REMINDER: lsm on ${a.host} still sees ${a.added.length + a.removed.length} difference${a.added.length + a.removed.length === 1 ? '' : 's'} ` +
       `from the approved baseline (${a.parent?.slice(0, 10)}) at ${stamp(a.time)}: ${a.added.length} socket${a.added.length === 1 ? '' : 's'} more, ` +
@@ -175,6 +177,6 @@ export function alertText(a: Alert): string {
   out.push('To look further:');
   out.push(a.reminder ? `  lsm drift${repo}` : `  lsm show ${short}${repo}`);
   for (const arg of [...new Set(a.added.map(blameArg))].slice(0, 5)) out.push(`  lsm blame ${arg}${repo}`);
-  out.push(`  git -C ${shellWord(a.repo)} log -p`);
+  out.push(`  git -C ${shellWord(resolve(a.repo))} log -p`);
   return out.join('\n') + '\n';
 }

@@ -117,8 +117,9 @@ describe('lsm in a network namespace', () => {
   it('a hostile process name and a unix path with a newline each give exactly one escaped line', async () => {
     const hostileRepo = join(tmp, 'hostile');
     const h = await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: 6666 }, { kind: 'unix', path: join(tmp, 'a\nb  c') }], 'ev\nil  x\x1b[2J');
-    const r = await world.lsm(['scan', '--repo', hostileRepo]);
-    expect(r.code).toBe(0);
+    // another repository: its own config and spool (--repo isolation refuses to share one)
+    const r = await world.lsm(['scan', '--repo', hostileRepo], { LSM_CONFIG: testConfig(join(tmp, 'etc-hostile')) });
+    expect([r.code, r.stderr]).toEqual([0, '']);
     const tcp = git(hostileRepo, 'show', 'HEAD:host/tcp').split('\n').filter(Boolean);
     expect(tcp.filter((l) => l.startsWith('127.0.0.1:6666'))).toEqual([expect.stringMatching(/^127\.0\.0\.1:6666  ev\\x0ail\\x20\\x20x\\x1b\[2J  root  \//)]);
     const unix = git(hostileRepo, 'show', 'HEAD:host/unix').split('\n').filter(Boolean);

@@ -127,7 +127,7 @@ describe('README promises', { timeout: 120_000 }, () => {
     const { repo, run } = setup();
     expect(run('scan', '--proc', PROC('hostile')).code).toBe(0);
     expect(run('scan', '--proc', PROC('basic')).code).toBe(0); // the container appears
-    const ids = (...args: string[]) => run('log', '--json', ...args).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).commit);
+    const ids = (...args: string[]) => run('log', '--json', ...args).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).change.commit);
     expect(ids('--container', '3f4e5d6c7b8a')).toEqual([git(repo, 'rev-parse', 'HEAD').trim()]);
     expect(ids('--container', 'myapp')).toEqual([git(repo, 'rev-parse', 'HEAD').trim()]);
     expect(ids('--container', '3f4e5d6c7b8')).toEqual([]); // a namespace, not a prefix of one

@@ -26,7 +26,7 @@ function setup() {
   return { dir, repo, config, run };
 }
 
-describe('exit codes', () => {
+describe('exit codes', { timeout: 120_000 }, () => {
   it('scan --exit-code: 3 when the scan committed a change, 0 when nothing changed', () => {
     const { run } = setup();
     expect(run('scan', '--exit-code', '--proc', PROC('basic')).code).toBe(3); // the first snapshot is a change
@@ -78,13 +78,13 @@ describe('exit codes', () => {
       held.release();
     }
     expect(git(repo, 'rev-list', '--count', 'HEAD')).toBe('1\n'); // nothing committed while busy
-  }, 90_000);
+  }, 150_000);
 });
 
 // the config setup() wrote beside a repository
 const setupConfig = (repo: string) => join(repo, '..', 'etc', 'lsm.conf');
 
-describe('README promises', () => {
+describe('README promises', { timeout: 120_000 }, () => {
   it("the first -c with no baseline approves the current state, as LSM's first run made its base file", () => {
     const { repo, run } = setup();
     const r = run('-c', '--proc', PROC('basic'));

@@ -183,7 +183,7 @@ describe('store', () => {
     await commitSnapshot(repo, snap(['0.0.0.0:1  first  root  /first']));
     const loop = join(ROOT, 'test', 'helpers', 'commit-loop.mjs');
     let expected = 1;
-    for (let round = 0; round < 8; round++) {
+    for (let round = 0; round < 6; round++) {
       const p = spawn(process.execPath, [loop, repo, '200']);
       let out = '';
       // killed on observed progress (after the first commit of this round), then a moment later
@@ -204,5 +204,5 @@ describe('store', () => {
       expect(await verifyJournal(openRepo(repo))).toBeNull();
       expect(readdirSync(join(repo, '.git', 'lsm-tmp'))).toEqual([]);
     }
-  });
+  }, 180_000); // a dozen processes: minutes on a machine loaded 15 times over
 });

@@ -161,7 +161,7 @@ export function checkRunPaths(p: RunPaths): void {
   checkPath(p.ignoreFile, 'ignore file', 'file');
   checkPath(p.hooksDir, 'hooks directory', 'dir');
   checkPath(p.repoDir, 'repository', 'dir');
-  checkPath(join(p.repoDir, '.git'), 'repository', 'dir');
+  for (const sub of ['.git', '.git/lsm', '.git/refs', '.git/objects']) checkPath(join(p.repoDir, sub), 'repository', 'dir'); // where lsm writes
   checkPath(p.spoolDir, 'spool directory', 'dir');
   if (p.eventLog) {
     checkPath(dirname(resolve(p.eventLog)), 'event log directory', 'dir');

@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
+import { qualified } from '../alert/mail.js';
 import { collect } from '../collect/index.js';
 import { EXIT, LsmError } from '../errors.js';
 import { readChecked } from '../safe-path.js';
@@ -65,7 +66,7 @@ export function alertSettings(ctx: Context): AlertSettings {
     spoolDir: inRepo('SPOOL_DIR') ? join(ctx.repoDir, '.git', 'lsm', 'spool') : c.spoolDir,
     eventLog: inRepo('EVENT_LOG') && c.eventLog !== '' ? join(ctx.repoDir, '.git', 'lsm', 'events.jsonl') : c.eventLog,
     repoFlag: own,
-    mail: { to: c.user, from: c.from, subject: c.subject, smtpUrl: c.smtpUrl, sendmail: c.sendmail },
+    mail: { to: c.smtpUrl ? c.user.map(qualified) : c.user, from: c.from, subject: c.subject, smtpUrl: c.smtpUrl, sendmail: c.sendmail, insecure: c.smtpInsecure },
   };
 }
 

@@ -15,6 +15,15 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+// A closed pipe (lsm log -p | head -1) ends quietly, as git does when SIGPIPE kills it: exit 141
+// (128 + SIGPIPE), no stack. Node ignores SIGPIPE, so the write fails with EPIPE instead.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
   const args = rewriteLegacyFlags(argv);
   if (await fastPath(args)) return;

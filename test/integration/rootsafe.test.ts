@@ -162,6 +162,23 @@ describe('root safety: directories and files', () => {
     expect(t.intact()).toBe(true);
   });
 
+  it('the spool and event log a --repo keeps in its .git/lsm are checked too', () => {
+    const t = setup();
+    const config = join(t.etc, 'own.conf');
+    writeFileSync(config, `IGNORE_FILE="${join(t.etc, 'ignore')}"\nHOOKS_DIR="${join(t.etc, 'hooks.d')}"\nSENDMAIL=""\n`, { mode: 0o600 });
+    const run = (proc: string) => lsm(['-c', '--repo', t.repo, '--proc', proc], { LSM_CONFIG: config });
+    expect(run(PROCS[0]).code).toBe(0);
+    expect(run(PROCS[1]).code).toBe(0);
+    const spool = join(t.repo, '.git', 'lsm', 'spool');
+    expect(readdirSync(spool).some((n) => n.endsWith('.json'))).toBe(true);
+    chownSync(spool, NOBODY, NOBODY);
+    const names = readdirSync(spool);
+    // the spool is known only once the repository is: the commit is made, its alert waits (refs/lsm/alerted)
+    const r = run(PROCS[0]);
+    expect(r.stderr).toContain(`refusing unsafe spool directory: ${spool} is owned by uid ${NOBODY}, not root (chown root ${spool}, or use another path)\n`);
+    expect(readdirSync(spool)).toEqual(names);
+  });
+
   it('a world-writable sticky parent (like /tmp) is accepted; a directory to create in it is not', () => {
     const t = setup();
     const pub = join(t.tmp, 'pub');

@@ -20,6 +20,8 @@ export interface Config {
   sendmail: string;
   /** SMTP URL (smtp:// with STARTTLS when offered, smtps:// for TLS); '' = use sendmail */
   smtpUrl: string;
+  /** AUTH allowed without TLS (default: credentials only after STARTTLS or with smtps://) */
+  smtpInsecure: boolean;
   /** From: address */
   from: string;
   /** directory of change hooks (run-parts style) */
@@ -83,10 +85,15 @@ const smtpUrl: Parser = (v, key) => {
   let u: URL;
   try { u = new URL(v); } catch { throw new Error(`${key} is not a URL: expected smtp://[user:password@]host[:port] or smtps://...`); }
   if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') throw new Error(`${key} must start with smtp:// or smtps://, not ${u.protocol}//`);
+  if (u.hostname === '') throw new Error(`${key} names no host: expected smtp://[user:password@]host[:port]`);
   return v;
 };
+// local@domain or a bare local name (a mailbox on this host); never starting with '-', which a
+// sendmail would read as an option
+const MAILBOX = /^(?!-)[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+(@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?|@\[[0-9A-Fa-f:.]+\])?$/;
 const address: Parser = (v, key) => {
-  if (v !== '' && !/^[^\s<>@]+(@[^\s<>@]+)?$|^[^<>]*<[^\s<>@]+(@[^\s<>@]+)?>$/.test(v)) throw new Error(`${key} is not a mail address: '${v}'`);
+  const m = /^[^<>]*<([^<>]*)>$/.exec(v); // Name <mailbox>
+  if (v !== '' && !MAILBOX.test(m ? m[1] : v)) throw new Error(`${key} is not a mail address: '${v}'`);
   return v;
 };
 const addressList: Parser = (v, key) => {
@@ -103,6 +110,7 @@ export const KEYS: Record<string, KeyDef> = {
   FROM: { field: 'from', default: () => 'lsm@$HOSTNAME', parse: (v, k) => address(expandHost(v), k), doc: 'From: address of the alert mail' },
   SENDMAIL: { field: 'sendmail', default: () => findSendmail(), parse: text, doc: 'sendmail binary used when SMTP_URL is empty; empty = none found' },
   SMTP_URL: { field: 'smtpUrl', default: () => '', parse: smtpUrl, secret: true, doc: 'send through SMTP instead: smtp://user:password@host:587 (STARTTLS) or smtps://host:465' },
+  SMTP_INSECURE: { field: 'smtpInsecure', default: () => 'no', parse: bool, doc: 'yes: send the SMTP password even when the server offers no STARTTLS (clear text)' },
   HOOKS_DIR: { field: 'hooksDir', default: (e) => `${e.configDir}/hooks.d`, parse: text, doc: 'executables run after each change, with the change as JSON on stdin' },
   EVENT_LOG: { field: 'eventLog', default: (e) => (e.root ? '/var/log/lsm/events.jsonl' : `${e.stateDir}/events.jsonl`), parse: text, doc: 'JSON-lines event log, one object per change; empty = off' },
   SPOOL_DIR: { field: 'spoolDir', default: (e) => `${e.stateDir}/spool`, parse: text, doc: 'alerts wait here until every channel accepted them' },
@@ -196,5 +204,7 @@ export function loadConfig(path: string | undefined, env: ConfigEnv = configEnv(
 /** A value as `lsm config` shows it: passwords masked. */
 export function displayValue(key: string, value: string): string {
   if (!KEYS[key]?.secret) return value;
-  return value.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1****@');
+  // the password is everything between the user's ':' and the last '@' before the host
+  const m = /^([a-z]+:\/\/[^:/@]*:)(.*)@([^@]*)$/i.exec(value);
+  return m ? `${m[1]}****@${m[3]}` : value;
 }

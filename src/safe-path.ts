@@ -38,23 +38,28 @@ function problem(path: string, st: Stats, asParent: boolean): string | null {
  * (lsm creates it, with safe modes) unless it would be created in a world-writable directory.
  * Throws a one-line LsmError (exit 77) naming the component and the fix.
  */
-export function checkPath(path: string, what: string, kind: 'dir' | 'file'): void {
+export function checkPath(path: string, what: string, kind: 'dir' | 'file', parents = new Map<string, Stats>()): void {
   const parts = resolve(path).split('/').filter(Boolean);
   let real = '/';
-  let realSt = lstatSync('/'); // what real is: a directory checked already, or the checked leaf
+  let realSt = parents.get('/') ?? lstatSync('/'); // what real is: a directory checked already, or the checked leaf
   const top = problem('/', realSt, parts.length > 0);
   if (top) throw unsafe(what, top);
+  if (parts.length) parents.set('/', realSt);
   for (let links = 0; parts.length;) {
     const name = parts.shift()!;
     if (name === '.') continue;
     if (name === '..') { real = dirname(real); realSt = lstatSync(real); continue; } // real has no links: .. is its parent
     const next = join(real, name);
-    let st: Stats;
+    const last = parts.length === 0;
+    const known = last ? undefined : parents.get(next); // a directory this run has passed already
+    if (known) { real = next; realSt = known; continue; }
+    let st: Stats | undefined;
     try {
-      st = lstatSync(next);
+      st = lstatSync(next, { throwIfNoEntry: false }); // no exception for the common missing path
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw ioError(`cannot check ${what} ${path}`, err);
+      throw ioError(`cannot check ${what} ${path}`, err);
+    }
+    if (!st) {
       if ((realSt.mode & 0o002) !== 0) throw unsafe(what, `${next} does not exist and ${real} is world-writable: create it first (mkdir -m 700 ${next})`);
       return; // lsm creates the rest, in a directory nobody else may write
     }
@@ -66,10 +71,10 @@ export function checkPath(path: string, what: string, kind: 'dir' | 'file'): voi
       if (target.startsWith('/')) { real = '/'; realSt = lstatSync('/'); }
       continue;
     }
-    const last = parts.length === 0;
     const p = problem(next, st, !last);
     if (p) throw unsafe(what, p);
     if (!last && !st.isDirectory()) throw unsafe(what, `${next} is not a directory`);
+    if (!last) parents.set(next, st);
     real = next;
     realSt = st;
   }
@@ -157,14 +162,15 @@ export interface RunPaths {
 }
 
 export function checkRunPaths(p: RunPaths): void {
-  if (p.config) checkPath(p.config, 'config file', 'file');
-  checkPath(p.ignoreFile, 'ignore file', 'file');
-  checkPath(p.hooksDir, 'hooks directory', 'dir');
-  checkPath(p.repoDir, 'repository', 'dir');
-  checkPath(join(p.repoDir, '.git'), 'repository', 'dir');
-  checkPath(p.spoolDir, 'spool directory', 'dir');
+  const parents = new Map<string, Stats>(); // shared parents (/, /etc, /var/lib/lsm) are checked once
+  if (p.config) checkPath(p.config, 'config file', 'file', parents);
+  checkPath(p.ignoreFile, 'ignore file', 'file', parents);
+  checkPath(p.hooksDir, 'hooks directory', 'dir', parents);
+  checkPath(p.repoDir, 'repository', 'dir', parents);
+  for (const sub of ['.git', '.git/lsm', '.git/refs', '.git/objects']) checkPath(join(p.repoDir, sub), 'repository', 'dir', parents); // where lsm writes
+  checkPath(p.spoolDir, 'spool directory', 'dir', parents);
   if (p.eventLog) {
-    checkPath(dirname(resolve(p.eventLog)), 'event log directory', 'dir');
-    checkPath(p.eventLog, 'event log', 'file');
+    checkPath(dirname(resolve(p.eventLog)), 'event log directory', 'dir', parents);
+    checkPath(p.eventLog, 'event log', 'file', parents);
   }
 }

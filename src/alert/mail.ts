@@ -1,5 +1,8 @@
 // Mail through nodemailer: SMTP when SMTP_URL is set, else the local sendmail (LSM's behaviour).
-// nodemailer costs ~47 ms to import: loaded only when a mail is sent
+// nodemailer costs ~47 ms to import: loaded only when a mail is sent.
+// Credentials never travel in clear: with a user in SMTP_URL, smtp:// must upgrade with STARTTLS
+// (nodemailer's requireTLS) before AUTH, whatever the server offers, unless SMTP_INSECURE="yes".
+import { hostname } from 'node:os';
 import { alertSubject, alertText, type Alert } from './message.js';
 
 export interface MailSettings {
@@ -8,11 +11,17 @@ export interface MailSettings {
   subject: string;
   smtpUrl: string;
   sendmail: string;
+  insecure?: boolean; // SMTP_INSECURE: AUTH allowed without TLS
 }
 
 /** A delivery failure; permanent ones (a rejected recipient, 5xx) are not retried by themselves. */
 export class DeliveryError extends Error {
   constructor(message: string, readonly permanent: boolean) { super(message); }
+}
+
+/** A bare name (USER's default, root) is a mailbox on this host, as sendmail reads it. */
+export function qualified(address: string): string {
+  return address.includes('@') ? address : `${address}@${hostname()}`;
 }
 
 export function mailConfigured(m: MailSettings): boolean {
@@ -31,7 +40,11 @@ async function transport(m: MailSettings) {
   // short timeouts: a cron run must not hang on a dead server; the spool retries next run
   // (the timeouts go in the transport's options: given as a second argument beside a URL they
   // are message defaults and were ignored, so a server that never greets cost 35 s a run)
-  if (m.smtpUrl) return nodemailer.createTransport({ url: m.smtpUrl, connectionTimeout: SMTP_TIMEOUTS.connection, greetingTimeout: SMTP_TIMEOUTS.greeting, socketTimeout: SMTP_TIMEOUTS.socket } as object);
+  if (m.smtpUrl) {
+    const u = new URL(m.smtpUrl);
+    const requireTLS = u.protocol === 'smtp:' && u.username !== '' && !m.insecure;
+    return nodemailer.createTransport({ url: m.smtpUrl, requireTLS, connectionTimeout: SMTP_TIMEOUTS.connection, greetingTimeout: SMTP_TIMEOUTS.greeting, socketTimeout: SMTP_TIMEOUTS.socket } as object);
+  }
   return nodemailer.createTransport({ sendmail: true, path: m.sendmail, newline: 'unix' });
 }
 
@@ -53,9 +66,11 @@ export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] 
     return { accepted: ((info.accepted ?? []) as (string | { address: string })[]).map(addr), rejected: ((info.rejected ?? []) as (string | { address: string })[]).map(addr) };
   } catch (err) {
     if (err instanceof DeliveryError) throw err;
-    const e = err as { message?: string; code?: string; responseCode?: number; permanent?: boolean };
+    const e = err as { message?: string; code?: string; responseCode?: number; permanent?: boolean; command?: string };
     // nodemailer marks 5xx permanent; 4xx, EDNS and connection errors are worth retrying
-    const permanent = e.responseCode !== undefined ? e.responseCode >= 500 : e.code === 'EENVELOPE';
+    // a server that will not do STARTTLS may be an attacker stripping it: retried, never given up
+    if (e.command === 'STARTTLS') throw new DeliveryError('the SMTP server does not do STARTTLS: the password is not sent in clear (SMTP_INSECURE="yes" allows it)', false);
+    const permanent = e.code !== 'ETLS' && (e.responseCode !== undefined ? e.responseCode >= 500 : e.code === 'EENVELOPE');
     throw new DeliveryError(`${e.code ? `${e.code}: ` : ''}${(e.message ?? String(err)).split('\n')[0]}`, permanent);
   } finally {
     t.close();

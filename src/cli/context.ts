@@ -3,9 +3,10 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
+import { qualified } from '../alert/mail.js';
 import { collect } from '../collect/index.js';
 import { EXIT, LsmError } from '../errors.js';
-import { readChecked } from '../safe-path.js';
+import { checkRunPaths, readChecked } from '../safe-path.js';
 import { parseIgnoreRules, type IgnoreRule } from '../snapshot/ignore.js';
 import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
 import { recordable, recordableState } from '../snapshot/select.js';
@@ -60,12 +61,13 @@ export function alertSettings(ctx: Context): AlertSettings {
   // its own .git/lsm unless the config names them: two monitored repositories never cross
   const own = resolve(ctx.repoDir) !== resolve(defaultRepo());
   const inRepo = (key: string) => own && ctx.loaded.sources[key] === 'default';
+  const spoolDir = inRepo('SPOOL_DIR') ? join(ctx.repoDir, '.git', 'lsm', 'spool') : c.spoolDir;
+  const eventLog = inRepo('EVENT_LOG') && c.eventLog !== '' ? join(ctx.repoDir, '.git', 'lsm', 'events.jsonl') : c.eventLog;
+  // context() checked the configured ones; these are the ones used
+  if (spoolDir !== c.spoolDir || eventLog !== c.eventLog) checkRunPaths({ config: null, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir: ctx.repoDir, spoolDir, eventLog });
   return {
-    repoDir: ctx.repoDir, host: hostname(), hooksDir: c.hooksDir,
-    spoolDir: inRepo('SPOOL_DIR') ? join(ctx.repoDir, '.git', 'lsm', 'spool') : c.spoolDir,
-    eventLog: inRepo('EVENT_LOG') && c.eventLog !== '' ? join(ctx.repoDir, '.git', 'lsm', 'events.jsonl') : c.eventLog,
-    repoFlag: own,
-    mail: { to: c.user, from: c.from, subject: c.subject, smtpUrl: c.smtpUrl, sendmail: c.sendmail },
+    repoDir: ctx.repoDir, host: hostname(), hooksDir: c.hooksDir, spoolDir, eventLog, repoFlag: own,
+    mail: { to: c.smtpUrl ? c.user.map(qualified) : c.user, from: c.from, subject: c.subject, smtpUrl: c.smtpUrl, sendmail: c.sendmail, insecure: c.smtpInsecure },
   };
 }
 

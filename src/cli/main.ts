@@ -15,6 +15,15 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+// A closed pipe (lsm log -p | head -1) ends quietly, as git does when SIGPIPE kills it: exit 141
+// (128 + SIGPIPE), no stack. Node ignores SIGPIPE, so the write fails with EPIPE instead.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
   const args = rewriteLegacyFlags(argv);
   if (await fastPath(args)) return;
@@ -40,7 +49,7 @@ export async function main(argv: string[]): Promise<void> {
     .alias('h', 'help')
     .alias('V', 'version')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Exit codes: 0 ok; 1 failure (blame: nothing matched); 2 bad usage or config; 3 changes found (--exit-code); 75 repository busy.\nDocs: README.md, lsm(8).')
+    .epilogue('Exit codes: 0 ok; 1 failure (blame: nothing matched); 2 bad usage or config; 3 changes found (--exit-code); 75 repository busy; 77 unsafe path (owner or mode); 141 output pipe closed.\nDocs: README.md, lsm(8).')
     .fail((msg, err) => {
       if (err instanceof LsmError) fail(err.message, err.exitCode);
       if (err && err.name !== 'YError') throw err; // a YError is yargs' own word on the command line

@@ -26,8 +26,9 @@ describe('adverse conditions', () => {
   it('a full disk fails the scan with one line and leaves the history intact', async () => {
     const small = join(tmp, 'small');
     expect((await world.run(['mkdir', small])).code).toBe(0);
-    // a tiny file system, mounted only inside the world's mount namespace
-    expect((await world.run(['mount', '-t', 'tmpfs', '-o', 'size=400k', 'tmpfs', small])).code).toBe(0);
+    // a tiny file system, mounted only inside the world's mount namespace (mode 755: a fresh tmpfs is
+    // 1777, and lsm refuses to create its repository right under a world-writable directory)
+    expect((await world.run(['mount', '-t', 'tmpfs', '-o', 'size=400k,mode=755', 'tmpfs', small])).code).toBe(0);
     const repo = join(small, 'repo');
     expect((await world.lsm(['scan', '--repo', repo])).code).toBe(0);
     const before = (await world.run(['git', '-C', repo, 'rev-parse', 'HEAD'])).stdout;

@@ -1,8 +1,7 @@
 // The host side of a fleet, wired into every scan (scan, check, watch): push what the server does
 // not have yet. A failed push never fails the run: it is reported on stderr, kept for `lsm status`,
 // written to the event log and retried next run. A divergence is raised as an alert.
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { appendNotice } from '../alert/eventlog.js';
 import { Spool } from '../alert/spool.js';
 import type { Alert } from '../alert/message.js';
 import { LsmError } from '../errors.js';
@@ -10,12 +9,11 @@ import { markDivergenceAlerted, pushHistory, readPushState, remoteCredentials, t
 import { hostRef } from '../fleet/names.js';
 import { alertSettings, flushAlerts, type Context } from './context.js';
 
-function logEvent(ctx: Context, record: object): void {
-  const path = ctx.loaded.config.eventLog;
+function logEvent(ctx: Context, record: Record<string, unknown>): void {
+  const path = alertSettings(ctx).eventLog;
   if (!path) return;
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-    appendFileSync(path, JSON.stringify(record) + '\n', { mode: 0o640 });
+    appendNotice(path, record);
   } catch { /* the event log is a channel of its own; a scan never fails on it */ }
 }
 
@@ -33,13 +31,13 @@ export async function pushFleet(ctx: Context): Promise<PushOutcome | null> {
   if (!outcome) return null;
   const { state } = outcome;
   const url = remoteCredentials({ remote: c.remote, tokenFile: '', hostId: c.hostId }).url;
-  logEvent(ctx, { time: new Date(state.time).toISOString(), host: c.hostId, event: 'push', ok: state.ok, remote: url, branch: `hosts/${c.hostId}`, commit: state.head, error: state.error });
+  logEvent(ctx, { time: new Date(state.time).toISOString(), event: 'push', host: c.hostId, ok: state.ok, remote: url, branch: `hosts/${c.hostId}`, commit: state.head, error: state.error });
   if (!state.ok) process.stderr.write(`lsm: fleet push to hosts/${c.hostId} failed (retried next run): ${state.error}\n`);
   if (outcome.divergence) {
     const d = outcome.divergence;
     const s = alertSettings(ctx);
     const alert: Alert = {
-      id: `${d.head}-fleet-${d.kind}`, commit: d.head, parent: d.pushed, host: s.host, time: state.time,
+      id: `${d.head}-fleet-diverged-${d.kind}`, commit: d.head, parent: d.pushed, host: s.host, time: state.time,
       summary: `FLEET HISTORY DIVERGED (${hostRef(c.hostId)}): ${d.message}`, added: [], removed: [], diff: '', repo: ctx.repoDir,
     };
     await new Spool(s.spoolDir).add(alert);

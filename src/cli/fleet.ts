@@ -127,7 +127,7 @@ const subcommands: Sub[] = [
           const key = r.lastSeen ?? 'never';
           if (existsSync(marker) && readFileSync(marker, 'utf8') === key) continue;
           await spool.add({
-            id: `${r.tip}-silent-${Date.parse(key) || 0}`, commit: r.tip, parent: null, host: r.host, time: Date.now(),
+            id: `${r.tip}-fleet-silent-${r.host}-${Date.parse(key) || 0}`, commit: r.tip, parent: null, host: r.host, time: Date.now(),
             summary: `SILENT HOST ${r.host}: no push since ${key} (more than ${argv['silent-after'] ?? `${after / 60_000}m`}): lsm stopped, the host is down, or its root stopped pushing`,
             added: [], removed: [], diff: '', repo: `${gitdir} (branch hosts/${r.host})`,
           } satisfies Alert);

@@ -45,12 +45,12 @@ export async function received(gitdir: string, updates: RefUpdate[], user: strin
     const spool = new Spool(alerts.spoolDir);
     for (const oid of r.stdout.split('\n').filter(Boolean)) {
       try {
-        if (spool.has(`${oid}-host-${host}`)) continue;
+        if (spool.has(`${oid}-fleet-host-${host}`)) continue;
         const change = await commitChange(repo, oid);
         if (change.parent === null) continue; // a host's first snapshot is its starting point, not a change
         const diff = unifiedDiff(await snapshotFiles(repo, change.parent), await snapshotFiles(repo, oid));
         // two hosts can make the same commit (same snapshot, same second): the id names the host too
-        const alert = { ...buildAlert(change, null, diff, host, `${gitdir} (branch hosts/${host})`), id: `${oid}-host-${host}` };
+        const alert = { ...buildAlert(change, null, diff, host, `${gitdir} (branch hosts/${host})`), id: `${oid}-fleet-host-${host}` };
         if (await spool.add(alert)) report.spooled++;
       } catch (err) {
         report.problems.push(`alert for hosts/${host} ${oid.slice(0, 10)}: ${(err as Error).message}`);

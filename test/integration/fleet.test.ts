@@ -68,7 +68,7 @@ describe('fleet', { timeout: 240_000 }, () => {
       writeFileSync(join(etc + '-token'), `${PASSWORD[h]}\n`, { mode: 0o600 });
       conf[h] = testConfig(etc, {
         HOST_ID: h, REMOTE: h === 'web-2' ? authUrl(h) : url, REMOTE_TOKEN_FILE: h === 'web-2' ? '' : join(etc + '-token'),
-        SMTP_URL: 'smtp://127.0.0.1:2525', USER: `${h}@example.org`, FROM: 'lsm@example.org',
+        SMTP_URL: 'smtp://127.0.0.1:2525', USER: `${h}@example.org`, FROM: 'lsm@example.org', METRICS_FILE: join(etc, 'lsm.prom'),
       });
       writeFileSync(join(etc, 'ignore'), 'tcp 127.0.0.1:2525\ntcp 127.0.0.1:8080\n');
     }
@@ -165,6 +165,7 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect(r.stderr).not.toContain(PASSWORD['web-1']);
     expect((await mails('web-1@example.org')).pop()!.text).toContain('0.0.0.0:4446'); // the local alert went out
     expect((await lsmOn('web-1', ['status'])).stdout).toMatch(/^fleet: push to hosts\/web-1 failing since .* ECONNREFUSED/m);
+    expect(readFileSync(join(tmp, 'web-1', 'lsm.prom'), 'utf8')).toMatch(/^lsm_fleet_push_success 0$/m);
     const events = readFileSync(join(tmp, 'web-1', 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(events.filter((e) => e.event === 'push').pop()).toMatchObject({ ok: false, host: 'web-1', branch: 'hosts/web-1' });
     await hold(4447);
@@ -172,6 +173,7 @@ describe('fleet', { timeout: 240_000 }, () => {
     await startWeb();
     const back = await lsmOn('web-1', ['-c']);
     expect([back.code, back.stderr]).toEqual([0, '']);
+    expect(readFileSync(join(tmp, 'web-1', 'lsm.prom'), 'utf8')).toMatch(/^lsm_fleet_push_success 1\nlsm_fleet_last_push_timestamp_seconds|^lsm_fleet_push_success 1$/m);
     const head = execFileSync('git', ['-C', repo('web-1'), 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
     expect((await git(['ls-remote', authUrl('web-1')])).stdout).toContain(`${head}\trefs/heads/hosts/web-1`);
     // both changes made while the server was down reached the central mail

@@ -38,6 +38,12 @@ export interface Config {
   driftReminderHours: number;
   /** Prometheus text file rewritten by each lsm -c; '' = off */
   metricsFile: string;
+  /** fleet: git URL (http/https) each commit is pushed to, branch hosts/<HOST_ID>; '' = off */
+  remote: string;
+  /** fleet: file holding the push credentials (user:password, or a token sent as HOST_ID) */
+  remoteTokenFile: string;
+  /** fleet: this host's name in the fleet */
+  hostId: string;
 }
 
 type Parser = (value: string, key: string) => unknown;
@@ -91,6 +97,13 @@ const smtpUrl: Parser = (v, key) => {
 // local@domain or a bare local name (a mailbox on this host); never starting with '-', which a
 // sendmail would read as an option
 const MAILBOX = /^(?!-)[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+(@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?|@\[[0-9A-Fa-f:.]+\])?$/;
+const remoteUrl: Parser = (v, key) => {
+  if (v === '') return v;
+  let u: URL;
+  try { u = new URL(v); } catch { throw new Error(`${key} is not a URL: expected https://[user:password@]host/path`); }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error(`${key} must start with https:// or http://, not ${u.protocol}//`);
+  return v;
+};
 const address: Parser = (v, key) => {
   const m = /^[^<>]*<([^<>]*)>$/.exec(v); // Name <mailbox>
   if (v !== '' && !MAILBOX.test(m ? m[1] : v)) throw new Error(`${key} is not a mail address: '${v}'`);
@@ -119,6 +132,9 @@ export const KEYS: Record<string, KeyDef> = {
   SCHEDULE: { field: 'schedule', default: () => 'cron', parse: oneOf('cron', 'systemd', 'none'), doc: 'how lsm install schedules the scan: cron, systemd or none' },
   DRIFT_REMINDER_HOURS: { field: 'driftReminderHours', default: () => '0', parse: (v, k) => { if (!/^\d+(\.\d+)?$/.test(v)) throw new Error(`${k} must be a number of hours, not '${v}'`); return Number(v); }, doc: 'remind again about drift from the baseline older than this many hours (LSM nagged until re-baselined); 0 = never' },
   METRICS_FILE: { field: 'metricsFile', default: () => '', parse: (v, k) => { if (v && !/^\/.*\.prom$/.test(v)) throw new Error(`${k} must be an absolute path ending in .prom (node_exporter's textfile collector reads *.prom), not '${v}'`); return v; }, doc: 'Prometheus text file each lsm -c rewrites (heartbeat, sockets, drift, spool), e.g. /var/lib/prometheus/node-exporter/lsm.prom; empty = off' },
+  REMOTE: { field: 'remote', default: () => '', parse: remoteUrl, secret: true, doc: 'fleet: push every commit to this git server (https://host/fleet.git), branch hosts/<HOST_ID>; empty = off' },
+  REMOTE_TOKEN_FILE: { field: 'remoteTokenFile', default: () => '', parse: text, doc: 'fleet: file (mode 600) with the push password, as user:password or a token sent with HOST_ID as the user' },
+  HOST_ID: { field: 'hostId', default: () => hostname(), parse: text, doc: "fleet: this host's name in the fleet (its branch is hosts/<HOST_ID>)" },
   INTERVAL: { field: 'interval', default: () => '10m', parse: interval, doc: 'how often the scheduled scan runs (LSM: every 10 minutes)' },
 };
 

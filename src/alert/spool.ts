@@ -27,7 +27,8 @@ export interface ChannelState {
 }
 
 export const QUARANTINE = 'quarantine';
-const ENTRY = /^\d+-\d+-([0-9a-f]{40}(?:-reminder-\d+)?)\.json$/;
+// fleet alerts (src/fleet) name what they are about after the commit: -fleet-host-web-1, -fleet-silent-...
+const ENTRY = /^\d+-\d+-([0-9a-f]{40}(?:-reminder-\d+|-fleet-[A-Za-z0-9._-]{1,120})?)\.json$/;
 // ours, and not entries: the lock, the no-mail marker, the owner marker, temporary files
 const OWN = /^(lsm\.lock(\.steal)?|\.told-no-mail|\.repo|\..*\.tmp)$/;
 

@@ -7,6 +7,7 @@ import check from './check.js';
 import config from './config.js';
 import diff from './diff.js';
 import drift from './drift.js';
+import fleet from './fleet.js';
 import flush from './flush.js';
 import forget from './forget.js';
 import install from './install.js';
@@ -20,4 +21,4 @@ import verify from './verify.js';
 import watch from './watch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, accept, check, forget, flush, config, install, uninstall, watch, blame, drift, reindex, verify];
+export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, accept, check, forget, flush, config, install, uninstall, watch, blame, drift, reindex, verify, fleet];

@@ -8,6 +8,7 @@ import { chmodSync, closeSync, fstatSync, openSync, readFileSync, readSync, rena
 import { basename, dirname, join } from 'node:path';
 import { spoolSummary } from '../alert/index.js';
 import { EXIT, LsmError } from '../errors.js';
+import { readPushState } from '../fleet/push.js';
 import { checkPath, createExclusive } from '../safe-path.js';
 import { journalPath } from '../store/journal-read.js';
 import { openRepo } from '../store/repo.js';
@@ -66,6 +67,11 @@ export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: num
   } catch { /* no spool yet */ }
   const committed = facts.commitTime ?? lastCommitTime(ctx.repoDir);
   if (committed !== null) metric('lsm_last_commit_timestamp_seconds', 'Unix time of the last commit (the last change seen).', [['', seconds(committed)]]);
+  if (ctx.loaded.config.remote) {
+    const push = readPushState(ctx.repoDir);
+    metric('lsm_fleet_push_success', '1 when the last push to the fleet server succeeded, 0 when it failed (retried each run).', [['', push?.ok ? 1 : 0]]);
+    if (push?.lastSuccess) metric('lsm_fleet_last_push_timestamp_seconds', 'Unix time of the last push the fleet server accepted.', [['', seconds(push.lastSuccess)]]);
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -91,6 +91,8 @@ const command: CommandModule<GlobalArgs, Args> = {
         ` (${spool.dead} failed permanently), oldest ${new Date(spool.oldest!).toISOString()}; lsm flush to retry`);
       for (const e of spool.lastErrors) out(`  ${e}`);
     }
+    const fleet = (await import('./fleet-push.js')).pushStatusLine(ctx);
+    if (fleet) out(fleet);
   },
 };
 export default command;

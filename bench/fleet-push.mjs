@@ -1,0 +1,64 @@
+// Run by fleet.bench.mjs inside `unshare --net`: lighttpd + git http-backend as `lsm fleet init`
+// prints it, and hosts pushing with lsm's own push code. Prints one JSON line of figures.
+// usage: node bench/fleet-push.mjs DIR
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { commitSnapshot } from '../dist/store/commit.js';
+import { pushHistory } from '../dist/fleet/push.js';
+
+const dir = process.argv[2];
+const main = new URL('../dist/cli/main.js', import.meta.url).pathname;
+mkdirSync(dir, { recursive: true });
+execFileSync('ip', ['link', 'set', 'lo', 'up']);
+const conf = join(dir, 'central.conf');
+writeFileSync(conf, `SENDMAIL=""\nEVENT_LOG=""\nSPOOL_DIR="${join(dir, 'spool')}"\nHOOKS_DIR="${join(dir, 'hooks.d')}"\n`, { mode: 0o600 });
+const central = join(dir, 'srv', 'fleet.git');
+const htpasswd = join(dir, 'htpasswd');
+const N = process.argv[3] === 'quick' ? 10 : 50;
+const printed = execFileSync(process.execPath, [main, 'fleet', 'init', central, '--config', conf, '--listen', '127.0.0.1', '--port', '8080', '--htpasswd', htpasswd], { encoding: 'utf8' });
+writeFileSync(join(dir, 'lighttpd.conf'), printed + `server.errorlog = "${join(dir, 'lighttpd.log')}"\nserver.max-connections = 256\n`);
+for (let i = 0; i < N; i++) execFileSync('htpasswd', ['-b', ...(i === 0 ? ['-c'] : []), htpasswd, `h${i}`, 'pw'], { stdio: 'ignore' });
+const web = spawn('lighttpd', ['-D', '-f', join(dir, 'lighttpd.conf')], { stdio: 'inherit' });
+try {
+  for (let i = 0; ; i++) {
+    if (await new Promise((r) => createConnection(8080, '127.0.0.1').on('connect', function () { this.end(); r(true); }).on('error', () => r(false)))) break;
+    if (i > 100) throw new Error('lighttpd did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = 'http://127.0.0.1:8080/git/fleet.git';
+  const snap = (i, n) => new Map([['host/tcp', [`0.0.0.0:22  sshd  root  /usr/sbin/sshd`, ...Array.from({ length: 30 }, (_, k) => `0.0.0.0:${1000 + k}  svc${k}  root  /usr/sbin/svc${k}`), `127.0.0.1:${30000 + n}  node  dev  /usr/bin/node`]], ['host/udp', []], ['host/raw', []], ['host/packet', []], ['host/unix', [`/run/h${i}.sock  stream  svc  root  /usr/sbin/svc`]]]);
+  const settings = (i) => ({ remote: url.replace('http://', `http://h${i}:pw@`), tokenFile: '', hostId: `h${i}` });
+  const repos = Array.from({ length: N }, (_, i) => join(dir, `h${i}`));
+  for (let i = 0; i < N; i++) {
+    await commitSnapshot(repos[i], snap(i, 0), { host: `h${i}` });
+    const o = await pushHistory(repos[i], settings(i));
+    if (!o?.state.ok) throw new Error(`first push of h${i}: ${o?.state.error}`);
+  }
+  const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const one = [];
+  for (let n = 1; n <= 20; n++) {
+    await commitSnapshot(repos[0], snap(0, n), { host: 'h0' });
+    const t0 = performance.now();
+    const o = await pushHistory(repos[0], settings(0));
+    one.push((performance.now() - t0) / 1000);
+    if (!o?.pushedNow) throw new Error(`push ${n}: ${o?.state.error}`);
+  }
+  const beat = [];
+  for (let n = 0; n < 10; n++) {
+    const t0 = performance.now();
+    await pushHistory(repos[0], settings(0), Date.now() + (n + 1) * 120_000); // past the heartbeat gap
+    beat.push((performance.now() - t0) / 1000);
+  }
+  for (let i = 0; i < N; i++) await commitSnapshot(repos[i], snap(i, 100), { host: `h${i}` });
+  const t0 = performance.now();
+  const outcomes = await Promise.all(repos.map((r, i) => pushHistory(r, settings(i))));
+  const concurrentWall = (performance.now() - t0) / 1000;
+  const tips = execFileSync('git', ['--git-dir', central, 'for-each-ref', '--format=%(objectname) %(refname:short)', 'refs/heads/hosts/'], { encoding: 'utf8' });
+  const landed = repos.filter((r, i) => tips.includes(`${execFileSync('git', ['-C', r, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()} hosts/h${i}`)).length;
+  const failed = outcomes.filter((o) => !o?.state.ok).map((o) => o?.state.error);
+  console.log(JSON.stringify({ pushOne: median(one), heartbeat: median(beat), concurrent: N, concurrentWall, landed, failed: failed.slice(0, 3) }));
+} finally {
+  web.kill('SIGTERM');
+}

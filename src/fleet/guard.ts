@@ -1,0 +1,122 @@
+// Server side, pre-receive: what makes the central repository append-only and per host. Runs in
+// the bare repository as git's hook (the pushed objects are in git's quarantine, so it asks the
+// git binary, which sees them). A refusal is one line per problem on stderr: git sends it to the
+// pushing host ('remote: ...'), and the whole push is refused.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HOST_FILES, MAX_FILE_BYTES, hostOfRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
+
+export const ZERO = '0000000000000000000000000000000000000000';
+
+export interface RefUpdate { old: string; new: string; ref: string }
+
+export function parseUpdates(text: string): RefUpdate[] {
+  return text.split('\n').filter(Boolean).map((l) => {
+    const [o, n, ref] = l.split(' ');
+    return { old: o, new: n, ref };
+  });
+}
+
+/** Who may push which host: `lsm/users` in the repository, 'USER HOST...' lines ('*': any host). */
+export function readUserMap(gitdir: string): Map<string, Set<string>> {
+  const map = new Map<string, Set<string>>();
+  let text = '';
+  try { text = readFileSync(join(gitdir, 'lsm', 'users'), 'utf8'); } catch { return map; }
+  for (const raw of text.split('\n')) {
+    const [user, ...hosts] = raw.replace(/#.*/, '').trim().split(/\s+/);
+    if (user) map.set(user, new Set([...(map.get(user) ?? []), ...hosts]));
+  }
+  return map;
+}
+
+export function mayPush(users: Map<string, Set<string>>, user: string, host: string): boolean {
+  const allowed = users.get(user);
+  return allowed ? allowed.has(host) || allowed.has('*') : user === host; // default: the user is the host id
+}
+
+function git(gitdir: string, args: string[], input?: string | Buffer): { code: number; out: Buffer; err: string } {
+  const r = spawnSync('git', args, { cwd: gitdir, input, maxBuffer: 1 << 30, env: { ...process.env, GIT_DIR: gitdir } });
+  return { code: r.status ?? -1, out: r.stdout ?? Buffer.alloc(0), err: (r.stderr ?? '').toString() };
+}
+
+/** Problems with the new commits of one update (linear history, valid snapshot trees). */
+function contentProblems(gitdir: string, u: RefUpdate): string[] {
+  const list = git(gitdir, ['rev-list', '--reverse', '--parents', u.new, '--not', '--all']);
+  if (list.code !== 0) return [`cannot read the pushed commits: ${list.err.trim().split('\n')[0]}`];
+  const commits = list.out.toString().split('\n').filter(Boolean).map((l) => l.split(' '));
+  for (const [c, ...parents] of commits) if (parents.length > 1) return [`commit ${c.slice(0, 10)} is a merge: a host's history is linear`];
+  if (commits.length === 0) return [];
+  // every commit against its parent, in one process; a root commit lists its whole tree
+  const diff = git(gitdir, ['diff-tree', '--stdin', '-r', '--root', '-z', '--no-renames'], commits.map(([c]) => c).join('\n') + '\n');
+  if (diff.code !== 0) return [`cannot read the pushed trees: ${diff.err.trim().split('\n')[0]}`];
+  const tokens = diff.out.toString('latin1').split('\0');
+  const roots = new Set(commits.filter((c) => c.length === 1).map(([c]) => c));
+  const problems: string[] = [];
+  const blobs = new Map<string, string>(); // blob -> a path it is at
+  let commit = '';
+  const rootFiles = new Map<string, Set<string>>();
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (/^[0-9a-f]{40}$/.test(t)) { commit = t; continue; }
+    if (!t.startsWith(':')) continue;
+    const [, newMode, , newOid, status] = t.slice(1).split(' ');
+    const path = tokens[++i] ?? '';
+    const shown = Buffer.from(path, 'latin1').toString('utf8');
+    const at = `commit ${commit.slice(0, 10)}`;
+    if (status === 'D') {
+      if (HOST_FILES.includes(path)) problems.push(`${at} deletes ${path}: every snapshot has the host's files`);
+      continue;
+    }
+    const pathProblem = snapshotPathProblem(shown);
+    if (pathProblem) { problems.push(`${at}: not an lsm snapshot: ${pathProblem}`); continue; }
+    if (newMode !== '100644') { problems.push(`${at}: ${path} has mode ${newMode}: snapshot files are plain files`); continue; }
+    if (roots.has(commit)) rootFiles.set(commit, new Set([...(rootFiles.get(commit) ?? []), path]));
+    blobs.set(newOid, path);
+  }
+  for (const c of roots) {
+    const missing = HOST_FILES.filter((f) => !rootFiles.get(c)?.has(f));
+    if (missing.length) problems.push(`commit ${c.slice(0, 10)}: not an lsm snapshot: ${missing.join(', ')} missing`);
+  }
+  if (problems.length) return problems.slice(0, 5);
+  if (blobs.size === 0) return [];
+  const sizes = git(gitdir, ['cat-file', '--batch-check'], [...blobs.keys()].join('\n') + '\n').out.toString().split('\n');
+  for (const l of sizes) {
+    const [oid, , size] = l.split(' ');
+    if (oid && Number(size) > MAX_FILE_BYTES) return [`${blobs.get(oid)}: ${size} bytes, more than a snapshot file may hold`];
+  }
+  const batch = git(gitdir, ['cat-file', '--batch'], [...blobs.keys()].join('\n') + '\n').out;
+  for (let pos = 0; pos < batch.length;) {
+    const nl = batch.indexOf(10, pos);
+    const [oid, type, size] = batch.subarray(pos, nl).toString().split(' ');
+    const n = Number(size);
+    if (type !== 'blob' || !Number.isFinite(n)) return [`${blobs.get(oid) ?? oid}: not a blob`];
+    const body = batch.subarray(nl + 1, nl + 1 + n);
+    pos = nl + 1 + n + 1;
+    const text = body.toString('utf8');
+    if (Buffer.byteLength(text) !== n || text.includes('\ufffd')) { problems.push(`${blobs.get(oid)}: not UTF-8 text`); continue; }
+    const p = snapshotTextProblem(blobs.get(oid)!, text);
+    if (p) problems.push(`not an lsm snapshot: ${p}`);
+    if (problems.length >= 5) break;
+  }
+  return problems;
+}
+
+/** Every reason to refuse these updates; empty: accept. */
+export function guard(gitdir: string, updates: RefUpdate[], user: string | undefined, users = readUserMap(gitdir)): string[] {
+  const problems: string[] = [];
+  for (const u of updates) {
+    const say = (why: string) => problems.push(`refused ${u.ref}: ${why}`);
+    const host = hostOfRef(u.ref);
+    if (host === null) { say('only hosts/<host id> branches are accepted here'); continue; }
+    if (!user) { say('no authenticated user (the web server must require a login and pass REMOTE_USER)'); continue; }
+    if (!mayPush(users, user, host)) { say(`user '${user}' may not push to hosts/${host} (lsm/users in the repository maps users to hosts)`); continue; }
+    if (u.new === ZERO) { say('deleting a host branch is refused: the fleet history is append-only'); continue; }
+    if (u.old !== ZERO && git(gitdir, ['merge-base', '--is-ancestor', u.old, u.new]).code !== 0) {
+      say(`non-fast-forward (${u.old.slice(0, 10)} is not an ancestor of ${u.new.slice(0, 10)}): the fleet history is append-only, rewritten history is refused`);
+      continue;
+    }
+    for (const p of contentProblems(gitdir, u)) say(p);
+  }
+  return problems;
+}

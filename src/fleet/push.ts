@@ -1,0 +1,176 @@
+// Host side: push the history to the fleet's server, branch hosts/<HOST_ID>, after each commit and
+// on every run (so a failed push catches up). Never forced: a server that refuses a fast-forward,
+// or a local HEAD that no longer descends from what the server has, means the histories diverged,
+// and that is reported for an alert. Nothing here prints; the state of the last try is kept in
+// .git/lsm/push.json for `lsm status`.
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { EXIT, LsmError } from '../errors.js';
+import { writeFileAtomic } from '../store/atomic-fs.js';
+import { igit, readRef } from '../store/git.js';
+import { BRANCH, openRepo, type Repo } from '../store/repo.js';
+import { PUSHED_REF, hostIdProblem, hostRef } from './names.js';
+
+export interface PushSettings {
+  remote: string; // http(s) URL, maybe with user:password
+  tokenFile: string; // '' = none
+  hostId: string;
+  timeoutMs?: number;
+}
+
+export interface PushState {
+  time: number; // unix ms of the last try that needed the server
+  ok: boolean;
+  error: string | null; // one line, never a credential
+  head: string | null; // what we tried to push
+  pushed: string | null; // what the server has (refs/lsm/pushed)
+  lastSuccess: number | null;
+  failingSince: number | null;
+  diverged: 'remote' | 'local' | null;
+}
+
+export interface PushOutcome {
+  state: PushState;
+  pushedNow: boolean; // the server took new commits in this run
+  /** a divergence not alerted yet: the CLI raises the alert */
+  divergence: { kind: 'remote' | 'local'; head: string; pushed: string | null; message: string } | null;
+}
+
+const STATE = 'lsm/push.json';
+export const HEARTBEAT_MS = 60_000; // at most one no-op push a minute (lsm watch scans more often)
+const DIVERGENCE_ALERTED = 'lsm/push-diverged-alerted';
+
+interface Auth { username: string; password: string }
+
+/** Read a secret file without following links; as root it must be root's and private. */
+function readSecretFile(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LsmError(`REMOTE_TOKEN_FILE ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'ELOOP' ? 'is a symbolic link' : code}`, EXIT.USAGE);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new LsmError(`REMOTE_TOKEN_FILE ${path}: not a regular file`, EXIT.USAGE);
+    if (st.mode & 0o077) throw new LsmError(`REMOTE_TOKEN_FILE ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}): run chmod 600 ${path}`, EXIT.USAGE);
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid && st.uid !== 0) throw new LsmError(`REMOTE_TOKEN_FILE ${path} belongs to uid ${st.uid}, not to root or the running user`, EXIT.USAGE);
+    const buf = Buffer.alloc(Math.min(st.size, 4096));
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').trim();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The URL without credentials (it may appear in messages) and the credentials apart. */
+export function remoteCredentials(s: PushSettings): { url: string; auth: Auth | null } {
+  let u: URL;
+  try { u = new URL(s.remote); } catch { throw new LsmError('REMOTE is not a URL: expected https://[user:password@]host/path', EXIT.USAGE); }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new LsmError(`REMOTE must start with https:// or http://, not ${u.protocol}//`, EXIT.USAGE);
+  let auth: Auth | null = u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : null;
+  u.username = '';
+  u.password = '';
+  if (s.tokenFile) {
+    const token = readSecretFile(s.tokenFile);
+    const colon = token.indexOf(':');
+    // 'user:password', or a bare token sent with the host id as the user name
+    auth = colon > 0 ? { username: token.slice(0, colon), password: token.slice(colon + 1) } : { username: auth?.username || s.hostId, password: token };
+  }
+  return { url: u.toString(), auth };
+}
+
+export function readPushState(repoDir: string): PushState | null {
+  try { return JSON.parse(readFileSync(join(repoDir, '.git', STATE), 'utf8')) as PushState; } catch { return null; }
+}
+
+async function writeState(repo: Repo, state: PushState): Promise<void> {
+  mkdirSync(join(repo.gitdir, 'lsm'), { recursive: true });
+  await writeFileAtomic(join(repo.gitdir, STATE), JSON.stringify(state), repo.gitdir, 0o600, 'none');
+}
+
+async function setRef(repo: Repo, ref: string, oid: string): Promise<void> {
+  mkdirSync(dirname(join(repo.gitdir, ref)), { recursive: true });
+  await writeFileAtomic(join(repo.gitdir, ref), `${oid}\n`, repo.gitdir);
+}
+
+/** Each divergence is alerted once per HEAD: a rewritten host is reported, not mailed every run. */
+function alreadyAlerted(repo: Repo, key: string): boolean {
+  try { return readFileSync(join(repo.gitdir, DIVERGENCE_ALERTED), 'utf8') === key; } catch { return false; }
+}
+export async function markDivergenceAlerted(repoDir: string, kind: string, head: string): Promise<void> {
+  const repo = openRepo(repoDir);
+  await writeFileAtomic(join(repo.gitdir, DIVERGENCE_ALERTED), `${kind} ${head}`, repo.gitdir, 0o600, 'none');
+}
+
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/**
+ * Push HEAD to hosts/<id> when the server does not have it yet. Errors of the network or the
+ * server are returned in the state (retried next run), never thrown; a bad config is thrown.
+ */
+export async function pushHistory(repoDir: string, s: PushSettings, now = Date.now()): Promise<PushOutcome | null> {
+  const problem = hostIdProblem(s.hostId);
+  if (problem) throw new LsmError(`HOST_ID: ${problem}`, EXIT.USAGE);
+  const { url, auth } = remoteCredentials(s);
+  const repo = openRepo(repoDir);
+  const head = readRef(repo.gitdir, `refs/heads/${BRANCH}`);
+  const pushed = readRef(repo.gitdir, PUSHED_REF);
+  const previous = readPushState(repoDir);
+  if (head === null) return null;
+  // nothing new: still a no-op push now and then, the heartbeat that tells the server this host lives
+  if (head === pushed && previous?.ok && now - previous.time < HEARTBEAT_MS) return null;
+  const git = await igit();
+  const base = { head, pushed, lastSuccess: previous?.lastSuccess ?? null };
+  const fail = async (error: string, diverged: PushState['diverged'] = null): Promise<PushOutcome> => {
+    const state: PushState = { ...base, time: now, ok: false, error, diverged, failingSince: previous?.ok === false ? previous.failingSince ?? now : now };
+    await writeState(repo, state);
+    const key = `${diverged} ${head}`;
+    const divergence = diverged && !alreadyAlerted(repo, key) ? { kind: diverged, head, pushed, message: error } : null;
+    return { state, pushedNow: false, divergence };
+  };
+
+  if (pushed && pushed !== head) {
+    let descends = false;
+    try { descends = await git.isDescendent({ fs: repo.fs, gitdir: repo.gitdir, oid: head, ancestor: pushed, depth: -1, cache: repo.cache }); } catch { /* the pushed commit is gone */ }
+    if (!descends) return fail(`local history rewritten: HEAD ${head.slice(0, 10)} does not descend from ${pushed.slice(0, 10)}, the last commit the server has; not pushed (never forced)`, 'local');
+  }
+  const messages: string[] = [];
+  const timeoutMs = s.timeoutMs ?? 60_000; // the server runs two hooks per push: generous under load
+  const { default: http } = await import('isomorphic-git/http/node');
+  // an idle socket ends the try: a server that hangs must not hang the cron run
+  const timed = { request: (r: Parameters<typeof http.request>[0]) => http.request({ ...r, fetchOptions: { ...(r.fetchOptions ?? {}), timeout: timeoutMs } }) };
+  const headers: Record<string, string> = auth ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
+  try {
+    const result = await git.push({
+      fs: repo.fs, http: timed, gitdir: repo.gitdir, url, ref: `refs/heads/${BRANCH}`, remoteRef: hostRef(s.hostId), headers, cache: repo.cache,
+      onAuthFailure: () => ({ cancel: true }),
+      onMessage: (m) => { messages.push(m); },
+    });
+    const refResult = Object.values(result.refs ?? {})[0];
+    if (!result.ok || (refResult && !refResult.ok)) return fail(`the server refused: ${refResult?.error ?? result.error ?? 'unknown'}${serverSaid(messages)}`);
+  } catch (err) {
+    const e = err as Error & { code?: string; data?: { reason?: string; statusCode?: number; result?: { refs?: Record<string, { error?: string }> } } };
+    if (e.code === 'PushRejectedError' && e.data?.reason === 'not-fast-forward') {
+      return fail(`the server's hosts/${s.hostId} is not an ancestor of HEAD ${head.slice(0, 10)}: the histories diverged; not pushed (never forced)`, 'remote');
+    }
+    if (e.code === 'GitPushError') {
+      const refError = Object.values(e.data?.result?.refs ?? {})[0]?.error ?? e.message;
+      return fail(`the server refused: ${oneLine(refError)}${serverSaid(messages)}`);
+    }
+    if (e.code === 'HttpError') return fail(`${url}: HTTP ${e.data?.statusCode ?? ''} ${oneLine(e.message)}`.replace(/\s+/g, ' '));
+    return fail(`${url}: ${oneLine(e.message)}`);
+  }
+  if (head !== pushed) await setRef(repo, PUSHED_REF, head);
+  const state: PushState = { head, pushed: head, time: now, ok: true, error: null, diverged: null, lastSuccess: now, failingSince: null };
+  await writeState(repo, state);
+  return { state, pushedNow: head !== pushed, divergence: null };
+}
+
+/** The server's own words (the guard's refusal), as `git push` shows them after 'remote:'. */
+function serverSaid(messages: string[]): string {
+  const lines = messages.join('').split(/\r?\n|\r/).map((l) => l.trim()).filter(Boolean);
+  return lines.length ? ` (remote: ${lines.join(' | ')})` : '';
+}

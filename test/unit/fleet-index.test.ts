@@ -1,0 +1,77 @@
+// The fleet index against real git: branches written with git fast-import, the index built
+// incrementally (as the post-receive hook does) and from scratch, and the questions it answers.
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readAllIndexes, reindex, updateHostIndex, verifyIndex } from '../../src/fleet/catalog.js';
+import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../../src/fleet/questions.js';
+
+const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
+const EMPTY = ['host/udp', 'host/raw', 'host/packet', 'host/unix'];
+
+/** Commits on hosts/<host>: each a full host/tcp text (and netns files when given). */
+function writeHistory(gitdir: string, host: string, snapshots: { t: number; tcp: string[]; netns?: Record<string, string[]> }[], from?: string): void {
+  let s = '';
+  snapshots.forEach((snap, i) => {
+    const text = (l: string[]) => (l.length ? l.join('\n') + '\n' : '');
+    s += `commit refs/heads/hosts/${host}\nmark :${i + 1}\ncommitter lsm <lsm@${host}> ${T0 + snap.t} +0000\ndata 6\nchange\n`;
+    if (i > 0) s += `from :${i}\n`;
+    else if (from) s += `from ${from}\n`;
+    s += 'deleteall\n';
+    const files: [string, string][] = [['host/tcp', text(snap.tcp)], ...EMPTY.map((p) => [p, ''] as [string, string]), ...Object.entries(snap.netns ?? {}).map(([p, l]) => [p, text(l)] as [string, string])];
+    for (const [p, t] of files) s += `M 100644 inline ${p}\ndata ${Buffer.byteLength(t)}\n${t}\n`;
+  });
+  execFileSync('git', ['--git-dir', gitdir, 'fast-import', '--quiet'], { input: s });
+}
+
+const tip = (gitdir: string, host: string) => execFileSync('git', ['--git-dir', gitdir, 'rev-parse', `refs/heads/hosts/${host}`], { encoding: 'utf8' }).trim();
+
+describe('fleet index', () => {
+  it('answers where, blame, log, diff and status; incremental and rebuilt indexes agree', () => {
+    const gitdir = mkdtempSync(join(tmpdir(), 'lsm-fleet-index-'));
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const sshd = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
+    const nc = '0.0.0.0:4444  nc  root  /usr/bin/nc';
+    // a line starting like a diff header must not confuse the parser
+    const odd = '+++:1  x  root  /x';
+    writeHistory(gitdir, 'web-1', [{ t: 0, tcp: [sshd] }, { t: 100, tcp: [sshd, nc] }]);
+    updateHostIndex(gitdir, 'web-1', tip(gitdir, 'web-1'), 1000);
+    // more commits on web-1 after the first index: indexed incrementally
+    writeHistory(gitdir, 'web-1', [{ t: 200, tcp: [sshd] }, { t: 300, tcp: [sshd, nc, odd], netns: { 'netns/c1/tcp': ['0.0.0.0:80  nginx  root  /usr/sbin/nginx'] } }], tip(gitdir, 'web-1'));
+    updateHostIndex(gitdir, 'web-1', tip(gitdir, 'web-1'), (T0 + 300) * 1000);
+    writeHistory(gitdir, 'web-2', [{ t: 50, tcp: [sshd, nc] }]);
+
+    const where = fleetWhere(gitdir, '4444');
+    expect(where.map((h) => [h.host, h.line, h.since])).toEqual([
+      ['web-1', nc, new Date((T0 + 300) * 1000).toISOString()], // since it came back, not since it first appeared
+      ['web-2', nc, new Date((T0 + 50) * 1000).toISOString()],
+    ]);
+    const blame = fleetBlame(gitdir, '4444/tcp');
+    expect(blame.find((b) => b.host === 'web-1')!.intervals.map((i) => [i.from, i.to])).toEqual([
+      [new Date((T0 + 100) * 1000).toISOString(), new Date((T0 + 200) * 1000).toISOString()],
+      [new Date((T0 + 300) * 1000).toISOString(), null],
+    ]);
+    expect(fleetWhere(gitdir, '+++:1').map((h) => h.line)).toEqual([odd]);
+    const log = fleetLog(gitdir, {});
+    expect(log.map((e) => [e.host, e.added, e.removed])).toEqual([['web-1', 1, 0], ['web-2', 2, 0], ['web-1', 1, 0], ['web-1', 0, 1], ['web-1', 3, 0]]);
+    expect(fleetLog(gitdir, { grep: '4444' }).map((e) => e.time)).toEqual([100, 50, 200, 300].sort((a, b) => a - b).map((t) => new Date((T0 + t) * 1000).toISOString()));
+    expect(fleetLog(gitdir, { since: (T0 + 250) * 1000 }).length).toBe(1);
+    expect(fleetLog(gitdir, { host: 'web-2' }).length).toBe(1);
+    expect(fleetDiff(gitdir, 'web-1', 'web-2')!.files).toEqual([
+      { path: 'host/tcp', onlyA: [odd], onlyB: [] },
+      { path: 'netns/c1/tcp', onlyA: ['0.0.0.0:80  nginx  root  /usr/sbin/nginx'], onlyB: [] },
+    ]);
+    // web-1 pushed a minute ago; web-2 never pushed through the hook: its last change counts (310 s ago)
+    const status = fleetStatus(gitdir, 120_000, (T0 + 300) * 1000 + 60_000);
+    expect(status.map((s) => [s.host, s.changes, s.sockets, s.silent])).toEqual([['web-1', 4, { tcp: 4 }, false], ['web-2', 1, { tcp: 2 }, true]]);
+    expect(verifyIndex(gitdir)).toEqual([]);
+    const incremental = JSON.stringify(readAllIndexes(gitdir).map((i) => [i.changes, i.lines]));
+    expect(reindex(gitdir)).toBe(2);
+    expect(JSON.stringify(readAllIndexes(gitdir).map((i) => [i.changes, i.lines]))).toBe(incremental);
+    // a damaged index is found by verify
+    writeHistory(gitdir, 'web-2', [{ t: 400, tcp: [sshd] }], tip(gitdir, 'web-2'));
+    expect(verifyIndex(gitdir)).toEqual([expect.stringMatching(/^hosts\/web-2: indexed up to [0-9a-f]{10}, branch at [0-9a-f]{10}$/)]);
+  });
+});

@@ -36,7 +36,8 @@ export function snapshotPathProblem(path: string): string | null {
   return `'${path.slice(0, 80)}' is not a snapshot file (host/<kind> or netns/<label>/<kind>, kind one of ${KINDS.join(', ')})`;
 }
 
-export const HOST_FILES = KINDS.map((k) => `host/${k}`);
+// every snapshot has these (unattributed is written only when it holds a socket)
+export const HOST_FILES = KINDS.filter((k) => k !== 'unattributed').map((k) => `host/${k}`);
 
 // escaped text (snapshot/escape.ts): no control characters anywhere, never an empty line
 const BAD_LINE = /[\x00-\x1f\x7f]/;

@@ -7,13 +7,17 @@
 // sticky (/tmp) is accepted as a parent, because in a sticky directory nobody else can rename or
 // remove the entry we go through (and that entry is checked in turn). It is never accepted as
 // the directory lsm reads or writes entries in, and a missing component right under it is refused
-// (another user could create it first).
+// (another user could create it first). Another: a root-owned parent that only a system group
+// may also write (gid 1-999, not others: Ubuntu's /var/log is root:syslog 0775) is accepted as a
+// parent, else the default event log is refused on Ubuntu's first run; a system group's members
+// are daemons, the entry below is checked in turn, and files are opened O_NOFOLLOW with one link.
 import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, readlinkSync, writeSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { EXIT, LsmError, ioError } from './errors.js';
 
 const ME = process.geteuid?.() ?? 0;
 const MAX_LINKS = 40; // as the kernel's ELOOP
+const SYSTEM_GID_END = 1000; // Debian policy: system groups are below 1000 (adduser's FIRST_GID)
 
 const ownedWell = (uid: number) => uid === 0 || uid === ME;
 const fixOwner = () => (ME === 0 ? 'chown root' : `chown ${ME}`);
@@ -27,6 +31,7 @@ function problem(path: string, st: Stats, asParent: boolean): string | null {
   if (!ownedWell(st.uid)) return `${path} is owned by uid ${st.uid}, not root${ME === 0 ? '' : ` or uid ${ME}`} (${fixOwner()} ${path}, or use another path)`;
   if (st.mode & 0o022) {
     if (asParent && st.isDirectory() && st.mode & 0o1000) return null; // sticky, like /tmp
+    if (asParent && st.isDirectory() && !(st.mode & 0o002) && st.uid === 0 && st.gid > 0 && st.gid < SYSTEM_GID_END) return null; // root:syslog 0775
     return `${path} is writable by ${st.mode & 0o002 ? 'others' : 'group'} (mode ${(st.mode & 0o7777).toString(8)}; chmod go-w ${path})`;
   }
   return null;

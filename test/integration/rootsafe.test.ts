@@ -192,6 +192,24 @@ describe('root safety: directories and files', () => {
     chmodSync(pub, 0o777); // not sticky: another user could rename spool away and put theirs
     expect(run().stderr).toBe(`lsm: refusing unsafe spool directory: ${pub} is writable by others (mode 777; chmod go-w ${pub})\n`);
   });
+
+  it('a parent only root and a system group may write (Ubuntu\'s /var/log, root:syslog 0775) is accepted; a user group\'s is not', () => {
+    const t = setup();
+    const logs = join(t.tmp, 'var-log');
+    mkdirSync(logs);
+    chmodSync(logs, 0o775);
+    const config = testConfig(t.etc, { EVENT_LOG: join(logs, 'lsm', 'events.jsonl') });
+    let n = 0;
+    const run = () => lsm(['-c', '--repo', t.repo, '--proc', PROCS[n++ % 2]], { LSM_CONFIG: config });
+    chownSync(logs, 0, 4); // a system group (adm on Debian)
+    expect(run()).toMatchObject({ code: 0, stderr: '' });
+    expect(run().code).toBe(0); // a change: alerted into the event log below the group-writable parent
+    expect(readFileSync(join(logs, 'lsm', 'events.jsonl'), 'utf8')).toMatch(/"commit":"[0-9a-f]{40}"/);
+    chownSync(logs, 0, 1000); // a user's group: its members are people
+    expect(run()).toMatchObject({ code: 77, stderr: `lsm: refusing unsafe event log directory: ${logs} is writable by group (mode 775; chmod go-w ${logs})\n` });
+    chmodSync(logs, 0o777); chownSync(logs, 0, 4); // others may write: never, whatever the group
+    expect(run().code).toBe(77);
+  });
 });
 
 describe('closed pipes', () => {

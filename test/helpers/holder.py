@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Holds real sockets for a test: `holder.py SPEC_JSON`. SPEC: {"comm": optional process name
-(bytes as latin1 text), "sockets": [{"kind": "tcp4"|"tcp6"|"udp4"|"udp6"|"raw4"|"raw6"|"packet"|
-"unix"|"unix-dgram"|"unix-bound"|"abstract"|"ping4"|"ping6"|"quic"|"tcp4-conn", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
+(bytes as latin1 text), "sockets": [{"kind": "tcp4"|"tcp6"|"udp4"|"udp6"|"raw4"|"raw6"|"packet"|"packet-dgram"|
+"unix"|"unix-dgram"|"unix-seq"|"unix-bound"|"abstract"|"abstract-dgram"|"ping4"|"ping6"|"quic"|"tcp4-conn", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
 "v6only": IPV6_V6ONLY (default true)}]}. "tcp4-conn" connects to addr:port from an ephemeral port,
 and accepts the connection when this holder listens there. "later": sockets opened on SIGUSR1.
 Prints 'ready PID' when every socket
@@ -40,13 +40,14 @@ def open_sockets(specs):
         elif k in ("raw4", "raw6"):
             fam = socket.AF_INET if k == "raw4" else socket.AF_INET6
             sock = socket.socket(fam, socket.SOCK_RAW, s.get("proto", 1 if k == "raw4" else 58))
-        elif k == "packet":
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(s.get("proto", 3)))
-        elif k in ("unix", "unix-dgram"):
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM if k == "unix" else socket.SOCK_DGRAM)
+        elif k in ("packet", "packet-dgram"):
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW if k == "packet" else socket.SOCK_DGRAM, socket.htons(s.get("proto", 3)))
+        elif k in ("unix", "unix-dgram", "unix-seq"):
+            types = {"unix": socket.SOCK_STREAM, "unix-dgram": socket.SOCK_DGRAM, "unix-seq": socket.SOCK_SEQPACKET}
+            sock = socket.socket(socket.AF_UNIX, types[k])
             path = s["path"].encode("latin1")
             sock.bind(path)
-            if k == "unix":
+            if k != "unix-dgram":
                 sock.listen(16)
         elif k == "unix-bound":  # a stream socket bound to a path, never listening
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -64,10 +65,11 @@ def open_sockets(specs):
                     q.connect(("127.0.0.1", s["client"]))
                 held.append(q)
             continue
-        elif k == "abstract":
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        elif k in ("abstract", "abstract-dgram"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM if k == "abstract" else socket.SOCK_DGRAM)
             sock.bind(b"\0" + s["name"].encode("latin1"))
-            sock.listen(16)
+            if k == "abstract":
+                sock.listen(16)
         elif k == "tcp4-conn":
             sock = socket.create_connection((s.get("addr", "127.0.0.1"), s["port"]))
             for l in listeners.get(s["port"], []):

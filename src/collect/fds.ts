@@ -42,6 +42,20 @@ export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(ino
   return denied > 0 && inodes.length === 0 ? 'unreadable' : inodes;
 }
 
+/** fd number of each of `inodes` that the process in `dir` holds (inode -> fd). */
+export function socketFds(dir: string, inodes: Set<number>): Map<number, number> {
+  const found = new Map<number, number>();
+  let fds: string[];
+  try { fds = fs.readdirSync(dir); } catch { return found; }
+  for (const fd of fds) {
+    let link: string;
+    try { link = fs.readlinkSync(`${dir}/${fd}`); } catch { continue; }
+    const inode = link.startsWith('socket:[') ? Number(link.slice(8, -1)) : NaN;
+    if (inodes.has(inode) && !found.has(inode)) found.set(inode, Number(fd));
+  }
+  return found;
+}
+
 /** Open files on the whole host (first field of /proc/sys/fs/file-nr); 0 when unknown. */
 function openFiles(procRoot: string): number {
   try {

@@ -8,8 +8,13 @@
 //     nsfs mount holds (ip netns add, runtimes' netns files: namespaces.ts), through a short-lived
 //     process started inside it;
 //  3. every socket: its owners, by inode; owner details are read once per pid, only for pids
-//     that hold a socket. A socket fd whose inode is in no table read (its namespace has neither
-//     a process nor a mount: only the socket holds it) is kept as an 'unattributed' socket.
+//     that hold a socket;
+//  4. a socket fd whose inode is in no table read: a copy of the fd (pidfd_getfd) names the
+//     socket's own namespace (SIOCGSKNS). One that nothing else leads to (no process, no mount:
+//     only sockets hold it) is read through that, like any other. A TCP/UDP socket with no table
+//     entry in a namespace read has no endpoint (never bound, or closed) and is not recorded, as
+//     `ss -a` shows none. Whatever is left (no way to look: the /proc fallback, a kernel before 5.6;
+//     a family with no table) is kept as an 'unattributed' socket, with its owner.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
@@ -18,10 +23,10 @@ import {
   listPids, readBootClock, readNetns, readOwner, readUsers,
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
-import { socketInodesOf, startFdScan } from './fds.js';
+import { socketFds, socketInodesOf, startFdScan } from './fds.js';
 import { labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
-import { readNetlinkTables, type NetlinkTables } from './netlink/index.js';
+import { inspectHeldSockets, readNetlinkTables, type NetlinkTables } from './netlink/index.js';
 import { unixSocketCount } from './unix-ambiguity.js';
 
 export interface CollectOptions {
@@ -130,7 +135,34 @@ export function collect(options: CollectOptions = {}): Collection {
       }
     }
   }
-  for (const s of unattributed(procRoot, strays, pidNs, ownerOf)) sockets.push(s);
+  // step 4: sockets in no table read
+  const held = procRoot === '/proc' && strays.size > 0 ? lookAtStrays(strays, new Set(readable)) : null;
+  try {
+    if (held !== null) {
+      const there = new Set<number>(); // every socket inode in the namespaces read now
+      for (const [netns, door] of held.doors) {
+        const found = readNamespaceTables(procRoot, netns, [door], { keep: options.keep, keepState: options.keepState, saw: (i) => there.add(i) });
+        if (found === null) continue;
+        readable.push(netns);
+        nsPids.set(netns, held.holders.get(netns) ?? []); // no process is in it: its label comes from what holds it
+        for (let i = 0; i < found.length; i++) { sockets.push(found[i]); byInode.set(found[i].inode, found[i]); }
+      }
+      for (const [pid, inodes] of strays) {
+        const rest: number[] = [];
+        for (const inode of inodes) {
+          const s = byInode.get(inode);
+          if (s !== undefined) {
+            const o = ownerOf(pid);
+            if (o !== null && !s.owners.includes(o)) s.owners = [...s.owners, o];
+          } else if (!there.has(inode) && !held.noEndpoint.has(inode)) rest.push(inode);
+        }
+        if (rest.length > 0) strays.set(pid, rest); else strays.delete(pid);
+      }
+    }
+    for (const s of unattributed(procRoot, strays, pidNs, ownerOf)) sockets.push(s);
+  } finally {
+    for (const fd of held?.fds ?? []) closeSync(fd);
+  }
   for (let i = 0; i < sockets.length; i++) {
     const s = sockets[i];
     if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
@@ -334,6 +366,45 @@ class InodeList {
     }
     return false;
   }
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const TCP_CLOSE = 7;
+// protocols whose every reachable socket is in a table: tcp, udp, udplite, icmp (ping), ipv6-icmp
+const TABLED = new Set([6, 17, 136, 1, 58]);
+
+interface Strays {
+  doors: Map<number, NsfsMount>; // a namespace not read yet -> a way in, through a socket in it
+  holders: Map<number, number[]>; // that namespace -> pids holding sockets in it
+  noEndpoint: Set<number>; // TCP/UDP sockets never bound, or closed: nothing to record
+  fds: number[]; // namespace fds to close
+}
+
+/** Each stray socket looked at through a copy of its holder's fd (netlink/sockdiag.c: inspect). */
+function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Strays {
+  const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), fds: [] };
+  for (const [pid, inodes] of strays) {
+    const fdOf = socketFds(`/proc/${pid}/fd`, new Set(inodes));
+    if (fdOf.size === 0) continue;
+    const held = [...fdOf];
+    const info = inspectHeldSockets(pid, held.map(([, fd]) => fd), held.map(([inode]) => inode));
+    if (info === null) return result; // no way to look here: every stray stays unattributed
+    for (let i = 0; i < held.length; i++) {
+      const s = info[i];
+      if (s === null) continue;
+      const inode = held[i][0];
+      if (s.nsfd >= 0) result.fds.push(s.nsfd);
+      if (s.netns > 0 && !readable.has(s.netns)) {
+        if (!result.doors.has(s.netns) && s.nsfd >= 0) result.doors.set(s.netns, { netns: s.netns, pid: process.pid, mountpoint: '', held: s.nsfd });
+        const pids = result.holders.get(s.netns) ?? [];
+        if (!pids.includes(pid)) result.holders.set(s.netns, [...pids, pid]);
+      } else if (s.netns > 0 && (s.domain === AF_INET || s.domain === AF_INET6) && TABLED.has(s.protocol) && (s.port === 0 || s.tcpState === TCP_CLOSE)) {
+        result.noEndpoint.add(inode);
+      }
+    }
+  }
+  return result;
 }
 
 /**

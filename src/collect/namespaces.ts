@@ -14,6 +14,8 @@ export interface NsfsMount {
   netns: number;
   pid: number;
   mountpoint: string; // raw bytes (latin1), unescaped from mountinfo's octal
+  /** not a mount: an fd of the namespace lsm holds (found through a socket in it: collect/index.ts) */
+  held?: number;
 }
 
 const unOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -50,7 +52,8 @@ export function nsfsMounts(procRoot: string, pids: Iterable<number>): NsfsMount[
 export function openNsfs(procRoot: string, m: NsfsMount): number | null {
   let fd: number;
   try {
-    fd = openSync(Buffer.from(`${procRoot}/${m.pid}/root${m.mountpoint}`, 'latin1'), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    const path = m.held === undefined ? `${procRoot}/${m.pid}/root${m.mountpoint}` : `/proc/self/fd/${m.held}`;
+    fd = openSync(Buffer.from(path, 'latin1'), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch {
     return null;
   }

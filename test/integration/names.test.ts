@@ -141,7 +141,7 @@ describe('namespaces without a process', () => {
     await world?.stop();
   });
 
-  it('reads a namespace only a mount holds, and records a socket in no table as unattributed, with its owner', async () => {
+  it('reads a namespace only a mount holds, and one only a socket holds (found through the socket), each with its owner', async () => {
     expect((await world.run(['ip', 'netns', 'add', ns])).code).toBe(0);
     // also bound elsewhere, as runtimes do: one namespace, one directory
     expect((await world.run(['sh', '-c', `mkdir -p ${tmp}/rt && touch ${tmp}/rt/x && mount --bind /run/netns/${ns} ${tmp}/rt/x`])).code).toBe(0);
@@ -151,14 +151,37 @@ describe('namespaces without a process', () => {
     const g = await world.lsm(['-g', '--repo', repo]);
     expect(g.stderr).toBe('');
     const files = git(repo, 'ls-tree', '-r', '--name-only', 'HEAD').trim().split('\n');
-    expect(files.filter((f) => f.startsWith('netns/'))).toEqual([`netns/${ns}/packet`, `netns/${ns}/raw`, `netns/${ns}/tcp`, `netns/${ns}/udp`, `netns/${ns}/unix`]);
+    const kinds = ['packet', 'raw', 'tcp', 'udp', 'unix'];
+    // the namespace only ghost's socket holds is labelled by its holder
+    expect(files.filter((f) => f.startsWith('netns/'))).toEqual([...kinds.map((k) => `netns/ghost/${k}`), ...kinds.map((k) => `netns/${ns}/${k}`)]);
     expect(git(repo, 'show', `HEAD:netns/${ns}/tcp`)).toMatch(/^0\.0\.0\.0:31337  hider  root  \/\S+python3\S*\n$/);
-    expect(git(repo, 'show', 'HEAD:host/unattributed')).toMatch(/^socket  ghost  root  \/\S+python3\S*\n$/);
+    expect(git(repo, 'show', 'HEAD:netns/ghost/tcp')).toMatch(/^0\.0\.0\.0:31338  ghost  root  \/\S+python3\S*\n$/);
+    expect(files).not.toContain('host/unattributed');
     const blame = await world.lsm(['blame', '31337', '--repo', repo]);
     expect(blame.stdout).toContain(`netns/${ns}/tcp`);
     const status = await world.lsm(['status', '--repo', repo]);
     expect(status.stdout).toMatch(new RegExp(`netns/${ns} +tcp +LISTEN +0\\.0\\.0\\.0:31337 +hider\\[${pids[0]}\\]`));
     await world.run(['umount', `${tmp}/rt/x`]);
+  });
+
+  it('records no line for TCP/UDP sockets that have no endpoint (never bound), as ss shows none; the /proc fallback, which cannot tell, keeps them as unattributed', async () => {
+    const script = `
+import select, socket, sys
+with open('/proc/self/comm', 'w') as f: f.write('ioctler')
+held = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET6, socket.SOCK_STREAM), socket.socket(socket.AF_INET, socket.SOCK_STREAM)]
+print('ready', flush=True)
+select.select([sys.stdin], [], [], 300)
+`;
+    const p = await world.spawn(['python3', '-c', script]);
+    pids.push(p.pid);
+    const status = await world.lsm(['status', '--all', '--json', '--repo', join(tmp, 'repo')]);
+    expect(status.code).toBe(0);
+    const mine = (JSON.parse(status.stdout) as { sockets: { kind: string; owners: { pid: number }[] }[] }).sockets.filter((s) => s.kind === 'unattributed' && s.owners.some((o) => o.pid === p.pid));
+    expect(mine).toEqual([]); // its stdio socketpair (unix, in the table) is no concern here
+    const fallback = await world.lsm(['status', '--all', '--json', '--repo', join(tmp, 'repo')], { LSM_NETLINK: 'off' });
+    expect(fallback.code).toBe(0);
+    const kept = (JSON.parse(fallback.stdout) as { sockets: { kind: string; owners: { pid: number }[] }[] }).sockets.filter((s) => s.kind === 'unattributed' && s.owners.some((o) => o.pid === p.pid));
+    expect(kept.map((s) => s.kind)).toEqual(['unattributed', 'unattributed', 'unattributed']);
   });
 });
 

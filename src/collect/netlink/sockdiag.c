@@ -4,17 +4,23 @@
 // setns on this thread, socket, setns back), sends each request (a whole nlmsghdr built by the
 // caller) and returns, per request, the concatenated reply messages as a Buffer, or the errno the
 // kernel answered (a number). Parsing is the caller's: this file only moves bytes.
+// inspect(pid, fds, inodes) looks at sockets that are in no table: see below.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <node_api.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -173,9 +179,105 @@ static napi_value query(napi_env env, napi_callback_info info) {
   return result;
 }
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+static void set_int(napi_env env, napi_value obj, const char *name, double v) {
+  napi_value n;
+  napi_create_double(env, v, &n);
+  napi_set_named_property(env, obj, name, n);
+}
+
+// inspect(pid: number, fds: number[], inodes: number[]): ({ domain, type, protocol, port, tcpState,
+// netns, nsfd } | null)[]
+// A socket in no table lsm read is either in a namespace nothing else leads to (only a socket holds
+// it) or one no table lists (never bound, closed, a family without a table). A copy of the holder's
+// fd (pidfd_getfd, Linux 5.6+; root) answers which: the socket's own namespace (SIOCGSKNS, as an
+// open fd the caller reads the namespace through and closes), its family, type, protocol, local
+// port and TCP state. The copy is closed at once; the holder's socket is not touched. null for an fd
+// that is no longer that socket (closed, reused) or that the kernel would not hand over.
+static napi_value inspect(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, NULL, "inspect(pid, fds, inodes)");
+    return NULL;
+  }
+  int32_t pid = 0;
+  uint32_t count = 0, count2 = 0;
+  bool a1 = false, a2 = false;
+  napi_get_value_int32(env, argv[0], &pid);
+  napi_is_array(env, argv[1], &a1);
+  napi_is_array(env, argv[2], &a2);
+  if (pid <= 0 || !a1 || !a2) { napi_throw_type_error(env, NULL, "inspect(pid, fds, inodes)"); return NULL; }
+  napi_get_array_length(env, argv[1], &count);
+  napi_get_array_length(env, argv[2], &count2);
+  if (count != count2) { napi_throw_type_error(env, NULL, "fds and inodes: arrays of one length"); return NULL; }
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return throw_errno(env, "pidfd_open", errno);
+  napi_value result, item, v;
+  napi_create_array_with_length(env, count, &result);
+  for (uint32_t i = 0; i < count; i++) {
+    int32_t target = -1;
+    double want = 0;
+    napi_get_element(env, argv[1], i, &v);
+    napi_get_value_int32(env, v, &target);
+    napi_get_element(env, argv[2], i, &v);
+    napi_get_value_double(env, v, &want);
+    napi_get_null(env, &item);
+    int sfd = target < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, target, 0); // close-on-exec
+    struct stat st;
+    if (sfd >= 0 && fstat(sfd, &st) == 0 && S_ISSOCK(st.st_mode) && (double)st.st_ino == want) {
+      int domain = -1, type = -1, protocol = -1, port = -1, tcp_state = -1;
+      socklen_t len = sizeof(int);
+      getsockopt(sfd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+      len = sizeof(int);
+      getsockopt(sfd, SOL_SOCKET, SO_TYPE, &type, &len);
+      len = sizeof(int);
+      getsockopt(sfd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len);
+      struct sockaddr_storage ss;
+      socklen_t slen = sizeof ss;
+      memset(&ss, 0, sizeof ss);
+      if ((domain == AF_INET || domain == AF_INET6) && getsockname(sfd, (struct sockaddr *)&ss, &slen) == 0) {
+        port = ntohs(domain == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        if (protocol == IPPROTO_TCP) {
+          struct tcp_info ti;
+          socklen_t tlen = sizeof ti;
+          if (getsockopt(sfd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 && tlen >= 1) tcp_state = ti.tcpi_state;
+        }
+      }
+      int nsfd = ioctl(sfd, SIOCGSKNS);
+      struct stat ns;
+      double netns = -1;
+      if (nsfd >= 0) {
+        fcntl(nsfd, F_SETFD, FD_CLOEXEC);
+        if (fstat(nsfd, &ns) == 0) netns = (double)ns.st_ino; else { close(nsfd); nsfd = -1; }
+      }
+      napi_create_object(env, &item);
+      set_int(env, item, "domain", domain);
+      set_int(env, item, "type", type);
+      set_int(env, item, "protocol", protocol);
+      set_int(env, item, "port", port);
+      set_int(env, item, "tcpState", tcp_state);
+      set_int(env, item, "netns", netns);
+      set_int(env, item, "nsfd", nsfd);
+    }
+    if (sfd >= 0) close(sfd);
+    napi_set_element(env, result, i, item);
+  }
+  close(pidfd);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "query", NAPI_AUTO_LENGTH, query, NULL, &fn);
   napi_set_named_property(env, exports, "query", fn);
+  napi_create_function(env, "inspect", NAPI_AUTO_LENGTH, inspect, NULL, &fn);
+  napi_set_named_property(env, exports, "inspect", fn);
   return exports;
 }

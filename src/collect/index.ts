@@ -381,6 +381,11 @@ interface Strays {
   fds: number[]; // namespace fds to close
 }
 
+// Namespaces read through sockets in one scan, at most: each costs a process start (ping sockets:
+// the /proc text), and any user can make thousands (unshare -rn, then pass the socket out). Past
+// this, their sockets stay unattributed lines, which alert.
+const MAX_HELD_NAMESPACES = 32;
+
 /** Each stray socket looked at through a copy of its holder's fd (netlink/sockdiag.c: inspect). */
 function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Strays {
   const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), fds: [] };
@@ -388,19 +393,23 @@ function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Str
     const fdOf = socketFds(`/proc/${pid}/fd`, new Set(inodes));
     if (fdOf.size === 0) continue;
     const held = [...fdOf];
-    const info = inspectHeldSockets(pid, held.map(([, fd]) => fd), held.map(([inode]) => inode));
+    const known = [...readable, ...result.doors.keys()];
+    const info = inspectHeldSockets(pid, held.map(([, fd]) => fd), held.map(([inode]) => inode), known);
     if (info === null) return result; // no way to look here: every stray stays unattributed
     for (let i = 0; i < held.length; i++) {
       const s = info[i];
       if (s === null) continue;
       const inode = held[i][0];
-      if (s.nsfd >= 0) result.fds.push(s.nsfd);
-      if (s.netns > 0 && !readable.has(s.netns)) {
-        if (!result.doors.has(s.netns) && s.nsfd >= 0) result.doors.set(s.netns, { netns: s.netns, pid: process.pid, mountpoint: '', held: s.nsfd });
+      // never bound, or closed: wherever it lives, nothing can reach it
+      const noEndpoint = (s.domain === AF_INET || s.domain === AF_INET6) && TABLED.has(s.protocol) && (s.port === 0 || s.tcpState === TCP_CLOSE);
+      if (noEndpoint) result.noEndpoint.add(inode);
+      if (s.nsfd >= 0 && !noEndpoint && result.doors.size < MAX_HELD_NAMESPACES) {
+        result.doors.set(s.netns, { netns: s.netns, pid: process.pid, mountpoint: '', held: s.nsfd });
+        result.fds.push(s.nsfd);
+      } else if (s.nsfd >= 0) closeSync(s.nsfd);
+      if (!noEndpoint && s.netns > 0 && !readable.has(s.netns)) {
         const pids = result.holders.get(s.netns) ?? [];
         if (!pids.includes(pid)) result.holders.set(s.netns, [...pids, pid]);
-      } else if (s.netns > 0 && (s.domain === AF_INET || s.domain === AF_INET6) && TABLED.has(s.protocol) && (s.port === 0 || s.tcpState === TCP_CLOSE)) {
-        result.noEndpoint.add(inode);
       }
     }
   }

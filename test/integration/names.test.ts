@@ -164,6 +164,23 @@ describe('namespaces without a process', () => {
     await world.run(['umount', `${tmp}/rt/x`]);
   });
 
+  it('reads at most 32 namespaces through sockets in a scan (each costs a process start, and any user can make thousands); the rest alert as unattributed', async () => {
+    for (const pid of pids.splice(0)) await world.kill(pid); // the ghost above held one such namespace too
+    const args: string[] = [];
+    for (let i = 0; i < 34; i++) args.push('unshare', String(32000 + i));
+    const p = await world.spawn(['python3', '-c', HIDER, 'many', ...args]);
+    pids.push(p.pid);
+    const status = await world.lsm(['status', '--all', '--json', '--repo', join(tmp, 'repo')]);
+    expect(status.code).toBe(0);
+    const mine = (JSON.parse(status.stdout) as { sockets: { kind: string; namespace: string; owners: { pid: number }[] }[] }).sockets.filter((s) => s.owners.some((o) => o.pid === p.pid));
+    const listeners = mine.filter((s) => s.kind === 'tcp');
+    expect(listeners).toHaveLength(32);
+    expect(new Set(listeners.map((s) => s.namespace)).size).toBe(32); // each its own namespace, labelled after its holder
+    expect(listeners.map((s) => s.namespace).filter((n) => !/^many-\d+$/.test(n))).toEqual([]);
+    expect(mine.filter((s) => s.kind === 'unattributed').map((s) => s.namespace)).toEqual(['host', 'host']);
+    await world.kill(p.pid);
+  });
+
   it('records no line for TCP/UDP sockets that have no endpoint (never bound), as ss shows none; the /proc fallback, which cannot tell, keeps them as unattributed', async () => {
     const script = `
 import select, socket, sys

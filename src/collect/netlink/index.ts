@@ -10,7 +10,7 @@ import { formatIPv6 } from '../addresses.js';
 
 interface Addon {
   query(nsFile: string | null, inode: number, protocol: number, requests: Buffer[]): (Buffer | number)[];
-  inspect?(pid: number, fds: number[], inodes: number[]): (HeldSocket | null)[];
+  inspect?(pid: number, fds: number[], inodes: number[], known: number[]): (HeldSocket | null)[];
 }
 
 /** What a copy of a process's socket fd says about the socket (sockdiag.c: inspect). */
@@ -21,17 +21,18 @@ export interface HeldSocket {
   port: number; // the local port (inet), else -1
   tcpState: number; // TCP_* (7: closed), else -1
   netns: number; // inode of the socket's own network namespace, -1 unknown
-  nsfd: number; // an open fd of that namespace (the caller closes it), -1 none
+  nsfd: number; // an open fd of that namespace (the caller closes it); -1: a namespace in `known`, or given already
 }
 
 /**
- * Sockets `pid` holds at `fds` (expected to be `inodes`), looked at through copies of its fds; null
- * when that cannot be done here (no addon, no pidfd_getfd, not allowed).
+ * Sockets `pid` holds at `fds` (expected to be `inodes`), looked at through copies of its fds, with
+ * an fd of each namespace not `known` (at most 64); null when that cannot be done here (no addon,
+ * no pidfd_getfd, not allowed).
  */
-export function inspectHeldSockets(pid: number, fds: number[], inodes: number[]): (HeldSocket | null)[] | null {
+export function inspectHeldSockets(pid: number, fds: number[], inodes: number[], known: number[]): (HeldSocket | null)[] | null {
   const a = netlinkAddon();
   if (!a?.inspect) return null;
-  try { return a.inspect(pid, fds, inodes); } catch { return null; }
+  try { return a.inspect(pid, fds, inodes, known); } catch { return null; }
 }
 
 const NETLINK_ROUTE = 0;

@@ -192,30 +192,37 @@ static void set_int(napi_env env, napi_value obj, const char *name, double v) {
   napi_set_named_property(env, obj, name, n);
 }
 
-// inspect(pid: number, fds: number[], inodes: number[]): ({ domain, type, protocol, port, tcpState,
-// netns, nsfd } | null)[]
+// inspect(pid: number, fds: number[], inodes: number[], known: number[]): ({ domain, type, protocol,
+// port, tcpState, netns, nsfd } | null)[]
 // A socket in no table lsm read is either in a namespace nothing else leads to (only a socket holds
 // it) or one no table lists (never bound, closed, a family without a table). A copy of the holder's
 // fd (pidfd_getfd, Linux 5.6+; root) answers which: the socket's own namespace (SIOCGSKNS, as an
 // open fd the caller reads the namespace through and closes), its family, type, protocol, local
 // port and TCP state. The copy is closed at once; the holder's socket is not touched. null for an fd
-// that is no longer that socket (closed, reused) or that the kernel would not hand over.
+// that is no longer that socket (closed, reused) or that the kernel would not hand over. nsfd is
+// given only for a namespace not in `known` and not given before in this call, at most MAX_NSFDS
+// (a process may hold sockets of thousands of namespaces: the fds must stay bounded).
+#define MAX_NSFDS 64
 static napi_value inspect(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
-    napi_throw_type_error(env, NULL, "inspect(pid, fds, inodes)");
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
+    napi_throw_type_error(env, NULL, "inspect(pid, fds, inodes, known)");
     return NULL;
   }
   int32_t pid = 0;
-  uint32_t count = 0, count2 = 0;
-  bool a1 = false, a2 = false;
+  uint32_t count = 0, count2 = 0, nknown = 0;
+  bool a1 = false, a2 = false, a3 = false;
   napi_get_value_int32(env, argv[0], &pid);
   napi_is_array(env, argv[1], &a1);
   napi_is_array(env, argv[2], &a2);
-  if (pid <= 0 || !a1 || !a2) { napi_throw_type_error(env, NULL, "inspect(pid, fds, inodes)"); return NULL; }
+  napi_is_array(env, argv[3], &a3);
+  if (pid <= 0 || !a1 || !a2 || !a3) { napi_throw_type_error(env, NULL, "inspect(pid, fds, inodes, known)"); return NULL; }
   napi_get_array_length(env, argv[1], &count);
   napi_get_array_length(env, argv[2], &count2);
+  napi_get_array_length(env, argv[3], &nknown);
+  double given[MAX_NSFDS];
+  int ngiven = 0;
   if (count != count2) { napi_throw_type_error(env, NULL, "fds and inodes: arrays of one length"); return NULL; }
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (pidfd < 0) return throw_errno(env, "pidfd_open", errno);
@@ -257,6 +264,16 @@ static napi_value inspect(napi_env env, napi_callback_info info) {
         fcntl(nsfd, F_SETFD, FD_CLOEXEC);
         if (fstat(nsfd, &ns) == 0) netns = (double)ns.st_ino; else { close(nsfd); nsfd = -1; }
       }
+      bool keep = nsfd >= 0 && ngiven < MAX_NSFDS;
+      for (int k = 0; keep && k < ngiven; k++) if (given[k] == netns) keep = false;
+      for (uint32_t k = 0; keep && k < nknown; k++) {
+        double d = 0;
+        napi_get_element(env, argv[3], k, &v);
+        napi_get_value_double(env, v, &d);
+        if (d == netns) keep = false;
+      }
+      if (keep) given[ngiven++] = netns;
+      else if (nsfd >= 0) { close(nsfd); nsfd = -1; }
       napi_create_object(env, &item);
       set_int(env, item, "domain", domain);
       set_int(env, item, "type", type);

@@ -26,7 +26,8 @@ import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan } from './fds.js';
 import { labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
-import { inspectHeldSockets, readNetlinkTables, type NetlinkTables } from './netlink/index.js';
+import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
+import { ipProtocolName } from '../snapshot/lines.js';
 import { unixSocketCount } from './unix-ambiguity.js';
 
 export interface CollectOptions {
@@ -159,7 +160,7 @@ export function collect(options: CollectOptions = {}): Collection {
         if (rest.length > 0) strays.set(pid, rest); else strays.delete(pid);
       }
     }
-    for (const s of unattributed(procRoot, strays, pidNs, ownerOf)) sockets.push(s);
+    for (const s of unattributed(procRoot, strays, pidNs, ownerOf, held?.what)) sockets.push(s);
   } finally {
     for (const fd of held?.fds ?? []) closeSync(fd);
   }
@@ -378,7 +379,18 @@ interface Strays {
   doors: Map<number, NsfsMount>; // a namespace not read yet -> a way in, through a socket in it
   holders: Map<number, number[]>; // that namespace -> pids holding sockets in it
   noEndpoint: Set<number>; // TCP/UDP sockets never bound, or closed: nothing to record
+  what: Map<number, string>; // the others: what they are ('vsock/stream', 'inet6/sctp')
   fds: number[]; // namespace fds to close
+}
+
+const FAMILIES: Record<number, string> = { 1: 'unix', 2: 'inet', 10: 'inet6', 15: 'key', 16: 'netlink', 17: 'packet', 21: 'rds', 29: 'can', 30: 'tipc', 31: 'bluetooth', 38: 'alg', 40: 'vsock', 42: 'qipcrtr', 43: 'smc', 44: 'xdp', 45: 'mctp' };
+const TYPES: Record<number, string> = { 1: 'stream', 2: 'dgram', 3: 'raw', 4: 'rdm', 5: 'seqpacket', 10: 'packet' };
+
+/** 'vsock/stream', 'inet6/sctp': what an unattributed line says the socket is. */
+function describeSocket(s: HeldSocket): string {
+  const family = FAMILIES[s.domain] ?? `af${s.domain}`;
+  if (s.domain === AF_INET || s.domain === AF_INET6) return `${family}/${ipProtocolName(s.protocol)}`;
+  return `${family}/${TYPES[s.type] ?? `type${s.type}`}`;
 }
 
 // Namespaces read through sockets in one scan, at most: each costs a process start (ping sockets:
@@ -388,7 +400,7 @@ const MAX_HELD_NAMESPACES = 32;
 
 /** Each stray socket looked at through a copy of its holder's fd (netlink/sockdiag.c: inspect). */
 function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Strays {
-  const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), fds: [] };
+  const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), what: new Map(), fds: [] };
   for (const [pid, inodes] of strays) {
     const fdOf = socketFds(`/proc/${pid}/fd`, new Set(inodes));
     if (fdOf.size === 0) continue;
@@ -403,6 +415,7 @@ function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Str
       // never bound, or closed: wherever it lives, nothing can reach it
       const noEndpoint = (s.domain === AF_INET || s.domain === AF_INET6) && TABLED.has(s.protocol) && (s.port === 0 || s.tcpState === TCP_CLOSE);
       if (noEndpoint) result.noEndpoint.add(inode);
+      else result.what.set(inode, describeSocket(s));
       if (s.nsfd >= 0 && !noEndpoint && result.doors.size < MAX_HELD_NAMESPACES) {
         result.doors.set(s.netns, { netns: s.netns, pid: process.pid, mountpoint: '', held: s.nsfd });
         result.fds.push(s.nsfd);
@@ -421,7 +434,7 @@ function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Str
  * made after its table was read looks the same: each holder's namespace is read again and its
  * fds listed again, and only what is still held and still in no table is kept.
  */
-function unattributed(procRoot: string, strays: Map<number, number[]>, pidNs: Map<number, number>, ownerOf: (pid: number) => Owner | null): Socket[] {
+function unattributed(procRoot: string, strays: Map<number, number[]>, pidNs: Map<number, number>, ownerOf: (pid: number) => Owner | null, what?: Map<number, string>): Socket[] {
   const result: Socket[] = [];
   const reread = new Map<number, Set<number> | null>(); // namespace -> its inodes now (null: unreadable)
   for (const [pid, inodes] of strays) {
@@ -439,7 +452,7 @@ function unattributed(procRoot: string, strays: Map<number, number[]>, pidNs: Ma
     if (!Array.isArray(still) || o === null) continue;
     for (const inode of still) {
       result.push({
-        kind: 'unattributed', family: 'unknown', netns, inode, state: '?', localAddress: '', localPort: 0,
+        kind: 'unattributed', family: 'unknown', netns, inode, state: '?', localAddress: what?.get(inode) ?? '', localPort: 0,
         remoteAddress: '', remotePort: 0, uid: -1, user: null, owners: [o],
       });
     }

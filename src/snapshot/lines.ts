@@ -23,7 +23,7 @@ export function localEndpoint(s: Socket): string {
     case 'raw': return inetEndpoint(s, s.socketType === 'dgram' ? 'ping' : ipProtocolName(s.localPort)); // dgram: an ICMP ping socket
     case 'packet': return `${escapeField(s.localAddress)}:${ethertypeName(s.localPort)}`;
     case 'unix': return escapeField(s.localAddress);
-    case 'unattributed': return `socket:[${s.inode}]`; // status only: the snapshot line has no inode
+    case 'unattributed': return `${s.localAddress === '' ? 'socket' : escapeField(s.localAddress)}:[${s.inode}]`; // status only: the snapshot line has no inode
   }
 }
 

@@ -55,9 +55,10 @@ export function identity(s: Socket, listening: Set<string>, options: SelectOptio
       // a stream socket bound but not listening says so: it is not the listener a client would reach
       return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}${s.state === 'LISTEN' || s.socketType === 'dgram' ? '' : ' bound'}`, port: 0, address: escapeField(s.localAddress) };
     case 'unattributed':
-      // one line per program holding such sockets (which sockets they are, lsm cannot tell)
-      const group = s.owners.map((o) => `${o.comm}\0${o.exe}`).sort().join('\0');
-      return { key: 'socket', port: 0, address: group, group };
+      // one line per program holding such sockets, and per kind where lsm could look ('vsock/stream')
+      const key = s.localAddress === '' ? 'socket' : escapeField(s.localAddress);
+      const group = `${key}\0${s.owners.map((o) => `${o.comm}\0${o.exe}`).sort().join('\0')}`;
+      return { key, port: 0, address: group, group };
   }
 }
 

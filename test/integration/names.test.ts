@@ -181,6 +181,24 @@ describe('namespaces without a process', () => {
     await world.kill(p.pid);
   });
 
+  it('a socket of a family with no table lsm reads (a vsock listener, an AF_XDP socket) is an unattributed line that says what it is', async () => {
+    const script = `
+import select, socket, sys
+with open('/proc/self/comm', 'w') as f: f.write('famous')
+v = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+v.bind((socket.VMADDR_CID_ANY, 5555))
+v.listen(1)
+x = socket.socket(44, socket.SOCK_RAW)  # AF_XDP
+print('ready', flush=True)
+select.select([sys.stdin], [], [], 300)
+`;
+    const p = await world.spawn(['python3', '-c', script]);
+    pids.push(p.pid);
+    const repo = join(tmp, 'fam-repo');
+    expect((await world.lsm(['-g', '--repo', repo])).code).toBe(0);
+    expect(git(repo, 'show', 'HEAD:host/unattributed')).toMatch(/^vsock\/stream  famous  root  \/\S+python3\S*\nxdp\/raw  famous  root  \/\S+python3\S*\n$/);
+  });
+
   it('records no line for TCP/UDP sockets that have no endpoint (never bound), as ss shows none; the /proc fallback, which cannot tell, keeps them as unattributed', async () => {
     const script = `
 import select, socket, sys

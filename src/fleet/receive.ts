@@ -5,15 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockRepository, type Lock } from '../store/lock.js';
-import { deliver, type AlertSettings, type DeliveryReport } from '../alert/index.js';
-import { buildAlert } from '../alert/message.js';
-import { Spool } from '../alert/spool.js';
+import type { AlertSettings, DeliveryReport } from '../alert/index.js';
 import { atomicFs } from '../store/atomic-fs.js';
-import { commitChange, snapshotFiles, unifiedDiff } from '../store/history.js';
 import type { Repo } from '../store/repo.js';
-import { markSeen, recordPush, updateHostIndex } from './catalog.js';
+import { fleetRefs, markSeen, recordPush, updateHostIndex } from './catalog.js';
 import { ZERO, type RefUpdate } from './guard.js';
-import { hostOfRef } from './names.js';
+import { baselineOfRef, hostOfRef } from './names.js';
 
 const MAX_ALERTS_PER_PUSH = 1000;
 
@@ -27,6 +24,20 @@ export interface ReceiveReport { indexed: string[]; spooled: number; problems: s
 export async function received(gitdir: string, updates: RefUpdate[], user: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'> | null, now = Date.now()): Promise<ReceiveReport> {
   const report: ReceiveReport = { indexed: [], spooled: 0, problems: [] };
   const repo = bareRepo(gitdir);
+  const refs = fleetRefs(gitdir); // after the push: the hosts' tips and baselines as they are now
+  // a baseline pushed: the host's drift is derived again (its commits are indexed already)
+  for (const u of updates) {
+    const host = baselineOfRef(u.ref);
+    const tip = host === null ? undefined : refs.tips.get(host);
+    if (host === null || u.new === ZERO || tip === undefined || updates.some((o) => hostOfRef(o.ref) === host)) continue;
+    markSeen(gitdir, host, now);
+    try {
+      updateHostIndex(gitdir, host, tip, null, refs.baselines.get(host) ?? null);
+      report.indexed.push(host);
+    } catch (err) {
+      report.problems.push(`index of hosts/${host}: ${(err as Error).message} (lsm fleet reindex rebuilds it)`);
+    }
+  }
   for (const u of updates) {
     const host = hostOfRef(u.ref);
     if (host === null || u.new === ZERO) continue;
@@ -34,7 +45,7 @@ export async function received(gitdir: string, updates: RefUpdate[], user: strin
     if (u.old === u.new) continue; // a heartbeat: the host lives, nothing new
     recordPush(gitdir, { t: now, host, old: u.old, new: u.new, user });
     try {
-      updateHostIndex(gitdir, host, u.new, now);
+      updateHostIndex(gitdir, host, u.new, now, refs.baselines.get(host) ?? null);
       report.indexed.push(host);
     } catch (err) {
       report.problems.push(`index of hosts/${host}: ${(err as Error).message} (lsm fleet reindex rebuilds it)`);
@@ -42,6 +53,8 @@ export async function received(gitdir: string, updates: RefUpdate[], user: strin
     if (!alerts) continue;
     const range = u.old === ZERO ? [u.new] : [u.new, '--not', u.old];
     const r = spawnSync('git', ['rev-list', '--reverse', '--first-parent', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range], { cwd: gitdir, encoding: 'utf8', env: { ...process.env, GIT_DIR: gitdir } });
+    // the alert pipeline is loaded only when a change arrived: a heartbeat push stays light
+    const [{ buildAlert }, { Spool }, { commitChange, snapshotFiles, unifiedDiff }] = await Promise.all([import('../alert/message.js'), import('../alert/spool.js'), import('../store/history.js')]);
     const spool = new Spool(alerts.spoolDir);
     for (const oid of r.stdout.split('\n').filter(Boolean)) {
       try {
@@ -68,6 +81,7 @@ export async function received(gitdir: string, updates: RefUpdate[], user: strin
 export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>): Promise<DeliveryReport> {
   const lock = await lockCentral(gitdir);
   try {
+    const { deliver } = await import('../alert/index.js');
     return await deliver({ ...alerts, host: '', repoDir: gitdir });
   } finally {
     lock.release();

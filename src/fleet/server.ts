@@ -17,11 +17,11 @@ export interface InitOptions {
 }
 
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const HOOK = fileURLToPath(new URL('../cli/fleet-hook.js', import.meta.url)); // the hooks' own entry: no command-line parser
 
 function hook(what: string, config?: string): string {
   return `#!/bin/sh\n# installed by lsm fleet init: ${what === 'guard' ? 'refuses what would rewrite, delete or forge a host\'s history' : 'indexes what arrived, spools a central alert per change'}\n` +
-    `${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}exec ${sh(process.execPath)} ${sh(MAIN)} fleet ${what}\n`;
+    `${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}exec ${sh(process.execPath)} ${sh(HOOK)} ${what}\n`;
 }
 
 /** Make DIR a bare repository ready to serve; returns the lighttpd configuration to serve it. */

@@ -1,0 +1,51 @@
+// What git's hooks in the central repository run (lsm fleet init installs them): the guard
+// (pre-receive) and the receive (post-receive), without the command line's parser, loading only
+// what each needs: both run inside every host's push, so their start is most of a push's time.
+// `lsm fleet guard` / `lsm fleet receive` are the same for a person.
+import { EXIT, LsmError } from '../errors.js';
+import { guard, parseUpdates, ZERO } from '../fleet/guard.js';
+import { hostOfRef } from '../fleet/names.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { fleetGitdir } from './fleet-questions.js';
+
+export function runGuard(gitdir: string, stdin: string): boolean {
+  const problems = guard(gitdir, parseUpdates(stdin), process.env.REMOTE_USER || undefined);
+  for (const p of problems) process.stderr.write(`lsm fleet guard: ${p}\n`);
+  return problems.length === 0;
+}
+
+export async function runReceive(gitdir: string, stdin: string, config?: string): Promise<void> {
+  const updates = parseUpdates(stdin);
+  const { received } = await import('../fleet/receive.js');
+  // central alerts only when a host's branch moved: the alert settings (and their modules) wait till then
+  const moved = updates.some((u) => hostOfRef(u.ref) !== null && u.new !== ZERO && u.old !== u.new);
+  let alerts = null;
+  if (moved) {
+    const { alertSettings, context } = await import('./context.js');
+    const { host: _h, repoDir: _r, ...a } = alertSettings(context({ config }));
+    alerts = a;
+  }
+  const r = await received(gitdir, updates, process.env.REMOTE_USER ?? '', alerts);
+  for (const p of r.problems) process.stderr.write(`lsm fleet: ${p}\n`);
+  if (r.spooled) {
+    // delivery in a process of its own, not holding the pushing host's request open
+    const { spawn } = await import('node:child_process');
+    const main = fileURLToPath(new URL('./main.js', import.meta.url));
+    spawn(process.execPath, [main, ...(config ? ['--config', config] : []), 'fleet', 'deliver', '--fleet', gitdir], { detached: true, stdio: 'ignore' }).unref();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const what = process.argv[2];
+  (async () => {
+    const gitdir = fleetGitdir({});
+    const stdin = readFileSync(0, 'utf8');
+    if (what === 'guard') { if (!runGuard(gitdir, stdin)) process.exitCode = EXIT.FAILURE; }
+    else if (what === 'receive') await runReceive(gitdir, stdin, process.env.LSM_CONFIG || undefined);
+    else throw new LsmError(`fleet-hook: guard or receive, not '${what}'`, EXIT.USAGE);
+  })().catch((err: unknown) => {
+    process.stderr.write(`lsm fleet ${what}: ${err instanceof LsmError ? err.message : (err as Error)?.stack ?? err}\n`);
+    process.exitCode = err instanceof LsmError ? err.exitCode : 70;
+  });
+}

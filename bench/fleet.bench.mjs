@@ -95,11 +95,12 @@ function pushFigures(dir, quick) {
   const r = spawnSync('unshare', ['--net', process.execPath, script, join(dir, 'push'), ...(quick ? ['quick'] : [])], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return { rows: [], notes: ['', `Push figures not measured: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`] };
   const f = JSON.parse(r.stdout.trim().split('\n').pop());
+  const cpu = (m) => `${fmt(m.wall)} (CPU: host ${fmt(m.client)}, server ${fmt(m.server)})`;
   return {
     rows: [
-      ['push of one change, end to end (commit already made; median of 20)', fmt(f.pushOne), '', '', '≤ 0.3 s'],
-      ['no-op push (the heartbeat)', fmt(f.heartbeat), '', '', ''],
-      [`${f.concurrent} hosts pushing at once`, fmt(f.concurrentWall), '', `landed: **${f.landed}/${f.concurrent}**`, 'all land'],
+      ['push of one change, end to end (commit already made; median of 20)', cpu(f.pushOne), '', `node -e 0 in the same namespace: ${fmt(f.node0)}`, '≤ 0.3 s', f.load],
+      ['no-op push (the heartbeat; median of 10)', cpu(f.heartbeat), '', '', '', f.load],
+      [`${f.concurrent} hosts pushing at once`, fmt(f.concurrentWall), '', `landed: **${f.landed}/${f.concurrent}**${f.failed.length ? ` (${f.failed.join('; ')})` : ''}`, 'all land', f.load],
     ],
     notes: [],
   };

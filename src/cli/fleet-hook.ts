@@ -1,10 +1,10 @@
 // What git's hooks in the central repository run (lsm fleet init installs them): the guard
-// (pre-receive) and the receive (post-receive), without the command line's parser, loading only
-// what each needs: both run inside every host's push, so their start is most of a push's time.
+// (pre-receive) and the receive (post-receive: record, index, start the delivery), without the
+// command line's parser, loading only what each needs: both run inside every host's push, so
+// their start is most of a push's time.
 // `lsm fleet guard` / `lsm fleet receive` are the same for a person.
 import { EXIT, LsmError } from '../errors.js';
-import { guard, parseUpdates, ZERO } from '../fleet/guard.js';
-import { hostOfRef } from '../fleet/names.js';
+import { guard, parseUpdates } from '../fleet/guard.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fleetGitdir } from './fleet-questions.js';
@@ -16,20 +16,12 @@ export function runGuard(gitdir: string, stdin: string): boolean {
 }
 
 export async function runReceive(gitdir: string, stdin: string, config?: string): Promise<void> {
-  const updates = parseUpdates(stdin);
   const { received } = await import('../fleet/receive.js');
-  // central alerts only when a host's branch moved: the alert settings (and their modules) wait till then
-  const moved = updates.some((u) => hostOfRef(u.ref) !== null && u.new !== ZERO && u.old !== u.new);
-  let alerts = null;
-  if (moved) {
-    const { alertSettings, context } = await import('./context.js');
-    const { host: _h, repoDir: _r, ...a } = alertSettings(context({ config }));
-    alerts = a;
-  }
-  const r = await received(gitdir, updates, process.env.REMOTE_USER ?? '', alerts);
+  const r = received(gitdir, parseUpdates(stdin), process.env.REMOTE_USER ?? '');
   for (const p of r.problems) process.stderr.write(`lsm fleet: ${p}\n`);
-  if (r.spooled) {
-    // delivery in a process of its own, not holding the pushing host's request open
+  if (r.recorded) {
+    // the central alerts are spooled and delivered by a process of their own, from the push record:
+    // the pushing host's request is not held by them (lsm fleet check catches up if that process dies)
     const { spawn } = await import('node:child_process');
     const main = fileURLToPath(new URL('./main.js', import.meta.url));
     spawn(process.execPath, [main, ...(config ? ['--config', config] : []), 'fleet', 'deliver', '--fleet', gitdir], { detached: true, stdio: 'ignore' }).unref();

@@ -44,12 +44,12 @@ const subcommands: Sub[] = [
   },
   {
     command: 'receive',
-    describe: 'post-receive hook: index what arrived and spool a central alert per host change',
+    describe: 'post-receive hook: record and index what arrived, and start the delivery of central alerts',
     handler: async (argv: FleetArgv) => { await runReceive(fleetGitdir(argv), readStdin(), argv.config); },
   },
   {
     command: 'deliver',
-    describe: 'deliver the central alerts waiting in the spool (the post-receive hook starts it)',
+    describe: 'spool a central alert per host change recorded since the last time, and deliver the spool (the post-receive hook starts it)',
     handler: async (argv: FleetArgv) => {
       const { host: _h, repoDir: _r, ...alerts } = alertSettings(context(argv));
       const report = await deliverCentral(fleetGitdir(argv), alerts);

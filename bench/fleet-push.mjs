@@ -2,7 +2,7 @@
 // prints it, and hosts pushing with lsm's own push code. Prints one JSON line of figures.
 // usage: node bench/fleet-push.mjs DIR
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { commitSnapshot } from '../dist/store/commit.js';
@@ -40,12 +40,13 @@ try {
   // CPU seconds the server spent (lighttpd's reaped children: http-backend, receive-pack, the hooks)
   const tick = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
   const serverCpu = () => { const f = readFileSync(`/proc/${web.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[14]) + Number(f[15])) / tick; };
-  // the central alerts of the last push are spooled by a process of their own: let it finish first
+  // the last push is recorded, indexed and its alerts spooled by a process of its own: let it finish first
   const settled = async () => {
     for (let i = 0; i < 600; i++) {
-      let size = 0, done = 0;
+      let size = 0, done = 0, queued = 0;
+      try { queued = readdirSync(join(central, 'lsm', 'queue')).length; } catch { /* none yet */ }
       try { size = statSync(join(central, 'lsm', 'pushes.jsonl')).size; done = Number(readFileSync(join(central, 'lsm', 'pushes.spooled'), 'utf8')); } catch { /* none yet */ }
-      if (done >= size) return;
+      if (queued === 0 && done >= size) return;
       await new Promise((r) => setTimeout(r, 50));
     }
   };

@@ -1,7 +1,7 @@
-// What git's hooks in the central repository run (lsm fleet init installs them): the guard
-// (pre-receive) and the receive (post-receive: record, index, start the delivery), without the
-// command line's parser, loading only what each needs: both run inside every host's push, so
-// their start is most of a push's time.
+// What git's hooks in the central repository run (lsm fleet init installs them), without the
+// command line's parser, loading only what each needs: `guard` (pre-receive: inside every push, so
+// its start is much of a push's time) and `drain DIR` (started apart by the post-receive hook,
+// which only queues: record, index, spool and deliver the central alerts).
 // `lsm fleet guard` / `lsm fleet receive` are the same for a person.
 import { EXIT, LsmError } from '../errors.js';
 import { guard, parseUpdates } from '../fleet/guard.js';
@@ -28,13 +28,18 @@ export async function runReceive(gitdir: string, stdin: string, config?: string)
   }
 }
 
+/** Started by the post-receive hook: record and index what it queued, spool the central alerts, deliver them. */
+async function runDrain(gitdir: string): Promise<void> {
+  const [{ alertSettings, context }, { deliverCentral }] = await Promise.all([import('./context.js'), import('../fleet/receive.js')]);
+  const { host: _h, repoDir: _r, ...alerts } = alertSettings(context({}));
+  await deliverCentral(gitdir, alerts);
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const what = process.argv[2];
   (async () => {
-    const gitdir = fleetGitdir({});
-    const stdin = readFileSync(0, 'utf8');
-    if (what === 'guard') { if (!runGuard(gitdir, stdin)) process.exitCode = EXIT.FAILURE; }
-    else if (what === 'receive') await runReceive(gitdir, stdin, process.env.LSM_CONFIG || undefined);
+    if (what === 'guard') { if (!runGuard(fleetGitdir({}), readFileSync(0, 'utf8'))) process.exitCode = EXIT.FAILURE; }
+    else if (what === 'drain') await runDrain(fleetGitdir({ fleet: process.argv[3] }));
     else throw new LsmError(`fleet-hook: guard or receive, not '${what}'`, EXIT.USAGE);
   })().catch((err: unknown) => {
     process.stderr.write(`lsm fleet ${what}: ${err instanceof LsmError ? err.message : (err as Error)?.stack ?? err}\n`);

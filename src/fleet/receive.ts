@@ -5,7 +5,7 @@
 // between: the record is on disk before the pushing host hears 'ok', and lsm/pushes.spooled says
 // how far it has been spooled.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockRepository, type Lock } from '../store/lock.js';
 import type { AlertSettings, DeliveryReport } from '../alert/index.js';
@@ -13,7 +13,7 @@ import { atomicFs } from '../store/atomic-fs.js';
 import type { Repo } from '../store/repo.js';
 import { fleetRefs, markSeen, recordPush, updateHostIndex, type PushRecord } from './catalog.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
-import { ZERO, type RefUpdate } from './guard.js';
+import { parseUpdates, ZERO, type RefUpdate } from './guard.js';
 import { baselineOfRef, hostOfRef } from './names.js';
 
 const MAX_ALERTS_PER_PUSH = 1000;
@@ -54,6 +54,27 @@ export function received(gitdir: string, updates: RefUpdate[], user: string, now
     } catch (err) {
       report.problems.push(`index of hosts/${host}: ${(err as Error).message} (lsm fleet reindex rebuilds it)`);
     }
+  }
+  return report;
+}
+
+/**
+ * What the post-receive hook queued (lsm/queue/<ms>-<pid>: the user, then git's update lines):
+ * recorded and indexed as received() does, at the time it arrived, oldest first. Call under lockCentral.
+ */
+export function drainQueue(gitdir: string): ReceiveReport {
+  const report: ReceiveReport = { indexed: [], recorded: 0, problems: [] };
+  const dir = join(gitdir, 'lsm', 'queue');
+  let names: string[] = [];
+  try { names = readdirSync(dir).filter((n) => /^\d+-\d+$/.test(n)).sort(); } catch { return report; }
+  for (const n of names) {
+    const text = readFileSync(join(dir, n), 'utf8');
+    const nl = text.indexOf('\n');
+    const r = received(gitdir, parseUpdates(text.slice(nl + 1)), text.slice(0, nl), Number(n.split('-')[0]));
+    report.indexed.push(...r.indexed);
+    report.recorded += r.recorded;
+    report.problems.push(...r.problems);
+    unlinkSync(join(dir, n)); // after its record: a crash in between records it twice at most (spooled once: the spool's ids)
   }
   return report;
 }
@@ -114,10 +135,11 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
 export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>): Promise<DeliveryReport> {
   const lock = await lockCentral(gitdir);
   try {
+    const queued = drainQueue(gitdir);
     const spooled = await spoolReceived(gitdir, alerts);
     const { deliver } = await import('../alert/index.js');
     const report = await deliver({ ...alerts, host: '', repoDir: gitdir });
-    return { ...report, problems: [...spooled.problems, ...report.problems] };
+    return { ...report, problems: [...queued.problems, ...spooled.problems, ...report.problems] };
   } finally {
     lock.release();
   }

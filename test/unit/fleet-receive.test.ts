@@ -3,13 +3,13 @@
 // a record made while no delivery ran is still spooled later: nothing is lost between the two.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from '../../src/alert/spool.js';
 import { readHostNow } from '../../src/fleet/catalog.js';
 import { ZERO } from '../../src/fleet/guard.js';
-import { received, spoolReceived } from '../../src/fleet/receive.js';
+import { drainQueue, received, spoolReceived } from '../../src/fleet/receive.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
 const FILES = ['host/udp', 'host/raw', 'host/packet', 'host/unix'];
@@ -53,5 +53,26 @@ describe('fleet receive', () => {
     // a record being written (no newline yet) waits for the next run
     writeFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8') + '{"t":1,"host":"web-1"');
     expect(await spoolReceived(gitdir, alerts)).toEqual({ spooled: 0, problems: [] });
+  });
+
+  it("drains what the post-receive hook queued: recorded at the time it arrived, oldest first, then gone", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-fleet-queue-'));
+    const gitdir = join(dir, 'fleet.git');
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const a = commit(gitdir, 'web-1', 0, ['0.0.0.0:22  sshd  root  /usr/sbin/sshd']);
+    const b = commit(gitdir, 'web-1', 10, ['0.0.0.0:23  telnetd  root  /usr/sbin/telnetd'], a);
+    const q = join(gitdir, 'lsm', 'queue');
+    mkdirSync(q, { recursive: true });
+    // the hook's form: the user (newlines made spaces), then git's update lines; '.tmp' is one being written
+    writeFileSync(join(q, '1793491300000-12'), `web-1\n${a} ${b} refs/heads/hosts/web-1\n`);
+    writeFileSync(join(q, '1793491200000-11'), `web-1\n${ZERO} ${a} refs/heads/hosts/web-1\n`);
+    writeFileSync(join(q, '1793491400000-13.tmp'), 'web-1\n');
+    expect(drainQueue(gitdir)).toEqual({ indexed: ['web-1', 'web-1'], recorded: 2, problems: [] });
+    const records = readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records).toEqual([{ t: 1793491200000, host: 'web-1', old: ZERO, new: a, user: 'web-1' }, { t: 1793491300000, host: 'web-1', old: a, new: b, user: 'web-1' }]);
+    expect(readHostNow(gitdir, 'web-1')).toMatchObject({ tip: b, received: 1793491300000 });
+    expect(existsSync(join(q, '1793491200000-11'))).toBe(false);
+    expect(existsSync(join(q, '1793491400000-13.tmp'))).toBe(true);
+    expect(drainQueue(gitdir)).toEqual({ indexed: [], recorded: 0, problems: [] });
   });
 });

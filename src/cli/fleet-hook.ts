@@ -5,7 +5,7 @@
 // `lsm fleet guard` / `lsm fleet receive` are the same for a person.
 import { EXIT, LsmError } from '../errors.js';
 import { guard, parseUpdates } from '../fleet/guard.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fleetGitdir } from './fleet-questions.js';
 
@@ -35,7 +35,9 @@ async function runDrain(gitdir: string): Promise<void> {
   await deliverCentral(gitdir, alerts);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// run as the hook's program (through any symbolic link: a guard that silently did nothing would accept every push)
+const isMain = (() => { try { return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url)); } catch { return false; } })();
+if (isMain) {
   const what = process.argv[2];
   (async () => {
     if (what === 'guard') { if (!runGuard(fleetGitdir({}), readFileSync(0, 'utf8'))) process.exitCode = EXIT.FAILURE; }

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readHostChanges, readHostHistory, readHostNow, reindex, updateHostIndex, verifyIndex } from '../../src/fleet/catalog.js';
+import { fleetRefs, readHostChanges, readHostHistory, readHostNow, reindex, updateHostIndex, verifyIndex } from '../../src/fleet/catalog.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../../src/fleet/questions.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
@@ -113,5 +113,28 @@ describe('fleet index', () => {
     expect(verifyIndex(gitdir)).toEqual([expect.stringMatching(/^hosts\/db-1: indexed with baseline [0-9a-f]{10}, pushed baseline [0-9a-f]{10}$/)]);
     reindex(gitdir);
     expect(JSON.parse(readFileSync(nowFile, 'utf8')).drift).toEqual({ added: [], removed: [`host/tcp\t${web}`] });
+  });
+
+  it('reads the refs from the files as git does: packed, loose ones winning, and asks git when unsure', () => {
+    const gitdir = mkdtempSync(join(tmpdir(), 'lsm-fleet-refs-'));
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const line = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
+    for (const h of ['a', 'b', 'c']) writeHistory(gitdir, h, [{ t: 0, tcp: [line] }, { t: 10, tcp: [] }]);
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/a', `refs/heads/hosts/a~1`]);
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/other', 'refs/heads/hosts/a']);
+    execFileSync('git', ['--git-dir', gitdir, 'pack-refs', '--all']);
+    writeHistory(gitdir, 'b', [{ t: 20, tcp: [line] }], tip(gitdir, 'b')); // loose now, newer than its packed line
+    writeHistory(gitdir, 'd', [{ t: 0, tcp: [line] }]); // loose only
+    const viaGit = () => {
+      const out = execFileSync('git', ['--git-dir', gitdir, 'for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads/hosts/', 'refs/heads/baselines/'], { encoding: 'utf8' });
+      const m = new Map(out.trim().split('\n').map((l) => l.split(' ')).map(([o, r]) => [r, o]));
+      const pick = (prefix: string) => new Map([...m].filter(([r]) => r.startsWith(prefix) && !r.slice(prefix.length).includes('/')).map(([r, o]) => [r.slice(prefix.length), o]));
+      return { tips: pick('refs/heads/hosts/'), baselines: pick('refs/heads/baselines/') };
+    };
+    expect(fleetRefs(gitdir)).toEqual(viaGit());
+    expect(fleetRefs(gitdir).tips.get('b')).toBe(tip(gitdir, 'b'));
+    // a ref the files cannot say plainly (a directory where a host's file would be): git answers (and 'e/x' is no host id)
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/hosts/e/x', 'refs/heads/hosts/a']);
+    expect(fleetRefs(gitdir)).toEqual(viaGit());
   });
 });

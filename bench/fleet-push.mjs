@@ -72,11 +72,17 @@ try {
   const t0 = performance.now();
   const outcomes = await Promise.all(repos.map((r, i) => pushHistory(r, settings(i))));
   const concurrentWall = (performance.now() - t0) / 1000;
-  const tips = execFileSync('git', ['--git-dir', central, 'for-each-ref', '--format=%(objectname) %(refname:short)', 'refs/heads/hosts/'], { encoding: 'utf8' });
-  const landed = repos.filter((r, i) => tips.includes(`${execFileSync('git', ['-C', r, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()} hosts/h${i}`)).length;
+  const landedNow = () => {
+    const tips = execFileSync('git', ['--git-dir', central, 'for-each-ref', '--format=%(objectname) %(refname:short)', 'refs/heads/hosts/'], { encoding: 'utf8' });
+    return repos.filter((r, i) => tips.includes(`${execFileSync('git', ['-C', r, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()} hosts/h${i}`)).length;
+  };
+  const landed = landedNow();
   const failed = outcomes.filter((o) => !o?.state.ok).map((o) => o?.state.error);
+  // what lsm does with a failed push: the next run pushes again (here at once, one round)
+  await Promise.all(repos.map((r, i) => (outcomes[i]?.state.ok ? null : pushHistory(r, settings(i)))));
+  const landedAfterRetry = landedNow();
   const stats = (a) => ({ wall: median(a.map((m) => m.wall)), client: median(a.map((m) => m.client)), server: median(a.map((m) => m.server)) });
-  console.log(JSON.stringify({ load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), pushOne: stats(one), heartbeat: stats(beat), node0: median(node0), concurrent: N, concurrentWall, landed, failed: failed.slice(0, 3) }));
+  console.log(JSON.stringify({ load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), pushOne: stats(one), heartbeat: stats(beat), node0: median(node0), concurrent: N, concurrentWall, landed, landedAfterRetry, failed: failed.slice(0, 3) }));
 } finally {
   web.kill('SIGTERM');
 }

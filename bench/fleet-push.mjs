@@ -2,7 +2,7 @@
 // prints it, and hosts pushing with lsm's own push code. Prints one JSON line of figures.
 // usage: node bench/fleet-push.mjs DIR
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { commitSnapshot } from '../dist/store/commit.js';
@@ -36,29 +36,53 @@ try {
     const o = await pushHistory(repos[i], settings(i));
     if (!o?.state.ok) throw new Error(`first push of h${i}: ${o?.state.error}`);
   }
-  const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  // CPU seconds the server spent (lighttpd's reaped children: http-backend, receive-pack, the hooks)
+  const tick = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  const serverCpu = () => { const f = readFileSync(`/proc/${web.pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[14]) + Number(f[15])) / tick; };
+  // the last push is recorded, indexed and its alerts spooled by a process of its own: let it finish first
+  const settled = async () => {
+    for (let i = 0; i < 600; i++) {
+      let size = 0, done = 0, queued = 0;
+      try { queued = readdirSync(join(central, 'lsm', 'queue')).length; } catch { /* none yet */ }
+      try { size = statSync(join(central, 'lsm', 'pushes.jsonl')).size; done = Number(readFileSync(join(central, 'lsm', 'pushes.spooled'), 'utf8')); } catch { /* none yet */ }
+      if (queued === 0 && done >= size) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const timed = async (fn) => {
+    await settled();
+    const s0 = serverCpu(), c0 = process.cpuUsage(), t0 = performance.now();
+    const o = await fn();
+    const c = process.cpuUsage(c0);
+    return { o, wall: (performance.now() - t0) / 1000, client: (c.user + c.system) / 1e6, server: serverCpu() - s0 };
+  };
   const one = [];
   for (let n = 1; n <= 20; n++) {
     await commitSnapshot(repos[0], snap(0, n), { host: 'h0' });
-    const t0 = performance.now();
-    const o = await pushHistory(repos[0], settings(0));
-    one.push((performance.now() - t0) / 1000);
-    if (!o?.pushedNow) throw new Error(`push ${n}: ${o?.state.error}`);
+    const m = await timed(() => pushHistory(repos[0], settings(0)));
+    one.push(m);
+    if (!m.o?.pushedNow) throw new Error(`push ${n}: ${m.o?.state.error}`);
   }
   const beat = [];
-  for (let n = 0; n < 10; n++) {
-    const t0 = performance.now();
-    await pushHistory(repos[0], settings(0), Date.now() + (n + 1) * 120_000); // past the heartbeat gap
-    beat.push((performance.now() - t0) / 1000);
-  }
+  for (let n = 0; n < 10; n++) beat.push(await timed(() => pushHistory(repos[0], settings(0), Date.now() + (n + 1) * 120_000))); // past the heartbeat gap
+  const node0 = [];
+  for (let n = 0; n < 5; n++) { const t0 = performance.now(); execFileSync(process.execPath, ['-e', '0']); node0.push((performance.now() - t0) / 1000); }
   for (let i = 0; i < N; i++) await commitSnapshot(repos[i], snap(i, 100), { host: `h${i}` });
   const t0 = performance.now();
   const outcomes = await Promise.all(repos.map((r, i) => pushHistory(r, settings(i))));
   const concurrentWall = (performance.now() - t0) / 1000;
-  const tips = execFileSync('git', ['--git-dir', central, 'for-each-ref', '--format=%(objectname) %(refname:short)', 'refs/heads/hosts/'], { encoding: 'utf8' });
-  const landed = repos.filter((r, i) => tips.includes(`${execFileSync('git', ['-C', r, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()} hosts/h${i}`)).length;
+  const landedNow = () => {
+    const tips = execFileSync('git', ['--git-dir', central, 'for-each-ref', '--format=%(objectname) %(refname:short)', 'refs/heads/hosts/'], { encoding: 'utf8' });
+    return repos.filter((r, i) => tips.includes(`${execFileSync('git', ['-C', r, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()} hosts/h${i}`)).length;
+  };
+  const landed = landedNow();
   const failed = outcomes.filter((o) => !o?.state.ok).map((o) => o?.state.error);
-  console.log(JSON.stringify({ pushOne: median(one), heartbeat: median(beat), concurrent: N, concurrentWall, landed, failed: failed.slice(0, 3) }));
+  // what lsm does with a failed push: the next run pushes again (here at once, one round)
+  await Promise.all(repos.map((r, i) => (outcomes[i]?.state.ok ? null : pushHistory(r, settings(i)))));
+  const landedAfterRetry = landedNow();
+  const stats = (a) => ({ wall: median(a.map((m) => m.wall)), client: median(a.map((m) => m.client)), server: median(a.map((m) => m.server)) });
+  console.log(JSON.stringify({ load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), pushOne: stats(one), heartbeat: stats(beat), node0: median(node0), concurrent: N, concurrentWall, landed, landedAfterRetry, failed: failed.slice(0, 3) }));
 } finally {
   web.kill('SIGTERM');
 }

@@ -1,5 +1,7 @@
 // Durations as people write them: 500ms, 10s, 10m, 2h, 3d (also '3 days', '12 hours'), in ms.
 // One parser for watch --interval, INTERVAL, DRIFT windows and log --since '3 days ago'.
+import { EXIT, LsmError } from './errors.js';
+
 const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
 
 export function parseDuration(text: string): number | null {
@@ -7,4 +9,14 @@ export function parseDuration(text: string): number | null {
   if (!m) return null;
   const unit = m[2].toLowerCase();
   return Number(m[1]) * UNITS[unit === 'ms' ? 'ms' : unit[0]];
+}
+
+/** A point in time as people write it: '3 days ago', 12h (ago), yesterday, or a date. */
+export function parseTime(text: string, now = Date.now()): number {
+  const ago = parseDuration(text.replace(/\s+ago$/i, ''));
+  if (ago !== null) return now - ago;
+  if (text === 'yesterday') return now - 864e5;
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new LsmError(`cannot read the time '${text}' (try 2026-11-24, '2026-11-24 08:00', '3 days ago' or 12h)`, EXIT.USAGE);
+  return t;
 }

@@ -25,6 +25,8 @@ export async function approve(argv: ApproveArgs, scanFirst: boolean, why: string
     out(`baseline ${move.from === head ? 'unchanged at' : 'set to'} ${shortId(head)} (${lines} sockets in ${snapshot.size} files), approved by ${move.who}`);
   } finally {
     lock.release();
+    // fleet: the approval reaches the server now (its drift column), not at the next scan
+    if (ctx.loaded.config.remote) await (await import('./fleet-push.js')).pushFleet(ctx).catch((err: Error) => process.stderr.write(`lsm: fleet push: ${err.message}\n`));
   }
 }
 

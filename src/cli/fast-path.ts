@@ -20,6 +20,9 @@ const COMMANDS: Record<string, () => Promise<FastCommand>> = {
   log: () => import('./log.js') as Promise<FastCommand>,
 };
 
+// lsm fleet status / where / log: the questions asked of a fleet (their module loads only the index reader)
+const FLEET = new Set(['status', 'where', 'log']);
+
 const LEGACY: Record<string, string> = { '-g': 'baseline', '-c': 'check', '-d': 'forget' };
 
 /**
@@ -40,7 +43,8 @@ type Value = string | number | boolean;
 
 /**
  * Read `argv` (global options, the command, its positionals and options) as yargs would; null
- * when unsure. Command options count only after the command's name.
+ * when unsure. Command options count only after the command's (first) name; `command` may be two
+ * words ('fleet status').
  */
 export function readArgv(argv: string[], command: string, positionals: string[], options: Record<string, Options>): Record<string, Value> | null {
   const args: Record<string, Value> = {};
@@ -66,22 +70,26 @@ export function readArgv(argv: string[], command: string, positionals: string[],
     if (type === 'number' && !/^\d+$/.test(value)) return null;
     args[key] = type === 'number' ? Number(value) : value;
   }
-  if (words[0] !== command || words.length !== positionals.length + 1) return null;
-  positionals.forEach((p, i) => { args[p] = words[i + 1]; });
+  const names = command.split(' ');
+  if (words.slice(0, names.length).join(' ') !== command || words.length !== positionals.length + names.length) return null;
+  positionals.forEach((p, i) => { args[p] = words[i + names.length]; });
   for (const [k, o] of Object.entries({ ...GLOBAL_OPTIONS, ...options })) if (!Object.hasOwn(args, k) && 'default' in o) args[k] = o.default as Value;
   return args;
 }
 
 /** Run one of COMMANDS without yargs when the command line is plain; false: use yargs. */
 export async function fastPath(argv: string[]): Promise<boolean> {
-  const name = argv.find((a) => Object.hasOwn(COMMANDS, a));
+  const f = argv.indexOf('fleet');
+  const name = f >= 0 && FLEET.has(argv[f + 1]) ? `fleet ${argv[f + 1]}` : argv.find((a) => Object.hasOwn(COMMANDS, a));
   if (name === undefined) return false;
-  const { default: command, options } = await COMMANDS[name]();
+  const { default: command, options } = name.startsWith('fleet ')
+    ? (await import('./fleet-questions.js')).FAST[name.slice(6)] as unknown as FastCommand
+    : await COMMANDS[name]();
   const spec = String(command.command);
   const positionals = [...spec.matchAll(/<(\w+)>/g)].map((m) => m[1]);
   const args = readArgv(argv, name, positionals, options);
   if (!args) return false;
   setColour(args.color !== false);
-  await (command.handler as (a: object) => Promise<void>)({ ...args, _: [name], $0: 'lsm' });
+  await (command.handler as (a: object) => Promise<void>)({ ...args, _: name.split(' '), $0: 'lsm' });
   return true;
 }

@@ -2,7 +2,7 @@
 // by what changed (--grep: a port, path or text, as lsm blame reads it) and by namespace, answered
 // from the journal; -p adds each change's diff, --stat its files.
 import type { CommandModule, Options } from 'yargs';
-import { parseDuration } from '../duration.js';
+import { parseTime } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
 import { labelDir } from '../snapshot/index.js';
 import { lineMatcher } from '../store/blame.js';
@@ -18,14 +18,7 @@ interface Args extends GlobalArgs {
 }
 
 /** '2026-11-24', an ISO time, or a relative '3 days ago' / '12h' / '30m'. */
-export function parseTime(text: string, now = Date.now()): number {
-  const ago = parseDuration(text.replace(/\s+ago$/i, ''));
-  if (ago !== null) return now - ago;
-  if (text === 'yesterday') return now - 864e5;
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new LsmError(`cannot read the time '${text}' (try 2026-11-24, '2026-11-24 08:00', '3 days ago' or 12h)`, EXIT.USAGE);
-  return t;
-}
+export { parseTime }; // it lives in duration.ts, so that fleet log loads without this module
 
 function fileStats(rec: JournalRecord): [string, number, number][] {
   const stats = new Map<string, [number, number]>();

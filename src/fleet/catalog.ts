@@ -2,27 +2,50 @@
 // branch with one `git log -p` (incrementally from the last tip indexed). Derived data: `lsm fleet
 // reindex` rebuilds it from the branches, `lsm fleet verify` checks it against them. The one record
 // that is not derived is lsm/pushes.jsonl: when the server received what (git does not keep it).
+//
+// Each question reads only what it needs (profiled at 100 hosts: parsing every host's whole line
+// history was most of status/where/log), so a host's index is three files under lsm/index/:
+//   history/<host>.json  every interval of every line, and the changes (blame, log --grep; the
+//                        incremental update starts from it)
+//   changes/<host>.json  the changes alone (log)
+//   now/<host>.json      the lines present now with their 'since', counts, drift from the host's
+//                        pushed baseline (status, where, diff); written last, its tip and baseline
+//                        say what the three files are up to
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LsmError } from '../errors.js';
-import { HOST_PREFIX, hostIdProblem } from './names.js';
+import { BASELINE_PREFIX, HOST_PREFIX, baselineOfRef, hostOfRef } from './names.js';
 
 export interface FleetChange { c: string; t: number; s: string; a: number; r: number } // commit, time (ms), summary, +lines, -lines
 /** [from commit, from time, to commit | null, to time | null] */
 export type Span = [string, number, string | null, number | null];
 
-export interface HostIndex {
-  v: 1;
+export interface HostHistory {
+  v: 2;
   host: string;
   tip: string;
-  received: number | null; // unix ms of the last push the server recorded (lsm/pushes.jsonl)
   changes: FleetChange[];
   lines: Record<string, Span[]>; // 'path\tline' -> its intervals, oldest first
 }
 
-const dirOf = (gitdir: string) => join(gitdir, 'lsm', 'index');
-const fileOf = (gitdir: string, host: string) => join(dirOf(gitdir), `${host}.json`);
+export interface HostNow {
+  v: 2;
+  host: string;
+  tip: string;
+  received: number | null; // unix ms of the last push the server recorded (lsm/pushes.jsonl)
+  changes: number;
+  lastChange: number | null; // the time of the last commit
+  latestChange: number | null; // the latest time any commit carries (a host's clock can go back)
+  lines: Record<string, [string, number]>; // 'path\tline' present now -> [commit, time] since when
+  baseline: string | null; // the host's pushed baseline (refs/heads/baselines/<host>)
+  drift: { added: string[]; removed: string[] } | null; // keys now and not in the baseline, and the other way; null: no baseline (or not in the history)
+}
+
+type Part = 'history' | 'changes' | 'now';
+const indexDir = (gitdir: string) => join(gitdir, 'lsm', 'index');
+const partDir = (gitdir: string, part: Part) => join(indexDir(gitdir), part);
+const fileOf = (gitdir: string, part: Part, host: string) => join(partDir(gitdir, part), `${host}.json`);
 
 function git(gitdir: string, args: string[]): string {
   const r = spawnSync('git', args, { cwd: gitdir, maxBuffer: 1 << 30, encoding: 'utf8', env: { ...process.env, GIT_DIR: gitdir } });
@@ -30,38 +53,118 @@ function git(gitdir: string, args: string[]): string {
   return r.stdout;
 }
 
-/** Every host branch: id -> tip. */
-export function hostTips(gitdir: string): Map<string, string> {
-  const tips = new Map<string, string>();
-  for (const l of git(gitdir, ['for-each-ref', '--format=%(objectname) %(refname)', HOST_PREFIX]).split('\n')) {
+export interface FleetRefs { tips: Map<string, string>; baselines: Map<string, string> }
+
+/** Every host branch (id -> tip) and every pushed baseline (id -> commit). */
+export function fleetRefs(gitdir: string): FleetRefs {
+  const refs: FleetRefs = { tips: new Map(), baselines: new Map() };
+  const add = (ref: string, oid: string) => {
+    const host = hostOfRef(ref);
+    if (host !== null) refs.tips.set(host, oid);
+    const b = baselineOfRef(ref);
+    if (b !== null) refs.baselines.set(b, oid);
+  };
+  const files = refFiles(gitdir);
+  if (files) { for (const [ref, oid] of files) add(ref, oid); return refs; }
+  for (const l of git(gitdir, ['for-each-ref', '--format=%(objectname) %(refname)', HOST_PREFIX, BASELINE_PREFIX]).split('\n')) {
     const [oid, ref] = l.split(' ');
-    if (!ref) continue;
-    const id = ref.slice(HOST_PREFIX.length);
-    if (!hostIdProblem(id)) tips.set(id, oid);
+    if (ref) add(ref, oid);
   }
-  return tips;
+  return refs;
 }
 
-export function readHostIndex(gitdir: string, host: string): HostIndex | null {
-  try { return JSON.parse(readFileSync(fileOf(gitdir, host), 'utf8')) as HostIndex; } catch { return null; }
+/**
+ * The fleet's refs read as git's files backend keeps them (packed-refs, then loose files, which
+ * win): no git process for a question (one start was ~10% of fleet status). Null when the
+ * repository is not plainly that (reftable, a symbolic ref, anything odd): git is asked instead.
+ */
+function refFiles(gitdir: string): Map<string, string> | null {
+  const OID = /^[0-9a-f]{40}$/;
+  const out = new Map<string, string>();
+  try {
+    if (readFileSync(join(gitdir, 'HEAD'), 'utf8').startsWith('ref: refs/heads/.invalid')) return null; // reftable
+    let packed = '';
+    try { packed = readFileSync(join(gitdir, 'packed-refs'), 'utf8'); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null; }
+    for (const l of packed.split('\n')) {
+      if (l === '' || l[0] === '#' || l[0] === '^') continue;
+      const [oid, ref] = l.split(' ');
+      if (!OID.test(oid) || !ref) return null;
+      if (ref.startsWith(HOST_PREFIX) || ref.startsWith(BASELINE_PREFIX)) out.set(ref, oid);
+    }
+    for (const prefix of [HOST_PREFIX, BASELINE_PREFIX]) {
+      let names: string[] = [];
+      try { names = readdirSync(join(gitdir, prefix)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null; }
+      for (const n of names) {
+        let text: string;
+        try { text = readFileSync(join(gitdir, prefix, n), 'utf8').trim(); } catch { return null; } // a directory (hosts/a/b), gone meanwhile
+        if (!OID.test(text)) { if (n.endsWith('.lock')) continue; return null; }
+        out.set(prefix + n, text);
+      }
+    }
+  } catch {
+    return null;
+  }
+  return out;
 }
 
-export function readAllIndexes(gitdir: string): HostIndex[] {
-  let names: string[] = [];
-  try { names = readdirSync(dirOf(gitdir)).filter((n) => n.endsWith('.json')).sort(); } catch { return []; }
-  return names.map((n) => readHostIndex(gitdir, n.slice(0, -5))).filter((x): x is HostIndex => x !== null);
+export const hostTips = (gitdir: string): Map<string, string> => fleetRefs(gitdir).tips;
+
+function readPart<T>(gitdir: string, part: Part, host: string): T | null {
+  try {
+    const v = JSON.parse(readFileSync(fileOf(gitdir, part, host), 'utf8')) as T & { v?: number };
+    return v.v === 2 || part === 'changes' ? v : null;
+  } catch { return null; }
+}
+export const readHostNow = (gitdir: string, host: string) => readPart<HostNow>(gitdir, 'now', host);
+export const readHostHistory = (gitdir: string, host: string) => readPart<HostHistory>(gitdir, 'history', host);
+/** A host's changes, oldest first. */
+export function readHostChanges(gitdir: string, host: string): FleetChange[] {
+  return (readPart<[string, number, string, number, number][]>(gitdir, 'changes', host) ?? []).map(([c, t, s, a, r]) => ({ c, t, s, a, r }));
 }
 
-function writeHostIndex(gitdir: string, idx: HostIndex): void {
-  mkdirSync(dirOf(gitdir), { recursive: true });
-  const path = fileOf(gitdir, idx.host);
+function writePart(gitdir: string, part: Part, host: string, value: unknown): void {
+  mkdirSync(partDir(gitdir, part), { recursive: true });
+  const path = fileOf(gitdir, part, host);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(idx));
-  renameSync(tmp, path); // readers see the old index or the new one
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, path); // readers see the old file or the new one
+}
+
+/** What status, where and diff read, derived from the history. */
+export function deriveNow(h: HostHistory, received: number | null, baseline: string | null): HostNow {
+  const lines: HostNow['lines'] = {};
+  for (const [key, spans] of Object.entries(h.lines)) {
+    const open = spans[spans.length - 1];
+    if (open[2] === null) lines[key] = [open[0], open[1]];
+  }
+  const last = h.changes[h.changes.length - 1];
+  let latest: number | null = null;
+  for (const c of h.changes) if (latest === null || c.t > latest) latest = c.t;
+  return { v: 2, host: h.host, tip: h.tip, received, changes: h.changes.length, lastChange: last?.t ?? null, latestChange: latest, lines, baseline, drift: baseline ? drift(h, baseline, lines) : null };
+}
+
+/** The lines at the baseline commit (from the intervals: no git needed) against the lines now. */
+function drift(h: HostHistory, baseline: string, now: HostNow['lines']): HostNow['drift'] {
+  const pos = new Map(h.changes.map((c, i) => [c.c, i]));
+  const b = pos.get(baseline);
+  if (b === undefined) return null;
+  const atBaseline = new Set<string>();
+  for (const [key, spans] of Object.entries(h.lines)) {
+    if (spans.some(([from, , to]) => pos.get(from)! <= b && (to === null || pos.get(to)! > b))) atBaseline.add(key);
+  }
+  return { added: Object.keys(now).filter((k) => !atBaseline.has(k)).sort(), removed: [...atBaseline].filter((k) => !Object.hasOwn(now, k)).sort() };
+}
+
+function writeHostIndex(gitdir: string, h: HostHistory, received: number | null, baseline: string | null): HostNow {
+  writePart(gitdir, 'history', h.host, h);
+  writePart(gitdir, 'changes', h.host, h.changes.map((c) => [c.c, c.t, c.s, c.a, c.r]));
+  const now = deriveNow(h, received, baseline);
+  writePart(gitdir, 'now', h.host, now); // last: its tip says the other two are up to it
+  return now;
 }
 
 /** Apply `git log -p --unified=0` output (oldest first) to an index. */
-function applyLog(idx: HostIndex, text: string): void {
+function applyLog(idx: HostHistory, text: string): void {
   let change: FleetChange | null = null;
   let path = '';
   let minus = 0, plus = 0;
@@ -96,15 +199,16 @@ function applyLog(idx: HostIndex, text: string): void {
 
 const LOG_ARGS = ['log', '--reverse', '--first-parent', '--format=%x01%H %ct %s', '-p', '--unified=0', '--no-renames', '--no-color', '--no-ext-diff', '--diff-algorithm=myers'];
 
-/** Bring one host's index up to its branch tip: from the last tip indexed when it is an ancestor, else from scratch. */
-export function updateHostIndex(gitdir: string, host: string, tip: string, received: number | null): HostIndex {
-  let idx = readHostIndex(gitdir, host);
+/**
+ * Bring one host's index up to its branch tip (from the last tip indexed when it is an ancestor,
+ * else from scratch) and to its baseline. `received`: null keeps what the index had.
+ */
+export function updateHostIndex(gitdir: string, host: string, tip: string, received: number | null, baseline: string | null): HostNow {
+  let idx = readHostHistory(gitdir, host);
   if (idx && idx.tip !== tip && spawnSync('git', ['merge-base', '--is-ancestor', idx.tip, tip], { cwd: gitdir, env: { ...process.env, GIT_DIR: gitdir } }).status !== 0) idx = null;
-  if (!idx) idx = { v: 1, host, tip: '', received: null, changes: [], lines: {} };
+  if (!idx) idx = { v: 2, host, tip: '', changes: [], lines: {} };
   if (idx.tip !== tip) applyLog(idx, git(gitdir, [...LOG_ARGS, idx.tip ? `${idx.tip}..${tip}` : tip]));
-  if (received !== null) idx.received = received;
-  writeHostIndex(gitdir, idx);
-  return idx;
+  return writeHostIndex(gitdir, idx, received ?? readHostNow(gitdir, host)?.received ?? null, baseline);
 }
 
 export interface PushRecord { t: number; host: string; old: string; new: string; user: string }
@@ -139,13 +243,19 @@ function lastPushes(gitdir: string): Map<string, number> {
 /** Rebuild every host's index from the branches (and the push record). */
 export function reindex(gitdir: string): number {
   const pushes = lastPushes(gitdir);
-  const tips = hostTips(gitdir);
-  mkdirSync(dirOf(gitdir), { recursive: true });
-  for (const n of readdirSync(dirOf(gitdir))) if (n.endsWith('.json') && !tips.has(n.slice(0, -5))) unlinkSync(join(dirOf(gitdir), n));
+  const { tips, baselines } = fleetRefs(gitdir);
+  mkdirSync(indexDir(gitdir), { recursive: true });
+  // what no branch backs, and version 1's one file per host (lsm/index/<host>.json)
+  for (const n of readdirSync(indexDir(gitdir))) if (n.endsWith('.json')) unlinkSync(join(indexDir(gitdir), n));
+  for (const part of ['now', 'changes', 'history'] as Part[]) {
+    let names: string[] = [];
+    try { names = readdirSync(partDir(gitdir, part)); } catch { continue; }
+    for (const n of names) if (!n.endsWith('.json') || !tips.has(n.slice(0, -5))) unlinkSync(join(partDir(gitdir, part), n));
+  }
   for (const [host, tip] of tips) {
-    const idx: HostIndex = { v: 1, host, tip: '', received: pushes.get(host) ?? null, changes: [], lines: {} };
+    const idx: HostHistory = { v: 2, host, tip: '', changes: [], lines: {} };
     applyLog(idx, git(gitdir, [...LOG_ARGS, tip]));
-    writeHostIndex(gitdir, idx);
+    writeHostIndex(gitdir, idx, pushes.get(host) ?? null, baselines.get(host) ?? null);
   }
   return tips.size;
 }
@@ -153,25 +263,31 @@ export function reindex(gitdir: string): number {
 /** Differences between the index and the branches: empty when they agree. */
 export function verifyIndex(gitdir: string): string[] {
   const problems: string[] = [];
-  const tips = hostTips(gitdir);
-  const indexed = new Map(readAllIndexes(gitdir).map((i) => [i.host, i]));
+  const { tips, baselines } = fleetRefs(gitdir);
   for (const [host, tip] of tips) {
-    const idx = indexed.get(host);
-    if (!idx) { problems.push(`hosts/${host}: not indexed`); continue; }
-    if (idx.tip !== tip) { problems.push(`hosts/${host}: indexed up to ${idx.tip.slice(0, 10)}, branch at ${tip.slice(0, 10)}`); continue; }
-    const fresh: HostIndex = { v: 1, host, tip: '', received: idx.received, changes: [], lines: {} };
+    const now = readHostNow(gitdir, host);
+    const history = readHostHistory(gitdir, host);
+    if (!now || !history) { problems.push(`hosts/${host}: not indexed`); continue; }
+    if (now.tip !== tip || history.tip !== tip) { problems.push(`hosts/${host}: indexed up to ${(now.tip || history.tip).slice(0, 10)}, branch at ${tip.slice(0, 10)}`); continue; }
+    const baseline = baselines.get(host) ?? null;
+    if (now.baseline !== baseline) problems.push(`hosts/${host}: indexed with baseline ${now.baseline?.slice(0, 10) ?? 'none'}, pushed baseline ${baseline?.slice(0, 10) ?? 'none'}`);
+    if (now.baseline !== baseline) continue;
+    const fresh: HostHistory = { v: 2, host, tip: '', changes: [], lines: {} };
     applyLog(fresh, git(gitdir, [...LOG_ARGS, tip]));
-    if (JSON.stringify(fresh.changes) !== JSON.stringify(idx.changes) || JSON.stringify(fresh.lines) !== JSON.stringify(idx.lines)) problems.push(`hosts/${host}: index differs from the branch`);
+    if (JSON.stringify(fresh) !== JSON.stringify(history)) problems.push(`hosts/${host}: index differs from the branch (history)`);
+    else if (JSON.stringify(readHostChanges(gitdir, host)) !== JSON.stringify(fresh.changes)) problems.push(`hosts/${host}: index differs from the branch (changes)`);
+    else if (JSON.stringify(deriveNow(fresh, now.received, baseline)) !== JSON.stringify(now)) problems.push(`hosts/${host}: index differs from the branch (now)`);
   }
-  for (const host of indexed.keys()) if (!tips.has(host)) problems.push(`${host}: indexed but no branch hosts/${host}`);
+  let indexed: string[] = [];
+  try { indexed = readdirSync(partDir(gitdir, 'now')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)); } catch { /* none */ }
+  for (const host of indexed) if (!tips.has(host)) problems.push(`${host}: indexed but no branch hosts/${host}`);
   return problems;
 }
 
-/** The lines present now (open intervals) of an index: path -> lines. */
-export function currentLines(idx: HostIndex): Map<string, string[]> {
+/** The lines present now: path -> lines. */
+export function currentLines(now: HostNow): Map<string, string[]> {
   const files = new Map<string, string[]>();
-  for (const [key, spans] of Object.entries(idx.lines)) {
-    if (spans[spans.length - 1][2] !== null) continue;
+  for (const key of Object.keys(now.lines)) {
     const tab = key.indexOf('\t');
     const path = key.slice(0, tab);
     if (!files.has(path)) files.set(path, []);

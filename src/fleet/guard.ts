@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOST_FILES, MAX_FILE_BYTES, hostOfRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
+import { HOST_FILES, MAX_FILE_BYTES, baselineOfRef, hostOfRef, hostRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
 
 export const ZERO = '0000000000000000000000000000000000000000';
 
@@ -102,13 +102,33 @@ function contentProblems(gitdir: string, u: RefUpdate): string[] {
   return problems;
 }
 
+/**
+ * A host's approved baseline (baselines/<id>): under the same rules as its branch (that host's
+ * user, never deleted, never moved back), and it must be a commit of that host's own history (its
+ * branch as it is, or as this same push moves it): nothing else can be called approved.
+ */
+function baselineProblems(gitdir: string, u: RefUpdate, host: string, updates: RefUpdate[], user: string | undefined, users: Map<string, Set<string>>): string[] {
+  if (!user) return ['no authenticated user (the web server must require a login and pass REMOTE_USER)'];
+  if (!mayPush(users, user, host)) return [`user '${user}' may not push to baselines/${host} (lsm/users in the repository maps users to hosts)`];
+  if (u.new === ZERO) return ["deleting a host's baseline is refused: the fleet history is append-only"];
+  if (u.old !== ZERO && git(gitdir, ['merge-base', '--is-ancestor', u.old, u.new]).code !== 0) return [`non-fast-forward (${u.old.slice(0, 10)} is not an ancestor of ${u.new.slice(0, 10)}): a baseline only moves forward`];
+  const moved = updates.find((o) => hostOfRef(o.ref) === host && o.new !== ZERO);
+  const current = git(gitdir, ['rev-parse', '--verify', '--quiet', `${hostRef(host)}^{commit}`]);
+  const tip = moved?.new ?? (current.code === 0 ? current.out.toString().trim() : null);
+  if (!tip) return [`no branch hosts/${host}: a baseline must be a commit of the host's history (push the branch first)`];
+  if (git(gitdir, ['merge-base', '--is-ancestor', u.new, tip]).code !== 0) return [`${u.new.slice(0, 10)} is not a commit of hosts/${host}: a baseline must be one of the host's own snapshots`];
+  return [];
+}
+
 /** Every reason to refuse these updates; empty: accept. */
 export function guard(gitdir: string, updates: RefUpdate[], user: string | undefined, users = readUserMap(gitdir)): string[] {
   const problems: string[] = [];
   for (const u of updates) {
     const say = (why: string) => problems.push(`refused ${u.ref}: ${why}`);
+    const baselineOf = baselineOfRef(u.ref);
+    if (baselineOf !== null) { for (const p of baselineProblems(gitdir, u, baselineOf, updates, user, users)) say(p); continue; }
     const host = hostOfRef(u.ref);
-    if (host === null) { say('only hosts/<host id> branches are accepted here'); continue; }
+    if (host === null) { say('only hosts/<host id> and baselines/<host id> branches are accepted here'); continue; }
     if (!user) { say('no authenticated user (the web server must require a login and pass REMOTE_USER)'); continue; }
     if (!mayPush(users, user, host)) { say(`user '${user}' may not push to hosts/${host} (lsm/users in the repository maps users to hosts)`); continue; }
     if (u.new === ZERO) { say('deleting a host branch is refused: the fleet history is append-only'); continue; }

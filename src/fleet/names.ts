@@ -4,6 +4,9 @@ import { KINDS } from '../types.js';
 
 export const HOST_PREFIX = 'refs/heads/hosts/';
 export const PUSHED_REF = 'refs/lsm/pushed'; // on a host: the last commit the server acknowledged
+// a host's approved baseline on the server (a branch, so a plain mirror of the repository has it)
+export const BASELINE_PREFIX = 'refs/heads/baselines/';
+export const PUSHED_BASELINE_REF = 'refs/lsm/pushed-baseline'; // on a host: the baseline the server has
 
 // a ref component git accepts everywhere, and a file name: no '/', no '..', no leading '.' or '-'
 const HOST_ID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$/;
@@ -21,6 +24,15 @@ export const hostRef = (id: string) => `${HOST_PREFIX}${id}`;
 export function hostOfRef(ref: string): string | null {
   if (!ref.startsWith(HOST_PREFIX)) return null;
   const id = ref.slice(HOST_PREFIX.length);
+  return hostIdProblem(id) ? null : id;
+}
+
+export const baselineRef = (id: string) => `${BASELINE_PREFIX}${id}`;
+
+/** The host id of a baseline ref, or null. */
+export function baselineOfRef(ref: string): string | null {
+  if (!ref.startsWith(BASELINE_PREFIX)) return null;
+  const id = ref.slice(BASELINE_PREFIX.length);
   return hostIdProblem(id) ? null : id;
 }
 

@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { EXIT, LsmError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { igit, readRef } from '../store/git.js';
-import { BRANCH, openRepo, type Repo } from '../store/repo.js';
-import { PUSHED_REF, hostIdProblem, hostRef } from './names.js';
+import { BASELINE_REF, BRANCH, openRepo, type Repo } from '../store/repo.js';
+import { PUSHED_BASELINE_REF, PUSHED_REF, baselineRef, hostIdProblem, hostRef } from './names.js';
 
 export interface PushSettings {
   remote: string; // http(s) URL, maybe with user:password
@@ -121,7 +121,11 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
   const previous = readPushState(repoDir);
   if (head === null) return null;
   // nothing new: still a no-op push now and then, the heartbeat that tells the server this host lives
-  if (head === pushed && previous?.ok && now - previous.time < HEARTBEAT_MS) return null;
+  // the approved baseline goes too (baselines/<id>), for the server's drift column; never deleted there
+  const baseline = readRef(repo.gitdir, BASELINE_REF);
+  const baselineDue = baseline !== null && baseline !== readRef(repo.gitdir, PUSHED_BASELINE_REF);
+  const branchDue = head !== pushed || !(previous?.ok && now - previous.time < HEARTBEAT_MS);
+  if (!branchDue && !baselineDue) return null;
   const git = await igit();
   const base = { head, pushed, lastSuccess: previous?.lastSuccess ?? null };
   const fail = async (error: string, diverged: PushState['diverged'] = null): Promise<PushOutcome> => {
@@ -143,27 +147,36 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
   // an idle socket ends the try: a server that hangs must not hang the cron run
   const timed = { request: (r: Parameters<typeof http.request>[0]) => http.request({ ...r, fetchOptions: { ...(r.fetchOptions ?? {}), timeout: timeoutMs } }) };
   const headers: Record<string, string> = auth ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
+  const branch = { ref: `refs/heads/${BRANCH}`, remoteRef: hostRef(s.hostId) };
+  let what = branch; // what the messages below name
   try {
-    const result = await git.push({
-      fs: repo.fs, http: timed, gitdir: repo.gitdir, url, ref: `refs/heads/${BRANCH}`, remoteRef: hostRef(s.hostId), headers, cache: repo.cache,
-      onAuthFailure: () => ({ cancel: true }),
-      onMessage: (m) => { messages.push(m); },
-    });
-    const refResult = Object.values(result.refs ?? {})[0];
-    if (!result.ok || (refResult && !refResult.ok)) return fail(`the server refused: ${refResult?.error ?? result.error ?? 'unknown'}${serverSaid(messages)}`);
+    for (const push of [...(branchDue ? [branch] : []), ...(baselineDue ? [{ ref: BASELINE_REF, remoteRef: baselineRef(s.hostId) }] : [])]) {
+      what = push;
+      const result = await git.push({
+        fs: repo.fs, http: timed, gitdir: repo.gitdir, url, ...push, headers, cache: repo.cache,
+        onAuthFailure: () => ({ cancel: true }),
+        onMessage: (m) => { messages.push(m); },
+      });
+      const refResult = Object.values(result.refs ?? {})[0];
+      if (!result.ok || (refResult && !refResult.ok)) return fail(`the server refused ${push.remoteRef.slice('refs/heads/'.length)}: ${refResult?.error ?? result.error ?? 'unknown'}${serverSaid(messages)}`);
+      if (push.ref === BASELINE_REF) await setRef(repo, PUSHED_BASELINE_REF, baseline!);
+      else if (head !== pushed) await setRef(repo, PUSHED_REF, head);
+    }
   } catch (err) {
     const e = err as Error & { code?: string; data?: { reason?: string; statusCode?: number; result?: { refs?: Record<string, { error?: string }> } } };
+    if (e.code === 'PushRejectedError' && e.data?.reason === 'not-fast-forward' && what.ref === BASELINE_REF) {
+      return fail(`the server's baselines/${s.hostId} is not an ancestor of the baseline ${baseline!.slice(0, 10)}: a baseline moved back is not pushed (never forced)`);
+    }
     if (e.code === 'PushRejectedError' && e.data?.reason === 'not-fast-forward') {
       return fail(`the server's hosts/${s.hostId} is not an ancestor of HEAD ${head.slice(0, 10)}: the histories diverged; not pushed (never forced)`, 'remote');
     }
     if (e.code === 'GitPushError') {
       const refError = Object.values(e.data?.result?.refs ?? {})[0]?.error ?? e.message;
-      return fail(`the server refused: ${oneLine(refError)}${serverSaid(messages)}`);
+      return fail(`the server refused ${what.remoteRef.slice('refs/heads/'.length)}: ${oneLine(refError)}${serverSaid(messages)}`);
     }
     if (e.code === 'HttpError') return fail(`${url}: HTTP ${e.data?.statusCode ?? ''} ${oneLine(e.message)}`.replace(/\s+/g, ' '));
     return fail(`${url}: ${oneLine(e.message)}`);
   }
-  if (head !== pushed) await setRef(repo, PUSHED_REF, head);
   const state: PushState = { head, pushed: head, time: now, ok: true, error: null, diverged: null, lastSuccess: now, failingSince: null };
   await writeState(repo, state);
   return { state, pushedNow: head !== pushed, divergence: null };

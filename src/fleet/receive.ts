@@ -1,19 +1,20 @@
-// Server side, post-receive: record when each host pushed, index what arrived, and spool one
-// central alert per new commit through the alert pipeline (spool first, never lost), so a host
-// whose own mail was silenced still reports here.
+// Server side, post-receive: record when each host pushed (lsm/pushes.jsonl) and index what
+// arrived. Then, apart from the push (the hook starts it; \`lsm fleet check\` from cron catches up
+// too), one central alert per new commit is spooled from that record and delivered through the
+// alert pipeline, so a host whose own mail was silenced still reports here. Nothing is lost in
+// between: the record is on disk before the pushing host hears 'ok', and lsm/pushes.spooled says
+// how far it has been spooled.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockRepository, type Lock } from '../store/lock.js';
-import { deliver, type AlertSettings, type DeliveryReport } from '../alert/index.js';
-import { buildAlert } from '../alert/message.js';
-import { Spool } from '../alert/spool.js';
+import type { AlertSettings, DeliveryReport } from '../alert/index.js';
 import { atomicFs } from '../store/atomic-fs.js';
-import { commitChange, snapshotFiles, unifiedDiff } from '../store/history.js';
 import type { Repo } from '../store/repo.js';
-import { markSeen, recordPush, updateHostIndex } from './catalog.js';
-import { ZERO, type RefUpdate } from './guard.js';
-import { hostOfRef } from './names.js';
+import { fleetRefs, markSeen, recordPush, updateHostIndex, type PushRecord } from './catalog.js';
+import { writeFileAtomic } from '../store/atomic-fs.js';
+import { parseUpdates, ZERO, type RefUpdate } from './guard.js';
+import { baselineOfRef, hostOfRef } from './names.js';
 
 const MAX_ALERTS_PER_PUSH = 1000;
 
@@ -21,28 +22,93 @@ export function bareRepo(gitdir: string): Repo {
   return { dir: gitdir, gitdir, fs: atomicFs(gitdir), cache: {} };
 }
 
-export interface ReceiveReport { indexed: string[]; spooled: number; problems: string[] }
+export interface ReceiveReport { indexed: string[]; recorded: number; problems: string[] }
 
-/** After a push: index, and spool an alert per new commit. `alerts` null: index only. */
-export async function received(gitdir: string, updates: RefUpdate[], user: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'> | null, now = Date.now()): Promise<ReceiveReport> {
-  const report: ReceiveReport = { indexed: [], spooled: 0, problems: [] };
-  const repo = bareRepo(gitdir);
+/** After a push: record and index it (the alerts follow from the record: spoolReceived). */
+export function received(gitdir: string, updates: RefUpdate[], user: string, now = Date.now()): ReceiveReport {
+  const report: ReceiveReport = { indexed: [], recorded: 0, problems: [] };
+  const refs = fleetRefs(gitdir); // after the push: the hosts' tips and baselines as they are now
+  // a baseline pushed: the host's drift is derived again (its commits are indexed already)
+  for (const u of updates) {
+    const host = baselineOfRef(u.ref);
+    const tip = host === null ? undefined : refs.tips.get(host);
+    if (host === null || u.new === ZERO || tip === undefined || updates.some((o) => hostOfRef(o.ref) === host)) continue;
+    markSeen(gitdir, host, now);
+    try {
+      updateHostIndex(gitdir, host, tip, null, refs.baselines.get(host) ?? null);
+      report.indexed.push(host);
+    } catch (err) {
+      report.problems.push(`index of hosts/${host}: ${(err as Error).message} (lsm fleet reindex rebuilds it)`);
+    }
+  }
   for (const u of updates) {
     const host = hostOfRef(u.ref);
     if (host === null || u.new === ZERO) continue;
     markSeen(gitdir, host, now);
     if (u.old === u.new) continue; // a heartbeat: the host lives, nothing new
     recordPush(gitdir, { t: now, host, old: u.old, new: u.new, user });
+    report.recorded++;
     try {
-      updateHostIndex(gitdir, host, u.new, now);
+      updateHostIndex(gitdir, host, u.new, now, refs.baselines.get(host) ?? null);
       report.indexed.push(host);
     } catch (err) {
       report.problems.push(`index of hosts/${host}: ${(err as Error).message} (lsm fleet reindex rebuilds it)`);
     }
-    if (!alerts) continue;
-    const range = u.old === ZERO ? [u.new] : [u.new, '--not', u.old];
+  }
+  return report;
+}
+
+/**
+ * What the post-receive hook queued (lsm/queue/<ms>-<pid>: the user, then git's update lines):
+ * recorded and indexed as received() does, at the time it arrived, oldest first. Call under lockCentral.
+ */
+export function drainQueue(gitdir: string): ReceiveReport {
+  const report: ReceiveReport = { indexed: [], recorded: 0, problems: [] };
+  const dir = join(gitdir, 'lsm', 'queue');
+  let names: string[] = [];
+  try { names = readdirSync(dir).filter((n) => /^\d+-\d+$/.test(n)).sort(); } catch { return report; }
+  for (const n of names) {
+    const text = readFileSync(join(dir, n), 'utf8');
+    const nl = text.indexOf('\n');
+    const r = received(gitdir, parseUpdates(text.slice(nl + 1)), text.slice(0, nl), Number(n.split('-')[0]));
+    report.indexed.push(...r.indexed);
+    report.recorded += r.recorded;
+    report.problems.push(...r.problems);
+    unlinkSync(join(dir, n)); // after its record: a crash in between records it twice at most (spooled once: the spool's ids)
+  }
+  return report;
+}
+
+const SPOOLED = 'lsm/pushes.spooled'; // the byte offset of pushes.jsonl spooled so far
+
+/** Spool one central alert per commit recorded in pushes.jsonl since the last time. Call under lockCentral. */
+export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>): Promise<{ spooled: number; problems: string[] }> {
+  const out = { spooled: 0, problems: [] as string[] };
+  let offset = 0;
+  try { offset = Number(readFileSync(join(gitdir, SPOOLED), 'utf8')) || 0; } catch { /* from the start */ }
+  let fd: number;
+  try { fd = openSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'r'); } catch { return out; }
+  let text: string;
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= offset) return out;
+    const buf = Buffer.alloc(size - offset);
+    readSync(fd, buf, 0, buf.length, offset);
+    text = buf.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+  // the alert pipeline is loaded only here, never in the push's own hook
+  const [{ buildAlert }, { Spool }, { commitChange, snapshotFiles, unifiedDiff }] = await Promise.all([import('../alert/message.js'), import('../alert/spool.js'), import('../store/history.js')]);
+  const repo = bareRepo(gitdir);
+  const spool = new Spool(alerts.spoolDir);
+  for (const line of text.split('\n').slice(0, -1)) { // only whole lines: a record being written waits
+    offset += Buffer.byteLength(line) + 1;
+    let rec: PushRecord;
+    try { rec = JSON.parse(line) as PushRecord; } catch { out.problems.push(`lsm/pushes.jsonl: a damaged record skipped at byte ${offset}`); continue; }
+    const host = rec.host;
+    const range = rec.old === ZERO ? [rec.new] : [rec.new, '--not', rec.old];
     const r = spawnSync('git', ['rev-list', '--reverse', '--first-parent', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range], { cwd: gitdir, encoding: 'utf8', env: { ...process.env, GIT_DIR: gitdir } });
-    const spool = new Spool(alerts.spoolDir);
     for (const oid of r.stdout.split('\n').filter(Boolean)) {
       try {
         if (spool.has(`${oid}-fleet-host-${host}`)) continue;
@@ -51,13 +117,14 @@ export async function received(gitdir: string, updates: RefUpdate[], user: strin
         const diff = unifiedDiff(await snapshotFiles(repo, change.parent), await snapshotFiles(repo, oid));
         // two hosts can make the same commit (same snapshot, same second): the id names the host too
         const alert = { ...buildAlert(change, null, diff, host, `${gitdir} (branch hosts/${host})`), id: `${oid}-fleet-host-${host}` };
-        if (await spool.add(alert)) report.spooled++;
+        if (await spool.add(alert)) out.spooled++;
       } catch (err) {
-        report.problems.push(`alert for hosts/${host} ${oid.slice(0, 10)}: ${(err as Error).message}`);
+        out.problems.push(`alert for hosts/${host} ${oid.slice(0, 10)}: ${(err as Error).message}`);
       }
     }
+    await writeFileAtomic(join(gitdir, SPOOLED), String(offset), join(gitdir, 'lsm'), 0o644, 'none'); // after each record: a crash repeats at most one
   }
-  return report;
+  return out;
 }
 
 /**
@@ -68,7 +135,11 @@ export async function received(gitdir: string, updates: RefUpdate[], user: strin
 export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>): Promise<DeliveryReport> {
   const lock = await lockCentral(gitdir);
   try {
-    return await deliver({ ...alerts, host: '', repoDir: gitdir });
+    const queued = drainQueue(gitdir);
+    const spooled = await spoolReceived(gitdir, alerts);
+    const { deliver } = await import('../alert/index.js');
+    const report = await deliver({ ...alerts, host: '', repoDir: gitdir });
+    return { ...report, problems: [...queued.problems, ...spooled.problems, ...report.problems] };
   } finally {
     lock.release();
   }

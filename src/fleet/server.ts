@@ -17,11 +17,23 @@ export interface InitOptions {
 }
 
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const HOOK = fileURLToPath(new URL('../cli/fleet-hook.js', import.meta.url)); // the hooks' own entry: no command-line parser
 
-function hook(what: string, config?: string): string {
-  return `#!/bin/sh\n# installed by lsm fleet init: ${what === 'guard' ? 'refuses what would rewrite, delete or forge a host\'s history' : 'indexes what arrived, spools a central alert per change'}\n` +
-    `${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}exec ${sh(process.execPath)} ${sh(MAIN)} fleet ${what}\n`;
+function guardHook(config?: string): string {
+  return `#!/bin/sh\n# installed by lsm fleet init: refuses what would rewrite, delete or forge a host's history\n` +
+    `${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}exec ${sh(process.execPath)} ${sh(HOOK)} guard\n`;
+}
+
+/**
+ * post-receive keeps what arrived in lsm/queue (on disk before the host hears 'ok') and leaves the
+ * rest (record, index, central alerts) to a process of its own: no node start in the push's time.
+ * `lsm fleet check` (cron) drains the queue too, should that process die.
+ */
+function receiveHook(dir: string, config?: string): string {
+  const q = sh(join(dir, 'lsm', 'queue'));
+  return `#!/bin/sh\n# installed by lsm fleet init: queues what arrived; lsm records it, indexes it and spools a central alert per change apart from the push\n` +
+    `mkdir -p ${q} && f=${q}/$(date +%s%3N)-$$ && { printf '%s' "$REMOTE_USER" | tr '\\n\\r' '  '; echo; cat; } > "$f.tmp" && mv "$f.tmp" "$f" || exit 1\n` +
+    `${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}setsid ${sh(process.execPath)} ${sh(HOOK)} drain ${sh(dir)} </dev/null >/dev/null 2>&1 &\n`;
 }
 
 /** Make DIR a bare repository ready to serve; returns the lighttpd configuration to serve it. */
@@ -36,8 +48,8 @@ export function initServer(dirArg: string, o: InitOptions): string {
     set('receive.fsckObjects', 'true');
     set('http.receivepack', 'true');
     set('core.logAllRefUpdates', 'true');
-    for (const [name, what] of [['pre-receive', 'guard'], ['post-receive', 'receive']]) {
-      writeFileSync(join(dir, 'hooks', name), hook(what, o.config));
+    for (const [name, text] of [['pre-receive', guardHook(o.config)], ['post-receive', receiveHook(dir, o.config)]]) {
+      writeFileSync(join(dir, 'hooks', name), text);
       chmodSync(join(dir, 'hooks', name), 0o755);
     }
     mkdirSync(join(dir, 'lsm', 'empty'), { recursive: true });

@@ -204,6 +204,43 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect((await git(['ls-remote', authUrl('web-3')])).stdout).toBe(before);
   });
 
+  it("each host pushes its baseline; the guard holds it to that host's own history; fleet status shows the drift", async () => {
+    // lsm -g at the start approved web-1's snapshot with 4444; since then 4445..4447 came
+    const b = (h: string) => execFileSync('git', ['-C', repo(h), 'rev-parse', 'refs/lsm/baseline'], { encoding: 'utf8' }).trim();
+    const refs = (await git(['ls-remote', authUrl('web-1')])).stdout;
+    for (const h of ['web-1', 'web-2']) expect(refs).toContain(`${b(h)}\trefs/heads/baselines/${h}`);
+    const status = JSON.parse((await world.lsm(['fleet', 'status', '--json', '--fleet', central], { LSM_CONFIG: conf['web-1'] })).stdout);
+    const web1 = status.hosts.find((x: { host: string }) => x.host === 'web-1');
+    expect(web1.drift.baseline).toBe(b('web-1'));
+    expect(web1.drift.added.map((l: { path: string; line: string }) => `${l.path} ${l.line.split('  ')[0]}`)).toEqual(['host/tcp 0.0.0.0:4445', 'host/tcp 0.0.0.0:4446', 'host/tcp 0.0.0.0:4447']);
+    expect(web1.drift.removed).toEqual([]);
+    const text = (await world.lsm(['fleet', 'status', '--fleet', central], { LSM_CONFIG: conf['web-1'] })).stdout;
+    expect(text).toMatch(/^HOST  LAST SEEN  LAST CHANGE  CHANGES  SOCKETS  DRIFT$/m);
+    expect(text).toMatch(/^web-1  \S+  \S+  \d+  tcp=4  \+3 -0$/m);
+    // approving now (lsm -g) pushes the new baseline at once: no drift left
+    const approved = await lsmOn('web-1', ['-g']);
+    expect([approved.code, approved.stderr]).toEqual([0, '']);
+    expect((await git(['ls-remote', authUrl('web-1')])).stdout).toContain(`${b('web-1')}\trefs/heads/baselines/web-1`);
+    const after = JSON.parse((await world.lsm(['fleet', 'status', '--json', '--fleet', central], { LSM_CONFIG: conf['web-1'] })).stdout);
+    expect(after.hosts.find((x: { host: string }) => x.host === 'web-1').drift).toEqual({ baseline: b('web-1'), added: [], removed: [] });
+    // the guard: another host's baseline, a commit outside the host's history, a deletion, moving it back
+    const h = repo('web-1');
+    const g = (...args: string[]) => execFileSync('git', ['-C', h, ...args], { encoding: 'utf8' }).trim();
+    const tip = g('rev-parse', 'HEAD');
+    const other = await git(['-C', h, 'push', '--force', authUrl('web-1'), `${tip}:refs/heads/baselines/web-2`]);
+    expect(other.stderr).toMatch(/remote: lsm fleet guard: refused refs\/heads\/baselines\/web-2: user 'web-1' may not push to baselines\/web-2/);
+    // (hosts with the same snapshot in the same second make the same commit: a new one here, valid, on no branch)
+    const unpushed = g('commit-tree', '-p', tip, '-m', 'approved by nobody', `${tip}^{tree}`);
+    const outside = await git(['-C', h, 'push', authUrl('web-1'), `${unpushed}:refs/heads/baselines/web-1`]);
+    expect(outside.stderr).toMatch(/refused refs\/heads\/baselines\/web-1: [0-9a-f]{10} is not a commit of hosts\/web-1/);
+    const deletion = await git(['-C', h, 'push', authUrl('web-1'), ':refs/heads/baselines/web-1']);
+    expect(deletion.stderr).toMatch(/refused refs\/heads\/baselines\/web-1: deleting a host's baseline is refused/);
+    const back = await git(['-C', h, 'push', '--force', authUrl('web-1'), `${tip}~1:refs/heads/baselines/web-1`]);
+    expect(back.stderr).toMatch(/refused refs\/heads\/baselines\/web-1: non-fast-forward/);
+    expect((await git(['ls-remote', authUrl('web-1')])).stdout).toContain(`${b('web-1')}\trefs/heads/baselines/web-1`);
+    expect((await world.lsm(['fleet', 'verify', '--fleet', central])).stdout).toBe('index agrees with the branches\n');
+  });
+
   it('a clone of the central repository shows each host history; the fleet questions answer from it', async () => {
     const clone = join(tmp, 'clone');
     expect((await git(['clone', '--quiet', '--mirror', authUrl('web-1'), clone])).code).toBe(0);

@@ -10,6 +10,7 @@ import scanCommand, { options as scanOptions } from '../../src/cli/scan.js';
 import statusCommand, { options as statusOptions } from '../../src/cli/status.js';
 import { GLOBAL_OPTIONS } from '../../src/cli/global-options.js';
 import { readArgv, rewriteLegacyFlags } from '../../src/cli/fast-path.js';
+import { FAST as FLEET, fleetOption } from '../../src/cli/fleet-questions.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const COMMANDS: Record<string, [CommandModule<any, any>, Record<string, Options>, string[]]> = {
@@ -81,5 +82,34 @@ describe('the yargs-free command line of blame and log', () => {
     expect(rewriteLegacyFlags(['--no-color', '-d', '--purge', '--yes'])).toEqual(['forget', '--no-color', '--purge', '--yes']);
     expect(rewriteLegacyFlags(['scan', '-c'])).toEqual(['scan', '-c']); // scan's own (unknown) flag: yargs says so
     expect(rewriteLegacyFlags(['--repo', '-c'])).toEqual(['--repo', '-c']); // a value, however odd
+  });
+
+  it('reads lsm fleet status / where / log as yargs does, and declines the rest', async () => {
+    const viaYargsFleet = async (argv: string[]) => {
+      let got: Record<string, unknown> | 'error' = 'error';
+      const subs = Object.values(FLEET).map(({ default: c }) => ({ ...c, handler: (a: Record<string, unknown>) => { got = a; } }));
+      await yargs(argv).options(GLOBAL_OPTIONS).strict().exitProcess(false).fail(() => { got = 'error'; })
+        .command({ command: 'fleet <command>', describe: 'fleet', builder: (y) => y.options(fleetOption).command(subs), handler: () => {} }).parseAsync();
+      return got;
+    };
+    const ours = (argv: string[]) => {
+      const sub = argv[argv.indexOf('fleet') + 1];
+      const c = FLEET[sub];
+      const positionals = [...String(c.default.command).matchAll(/<(\w+)>/g)].map((m) => m[1]);
+      return { args: readArgv(argv, `fleet ${sub}`, positionals, c.options as Record<string, Options>), names: [...Object.keys(GLOBAL_OPTIONS), ...Object.keys(c.options), ...positionals] };
+    };
+    for (const line of ['fleet status', 'fleet status --json --fleet /srv/f.git', '--config /c fleet status --silent-after 2h', 'fleet where 4444', 'fleet where 4444/tcp --json', 'fleet where 127.0.0.1:631 --fleet /f',
+      "fleet log --since '1 day ago' --json", 'fleet log --host web-1 --grep 22/tcp']) {
+      const argv = words(line);
+      const { args, names } = ours(argv);
+      expect(args, line).not.toBeNull();
+      const theirs = await viaYargsFleet(argv);
+      expect(theirs, line).not.toBe('error');
+      const pick = (a: Record<string, unknown>) => Object.fromEntries(names.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
+      expect(args, line).toEqual(pick(theirs as Record<string, unknown>));
+    }
+    for (const line of ['fleet where', 'fleet where 1 2', 'fleet status extra', 'fleet status --help', 'fleet log --bogus', 'fleet log --since', 'fleet status --json=true', 'fleet where --json -4']) {
+      expect(ours(words(line)).args, line).toBeNull();
+    }
   });
 });

@@ -2,10 +2,10 @@
 // incrementally (as the post-receive hook does) and from scratch, and the questions it answers.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAllIndexes, reindex, updateHostIndex, verifyIndex } from '../../src/fleet/catalog.js';
+import { fleetRefs, readHostChanges, readHostHistory, readHostNow, reindex, updateHostIndex, verifyIndex } from '../../src/fleet/catalog.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../../src/fleet/questions.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
@@ -37,10 +37,10 @@ describe('fleet index', () => {
     // a line starting like a diff header must not confuse the parser
     const odd = '+++:1  x  root  /x';
     writeHistory(gitdir, 'web-1', [{ t: 0, tcp: [sshd] }, { t: 100, tcp: [sshd, nc] }]);
-    updateHostIndex(gitdir, 'web-1', tip(gitdir, 'web-1'), 1000);
+    updateHostIndex(gitdir, 'web-1', tip(gitdir, 'web-1'), 1000, null);
     // more commits on web-1 after the first index: indexed incrementally
     writeHistory(gitdir, 'web-1', [{ t: 200, tcp: [sshd] }, { t: 300, tcp: [sshd, nc, odd], netns: { 'netns/c1/tcp': ['0.0.0.0:80  nginx  root  /usr/sbin/nginx'] } }], tip(gitdir, 'web-1'));
-    updateHostIndex(gitdir, 'web-1', tip(gitdir, 'web-1'), (T0 + 300) * 1000);
+    updateHostIndex(gitdir, 'web-1', tip(gitdir, 'web-1'), (T0 + 300) * 1000, null);
     writeHistory(gitdir, 'web-2', [{ t: 50, tcp: [sshd, nc] }]);
 
     const where = fleetWhere(gitdir, '4444');
@@ -67,11 +67,74 @@ describe('fleet index', () => {
     const status = fleetStatus(gitdir, 120_000, (T0 + 300) * 1000 + 60_000);
     expect(status.map((s) => [s.host, s.changes, s.sockets, s.silent])).toEqual([['web-1', 4, { tcp: 4 }, false], ['web-2', 1, { tcp: 2 }, true]]);
     expect(verifyIndex(gitdir)).toEqual([]);
-    const incremental = JSON.stringify(readAllIndexes(gitdir).map((i) => [i.changes, i.lines]));
+    // (received comes from lsm/pushes.jsonl, which this test's direct updates did not write)
+    const all = () => JSON.stringify(['web-1', 'web-2'].map((h) => [readHostHistory(gitdir, h), readHostChanges(gitdir, h), { ...readHostNow(gitdir, h), received: null }]));
+    const incremental = all();
+    // version 1's one file per host is removed by reindex
+    writeFileSync(join(gitdir, 'lsm', 'index', 'web-1.json'), '{"v":1}');
     expect(reindex(gitdir)).toBe(2);
-    expect(JSON.stringify(readAllIndexes(gitdir).map((i) => [i.changes, i.lines]))).toBe(incremental);
+    expect(all()).toBe(incremental);
+    expect(existsSync(join(gitdir, 'lsm', 'index', 'web-1.json'))).toBe(false);
+    // each part of the index is checked: a damaged 'now' (what status and where read) is found
+    const nowFile = join(gitdir, 'lsm', 'index', 'now', 'web-1.json');
+    const good = readFileSync(nowFile, 'utf8');
+    writeFileSync(nowFile, good.replace('4444', '4445'));
+    expect(verifyIndex(gitdir)).toEqual(['hosts/web-1: index differs from the branch (now)']);
+    writeFileSync(nowFile, good);
+    const changesFile = join(gitdir, 'lsm', 'index', 'changes', 'web-2.json');
+    writeFileSync(changesFile, '[]');
+    expect(verifyIndex(gitdir)).toEqual(['hosts/web-2: index differs from the branch (changes)']);
+    expect(fleetLog(gitdir, { host: 'web-2' })).toEqual([]); // log reads only the changes
+    reindex(gitdir);
+    expect(fleetLog(gitdir, { host: 'web-2' }).length).toBe(1);
     // a damaged index is found by verify
     writeHistory(gitdir, 'web-2', [{ t: 400, tcp: [sshd] }], tip(gitdir, 'web-2'));
     expect(verifyIndex(gitdir)).toEqual([expect.stringMatching(/^hosts\/web-2: indexed up to [0-9a-f]{10}, branch at [0-9a-f]{10}$/)]);
+  });
+
+  it("drift: a host's pushed baseline against its lines now, in status; a baseline pushed later re-derives it", () => {
+    const gitdir = mkdtempSync(join(tmpdir(), 'lsm-fleet-drift-'));
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const sshd = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
+    const web = '0.0.0.0:80  nginx  root  /usr/sbin/nginx';
+    const nc = '0.0.0.0:4444  nc  root  /usr/bin/nc';
+    writeHistory(gitdir, 'db-1', [{ t: 0, tcp: [sshd, web] }, { t: 100, tcp: [sshd, web, nc] }, { t: 200, tcp: [sshd, nc] }]);
+    const commits = execFileSync('git', ['--git-dir', gitdir, 'rev-list', '--reverse', 'refs/heads/hosts/db-1'], { encoding: 'utf8' }).trim().split('\n');
+    expect(fleetStatus(gitdir, 1e12, (T0 + 300) * 1000)[0].drift).toBeNull(); // no baseline pushed
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/db-1', commits[0]]);
+    // the index is brought to the new baseline on the next question
+    expect(fleetStatus(gitdir, 1e12, (T0 + 300) * 1000)[0].drift).toEqual({ baseline: commits[0], added: [{ path: 'host/tcp', line: nc }], removed: [{ path: 'host/tcp', line: web }] });
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/db-1', commits[2]]);
+    expect(fleetStatus(gitdir, 1e12, (T0 + 300) * 1000)[0].drift).toEqual({ baseline: commits[2], added: [], removed: [] });
+    expect(verifyIndex(gitdir)).toEqual([]);
+    // an index made before the baseline moved is found stale by verify
+    const nowFile = join(gitdir, 'lsm', 'index', 'now', 'db-1.json');
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/db-1', commits[1]]);
+    expect(verifyIndex(gitdir)).toEqual([expect.stringMatching(/^hosts\/db-1: indexed with baseline [0-9a-f]{10}, pushed baseline [0-9a-f]{10}$/)]);
+    reindex(gitdir);
+    expect(JSON.parse(readFileSync(nowFile, 'utf8')).drift).toEqual({ added: [], removed: [`host/tcp\t${web}`] });
+  });
+
+  it('reads the refs from the files as git does: packed, loose ones winning, and asks git when unsure', () => {
+    const gitdir = mkdtempSync(join(tmpdir(), 'lsm-fleet-refs-'));
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const line = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
+    for (const h of ['a', 'b', 'c']) writeHistory(gitdir, h, [{ t: 0, tcp: [line] }, { t: 10, tcp: [] }]);
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/a', `refs/heads/hosts/a~1`]);
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/other', 'refs/heads/hosts/a']);
+    execFileSync('git', ['--git-dir', gitdir, 'pack-refs', '--all']);
+    writeHistory(gitdir, 'b', [{ t: 20, tcp: [line] }], tip(gitdir, 'b')); // loose now, newer than its packed line
+    writeHistory(gitdir, 'd', [{ t: 0, tcp: [line] }]); // loose only
+    const viaGit = () => {
+      const out = execFileSync('git', ['--git-dir', gitdir, 'for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads/hosts/', 'refs/heads/baselines/'], { encoding: 'utf8' });
+      const m = new Map(out.trim().split('\n').map((l) => l.split(' ')).map(([o, r]) => [r, o]));
+      const pick = (prefix: string) => new Map([...m].filter(([r]) => r.startsWith(prefix) && !r.slice(prefix.length).includes('/')).map(([r, o]) => [r.slice(prefix.length), o]));
+      return { tips: pick('refs/heads/hosts/'), baselines: pick('refs/heads/baselines/') };
+    };
+    expect(fleetRefs(gitdir)).toEqual(viaGit());
+    expect(fleetRefs(gitdir).tips.get('b')).toBe(tip(gitdir, 'b'));
+    // a ref the files cannot say plainly (a directory where a host's file would be): git answers (and 'e/x' is no host id)
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/hosts/e/x', 'refs/heads/hosts/a']);
+    expect(fleetRefs(gitdir)).toEqual(viaGit());
   });
 });

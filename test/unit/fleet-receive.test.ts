@@ -1,0 +1,78 @@
+// The post-receive side against real git: a push is recorded and indexed in the hook; the central
+// alerts are spooled afterwards from that record (lsm fleet deliver / check), once per commit, and
+// a record made while no delivery ran is still spooled later: nothing is lost between the two.
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Spool } from '../../src/alert/spool.js';
+import { readHostNow } from '../../src/fleet/catalog.js';
+import { ZERO } from '../../src/fleet/guard.js';
+import { drainQueue, received, spoolReceived } from '../../src/fleet/receive.js';
+
+const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
+const FILES = ['host/udp', 'host/raw', 'host/packet', 'host/unix'];
+
+function commit(gitdir: string, host: string, t: number, tcp: string[], parent?: string): string {
+  const text = tcp.join('\n') + '\n';
+  let s = `commit refs/heads/hosts/${host}\ncommitter lsm <lsm@${host}> ${T0 + t} +0000\ndata 6\nchange\n${parent ? `from ${parent}\n` : ''}deleteall\n`;
+  for (const [p, body] of [['host/tcp', text], ...FILES.map((f) => [f, ''])]) s += `M 100644 inline ${p}\ndata ${Buffer.byteLength(body)}\n${body}\n`;
+  execFileSync('git', ['--git-dir', gitdir, 'fast-import', '--quiet'], { input: s });
+  return execFileSync('git', ['--git-dir', gitdir, 'rev-parse', `refs/heads/hosts/${host}`], { encoding: 'utf8' }).trim();
+}
+
+describe('fleet receive', () => {
+  it('records and indexes in the hook; spools one alert per commit afterwards, from the record, once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-fleet-receive-'));
+    const gitdir = join(dir, 'fleet.git');
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const alerts = { spoolDir: join(dir, 'spool'), eventLog: '', hooksDir: join(dir, 'hooks.d'), mail: { sendmail: '', smtpUrl: '', to: [] } } as unknown as Parameters<typeof spoolReceived>[1];
+    const sshd = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
+    const a = commit(gitdir, 'web-1', 0, [sshd]);
+    const b = commit(gitdir, 'web-1', 10, [sshd, '0.0.0.0:4444  nc  root  /usr/bin/nc'], a);
+    const c = commit(gitdir, 'web-1', 20, [sshd, '0.0.0.0:4445  nc  root  /usr/bin/nc'], b);
+    // the hook: one push of three commits (the first is the host's starting point, no alert)
+    const r = received(gitdir, [{ old: ZERO, new: c, ref: 'refs/heads/hosts/web-1' }], 'web-1', (T0 + 30) * 1000);
+    expect(r).toEqual({ indexed: ['web-1'], recorded: 1, problems: [] });
+    expect(readHostNow(gitdir, 'web-1')!.tip).toBe(c);
+    expect(new Spool(alerts.spoolDir).list()).toHaveLength(0); // nothing spooled inside the push
+    // a second push arrives before any delivery ran (its process died, say)
+    const d = commit(gitdir, 'web-1', 40, [sshd], c);
+    received(gitdir, [{ old: c, new: d, ref: 'refs/heads/hosts/web-1' }], 'web-1', (T0 + 50) * 1000);
+    received(gitdir, [{ old: d, new: d, ref: 'refs/heads/hosts/web-1' }], 'web-1', (T0 + 60) * 1000); // a heartbeat: not recorded
+    expect(readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    const first = await spoolReceived(gitdir, alerts);
+    expect(first).toEqual({ spooled: 3, problems: [] });
+    const ids = new Spool(alerts.spoolDir).list().map((e) => e.alert.id).sort();
+    expect(ids).toEqual([b, c, d].map((x) => `${x}-fleet-host-web-1`).sort());
+    // spooled once: a later run (delivered meanwhile: the spool emptied) spools nothing again
+    const spool = new Spool(alerts.spoolDir);
+    for (const e of spool.list()) spool.remove(e);
+    expect(await spoolReceived(gitdir, alerts)).toEqual({ spooled: 0, problems: [] });
+    // a record being written (no newline yet) waits for the next run
+    writeFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8') + '{"t":1,"host":"web-1"');
+    expect(await spoolReceived(gitdir, alerts)).toEqual({ spooled: 0, problems: [] });
+  });
+
+  it("drains what the post-receive hook queued: recorded at the time it arrived, oldest first, then gone", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-fleet-queue-'));
+    const gitdir = join(dir, 'fleet.git');
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const a = commit(gitdir, 'web-1', 0, ['0.0.0.0:22  sshd  root  /usr/sbin/sshd']);
+    const b = commit(gitdir, 'web-1', 10, ['0.0.0.0:23  telnetd  root  /usr/sbin/telnetd'], a);
+    const q = join(gitdir, 'lsm', 'queue');
+    mkdirSync(q, { recursive: true });
+    // the hook's form: the user (newlines made spaces), then git's update lines; '.tmp' is one being written
+    writeFileSync(join(q, '1793491300000-12'), `web-1\n${a} ${b} refs/heads/hosts/web-1\n`);
+    writeFileSync(join(q, '1793491200000-11'), `web-1\n${ZERO} ${a} refs/heads/hosts/web-1\n`);
+    writeFileSync(join(q, '1793491400000-13.tmp'), 'web-1\n');
+    expect(drainQueue(gitdir)).toEqual({ indexed: ['web-1', 'web-1'], recorded: 2, problems: [] });
+    const records = readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records).toEqual([{ t: 1793491200000, host: 'web-1', old: ZERO, new: a, user: 'web-1' }, { t: 1793491300000, host: 'web-1', old: a, new: b, user: 'web-1' }]);
+    expect(readHostNow(gitdir, 'web-1')).toMatchObject({ tip: b, received: 1793491300000 });
+    expect(existsSync(join(q, '1793491200000-11'))).toBe(false);
+    expect(existsSync(join(q, '1793491400000-13.tmp'))).toBe(true);
+    expect(drainQueue(gitdir)).toEqual({ indexed: [], recorded: 0, problems: [] });
+  });
+});

@@ -1,7 +1,8 @@
 // Shared helpers for the benchmarks: run a command N times, wall time and peak RSS (via GNU time).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 
 /** The command as users run it (bin/lsm: node with the flags lsm ships with). */
 export const BIN = new URL('../bin/lsm', import.meta.url).pathname;
@@ -39,3 +40,30 @@ export function machine() {
 export const fmt = (s) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
 export const cleanup = (p) => rmSync(p, { recursive: true, force: true });
 export { readFileSync };
+
+const FARM = new URL('./sockfarm.py', import.meta.url).pathname;
+export const SIZES = {
+  '1k': ['--listen-tcp', '200', '--established', '300', '--udp', '100', '--unix', '100', '--procs', '5'],
+  '10k': ['--listen-tcp', '2000', '--established', '3000', '--udp', '1000', '--unix', '1000', '--procs', '20'],
+  '100k': ['--listen-tcp', '20000', '--established', '30000', '--udp', '10000', '--unix', '10000', '--procs', '50'],
+};
+
+/** A socket farm of one size in a namespace of its own, for the time of fn(namespace, tmpdir). */
+export async function withFarm(size, fn) {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-bench-'));
+  const ready = join(dir, 'ready.json');
+  const ns = `lsmbench${process.pid}`;
+  const farm = spawn('python3', [FARM, '--netns', ns, ...SIZES[size], '--ready-file', ready, '--until-stdin-closes', '--max-lifetime', '1200', '-q'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  try {
+    for (let i = 0; i < 1200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(ready)) throw new Error(`socket farm ${size} did not get ready`);
+    return await fn(ns, dir);
+  } finally {
+    farm.stdin.end(); // the farm stops when its stdin closes; then by pid if it has not
+    const done = new Promise((r) => farm.once('exit', r));
+    const t = setTimeout(() => farm.kill('SIGTERM'), 20_000);
+    await done;
+    clearTimeout(t);
+    cleanup(dir);
+  }
+}

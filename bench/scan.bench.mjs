@@ -1,36 +1,9 @@
 // Full scan with owners on the socket farm against ss -tuanxp in the same namespace, at 1k, 10k
 // and 100k sockets; and the cron case (lsm -c, nothing changed) at 1k.
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, cleanup, fmt, measure } from './lib.mjs';
-
-const FARM = new URL('./sockfarm.py', import.meta.url).pathname;
-const SIZES = {
-  '1k': ['--listen-tcp', '200', '--established', '300', '--udp', '100', '--unix', '100', '--procs', '5'],
-  '10k': ['--listen-tcp', '2000', '--established', '3000', '--udp', '1000', '--unix', '1000', '--procs', '20'],
-  '100k': ['--listen-tcp', '20000', '--established', '30000', '--udp', '10000', '--unix', '10000', '--procs', '50'],
-};
-
-async function withFarm(size, fn) {
-  const dir = mkdtempSync(join(tmpdir(), 'lsm-bench-'));
-  const ready = join(dir, 'ready.json');
-  const ns = `lsmbench${process.pid}`;
-  const farm = spawn('python3', [FARM, '--netns', ns, ...SIZES[size], '--ready-file', ready, '--until-stdin-closes', '--max-lifetime', '1200', '-q'], { stdio: ['pipe', 'ignore', 'inherit'] });
-  try {
-    for (let i = 0; i < 1200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 100));
-    if (!existsSync(ready)) throw new Error(`socket farm ${size} did not get ready`);
-    return await fn(ns, dir);
-  } finally {
-    farm.stdin.end(); // the farm stops when its stdin closes; then by pid if it has not
-    const done = new Promise((r) => farm.once('exit', r));
-    const t = setTimeout(() => farm.kill('SIGTERM'), 20_000);
-    await done;
-    clearTimeout(t);
-    cleanup(dir);
-  }
-}
+import { BIN, cleanup, fmt, measure, withFarm } from './lib.mjs';
 
 function hostCounts() {
   let procs = 0, fds = 0;

@@ -3,34 +3,80 @@
 // quiet for one interval, or after ten intervals at most. The alert of a burst covers every
 // commit not alerted yet (refs/lsm/alerted), so a watch killed mid-burst, or one that could not
 // spool (a full disk), loses nothing: the next run, or its own next scan, spools what is left.
+// Between full scans a probe (collect/probe.ts) looks at what the snapshot records, cheaply (no
+// process's fds read): a full scan runs when it sees a difference, and at least every
+// --full-every, for what it cannot see. Every commit comes from a full scan. With METRICS_FILE,
+// the textfile is written after every full scan and at least every 10 s (its age: a heartbeat).
 import type { CommandModule } from 'yargs';
 import { spoolPending } from '../alert/index.js';
 import { parseDuration } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
+import { Probe } from '../collect/probe.js';
 import type { SnapshotLine } from '../snapshot/index.js';
-import { alertSettings, context, flushAlerts, scan, type GlobalArgs } from './context.js';
+import { recordable, recordableState } from '../snapshot/select.js';
+import { readBaseline } from '../store/baseline.js';
+import { diffFiles } from '../store/history.js';
+import { headCommit, openRepo, treeFiles } from '../store/repo.js';
+import { alertSettings, context, flushAlerts, scan, type Context, type GlobalArgs } from './context.js';
+import { recordRun, writeMetrics, type RunFacts } from './metrics.js';
 import { out, printChange } from './output.js';
 
-interface Args extends GlobalArgs { interval?: string; count?: number; quiet?: boolean }
+interface Args extends GlobalArgs { interval?: string; 'full-every'?: string; count?: number; quiet?: boolean }
 
-export function parseInterval(text: string): number {
+export function parseInterval(text: string, option = '--interval'): number {
   const ms = parseDuration(text);
-  if (ms === null) throw new LsmError(`--interval '${text}' is not a duration like 10s, 500ms or 1m`, EXIT.USAGE);
-  if (ms < 1000) throw new LsmError('--interval must be at least 1s', EXIT.USAGE);
+  if (ms === null) throw new LsmError(`${option} '${text}' is not a duration like 10s, 500ms or 1m`, EXIT.USAGE);
+  if (ms < 1000) throw new LsmError(`${option} must be at least 1s`, EXIT.USAGE);
   return ms;
+}
+
+const HEARTBEAT = 10_000; // METRICS_FILE is rewritten at least this often
+
+/** The probe for this context: the same selection as the scan, and the files its lines depend on. */
+function probeFor(ctx: Context): Probe {
+  const established = ctx.loaded.config.established;
+  return new Probe({
+    procRoot: ctx.procRoot,
+    keep: (s) => recordable(s, { established }),
+    keepState: (kind, state) => recordableState(kind, state, { established }),
+    files: [ctx.loaded.config.ignoreFile, '/etc/passwd'],
+  });
+}
+
+/** Drift from the baseline for the metrics, read again only when HEAD or the baseline moved. */
+function driftReader(ctx: Context): () => Promise<RunFacts['drift']> {
+  let key = '';
+  let drift: RunFacts['drift'];
+  return async () => {
+    const repo = openRepo(ctx.repoDir);
+    const [baseline, head] = [await readBaseline(repo), await headCommit(repo)];
+    if (!baseline || !head) return undefined;
+    if (`${baseline} ${head}` !== key) {
+      drift = baseline === head ? [] : await diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
+      key = `${baseline} ${head}`;
+    }
+    return drift;
+  };
 }
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'watch',
   describe: 'scan continuously; a burst of changes gives one alert',
   builder: (y) => y
-    .option('interval', { type: 'string', default: '10s', describe: 'time between scans (>= 1s)' })
+    .option('interval', { type: 'string', default: '10s', describe: 'time between looks (>= 1s): a change is alerted within two' })
+    .option('full-every', { type: 'string', default: '60s', describe: 'a full scan (with owners) at least this often; between them a cheap probe decides' })
     .option('count', { type: 'number', describe: 'stop after N scans' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'do not print changes' }),
   handler: async (argv) => {
     const ctx = context(argv);
     const interval = parseInterval(argv.interval ?? '10s');
+    const fullEvery = parseInterval(argv['full-every'] ?? '60s', '--full-every');
     const settings = alertSettings(ctx);
+    const probe = probeFor(ctx);
+    const facts = recordRun(ctx); // METRICS_FILE on the way out, however watch ends
+    const drift = ctx.loaded.config.metricsFile ? driftReader(ctx) : null;
+    let lastFull = -Infinity;
+    let lastMetrics = -Infinity;
     let stopping = false;
     let wake: (() => void) | null = null;
     const stop = () => { stopping = true; wake?.(); }; // a signal ends the wait, not a scan
@@ -54,18 +100,40 @@ const command: CommandModule<GlobalArgs, Args> = {
       return true;
     };
 
+    const started = Date.now();
     for (let n = 0; !stopping && (argv.count === undefined || n < argv.count); n++) {
-      const { change, lines } = await scan(ctx, { alert: false });
-      if (change) {
-        if (!argv.quiet) printChange(change);
-        burstStart ??= Date.now();
-        latest = lines;
-        if (Date.now() - burstStart > 10 * interval && (await alertPending())) burstStart = null;
-      } else if (await alertPending()) { // quiet for one interval (or a catch-up: cheap when nothing waits)
-        burstStart = null;
+      // the probe looks first (also before a due full scan): what it sees is then compared with
+      // what the scan collected, so a change made during the scan is seen at the next look
+      const changed = probe.changed();
+      const full = changed !== null || Date.now() - lastFull >= fullEvery;
+      if (!full) {
+        if (burstStart !== null && (await alertPending())) burstStart = null; // quiet for one interval
+      } else {
+        lastFull = Date.now();
+        const { change, lines, collection, snapshot } = await scan(ctx, { alert: false });
+        probe.learn(collection);
+        facts.snapshot = snapshot;
+        if (change) {
+          facts.commitTime = change.time;
+          if (!argv.quiet) printChange(change);
+          burstStart ??= Date.now();
+          latest = lines;
+          if (Date.now() - burstStart > 10 * interval && (await alertPending())) burstStart = null; // the cap
+        } else if (await alertPending()) { // quiet for one interval (or a catch-up: cheap when nothing waits)
+          burstStart = null;
+        }
+      }
+      if (ctx.loaded.config.metricsFile && (full || Date.now() - lastMetrics >= HEARTBEAT)) {
+        if (drift) facts.drift = await drift().catch(() => facts.drift);
+        writeMetrics(ctx, facts, true);
+        lastMetrics = Date.now();
       }
       if (stopping || (argv.count !== undefined && n + 1 >= argv.count)) break;
-      await new Promise<void>((r) => { const t = setTimeout(r, interval); wake = () => { clearTimeout(t); r(); }; });
+      // looks keep to a grid of intervals (a scan's time is not added): a change is seen at the next
+      // tick and, when quiet at the one after, alerted: within two intervals of its making
+      const now = Date.now();
+      const next = started + Math.floor((now - started) / interval + 1) * interval;
+      await new Promise<void>((r) => { const t = setTimeout(r, next - now); wake = () => { clearTimeout(t); r(); }; });
       wake = null;
     }
     if (burstStart !== null) await alertPending();

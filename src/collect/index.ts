@@ -263,7 +263,7 @@ export function readNamespaceTables(procRoot: string, inode: number, via: Door[]
  * The tables in one /proc/<pid>/net directory (those in `only`, null: all); null when it is gone
  * or unreadable. Ping sockets (icmp, icmp6: only here) are read whenever the others are.
  */
-function readNetDir(dir: string, inode: number, { keep, keepState, saw }: TableFilter, only: Set<string> | null = null): Socket[] | null {
+export function readNetDir(dir: string, inode: number, { keep, keepState, saw }: TableFilter, only: Set<string> | null = null): Socket[] | null {
   let unix: string | null = null;
   let before: string | null;
   let after: string | null = null;

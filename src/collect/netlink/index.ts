@@ -319,3 +319,83 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
   if (packet instanceof Buffer) parsePacket(packet, inode, ifNames, sockets, keep); else fallback.push('packet');
   return { sockets, fallback };
 }
+
+export interface NetlinkFingerprint {
+  /** per kind, the dump with fields that change by themselves zeroed (unix: only the kept messages) */
+  bytes: Buffer[];
+  inodes: number[];
+  fallback: ProcTable[];
+}
+
+/**
+ * For lsm watch's probe (collect/probe.ts): the sockets a snapshot records in one namespace as
+ * bytes, never parsed into sockets. The kernel filters TCP/UDP/raw by state (keepState); unix
+ * sockets are kept here as snapshot/select.ts keeps them (named, and listening, bound or
+ * datagram). Timers, queue lengths and the reply's netlink header are zeroed: equal bytes, same
+ * sockets (in the kernel's order: a new order only costs a scan). `inodes` are those the snapshot
+ * records (UDP without a port left out). Null when netlink cannot be used there.
+ */
+export function netlinkFingerprint(nsFile: string, inode: number,
+  keepState: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): NetlinkFingerprint | null {
+  const a = netlinkAddon();
+  if (a === null) return null;
+  let replies: (Buffer | number)[];
+  try {
+    const requests = INET.map((t, i) => inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], stateMask(t.kind, keepState), 2 + i));
+    requests.push(unixRequest(10), packetRequest(11));
+    replies = a.query(nsFile, inode, NETLINK_SOCK_DIAG, requests);
+  } catch {
+    return null;
+  }
+  const bytes: Buffer[] = [];
+  const inodes: number[] = [];
+  const fallback: ProcTable[] = [];
+  const kinds: ProcTable[] = [...INET.map((t) => t.file), 'unix', 'packet'];
+  for (let i = 0; i < replies.length; i++) {
+    const reply = replies[i];
+    const kind = kinds[i];
+    if (!(reply instanceof Buffer)) { fallback.push(kind); continue; }
+    const r = reader(reply);
+    const udp = kind === 'udp' || kind === 'udp6';
+    const kept: number[] = []; // unix: start, end of each kept message
+    // plain loops: this runs every interval, over every recorded socket
+    for (let at = 0; at + 16 <= reply.length;) {
+      const len = r.u32(at);
+      if (len < 16 || at + len > reply.length) break;
+      const m = at + 16;
+      const end = at + len;
+      for (let z = at + 8; z < at + 16; z++) reply[z] = 0; // seq, port id: this query's, not the sockets'
+      if (r.u16(at + 4) === SOCK_DIAG_BY_FAMILY) {
+        if (kind === 'unix') {
+          if (end - m >= 16) {
+            const type = reply[m + 1];
+            const state = reply[m + 2];
+            let named = false;
+            for (let p = m + 16; p + 4 <= end;) {
+              const alen = r.u16(p);
+              if (alen < 4 || p + alen > end) break;
+              if ((r.u16(p + 2) & 0x3fff) === UNIX_DIAG_NAME && alen > 4) { named = true; break; }
+              p += align4(alen);
+            }
+            if (named && (state === 10 || state === 7 || type === 2)) { kept.push(at, end); inodes.push(r.u32(m + 4)); }
+          }
+        } else if (kind === 'packet') {
+          if (end - m >= 16) inodes.push(r.u32(m + 4));
+        } else if (end - m >= 72) {
+          reply[m + 2] = 0; reply[m + 3] = 0; // timer, retransmits
+          for (let z = m + 52; z < m + 64; z++) reply[z] = 0; // expires, rqueue, wqueue
+          const ino = r.u32(m + 68);
+          if (ino !== 0 && !(udp && reply[m + 4] === 0 && reply[m + 5] === 0)) inodes.push(ino);
+        }
+      }
+      at += align4(len);
+    }
+    if (kind !== 'unix') { bytes.push(reply); continue; }
+    let size = 0;
+    for (let k = 0; k < kept.length; k += 2) size += kept[k + 1] - kept[k];
+    const out = Buffer.allocUnsafe(size);
+    for (let k = 0, to = 0; k < kept.length; k += 2) to += reply.copy(out, to, kept[k], kept[k + 1]);
+    bytes.push(out);
+  }
+  return { bytes, inodes, fallback };
+}

@@ -1,0 +1,230 @@
+// A cheap look between full scans, for `lsm watch`: can anything a snapshot records differ from
+// what the last full collection saw? It only decides WHEN to collect again; what is committed
+// always comes from a full collect(). Each look reads, without any process's fds:
+//  - the sockets a snapshot records, in every namespace a process is in or an nsfs mount holds:
+//    sock_diag dumps filtered by state in the kernel, kept as bytes (timers and queues zeroed) and
+//    compared byte for byte with the last look's; ping sockets (and any kind netlink cannot dump)
+//    from the /proc text, compared field by field;
+//  - the namespaces (each with its lowest pid, which may name it) and the nsfs mounts;
+//  - the owners the last collection found: each still there with the same comm, exe, uid,
+//    container and start time; and each process started since the last look: does it hold a
+//    recorded socket (a fork of a server inherits its listener)?
+//  - the files the lines depend on (the ignore rules, /etc/passwd): size, mtime, inode.
+// After a full collection, a look right after it must match both the look before it and the
+// collection's sockets (inode for inode), else the next look asks for another scan: a change
+// made while the scan ran is never taken for the state.
+// What it does not see (left to the periodic full scan): an existing process that gains a
+// recorded socket (passed over a unix socket) or closes its copy while another keeps it, sockets
+// in no table (held across namespaces), interface and container renames, and ping or fallback
+// sockets of a namespace that only a mount holds.
+import * as fs from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { Collection, Socket } from '../types.js';
+import { readNetDir } from './index.js';
+import { nsfsMounts, openNsfs } from './namespaces.js';
+import { netlinkFingerprint } from './netlink/index.js';
+import { listPids, readBootClock, readExe, readNetns, type BootClock } from './processes.js';
+import { socketInodesOf } from './fds.js';
+
+export interface ProbeOptions {
+  procRoot?: string;
+  /** the snapshot's selection (snapshot/select.ts); netlink dumps apply the same rules to bytes */
+  keep: (s: Socket) => boolean;
+  keepState: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean;
+  /** files the snapshot's lines depend on */
+  files?: string[];
+}
+
+interface NamespaceLook {
+  bytes: Buffer[]; // the netlink part, per kind
+  text: string[]; // the /proc text part, one key per socket, sorted
+  inodes: number[];
+  unread: Set<string> | null; // tables not read (a namespace only a mount holds; '*': none read)
+}
+
+interface Look {
+  outline: string;
+  namespaces: Map<number, NamespaceLook>;
+  newOwner: boolean; // a process started since the last look holds a recorded socket
+}
+
+/** The /proc table a socket comes from: what a netlink fallback names, and 'ping'. */
+function table(s: Socket): string {
+  if (s.kind === 'raw' && s.socketType === 'dgram') return 'ping';
+  return s.family === 'inet6' ? `${s.kind}6` : s.kind;
+}
+
+function socketKey(s: Socket): string {
+  return `${table(s)} ${s.inode} ${s.state} ${s.localPort} ${s.remotePort} ${s.uid} ${s.socketType ?? ''} ${s.device ?? ''} ${s.v6only ?? ''} ${s.ambiguous ?? ''} ${s.localAddress} ${s.remoteAddress}`;
+}
+
+function ownerKey(o: { comm: string; exe: string | null; uid: number | null; startedAt: number | null }): string {
+  return JSON.stringify([o.comm, o.exe, o.uid, o.startedAt]);
+}
+
+const page = Buffer.allocUnsafe(4096);
+/** The start of a small /proc file, in one read (readFileSync costs ~10x as much on /proc files). */
+function readSmall(path: string): string | null {
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return null; }
+  try { return page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; } finally { closeSync(fd); }
+}
+
+/** What a line shows of an owner now (as processes.ts readOwner reads it), or null when it is gone. */
+function ownerNow(procRoot: string, pid: number, clock: BootClock | null): string | null {
+  const base = `${procRoot}/${pid}`;
+  const comm = readSmall(`${base}/comm`);
+  const stat = readSmall(`${base}/stat`);
+  const status = readSmall(`${base}/status`);
+  if (comm === null || stat === null || status === null) return null;
+  const uid = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
+  const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return ownerKey({
+    comm: comm.endsWith('\n') ? comm.slice(0, -1) : comm, exe: readExe(base).exe, uid: uid ? Number(uid[2]) : null,
+    startedAt: clock && Number.isFinite(ticks) ? clock.bootMs + Math.round((ticks * 1000) / clock.hz) : null,
+  });
+}
+
+export class Probe {
+  private readonly procRoot: string;
+  private readonly clock: BootClock | null;
+  private last: Look | null = null;
+  private settled = false; // the last look matches the last collection
+  private owners = new Map<number, string>(); // owner pid -> its details at the last collection
+  private recorded = new Set<number>(); // socket inodes of the last collection
+  private pids = new Map<number, number>(); // at the last look: pid -> its mount namespace
+
+  constructor(private readonly options: ProbeOptions) {
+    this.procRoot = options.procRoot ?? '/proc';
+    this.clock = readBootClock(this.procRoot);
+  }
+
+  /**
+   * What may differ from the last collection learned ('first', 'unsettled', 'owners',
+   * 'namespaces', 'sockets'), or null when nothing a snapshot records can have changed, as far
+   * as a look sees.
+   */
+  changed(): string | null {
+    const before = this.last;
+    const now = this.look();
+    this.last = now;
+    if (before === null) return 'first';
+    if (!this.settled) return 'unsettled';
+    if (now.newOwner) return 'owners';
+    if (now.outline !== before.outline) return 'namespaces';
+    for (const [pid, was] of this.owners) {
+      if (ownerNow(this.procRoot, pid, this.clock) !== was) return 'owners';
+    }
+    return sameSockets(before, now) ? null : 'sockets';
+  }
+
+  /** Take a full collection, made since the last changed(), as what the snapshot now records. */
+  learn(c: Collection): void {
+    this.owners.clear();
+    this.recorded.clear();
+    const collected = new Map<number, Socket[]>();
+    for (const s of c.sockets) {
+      this.recorded.add(s.inode);
+      for (const o of s.owners) this.owners.set(o.pid, ownerKey(o));
+      if (s.kind === 'unattributed') continue; // in no table: only a full scan sees them
+      const list = collected.get(s.netns);
+      if (list) list.push(s); else collected.set(s.netns, [s]);
+    }
+    const before = this.last;
+    const after = this.look();
+    this.last = after;
+    this.settled = before !== null && !after.newOwner && after.outline === before.outline && sameSockets(before, after) && sameInodes(after, collected);
+  }
+
+  private look(): Look {
+    const { procRoot, options } = this;
+    const nsPids = new Map<number, number[]>();
+    const mntPids = new Map<number, number>();
+    const pids = new Map<number, number>();
+    let newOwner = false;
+    for (const pid of listPids(procRoot)) {
+      const ns = readNetns(procRoot, pid);
+      if (!ns.ok) continue;
+      const list = nsPids.get(ns.value);
+      if (list) list.push(pid); else nsPids.set(ns.value, [pid]);
+      // a process's mount namespace is read once (a process that unshares its own waits for a full scan)
+      let mnt = this.pids.get(pid);
+      if (mnt === undefined) {
+        const m = readNetns(procRoot, pid, 'mnt');
+        mnt = m.ok ? m.value : -1;
+        if (!newOwner && this.recorded.size > 0) {
+          const held = socketInodesOf(fs, `${procRoot}/${pid}/fd`, this.recorded);
+          newOwner = Array.isArray(held) && held.length > 0;
+        }
+      }
+      pids.set(pid, mnt);
+      if (mnt !== -1 && !mntPids.has(mnt)) mntPids.set(mnt, pid);
+    }
+    this.pids = pids;
+    // the host's namespace as collect() finds it
+    const init = readNetns(procRoot, 1);
+    const kthreadd = init.ok ? init : readNetns(procRoot, 2);
+    const self = readNetns(procRoot, 'self');
+    const hostInode = kthreadd.ok ? kthreadd.value : self.ok ? self.value : -1;
+    const mounts = nsfsMounts(procRoot, mntPids.values());
+
+    const parts: string[] = [`host ${hostInode}`];
+    for (const [inode, list] of [...nsPids].sort((a, b) => a[0] - b[0])) parts.push(`ns ${inode} ${list[0]}`);
+    parts.push(...[...new Set(mounts.map((m) => `mount ${m.netns} ${m.mountpoint}`))].sort());
+    for (const file of options.files ?? []) {
+      try { const st = statSync(file); parts.push(`file ${file} ${st.ino} ${st.size} ${st.mtimeMs}`); } catch { parts.push(`file ${file} -`); }
+    }
+
+    const namespaces = new Map<number, NamespaceLook>();
+    const doors = new Map<number, (number | 'self')[]>();
+    for (const [inode, list] of nsPids) doors.set(inode, inode === hostInode ? [...list, 'self'] : list);
+    if (!doors.has(hostInode)) doors.set(hostInode, ['self']);
+    const filter = { keep: options.keep, keepState: options.keepState };
+    for (const [inode, via] of doors) {
+      let nl = null;
+      for (let i = 0; i < via.length && nl === null; i++) nl = netlinkFingerprint(`${procRoot}/${via[i]}/ns/net`, inode, options.keepState);
+      const only = nl === null ? null : new Set<string>([...nl.fallback, 'icmp', 'icmp6']);
+      let sockets: Socket[] | null = null;
+      for (let i = 0; i < via.length && sockets === null; i++) sockets = readNetDir(`${procRoot}/${via[i]}/net`, inode, filter, only);
+      if (sockets === null) continue; // every process in it exited meanwhile: the outline tells
+      namespaces.set(inode, {
+        bytes: nl?.bytes ?? [], text: sockets.map(socketKey).sort(),
+        inodes: [...(nl?.inodes ?? []), ...sockets.map((s) => s.inode)], unread: null,
+      });
+    }
+    for (const m of mounts) {
+      if (doors.has(m.netns) || namespaces.has(m.netns)) continue;
+      // netlink only: the /proc text of a namespace without a process needs one started in it
+      const fd = openNsfs(procRoot, m);
+      if (fd === null) continue;
+      let nl;
+      try { nl = netlinkFingerprint(`/proc/self/fd/${fd}`, m.netns, options.keepState); } finally { closeSync(fd); }
+      if (nl === null) { namespaces.set(m.netns, { bytes: [], text: [], inodes: [], unread: new Set(['*']) }); continue; } // left to the full scans
+      namespaces.set(m.netns, { bytes: nl.bytes, text: [], inodes: nl.inodes, unread: new Set([...nl.fallback, 'ping']) });
+    }
+    return { outline: parts.join('\n'), namespaces, newOwner };
+  }
+}
+
+function sameSockets(a: Look, b: Look): boolean {
+  if (a.namespaces.size !== b.namespaces.size) return false;
+  for (const [inode, x] of a.namespaces) {
+    const y = b.namespaces.get(inode);
+    if (!y || x.text.length !== y.text.length || x.text.some((k, i) => k !== y.text[i])) return false;
+    if (x.bytes.length !== y.bytes.length || x.bytes.some((b, i) => !b.equals(y.bytes[i]))) return false;
+  }
+  return true;
+}
+
+/** The look's sockets are the collection's, inode for inode (in the tables the look read). */
+function sameInodes(look: Look, collected: Map<number, Socket[]>): boolean {
+  for (const [inode, list] of collected) if (list.length > 0 && !look.namespaces.has(inode)) return false;
+  for (const [inode, ns] of look.namespaces) {
+    if (ns.unread?.has('*')) continue;
+    const want = new Set<number>();
+    for (const s of collected.get(inode) ?? []) if (!ns.unread?.has(table(s))) want.add(s.inode);
+    if (want.size !== ns.inodes.length) return false;
+    for (const i of ns.inodes) if (!want.has(i)) return false;
+  }
+  return true;
+}

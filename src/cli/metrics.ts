@@ -48,7 +48,7 @@ export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: num
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
   };
   const seconds = (ms: number) => Math.round(ms) / 1000;
-  metric('lsm_last_run_timestamp_seconds', 'Unix time the last lsm -c ended.', [['', seconds(now)]]);
+  metric('lsm_last_run_timestamp_seconds', 'Unix time the last lsm -c ended (or lsm watch last looked).', [['', seconds(now)]]);
   metric('lsm_last_run_success', '1 when the last lsm -c succeeded, 0 when it failed.', [['', ok ? 1 : 0]]);
   const success = ok ? seconds(now) : lastSuccess;
   if (success !== null) metric('lsm_last_success_timestamp_seconds', 'Unix time of the last lsm -c that succeeded.', [['', success]]);

@@ -65,7 +65,7 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y
     .option('interval', { type: 'string', default: '10s', describe: 'time between looks (>= 1s): a change is alerted within two' })
     .option('full-every', { type: 'string', default: '60s', describe: 'a full scan (with owners) at least this often; between them a cheap probe decides' })
-    .option('count', { type: 'number', describe: 'stop after N scans' })
+    .option('count', { type: 'number', describe: 'stop after N looks (the first is a full scan)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'do not print changes' }),
   handler: async (argv) => {
     const ctx = context(argv);

@@ -104,8 +104,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     for (let n = 0; !stopping && (argv.count === undefined || n < argv.count); n++) {
       // the probe looks first (also before a due full scan): what it sees is then compared with
       // what the scan collected, so a change made during the scan is seen at the next look
+      const tickAt = Date.now();
       const changed = probe.changed();
-      const full = changed !== null || Date.now() - lastFull >= fullEvery;
+      const full = changed !== null || tickAt - lastFull >= fullEvery;
       if (!full) {
         if (burstStart !== null && (await alertPending())) burstStart = null; // quiet for one interval
       } else {
@@ -118,7 +119,10 @@ const command: CommandModule<GlobalArgs, Args> = {
           if (!argv.quiet) printChange(change);
           burstStart ??= Date.now();
           latest = lines;
-          if (Date.now() - burstStart > 10 * interval && (await alertPending())) burstStart = null; // the cap
+          // the cap; or, after a scan longer than an interval, the quiet look its alert waits for is
+          // due now, not at the tick after next (a look that sees a change leaves it to the next tick)
+          const capped = Date.now() - burstStart > 10 * interval;
+          if ((capped || (Date.now() - tickAt >= interval && probe.changed() === null)) && (await alertPending())) burstStart = null;
         } else if (await alertPending()) { // quiet for one interval (or a catch-up: cheap when nothing waits)
           burstStart = null;
         }
@@ -130,7 +134,8 @@ const command: CommandModule<GlobalArgs, Args> = {
       }
       if (stopping || (argv.count !== undefined && n + 1 >= argv.count)) break;
       // looks keep to a grid of intervals (a scan's time is not added): a change is seen at the next
-      // tick and, when quiet at the one after, alerted: within two intervals of its making
+      // tick and, when quiet at the one after, alerted: within two intervals of its making (one
+      // interval and a scan, when the scan takes longer than an interval)
       const now = Date.now();
       const next = started + Math.floor((now - started) / interval + 1) * interval;
       await new Promise<void>((r) => { const t = setTimeout(r, next - now); wake = () => { clearTimeout(t); r(); }; });

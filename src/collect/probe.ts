@@ -45,7 +45,6 @@ interface NamespaceLook {
 interface Look {
   outline: string;
   namespaces: Map<number, NamespaceLook>;
-  newOwner: boolean; // a process started since the last look holds a recorded socket
 }
 
 /** The /proc table a socket comes from: what a netlink fallback names, and 'ping'. */
@@ -88,8 +87,10 @@ function ownerNow(procRoot: string, pid: number, clock: BootClock | null): strin
 export class Probe {
   private readonly procRoot: string;
   private readonly clock: BootClock | null;
-  private last: Look | null = null;
-  private settled = false; // the last look matches the last collection
+  private baseline: Look | null = null; // the look right after the last collection
+  private before: Look | null = null; // the last look of changed(): the one before that collection
+  private settled = false; // the baseline matches the collection (and the look before it)
+  private ownerSeen = false; // a process started since holds a recorded socket
   private owners = new Map<number, string>(); // owner pid -> its details at the last collection
   private recorded = new Set<number>(); // socket inodes of the last collection
   private pids = new Map<number, number>(); // at the last look: pid -> its mount namespace
@@ -102,20 +103,21 @@ export class Probe {
   /**
    * What may differ from the last collection learned ('first', 'unsettled', 'owners',
    * 'namespaces', 'sockets'), or null when nothing a snapshot records can have changed, as far
-   * as a look sees.
+   * as a look sees. Compared with that collection, not with the last look: asked again before a
+   * learn(), it says the same.
    */
   changed(): string | null {
-    const before = this.last;
     const now = this.look();
-    this.last = now;
-    if (before === null) return 'first';
+    this.before = now;
+    const base = this.baseline;
+    if (base === null) return 'first';
     if (!this.settled) return 'unsettled';
-    if (now.newOwner) return 'owners';
-    if (now.outline !== before.outline) return 'namespaces';
+    if (this.ownerSeen) return 'owners';
+    if (now.outline !== base.outline) return 'namespaces';
     for (const [pid, was] of this.owners) {
       if (ownerNow(this.procRoot, pid, this.clock) !== was) return 'owners';
     }
-    return sameSockets(before, now) ? null : 'sockets';
+    return sameSockets(base, now) ? null : 'sockets';
   }
 
   /** Take a full collection, made since the last changed(), as what the snapshot now records. */
@@ -130,10 +132,11 @@ export class Probe {
       const list = collected.get(s.netns);
       if (list) list.push(s); else collected.set(s.netns, [s]);
     }
-    const before = this.last;
+    this.ownerSeen = false; // processes new since the look before are checked by this one
     const after = this.look();
-    this.last = after;
-    this.settled = before !== null && !after.newOwner && after.outline === before.outline && sameSockets(before, after) && sameInodes(after, collected);
+    const before = this.before;
+    this.settled = before !== null && !this.ownerSeen && after.outline === before.outline && sameSockets(before, after) && sameInodes(after, collected);
+    this.baseline = after;
   }
 
   private look(): Look {
@@ -141,7 +144,6 @@ export class Probe {
     const nsPids = new Map<number, number[]>();
     const mntPids = new Map<number, number>();
     const pids = new Map<number, number>();
-    let newOwner = false;
     for (const pid of listPids(procRoot)) {
       const ns = readNetns(procRoot, pid);
       if (!ns.ok) continue;
@@ -152,9 +154,9 @@ export class Probe {
       if (mnt === undefined) {
         const m = readNetns(procRoot, pid, 'mnt');
         mnt = m.ok ? m.value : -1;
-        if (!newOwner && this.recorded.size > 0) {
+        if (!this.ownerSeen && this.recorded.size > 0) {
           const held = socketInodesOf(fs, `${procRoot}/${pid}/fd`, this.recorded);
-          newOwner = Array.isArray(held) && held.length > 0;
+          this.ownerSeen = Array.isArray(held) && held.length > 0;
         }
       }
       pids.set(pid, mnt);
@@ -202,7 +204,7 @@ export class Probe {
       if (nl === null) { namespaces.set(m.netns, { bytes: [], text: [], inodes: [], unread: new Set(['*']) }); continue; } // left to the full scans
       namespaces.set(m.netns, { bytes: nl.bytes, text: [], inodes: nl.inodes, unread: new Set([...nl.fallback, 'ping']) });
     }
-    return { outline: parts.join('\n'), namespaces, newOwner };
+    return { outline: parts.join('\n'), namespaces };
   }
 }
 

@@ -100,6 +100,13 @@ const command: CommandModule<GlobalArgs, Args> = {
       return true;
     };
 
+    const writeMetricsNow = async () => {
+      if (!ctx.loaded.config.metricsFile) return;
+      if (drift) facts.drift = await drift().catch(() => facts.drift);
+      writeMetrics(ctx, facts, true);
+      lastMetrics = Date.now();
+    };
+
     const started = Date.now();
     for (let n = 0; !stopping && (argv.count === undefined || n < argv.count); n++) {
       // the probe looks first (also before a due full scan): what it sees is then compared with
@@ -114,8 +121,9 @@ const command: CommandModule<GlobalArgs, Args> = {
         const { change, lines, collection, snapshot } = await scan(ctx, { alert: false });
         probe.learn(collection);
         facts.snapshot = snapshot;
+        if (change) facts.commitTime = change.time;
+        await writeMetricsNow(); // before the alert: a delivery can take long
         if (change) {
-          facts.commitTime = change.time;
           if (!argv.quiet) printChange(change);
           burstStart ??= Date.now();
           latest = lines;
@@ -127,11 +135,7 @@ const command: CommandModule<GlobalArgs, Args> = {
           burstStart = null;
         }
       }
-      if (ctx.loaded.config.metricsFile && (full || Date.now() - lastMetrics >= HEARTBEAT)) {
-        if (drift) facts.drift = await drift().catch(() => facts.drift);
-        writeMetrics(ctx, facts, true);
-        lastMetrics = Date.now();
-      }
+      if (Date.now() - lastMetrics >= HEARTBEAT) await writeMetricsNow();
       if (stopping || (argv.count !== undefined && n + 1 >= argv.count)) break;
       // looks keep to a grid of intervals (a scan's time is not added): a change is seen at the next
       // tick and, when quiet at the one after, alerted: within two intervals of its making (one

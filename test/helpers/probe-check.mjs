@@ -1,0 +1,36 @@
+// Runs inside a test world (probe.test.ts): the watch probe (dist/collect/probe.js) against real
+// listeners this process makes, step by step; prints what each look said, as JSON.
+import net from 'node:net';
+import { collect } from '../../dist/collect/index.js';
+import { Probe } from '../../dist/collect/probe.js';
+import { recordable, recordableState } from '../../dist/snapshot/select.js';
+
+const opts = { keep: (s) => recordable(s, {}), keepState: (k, st) => recordableState(k, st, {}) };
+const listen = (port) => new Promise((r) => { const s = net.createServer().listen(port, '127.0.0.1', () => r(s)); });
+const close = (s) => new Promise((r) => s.close(r));
+const said = {};
+const p = new Probe(opts);
+const scan = () => { p.changed(); p.learn(collect(opts)); };
+said.first = p.changed();
+p.learn(collect(opts));
+said.quiet = p.changed();
+const a = await listen(7901);
+said.listening = p.changed();
+said.askedAgain = p.changed(); // no scan in between: still a difference
+p.learn(collect(opts));
+said.afterScan = p.changed();
+// a listener made after the collection was read, before learn(): not taken for what was committed
+p.changed();
+const collection = collect(opts);
+const b = await listen(7902);
+p.learn(collection);
+said.madeDuringScan = p.changed();
+said.madeDuringScanAgain = p.changed();
+scan();
+said.rescanned = p.changed();
+await close(a);
+said.closed = p.changed();
+scan();
+said.end = p.changed();
+await close(b);
+console.log(JSON.stringify(said));

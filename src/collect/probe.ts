@@ -135,6 +135,9 @@ export class Probe {
     this.ownerSeen = false; // processes new since the look before are checked by this one
     const after = this.look();
     const before = this.before;
+    // a namespace in neither look is one only sockets hold (collect reads it through a holder's
+    // fd): beyond a look, left to the full scans; one in the look before only went away meanwhile
+    for (const inode of [...collected.keys()]) if (!after.namespaces.has(inode) && !before?.namespaces.has(inode)) collected.delete(inode);
     this.settled = before !== null && !this.ownerSeen && after.outline === before.outline && sameSockets(before, after) && sameInodes(after, collected);
     this.baseline = after;
   }

@@ -1,5 +1,6 @@
 // Runs inside a test world (probe.test.ts): the watch probe (dist/collect/probe.js) against real
 // listeners this process makes, step by step; prints what each look said, as JSON.
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { collect } from '../../dist/collect/index.js';
 import { Probe } from '../../dist/collect/probe.js';
@@ -33,4 +34,18 @@ said.closed = p.changed();
 scan();
 said.end = p.changed();
 await close(b);
+// a namespace only a socket holds: a process makes a UDP socket in a new namespace, then goes back
+const held = spawn('python3', ['-c', `import ctypes, os, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+home = os.open('/proc/self/ns/net', os.O_RDONLY)
+assert libc.unshare(0x40000000) == 0
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 7903))
+assert libc.setns(home, 0x40000000) == 0
+print('ready', flush=True)
+sys.stdin.read()`], { stdio: ['pipe', 'pipe', 'inherit'] });
+await new Promise((r) => held.stdout.once('data', r));
+scan();
+said.socketHeldSeen = collect(opts).sockets.some((s) => s.kind === 'udp' && s.localPort === 7903);
+said.socketHeld = p.changed(); // beyond a look, but no reason to scan again and again
+held.stdin.end();
 console.log(JSON.stringify(said));

@@ -1,0 +1,30 @@
+// Mutation testing (npm run mutate): not part of CI, it takes long. test/MUTATION.md has the scores.
+// Narrow a run with `npm run mutate -- --mutate 'src/snapshot/**/*.ts'`.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutate.config.ts' },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  coverageAnalysis: 'perTest',
+  mutate: [
+    'src/snapshot/**/*.ts',
+    'src/store/**/*.ts',
+    'src/alert/**/*.ts',
+    'src/config.ts',
+    'src/errors.ts',
+    'src/cli/main.ts',
+    'src/cli/check.ts',
+  ],
+  ignorePatterns: ['dist', 'bench', 'reports', '.stryker-tmp'],
+  concurrency: 2,
+  timeoutMS: 5_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  // in place: the /proc fixtures hold dangling symlinks (fd -> socket:[N]) that a sandbox copy cannot copy
+  inPlace: true,
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};

@@ -15,9 +15,15 @@ export default {
     'src/config.ts',
     'src/errors.ts',
     'src/cli/main.ts',
+    'src/cli/exit.ts',
     'src/cli/check.ts',
   ],
   ignorePatterns: ['dist', 'bench', 'reports', '.stryker-tmp'],
+  // re-test only mutants whose code or covering tests changed since the recorded run (committed, so
+  // the next session starts from it). A narrowed run (--mutate) should name its own file:
+  // --incrementalFile test/mutation/incremental-<scope>.json, or it would drop the other files' results.
+  incremental: true,
+  incrementalFile: 'test/mutation/incremental.json',
   concurrency: 2,
   timeoutMS: 5_000,
   reporters: ['clear-text', 'progress', 'html', 'json'],

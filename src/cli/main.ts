@@ -3,6 +3,7 @@
 // flags (-g, -c, -d) working, and turns user errors into one line and an exit code.
 import { readFileSync } from 'node:fs';
 import { EXIT, LsmError } from '../errors.js';
+import { errorLine, exitFor } from './exit.js';
 import { fastPath, rewriteLegacyFlags } from './fast-path.js';
 import { GLOBAL_OPTIONS } from './global-options.js';
 import { setColour } from './output.js';
@@ -10,8 +11,7 @@ import { setColour } from './output.js';
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function fail(message: string, code: number): never {
-  // one line: yargs' messages run over several ('Invalid values:\n  Argument: ...')
-  process.stderr.write(`lsm: ${message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')}\n`);
+  process.stderr.write(errorLine(message)); // yargs' messages run over several lines ('Invalid values:\n  Argument: ...')
   process.exit(code);
 }
 
@@ -59,10 +59,7 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof LsmError) fail(err.message, err.exitCode);
-  // isomorphic-git's errors (a damaged object, a missing one) are about the repository, not a bug
-  if (err instanceof Error && 'caller' in err && 'code' in err) fail(`the repository is damaged: ${err.message} (git fsck in it says more)`, EXIT.FAILURE);
-  // anything else is a bug: show it whole
-  process.stderr.write(`lsm: internal error: ${(err as Error)?.stack ?? err}\n`);
-  process.exit(70);
+  const { code, text } = exitFor(err);
+  process.stderr.write(text);
+  process.exit(code);
 });

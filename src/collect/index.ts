@@ -240,15 +240,14 @@ export interface TableFilter {
 export function readNamespaceTables(procRoot: string, inode: number, via: Door[], filter: TableFilter = {}): Socket[] | null {
   const { keep, keepState, saw } = filter;
   // with `saw`, netlink dumps every state (the kernel's filter would hide what must be told apart
-  // from sockets in no table), and the selection is applied here
-  const nlKeep = saw ? (s: Socket) => { saw(s.inode); return !keep || keep(s); } : keep;
+  // from sockets in no table), tells saw each inode, and makes sockets only of the kept states
   let nl: NetlinkTables | null = null;
   for (let i = 0; i < via.length && nl === null; i++) {
     const door = via[i];
-    if (typeof door !== 'object') { nl = readNetlinkTables(`${procRoot}/${door}/ns/net`, inode, nlKeep, saw ? undefined : keepState); continue; }
+    if (typeof door !== 'object') { nl = readNetlinkTables(`${procRoot}/${door}/ns/net`, inode, keep, keepState, saw); continue; }
     const fd = openNsfs(procRoot, door);
     if (fd === null) continue;
-    try { nl = readNetlinkTables(`/proc/self/fd/${fd}`, inode, nlKeep, saw ? undefined : keepState); } finally { closeSync(fd); }
+    try { nl = readNetlinkTables(`/proc/self/fd/${fd}`, inode, keep, keepState, saw); } finally { closeSync(fd); }
   }
   // the rest from the /proc text: what netlink could not give, and ping sockets (only there)
   const only = nl === null ? null : new Set<string>([...nl.fallback, 'icmp', 'icmp6']);

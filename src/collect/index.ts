@@ -15,8 +15,8 @@
 //     entry in a namespace read has no endpoint (never bound, or closed) and is not recorded, as
 //     `ss -a` shows none. Whatever is left (no way to look: the /proc fallback, a kernel before 5.6;
 //     a family with no table) is kept as an 'unattributed' socket, with its owner.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Collection, Owner, Socket } from '../types.js';
 import {
@@ -322,8 +322,10 @@ export function readNetDir(dir: string, inode: number, { keep, keepState, saw }:
 function throughMount(procRoot: string, inode: number, m: NsfsMount, filter: TableFilter, only: Set<string> | null): Socket[] | null {
   const fd = openNsfs(procRoot, m);
   if (fd === null) return null;
-  let child: ReturnType<typeof spawn> | null = null;
+  let child: import('node:child_process').ChildProcess | null = null;
   try {
+    // child_process only here, for the rare namespace no process is in (not at every start)
+    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     child = spawn('nsenter', ['--net=/proc/self/fd/3', '--', 'cat'], { stdio: ['pipe', 'ignore', 'ignore', fd] });
     child.on('error', () => { /* no nsenter: the namespace stays unread, its sockets unattributed */ });
     const pid = child.pid;

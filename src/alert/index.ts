@@ -69,7 +69,7 @@ function spooledCommits(repo: Repo, spool: Spool): Set<string> {
 
 async function alertFor(repo: Repo, change: Change, now: Map<string, SnapshotLine[]> | null, s: AlertSettings): Promise<Alert> {
   await loadDelivery();
-  const diff = history.unifiedDiff(await history.snapshotFiles(repo, change.parent), await history.snapshotFiles(repo, change.commit));
+  const diff = await history.commitDiff(repo, change.parent, change.commit);
   return message.buildAlert(change, now, diff, s.host, s.repoDir, s.repoFlag);
 }
 

@@ -67,7 +67,7 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 const FULL_ID = /^[0-9a-f]{64}$/;
 
-/** A directory of runtime state that only root could have made what it holds: else null. */
+/** Whether a directory of runtime state passes the checks lsm's own paths pass (only root could have made what it holds). */
 function safeDir(dir: string): boolean {
   try { checkPath(dir, 'container runtime state', 'dir'); return true; } catch { return false; }
 }

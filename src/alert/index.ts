@@ -11,15 +11,12 @@ import { appendChecked, createExclusive, readChecked } from '../safe-path.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { summarize } from '../store/changes.js';
-import { commitChange, diffFiles, snapshotFiles, unifiedDiff } from '../store/history.js';
 import { lockRepository } from '../store/lock.js';
 import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
 import { crashPoint } from '../testing/crash-point.js';
 import type { Change } from '../types.js';
-import { appendEvent, appendNotice, eventRecord } from './eventlog.js';
-import { listHooks, runHook } from './hooks.js';
-import { DeliveryError, mailConfigured, sendAlertMail, type MailSettings } from './mail.js';
-import { buildAlert, type Alert } from './message.js';
+import type { MailSettings } from './mail.js';
+import type { Alert } from './message.js';
 import { CHANNELS, InvalidEntry, QUARANTINE, Spool, type Channel, type ChannelState, type SpoolEntry } from './spool.js';
 
 export const ALERTED_REF = 'refs/lsm/alerted'; // the last commit whose alert is spooled
@@ -27,6 +24,20 @@ export const ALERTED_REF = 'refs/lsm/alerted'; // the last commit whose alert is
 // behind by a `git reset`, the newest of these that HEAD descends from is where alerting resumes
 const SPOOLED_LOG = 'lsm/spooled';
 const MAX_CATCH_UP = 1000;
+
+// What only a run with something to spool or deliver uses, loaded then: the cron run with nothing
+// new (HEAD already alerted, the spool empty) does not import these modules at all.
+let history!: typeof import('../store/history.js');
+let eventlog!: typeof import('./eventlog.js');
+let hooks!: typeof import('./hooks.js');
+let mail!: typeof import('./mail.js');
+let message!: typeof import('./message.js');
+async function loadDelivery(): Promise<void> {
+  if (history) return;
+  [history, eventlog, hooks, mail, message] = await Promise.all([
+    import('../store/history.js'), import('./eventlog.js'), import('./hooks.js'), import('./mail.js'), import('./message.js'),
+  ]);
+}
 
 export interface AlertSettings {
   repoDir: string;
@@ -57,8 +68,9 @@ function spooledCommits(repo: Repo, spool: Spool): Set<string> {
 }
 
 async function alertFor(repo: Repo, change: Change, now: Map<string, SnapshotLine[]> | null, s: AlertSettings): Promise<Alert> {
-  const diff = unifiedDiff(await snapshotFiles(repo, change.parent), await snapshotFiles(repo, change.commit));
-  return buildAlert(change, now, diff, s.host, s.repoDir, s.repoFlag);
+  await loadDelivery();
+  const diff = await history.commitDiff(repo, change.parent, change.commit);
+  return message.buildAlert(change, now, diff, s.host, s.repoDir, s.repoFlag);
 }
 
 export interface SpoolResult { added: number; notes: string[] }
@@ -89,6 +101,7 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     const { oid: alerted, damaged } = safeAlerted();
     if (head === alerted) return { added: 0, notes };
     const git = await igit();
+    await loadDelivery();
     const walked: string[] = []; // newest first
     const parents = new Map<string, string | null>();
     let reached = false;
@@ -126,15 +139,15 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     let coalesced = false;
     if (options.coalesce && missed.length > 1) {
       const parent = parents.get(missed[0])!;
-      const files = await diffFiles(repo, await treeFiles(repo, parent), await treeFiles(repo, head));
+      const files = await history.diffFiles(repo, await treeFiles(repo, parent), await treeFiles(repo, head));
       // a socket that came and went within the burst nets to nothing: alert each commit instead
       if (files.length) {
-        const last = await commitChange(repo, head);
+        const last = await history.commitChange(repo, head);
         await spoolOne({ commit: head, parent, time: last.time, summary: summarize(files), files }, missed);
         coalesced = true;
       }
     }
-    if (!coalesced) for (const oid of missed) await spoolOne(await commitChange(repo, oid), [oid]);
+    if (!coalesced) for (const oid of missed) await spoolOne(await history.commitChange(repo, oid), [oid]);
     crashPoint('after-spool');
     await markAlerted(repo, head);
     return { added, notes };
@@ -174,18 +187,18 @@ const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (attempts - 1), 3
 const copy = (channels: Record<Channel, ChannelState>): Record<Channel, ChannelState> => JSON.parse(JSON.stringify(channels));
 
 async function deliverHooks(e: SpoolEntry, spool: Spool, s: AlertSettings, problems: string[]): Promise<void> {
-  const hooks = listHooks(s.hooksDir);
-  if (hooks.length === 0) return;
+  const found = hooks.listHooks(s.hooksDir);
+  if (found.length === 0) return;
   const state = e.channels.hooks;
   const done = new Set(state.hooksDone ?? []);
   const failed: string[] = [];
   const refused: string[] = [];
-  for (const h of hooks) {
+  for (const h of found) {
     if (done.has(h.name)) continue;
     if (h.problem) { refused.push(h.name); problems.push(`hook ${h.path} refused: ${h.problem}`); continue; }
     const a = e.alert;
     const env = { LSM_ID: a.id, LSM_COMMIT: a.commit, LSM_PARENT: a.parent ?? '', LSM_SUMMARY: a.summary, LSM_HOST: a.host, LSM_REPO: a.repo, LSM_ADDED: String(a.added.length), LSM_REMOVED: String(a.removed.length) };
-    const err = await runHook(h.path, JSON.stringify({ ...eventRecord(a), diff: a.diff }) + '\n', env);
+    const err = await hooks.runHook(h.path, JSON.stringify({ ...eventlog.eventRecord(a), diff: a.diff }) + '\n', env);
     if (err) { failed.push(`${h.name}: ${err}`); continue; }
     crashPoint('after-hook');
     // recorded hook by hook: a run killed later does not run this one again
@@ -194,16 +207,16 @@ async function deliverHooks(e: SpoolEntry, spool: Spool, s: AlertSettings, probl
     await spool.save(e);
   }
   state.hooksRefused = refused;
-  if (failed.length) throw new DeliveryError(`hook ${failed.join('; ')}`, false);
+  if (failed.length) throw new mail.DeliveryError(`hook ${failed.join('; ')}`, false);
   // refused: permanent until the hook is made safe, then retried (see revive)
-  if (refused.length) throw new DeliveryError(`hook ${refused.join(', ')} refused (retried once made safe)`, true);
+  if (refused.length) throw new mail.DeliveryError(`hook ${refused.join(', ')} refused (retried once made safe)`, true);
 }
 
 /** A channel that failed permanently is tried again, for that channel alone, once its cause is gone. */
 function revive(channel: Channel, st: ChannelState, s: AlertSettings, retryDead: boolean): boolean {
   if (retryDead) return true;
   if (channel === 'hooks' && st.hooksRefused?.length) {
-    const now = new Map(listHooks(s.hooksDir).map((h) => [h.name, h.problem]));
+    const now = new Map(hooks.listHooks(s.hooksDir).map((h) => [h.name, h.problem]));
     return st.hooksRefused.every((n) => !now.get(n)); // each refused hook is gone or safe now
   }
   return false;
@@ -222,25 +235,25 @@ async function deliverChannel(channel: Channel, e: SpoolEntry, spool: Spool, s: 
     await spool.save(e); // (each hook that ran is recorded already: a failure here runs none again)
     return 'done';
   }
-  if (channel === 'mail' && !mailConfigured(s.mail)) return 'unconfigured';
+  if (channel === 'mail' && !mail.mailConfigured(s.mail)) return 'unconfigured';
   const after = copy(e.channels);
   Object.assign(after[channel], { done: true, dead: false, lastError: null });
   if (channel === 'mail') after.mail.sentTo = s.mail.to;
   const prepared = await spool.prepare(e, after);
   try {
     if (channel === 'eventlog') {
-      if (s.eventLog) appendEvent(s.eventLog, e.alert);
+      if (s.eventLog) eventlog.appendEvent(s.eventLog, e.alert);
     } else {
       const sent = new Set(e.channels.mail.sentTo ?? []);
       const to = s.mail.to.filter((r) => !sent.has(r));
       if (to.length) {
-        const { rejected } = await sendAlertMail(e.alert, s.mail, to);
+        const { rejected } = await mail.sendAlertMail(e.alert, s.mail, to);
         crashPoint('after-send');
         if (rejected.length) {
           prepared.abort();
           const no = new Set(rejected);
           e.channels.mail.sentTo = [...sent, ...to.filter((r) => !no.has(r))];
-          throw new DeliveryError(`recipient rejected: ${rejected.join(', ')}`, true);
+          throw new mail.DeliveryError(`recipient rejected: ${rejected.join(', ')}`, true);
         }
       }
     }
@@ -256,7 +269,7 @@ function reportQuarantine(spool: Spool, s: AlertSettings, report: DeliveryReport
   for (const q of spool.quarantined.splice(0)) {
     report.problems.push(`spool: ${q.file} moved to ${join(s.spoolDir, QUARANTINE)}: ${q.reason}`);
     if (s.eventLog) {
-      try { appendNotice(s.eventLog, { event: 'spool-quarantine', host: s.host, file: q.file, reason: q.reason, repo: s.repoDir }); } catch { /* reported on stderr */ }
+      try { eventlog.appendNotice(s.eventLog, { event: 'spool-quarantine', host: s.host, file: q.file, reason: q.reason, repo: s.repoDir }); } catch { /* reported on stderr */ }
     }
   }
 }
@@ -273,6 +286,7 @@ export async function deliver(s: AlertSettings, options: { force?: boolean; retr
   const lock = await lockRepository(s.spoolDir).catch((err) => { report.problems.push(`${(err as Error).message}: it delivers what is spooled`); return null; });
   if (!lock) return report;
   try {
+    await loadDelivery();
     const now = options.now ?? Date.now();
     const entries = spool.list({ clean: true });
     reportQuarantine(spool, s, report);
@@ -294,7 +308,7 @@ export async function deliver(s: AlertSettings, options: { force?: boolean; retr
           if (result === 'unconfigured') { report.mailUnconfigured = true; blocked = true; continue; }
         } catch (err) {
           if (err instanceof InvalidEntry) { spool.quarantineEntry(e, `not a spool entry: ${err.message}`); reportQuarantine(spool, s, report); continue; }
-          const permanent = err instanceof DeliveryError && err.permanent;
+          const permanent = err instanceof mail.DeliveryError && err.permanent;
           st.attempts++;
           st.lastError = (err as Error).message;
           st.nextAttempt = now + backoffMs(st.attempts);

@@ -9,14 +9,9 @@ import { raiseReminder } from '../alert/index.js';
 import { EXIT } from '../errors.js';
 import { moveBaseline, readBaseline } from '../store/baseline.js';
 import { summarize } from '../store/changes.js';
-import { computeDrift } from '../store/drift.js';
-import { diffFiles } from '../store/history.js';
 import { lockRepository } from '../store/lock.js';
 import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
 import { alertSettings, context, flushAlerts, scan, type Context, type GlobalArgs } from './context.js';
-import { readJournalCaughtUp } from './history-context.js';
-import { recordRun } from './metrics.js';
-import { changeJson, driftJson, json } from './json.js';
 import { out, printChange, shortId } from './output.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import type { FileChange, Change } from '../types.js';
@@ -38,7 +33,7 @@ async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: str
   if (drift.length === 0 || !reminderMayBeDue(ctx, repo)) return false;
   const marker = join(repo.gitdir, REMINDED);
   const time = Date.now();
-  const d = await computeDrift(repo, await readJournalCaughtUp(ctx.repoDir));
+  const d = await driftNow(ctx, repo);
   const oldest = Math.min(...d.lines.map((l) => l.since));
   if (time - oldest < hours * 3_600_000) return false;
   const change: Change = { commit: head, parent: baseline, time, summary: `reminder: unapproved drift since ${new Date(oldest).toISOString()}: ${summarize(drift)}`, files: drift };
@@ -48,6 +43,13 @@ async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: str
   writeChecked(marker, String(time));
   await flushAlerts(ctx);
   return true;
+}
+
+// The drift with its history (since when, which commit), for a reminder or --json: its modules
+// (blame, history, the journal) are loaded only then, not by the cron run with nothing to say.
+async function driftNow(ctx: Context, repo: Repo) {
+  const [{ computeDrift }, { readJournalCaughtUp }] = await Promise.all([import('../store/drift.js'), import('./history-context.js')]);
+  return computeDrift(repo, await readJournalCaughtUp(ctx.repoDir));
 }
 
 export const options = {
@@ -62,7 +64,8 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y.options(options),
   handler: async (argv) => {
     const ctx = context(argv);
-    const run = recordRun(ctx);
+    // METRICS_FILE is written at exit, synchronously: its module is loaded now, and only then
+    const run = ctx.loaded.config.metricsFile ? (await import('./metrics.js')).recordRun(ctx) : {} as import('./metrics.js').RunFacts;
     const { change, snapshot, lines } = await scan(ctx);
     run.snapshot = snapshot;
     if (change) run.commitTime = change.time;
@@ -79,12 +82,13 @@ const command: CommandModule<GlobalArgs, Args> = {
     // the drift is read only when something will use it: with standing drift and nothing new, the
     // cron run stays on its fast path (no trees read, isomorphic-git not loaded)
     const needed = change || argv.json || argv['exit-code'] || ctx.loaded.config.metricsFile || reminderMayBeDue(ctx, repo);
-    const drift = baseline === head || !needed ? [] : await diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
+    const drift = baseline === head || !needed ? [] : await (await import('../store/history.js')).diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
     if (needed || baseline === head) run.drift = drift;
     const reminded = await remindIfDue(ctx, repo, baseline, head, drift, lines);
     if (argv.json) {
       if (!argv.quiet) {
-        const d = await computeDrift(repo, await readJournalCaughtUp(ctx.repoDir)); // with since and commit per line
+        const d = await driftNow(ctx, repo); // with since and commit per line
+        const { changeJson, driftJson, json } = await import('./json.js');
         out(json({ change: change && changeJson(change), ...driftJson(d), reminded }));
       }
     }

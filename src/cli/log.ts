@@ -81,7 +81,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (argv.stat) for (const [p, a, r] of fileStats(rec)) say(` ${p} | ${green('+'.repeat(Math.min(a, 30)))}${red('-'.repeat(Math.min(r, 30)))} ${a + r}`);
       if (repo && history) {
         flush();
-        printPatch(history.unifiedDiff(await history.snapshotFiles(repo, rec.p), await history.snapshotFiles(repo, rec.c)));
+        printPatch(await history.commitDiff(repo, rec.p, rec.c));
         out();
       }
     }

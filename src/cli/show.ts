@@ -1,6 +1,6 @@
 // lsm show [REV]: one recorded change, with its diff.
 import type { CommandModule } from 'yargs';
-import { commitChange, snapshotFiles, unifiedDiff } from '../store/history.js';
+import { commitChange, commitDiff } from '../store/history.js';
 import { requireRepo, resolveRev } from '../store/repo.js';
 import { context, type GlobalArgs } from './context.js';
 import { changeJson, json } from './json.js';
@@ -25,7 +25,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     out('');
     out(`    ${bold(change.summary)}`);
     out('');
-    printPatch(unifiedDiff(await snapshotFiles(repo, change.parent), await snapshotFiles(repo, oid)));
+    printPatch(await commitDiff(repo, change.parent, oid));
   },
 };
 export default command;

@@ -6,7 +6,7 @@
 // not reached yet. The worker writes into shared memory and the main thread waits on it with
 // Atomics, so collect() stays synchronous.
 import * as fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 
 export type FdResult = number[] | 'gone' | 'unreadable';
 
@@ -113,8 +113,10 @@ export function startFdScan(procRoot: string, pids: number[], parallel?: boolean
   const capacity = Math.ceil(Math.max(files, 1024) * 1.5) + 2 * pids.length;
   const control = new SharedArrayBuffer(12);
   const data = new SharedArrayBuffer(capacity * 8);
-  let worker: Worker;
+  let worker: import('node:worker_threads').Worker;
   try {
+    // worker_threads only on a busy host (~5 ms to load: not at every small host's start)
+    const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
     // a small young generation: the link strings are garbage at once (keeps peak RSS down)
     worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { procRoot, pids, control, data }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
   } catch {

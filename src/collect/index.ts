@@ -15,8 +15,8 @@
 //     entry in a namespace read has no endpoint (never bound, or closed) and is not recorded, as
 //     `ss -a` shows none. Whatever is left (no way to look: the /proc fallback, a kernel before 5.6;
 //     a family with no table) is kept as an 'unattributed' socket, with its owner.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Collection, Owner, Socket } from '../types.js';
 import {
@@ -240,15 +240,14 @@ export interface TableFilter {
 export function readNamespaceTables(procRoot: string, inode: number, via: Door[], filter: TableFilter = {}): Socket[] | null {
   const { keep, keepState, saw } = filter;
   // with `saw`, netlink dumps every state (the kernel's filter would hide what must be told apart
-  // from sockets in no table), and the selection is applied here
-  const nlKeep = saw ? (s: Socket) => { saw(s.inode); return !keep || keep(s); } : keep;
+  // from sockets in no table), tells saw each inode, and makes sockets only of the kept states
   let nl: NetlinkTables | null = null;
   for (let i = 0; i < via.length && nl === null; i++) {
     const door = via[i];
-    if (typeof door !== 'object') { nl = readNetlinkTables(`${procRoot}/${door}/ns/net`, inode, nlKeep, saw ? undefined : keepState); continue; }
+    if (typeof door !== 'object') { nl = readNetlinkTables(`${procRoot}/${door}/ns/net`, inode, keep, keepState, saw); continue; }
     const fd = openNsfs(procRoot, door);
     if (fd === null) continue;
-    try { nl = readNetlinkTables(`/proc/self/fd/${fd}`, inode, nlKeep, saw ? undefined : keepState); } finally { closeSync(fd); }
+    try { nl = readNetlinkTables(`/proc/self/fd/${fd}`, inode, keep, keepState, saw); } finally { closeSync(fd); }
   }
   // the rest from the /proc text: what netlink could not give, and ping sockets (only there)
   const only = nl === null ? null : new Set<string>([...nl.fallback, 'icmp', 'icmp6']);
@@ -323,8 +322,10 @@ export function readNetDir(dir: string, inode: number, { keep, keepState, saw }:
 function throughMount(procRoot: string, inode: number, m: NsfsMount, filter: TableFilter, only: Set<string> | null): Socket[] | null {
   const fd = openNsfs(procRoot, m);
   if (fd === null) return null;
-  let child: ReturnType<typeof spawn> | null = null;
+  let child: import('node:child_process').ChildProcess | null = null;
   try {
+    // child_process only here, for the rare namespace no process is in (not at every start)
+    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     child = spawn('nsenter', ['--net=/proc/self/fd/3', '--', 'cat'], { stdio: ['pipe', 'ignore', 'ignore', fd] });
     child.on('error', () => { /* no nsenter: the namespace stays unread, its sockets unattributed */ });
     const pid = child.pid;

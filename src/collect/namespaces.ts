@@ -7,6 +7,7 @@
 // (/proc/<pid>/root/<mountpoint>), since the mount may exist only in its mount namespace.
 import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { NetNamespace, Owner } from '../types.js';
+import type { ContainerName } from './containers.js';
 import { containerFromCgroup } from './processes.js';
 
 /** One nsfs mount of a network namespace, as seen by a process (`pid`) in its mount namespace. */
@@ -65,6 +66,25 @@ export function openNsfs(procRoot: string, m: NsfsMount): number | null {
 }
 
 const IP_NETNS_DIRS = new Set(['/run/netns', '/var/run/netns']);
+// the names containerd's CNI setup (cni-<uuid>) and CRI-O's pinns (<uuid>) give pods' namespaces
+const RUNTIME_NETNS = /^(cni-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The label the containers of a namespace give it: one container's name (or id); or, for a
+ * Kubernetes pod (its sandbox and its containers share the namespace), pod/<namespace>/<pod>,
+ * with /<container> when it runs one. The runtime's names outlive a redeploy; ids do not.
+ * Null when processes outside any container, or of different containers or pods, share it.
+ */
+function containerLabel(containers: Set<string | null>, nameOf: (containerId: string) => ContainerName | null): string | null {
+  const [only] = containers;
+  if (containers.size === 1) return only ? nameOf(only)?.name ?? only : null;
+  if (containers.has(null) || containers.size === 0) return null;
+  const pods = [...containers].map((id) => nameOf(id!)?.pod ?? null);
+  const [p] = pods;
+  if (!p || pods.some((q) => !q || q.namespace !== p.namespace || q.pod !== p.pod)) return null;
+  const names = [...new Set(pods.map((q) => q!.container).filter((c): c is string => c !== null))];
+  return `pod/${p.namespace}/${p.pod}${names.length === 1 ? `/${names[0]}` : ''}`;
+}
 const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
 
@@ -79,7 +99,7 @@ const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
 export function labelNamespaces(
   procRoot: string, inodes: number[], hostInode: number, nsPids: Map<number, number[]>,
   netnsDir: string, mounts: NsfsMount[], ownerOf: (pid: number) => Owner | null,
-  nameOf: (containerId: string) => string | null = () => null,
+  nameOf: (containerId: string) => ContainerName | null = () => null,
 ): NetNamespace[] {
   const named = new Map<number, string[]>(); // ip netns names
   const other = new Map<number, string[]>(); // other nsfs mounts' names
@@ -98,14 +118,14 @@ export function labelNamespaces(
     const pids = nsPids.get(inode) ?? [];
     let label = first(named.get(inode));
     let rank = 0;
-    if (label === undefined) {
-      rank = 1;
+    // a name the runtime made up for a pod's namespace (cni-<uuid>) says less than the pod's own
+    if (label === undefined || RUNTIME_NETNS.test(label)) {
       const containers = new Set(pids.map((pid) => {
         try { return containerFromCgroup(readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1')); } catch { return null; }
       }));
-      const [only] = containers;
-      // the runtime's name for it (containers.ts) outlives a redeploy; the id does not
-      if (containers.size === 1 && only) label = nameOf(only) ?? only;
+      const found = containerLabel(containers, nameOf);
+      if (found !== null) { label = found; rank = 1; }
+      else if (label === undefined) rank = 1;
     }
     if (label === undefined) { rank = 2; label = first(other.get(inode)); }
     if (label === undefined) {

@@ -14,7 +14,7 @@ import { lockRepository } from './lock.js';
 import { appendRecord, catchUpJournal, recordOf } from './journal.js';
 import { packIfNeeded } from './pack.js';
 import { crashPoint } from '../testing/crash-point.js';
-import { BRANCH, blobId, headCommit, initRepo, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
+import { BRANCH, headCommit, initRepo, linesBlobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 
 // Present while HEAD may be ahead of the work tree (a scan killed between commit and checkout).
 const STALE_WORKTREE = 'lsm-worktree-stale';
@@ -34,10 +34,11 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     const headFiles = head ? await headTreeFiles(repo, head) : new Map<string, string>();
     if (existsSync(join(repo.gitdir, STALE_WORKTREE))) await syncWorktree(repo, await worktreeAndIndexFiles(repo), headFiles);
 
-    const texts = new Map([...snapshot].map(([path, lines]) => [path, fileText(lines)]));
-    const ids = new Map([...texts].map(([path, text]) => [path, blobId(text)]));
+    const ids = new Map([...snapshot].map(([path, lines]) => [path, linesBlobId(lines)]));
     const changed = [...ids].some(([p, id]) => headFiles.get(p) !== id) || [...headFiles.keys()].some((p) => !ids.has(p));
     if (head && !changed) return null;
+    // the text only of files that differ: what is written
+    const texts = new Map([...snapshot].filter(([path]) => headFiles.get(path) !== ids.get(path)).map(([path, lines]) => [path, fileText(lines)]));
 
     const files: FileChange[] = [];
     for (const path of [...new Set([...headFiles.keys(), ...ids.keys()])].sort()) {

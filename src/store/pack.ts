@@ -3,8 +3,8 @@
 // objects go into a pack (`git repack -d`: only the new objects, so its cost does not grow with
 // history), and every 20th time all packs become one (`git repack -a -d`). It runs under our lock,
 // in the foreground, bounded in time. Without a git binary the objects stay loose; lsm reads both.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { readChecked, writeChecked } from '../safe-path.js';
 import { join } from 'node:path';
 import type { Repo } from './repo.js';
@@ -37,6 +37,8 @@ export function packIfNeeded(repo: Repo, timeoutMs = 300_000): 'none' | 'increme
   let ran: 'none' | 'incremental' | 'full' = 'none';
   if (n % every === 0 && git) {
     ran = (n / every) % 20 === 0 ? 'full' : 'incremental';
+    // child_process only when a repack is due (every few hundred commits), not at every start
+    const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     spawnSync(git, ['-C', repo.dir, 'repack', '-d', '-q', ...(ran === 'full' ? ['-a'] : [])], { stdio: 'ignore', timeout: timeoutMs });
   }
   mkdirSync(join(repo.gitdir, 'lsm'), { recursive: true });

@@ -80,6 +80,19 @@ export function blobId(text: string): string {
   return createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex');
 }
 
+/**
+ * blobId(fileText(lines)) without making that text: hashed a thousand lines at a time. A scan
+ * compares every file with HEAD by id, and most are unchanged: at 100k sockets their joined texts
+ * and UTF-8 copies were ~10 MB of peak RSS for nothing.
+ */
+export function linesBlobId(lines: string[]): string {
+  let bytes = 0;
+  for (let i = 0; i < lines.length; i++) bytes += Buffer.byteLength(lines[i], 'utf8') + 1;
+  const hash = createHash('sha1').update(`blob ${bytes}\0`);
+  for (let i = 0; i < lines.length; i += 1000) hash.update(lines.slice(i, i + 1000).join('\n') + '\n', 'utf8');
+  return hash.digest('hex');
+}
+
 export async function headCommit(repo: Repo): Promise<string | null> {
   return readRef(repo.gitdir, `refs/heads/${BRANCH}`); // null: no commit yet
 }

@@ -46,6 +46,29 @@ describe('sockets from netlink', () => {
     expect(readNetlinkTables(join(tmp, 'missing'), 1)).toBeNull();
   });
 
+  it('a dump of every state for `saw` tells it every inode but makes sockets only of the kept states', async () => {
+    const h = await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: 1040 }, { kind: 'tcp4-conn', addr: '127.0.0.1', port: 1040 }], 'pair');
+    try {
+      const script = `
+        import { statSync } from 'node:fs';
+        const { readNetlinkTables } = await import(${JSON.stringify(join(ROOT, 'dist', 'collect', 'netlink', 'index.js'))});
+        const made = [], seen = [];
+        const r = readNetlinkTables('/proc/self/ns/net', statSync('/proc/self/ns/net').ino,
+          (s) => { made.push(s.kind + ' ' + s.state); return true; }, (kind, state) => state === 'LISTEN', (i) => seen.push(i));
+        console.log(JSON.stringify({ made: [...new Set(made)].sort(), seen, kept: r.sockets.map((s) => s.kind + ' ' + s.state + ' ' + s.inode) }));`;
+      const r = await world.run([process.execPath, '--input-type=module', '-e', script]);
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      const { made, seen, kept } = JSON.parse(r.stdout);
+      const established = (await world.run(['ss', '-Htne', 'state', 'established', '( sport = :1040 or dport = :1040 )'])).stdout.match(/ino:(\d+)/g)!.map((m) => Number(m.slice(4)));
+      expect(established).toHaveLength(2); // both ends of the connection
+      for (const ino of established) expect(seen).toContain(ino); // known, so never taken for a socket in no table
+      expect(made.filter((k: string) => !k.startsWith('unix') && !k.startsWith('packet'))).toEqual(['tcp LISTEN']); // no object for them
+      expect(kept.some((k: string) => k.startsWith('tcp LISTEN'))).toBe(true);
+    } finally {
+      await world.kill(h.pid);
+    }
+  });
+
   it('a listener bound to a device and one on every interface make different lines; rebinding changes the snapshot', async () => {
     const lo = await world.hold([{ kind: 'tcp4', addr: '0.0.0.0', port: 1030, device: 'lo' }, { kind: 'udp4', addr: '0.0.0.0', port: 1031, device: 'lo' }], 'bound');
     const repo = join(tmp, 'rebind');

@@ -191,13 +191,19 @@ function address(buf: Buffer, at: number, v6: boolean): string {
   return text;
 }
 
+/**
+ * `states`: the states to make sockets of (a bit each); `saw` is told the inode of every socket in
+ * the reply, so a dump of every state only for `saw` costs no object per dropped socket.
+ */
 function parseInet(buf: Buffer, kind: 'tcp' | 'udp' | 'raw', v6: boolean, netns: number, ifNames: Map<number, string>,
-  out: Socket[], keep?: (s: Socket) => boolean): void {
+  out: Socket[], keep: ((s: Socket) => boolean) | undefined, states: number, saw?: (inode: number) => void): void {
   const r = reader(buf);
   eachMessage(buf, SOCK_DIAG_BY_FAMILY, (m, end) => {
     if (end - m < 72) return;
     const inode = r.u32(m + 68);
     if (inode === 0) return; // a request or TIME_WAIT mini-socket: no socket behind it (as /proc shows 0)
+    saw?.(inode);
+    if (buf[m + 1] > 31 || (states & (1 << buf[m + 1])) === 0) return;
     const ifindex = r.u32(m + 40);
     const s: Socket = {
       kind, family: v6 ? 'inet6' : 'inet', netns, inode, state: stateName(kind, buf[m + 1]),
@@ -220,10 +226,11 @@ function unixState(st: number): string {
   return st === 10 ? 'LISTEN' : st === 7 ? 'UNCONN' : st === 1 ? 'CONN' : st === 2 ? 'CONNECTING' : `UNKNOWN(${hex2(st)})`;
 }
 
-function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket) => boolean): void {
+function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket) => boolean, saw?: (inode: number) => void): void {
   const r = reader(buf);
   eachMessage(buf, SOCK_DIAG_BY_FAMILY, (m, end) => {
     if (end - m < 16) return;
+    saw?.(r.u32(m + 4));
     const s: Socket = {
       kind: 'unix', family: 'unix', netns, inode: r.u32(m + 4), state: unixState(buf[m + 2]),
       localAddress: '', localPort: 0, remoteAddress: '', remotePort: 0,
@@ -243,10 +250,11 @@ function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket)
   });
 }
 
-function parsePacket(buf: Buffer, netns: number, ifNames: Map<number, string>, out: Socket[], keep?: (s: Socket) => boolean): void {
+function parsePacket(buf: Buffer, netns: number, ifNames: Map<number, string>, out: Socket[], keep?: (s: Socket) => boolean, saw?: (inode: number) => void): void {
   const r = reader(buf);
   eachMessage(buf, SOCK_DIAG_BY_FAMILY, (m, end) => {
     if (end - m < 16) return;
+    saw?.(r.u32(m + 4));
     const type = buf[m + 1];
     let ifindex = 0;
     let uid = -1;
@@ -288,35 +296,40 @@ const INET: { file: ProcTable; kind: 'tcp' | 'udp' | 'raw'; v6: boolean }[] = [
 /**
  * Every socket of the namespace that `nsFile` (/proc/<pid>/ns/net, an nsfs mount) names, if it
  * still is the namespace `inode`; null when netlink cannot be used there at all (no addon, not a
- * namespace file, gone), so the caller reads /proc for everything.
+ * namespace file, gone), so the caller reads /proc for everything. `keepState` lets the kernel
+ * drop unwanted states; with `saw`, every state is dumped (saw is told each inode) and only the
+ * wanted ones become sockets. One dump at a time, each parsed and let go before the next: at 100k
+ * sockets the TCP dump of every state is ~4 MB per family, held twice (the addon's, node's copy).
  */
 export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Socket) => boolean,
-  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): NetlinkTables | null {
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): NetlinkTables | null {
   const a = netlinkAddon();
   if (a === null) return null;
-  let links: (Buffer | number)[];
-  let replies: (Buffer | number)[];
+  let ifNames: Map<number, string>;
+  const dump = (protocol: number, request: Buffer): Buffer | number => a.query(nsFile, inode, protocol, [request])[0];
   try {
-    links = a.query(nsFile, inode, NETLINK_ROUTE, [linkRequest(1)]);
-    const requests = INET.map((t, i) => inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], stateMask(t.kind, keepState), 2 + i));
-    requests.push(unixRequest(10), packetRequest(11));
-    replies = a.query(nsFile, inode, NETLINK_SOCK_DIAG, requests);
+    const links = dump(NETLINK_ROUTE, linkRequest(1));
+    ifNames = links instanceof Buffer ? parseLinks(links) : new Map<number, string>();
   } catch {
     return null; // not a namespace file, or not this namespace any more
   }
-  const ifNames = links[0] instanceof Buffer ? parseLinks(links[0]) : new Map<number, string>();
   const sockets: Socket[] = [];
   const fallback: ProcTable[] = [];
-  INET.forEach((t, i) => {
-    const reply = replies[i];
-    if (reply instanceof Buffer) parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep);
-    else fallback.push(t.file);
-  });
-  let next = INET.length;
-  const unix = replies[next++];
-  if (unix instanceof Buffer) parseUnix(unix, inode, sockets, keep); else fallback.push('unix');
-  const packet = replies[next];
-  if (packet instanceof Buffer) parsePacket(packet, inode, ifNames, sockets, keep); else fallback.push('packet');
+  try {
+    for (let i = 0; i < INET.length; i++) {
+      const t = INET[i];
+      const states = stateMask(t.kind, keepState);
+      const reply = dump(NETLINK_SOCK_DIAG, inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], saw ? 0xffffffff : states, 2 + i));
+      if (reply instanceof Buffer) parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, states, saw);
+      else fallback.push(t.file);
+    }
+    const unix = dump(NETLINK_SOCK_DIAG, unixRequest(10));
+    if (unix instanceof Buffer) parseUnix(unix, inode, sockets, keep, saw); else fallback.push('unix');
+    const packet = dump(NETLINK_SOCK_DIAG, packetRequest(11));
+    if (packet instanceof Buffer) parsePacket(packet, inode, ifNames, sockets, keep, saw); else fallback.push('packet');
+  } catch {
+    return null; // the namespace went away between two dumps: read from /proc
+  }
   return { sockets, fallback };
 }
 

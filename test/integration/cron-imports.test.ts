@@ -1,0 +1,47 @@
+// The cron run (lsm -c with nothing new) loads only what it uses: delivery (mail, hooks, event
+// log), history and drift (diff, blame, the journal), metrics, fleet push, yargs, isomorphic-git
+// and child processes are loaded when a run has something for them, not at every start.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LSM, ROOT } from '../helpers/world.js';
+import { fakeSendmail, testConfig } from '../helpers/config.js';
+
+const PROC = (name: string) => join(ROOT, 'test', 'fixtures', name, 'proc');
+const RECORD = join(ROOT, 'test', 'helpers', 'record-modules.mjs');
+
+describe('what lsm -c loads', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-imports-'));
+  const repo = join(dir, 'repo');
+  const config = testConfig(join(dir, 'etc'), { SENDMAIL: fakeSendmail(dir).path });
+  const lsm = (args: string[], record?: string) => {
+    const r = spawnSync(process.execPath, [...(record ? ['--import', RECORD] : []), LSM, ...args, '--repo', repo],
+      { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', LSM_CONFIG: config, ...(record ? { LSM_TEST_MODULES: record } : {}) } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const loaded = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean)
+    .map((u) => u.replace(`file://${ROOT}/dist/`, '').replace(/^file:\/\/.*\/node_modules\/([^/]+)\/.*/, 'npm:$1'));
+
+  it('nothing new: collect, snapshot, compare with HEAD; nothing for delivery, drift, history or git objects', () => {
+    try {
+      expect(lsm(['-g', '-q', '--proc', PROC('basic')]).code).toBe(0);
+      expect(lsm(['scan', '-q', '--proc', PROC('hostile')]).code).toBe(0); // standing drift, alerted (mailed) once
+      expect(readdirSync(join(dir, 'outbox'))).toHaveLength(1);
+      const file = join(dir, 'modules');
+      const r = lsm(['-c', '--proc', PROC('hostile')], file);
+      expect(r).toEqual({ code: 0, stdout: '', stderr: '' });
+      const mods = loaded(file);
+      // it did its work
+      for (const m of ['cli/check.js', 'collect/index.js', 'snapshot/index.js', 'store/commit.js', 'alert/index.js']) expect(mods).toContain(m);
+      // and loaded nothing it had no use for
+      const unused = ['npm:yargs', 'npm:isomorphic-git', 'npm:nodemailer', 'npm:diff', 'alert/hooks.js', 'alert/eventlog.js',
+        'store/history.js', 'store/drift.js', 'store/blame.js', 'cli/history-context.js', 'cli/metrics.js', 'cli/json.js',
+        'fleet/push.js', 'cli/fleet-push.js', 'cli/commands.js', 'node:child_process'];
+      expect(mods.filter((m) => unused.includes(m))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -400,7 +400,7 @@ function describeSocket(s: HeldSocket): string {
 const MAX_HELD_NAMESPACES = 32;
 
 /** Each stray socket looked at through a copy of its holder's fd (netlink/sockdiag.c: inspect). */
-function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Strays {
+export function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Strays {
   const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), what: new Map(), fds: [] };
   for (const [pid, inodes] of strays) {
     const fdOf = socketFds(`/proc/${pid}/fd`, new Set(inodes));
@@ -408,7 +408,7 @@ function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Str
     const held = [...fdOf];
     const known = [...readable, ...result.doors.keys()];
     const info = inspectHeldSockets(pid, held.map(([, fd]) => fd), held.map(([inode]) => inode), known);
-    if (info === null) return result; // no way to look here: every stray stays unattributed
+    if (info === null) continue; // exited meanwhile, or no way to look here: its strays stay unattributed
     for (let i = 0; i < held.length; i++) {
       const s = info[i];
       if (s === null) continue;

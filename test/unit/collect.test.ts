@@ -150,3 +150,31 @@ describe('container names', () => {
     expect(labels(c)).toEqual(['host', 'db', 'myapp']);
   });
 });
+
+describe('sockets in no table, looked at through a copy of the fd', () => {
+  it("a holder that exited before it could be looked at does not stop the look at the next holder's sockets", async () => {
+    const { spawn } = await import('node:child_process');
+    const { readdirSync, readlinkSync, statSync } = await import('node:fs');
+    const { lookAtStrays } = await import('../../src/collect/index.js');
+    const child = spawn('python3', ['-c', "import socket,sys\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nprint('ready', flush=True)\nsys.stdin.read()"], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => { child.stdout!.once('data', () => resolve()); child.once('exit', () => reject(new Error('holder exited'))); });
+      const pid = child.pid!;
+      // its own socket, not the stdio socketpairs node gives it (fds 0-2)
+      const inodes = readdirSync(`/proc/${pid}/fd`).filter((fd) => Number(fd) > 2).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } })
+        .filter((l) => l.startsWith('socket:[')).map((l) => Number(l.slice(8, -1)));
+      expect(inodes).toHaveLength(1);
+      const gone = 2 ** 22 + 1; // above pid_max's default: no such process
+      const strays = new Map<number, number[]>([[gone, [12345]], [pid, inodes]]);
+      const seen = lookAtStrays(strays, new Set([statSync('/proc/self/ns/net').ino]));
+      try {
+        expect([...seen.noEndpoint]).toEqual(inodes); // never bound: no line to record
+      } finally {
+        const { closeSync } = await import('node:fs');
+        for (const fd of seen.fds) closeSync(fd);
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

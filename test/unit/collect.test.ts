@@ -152,11 +152,11 @@ describe('container names', () => {
 });
 
 describe('sockets in no table, looked at through a copy of the fd', () => {
-  it("a holder that exited before it could be looked at does not stop the look at the next holder's sockets", async () => {
+  it("a holder that cannot be looked at (exited meanwhile; here a thread id, which pidfd_open refuses) does not stop the look at the next holder's sockets", async () => {
     const { spawn } = await import('node:child_process');
     const { readdirSync, readlinkSync, statSync } = await import('node:fs');
     const { lookAtStrays } = await import('../../src/collect/index.js');
-    const child = spawn('python3', ['-c', "import socket,sys\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nprint('ready', flush=True)\nsys.stdin.read()"], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('python3', ['-c', "import socket,sys,threading,time\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nthreading.Thread(target=time.sleep, args=(60,), daemon=True).start()\nprint('ready', flush=True)\nsys.stdin.read()"], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve, reject) => { child.stdout!.once('data', () => resolve()); child.once('exit', () => reject(new Error('holder exited'))); });
       const pid = child.pid!;
@@ -164,8 +164,10 @@ describe('sockets in no table, looked at through a copy of the fd', () => {
       const inodes = readdirSync(`/proc/${pid}/fd`).filter((fd) => Number(fd) > 2).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } })
         .filter((l) => l.startsWith('socket:[')).map((l) => Number(l.slice(8, -1)));
       expect(inodes).toHaveLength(1);
-      const gone = 2 ** 22 + 1; // above pid_max's default: no such process
-      const strays = new Map<number, number[]>([[gone, [12345]], [pid, inodes]]);
+      // the thread's /proc/<tid>/fd lists the same socket, but pidfd_open(tid) fails: as for a holder gone meanwhile
+      const tid = Number(readdirSync(`/proc/${pid}/task`).find((t) => Number(t) !== pid));
+      expect(tid).toBeGreaterThan(0);
+      const strays = new Map<number, number[]>([[tid, inodes], [pid, inodes]]);
       const seen = lookAtStrays(strays, new Set([statSync('/proc/self/ns/net').ino]));
       try {
         expect([...seen.noEndpoint]).toEqual(inodes); // never bound: no line to record

@@ -313,6 +313,10 @@ export function readNetDir(dir: string, inode: number, { keep, keepState, saw }:
   return sockets;
 }
 
+const tick = new Int32Array(new SharedArrayBuffer(4));
+/** A synchronous 1 ms pause (collect is synchronous). */
+function pause1ms(): void { Atomics.wait(tick, 0, 0, 1); }
+
 /**
  * A namespace that only a mount holds: a process started inside it (nsenter --net on the opened
  * mount, passed as fd 3, then `cat` waiting on its stdin) is the door, read like any other, then
@@ -331,16 +335,22 @@ function throughMount(procRoot: string, inode: number, m: NsfsMount, filter: Tab
     const pid = child.pid;
     if (pid === undefined) return null;
     // bounded wait until it is inside (setns, then exec): readlink of its ns, 1 ms apart, 2 s at most
-    const tick = new Int32Array(new SharedArrayBuffer(4));
     for (let waited = 0; waited < 2000; waited++) {
       const ns = readNetns(procRoot, pid);
       if (ns.ok && ns.value === inode) return readNetDir(`${procRoot}/${pid}/net`, inode, filter, only);
       if (!ns.ok && ns.gone) return null; // it failed
-      Atomics.wait(tick, 0, 0, 1);
+      pause1ms();
     }
     return null;
   } finally {
-    if (child?.pid !== undefined) { child.kill('SIGKILL'); child.stdin?.destroy(); child.unref(); }
+    if (child?.pid !== undefined) {
+      child.kill('SIGKILL');
+      child.stdin?.destroy();
+      child.unref();
+      // bounded wait until it has left the namespace (a zombie has no ns link): else a look made
+      // right after this scan (watch's probe) sees a process in it that the next look does not
+      for (let waited = 0; waited < 2000 && readNetns(procRoot, child.pid).ok; waited++) pause1ms();
+    }
     closeSync(fd);
   }
 }

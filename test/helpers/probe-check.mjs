@@ -1,6 +1,7 @@
 // Runs inside a test world (probe.test.ts): the watch probe (dist/collect/probe.js) against real
 // listeners this process makes, step by step; prints what each look said, as JSON.
 import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { collect } from '../../dist/collect/index.js';
 import { Probe } from '../../dist/collect/probe.js';
@@ -45,6 +46,15 @@ print('ready', flush=True)
 sys.stdin.read()`], { stdio: ['pipe', 'pipe', 'inherit'] });
 await new Promise((r) => held.stdout.once('data', r));
 scan();
+// the process collect starts to read that namespace is gone from it when collect returns
+// (one left behind made the look right after a scan differ from the next one)
+said.leftBehind = 0;
+for (let i = 0; i < 30; i++) {
+  const ns = collect(opts).sockets.find((s) => s.kind === 'udp' && s.localPort === 7903)?.netns;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try { if (statSync(`/proc/${pid}/ns/net`).ino === ns) said.leftBehind++; } catch { /* gone */ }
+  }
+}
 said.socketHeldSeen = collect(opts).sockets.some((s) => s.kind === 'udp' && s.localPort === 7903);
 said.socketHeld = p.changed(); // beyond a look, but no reason to scan again and again
 held.stdin.end();

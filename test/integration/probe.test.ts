@@ -19,7 +19,7 @@ describe('watch probe', () => {
       listening: 'sockets', askedAgain: 'sockets', afterScan: null,
       madeDuringScan: 'unsettled', madeDuringScanAgain: 'unsettled', rescanned: null,
       closed: 'sockets', end: null,
-      socketHeldSeen: true, socketHeld: null,
+      leftBehind: 0, socketHeldSeen: true, socketHeld: null,
     });
   });
 });

@@ -1,6 +1,8 @@
-// lsm watch: scan continuously, for those who want minutes to become seconds. A burst of changes
-// is committed scan by scan (the history stays exact) but alerted once: when the state has been
-// quiet for one interval, or after ten intervals at most. The alert of a burst covers every
+// lsm watch: scan continuously, for those who want minutes to become seconds. Every change is
+// committed scan by scan (the history stays exact). The first change after a quiet look is
+// alerted as soon as it is committed (an intruder's first move must not wait); changes that follow
+// it while the state keeps changing are alerted together: when the state has been quiet for one
+// interval, or after ten intervals at most. The alert of a burst covers every
 // commit not alerted yet (refs/lsm/alerted), so a watch killed mid-burst, or one that could not
 // spool (a full disk), loses nothing: the next run, or its own next scan, spools what is left.
 // Between full scans a probe (collect/probe.ts) looks at what the snapshot records, cheaply (no
@@ -82,7 +84,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const stop = () => { stopping = true; wake?.(); }; // a signal ends the wait, not a scan
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-    let burstStart: number | null = null; // null: no burst under way
+    let burstStart: number | null = null; // the first commit not alerted yet (null: none waits)
+    let quiet = true; // the last look saw no change: the next change starts a burst, alerted at once
     let latest: Map<string, SnapshotLine[]> | null = null;
 
     /** Spool what is not alerted yet (a burst as one alert), then deliver; true when that worked. */
@@ -115,6 +118,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       const changed = probe.changed();
       const full = changed !== null || tickAt - lastFull >= fullEvery;
       if (!full) {
+        quiet = true;
         if (burstStart !== null && (await alertPending())) burstStart = null; // quiet for one interval
       } else {
         lastFull = Date.now();
@@ -127,19 +131,21 @@ const command: CommandModule<GlobalArgs, Args> = {
           if (!argv.quiet) printChange(change);
           burstStart ??= Date.now();
           latest = lines;
-          // the cap; or, after a scan longer than an interval, the quiet look its alert waits for is
-          // due now, not at the tick after next (a look that sees a change leaves it to the next tick)
+          // the head of a burst at once; then the cap; or, after a scan longer than an interval, the
+          // quiet look its alert waits for is due now, not at the tick after next
+          const head = quiet;
+          quiet = false;
           const capped = Date.now() - burstStart > 10 * interval;
-          if ((capped || (Date.now() - tickAt >= interval && probe.changed() === null)) && (await alertPending())) burstStart = null;
-        } else if (await alertPending()) { // quiet for one interval (or a catch-up: cheap when nothing waits)
-          burstStart = null;
+          if ((head || capped || (Date.now() - tickAt >= interval && probe.changed() === null)) && (await alertPending())) burstStart = null;
+        } else {
+          quiet = true;
+          if (await alertPending()) burstStart = null; // quiet for one interval (or a catch-up: cheap when nothing waits)
         }
       }
       if (Date.now() - lastMetrics >= HEARTBEAT) await writeMetricsNow();
       if (stopping || (argv.count !== undefined && n + 1 >= argv.count)) break;
       // looks keep to a grid of intervals (a scan's time is not added): a change is seen at the next
-      // tick and, when quiet at the one after, alerted: within two intervals of its making (one
-      // interval and a scan, when the scan takes longer than an interval)
+      // tick, and alerted after its scan when it heads a burst: within one interval and a scan
       const now = Date.now();
       const next = started + Math.floor((now - started) / interval + 1) * interval;
       await new Promise<void>((r) => { const t = setTimeout(r, next - now); wake = () => { clearTimeout(t); r(); }; });

@@ -1,7 +1,8 @@
 // lsm watch between its full scans: the probe alone (--full-every far away) must see every kind
 // of change a snapshot records, new sockets, gone ones, new namespaces and owner-only changes
-// (an exec, a setuid, a fork, an owner's exit), and get it alerted within two intervals, once; a
-// burst of changes is alerted after ten intervals at most; METRICS_FILE is kept up to date.
+// (an exec, a setuid, a fork, an owner's exit), and get it alerted within two intervals, once; the
+// head of a burst is alerted as soon as it is committed, the changes that follow it after ten
+// intervals at most; METRICS_FILE is kept up to date.
 // Real sockets in a world of its own; alerts read from the event log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -26,12 +27,12 @@ describe('lsm watch', { timeout: 120_000 }, () => {
   afterAll(async () => { for (const p of pids) await world.kill(p); await world?.stop(); });
 
   /** A watch on a fresh repository (its first scan commits: the line world.spawn waits for). */
-  async function watch(name: string, args: string[], extra: Record<string, string> = {}, before?: (repo: string, env: Record<string, string>) => Promise<void>) {
+  async function watch(name: string, args: string[], extra: Record<string, string> = {}, before?: (repo: string, env: Record<string, string>) => Promise<void>, interval = INTERVAL) {
     const etc = join(tmp, name);
     const env = { LSM_CONFIG: testConfig(etc, extra) };
     const repo = join(tmp, `${name}-repo`);
     await before?.(repo, env);
-    const w = await world.spawn([process.execPath, LSM, 'watch', '--interval', `${INTERVAL / 1000}s`, '--repo', repo, ...args], { NO_COLOR: '1', ...env });
+    const w = await world.spawn([process.execPath, LSM, 'watch', '--interval', `${interval / 1000}s`, '--repo', repo, ...args], { NO_COLOR: '1', ...env });
     pids.push(w.pid);
     const log = join(etc, 'events.jsonl');
     const events = (): Event[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.commit) : []);
@@ -106,7 +107,7 @@ describe('lsm watch', { timeout: 120_000 }, () => {
     expect(execFileSync('git', ['-C', w.repo, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' }).trim()).toBe(String(chain.length + 1)); // nothing left to commit
   });
 
-  it('alerts a burst of continuous changes after ten intervals at most, then the rest once it is quiet', async () => {
+  it('alerts a burst of continuous changes: its head at once, what follows after ten intervals at most, then the rest once it is quiet', async () => {
     const w = await watch('burst', []);
     await sleep(1500);
     // a new listener every 0.4 s for 20 s: every look sees a change, so the burst never goes quiet
@@ -114,14 +115,21 @@ describe('lsm watch', { timeout: 120_000 }, () => {
     const t0 = Date.now();
     burst.go();
     try {
-      const first = await w.alerted(/^host\/tcp 127\.0\.0\.1:77\d\d  /, t0, 20_000 + 2 * INTERVAL + SLACK);
+      // its head: the first change, alerted at once
+      expect(await w.alerted(/^host\/tcp 127\.0\.0\.1:77\d\d  /, t0, 2 * INTERVAL + SLACK)).toBeLessThan(Infinity);
       const quietBy = 20_000; // when the burst ends
-      // the burst's first commit (git's time is in whole seconds: +1 s for the rounding)
-      const alert = w.events()[0];
+      // the changes that follow it: one alert by the cap, while they go on
+      let first = Infinity;
+      for (let i = 0; i < 2000 && Date.now() - t0 < 20_000 + 2 * INTERVAL + SLACK; i++) {
+        if (w.events().length >= 2) { first = Date.now() - t0; break; }
+        await sleep(20);
+      }
+      // the first commit it covers (git's time is in whole seconds: +1 s for the rounding)
+      const alert = w.events()[1];
       const firstCommit = execFileSync('git', ['-C', w.repo, 'rev-list', '--reverse', '--first-parent', `${alert.parent}..${alert.commit}`], { encoding: 'utf8' }).split('\n')[0];
       const committedAt = Number(execFileSync('git', ['-C', w.repo, 'show', '-s', '--format=%ct', firstCommit], { encoding: 'utf8' })) * 1000;
       const sinceCommit = t0 + first - committedAt;
-      console.log(`burst: first alert ${first} ms after it began, ${sinceCommit} ms after its first commit (the cap: 10 intervals; the burst lasts ${quietBy} ms)`);
+      console.log(`burst: alert after its head ${first} ms after it began, ${sinceCommit} ms after its first commit (the cap: 10 intervals; the burst lasts ${quietBy} ms)`);
       expect(first).toBeLessThan(quietBy); // alerted while the changes go on
       expect(sinceCommit).toBeLessThanOrEqual(10 * INTERVAL + 1000 + INTERVAL + SLACK); // by the cap: ten intervals, a look and its scan
       // the rest of the burst: alerted once it is quiet, each listener in exactly one alert
@@ -133,6 +141,27 @@ describe('lsm watch', { timeout: 120_000 }, () => {
     } finally {
       await world.kill(burst.pid);
     }
+  });
+
+  it('alerts a change that follows a quiet look as soon as its scan commits it, not at the next look', async () => {
+    // a long interval, so that "at once" and "at the next look" are seconds apart even on busy cores
+    const interval = 6000;
+    const w = await watch('head', ['--full-every', '1h'], {}, undefined, interval);
+    await sleep(interval + 500); // the first look after the first scan: quiet
+    pids.push((await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: 7811 }], 'headd')).pid);
+    const committed = async () => {
+      for (let i = 0; i < 1000; i++) {
+        if (execFileSync('git', ['-C', w.repo, 'show', 'HEAD:host/tcp'], { encoding: 'utf8' }).includes('127.0.0.1:7811  headd')) return Date.now();
+        await sleep(20);
+      }
+      return Infinity;
+    };
+    const at = await committed(); // within one interval and a scan
+    expect(at).toBeLessThan(Infinity);
+    const after = await w.alerted(/127\.0\.0\.1:7811  headd/, at, 2 * interval);
+    console.log(`head of a burst: alerted ${after} ms after its commit was seen (interval ${interval} ms)`);
+    expect(after).toBeLessThan(interval / 3); // the next look is an interval less the scan away
+    expect(w.events().filter((e) => e.added.some((l) => l.line.startsWith('127.0.0.1:7811  ')))).toHaveLength(1);
   });
 
   it('keeps METRICS_FILE current: after every full scan, and at least every 10 s as a heartbeat', async () => {

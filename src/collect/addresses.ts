@@ -67,3 +67,15 @@ export function formatIPv6(bytes: number[]): string {
 export function endpoint(address: string, port: number | string): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
+
+// The numbers the kernel gives for a raw socket's protocol and a packet socket's ethertype, named
+// as ss and /etc/protocols name them; an unknown one keeps its number.
+const IP_PROTOCOLS: Record<number, string> = { 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 58: 'ipv6-icmp', 89: 'ospf', 112: 'vrrp', 132: 'sctp', 255: 'raw' };
+const ETHERTYPES: Record<number, string> = { 0x0003: 'all', 0x0800: 'ip', 0x0806: 'arp', 0x86dd: 'ipv6', 0x88cc: 'lldp', 0x8863: 'pppoe-disc', 0x8864: 'pppoe', 0x888e: 'eapol', 0x8100: 'vlan' };
+
+export function ipProtocolName(n: number): string {
+  return IP_PROTOCOLS[n] ?? `proto-${n}`;
+}
+export function ethertypeName(n: number): string {
+  return ETHERTYPES[n] ?? `0x${n.toString(16).padStart(4, '0')}`;
+}

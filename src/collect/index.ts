@@ -27,7 +27,7 @@ import { socketFds, socketInodesOf, startFdScan } from './fds.js';
 import { labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
 import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
-import { ipProtocolName } from '../snapshot/lines.js';
+import { ipProtocolName } from './addresses.js';
 import { unixSocketCount } from './unix-ambiguity.js';
 
 export interface CollectOptions {

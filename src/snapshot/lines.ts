@@ -1,20 +1,10 @@
 // One line per socket identity, key (the local endpoint) first, then its owners. Never a pid, an
 // inode, a queue size or an ephemeral port: those change without anything having changed.
-import { endpoint } from '../collect/addresses.js';
+import { endpoint, ethertypeName, ipProtocolName } from '../collect/addresses.js';
 import type { Owner, Socket } from '../types.js';
 import { escapeField } from './escape.js';
 
 export const SEP = '  ';
-
-const IP_PROTOCOLS: Record<number, string> = { 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 47: 'gre', 50: 'esp', 58: 'ipv6-icmp', 89: 'ospf', 112: 'vrrp', 132: 'sctp', 255: 'raw' };
-const ETHERTYPES: Record<number, string> = { 0x0003: 'all', 0x0800: 'ip', 0x0806: 'arp', 0x86dd: 'ipv6', 0x88cc: 'lldp', 0x8863: 'pppoe-disc', 0x8864: 'pppoe', 0x888e: 'eapol', 0x8100: 'vlan' };
-
-export function ipProtocolName(n: number): string {
-  return IP_PROTOCOLS[n] ?? `proto-${n}`;
-}
-export function ethertypeName(n: number): string {
-  return ETHERTYPES[n] ?? `0x${n.toString(16).padStart(4, '0')}`;
-}
 
 /** The local endpoint as the snapshot and the status table write it. */
 export function localEndpoint(s: Socket): string {

@@ -19,11 +19,13 @@ export function localEndpoint(s: Socket): string {
 
 /**
  * As `ss` writes it: '0.0.0.0%lo:1030' for a socket bound to a device (SO_BINDTODEVICE), '*:22'
- * for a dual-stack listener on every address, '[::]:22' for an IPv6-only one.
+ * for a dual-stack TCP/UDP socket on every address, '[::]:22' for an IPv6-only one. A raw IPv6
+ * socket never receives IPv4, whatever its V6ONLY says, and only raw_diag (often not built) reports
+ * that flag: it is always '[::]', so a kernel gaining raw_diag does not rewrite its line.
  */
 function inetEndpoint(s: Socket, port: string): string {
   const device = s.device ? `%${escapeField(s.device)}` : '';
-  if (s.family === 'inet6' && s.localAddress === '::' && s.v6only === false) return `*${device}:${port}`;
+  if (s.family === 'inet6' && s.localAddress === '::' && s.v6only === false && s.kind !== 'raw') return `*${device}:${port}`;
   if (!device) return endpoint(s.localAddress, port);
   return s.family === 'inet6' ? `[${s.localAddress}]${device}:${port}` : `${s.localAddress}${device}:${port}`;
 }

@@ -22,4 +22,10 @@ describe('inet endpoints', () => {
       '0.0.0.0%lo:icmp', '0.0.0.0%we\\x09ird:1030',
     ]);
   });
+
+  it('a raw IPv6 socket on every address is [::] whether or not the kernel reported V6ONLY (raw_diag or /proc)', () => {
+    const raw6 = { kind: 'raw' as const, family: 'inet6' as const, localAddress: '::', localPort: 58 };
+    expect([sock({ ...raw6, v6only: false }), sock({ ...raw6 }), sock({ ...raw6, v6only: false, socketType: 'dgram' })].map(localEndpoint))
+      .toEqual(['[::]:ipv6-icmp', '[::]:ipv6-icmp', '[::]:ping']);
+  });
 });

@@ -1,0 +1,66 @@
+// Which files in the hooks directory are hooks (run-parts' rules), and what a hook's failure says:
+// real sh scripts in a temporary directory.
+import { describe, expect, it } from 'vitest';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listHooks, runHook } from '../../src/alert/hooks.js';
+import { EXIT, LsmError } from '../../src/errors.js';
+
+function dirWith(files: Record<string, [string, number]>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-mut-hooks-'));
+  for (const [name, [body, mode]] of Object.entries(files)) {
+    writeFileSync(join(dir, name), body);
+    chmodSync(join(dir, name), mode);
+  }
+  return dir;
+}
+
+describe('which files are hooks', () => {
+  it("run-parts names only, executable files only, in sorted order; a group-writable one is listed as refused, with its mode", () => {
+    const sh = '#!/bin/sh\nexit 0\n';
+    const dir = dirWith({ '20-b': [sh, 0o700], '10_a': [sh, 0o755], 'Z9': [sh, 0o500], 'x.sh': [sh, 0o755], 'y~': [sh, 0o755], '.hidden': [sh, 0o755], '30-noexec': [sh, 0o644], '40-group': [sh, 0o770], '50-other-x': [sh, 0o601] });
+    mkdirSync(join(dir, '60-dir'));
+    expect(listHooks(dir).map((h) => [h.name, h.path, h.problem])).toEqual([
+      ['10_a', join(dir, '10_a'), null],
+      ['20-b', join(dir, '20-b'), null],
+      ['40-group', join(dir, '40-group'), 'writable by group (mode 770)'],
+      ['50-other-x', join(dir, '50-other-x'), null],
+      ['Z9', join(dir, 'Z9'), null],
+    ]);
+    expect(listHooks(join(dir, 'none'))).toEqual([]);
+  });
+
+  it('a hooks directory others may write is refused outright: the check is made again on every look (lsm watch runs for days)', () => {
+    const dir = dirWith({ '10-a': ['#!/bin/sh\nexit 0\n', 0o755] });
+    expect(listHooks(dir)).toHaveLength(1);
+    chmodSync(dir, 0o777);
+    let err: unknown;
+    try { listHooks(dir); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(LsmError);
+    expect((err as LsmError).exitCode).toBe(EXIT.UNSAFE);
+    expect((err as Error).message).toMatch(/hooks directory/);
+  });
+});
+
+describe('what running a hook says', () => {
+  it('null on exit 0; else the exit code or signal and the first line of its stderr; a file that cannot be executed is refused or cannot run', { timeout: 20_000 }, async () => {
+    const dir = dirWith({
+      ok: ['#!/bin/sh\ncat > "$(dirname "$LSM_HOOK")/got"\necho "$X" >> "$(dirname "$LSM_HOOK")/got"\n', 0o755],
+      quiet: ['#!/bin/sh\nexit 4\n', 0o755],
+      loud: ['#!/bin/sh\nprintf "  first line  \\nsecond\\n" >&2\nexit 1\n', 0o755],
+      sig: ['#!/bin/sh\nkill -KILL $$\n', 0o755],
+      noexec: ['#!/bin/sh\nexit 0\n', 0o644],
+      garbage: ['\x00\x01\x02 not a program', 0o755],
+    });
+    expect(await runHook(join(dir, 'ok'), 'the change\n', { X: 'from env' })).toBeNull();
+    expect(readFileSync(join(dir, 'got'), 'utf8')).toBe('the change\nfrom env\n');
+    expect(await runHook(join(dir, 'quiet'), '', {})).toBe('exit 4');
+    expect(await runHook(join(dir, 'loud'), '', {})).toBe('exit 1: first line  '); // the first line of what it wrote, trimmed as a whole
+    expect(await runHook(join(dir, 'sig'), '', {})).toBe('exit SIGKILL');
+    expect(await runHook(join(dir, 'noexec'), '', {})).toBe('refused: not executable');
+    expect(await runHook(join(dir, 'garbage'), '', {})).toMatch(/^cannot run: |^exit /);
+    // a hook that exits without reading a large input is done, not an error (EPIPE is ignored)
+    expect(await runHook(join(dir, 'quiet'), 'x'.repeat(4 << 20), {})).toBe('exit 4');
+  });
+});

@@ -177,4 +177,16 @@ describe('labelDir', () => {
     }
     expect(labelDir('a b')).toBe('a%x20b');
   });
+
+  it('cuts a long label between characters, never inside one beyond U+FFFF: the name git stores is the name of the snapshot', () => {
+    const dirs = new Set<string>();
+    for (let k = 190; k <= 200; k++) {
+      const label = Buffer.from(`${'x'.repeat(k)}\u{1f600}\u{1f600}\u{1f600}${k}`, 'utf8').toString('latin1');
+      const dir = labelDir(label);
+      expect(Buffer.from(dir, 'utf8').toString('utf8'), `${k} x`).toBe(dir); // a lone surrogate would come back as U+FFFD
+      expect(Buffer.byteLength(dir.slice(0, dir.indexOf('%h')))).toBeLessThanOrEqual(200);
+      dirs.add(dir);
+    }
+    expect(dirs.size).toBe(11);
+  });
 });

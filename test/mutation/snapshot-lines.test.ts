@@ -5,7 +5,8 @@
 // that survived the fixture tests (test/MUTATION.md).
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot, fileText } from '../../src/snapshot/index.js';
-import { ethertypeName, formatOwners, ipProtocolName, localEndpoint } from '../../src/snapshot/lines.js';
+import { ethertypeName, ipProtocolName } from '../../src/collect/addresses.js';
+import { formatOwners, localEndpoint } from '../../src/snapshot/lines.js';
 import { namespaceOf, parseLine } from '../../src/snapshot/parse-line.js';
 import { identity, listeningPorts, recordable, recordableState } from '../../src/snapshot/select.js';
 import type { Collection, NetNamespace, Owner, Socket } from '../../src/types.js';

@@ -34,7 +34,9 @@ export function labelDir(label: string): string {
   if (dir.endsWith('.')) dir = dir.slice(0, -1) + '%x2e'; // 'x..' + '/tcp' holds '../': git refuses the path
   if (Buffer.byteLength(dir) <= LABEL_MAX) return dir;
   let cut = dir.slice(0, LABEL_MAX);
-  while (Buffer.byteLength(cut) > LABEL_MAX) cut = cut.slice(0, -1);
+  // by bytes, and never between the two halves of a character beyond U+FFFF: a lone surrogate is
+  // written as U+FFFD, so git would hold another name than the snapshot (a change on every scan)
+  while (Buffer.byteLength(cut) > LABEL_MAX || /[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
   return `${cut}%h${createHash('sha256').update(label, 'latin1').digest('hex').slice(0, 16)}`;
 }
 

@@ -46,7 +46,11 @@ describe('escapeField', () => {
     const unescape = (s: string) => Buffer.concat(s.split(/(\\x[0-9a-f]{2}|\\u\{[0-9a-f]+\}|\\\\)/).map((p) =>
       p.startsWith('\\x') ? Buffer.from([parseInt(p.slice(2), 16)]) : p.startsWith('\\u{') ? Buffer.from(String.fromCodePoint(parseInt(p.slice(3, -1), 16)), 'utf8')
         : p === '\\\\' ? Buffer.from('\\') : Buffer.from(p, 'utf8'))).toString('latin1');
+    // the same three checks per code point as one expect each per loop, on the list of those that
+    // fail (an expect per code point cost most of this test's time); a kept character needs no
+    // unescape: unescape(`a${ch}`) is its own UTF-8 by construction
     let checked = 0;
+    const wrong: string[] = [];
     for (let cp = 0; cp <= 0x10ffff; cp += cp < 0x3000 ? 1 : cp < 0x30000 ? 7 : 61) {
       if (cp >= 0xd800 && cp <= 0xdfff) continue; // not encodable: the surrogate bytes are covered above
       const ch = String.fromCodePoint(cp);
@@ -54,19 +58,22 @@ describe('escapeField', () => {
       const out = escapeField(raw);
       const plain = cp > 0x20 && cp < 0x7f && cp !== 0x5c;
       const visible = cp >= 0x80 && !hidden.test(ch) && cp !== 0x2800;
-      expect(out === `a${ch}`, `U+${cp.toString(16)}`).toBe(plain || visible);
-      expect(/^[\x21-\x7e]/.test(out.slice(1)) || visible, `U+${cp.toString(16)}`).toBe(true);
-      expect(unescape(out)).toBe(raw);
+      const kept = out === `a${ch}`;
+      if (kept !== (plain || visible)) wrong.push(`U+${cp.toString(16)} ${kept ? 'kept' : 'escaped'}: ${out}`);
+      if (!(/^[\x21-\x7e]/.test(out.slice(1)) || visible)) wrong.push(`U+${cp.toString(16)} not visible: ${out}`);
+      if (!kept && unescape(out) !== raw) wrong.push(`U+${cp.toString(16)} not reversible: ${out}`);
       checked++;
     }
+    expect(wrong).toEqual([]);
     expect(checked).toBeGreaterThan(30_000);
     // every invalid byte sequence: each of 256 lead bytes followed by each continuation class
     for (let b = 0x80; b <= 0xff; b++) for (const c of [0x00, 0x41, 0x80, 0xbf, 0xc0, 0xff]) {
       const raw = latin1([b, c]);
       const out = escapeField(raw);
-      expect(unescape(out)).toBe(raw);
-      if (b < 0xc2 || b > 0xdf || c < 0x80 || c > 0xbf) expect(out.startsWith(`\\x${b.toString(16)}`)).toBe(true);
+      if (unescape(out) !== raw) wrong.push(`${b.toString(16)} ${c.toString(16)} not reversible: ${out}`);
+      if ((b < 0xc2 || b > 0xdf || c < 0x80 || c > 0xbf) && !out.startsWith(`\\x${b.toString(16)}`)) wrong.push(`${b.toString(16)} ${c.toString(16)} lead not a byte: ${out}`);
     }
+    expect(wrong).toEqual([]);
   });
 });
 
@@ -176,5 +183,17 @@ describe('labelDir', () => {
       expect(Buffer.byteLength(d)).toBeLessThan(255);
     }
     expect(labelDir('a b')).toBe('a%x20b');
+  });
+
+  it('cuts a long label between characters, never inside one beyond U+FFFF: the name git stores is the name of the snapshot', () => {
+    const dirs = new Set<string>();
+    for (let k = 190; k <= 200; k++) {
+      const label = Buffer.from(`${'x'.repeat(k)}\u{1f600}\u{1f600}\u{1f600}${k}`, 'utf8').toString('latin1');
+      const dir = labelDir(label);
+      expect(Buffer.from(dir, 'utf8').toString('utf8'), `${k} x`).toBe(dir); // a lone surrogate would come back as U+FFFD
+      expect(Buffer.byteLength(dir.slice(0, dir.indexOf('%h')))).toBeLessThanOrEqual(200);
+      dirs.add(dir);
+    }
+    expect(dirs.size).toBe(11);
   });
 });

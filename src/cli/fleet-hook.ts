@@ -7,7 +7,7 @@ import { EXIT, LsmError } from '../errors.js';
 import { guard, parseUpdates } from '../fleet/guard.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fleetGitdir } from './fleet-questions.js';
+import { fleetGitdir } from './fleet-gitdir.js';
 
 export function runGuard(gitdir: string, stdin: string): boolean {
   const problems = guard(gitdir, parseUpdates(stdin), process.env.REMOTE_USER || undefined);
@@ -28,11 +28,14 @@ export async function runReceive(gitdir: string, stdin: string, config?: string)
   }
 }
 
-/** Started by the post-receive hook: record and index what it queued, spool the central alerts, deliver them. */
+/**
+ * Started by the post-receive hook (under its lock: one at a time): record and index what was
+ * queued, spool the central alerts, deliver them, while pushes keep coming.
+ */
 async function runDrain(gitdir: string): Promise<void> {
-  const [{ alertSettings, context }, { deliverCentral }] = await Promise.all([import('./context.js'), import('../fleet/receive.js')]);
+  const [{ alertSettings, context }, { drainWhileQueued }] = await Promise.all([import('./context.js'), import('../fleet/receive.js')]);
   const { host: _h, repoDir: _r, ...alerts } = alertSettings(context({}));
-  await deliverCentral(gitdir, alerts);
+  await drainWhileQueued(gitdir, alerts);
 }
 
 // run as the hook's program (through any symbolic link: a guard that silently did nothing would accept every push)

@@ -2,26 +2,19 @@
 // Apart from fleet.ts (whose hooks load the alert pipeline) so that the fast path (fast-path.ts)
 // runs them loading only the index's reader: node's start is most of what they cost.
 import type { Argv, CommandModule } from 'yargs';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseDuration, parseTime } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../fleet/questions.js';
+import { fleetGitdir } from './fleet-gitdir.js';
 import { context, type GlobalArgs } from './global-options.js';
 import { out } from './output.js';
+
+export { fleetGitdir };
 
 export interface FleetArgs extends GlobalArgs { fleet?: string; json?: boolean }
 // yargs types each builder's options; one loose shape here keeps the table short
 export type FleetArgv = FleetArgs & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Sub = CommandModule<FleetArgs, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** The central repository's git directory: bare (DIR) or a clone's DIR/.git. */
-export function fleetGitdir(argv: FleetArgs): string {
-  const dir = resolve(argv.fleet || process.env.LSM_FLEET || process.env.GIT_DIR || '.');
-  if (existsSync(join(dir, 'HEAD')) && existsSync(join(dir, 'objects'))) return dir;
-  if (existsSync(join(dir, '.git', 'HEAD'))) return join(dir, '.git');
-  throw new LsmError(`${dir} is not a fleet repository (lsm fleet init makes one; --fleet DIR or LSM_FLEET names it)`, EXIT.USAGE);
-}
 
 export function silentAfter(argv: FleetArgv, ctxInterval: string): number {
   const text = argv['silent-after'] ?? `${3 * (parseDuration(ctxInterval) ?? 600_000) / 60_000}m`;

@@ -218,8 +218,12 @@ export function recordPush(gitdir: string, rec: PushRecord): void {
   appendFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), JSON.stringify(rec) + '\n');
 }
 
-/** The last time a host pushed, a heartbeat or new commits: lsm/seen/<host> holds it. */
+/**
+ * The last time a host pushed, a heartbeat or new commits: lsm/seen/<host> holds it. Never moved
+ * back: the post-receive hook writes a heartbeat's time itself, the drain a queued push's later.
+ */
 export function markSeen(gitdir: string, host: string, t: number): void {
+  if ((lastSeen(gitdir, host) ?? -Infinity) >= t) return;
   mkdirSync(join(gitdir, 'lsm', 'seen'), { recursive: true });
   const path = join(gitdir, 'lsm', 'seen', host);
   writeFileSync(`${path}.${process.pid}.tmp`, String(t));

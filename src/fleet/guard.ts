@@ -40,11 +40,27 @@ function git(gitdir: string, args: string[], input?: string | Buffer): { code: n
   return { code: r.status ?? -1, out: r.stdout ?? Buffer.alloc(0), err: (r.stderr ?? '').toString() };
 }
 
-/** Problems with the new commits of one update (linear history, valid snapshot trees). */
-function contentProblems(gitdir: string, u: RefUpdate): string[] {
+/** The commits an update brings that no ref has yet, oldest first, each with its parents; or why they cannot be read. */
+function newCommits(gitdir: string, u: RefUpdate): string[][] | string {
   const list = git(gitdir, ['rev-list', '--reverse', '--parents', u.new, '--not', '--all']);
-  if (list.code !== 0) return [`cannot read the pushed commits: ${list.err.trim().split('\n')[0]}`];
-  const commits = list.out.toString().split('\n').filter(Boolean).map((l) => l.split(' '));
+  if (list.code !== 0) return `cannot read the pushed commits: ${list.err.trim().split('\n')[0]}`;
+  return list.out.toString().split('\n').filter(Boolean).map((l) => l.split(' '));
+}
+
+/**
+ * Whether old is an ancestor of new. The common push needs no git for it: its new commits form a
+ * chain whose first one's parent is the old tip (then old is an ancestor; merges are refused anyway).
+ */
+function fastForward(gitdir: string, u: RefUpdate, commits: string[][] | string): boolean {
+  if (u.old === u.new) return true;
+  if (typeof commits !== 'string' && commits.length > 0 && commits[commits.length - 1][0] === u.new &&
+    commits.every(([, ...parents], i) => parents.length === 1 && parents[0] === (i === 0 ? u.old : commits[i - 1][0]))) return true;
+  return git(gitdir, ['merge-base', '--is-ancestor', u.old, u.new]).code === 0;
+}
+
+/** Problems with the new commits of one update (linear history, valid snapshot trees). */
+function contentProblems(gitdir: string, commits: string[][] | string): string[] {
+  if (typeof commits === 'string') return [commits];
   for (const [c, ...parents] of commits) if (parents.length > 1) return [`commit ${c.slice(0, 10)} is a merge: a host's history is linear`];
   if (commits.length === 0) return [];
   // every commit against its parent, in one process; a root commit lists its whole tree
@@ -132,11 +148,12 @@ export function guard(gitdir: string, updates: RefUpdate[], user: string | undef
     if (!user) { say('no authenticated user (the web server must require a login and pass REMOTE_USER)'); continue; }
     if (!mayPush(users, user, host)) { say(`user '${user}' may not push to hosts/${host} (lsm/users in the repository maps users to hosts)`); continue; }
     if (u.new === ZERO) { say('deleting a host branch is refused: the fleet history is append-only'); continue; }
-    if (u.old !== ZERO && git(gitdir, ['merge-base', '--is-ancestor', u.old, u.new]).code !== 0) {
+    const commits = newCommits(gitdir, u);
+    if (u.old !== ZERO && !fastForward(gitdir, u, commits)) {
       say(`non-fast-forward (${u.old.slice(0, 10)} is not an ancestor of ${u.new.slice(0, 10)}): the fleet history is append-only, rewritten history is refused`);
       continue;
     }
-    for (const p of contentProblems(gitdir, u)) say(p);
+    for (const p of contentProblems(gitdir, commits)) say(p);
   }
   return problems;
 }

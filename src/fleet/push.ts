@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../store/atomic-fs.js';
 import { igit, readRef } from '../store/git.js';
 import { BASELINE_REF, BRANCH, openRepo, type Repo } from '../store/repo.js';
 import { PUSHED_BASELINE_REF, PUSHED_REF, baselineRef, hostIdProblem, hostRef } from './names.js';
+import { SendHttpError, newObjects, sendUpdate, type Request } from './send.js';
 
 export interface PushSettings {
   remote: string; // http(s) URL, maybe with user:password
@@ -126,7 +127,6 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
   const baselineDue = baseline !== null && baseline !== readRef(repo.gitdir, PUSHED_BASELINE_REF);
   const branchDue = head !== pushed || !(previous?.ok && now - previous.time < HEARTBEAT_MS);
   if (!branchDue && !baselineDue) return null;
-  const git = await igit();
   const base = { head, pushed, lastSuccess: previous?.lastSuccess ?? null };
   const fail = async (error: string, diverged: PushState['diverged'] = null): Promise<PushOutcome> => {
     const state: PushState = { ...base, time: now, ok: false, error, diverged, failingSince: previous?.ok === false ? previous.failingSince ?? now : now };
@@ -138,7 +138,7 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
 
   if (pushed && pushed !== head) {
     let descends = false;
-    try { descends = await git.isDescendent({ fs: repo.fs, gitdir: repo.gitdir, oid: head, ancestor: pushed, depth: -1, cache: repo.cache }); } catch { /* the pushed commit is gone */ }
+    try { descends = await (await igit()).isDescendent({ fs: repo.fs, gitdir: repo.gitdir, oid: head, ancestor: pushed, depth: -1, cache: repo.cache }); } catch { /* the pushed commit is gone */ }
     if (!descends) return fail(`local history rewritten: HEAD ${head.slice(0, 10)} does not descend from ${pushed.slice(0, 10)}, the last commit the server has; not pushed (never forced)`, 'local');
   }
   const messages: string[] = [];
@@ -152,7 +152,19 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
   try {
     for (const push of [...(branchDue ? [branch] : []), ...(baselineDue ? [{ ref: BASELINE_REF, remoteRef: baselineRef(s.hostId) }] : [])]) {
       what = push;
-      const result = await git.push({
+      // the common case, a change or a heartbeat on top of what the server has: one request
+      const objects = push === branch && pushed ? await newObjects(repo, pushed, head) : null;
+      if (objects) {
+        const r = await sendUpdate(timed.request as unknown as Request, url, headers, repo, { old: pushed!, new: head, ref: push.remoteRef }, objects);
+        const refError = r.refs.has(push.remoteRef) ? r.refs.get(push.remoteRef)! : 'no report for the branch';
+        if (r.unpack === 'ok' && refError === null) {
+          if (head !== pushed) await setRef(repo, PUSHED_REF, head);
+          continue;
+        }
+        if (/hook declined/.test(refError ?? '')) return fail(`the server refused ${push.remoteRef.slice('refs/heads/'.length)}: ${refError}${serverSaid([r.messages])}`);
+        // the server's branch is not where refs/lsm/pushed says (or the pack did not do): the long way finds out
+      }
+      const result = await (await igit()).push({
         fs: repo.fs, http: timed, gitdir: repo.gitdir, url, ...push, headers, cache: repo.cache,
         onAuthFailure: () => ({ cancel: true }),
         onMessage: (m) => { messages.push(m); },
@@ -174,6 +186,7 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
       const refError = Object.values(e.data?.result?.refs ?? {})[0]?.error ?? e.message;
       return fail(`the server refused ${what.remoteRef.slice('refs/heads/'.length)}: ${oneLine(refError)}${serverSaid(messages)}`);
     }
+    if (err instanceof SendHttpError) return fail(`${url}: HTTP ${err.statusCode} ${oneLine(err.message)}`);
     if (e.code === 'HttpError') return fail(`${url}: HTTP ${e.data?.statusCode ?? ''} ${oneLine(e.message)}`.replace(/\s+/g, ' '));
     return fail(`${url}: ${oneLine(e.message)}`);
   }

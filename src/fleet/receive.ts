@@ -11,12 +11,13 @@ import { lockRepository, type Lock } from '../store/lock.js';
 import type { AlertSettings, DeliveryReport } from '../alert/index.js';
 import { atomicFs } from '../store/atomic-fs.js';
 import type { Repo } from '../store/repo.js';
-import { fleetRefs, markSeen, recordPush, updateHostIndex, type PushRecord } from './catalog.js';
+import { fleetRefs, markSeen, recordPush, updateHostIndex, type FleetRefs, type PushRecord } from './catalog.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { parseUpdates, ZERO, type RefUpdate } from './guard.js';
 import { baselineOfRef, hostOfRef } from './names.js';
 
 const MAX_ALERTS_PER_PUSH = 1000;
+const QUEUED = /^\d+-\d+$/; // lsm/queue/<ms>-<pid>; '.tmp' is one being written
 
 export function bareRepo(gitdir: string): Repo {
   return { dir: gitdir, gitdir, fs: atomicFs(gitdir), cache: {} };
@@ -25,17 +26,20 @@ export function bareRepo(gitdir: string): Repo {
 export interface ReceiveReport { indexed: string[]; recorded: number; problems: string[] }
 
 /** After a push: record and index it (the alerts follow from the record: spoolReceived). */
-export function received(gitdir: string, updates: RefUpdate[], user: string, now = Date.now()): ReceiveReport {
+export function received(gitdir: string, updates: RefUpdate[], user: string, now = Date.now(), refsNow: () => FleetRefs = () => fleetRefs(gitdir)): ReceiveReport {
   const report: ReceiveReport = { indexed: [], recorded: 0, problems: [] };
-  const refs = fleetRefs(gitdir); // after the push: the hosts' tips and baselines as they are now
+  // after the push: the hosts' tips and baselines as they are now (read only when something moved: not for a heartbeat)
+  let known: FleetRefs | undefined;
+  const refs = () => (known ??= refsNow());
   // a baseline pushed: the host's drift is derived again (its commits are indexed already)
   for (const u of updates) {
     const host = baselineOfRef(u.ref);
-    const tip = host === null ? undefined : refs.tips.get(host);
-    if (host === null || u.new === ZERO || tip === undefined || updates.some((o) => hostOfRef(o.ref) === host)) continue;
+    if (host === null || u.new === ZERO || updates.some((o) => hostOfRef(o.ref) === host)) continue;
+    const tip = refs().tips.get(host);
+    if (tip === undefined) continue;
     markSeen(gitdir, host, now);
     try {
-      updateHostIndex(gitdir, host, tip, null, refs.baselines.get(host) ?? null);
+      updateHostIndex(gitdir, host, tip, null, refs().baselines.get(host) ?? null);
       report.indexed.push(host);
     } catch (err) {
       report.problems.push(`index of hosts/${host}: ${(err as Error).message} (lsm fleet reindex rebuilds it)`);
@@ -49,7 +53,7 @@ export function received(gitdir: string, updates: RefUpdate[], user: string, now
     recordPush(gitdir, { t: now, host, old: u.old, new: u.new, user });
     report.recorded++;
     try {
-      updateHostIndex(gitdir, host, u.new, now, refs.baselines.get(host) ?? null);
+      updateHostIndex(gitdir, host, u.new, now, refs().baselines.get(host) ?? null);
       report.indexed.push(host);
     } catch (err) {
       report.problems.push(`index of hosts/${host}: ${(err as Error).message} (lsm fleet reindex rebuilds it)`);
@@ -66,11 +70,14 @@ export function drainQueue(gitdir: string): ReceiveReport {
   const report: ReceiveReport = { indexed: [], recorded: 0, problems: [] };
   const dir = join(gitdir, 'lsm', 'queue');
   let names: string[] = [];
-  try { names = readdirSync(dir).filter((n) => /^\d+-\d+$/.test(n)).sort(); } catch { return report; }
+  try { names = readdirSync(dir).filter((n) => QUEUED.test(n)).sort(); } catch { return report; }
+  // read once for the whole queue: what it holds has landed already, the refs are at least that new
+  let refs: FleetRefs | undefined;
+  const refsNow = () => (refs ??= fleetRefs(gitdir));
   for (const n of names) {
     const text = readFileSync(join(dir, n), 'utf8');
     const nl = text.indexOf('\n');
-    const r = received(gitdir, parseUpdates(text.slice(nl + 1)), text.slice(0, nl), Number(n.split('-')[0]));
+    const r = received(gitdir, parseUpdates(text.slice(nl + 1)), text.slice(0, nl), Number(n.split('-')[0]), refsNow);
     report.indexed.push(...r.indexed);
     report.recorded += r.recorded;
     report.problems.push(...r.problems);
@@ -143,6 +150,25 @@ export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings,
   } finally {
     lock.release();
   }
+}
+
+/** Whether a push waits in lsm/queue. */
+export function queued(gitdir: string): boolean {
+  try { return readdirSync(join(gitdir, 'lsm', 'queue')).some((n) => QUEUED.test(n)); } catch { return false; }
+}
+
+/**
+ * The drain the post-receive hook starts (one at a time: it holds lsm/drain.lock meanwhile). It
+ * goes on while pushes keep coming, waiting up to lingerMs for the next, so a burst of pushes, or a
+ * fleet's steady heartbeats, is one node start, not one a push; after shiftMs it ends, and the
+ * hook's loop starts the next one if anything is queued.
+ */
+export async function drainWhileQueued(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, o = { lingerMs: 2000, shiftMs: 600_000 }): Promise<void> {
+  const started = Date.now();
+  do {
+    await deliverCentral(gitdir, alerts);
+    for (const until = Date.now() + o.lingerMs; !queued(gitdir) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
+  } while (queued(gitdir) && Date.now() - started < o.shiftMs);
 }
 
 export async function lockCentral(gitdir: string): Promise<Lock> {

@@ -19,21 +19,71 @@ export interface InitOptions {
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const HOOK = fileURLToPath(new URL('../cli/fleet-hook.js', import.meta.url)); // the hooks' own entry: no command-line parser
 
+/**
+ * pre-receive: a heartbeat (every update a no-op on the pushing user's own hosts/ or baselines/
+ * branch, by a user lsm/users does not name: the default mapping, user = host id) is accepted by
+ * the shell alone; anything else goes whole to lsm's guard (one node start). The shell only ever
+ * accepts that one narrow case; when unsure it asks the guard, which decides as before.
+ */
 function guardHook(config?: string): string {
-  return `#!/bin/sh\n# installed by lsm fleet init: refuses what would rewrite, delete or forge a host's history\n` +
-    `${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}exec ${sh(process.execPath)} ${sh(HOOK)} guard\n`;
+  return `#!/bin/sh
+# installed by lsm fleet init: refuses what would rewrite, delete or forge a host's history
+u=$REMOTE_USER all= fast=1
+case $u in ''|[!A-Za-z0-9_]*|*[!A-Za-z0-9._-]*|*..*|*.|*.lock) fast= ;; esac
+[ \${#u} -le 63 ] || fast=
+if [ -n "$fast" ] && [ -e lsm/users ]; then
+  while IFS= read -r l || [ -n "$l" ]; do case $l in *"$u"*) fast= ;; esac; done < lsm/users || fast=
+fi
+while IFS= read -r l || [ -n "$l" ]; do
+  all="$all$l
+"
+  old=\${l%% *} rest=\${l#* }; new=\${rest%% *} ref=\${rest#* }
+  [ "$old" = "$new" ] && [ "$old" != ${'0'.repeat(40)} ] || fast=
+  case $ref in "refs/heads/hosts/$u"|"refs/heads/baselines/$u") ;; *) fast= ;; esac
+done
+[ -n "$fast" ] && exit 0
+printf '%s' "$all" | ${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}exec ${sh(process.execPath)} ${sh(HOOK)} guard
+`;
 }
 
 /**
- * post-receive keeps what arrived in lsm/queue (on disk before the host hears 'ok') and leaves the
- * rest (record, index, central alerts) to a process of its own: no node start in the push's time.
- * `lsm fleet check` (cron) drains the queue too, should that process die.
+ * post-receive: a heartbeat (every update a no-op on a host branch) only writes lsm/seen/<host>.
+ * Anything else it keeps in lsm/queue (on disk before the host hears 'ok') and leaves the
+ * rest (record, index, central alerts) to a process of its own, niced, and only one at a time: it
+ * runs under `flock -n lsm/drain.lock`, so while one works the other hooks only queue, and a burst
+ * of pushes starts one node, not one each (the kernel drops the lock with the process; the lock's
+ * fd is not passed on to node, nor to what it starts). When it ends, the lock goes first, then the
+ * queue is looked at once more: a hook that found the lock taken had queued before it tried, so
+ * nothing waits for the next push. `lsm fleet check` (cron) drains the queue too, should all die.
  */
 function receiveHook(dir: string, config?: string): string {
   const q = sh(join(dir, 'lsm', 'queue'));
-  return `#!/bin/sh\n# installed by lsm fleet init: queues what arrived; lsm records it, indexes it and spools a central alert per change apart from the push\n` +
-    `mkdir -p ${q} && f=${q}/$(date +%s%3N)-$$ && { printf '%s' "$REMOTE_USER" | tr '\\n\\r' '  '; echo; cat; } > "$f.tmp" && mv "$f.tmp" "$f" || exit 1\n` +
-    `${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}setsid ${sh(process.execPath)} ${sh(HOOK)} drain ${sh(dir)} </dev/null >/dev/null 2>&1 &\n`;
+  // $1 queue, $2 lock, then the drain's command; 99: the lock is taken; at most 100 rounds
+  const loop = 'q=$1 l=$2; shift 2; n=0; while [ $n -lt 100 ]; do n=$((n + 1)); flock -n -E 99 -o "$l" "$@" || exit 0; ' +
+    'for f in "$q"/*; do case ${f##*/} in *[!0-9-]*|*-*-*|-*|*-) ;; *-*) continue 2 ;; esac; done; exit 0; done';
+  const seen = sh(join(dir, 'lsm', 'seen'));
+  return `#!/bin/sh
+# installed by lsm fleet init: queues what arrived; lsm records it, indexes it and spools a central alert per change apart from the push
+t=$(date +%s%3N) || exit 1
+all= beat=1 hosts=
+while IFS= read -r l || [ -n "$l" ]; do
+  all="$all$l
+"
+  old=\${l%% *} rest=\${l#* }; new=\${rest%% *} ref=\${rest#* }; h=\${ref#refs/heads/hosts/}
+  [ "$old" = "$new" ] && [ "$h" != "$ref" ] && [ \${#h} -le 63 ] || beat=
+  case $h in ''|[!A-Za-z0-9_]*|*[!A-Za-z0-9._-]*|*..*|*.|*.lock) beat= ;; esac
+  hosts="$hosts $h"
+done
+if [ -n "$beat" ]; then
+  # a heartbeat (nothing new): lsm/seen/<host> says the host lives; no lsm started for it
+  [ -d ${seen} ] || mkdir -p ${seen} || exit 1
+  for h in $hosts; do printf '%s' "$t" > ${seen}/"$h.$$.tmp" && mv ${seen}/"$h.$$.tmp" ${seen}/"$h" || exit 1; done
+  exit 0
+fi
+[ -d ${q} ] || mkdir -p ${q} || exit 1
+f=${q}/$t-$$ && { printf '%s' "$REMOTE_USER" | tr '\\n\\r' '  '; echo; printf '%s' "$all"; } > "$f.tmp" && mv "$f.tmp" "$f" || exit 1
+${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}setsid nice -n 10 sh -c ${sh(loop)} sh ${q} ${sh(join(dir, 'lsm', 'drain.lock'))} ${sh(process.execPath)} ${sh(HOOK)} drain ${sh(dir)} </dev/null >/dev/null 2>&1 &
+`;
 }
 
 /** Make DIR a bare repository ready to serve; returns the lighttpd configuration to serve it. */

@@ -1,14 +1,50 @@
-// The central repository's guard as git runs it: the installed program, also reached through a
-// symbolic link (an install directory behind one): it must run and refuse, never do nothing.
+// The central repository's hooks as git runs them: the installed programs, their node counted by
+// a wrapper put in its place (it logs each start, then runs node). The guard must run and refuse
+// (also through a symbolic link to the install directory), never do nothing; a heartbeat is taken
+// by the shell alone; a burst of pushes starts one drain, which records every push.
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testConfig } from '../helpers/config.js';
 
 const DIST = join(__dirname, '..', '..', 'dist');
+const ZERO = '0'.repeat(40);
 
-describe('fleet hook entry', () => {
+/** `lsm fleet init` as README says; the hooks' node replaced by a wrapper that logs its arguments. */
+function initCounted(tmp: string, config?: string, before = ''): { gitdir: string; starts: () => string[] } {
+  const gitdir = join(tmp, 'srv', 'fleet.git');
+  execFileSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'init', gitdir, ...(config ? ['--config', config] : []), '--htpasswd', join(tmp, 'htpasswd')], { stdio: 'pipe' });
+  const log = join(tmp, 'node-starts');
+  const wrapper = join(tmp, 'node');
+  writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\n${before}exec '${process.execPath}' "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  for (const hook of ['pre-receive', 'post-receive']) {
+    const path = join(gitdir, 'hooks', hook);
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain(`'${process.execPath}'`);
+    writeFileSync(path, text.split(`'${process.execPath}'`).join(`'${wrapper}'`));
+  }
+  return { gitdir, starts: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []) };
+}
+
+/** A snapshot commit on hosts/<host> (git fast-import), child of parent when given. */
+function commit(gitdir: string, host: string, line: string, parent?: string): string {
+  let s = `commit refs/heads/hosts/${host}\ncommitter lsm <lsm@${host}> 1793491200 +0000\ndata 6\nchange\n${parent ? `from ${parent}\n` : ''}deleteall\n`;
+  for (const [p, body] of [['host/tcp', `${line}\n`], ['host/udp', ''], ['host/raw', ''], ['host/packet', ''], ['host/unix', '']]) s += `M 100644 inline ${p}\ndata ${Buffer.byteLength(body)}\n${body}\n`;
+  execFileSync('git', ['--git-dir', gitdir, 'fast-import', '--quiet', '--force'], { input: s });
+  return execFileSync('git', ['--git-dir', gitdir, 'rev-parse', `refs/heads/hosts/${host}`], { encoding: 'utf8' }).trim();
+}
+
+/** Run an installed hook as git does: in the repository, GIT_DIR=., the web server's user, updates on stdin. */
+function hook(gitdir: string, name: string, user: string | null, updates: string) {
+  const env: Record<string, string | undefined> = { ...process.env, GIT_DIR: '.', REMOTE_USER: user ?? undefined };
+  if (user === null) delete env.REMOTE_USER;
+  return spawnSync('sh', [join(gitdir, 'hooks', name)], { cwd: gitdir, input: updates, encoding: 'utf8', env });
+}
+
+describe('fleet hook entry', { timeout: 120_000 }, () => {
   it('refuses through a symbolic link to the install directory as it does directly', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
     const gitdir = join(tmp, 'fleet.git');
@@ -18,5 +54,110 @@ describe('fleet hook entry', () => {
       const r = spawnSync(process.execPath, [entry, 'guard'], { cwd: gitdir, input: `${'0'.repeat(40)} ${'1'.repeat(40)} refs/heads/master\n`, encoding: 'utf8', env: { ...process.env, GIT_DIR: gitdir, REMOTE_USER: 'web-1' } });
       expect([r.status, r.stderr], entry).toEqual([1, 'lsm fleet guard: refused refs/heads/master: only hosts/<host id> and baselines/<host id> branches are accepted here\n']);
     }
+  });
+
+  it('pre-receive: a heartbeat on the own branches is accepted without node; everything else is the guard\'s, which refuses as before', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
+    const { gitdir, starts } = initCounted(tmp);
+    const tip = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd');
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/web-1', tip]);
+    const own = `${tip} ${tip} refs/heads/hosts/web-1\n`;
+    for (const updates of [own, own + `${tip} ${tip} refs/heads/baselines/web-1\n`, own.trimEnd()]) {
+      const r = hook(gitdir, 'pre-receive', 'web-1', updates);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+    }
+    expect(starts()).toEqual([]);
+    // each of these goes to the guard (one node start each), which decides
+    const refusals: [string | null, string, RegExp][] = [
+      ['web-2', own, /refused refs\/heads\/hosts\/web-1: user 'web-2' may not push to hosts\/web-1/],
+      [null, own, /refused refs\/heads\/hosts\/web-1: no authenticated user/],
+      ['web-1', `${tip} ${ZERO} refs/heads/hosts/web-1\n`, /deleting a host branch is refused/],
+      ['web-1', `${ZERO} ${ZERO} refs/heads/hosts/web-1\n`, /deleting a host branch is refused/],
+      ['web-1', own + `${tip} ${tip} refs/heads/hosts/web-2\n`, /refused refs\/heads\/hosts\/web-2: user 'web-1' may not push/],
+      ['web-1', `${tip} ${tip} refs/heads/master\n`, /refused refs\/heads\/master: only hosts\/<host id>/],
+      ['web 1', own, /refused refs\/heads\/hosts\/web-1: user 'web 1' may not push/],
+      ['web-1.lock', `${tip} ${tip} refs/heads/hosts/web-1.lock\n`, /only hosts\/<host id>/],
+    ];
+    for (const [user, updates, why] of refusals) {
+      const before = starts().length;
+      const r = hook(gitdir, 'pre-receive', user, updates);
+      expect([r.status, r.stderr], updates).toEqual([1, expect.stringMatching(why)]);
+      expect(starts().length, updates).toBe(before + 1);
+    }
+    // lsm/users maps web-1 elsewhere: its own heartbeat is no longer its own, the guard refuses it
+    writeFileSync(join(gitdir, 'lsm', 'users'), 'web-1 web-9  # moved\n');
+    expect(hook(gitdir, 'pre-receive', 'web-1', own).stderr).toMatch(/user 'web-1' may not push to hosts\/web-1/);
+    writeFileSync(join(gitdir, 'lsm', 'users'), '# nobody mapped\nadmin *\n');
+    // a real change goes to the guard and is accepted; a forged one is refused
+    const next = commit(gitdir, 'web-1', '0.0.0.0:23  telnetd  root  /usr/sbin/telnetd', tip);
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/hosts/web-1', tip]);
+    const before = starts().length;
+    expect(hook(gitdir, 'pre-receive', 'web-1', `${tip} ${next} refs/heads/hosts/web-1\n`).status).toBe(0);
+    expect(starts().length).toBe(before + 1);
+    expect(hook(gitdir, 'pre-receive', 'web-1', `${next} ${tip} refs/heads/hosts/web-1\n`).stderr).toMatch(/non-fast-forward/);
+  });
+
+  /** Bounded wait until `hosts` pushes are recorded, the queue is empty and no drain holds the lock. */
+  async function drained(gitdir: string, hosts: number): Promise<number> {
+    const records = () => { try { return readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8').trim().split('\n').length; } catch { return 0; } };
+    const free = () => spawnSync('flock', ['-n', join(gitdir, 'lsm', 'drain.lock'), 'true']).status === 0;
+    for (let i = 0; i < 600 && !(records() >= hosts && readdirSync(join(gitdir, 'lsm', 'queue')).length === 0 && free()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(free()).toBe(true);
+    return records();
+  }
+
+  it('post-receive: pushes at once start one drain (niced, one at a time), and every push is recorded and indexed', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
+    const { gitdir, starts } = initCounted(tmp, testConfig(join(tmp, 'central')));
+    const hosts = Array.from({ length: 12 }, (_, i) => `web-${i}`);
+    const tips = hosts.map((h, i) => commit(gitdir, h, `0.0.0.0:${1000 + i}  svc  root  /usr/sbin/svc`));
+    const runs = hosts.map((h, i) => new Promise<number | null>((done) => {
+      const p = spawn('sh', [join(gitdir, 'hooks', 'post-receive')], { cwd: gitdir, env: { ...process.env, GIT_DIR: '.', REMOTE_USER: h }, stdio: ['pipe', 'ignore', 'ignore'] });
+      p.on('exit', done);
+      p.stdin.end(`${ZERO} ${tips[i]} refs/heads/hosts/${h}\n`);
+    }));
+    expect(await Promise.all(runs)).toEqual(hosts.map(() => 0));
+    expect(await drained(gitdir, hosts.length)).toBe(hosts.length);
+    expect(readdirSync(join(gitdir, 'lsm', 'queue'))).toEqual([]);
+    for (const h of hosts) expect(JSON.parse(readFileSync(join(gitdir, 'lsm', 'index', 'now', `${h}.json`), 'utf8')).tip).toBe(tips[hosts.indexOf(h)]);
+    const drains = starts().filter((s) => / drain /.test(s));
+    expect(drains.length).toBeGreaterThanOrEqual(1);
+    expect(drains.length).toBeLessThanOrEqual(2); // one, and at most a next one for what came as it ended
+  });
+
+  it('post-receive: a heartbeat only says when the host was seen: nothing queued, no node started', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
+    const { gitdir, starts } = initCounted(tmp, testConfig(join(tmp, 'central')));
+    const tip = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd');
+    const t0 = Date.now();
+    expect(hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n`).status).toBe(0);
+    const seen = Number(readFileSync(join(gitdir, 'lsm', 'seen', 'web-1'), 'utf8'));
+    expect(seen).toBeGreaterThanOrEqual(t0 - 1000);
+    expect(seen).toBeLessThanOrEqual(Date.now());
+    expect(existsSync(join(gitdir, 'lsm', 'queue')) ? readdirSync(join(gitdir, 'lsm', 'queue')) : []).toEqual([]);
+    expect(readdirSync(join(gitdir, 'lsm', 'seen'))).toEqual(['web-1']);
+    expect(starts()).toEqual([]);
+    // a heartbeat beside a change is queued whole, for the drain
+    const next = commit(gitdir, 'web-2', '0.0.0.0:23  telnetd  root  /usr/sbin/telnetd');
+    expect(hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n${ZERO} ${next} refs/heads/hosts/web-2\n`).status).toBe(0);
+    expect(await drained(gitdir, 1)).toBe(1);
+    expect(starts().filter((s) => / drain /.test(s))).toHaveLength(1);
+  });
+
+  it('post-receive: a push queued as the drain ends (its hook found the lock taken) gets the next drain', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
+    // the first drain ends at once, as if its last look at the queue came just before another push
+    // was queued (whose hook then found the lock still taken): only the look after the lock went finds it
+    const marker = join(tmp, 'first-done');
+    const before = `case "$*" in *' drain '*) [ -e '${marker}' ] || { touch '${marker}'; "$(dirname "$0")/late"; exit 0; } ;; esac\n`;
+    const { gitdir, starts } = initCounted(tmp, testConfig(join(tmp, 'central')), before);
+    const a = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd');
+    const b = commit(gitdir, 'web-2', '0.0.0.0:23  telnetd  root  /usr/sbin/telnetd');
+    writeFileSync(join(tmp, 'late'), `#!/bin/sh\nprintf 'web-2\\n${ZERO} ${b} refs/heads/hosts/web-2\\n' > '${join(gitdir, 'lsm', 'queue', '1793491200000-1')}'\n`);
+    chmodSync(join(tmp, 'late'), 0o755);
+    expect(hook(gitdir, 'post-receive', 'web-1', `${ZERO} ${a} refs/heads/hosts/web-1\n`).status).toBe(0);
+    expect(await drained(gitdir, 2)).toBe(2);
+    expect(readdirSync(join(gitdir, 'lsm', 'queue'))).toEqual([]);
+    expect(starts().filter((s) => / drain /.test(s))).toHaveLength(2);
   });
 });

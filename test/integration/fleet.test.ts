@@ -60,7 +60,8 @@ describe('fleet', { timeout: 240_000 }, () => {
     // the set-up README documents: init, then lighttpd with the configuration it prints
     const init = await world.lsm(['fleet', 'init', central, '--config', centralConf, '--listen', '127.0.0.1', '--port', '8080', '--htpasswd', join(tmp, 'htpasswd')]);
     expect([init.code, init.stderr]).toEqual([0, '']);
-    writeFileSync(join(tmp, 'lighttpd.conf'), init.stdout + `server.errorlog = "${join(tmp, 'lighttpd.log')}"\n`);
+    // (and an access log, to count a push's requests)
+    writeFileSync(join(tmp, 'lighttpd.conf'), init.stdout + `server.errorlog = "${join(tmp, 'lighttpd.log')}"\nserver.modules += ( "mod_accesslog" )\naccesslog.filename = "${join(tmp, 'access.log')}"\n`);
     for (const h of HOSTS) execFileSync('htpasswd', ['-bB', ...(h === 'web-1' ? ['-c'] : []), join(tmp, 'htpasswd'), h, PASSWORD[h]], { stdio: 'ignore' });
     for (const h of HOSTS) {
       const etc = join(tmp, h);
@@ -271,5 +272,26 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect(silent.map((m) => m.headers.get('x-lsm-host')).sort()).toEqual(HOSTS);
     const again = await world.lsm(['fleet', 'check', '--silent-after', '1ms', '--json', '--fleet', central], { LSM_CONFIG: join(tmp, 'central', 'lsm.conf') });
     expect(JSON.parse(again.stdout)).toEqual({ silent: HOSTS, raised: 0 });
+  });
+
+  it('a change on top of what the server has goes in one request; a server branch not where the host thinks is pushed the long way', async () => {
+    // (the pushes' requests: the test's own ls-remote is upload-pack)
+    const requests = () => readFileSync(join(tmp, 'access.log'), 'utf8').split('\n').filter((l) => / web-2 \[/.test(l) && /receive-pack/.test(l)).map((l) => /"(\w+ \S+) HTTP\/[\d.]+" (\d+)/.exec(l)?.slice(1).join(' '));
+    const head = () => execFileSync('git', ['-C', repo('web-2'), 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const before = requests().length;
+    await hold(4448);
+    const r = await lsmOn('web-2', ['-c']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(requests().slice(before)).toEqual(['POST /git/fleet.git/git-receive-pack 200']);
+    expect((await git(['ls-remote', authUrl('web-2')])).stdout).toContain(`${head()}\trefs/heads/hosts/web-2`);
+    // refs/lsm/pushed one behind the server's branch: git refuses that update, the push with discovery lands the change
+    execFileSync('git', ['-C', repo('web-2'), 'update-ref', 'refs/lsm/pushed', `${head()}~1`]);
+    await hold(4449);
+    const again = await lsmOn('web-2', ['-c']);
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    expect((await git(['ls-remote', authUrl('web-2')])).stdout).toContain(`${head()}\trefs/heads/hosts/web-2`);
+    expect(execFileSync('git', ['-C', repo('web-2'), 'rev-parse', 'refs/lsm/pushed'], { encoding: 'utf8' }).trim()).toBe(head());
+    expect(requests().slice(before + 1)).toEqual(['POST /git/fleet.git/git-receive-pack 200', 'GET /git/fleet.git/info/refs?service=git-receive-pack 200', 'POST /git/fleet.git/git-receive-pack 200']);
+    execFileSync('git', ['--git-dir', central, 'fsck', '--strict'], { stdio: 'pipe' });
   });
 });

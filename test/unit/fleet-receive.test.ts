@@ -3,13 +3,13 @@
 // a record made while no delivery ran is still spooled later: nothing is lost between the two.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from '../../src/alert/spool.js';
 import { readHostNow } from '../../src/fleet/catalog.js';
 import { ZERO } from '../../src/fleet/guard.js';
-import { drainQueue, received, spoolReceived } from '../../src/fleet/receive.js';
+import { drainQueue, drainWhileQueued, received, spoolReceived } from '../../src/fleet/receive.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
 const FILES = ['host/udp', 'host/raw', 'host/packet', 'host/unix'];
@@ -42,6 +42,10 @@ describe('fleet receive', () => {
     received(gitdir, [{ old: c, new: d, ref: 'refs/heads/hosts/web-1' }], 'web-1', (T0 + 50) * 1000);
     received(gitdir, [{ old: d, new: d, ref: 'refs/heads/hosts/web-1' }], 'web-1', (T0 + 60) * 1000); // a heartbeat: not recorded
     expect(readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    // a queued push drained after a later heartbeat (which the hook wrote itself) does not move 'seen' back
+    expect(readFileSync(join(gitdir, 'lsm', 'seen', 'web-1'), 'utf8')).toBe(String((T0 + 60) * 1000));
+    received(gitdir, [{ old: d, new: d, ref: 'refs/heads/hosts/web-1' }], 'web-1', (T0 + 55) * 1000);
+    expect(readFileSync(join(gitdir, 'lsm', 'seen', 'web-1'), 'utf8')).toBe(String((T0 + 60) * 1000));
     const first = await spoolReceived(gitdir, alerts);
     expect(first).toEqual({ spooled: 3, problems: [] });
     const ids = new Spool(alerts.spoolDir).list().map((e) => e.alert.id).sort();
@@ -74,5 +78,28 @@ describe('fleet receive', () => {
     expect(existsSync(join(q, '1793491200000-11'))).toBe(false);
     expect(existsSync(join(q, '1793491400000-13.tmp'))).toBe(true);
     expect(drainQueue(gitdir)).toEqual({ indexed: [], recorded: 0, problems: [] });
+  });
+
+  it('a drain takes what is queued while it waits for more, and ends when nothing comes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-fleet-drain-'));
+    const gitdir = join(dir, 'fleet.git');
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const alerts = { spoolDir: join(dir, 'spool'), eventLog: '', hooksDir: join(dir, 'hooks.d'), mail: { sendmail: '', smtpUrl: '', to: [] } } as unknown as Parameters<typeof spoolReceived>[1];
+    const q = join(gitdir, 'lsm', 'queue');
+    mkdirSync(q, { recursive: true });
+    const tips = ['web-1', 'web-2', 'web-3'].map((h) => commit(gitdir, h, 0, [`0.0.0.0:22  sshd  root  /usr/sbin/sshd-${h}`]));
+    const queue = (i: number) => writeFileSync(join(q, `${1793491200000 + i}-${i}`), `web-${i + 1}\n${ZERO} ${tips[i]} refs/heads/hosts/web-${i + 1}\n`);
+    const recorded = () => readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).host);
+    queue(0);
+    const later = setTimeout(() => queue(1), 300); // a push while the drain waits for more
+    await drainWhileQueued(gitdir, alerts, { lingerMs: 1500, shiftMs: 60_000 });
+    clearTimeout(later);
+    expect(recorded()).toEqual(['web-1', 'web-2']);
+    expect(readdirSync(q)).toEqual([]);
+    // a shift's end: the drain stops even with pushes queued (the hook's loop starts the next)
+    queue(2);
+    writeFileSync(join(q, '1793491200009-9.tmp'), 'web-1\n'); // one being written: not a push yet
+    await drainWhileQueued(gitdir, alerts, { lingerMs: 0, shiftMs: 0 });
+    expect(recorded()).toEqual(['web-1', 'web-2', 'web-3']);
   });
 });

@@ -277,12 +277,19 @@ describe('fleet', { timeout: 240_000 }, () => {
   it('a change on top of what the server has goes in one request; a server branch not where the host thinks is pushed the long way', async () => {
     // (the pushes' requests: the test's own ls-remote is upload-pack)
     const requests = () => readFileSync(join(tmp, 'access.log'), 'utf8').split('\n').filter((l) => / web-2 \[/.test(l) && /receive-pack/.test(l)).map((l) => /"(\w+ \S+) HTTP\/[\d.]+" (\d+)/.exec(l)?.slice(1).join(' '));
+    // lighttpd writes its access log in batches (at least once a second): wait until the lines a
+    // push made are there, and one flush more, so that a request too many would show
+    const logged = async (n: number) => {
+      for (let i = 0; i < 100 && requests().length < n; i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 1500));
+      return requests();
+    };
     const head = () => execFileSync('git', ['-C', repo('web-2'), 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
-    const before = requests().length;
+    const before = (await logged(0)).length;
     await hold(4448);
     const r = await lsmOn('web-2', ['-c']);
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(requests().slice(before)).toEqual(['POST /git/fleet.git/git-receive-pack 200']);
+    expect((await logged(before + 1)).slice(before)).toEqual(['POST /git/fleet.git/git-receive-pack 200']);
     expect((await git(['ls-remote', authUrl('web-2')])).stdout).toContain(`${head()}\trefs/heads/hosts/web-2`);
     // refs/lsm/pushed one behind the server's branch: git refuses that update, the push with discovery lands the change
     execFileSync('git', ['-C', repo('web-2'), 'update-ref', 'refs/lsm/pushed', `${head()}~1`]);
@@ -291,7 +298,7 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect([again.code, again.stderr]).toEqual([0, '']);
     expect((await git(['ls-remote', authUrl('web-2')])).stdout).toContain(`${head()}\trefs/heads/hosts/web-2`);
     expect(execFileSync('git', ['-C', repo('web-2'), 'rev-parse', 'refs/lsm/pushed'], { encoding: 'utf8' }).trim()).toBe(head());
-    expect(requests().slice(before + 1)).toEqual(['POST /git/fleet.git/git-receive-pack 200', 'GET /git/fleet.git/info/refs?service=git-receive-pack 200', 'POST /git/fleet.git/git-receive-pack 200']);
+    expect((await logged(before + 4)).slice(before + 1)).toEqual(['POST /git/fleet.git/git-receive-pack 200', 'GET /git/fleet.git/info/refs?service=git-receive-pack 200', 'POST /git/fleet.git/git-receive-pack 200']);
     execFileSync('git', ['--git-dir', central, 'fsck', '--strict'], { stdio: 'pipe' });
   });
 });

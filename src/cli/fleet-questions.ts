@@ -9,8 +9,6 @@ import { fleetGitdir } from './fleet-gitdir.js';
 import { context, type GlobalArgs } from './global-options.js';
 import { out } from './output.js';
 
-export { fleetGitdir };
-
 export interface FleetArgs extends GlobalArgs { fleet?: string; json?: boolean }
 // yargs types each builder's options; one loose shape here keeps the table short
 export type FleetArgv = FleetArgs & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

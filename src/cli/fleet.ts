@@ -12,7 +12,8 @@ import { fleetStatus } from '../fleet/questions.js';
 import { deliverCentral, lockCentral } from '../fleet/receive.js';
 import { initServer } from '../fleet/server.js';
 import { alertSettings, context, type GlobalArgs } from './context.js';
-import { blame, diff, fleetGitdir, fleetOption, log, silentAfter, status, statusOptions, where, type FleetArgs, type FleetArgv } from './fleet-questions.js';
+import { fleetGitdir } from './fleet-gitdir.js';
+import { blame, diff, fleetOption, log, silentAfter, status, statusOptions, where, type FleetArgs, type FleetArgv } from './fleet-questions.js';
 import { runGuard, runReceive } from './fleet-hook.js';
 import { out } from './output.js';
 

@@ -35,79 +35,94 @@ export function mayPush(users: Map<string, Set<string>>, user: string, host: str
   return allowed ? allowed.has(host) || allowed.has('*') : user === host; // default: the user is the host id
 }
 
-function git(gitdir: string, args: string[], input?: string | Buffer): { code: number; out: Buffer; err: string } {
-  const r = spawnSync('git', args, { cwd: gitdir, input, maxBuffer: 1 << 30, env: { ...process.env, GIT_DIR: gitdir } });
-  return { code: r.status ?? -1, out: r.stdout ?? Buffer.alloc(0), err: (r.stderr ?? '').toString() };
+function git(gitdir: string, args: string[], input?: string | Buffer, maxBuffer = 1 << 30): { code: number; out: Buffer; err: string; tooBig: boolean } {
+  const r = spawnSync('git', args, { cwd: gitdir, input, maxBuffer, env: { ...process.env, GIT_DIR: gitdir } });
+  const tooBig = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS';
+  return { code: r.status ?? -1, out: r.stdout ?? Buffer.alloc(0), err: (r.stderr ?? '').toString(), tooBig };
 }
 
-/** The commits an update brings that no ref has yet, oldest first, each with its parents; or why they cannot be read. */
-function newCommits(gitdir: string, u: RefUpdate): string[][] | string {
-  const list = git(gitdir, ['rev-list', '--reverse', '--parents', u.new, '--not', '--all']);
-  if (list.code !== 0) return `cannot read the pushed commits: ${list.err.trim().split('\n')[0]}`;
-  return list.out.toString().split('\n').filter(Boolean).map((l) => l.split(' '));
+/** One pushed commit: its id, its parents, and its changes against its first parent (a root: its whole tree), as `git log --raw -z` gives them. */
+interface PushedCommit { id: string; parents: string[]; changes: { mode: string; oid: string; status: string; path: string }[] }
+
+/**
+ * The commits an update brings, oldest first, with their changes, in one git process (the guard runs
+ * inside every push: each git it starts is time the host waits). A fast-forward's are those its old
+ * tip lacks; a new branch's, those no ref has yet. Merges list no changes: they are refused anyway.
+ */
+function newCommits(gitdir: string, u: RefUpdate): PushedCommit[] | string {
+  const range = u.old === ZERO ? [u.new, '--not', '--all'] : [u.new, '--not', u.old];
+  const log = git(gitdir, ['log', '--reverse', '--format=%H %P', '--raw', '-r', '--root', '-z', '--no-renames', '--no-abbrev', ...range]);
+  if (log.code !== 0) return `cannot read the pushed commits: ${log.err.trim().split('\n')[0]}`;
+  const commits: PushedCommit[] = [];
+  const tokens = log.out.toString('latin1').split('\0');
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i].replace(/^\n/, '');
+    if (t.startsWith(':')) {
+      const [, mode, , oid, status] = t.slice(1).split(' ');
+      commits[commits.length - 1]?.changes.push({ mode, oid, status, path: tokens[++i] ?? '' });
+    } else if (/^[0-9a-f]{40}( [0-9a-f]{40})* ?$/.test(t)) {
+      const [id, ...parents] = t.trim().split(' ');
+      commits.push({ id, parents, changes: [] });
+    } else if (t !== '') return `cannot read the pushed commits: unexpected output from git log: ${JSON.stringify(t.slice(0, 60))}`;
+  }
+  return commits;
 }
 
 /**
  * Whether old is an ancestor of new. The common push needs no git for it: its new commits form a
  * chain whose first one's parent is the old tip (then old is an ancestor; merges are refused anyway).
  */
-function fastForward(gitdir: string, u: RefUpdate, commits: string[][] | string): boolean {
+function fastForward(gitdir: string, u: RefUpdate, commits: PushedCommit[] | string): boolean {
   if (u.old === u.new) return true;
-  if (typeof commits !== 'string' && commits.length > 0 && commits[commits.length - 1][0] === u.new &&
-    commits.every(([, ...parents], i) => parents.length === 1 && parents[0] === (i === 0 ? u.old : commits[i - 1][0]))) return true;
+  if (typeof commits !== 'string' && commits.length > 0 && commits[commits.length - 1].id === u.new &&
+    commits.every(({ parents }, i) => parents.length === 1 && parents[0] === (i === 0 ? u.old : commits[i - 1].id))) return true;
   return git(gitdir, ['merge-base', '--is-ancestor', u.old, u.new]).code === 0;
 }
 
 /** Problems with the new commits of one update (linear history, valid snapshot trees). */
-function contentProblems(gitdir: string, commits: string[][] | string): string[] {
+function contentProblems(gitdir: string, commits: PushedCommit[] | string): string[] {
   if (typeof commits === 'string') return [commits];
-  for (const [c, ...parents] of commits) if (parents.length > 1) return [`commit ${c.slice(0, 10)} is a merge: a host's history is linear`];
-  if (commits.length === 0) return [];
-  // every commit against its parent, in one process; a root commit lists its whole tree
-  const diff = git(gitdir, ['diff-tree', '--stdin', '-r', '--root', '-z', '--no-renames'], commits.map(([c]) => c).join('\n') + '\n');
-  if (diff.code !== 0) return [`cannot read the pushed trees: ${diff.err.trim().split('\n')[0]}`];
-  const tokens = diff.out.toString('latin1').split('\0');
-  const roots = new Set(commits.filter((c) => c.length === 1).map(([c]) => c));
+  for (const c of commits) if (c.parents.length > 1) return [`commit ${c.id.slice(0, 10)} is a merge: a host's history is linear`];
   const problems: string[] = [];
   const blobs = new Map<string, string>(); // blob -> a path it is at
-  let commit = '';
-  const rootFiles = new Map<string, Set<string>>();
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i];
-    if (/^[0-9a-f]{40}$/.test(t)) { commit = t; continue; }
-    if (!t.startsWith(':')) continue;
-    const [, newMode, , newOid, status] = t.slice(1).split(' ');
-    const path = tokens[++i] ?? '';
-    const shown = Buffer.from(path, 'latin1').toString('utf8');
-    const at = `commit ${commit.slice(0, 10)}`;
-    if (status === 'D') {
-      if (HOST_FILES.includes(path)) problems.push(`${at} deletes ${path}: every snapshot has the host's files`);
-      continue;
+  for (const c of commits) {
+    const at = `commit ${c.id.slice(0, 10)}`;
+    for (const { mode, oid, status, path } of c.changes) {
+      if (status === 'D') {
+        if (HOST_FILES.includes(path)) problems.push(`${at} deletes ${path}: every snapshot has the host's files`);
+        continue;
+      }
+      const pathProblem = snapshotPathProblem(Buffer.from(path, 'latin1').toString('utf8'));
+      if (pathProblem) { problems.push(`${at}: not an lsm snapshot: ${pathProblem}`); continue; }
+      if (mode !== '100644') { problems.push(`${at}: ${path} has mode ${mode}: snapshot files are plain files`); continue; }
+      blobs.set(oid, path);
     }
-    const pathProblem = snapshotPathProblem(shown);
-    if (pathProblem) { problems.push(`${at}: not an lsm snapshot: ${pathProblem}`); continue; }
-    if (newMode !== '100644') { problems.push(`${at}: ${path} has mode ${newMode}: snapshot files are plain files`); continue; }
-    if (roots.has(commit)) rootFiles.set(commit, new Set([...(rootFiles.get(commit) ?? []), path]));
-    blobs.set(newOid, path);
-  }
-  for (const c of roots) {
-    const missing = HOST_FILES.filter((f) => !rootFiles.get(c)?.has(f));
-    if (missing.length) problems.push(`commit ${c.slice(0, 10)}: not an lsm snapshot: ${missing.join(', ')} missing`);
+    if (c.parents.length === 0) {
+      const missing = HOST_FILES.filter((f) => !c.changes.some((ch) => ch.path === f));
+      if (missing.length) problems.push(`${at}: not an lsm snapshot: ${missing.join(', ')} missing`);
+    }
   }
   if (problems.length) return problems.slice(0, 5);
   if (blobs.size === 0) return [];
-  const sizes = git(gitdir, ['cat-file', '--batch-check'], [...blobs.keys()].join('\n') + '\n').out.toString().split('\n');
-  for (const l of sizes) {
-    const [oid, , size] = l.split(' ');
-    if (oid && Number(size) > MAX_FILE_BYTES) return [`${blobs.get(oid)}: ${size} bytes, more than a snapshot file may hold`];
+  // one git for every blob: at most as much as that many snapshot files may hold (and 1 GiB) is read;
+  // past it git is stopped and only then asked which blob is too big
+  const cap = Math.min(blobs.size * (MAX_FILE_BYTES + 100), 1 << 30);
+  const batch = git(gitdir, ['cat-file', '--batch'], [...blobs.keys()].join('\n') + '\n', cap);
+  if (batch.tooBig) {
+    const sizes = git(gitdir, ['cat-file', '--batch-check'], [...blobs.keys()].join('\n') + '\n').out.toString().split('\n');
+    for (const l of sizes) {
+      const [oid, , size] = l.split(' ');
+      if (oid && Number(size) > MAX_FILE_BYTES) return [`${blobs.get(oid)}: ${size} bytes, more than a snapshot file may hold`];
+    }
+    return [`the pushed snapshot files hold more than ${cap} bytes`];
   }
-  const batch = git(gitdir, ['cat-file', '--batch'], [...blobs.keys()].join('\n') + '\n').out;
-  for (let pos = 0; pos < batch.length;) {
-    const nl = batch.indexOf(10, pos);
-    const [oid, type, size] = batch.subarray(pos, nl).toString().split(' ');
+  for (let pos = 0; pos < batch.out.length;) {
+    const nl = batch.out.indexOf(10, pos);
+    const [oid, type, size] = batch.out.subarray(pos, nl).toString().split(' ');
     const n = Number(size);
     if (type !== 'blob' || !Number.isFinite(n)) return [`${blobs.get(oid) ?? oid}: not a blob`];
-    const body = batch.subarray(nl + 1, nl + 1 + n);
+    if (n > MAX_FILE_BYTES) return [`${blobs.get(oid)}: ${n} bytes, more than a snapshot file may hold`];
+    const body = batch.out.subarray(nl + 1, nl + 1 + n);
     pos = nl + 1 + n + 1;
     const text = body.toString('utf8');
     if (Buffer.byteLength(text) !== n || text.includes('\ufffd')) { problems.push(`${blobs.get(oid)}: not UTF-8 text`); continue; }

@@ -96,6 +96,8 @@ export function initServer(dirArg: string, o: InitOptions): string {
     set('receive.denyNonFastForwards', 'true');
     set('receive.denyDeletes', 'true');
     set('receive.fsckObjects', 'true');
+    // receive-pack's `gc --auto` runs inside the push (the host waits for it); the drain runs it after
+    set('receive.autogc', 'false');
     set('http.receivepack', 'true');
     set('core.logAllRefUpdates', 'true');
     for (const [name, text] of [['pre-receive', guardHook(o.config)], ['post-receive', receiveHook(dir, o.config)]]) {

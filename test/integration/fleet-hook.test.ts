@@ -144,6 +144,24 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     expect(starts().filter((s) => / drain /.test(s))).toHaveLength(1);
   });
 
+  it('housekeeping is the drain\'s, after the push: receive-pack runs no gc inside it, the drain runs git gc --auto', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
+    const { gitdir } = initCounted(tmp, testConfig(join(tmp, 'central')));
+    const config = (...a: string[]) => execFileSync('git', ['--git-dir', gitdir, 'config', ...a], { encoding: 'utf8' }).trim();
+    expect(config('receive.autogc')).toBe('false');
+    config('gc.autoPackLimit', '1'); // any second pack is "too many": gc --auto repacks
+    config('gc.autoDetach', 'false');
+    config('fastimport.unpackLimit', '0'); // what commit() imports stays a pack
+    const a = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd');
+    const b = commit(gitdir, 'web-2', '0.0.0.0:23  telnetd  root  /usr/sbin/telnetd'); // fast-import: a pack each
+    const packs = () => readdirSync(join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).length;
+    expect(packs()).toBe(2);
+    expect(hook(gitdir, 'post-receive', 'web-1', `${ZERO} ${a} refs/heads/hosts/web-1\n${ZERO} ${b} refs/heads/hosts/web-2\n`).status).toBe(0);
+    expect(await drained(gitdir, 2)).toBe(2); // a record per host
+    expect(packs()).toBe(1);
+    expect(spawnSync('git', ['--git-dir', gitdir, 'fsck', '--no-progress'], { encoding: 'utf8' }).status).toBe(0);
+  });
+
   it('post-receive: a push queued as the drain ends (its hook found the lock taken) gets the next drain', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
     // the first drain ends at once, as if its last look at the queue came just before another push

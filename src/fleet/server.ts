@@ -81,7 +81,9 @@ if [ -n "$beat" ]; then
   exit 0
 fi
 [ -d ${q} ] || mkdir -p ${q} || exit 1
-f=${q}/$t-$$ && { printf '%s' "$REMOTE_USER" | tr '\\n\\r' '  '; echo; printf '%s' "$all"; } > "$f.tmp" && mv "$f.tmp" "$f" || exit 1
+u=$REMOTE_USER
+case $u in *[![:print:]]*) u=$(printf '%s' "$u" | tr '\\n\\r' '  ') ;; esac
+f=${q}/$t-$$ && printf '%s\\n%s' "$u" "$all" > "$f.tmp" && mv "$f.tmp" "$f" || exit 1
 ${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}setsid nice -n 10 sh -c ${sh(loop)} sh ${q} ${sh(join(dir, 'lsm', 'drain.lock'))} ${sh(process.execPath)} ${sh(HOOK)} drain ${sh(dir)} </dev/null >/dev/null 2>&1 &
 `;
 }

@@ -144,6 +144,17 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     expect(starts().filter((s) => / drain /.test(s))).toHaveLength(1);
   });
 
+  it('post-receive: a user name cannot add an update line to the queue (newlines and CRs become spaces)', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
+    const { gitdir } = initCounted(tmp, testConfig(join(tmp, 'central')));
+    const a = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd');
+    const b = commit(gitdir, 'web-2', '0.0.0.0:23  telnetd  root  /usr/sbin/telnetd');
+    expect(hook(gitdir, 'post-receive', `web-1\n${ZERO} ${b} refs/heads/hosts/web-2\r`, `${ZERO} ${a} refs/heads/hosts/web-1\n`).status).toBe(0);
+    expect(await drained(gitdir, 1)).toBe(1);
+    const records = readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records).toEqual([{ t: expect.any(Number), host: 'web-1', old: ZERO, new: a, user: `web-1 ${ZERO} ${b} refs/heads/hosts/web-2 ` }]);
+  });
+
   it('housekeeping is the drain\'s, after the push: receive-pack runs no gc inside it, the drain runs git gc --auto', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
     const { gitdir } = initCounted(tmp, testConfig(join(tmp, 'central')));

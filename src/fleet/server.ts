@@ -100,6 +100,10 @@ export function initServer(dirArg: string, o: InitOptions): string {
     set('receive.fsckObjects', 'true');
     // receive-pack's `gc --auto` runs inside the push (the host waits for it); the drain runs it after
     set('receive.autogc', 'false');
+    // receive-pack's connectivity check lists the refs twice: as --all, and as the refs of the quarantine's
+    // one alternate, which is this same repository (a for-each-ref over every host's refs inside each
+    // push). --all is enough: the alternate's list is made empty
+    set('core.alternateRefsCommand', 'true');
     set('http.receivepack', 'true');
     set('core.logAllRefUpdates', 'true');
     for (const [name, text] of [['pre-receive', guardHook(o.config)], ['post-receive', receiveHook(dir, o.config)]]) {

@@ -155,6 +155,32 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     expect(records).toEqual([{ t: expect.any(Number), host: 'web-1', old: ZERO, new: a, user: `web-1 ${ZERO} ${b} refs/heads/hosts/web-2 ` }]);
   });
 
+  it('a pushed pack that lacks an object its commit needs is still refused (without the alternate ref list)', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
+    const { gitdir } = initCounted(tmp, testConfig(join(tmp, 'central')));
+    expect(execFileSync('git', ['--git-dir', gitdir, 'config', 'core.alternateRefsCommand'], { encoding: 'utf8' }).trim()).toBe('true');
+    const host = join(tmp, 'host.git');
+    execFileSync('git', ['init', '--quiet', '--bare', host]);
+    const tip = commit(host, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd');
+    const objects = execFileSync('git', ['--git-dir', host, 'rev-list', '--objects', tip], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[0]);
+    const tcpBlob = execFileSync('git', ['--git-dir', host, 'rev-parse', `${tip}:host/tcp`], { encoding: 'utf8' }).trim();
+    const push = (list: string[]) => {
+      const pack = execFileSync('git', ['--git-dir', host, 'pack-objects', '--stdout'], { input: list.join('\n') + '\n' });
+      const cmd = `${ZERO} ${tip} refs/heads/hosts/web-1\0report-status\n`;
+      const body = Buffer.concat([Buffer.from((cmd.length + 4).toString(16).padStart(4, '0') + cmd + '0000'), pack]);
+      return spawnSync('git', ['receive-pack', '--stateless-rpc', gitdir], { input: body, encoding: 'utf8', env: { ...process.env, REMOTE_USER: 'web-1' } });
+    };
+    const lacking = push(objects.filter((o) => o !== tcpBlob));
+    expect(lacking.stdout).toMatch(/[0-9a-f]{4}ng refs\/heads\/hosts\/web-1 /); // (fsckObjects: unpack-objects --strict finds it first)
+    // without fsckObjects it is the connectivity check's, which lists the refs only once now
+    execFileSync('git', ['--git-dir', gitdir, 'config', 'receive.fsckObjects', 'false']);
+    expect(push(objects.filter((o) => o !== tcpBlob)).stdout).toMatch(/[0-9a-f]{4}ng refs\/heads\/hosts\/web-1 missing necessary objects/);
+    expect(spawnSync('git', ['--git-dir', gitdir, 'rev-parse', '--verify', '--quiet', 'refs/heads/hosts/web-1']).status).not.toBe(0);
+    const whole = push(objects);
+    expect(whole.stdout).toContain('ok refs/heads/hosts/web-1');
+    expect(execFileSync('git', ['--git-dir', gitdir, 'rev-parse', 'refs/heads/hosts/web-1'], { encoding: 'utf8' }).trim()).toBe(tip);
+  });
+
   it('housekeeping is the drain\'s, after the push: receive-pack runs no gc inside it, the drain runs git gc --auto', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
     const { gitdir } = initCounted(tmp, testConfig(join(tmp, 'central')));

@@ -59,6 +59,30 @@ describe('fleet receive', () => {
     expect(await spoolReceived(gitdir, alerts)).toEqual({ spooled: 0, problems: [] });
   });
 
+  it('one process spools push after push, and a repack between them (packs replaced) changes nothing it reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-fleet-spool-'));
+    const gitdir = join(dir, 'fleet.git');
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    execFileSync('git', ['--git-dir', gitdir, 'config', 'fastimport.unpackLimit', '0']); // each import a pack
+    const alerts = { spoolDir: join(dir, 'spool'), eventLog: '', hooksDir: join(dir, 'hooks.d'), mail: { sendmail: '', smtpUrl: '', to: [] } } as unknown as Parameters<typeof spoolReceived>[1];
+    const sshd = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
+    let tip = commit(gitdir, 'web-1', 0, [sshd]);
+    received(gitdir, [{ old: ZERO, new: tip, ref: 'refs/heads/hosts/web-1' }], 'web-1', T0 * 1000);
+    const packs = () => readdirSync(join(gitdir, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).sort();
+    for (let i = 1; i <= 3; i++) {
+      const next = commit(gitdir, 'web-1', i * 10, [sshd, `0.0.0.0:${4440 + i}  nc  root  /usr/bin/nc`], tip);
+      received(gitdir, [{ old: tip, new: next, ref: 'refs/heads/hosts/web-1' }], 'web-1', (T0 + i * 10) * 1000);
+      tip = next;
+      const before = packs();
+      if (i === 2) execFileSync('git', ['--git-dir', gitdir, 'gc', '--quiet']); // what the drain's gc --auto does
+      if (i === 2) expect(packs().some((p) => before.includes(p))).toBe(false);
+      expect(await spoolReceived(gitdir, alerts)).toEqual({ spooled: 1, problems: [] });
+      const spooled = new Spool(alerts.spoolDir).list().find((e) => e.alert.id === `${next}-fleet-host-web-1`)!;
+      expect(spooled.alert.diff).toContain(`+0.0.0.0:${4440 + i}  nc  root  /usr/bin/nc\n`);
+      if (i > 1) expect(spooled.alert.diff).toContain(`-0.0.0.0:${4439 + i}  nc  root  /usr/bin/nc\n`);
+    }
+  });
+
   it("drains what the post-receive hook queued: recorded at the time it arrived, oldest first, then gone", () => {
     const dir = mkdtempSync(join(tmpdir(), 'lsm-fleet-queue-'));
     const gitdir = join(dir, 'fleet.git');

@@ -9,8 +9,6 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { join } from 'node:path';
 import { lockRepository, type Lock } from '../store/lock.js';
 import type { AlertSettings, DeliveryReport } from '../alert/index.js';
-import { atomicFs } from '../store/atomic-fs.js';
-import type { Repo } from '../store/repo.js';
 import { fleetRefs, markSeen, recordPush, updateHostIndex, type FleetRefs, type PushRecord } from './catalog.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { parseUpdates, ZERO, type RefUpdate } from './guard.js';
@@ -18,17 +16,6 @@ import { baselineOfRef, hostOfRef } from './names.js';
 
 const MAX_ALERTS_PER_PUSH = 1000;
 const QUEUED = /^\d+-\d+$/; // lsm/queue/<ms>-<pid>; '.tmp' is one being written
-
-// isomorphic-git's object cache, kept for as long as the process runs: loading a pack's index is most of
-// what spooling one push's alerts costs (at 1,000 hosts × 100 changes ~0.9 s of CPU, the pack itself
-// 76 MB), and a drain spools every push that comes while it lingers
-const caches = new Map<string, object>();
-
-export function bareRepo(gitdir: string): Repo {
-  let cache = caches.get(gitdir);
-  if (!cache) caches.set(gitdir, (cache = {}));
-  return { dir: gitdir, gitdir, fs: atomicFs(gitdir), cache };
-}
 
 export interface ReceiveReport { indexed: string[]; recorded: number; problems: string[] }
 
@@ -113,8 +100,7 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     closeSync(fd);
   }
   // the alert pipeline is loaded only here, never in the push's own hook
-  const [{ buildAlert }, { Spool }, { commitChange, snapshotFiles, unifiedDiff }] = await Promise.all([import('../alert/message.js'), import('../alert/spool.js'), import('../store/history.js')]);
-  const repo = bareRepo(gitdir);
+  const [{ buildAlert }, { Spool }, { unifiedDiff }, { pushedChange }] = await Promise.all([import('../alert/message.js'), import('../alert/spool.js'), import('../store/history.js'), import('./commit-read.js')]);
   const spool = new Spool(alerts.spoolDir);
   for (const line of text.split('\n').slice(0, -1)) { // only whole lines: a record being written waits
     offset += Buffer.byteLength(line) + 1;
@@ -126,9 +112,9 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     for (const oid of r.stdout.split('\n').filter(Boolean)) {
       try {
         if (spool.has(`${oid}-fleet-host-${host}`)) continue;
-        const change = await commitChange(repo, oid);
+        const { change, before, after } = pushedChange(gitdir, oid);
         if (change.parent === null) continue; // a host's first snapshot is its starting point, not a change
-        const diff = unifiedDiff(await snapshotFiles(repo, change.parent), await snapshotFiles(repo, oid));
+        const diff = unifiedDiff(before, after);
         // two hosts can make the same commit (same snapshot, same second): the id names the host too
         const alert = { ...buildAlert(change, null, diff, host, `${gitdir} (branch hosts/${host})`), id: `${oid}-fleet-host-${host}` };
         if (await spool.add(alert)) out.spooled++;

@@ -67,6 +67,7 @@ try {
     await idle();
     return { o, wall, client: (c.user + c.system) / 1e6, server: serverCpu() - s0 };
   };
+  const loadAtOne = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '); // before the single pushes (the figure at the end follows the 50 at once)
   const one = [];
   for (let n = 1; n <= 10; n++) {
     await commitSnapshot(repos[0], snap(0, n), { host: 'h0' });
@@ -109,7 +110,7 @@ try {
   await Promise.all(repos.map((r, i) => (outcomes[i]?.state.ok ? null : pushHistory(r, settings(i)))));
   const landedAfterRetry = landedNow();
   const stats = (a) => ({ wall: median(a.map((m) => m.wall)), client: median(a.map((m) => m.client)), server: median(a.map((m) => m.server)) });
-  console.log(JSON.stringify({ load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), pushOne: stats(one), heartbeat: stats(beat), stream, node0: median(node0), concurrent: N, concurrentWall, concurrentServer, landed, landedAfterRetry, failed: failed.slice(0, 3) }));
+  console.log(JSON.stringify({ load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), loadAtOne, pushOne: stats(one), heartbeat: stats(beat), stream, node0: median(node0), concurrent: N, concurrentWall, concurrentServer, landed, landedAfterRetry, failed: failed.slice(0, 3) }));
 } finally {
   web.kill('SIGTERM');
 }

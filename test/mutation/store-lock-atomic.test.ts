@@ -116,7 +116,9 @@ describe('the repository lock', () => {
 
   it('a garbage or half-written lock is kept while fresh (it may be being written), taken once 5 s old', async () => {
     for (const text of ['', '{"pid":', 'garbage', '{"pid":"12"}', 'null']) {
-      expect(await takes(gitdirWithLock(text).gitdir), text).toBe(false);
+      const fresh = gitdirWithLock(text);
+      const err = await lockRepository(fresh.gitdir, 0).then(() => null, (e: unknown) => e as LsmError);
+      expect([err?.message, err?.exitCode], text).toEqual([`repository is busy: another lsm (pid ?) holds ${fresh.path}`, 75]);
       expect(await takes(gitdirWithLock(text, 6000).gitdir, 0), text).toBe(true);
     }
   });

@@ -90,6 +90,11 @@ describe('refs, read without isomorphic-git', () => {
     writeFileSync(join(repo.gitdir, 'refs/lsm/a'), 'ref: refs/lsm/b\n');
     writeFileSync(join(repo.gitdir, 'refs/lsm/b'), 'ref: HEAD\n');
     expect(readRef(repo.gitdir, 'refs/lsm/a')).toBe(ids[0]); // a -> b -> HEAD -> refs/heads/main
+    // as git: up to 5 symbolic hops; a sixth is damage
+    for (let i = 0; i < 6; i++) writeFileSync(join(repo.gitdir, `refs/lsm/s${i}`), `ref: refs/lsm/s${i + 1}\n`);
+    writeFileSync(join(repo.gitdir, 'refs/lsm/s6'), `${ids[0]}\n`);
+    expect(readRef(repo.gitdir, 'refs/lsm/s1')).toBe(ids[0]); // s1 -> ... -> s6: 5 hops
+    expect(() => readRef(repo.gitdir, 'refs/lsm/s0')).toThrow(/refs\/lsm\/s5 is damaged \("ref: refs\/lsm\/s6"\)/);
     writeFileSync(join(repo.gitdir, 'refs/lsm/loop'), 'ref: refs/lsm/loop\n');
     expect(() => readRef(repo.gitdir, 'refs/lsm/loop')).toThrow(/refs\/lsm\/loop is damaged \("ref: refs\/lsm\/loop"\)/);
   });
@@ -159,5 +164,10 @@ describe('packing loose objects', () => {
     git(dir, 'config', '--remove-section', 'lsm');
     writeFileSync(join(dir, '.git/config'), readFileSync(join(dir, '.git/config'), 'utf8') + '[LSM]\n\tPACKEVERY = 1\n');
     expect(packIfNeeded(repo)).toBe('incremental'); // git's names are case-insensitive
+    // written by hand: no spaces around '=', a number of two digits
+    writeFileSync(join(dir, '.git/config'), readFileSync(join(dir, '.git/config'), 'utf8').replace(/\[LSM\][^]*$/, '[lsm]\npackEvery=12\n'));
+    setCounter(dir, '11');
+    expect(packIfNeeded(repo)).toBe('incremental'); // 12
+    expect(packIfNeeded(repo)).toBe('none'); // 13
   });
 });

@@ -80,10 +80,11 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (!argv.quiet) out(`no baseline yet: approved the current state (${shortId(head)}) as the baseline`);
     }
     // the drift is read only when something will use it: with standing drift and nothing new, the
-    // cron run stays on its fast path (no trees read, isomorphic-git not loaded)
-    const needed = change || argv.json || argv['exit-code'] || ctx.loaded.config.metricsFile || reminderMayBeDue(ctx, repo);
+    // cron run stays on its fast path (no trees read, isomorphic-git not loaded). --json reads its
+    // own (driftNow, with since and commit per line); the metrics are written only with metricsFile
+    const needed = change || argv['exit-code'] || ctx.loaded.config.metricsFile || reminderMayBeDue(ctx, repo);
     const drift = baseline === head || !needed ? [] : await (await import('../store/history.js')).diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
-    if (needed || baseline === head) run.drift = drift;
+    run.drift = drift;
     const reminded = await remindIfDue(ctx, repo, baseline, head, drift, lines);
     if (argv.json) {
       if (!argv.quiet) {

@@ -55,8 +55,8 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     try {
       // new blobs written side by side: their fsyncs overlap instead of queueing
       const git = await igit();
-      await Promise.all([...texts].filter(([path]) => headFiles.get(path) !== ids.get(path))
-        .map(([, text]) => git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') })));
+      // (texts holds only the files that differ from HEAD)
+      await Promise.all([...texts.values()].map((text) => git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') })));
       const tree = await writeTrees(repo, ids);
       crashPoint('commit-objects-written');
       writeChecked(join(repo.gitdir, STALE_WORKTREE), '');

@@ -5,8 +5,8 @@
 // rebuilt to match history, and left alone when it already does.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitSnapshot } from '../../src/store/commit.js';
 import { appendRecord, catchUpJournal, rebuildJournal, recordOf, recordsFromHistory, verifyJournal } from '../../src/store/journal.js';
@@ -101,6 +101,41 @@ describe('committing a snapshot', () => {
     const d = await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 2000 });
     expect(d!.files).toEqual([{ path: 'host/tcp', added: tcp(23), removed: tcp(22) }]);
     clean(dir);
+  });
+
+  it('each commit brings back a work-tree file someone deleted, even one the commit does not change; author host defaults to this host', async () => {
+    const dir = newDir();
+    await commitSnapshot(dir, new Map([['host/tcp', tcp(22)], ['host/udp', tcp(53)]]), { now: T });
+    unlinkSync(join(dir, 'host/udp'));
+    await commitSnapshot(dir, new Map([['host/tcp', tcp(23)], ['host/udp', tcp(53)]]), { now: T + 1000 });
+    expect(readFileSync(join(dir, 'host/udp'), 'utf8')).toBe(`${tcp(53)[0]}\n`);
+    clean(dir);
+    expect(git(dir, 'log', '-1', '--format=%ae').trim()).toBe(`lsm@${hostname()}`);
+  });
+
+  it('a commit that cannot be written is one line (exit 1) and moves nothing; a work tree that cannot be updated is said, and repaired by the next run', async () => {
+    const dir = newDir();
+    const first = await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T });
+    rmSync(join(dir, '.git/lsm-tmp'), { recursive: true });
+    writeFileSync(join(dir, '.git/lsm-tmp'), 'a file where the temporary directory goes');
+    const err = await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 1000 }).then(() => null, (e: unknown) => e as LsmError);
+    expect(err).toBeInstanceOf(LsmError);
+    expect([err!.message.startsWith(`cannot commit to ${dir}: `), err!.exitCode]).toEqual([true, 1]);
+    expect(git(dir, 'rev-parse', 'HEAD').trim()).toBe(first!.commit);
+    unlinkSync(join(dir, '.git/lsm-tmp'));
+    // a directory (not empty) where the snapshot's file goes: committed, but not checked out
+    unlinkSync(join(dir, 'host/tcp'));
+    mkdirSync(join(dir, 'host/tcp/x'), { recursive: true });
+    const err2 = await commitSnapshot(dir, new Map([['host/tcp', tcp(24)]]), { now: T + 2000 }).then(() => null, (e: unknown) => e as LsmError);
+    expect(err2).toBeInstanceOf(LsmError);
+    expect(err2!.message.startsWith(`committed, but cannot update the work tree of ${dir}: `)).toBe(true);
+    expect(git(dir, 'show', 'HEAD:host/tcp')).toBe(`${tcp(24)[0]}\n`);
+    expect(existsSync(join(dir, '.git/lsm-worktree-stale'))).toBe(true);
+    rmSync(join(dir, 'host/tcp'), { recursive: true });
+    expect(await commitSnapshot(dir, new Map([['host/tcp', tcp(24)]]), { now: T + 3000 })).toBeNull();
+    clean(dir);
+    await catchUpJournal(openRepo(dir)); // the failed run's record: derived, caught up by the next reader or commit
+    expect(readJournal(openRepo(dir)).map((r) => r.s)).toEqual(['first snapshot +1 -0: host/tcp +1', '+1 -1: host/tcp +1 -1']);
   });
 
   it('waits for the lock another run holds, then fails busy (75) without committing', async () => {

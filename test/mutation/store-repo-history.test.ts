@@ -62,6 +62,14 @@ describe('making and opening the repository', () => {
     expect(existsSync(join(dir, `x.lsm-init-${dead}-abc`))).toBe(true);
   });
 
+  it('two first runs at once both open the one repository they made, leaving nothing half-made', async () => {
+    const dir = newDir();
+    const [a, b] = await Promise.all([initRepo(dir), initRepo(dir), initRepo(dir)]);
+    expect([a.gitdir, b.gitdir]).toEqual([join(dir, '.git'), join(dir, '.git')]);
+    expect(execFileSync('ls', ['-A', dir], { encoding: 'utf8' })).toBe('.git\n');
+    git(dir, 'fsck', '--strict');
+  });
+
   it('a repository that cannot be made is one line, exit 1; a missing one says how to make it', async () => {
     const base = mkdtempSync(join(tmpdir(), 'lsm-repo-'));
     writeFileSync(join(base, 'file'), '');
@@ -96,6 +104,9 @@ describe('revisions, as git rev-parse reads them', () => {
     expect(await resolveRev(repo, '~')).toBe(ids[2]); // no name: HEAD
     expect(await resolveRev(repo, '~2')).toBe(ids[1]);
     expect(await resolveRev(repo, 'HEAD~0')).toBe(ids[3]);
+    git(dir, 'update-ref', 'refs/lsm/other', ids[0]);
+    expect(await resolveRev(repo, 'other')).toBe(ids[0]); // a name under refs/lsm/
+    expect(await resolveRev(repo, 'lsm/other')).toBe(ids[0]); // under refs/
   });
 
   it('what does not resolve is a usage error (2) saying what is missing', async () => {

@@ -114,6 +114,12 @@ describe('lsm check reminds of unapproved drift (DRIFT_REMINDER_HOURS)', () => {
     const events = readFileSync(w.events, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(events.filter((e) => e.reminder)).toHaveLength(1);
     expect(events.at(-1)).toMatchObject({ reminder: true, summary: 'reminder: unapproved drift since 2026-01-01T12:00:00.000Z: +2 -0: host/tcp +2' });
+    // each line says since when it stands, and the commit that made it
+    const since = events.at(-1).added.map((l: { since: { commit: string; time: string } }) => l.since);
+    expect(since.map((x: { time: string }) => x.time)).toEqual(['2026-01-01T12:00:00.000Z', '2026-01-01T13:30:00.000Z']);
+    expect(since[0].commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(since[1].commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(since[0].commit).not.toBe(since[1].commit);
     expect(await at(4 * HOUR - 1)).toBe(''); // 1 ms short of 2 h since the reminder
     expect(await at(4 * HOUR)).toContain('; reminder sent'); // 2 h since the reminder: again
     expect(readFileSync(w.events, 'utf8').trim().split('\n').filter((l) => JSON.parse(l).reminder)).toHaveLength(2);

@@ -105,7 +105,7 @@ describe('the baseline ref and its log', () => {
     process.env.SUDO_USER = 'alice';
     await moveBaseline(repo, c0, 'by lsm', T);
     git(dir, 'update-ref', '-m', 'by git', 'refs/lsm/baseline', c1);
-    appendFileSync(log, `not a move\n${c0} ${c1} x <x> 12 +0000 no tab\n${c0.toUpperCase()} ${c1} x <x> 12 +0000\tupper\n`);
+    appendFileSync(log, `not a move\n${c0} ${c1} x <x> 12 +0000 no tab\n${c0.toUpperCase()} ${c1} x <x> 12 +0000\tupper\njunk ${c0} ${c1} x <x> 12 +0000\tprefixed\n`);
     const moves = baselineHistory(repo);
     expect(moves.map((m) => [m.from, m.to, m.who, m.message])).toEqual([[null, c0, 'alice', 'by lsm'], [c0, c1, 'Git User', 'by git']]);
     expect(moves[1].time % 1000).toBe(0);

@@ -169,5 +169,16 @@ describe('packing loose objects', () => {
     setCounter(dir, '11');
     expect(packIfNeeded(repo)).toBe('incremental'); // 12
     expect(packIfNeeded(repo)).toBe('none'); // 13
+    // the key of the [lsm] section only, after other keys too; not a longer key, nor a value's '[lsm]'
+    const config = readFileSync(join(dir, '.git/config'), 'utf8').replace(/\[lsm\][^]*$/, '');
+    for (const [text, ran] of [
+      ['[lsm]\n\tother = x\n\tpackEvery = 1\n', 'incremental'],
+      ['[lsm]\n\txpackEvery = 1\n', 'none'],
+      ['[alias]\n\tx = !echo [lsm]\n\tpackEvery = 1\n', 'none'],
+    ] as const) {
+      writeFileSync(join(dir, '.git/config'), config + text);
+      setCounter(dir, '0');
+      expect(packIfNeeded(repo), text).toBe(ran);
+    }
   });
 });

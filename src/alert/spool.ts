@@ -3,7 +3,7 @@
 // It is a queue to trust: anything in it that is not a valid entry (a stray file, a torn or
 // foreign entry) is moved to quarantine/ and reported, never skipped silently nor left to block
 // the valid alerts behind it.
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -160,8 +160,9 @@ export class Spool {
         rmSync(join(this.dir, n), { force: true });
         continue;
       }
+      // lstat: a symbolic link is moved as the link (a dangling one was skipped silently)
       let dir = false;
-      try { dir = statSync(join(this.dir, n)).isDirectory(); } catch { continue; }
+      try { dir = lstatSync(join(this.dir, n)).isDirectory(); } catch { continue; } // gone since readdir
       this.quarantine(n, dir ? 'a directory that lsm did not make' : 'not a spool entry (its name is not one lsm writes)');
     }
     return entries;

@@ -59,8 +59,35 @@ describe('what running a hook says', () => {
     expect(await runHook(join(dir, 'loud'), '', {})).toBe('exit 1: first line  '); // the first line of what it wrote, trimmed as a whole
     expect(await runHook(join(dir, 'sig'), '', {})).toBe('exit SIGKILL');
     expect(await runHook(join(dir, 'noexec'), '', {})).toBe('refused: not executable');
-    expect(await runHook(join(dir, 'garbage'), '', {})).toMatch(/^cannot run: |^exit /);
+    expect(await runHook(join(dir, 'garbage'), '', {})).toMatch(/^exit 127: /); // execve says ENOEXEC: the shell tries it, finds no command
     // a hook that exits without reading a large input is done, not an error (EPIPE is ignored)
     expect(await runHook(join(dir, 'quiet'), 'x'.repeat(4 << 20), {})).toBe('exit 4');
+  });
+});
+
+describe("a hook's environment and output", () => {
+  it("runs with lsm's environment, the alert's variables over it and LSM_HOOK naming the hook; stdout is not read", { timeout: 20_000 }, async () => {
+    const dir = dirWith({ env: ['#!/bin/sh\nenv > "$(dirname "$LSM_HOOK")/env"\nhead -c 300000 /dev/zero\n', 0o755] });
+    process.env.LSM_MUT_INHERITED = 'from lsm';
+    process.env.LSM_MUT_OVER = 'lsm';
+    try {
+      expect(await runHook(join(dir, 'env'), '', { LSM_MUT_OVER: 'alert', LSM_ID: 'i d' })).toBeNull();
+    } finally {
+      delete process.env.LSM_MUT_INHERITED;
+      delete process.env.LSM_MUT_OVER;
+    }
+    const env = Object.fromEntries(readFileSync(join(dir, 'env'), 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
+    expect(env).toMatchObject({ LSM_MUT_INHERITED: 'from lsm', LSM_MUT_OVER: 'alert', LSM_ID: 'i d', LSM_HOOK: join(dir, 'env'), PATH: process.env.PATH });
+  });
+
+  it('keeps exactly the first 2000 characters of what a failing hook writes on stderr, however it comes, and says nothing of a succeeding one', { timeout: 20_000 }, async () => {
+    const dir = dirWith({
+      loud: ["#!/bin/sh\nhead -c 1000000 /dev/zero | tr '\\0' x >&2\nexit 3\n", 0o755],
+      pieces: ['#!/bin/sh\nprintf a >&2\nsleep 0.1\nprintf "b\\nc" >&2\nexit 2\n', 0o755],
+      okloud: ['#!/bin/sh\necho warning >&2\nexit 0\n', 0o755],
+    });
+    expect(await runHook(join(dir, 'loud'), '', {})).toBe(`exit 3: ${'x'.repeat(2000)}`);
+    expect(await runHook(join(dir, 'pieces'), '', {})).toBe('exit 2: ab');
+    expect(await runHook(join(dir, 'okloud'), '', {})).toBeNull();
   });
 });

@@ -64,6 +64,9 @@ export function runHook(path: string, input: string, env: Record<string, string>
     let p: ChildProcess;
     try {
       p = spawn('/proc/self/fd/3', [], { env: { ...process.env, ...env, LSM_HOOK: path }, stdio: ['pipe', 'ignore', 'pipe', opened.fd], detached: true, argv0: path });
+    } catch (err) { // some exec failures are thrown, not emitted (ETXTBSY: the hook is being written)
+      resolve(`cannot run: ${(err as Error).message}`);
+      return;
     } finally {
       closeSync(opened.fd); // the child has its own copy
     }

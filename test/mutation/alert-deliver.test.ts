@@ -2,7 +2,7 @@
 // not exist is not made; what a channel that recovers leaves in the state (no stale error for
 // lsm status); the waiting count; the hook's input as one line; delivered, pending and dead counted.
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deliver, spoolSummary, type AlertSettings } from '../../src/alert/index.js';
@@ -77,6 +77,19 @@ describe('the state a run leaves', () => {
     expect(input.endsWith('}\n')).toBe(true);
     expect(input.split('\n')).toHaveLength(2);
     expect(JSON.parse(input)).toMatchObject({ id: hex(1), diff: '' });
+  });
+  it('a hook that cannot be run (being written: ETXTBSY) fails the channel named, with why; the hooks after it still run, once', async () => {
+    const { dir, s, hook } = setup();
+    hook('10-busy', 'exit 0');
+    hook('20-ok', `echo "$LSM_ID" >> ${dir}/ok.log`);
+    await new Spool(s.spoolDir).add(alert(1));
+    const fd = openSync(join(s.hooksDir, '10-busy'), 'r+'); // an editor or an install holding it open for writing
+    let r;
+    try { r = await deliver(s, { now: T }); } finally { closeSync(fd); }
+    expect(r.problems).toEqual([`alert ${hex(1).slice(0, 10)}: hooks: hook 10-busy: cannot run: spawn ETXTBSY`]);
+    expect(r).toMatchObject({ pending: 1, dead: 0 });
+    expect(await deliver(s, { now: T + MIN })).toMatchObject({ pending: 1, problems: [] });
+    expect(readFileSync(join(dir, 'ok.log'), 'utf8')).toBe(`${hex(1)}\n`);
   });
 });
 

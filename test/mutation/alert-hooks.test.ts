@@ -1,7 +1,7 @@
 // Which files in the hooks directory are hooks (run-parts' rules), and what a hook's failure says:
 // real sh scripts in a temporary directory.
 import { describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listHooks, runHook } from '../../src/alert/hooks.js';
@@ -89,5 +89,26 @@ describe("a hook's environment and output", () => {
     expect(await runHook(join(dir, 'loud'), '', {})).toBe(`exit 3: ${'x'.repeat(2000)}`);
     expect(await runHook(join(dir, 'pieces'), '', {})).toBe('exit 2: ab');
     expect(await runHook(join(dir, 'okloud'), '', {})).toBeNull();
+  });
+});
+
+describe('a hook that cannot be run as it is', () => {
+  it('runs as its own name (what ps shows), not as the descriptor it is executed through', async () => {
+    const dir = dirWith({});
+    copyFileSync('/bin/sh', join(dir, '10-sh')); // a binary hook: a copy of the shell, reading commands from stdin
+    chmodSync(join(dir, '10-sh'), 0o755);
+    expect(await runHook(join(dir, '10-sh'), `echo "$0" > ${dir}/out\n`, {})).toBeNull();
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe(`${join(dir, '10-sh')}\n`);
+  });
+
+  it('one being written (ETXTBSY) is reported as not run, with why (it resolves, as any failure of a hook does), and runs once it is closed', async () => {
+    const dir = dirWith({ '10-busy': ['#!/bin/sh\nexit 0\n', 0o755] });
+    const fd = openSync(join(dir, '10-busy'), 'r+'); // an editor or an install holding it open for writing
+    try {
+      expect(await runHook(join(dir, '10-busy'), '', {})).toBe('cannot run: spawn ETXTBSY');
+    } finally {
+      closeSync(fd);
+    }
+    expect(await runHook(join(dir, '10-busy'), '', {})).toBeNull();
   });
 });

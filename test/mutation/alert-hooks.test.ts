@@ -67,7 +67,7 @@ describe('what running a hook says', () => {
 
 describe("a hook's environment and output", () => {
   it("runs with lsm's environment, the alert's variables over it and LSM_HOOK naming the hook; stdout is not read", { timeout: 20_000 }, async () => {
-    const dir = dirWith({ env: ['#!/bin/sh\nenv > "$(dirname "$LSM_HOOK")/env"\nhead -c 300000 /dev/zero\n', 0o755] });
+    const dir = dirWith({ env: ['#!/bin/sh\nenv > "$(dirname "$LSM_HOOK")/env.out"\nhead -c 300000 /dev/zero\n', 0o755] });
     process.env.LSM_MUT_INHERITED = 'from lsm';
     process.env.LSM_MUT_OVER = 'lsm';
     try {
@@ -76,7 +76,7 @@ describe("a hook's environment and output", () => {
       delete process.env.LSM_MUT_INHERITED;
       delete process.env.LSM_MUT_OVER;
     }
-    const env = Object.fromEntries(readFileSync(join(dir, 'env'), 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
+    const env = Object.fromEntries(readFileSync(join(dir, 'env.out'), 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
     expect(env).toMatchObject({ LSM_MUT_INHERITED: 'from lsm', LSM_MUT_OVER: 'alert', LSM_ID: 'i d', LSM_HOOK: join(dir, 'env'), PATH: process.env.PATH });
   });
 

@@ -54,6 +54,7 @@ describe('the state a run leaves', () => {
     expect(r1).toMatchObject({ delivered: 0, pending: 1, dead: 0, mailUnconfigured: true });
     expect(r1.problems).toEqual([expect.stringMatching(new RegExp(`^alert ${hex(1).slice(0, 10)}: eventlog: `)), `alert ${hex(1).slice(0, 10)}: hooks: hook 10-flaky: exit 1: down`]);
     expect(spoolSummary(s.spoolDir).lastErrors).toHaveLength(2);
+    expect(readdirSync(s.spoolDir).filter((f) => f.endsWith('.state.next'))).toEqual([]); // the success state prepared for the event log is dropped
     rmSync(s.eventLog, { recursive: true });
     writeFileSync(join(dir, 'fixed'), '');
     const r2 = await deliver(s, { now: T + MIN });

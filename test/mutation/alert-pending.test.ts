@@ -4,6 +4,7 @@
 // is an entry of its own, and hooks get the whole change, are retried alone when they fail, and a
 // refused one is tried again only once it is made safe, or gone, or lsm flush --retry-dead says so.
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +121,19 @@ describe('spooling the commits not alerted yet', () => {
     const r = await spoolPending(s, null);
     expect(r).toEqual({ added: 2, notes: [`refs/lsm/alerted is missing: alerted the 2 commits after ${c2.commit.slice(0, 10)}, the newest already alerted, not the whole history`] });
     expect(alerts()).toHaveLength(3);
+  });
+  it('a reset to the first snapshot then one change is not a new repository: the change is alerted, with a note that history was reset', async () => {
+    const { s, alerts } = setup();
+    await commitSnapshot(s.repoDir, snap(1));
+    await commitSnapshot(s.repoDir, snap(1, 2));
+    const c3 = (await commitSnapshot(s.repoDir, snap(1, 2, 3)))!;
+    await spoolPending(s, null);
+    execFileSync('git', ['-C', s.repoDir, 'reset', '-q', '--hard', 'HEAD~2'], { stdio: 'pipe' });
+    const c4 = (await commitSnapshot(s.repoDir, snap(1, 4)))!;
+    expect(await spoolPending(s, null)).toEqual({ added: 1, notes: [
+      `refs/lsm/alerted (${c3.commit.slice(0, 10)}) is not an ancestor of HEAD (history was reset) and no commit of this history was alerted before: alerted only the newest change (${c4.commit.slice(0, 10)}), not the whole history`,
+    ] });
+    expect(alerts().map((a) => a.commit).at(-1)).toBe(c4.commit);
   });
 });
 

@@ -26,6 +26,9 @@ export function lastEventId(path: string): string | null {
   try {
     const size = fstatSync(fd).size;
     if (size < 2) return null;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) return null; // a torn line (a write a full disk cut short) is no alert's record
     // where the last line starts: after the newline before the final one, searched backwards
     let start = 0;
     const chunk = Buffer.alloc(1 << 16);
@@ -50,13 +53,29 @@ export function lastEventId(path: string): string | null {
  * order, so only the last line can be this alert's).
  */
 export function appendEvent(path: string, a: Alert): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
   if (lastEventId(path) === a.id) return;
-  appendChecked(path, JSON.stringify(eventRecord(a)) + '\n', 0o640);
+  appendLine(path, JSON.stringify(eventRecord(a)));
 }
 
 /** A line about lsm itself (not a change), e.g. a file moved out of the spool. */
 export function appendNotice(path: string, notice: Record<string, unknown>): void {
+  appendLine(path, JSON.stringify({ id: null, schema: 1, time: new Date().toISOString(), ...notice }));
+}
+
+/** One line, in one write; a torn last line is ended first, or this one would be glued to it. */
+function appendLine(path: string, json: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-  appendChecked(path, JSON.stringify({ id: null, schema: 1, time: new Date().toISOString(), ...notice }) + '\n', 0o640);
+  appendChecked(path, `${endsTorn(path) ? '\n' : ''}${json}\n`, 0o640);
+}
+
+function endsTorn(path: string): boolean {
+  let fd: number;
+  try { fd = openChecked(path, constants.O_RDONLY); } catch { return false; }
+  try {
+    const size = fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    return size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -100,3 +100,25 @@ describe('appending', () => {
     expect(readFileSync(q, 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual([null, hex(2), null, hex(2)]);
   });
 });
+
+describe('a torn last line (an append a full disk cut short)', () => {
+  it("is nobody's record and is ended before the next line: the alert whose line was torn is written whole, on a line of its own", () => {
+    const dir = tmp();
+    const p = join(dir, 'events.jsonl');
+    const whole = line(hex(1), 100);
+    const torn = `{"id":"${hex(2)}","schema":1,"ti`;
+    writeFileSync(p, `${whole}\n${torn}`);
+    expect(lastEventId(p)).toBeNull();
+    appendEvent(p, alert(2));
+    appendEvent(p, alert(2)); // now it is the last line: not again
+    const lines = readFileSync(p, 'utf8').split('\n');
+    expect(lines.slice(0, 2)).toEqual([whole, torn]);
+    expect(lines.slice(3)).toEqual(['']);
+    expect(JSON.parse(lines[2]).id).toBe(hex(2));
+    // a notice after a torn line is not glued to it either
+    const q = join(dir, 'notices.jsonl');
+    writeFileSync(q, torn);
+    appendNotice(q, { event: 'x' });
+    expect(readFileSync(q, 'utf8').split('\n').map((l, i) => (i === 1 ? JSON.parse(l).event : l))).toEqual([torn, 'x', '']);
+  });
+});

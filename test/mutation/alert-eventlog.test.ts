@@ -2,7 +2,7 @@
 // lines at and around a chunk's size), the one-line guard against a repeat after a kill, notices,
 // and the modes of what appendEvent creates.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appendEvent, appendNotice, lastEventId } from '../../src/alert/eventlog.js';
@@ -49,6 +49,8 @@ describe('the id of the last line', () => {
       ['', null], ['\n', null], ['x\n', null], ['{}\n', null],
       [`${line(hex(1), 100)}\n{"id":null,"schema":1,"event":"spool-quarantine"}\n`, null],
       [`${line(hex(1), 100)}\n{"schema":1,"id":"${hex(2)}"}\n`, null], // an id not first is not where lsm writes it
+      [` {"id":"${hex(5)}"}\n`, null], // an id where no line lsm writes has one
+      [`[{"id":"${hex(6)}"}]\n`, null],
       [`{"id":"${hex(4)}"}\n`, hex(4)],
     ];
     for (const [i, [text, want]] of cases.entries()) {
@@ -120,5 +122,20 @@ describe('a torn last line (an append a full disk cut short)', () => {
     writeFileSync(q, torn);
     appendNotice(q, { event: 'x' });
     expect(readFileSync(q, 'utf8').split('\n').map((l, i) => (i === 1 ? JSON.parse(l).event : l))).toEqual([torn, 'x', '']);
+  });
+});
+
+describe('descriptors', () => {
+  it('reading the last id and appending leave no descriptor open (lsm watch runs for days)', () => {
+    const p = join(tmp(), 'events.jsonl');
+    const open = () => readdirSync('/proc/self/fd').length;
+    appendEvent(p, alert(1));
+    const before = open();
+    for (let n = 2; n < 40; n++) {
+      appendEvent(p, alert(n));
+      appendNotice(p, { event: 'x' });
+      lastEventId(p);
+    }
+    expect(open()).toBe(before);
   });
 });

@@ -1,7 +1,7 @@
 // Which files in the hooks directory are hooks (run-parts' rules), and what a hook's failure says:
 // real sh scripts in a temporary directory.
 import { describe, expect, it } from 'vitest';
-import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listHooks, runHook } from '../../src/alert/hooks.js';
@@ -110,5 +110,31 @@ describe('a hook that cannot be run as it is', () => {
       closeSync(fd);
     }
     expect(await runHook(join(dir, '10-busy'), '', {})).toBeNull();
+  });
+});
+
+describe('the limits of a hook', () => {
+  it('a hook that ignores SIGTERM is still killed at the time limit, with what it started', { timeout: 20_000 }, async () => {
+    const dir = dirWith({ stubborn: [`#!/bin/sh\ntrap '' TERM\nsleep 300 &\necho $! > "$(dirname "$LSM_HOOK")/child.pid"\nwait\n`, 0o755] });
+    expect(await runHook(join(dir, 'stubborn'), '', {}, 500)).toBe('killed after 0.5 s');
+    const pid = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) { // bounded: 2 s for the kernel to reap it
+      try { alive = !/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { alive = false; }
+      if (alive) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(alive).toBe(false);
+  });
+
+  it('running hooks leaves no descriptor open in lsm (lsm watch runs for days)', { timeout: 20_000 }, async () => {
+    const dir = dirWith({ ok: ['#!/bin/sh\nexit 0\n', 0o755], bad: ['#!/bin/sh\nexit 1\n', 0o755] });
+    const open = () => readdirSync('/proc/self/fd').length;
+    await runHook(join(dir, 'ok'), '', {});
+    const before = open();
+    for (let i = 0; i < 10; i++) {
+      expect(await runHook(join(dir, 'ok'), 'x\n', {})).toBeNull();
+      expect(await runHook(join(dir, 'bad'), '', {})).toBe('exit 1');
+    }
+    expect(open()).toBe(before);
   });
 });

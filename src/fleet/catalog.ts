@@ -11,10 +11,9 @@
 //   now/<host>.json      the lines present now with their 'since', counts, drift from the host's
 //                        pushed baseline (status, where, diff); written last, its tip and baseline
 //                        say what the three files are up to
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LsmError } from '../errors.js';
+import { gitOut, runGit } from './git-run.js';
 import { BASELINE_PREFIX, HOST_PREFIX, baselineOfRef, hostOfRef } from './names.js';
 
 export interface FleetChange { c: string; t: number; s: string; a: number; r: number } // commit, time (ms), summary, +lines, -lines
@@ -47,11 +46,7 @@ const indexDir = (gitdir: string) => join(gitdir, 'lsm', 'index');
 const partDir = (gitdir: string, part: Part) => join(indexDir(gitdir), part);
 const fileOf = (gitdir: string, part: Part, host: string) => join(partDir(gitdir, part), `${host}.json`);
 
-function git(gitdir: string, args: string[]): string {
-  const r = spawnSync('git', args, { cwd: gitdir, maxBuffer: 1 << 30, encoding: 'utf8', env: { ...process.env, GIT_DIR: gitdir } });
-  if (r.status !== 0) throw new LsmError(`git ${args[0]} failed in ${gitdir}: ${(r.stderr || '').trim().split('\n')[0]}`);
-  return r.stdout;
-}
+const git = (gitdir: string, args: string[]): string => gitOut(gitdir, args).toString('utf8');
 
 export interface FleetRefs { tips: Map<string, string>; baselines: Map<string, string> }
 
@@ -205,7 +200,7 @@ const LOG_ARGS = ['log', '--reverse', '--first-parent', '--format=%x01%H %ct %s'
  */
 export function updateHostIndex(gitdir: string, host: string, tip: string, received: number | null, baseline: string | null): HostNow {
   let idx = readHostHistory(gitdir, host);
-  if (idx && idx.tip !== tip && spawnSync('git', ['merge-base', '--is-ancestor', idx.tip, tip], { cwd: gitdir, env: { ...process.env, GIT_DIR: gitdir } }).status !== 0) idx = null;
+  if (idx && idx.tip !== tip && runGit(gitdir, ['merge-base', '--is-ancestor', idx.tip, tip]).code !== 0) idx = null;
   if (!idx) idx = { v: 2, host, tip: '', changes: [], lines: {} };
   if (idx.tip !== tip) applyLog(idx, git(gitdir, [...LOG_ARGS, idx.tip ? `${idx.tip}..${tip}` : tip]));
   return writeHostIndex(gitdir, idx, received ?? readHostNow(gitdir, host)?.received ?? null, baseline);

@@ -2,28 +2,18 @@
 // spools an alert per pushed commit; isomorphic-git would first load the central pack's whole index
 // and read the pack into memory (at 1,000 hosts × 100 changes: 76 MB, ~1.5 s of CPU for a single
 // push), where git maps the pack and looks up only the objects it needs: three small processes.
-import { spawnSync } from 'node:child_process';
 import type { Change, Snapshot } from '../types.js';
 import { fileChange } from '../store/changes.js';
 import { textLines } from '../store/repo.js';
-
-function git(gitdir: string, args: string[], input?: string): Buffer {
-  const r = spawnSync('git', args, { cwd: gitdir, input, maxBuffer: 1 << 30, env: { ...process.env, GIT_DIR: gitdir } });
-  if (r.status !== 0) throw new Error(`git ${args[0]}: ${(r.stderr ?? '').toString().trim().split('\n')[0] || r.error?.message || `exit ${r.status}`}`);
-  return r.stdout;
-}
+import { batchObjects, gitOut, type BatchObject } from './git-run.js';
 
 /** Objects by id (git cat-file --batch), in one process; a missing one is an error. */
-function readObjects(gitdir: string, oids: string[]): Map<string, { type: string; body: Buffer }> {
-  const out = new Map<string, { type: string; body: Buffer }>();
+function readObjects(gitdir: string, oids: string[]): Map<string, BatchObject> {
+  const out = new Map<string, BatchObject>();
   if (oids.length === 0) return out;
-  const batch = git(gitdir, ['cat-file', '--batch'], oids.join('\n') + '\n');
-  for (let pos = 0; pos < batch.length;) {
-    const nl = batch.indexOf(10, pos);
-    const [oid, type, size] = batch.subarray(pos, nl).toString().split(' ');
-    if (type === 'missing' || !Number.isFinite(Number(size))) throw new Error(`object ${oid} is missing`);
-    out.set(oid, { type, body: batch.subarray(nl + 1, nl + 1 + Number(size)) });
-    pos = nl + 1 + Number(size) + 1;
+  for (const o of batchObjects(gitOut(gitdir, ['cat-file', '--batch'], oids.join('\n') + '\n'))) {
+    if (o.type === 'missing') throw new Error(`object ${o.oid} is missing`);
+    out.set(o.oid, o);
   }
   return out;
 }
@@ -45,7 +35,7 @@ export function pushedChange(gitdir: string, oid: string): { change: Change; bef
   const change: Change = { commit: oid, parent, time, summary, files: [] };
   // against the first parent; a root commit against nothing (its whole tree, as treeFiles reads it)
   const range = parent === null ? ['--root', oid] : [parent, oid];
-  const tokens = git(gitdir, ['diff-tree', '-r', '-z', '--no-renames', ...range]).toString('latin1').split('\0');
+  const tokens = gitOut(gitdir, ['diff-tree', '-r', '-z', '--no-renames', ...range]).toString('latin1').split('\0');
   const changed: { path: string; a: string | null; b: string | null }[] = [];
   const zero = (x: string) => (/^0+$/.test(x) ? null : x);
   for (let i = 0; i < tokens.length; i++) {

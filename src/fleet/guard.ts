@@ -2,9 +2,9 @@
 // the bare repository as git's hook (the pushed objects are in git's quarantine, so it asks the
 // git binary, which sees them). A refusal is one line per problem on stderr: git sends it to the
 // pushing host ('remote: ...'), and the whole push is refused.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { batchObjects, runGit as git } from './git-run.js';
 import { HOST_FILES, MAX_FILE_BYTES, baselineOfRef, hostOfRef, hostRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
 
 export const ZERO = '0000000000000000000000000000000000000000';
@@ -33,12 +33,6 @@ export function readUserMap(gitdir: string): Map<string, Set<string>> {
 export function mayPush(users: Map<string, Set<string>>, user: string, host: string): boolean {
   const allowed = users.get(user);
   return allowed ? allowed.has(host) || allowed.has('*') : user === host; // default: the user is the host id
-}
-
-function git(gitdir: string, args: string[], input?: string | Buffer, maxBuffer = 1 << 30): { code: number; out: Buffer; err: string; tooBig: boolean } {
-  const r = spawnSync('git', args, { cwd: gitdir, input, maxBuffer, env: { ...process.env, GIT_DIR: gitdir } });
-  const tooBig = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS';
-  return { code: r.status ?? -1, out: r.stdout ?? Buffer.alloc(0), err: (r.stderr ?? '').toString(), tooBig };
 }
 
 /** One pushed commit: its id, its parents, and its changes against its first parent (a root: its whole tree), as `git log --raw -z` gives them. */
@@ -116,14 +110,9 @@ function contentProblems(gitdir: string, commits: PushedCommit[] | string): stri
     }
     return [`the pushed snapshot files hold more than ${cap} bytes`];
   }
-  for (let pos = 0; pos < batch.out.length;) {
-    const nl = batch.out.indexOf(10, pos);
-    const [oid, type, size] = batch.out.subarray(pos, nl).toString().split(' ');
-    const n = Number(size);
-    if (type !== 'blob' || !Number.isFinite(n)) return [`${blobs.get(oid) ?? oid}: not a blob`];
+  for (const { oid, type, size: n, body } of batchObjects(batch.out)) {
+    if (type !== 'blob') return [`${blobs.get(oid) ?? oid}: not a blob`];
     if (n > MAX_FILE_BYTES) return [`${blobs.get(oid)}: ${n} bytes, more than a snapshot file may hold`];
-    const body = batch.out.subarray(nl + 1, nl + 1 + n);
-    pos = nl + 1 + n + 1;
     const text = body.toString('utf8');
     if (Buffer.byteLength(text) !== n || text.includes('\ufffd')) { problems.push(`${blobs.get(oid)}: not UTF-8 text`); continue; }
     const p = snapshotTextProblem(blobs.get(oid)!, text);

@@ -4,13 +4,13 @@
 // alert pipeline, so a host whose own mail was silenced still reports here. Nothing is lost in
 // between: the record is on disk before the pushing host hears 'ok', and lsm/pushes.spooled says
 // how far it has been spooled.
-import { spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockRepository, type Lock } from '../store/lock.js';
 import type { AlertSettings, DeliveryReport } from '../alert/index.js';
 import { fleetRefs, markSeen, recordPush, updateHostIndex, type FleetRefs, type PushRecord } from './catalog.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
+import { runGit } from './git-run.js';
 import { parseUpdates, ZERO, type RefUpdate } from './guard.js';
 import { baselineOfRef, hostOfRef } from './names.js';
 
@@ -108,8 +108,8 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     try { rec = JSON.parse(line) as PushRecord; } catch { out.problems.push(`lsm/pushes.jsonl: a damaged record skipped at byte ${offset}`); continue; }
     const host = rec.host;
     const range = rec.old === ZERO ? [rec.new] : [rec.new, '--not', rec.old];
-    const r = spawnSync('git', ['rev-list', '--reverse', '--first-parent', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range], { cwd: gitdir, encoding: 'utf8', env: { ...process.env, GIT_DIR: gitdir } });
-    for (const oid of r.stdout.split('\n').filter(Boolean)) {
+    const r = runGit(gitdir, ['rev-list', '--reverse', '--first-parent', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range]);
+    for (const oid of r.out.toString().split('\n').filter(Boolean)) {
       try {
         if (spool.has(`${oid}-fleet-host-${host}`)) continue;
         const { change, before, after } = pushedChange(gitdir, oid);

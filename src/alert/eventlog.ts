@@ -26,9 +26,7 @@ export function lastEventId(path: string): string | null {
   try {
     const size = fstatSync(fd).size;
     if (size < 2) return null;
-    const last = Buffer.alloc(1);
-    readSync(fd, last, 0, 1, size - 1);
-    if (last[0] !== 0x0a) return null; // a torn line (a write a full disk cut short) is no alert's record
+    if (!endsWithNewline(fd, size)) return null; // a torn line (a write a full disk cut short) is no alert's record
     // where the last line starts: after the newline before the final one, searched backwards
     let start = 0;
     const chunk = Buffer.alloc(1 << 16);
@@ -73,9 +71,13 @@ function endsTorn(path: string): boolean {
   try { fd = openChecked(path, constants.O_RDONLY); } catch { return false; }
   try {
     const size = fstatSync(fd).size;
-    const last = Buffer.alloc(1);
-    return size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    return size > 0 && !endsWithNewline(fd, size);
   } finally {
     closeSync(fd);
   }
+}
+
+function endsWithNewline(fd: number, size: number): boolean {
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
 }

@@ -37,8 +37,8 @@ async function runDrain(gitdir: string): Promise<void> {
   const { host: _h, repoDir: _r, ...alerts } = alertSettings(context({}));
   await drainWhileQueued(gitdir, alerts);
   // housekeeping that receive-pack would do inside the push (fleet init turns receive.autogc off)
-  const { spawnSync } = await import('node:child_process');
-  spawnSync('git', ['--git-dir', gitdir, 'gc', '--auto', '--quiet'], { stdio: 'ignore' });
+  const { runGit } = await import('../fleet/git-run.js');
+  runGit(gitdir, ['gc', '--auto', '--quiet']);
 }
 
 // run as the hook's program (through any symbolic link: a guard that silently did nothing would accept every push)

@@ -1,4 +1,4 @@
-// What each atomic write makes durable (atomic-fs.ts): which files and directories are fsync'd, read
+// What each write makes durable (store/atomic-fs.ts, the alert spool): which files and directories are fsync'd, read
 // off /proc/self/fd at the moment of each fsync. A write that skips an fsync leaves the same files
 // until a power cut, so the fsyncs themselves are what is observed here, as strace would show them:
 // FileHandle.prototype.sync is wrapped to note the path of the descriptor, then does its real fsync.
@@ -8,6 +8,8 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TMP_DIR, atomicFs, writeFileAtomic } from '../../src/store/atomic-fs.js';
+import { Spool } from '../../src/alert/spool.js';
+import type { Alert } from '../../src/alert/message.js';
 
 type Sync = (this: { fd: number }) => Promise<void>;
 let proto: { sync: Sync };
@@ -68,6 +70,27 @@ describe('durability of atomic writes', () => {
     await fs.writeFile(join(gitdir, 'index'), new Uint8Array([4]));
     await fs.writeFile(join(work, 'host-tcp'), 'line\n');
     expect(synced).toEqual([]);
+    expect(openFds()).toBe(fds);
+  });
+
+  it("the spool: an alert and its state in full; a success state prepared aside is fsync'd before the channel is tried, and its directory after the rename", async () => {
+    const d = join(dir(), 'spool');
+    mkdirSync(d);
+    const spool = new Spool(d);
+    const id = 'e'.repeat(40);
+    const alert: Alert = { id, commit: id, parent: null, host: 'web1', time: 1, summary: '+1 -0', added: [], removed: [], diff: '', repo: '/r' };
+    const fds = openFds();
+    await spool.add(alert);
+    const [e] = spool.list();
+    const state = e.file.replace(/\.json$/, '.state');
+    expect(synced).toEqual([expect.stringMatching(tmpOf(d, state)), d, expect.stringMatching(tmpOf(d, e.file)), d]);
+    synced = [];
+    const fresh = { done: false, dead: false, attempts: 0, nextAttempt: 0, lastError: null };
+    const p = await spool.prepare(e, { eventlog: { ...fresh, done: true, attempts: 1 }, hooks: fresh, mail: fresh });
+    expect(synced).toEqual([expect.stringMatching(new RegExp(`^${d}/${state.replace(/\./g, '\\.')}\\.[0-9a-f]{8}\\.state\\.next$`))]);
+    synced = [];
+    await p.commit();
+    expect(synced).toEqual([d]);
     expect(openFds()).toBe(fds);
   });
 });

@@ -3,6 +3,7 @@
 // Credentials never travel in clear: with a user in SMTP_URL, smtp:// must upgrade with STARTTLS
 // (nodemailer's requireTLS) before AUTH, whatever the server offers, unless SMTP_INSECURE="yes".
 import { hostname } from 'node:os';
+import type { Socket } from 'node:net';
 import { alertSubject, alertText, type Alert } from './message.js';
 
 export interface MailSettings {
@@ -35,7 +36,14 @@ export function messageId(alert: { id: string; host: string }): string {
   return `<lsm-${alert.id}@${alert.host.replace(/[^A-Za-z0-9.-]/g, '_') || 'localhost'}>`;
 }
 
-async function transport(m: MailSettings) {
+/**
+ * Opens the connection to the SMTP server in place of nodemailer's TCP connect. Only tests pass one
+ * (a unix socket to their own smtp-server): a test process may open TCP only inside a network
+ * namespace it made, and it is not in one. Everything past the connect is nodemailer's as in use.
+ */
+export type SmtpConnect = () => Socket;
+
+async function transport(m: MailSettings, connect?: SmtpConnect) {
   const nodemailer = (await import('nodemailer')).default;
   // short timeouts: a cron run must not hang on a dead server; the spool retries next run
   // (the timeouts go in the transport's options: given as a second argument beside a URL they
@@ -43,7 +51,8 @@ async function transport(m: MailSettings) {
   if (m.smtpUrl) {
     const u = new URL(m.smtpUrl);
     const requireTLS = u.protocol === 'smtp:' && u.username !== '' && !m.insecure;
-    return nodemailer.createTransport({ url: m.smtpUrl, requireTLS, connectionTimeout: SMTP_TIMEOUTS.connection, greetingTimeout: SMTP_TIMEOUTS.greeting, socketTimeout: SMTP_TIMEOUTS.socket } as object);
+    const getSocket = connect && ((_o: unknown, done: (err: null, s: { connection: Socket }) => void) => done(null, { connection: connect() }));
+    return nodemailer.createTransport({ url: m.smtpUrl, requireTLS, connectionTimeout: SMTP_TIMEOUTS.connection, greetingTimeout: SMTP_TIMEOUTS.greeting, socketTimeout: SMTP_TIMEOUTS.socket, getSocket } as object);
   }
   return nodemailer.createTransport({ sendmail: true, path: m.sendmail, newline: 'unix' });
 }
@@ -52,8 +61,8 @@ async function transport(m: MailSettings) {
  * Mail an alert to `to` (by default every recipient). Resolves with who accepted and who was
  * rejected (a partly rejected list is not an error here: the caller records who has it).
  */
-export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] = m.to): Promise<{ accepted: string[]; rejected: string[] }> {
-  const t = await transport(m);
+export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] = m.to, connect?: SmtpConnect): Promise<{ accepted: string[]; rejected: string[] }> {
+  const t = await transport(m, connect);
   const addr = (r: string | { address: string }) => (typeof r === 'string' ? r : r.address);
   try {
     const info = await t.sendMail({

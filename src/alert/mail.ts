@@ -13,6 +13,7 @@ export interface MailSettings {
   smtpUrl: string;
   sendmail: string;
   insecure?: boolean; // SMTP_INSECURE: AUTH allowed without TLS
+  connect?: SmtpConnect; // never from the config: see SmtpConnect
 }
 
 /** A delivery failure; permanent ones (a rejected recipient, 5xx) are not retried by themselves. */
@@ -43,7 +44,8 @@ export function messageId(alert: { id: string; host: string }): string {
  */
 export type SmtpConnect = () => Socket;
 
-async function transport(m: MailSettings, connect?: SmtpConnect) {
+async function transport(m: MailSettings) {
+  const connect = m.connect;
   const nodemailer = (await import('nodemailer')).default;
   // short timeouts: a cron run must not hang on a dead server; the spool retries next run
   // (the timeouts go in the transport's options: given as a second argument beside a URL they
@@ -61,8 +63,8 @@ async function transport(m: MailSettings, connect?: SmtpConnect) {
  * Mail an alert to `to` (by default every recipient). Resolves with who accepted and who was
  * rejected (a partly rejected list is not an error here: the caller records who has it).
  */
-export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] = m.to, connect?: SmtpConnect): Promise<{ accepted: string[]; rejected: string[] }> {
-  const t = await transport(m, connect);
+export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] = m.to): Promise<{ accepted: string[]; rejected: string[] }> {
+  const t = await transport(m);
   const addr = (r: string | { address: string }) => (typeof r === 'string' ? r : r.address);
   try {
     const info = await t.sendMail({

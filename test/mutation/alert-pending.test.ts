@@ -71,6 +71,13 @@ describe('spooling the commits not alerted yet', () => {
     expect(alerts().map((x) => [x.commit, x.parent])).toEqual([[c3.commit, c1.commit], [c4.commit, c3.commit]]);
   });
 
+  it('lsm watch (coalesce) on a new repository: the first snapshot raises nothing and makes no spool', async () => {
+    const { s } = setup();
+    await commitSnapshot(s.repoDir, snap(1, 2));
+    expect(await spoolPending(s, now([1, 2]), { coalesce: true })).toEqual({ added: 0, notes: [] });
+    expect(existsSync(s.spoolDir)).toBe(false);
+  });
+
   it('a new repository alerts its first change without a note; a damaged ref is noted even then; the first snapshot makes no spool', async () => {
     const { s, alerts } = setup();
     await commitSnapshot(s.repoDir, snap(1));
@@ -220,6 +227,21 @@ describe('hooks, through delivery', () => {
     expect(await deliver(s, { now: T + 3_600_000 })).toMatchObject({ delivered: 1, dead: 0, problems: [] });
     expect(readFileSync(join(dir, 'ok.log'), 'utf8')).toBe(`${A(1).commit}\n`);
     expect(() => readFileSync(join(dir, 'open.log'))).toThrow();
+  });
+
+  it('with several refused hooks the channel stays dead until every one of them is made safe; the error names them all', async () => {
+    const { dir, s, hook } = hooked();
+    hook('20-a', `echo a >> ${dir}/a.log`, 0o775);
+    hook('30-b', `echo b >> ${dir}/b.log`, 0o775);
+    await new Spool(s.spoolDir).add(A(1));
+    const r1 = await deliver(s, { now: T });
+    expect(r1.problems.at(-1)).toBe(`alert ${A(1).commit.slice(0, 10)}: hooks: hook 20-a, 30-b refused (retried once made safe)`);
+    chmodSync(join(s.hooksDir, '20-a'), 0o755); // one made safe, the other still writable by its group
+    expect(await deliver(s, { now: T + 3_600_000 })).toMatchObject({ delivered: 0, dead: 1, problems: [] });
+    expect([existsSync(join(dir, 'a.log')), existsSync(join(dir, 'b.log'))]).toEqual([false, false]);
+    chmodSync(join(s.hooksDir, '30-b'), 0o755);
+    expect(await deliver(s, { now: T + 3_600_000 })).toMatchObject({ delivered: 1, dead: 0, problems: [] });
+    expect([readFileSync(join(dir, 'a.log'), 'utf8'), readFileSync(join(dir, 'b.log'), 'utf8')]).toEqual(['a\n', 'b\n']);
   });
 
   it('a failing event log holds back later alerts on that channel only: hooks still run for each, in order', async () => {

@@ -58,6 +58,7 @@ describe('lsm check says', () => {
     expect(said).toContain('+ host/tcp  0.0.0.0:4444  ?  root  ?');
     expect(said).toMatch(/\ndrift from baseline [0-9a-f]{10}: \+1 -0: host\/tcp \+1 \(lsm drift; approve with lsm -g\)\n$/);
     expect(await w.check()).toBe(''); // nothing new: cron mails nothing
+    expect(await w.check({ 'exit-code': true })).toBe(''); // nor with --exit-code, which reads the drift for its exit code (3)
     w.listen4444(false);
     const back = await w.check();
     expect(back).toContain('- host/tcp  0.0.0.0:4444');

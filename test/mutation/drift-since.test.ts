@@ -2,7 +2,7 @@
 // the baseline, when it (last) appeared; for a line removed, when it (last) went away; each with
 // the commit that did it. A real repository, commits at pinned times, the journal they wrote.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { moveBaseline } from '../../src/store/baseline.js';
@@ -49,5 +49,17 @@ describe('drift: since when each difference from the baseline stands', () => {
     const d = await computeDrift(repo, readJournal(repo));
     expect(d.head).not.toBe(c0);
     expect(d.lines).toEqual([]);
+  });
+
+  it('the approval shown is the move that set the current baseline: none when the baseline was set outside lsm (no reflog line for it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-drift-'));
+    const c0 = (await commitSnapshot(dir, new Map([['host/tcp', [ssh]]]), { now: T }))!.commit;
+    const repo = openRepo(dir);
+    await moveBaseline(repo, c0, 'approved', T);
+    const c1 = (await commitSnapshot(dir, new Map([['host/tcp', [ssh, nc]]]), { now: T + HOUR }))!.commit;
+    expect((await computeDrift(repo, readJournal(repo))).approved).toMatchObject({ to: c0, time: T });
+    writeFileSync(join(dir, '.git', 'refs', 'lsm', 'baseline'), `${c1}\n`); // by hand: git's reflog has no line for it
+    const d = await computeDrift(repo, readJournal(repo));
+    expect([d.baseline, d.approved, d.lines]).toEqual([c1, null, []]);
   });
 });

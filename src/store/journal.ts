@@ -129,7 +129,6 @@ export async function catchUpJournal(repo: Repo, head?: string | null): Promise<
   try { size = lstatSync(path).size; } catch { /* none */ }
   // a tail with no newline (torn, or garbage) is cut first: the next record would be glued to it
   if (tail.commit === target && tail.goodLength === size) return;
-  if (tail.commit === null && target === null) return;
   try { truncateChecked(path, tail.goodLength); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
   const missing = tail.commit ? await recordsFromHistory(repo, target, tail.commit) : null;
   // up to target, not HEAD: a commit catches up to its parent, then appends its own record

@@ -63,7 +63,7 @@ describe('the journal at the edges of its tail read', () => {
     expect(readFileSync(path, 'utf8')).toBe(whole);
   });
 
-  it('a repository with no commit and no journal gets no journal from a catch-up', async () => {
+  it('a repository with no commit: no journal made, and a torn one cut before the first record is appended', async () => {
     const dir = newDir();
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T });
     git(dir, 'update-ref', '-d', 'refs/heads/main');
@@ -71,6 +71,10 @@ describe('the journal at the edges of its tail read', () => {
     rmSync(journalPath(repo));
     await catchUpJournal(repo);
     expect(existsSync(journalPath(repo))).toBe(false);
+    writeFileSync(journalPath(repo), '{"c":"torn'); // a line with no newline, no record
+    await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 1000 });
+    expect(readJournal(repo).map((r) => r.c)).toEqual([git(dir, 'rev-parse', 'HEAD').trim()]);
+    expect(await verifyJournal(repo)).toBeNull();
   });
 
   it('a journal left from a branch deleted by hand is emptied, and restarts with the next first snapshot', async () => {

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { commitSnapshot } from '../../src/store/commit.js';
 import { catchUpJournal, recordsFromHistory, verifyJournal } from '../../src/store/journal.js';
 import { journalPath, readJournal } from '../../src/store/journal-read.js';
-import { openRepo } from '../../src/store/repo.js';
+import { initRepo, openRepo, requireRepo, resolveRev, treeFiles } from '../../src/store/repo.js';
+import { commitChange, commitDiff } from '../../src/store/history.js';
+import { JournalDamaged, linesWith } from '../../src/store/journal-read.js';
+import { watch } from 'node:fs';
 
 const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
 const tcp = (...ports: number[]) => ports.map((p) => `0.0.0.0:${p}  svc  root  /usr/sbin/svc`);
@@ -112,6 +115,7 @@ describe('the journal at the edges of its tail read', () => {
     const repo = openRepo(dir);
     const [, rec] = (await recordsFromHistory(repo, c!.commit))!;
     expect(rec.a.map(([p]) => p)).toEqual(['host/raw', 'host/tcp']);
+    expect((await commitChange(repo, c!.commit)).files.map((f) => f.path)).toEqual(['host/raw', 'host/tcp']);
     expect(await verifyJournal(repo)).toBeNull();
   });
 
@@ -122,6 +126,7 @@ describe('the journal at the edges of its tail read', () => {
     git(dir, '-c', 'user.name=u', '-c', 'user.email=u@h', 'commit', '-q', '-m', 'by hand');
     const recs = (await recordsFromHistory(openRepo(dir), git(dir, 'rev-parse', 'HEAD').trim()))!;
     expect(recs.map((r) => [...r.a, ...r.r].length)).toEqual([1, 0]);
+    expect([...(await treeFiles(openRepo(dir), git(dir, 'rev-parse', 'HEAD').trim())).keys()]).toEqual(['host/tcp']);
   });
 });
 
@@ -161,5 +166,100 @@ describe('the work tree a commit leaves', () => {
     const c = await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 1000 });
     expect(git(dir, 'rev-parse', 'refs/heads/main').trim()).toBe(c!.commit);
     expect(() => git(dir, 'rev-parse', '-q', '--verify', 'refs/heads/other')).toThrow();
+  });
+});
+
+describe('the repository and its revisions', () => {
+  it('a .git with no HEAD is no repository: requireRepo says so, and a first run refuses to make one over it', async () => {
+    const dir = newDir();
+    mkdirSync(join(dir, '.git'), { recursive: true });
+    writeFileSync(join(dir, '.git/junk'), 'keep\n');
+    expect(() => requireRepo(dir)).toThrow(/^no lsm repository at /);
+    await expect(initRepo(dir)).rejects.toThrow(/^cannot create repository /);
+    expect(readFileSync(join(dir, '.git/junk'), 'utf8')).toBe('keep\n');
+    expect(existsSync(join(dir, '.git/HEAD'))).toBe(false);
+  });
+
+  it('a first run makes its repository inside the target directory: nothing appears beside it', async () => {
+    const dir = newDir();
+    const seen = new Set<string>();
+    const w = watch(join(dir, '..'), (_e, name) => { if (name) seen.add(String(name)); });
+    try {
+      await initRepo(dir);
+      await new Promise((r) => setTimeout(r, 50)); // inotify events of the last writes
+    } finally {
+      w.close();
+    }
+    expect([...seen]).toEqual(['repo']);
+    expect(readdirSync(dir)).toEqual(['.git']);
+  });
+
+  it('revisions resolve as git rev-parse does: HEAD is main whatever HEAD names, baseline is lsm\'s ref, a ref beats a short id', async () => {
+    const dir = newDir();
+    const a = (await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T }))!.commit;
+    const b = (await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 1000 }))!.commit;
+    const repo = openRepo(dir);
+    git(dir, 'update-ref', 'refs/lsm/baseline', a);
+    git(dir, 'branch', 'baseline', b); // a branch by hand with the same name
+    expect(await resolveRev(repo, 'baseline')).toBe(a);
+    git(dir, 'branch', 'other', a);
+    git(dir, 'symbolic-ref', 'HEAD', 'refs/heads/other');
+    expect(await resolveRev(repo, 'HEAD')).toBe(b);
+    expect(await resolveRev(repo, '')).toBe(b);
+    // a branch named like a short id of another commit: the ref wins, as in git
+    const short = a.slice(0, 8);
+    git(dir, 'branch', short, b);
+    expect(await resolveRev(repo, short)).toBe(git(dir, 'rev-parse', '-q', short).trim());
+    expect(await resolveRev(repo, short)).toBe(b);
+  });
+});
+
+describe('reading the journal', () => {
+  it('a one-character line, {} and a record whose commit is no string are damage; an empty line is skipped', async () => {
+    const { repo, path, whole } = await three();
+    for (const bad of ['x', '{}', '{"c":5}']) {
+      writeFileSync(path, `${whole}${bad}\n`);
+      expect(() => readJournal(repo), bad).toThrow(JournalDamaged);
+    }
+    writeFileSync(path, `\n${whole}`);
+    expect(readJournal(repo).length).toBe(3);
+    expect([...linesWith(readFileSync(path), ['host/tcp'])].length).toBe(3);
+  });
+});
+
+describe('diffs past 1000 changed lines (the linear merge walk) are git diff, byte for byte', () => {
+  const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `0.0.0.0:${10000 + from + i}  svc  root  /usr/sbin/svc`);
+  it('a file emptied, lines appended after one kept line, a file deleted, a file made', async () => {
+    const dir = newDir();
+    const steps = [
+      new Map([['host/tcp', many(1001)], ['host/udp', ['0.0.0.0:1  x  root  /x']]]),
+      new Map([['host/tcp', []], ['host/udp', ['0.0.0.0:1  x  root  /x', ...many(1001, 5000)]]]),
+      new Map([['host/raw', many(1002)]]),
+    ];
+    const ids: string[] = [];
+    for (const [i, snap] of steps.entries()) ids.push((await commitSnapshot(dir, snap, { now: T + i * 1000 }))!.commit);
+    const repo = openRepo(dir);
+    for (const [a, b] of [[0, 1], [1, 0], [1, 2], [2, 1]]) {
+      expect(await commitDiff(repo, ids[a], ids[b]), `${a}..${b}`).toBe(git(dir, 'diff', ids[a], ids[b]));
+    }
+  });
+
+  it('hunk headers and lines that look like them inside a line are left as they are', async () => {
+    const dir = newDir();
+    const odd = ['0.0.0.0:1  svc  root  /bin/x @@ -5,1 y', '0.0.0.0:2  svc  root  /bin/x @@ -1 +2,1 @@ z'];
+    const a = (await commitSnapshot(dir, new Map([['host/tcp', [odd[0]]]]), { now: T }))!.commit;
+    const b = (await commitSnapshot(dir, new Map([['host/tcp', [odd[1]]]]), { now: T + 1000 }))!.commit;
+    const repo = openRepo(dir);
+    expect(await commitDiff(repo, a, b)).toBe(git(dir, 'diff', a, b));
+    expect(await commitDiff(repo, b, a)).toBe(git(dir, 'diff', b, a));
+  });
+
+  it('a diff reads only the files whose blobs differ (an unreadable untouched file does not stop it)', async () => {
+    const dir = newDir();
+    const a = (await commitSnapshot(dir, new Map([['host/tcp', tcp(22)], ['host/udp', tcp(53)]]), { now: T }))!.commit;
+    const b = (await commitSnapshot(dir, new Map([['host/tcp', tcp(23)], ['host/udp', tcp(53)]]), { now: T + 1000 }))!.commit;
+    const udp = git(dir, 'rev-parse', `${a}:host/udp`).trim();
+    rmSync(join(dir, '.git/objects', udp.slice(0, 2), udp.slice(2)));
+    expect(await commitDiff(openRepo(dir), a, b)).toBe(git(dir, 'diff', a, b));
   });
 });

@@ -37,7 +37,8 @@ function tailCommit(path: string): { commit: string | null; goodLength: number }
       readSync(fd, buf, 0, want, size - want);
       const text = buf.toString('utf8');
       const end = text.lastIndexOf('\n');
-      const start = end < 0 ? -1 : text.lastIndexOf('\n', end - 1);
+      // (end 0: lastIndexOf from -1 would find that same newline at 0, not the one before it)
+      const start = end <= 0 ? -1 : text.lastIndexOf('\n', end - 1);
       if (start < 0 && want < size) continue; // the last record starts before this window
       if (end < 0) return { commit: null, goodLength: 0 };
       // (anything after the last newline is a torn or foreign tail: goodLength leaves it out)
@@ -62,12 +63,14 @@ export function appendRecord(repo: Repo, rec: JournalRecord): void {
 export async function recordsFromHistory(repo: Repo, head: string | null, stopAt: string | null = null): Promise<JournalRecord[] | null> {
   const git = await igit();
   const commits: { oid: string; parent: string | null; time: number; summary: string; tree: string }[] = [];
-  for (let oid: string | undefined = head ?? undefined; oid && oid !== stopAt;) {
+  let oid: string | undefined = head ?? undefined;
+  while (oid && oid !== stopAt) {
     const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
     commits.push({ oid, parent: commit.parent[0] ?? null, time: commit.committer.timestamp * 1000, summary: commit.message.split('\n')[0], tree: commit.tree });
     oid = commit.parent[0];
-    if (!oid && stopAt) return null; // stopAt is not an ancestor of head
   }
+  // stopAt is not an ancestor of head (or head is none: a branch deleted by hand)
+  if (stopAt && oid !== stopAt) return null;
   const trees = new Map<string, Map<string, string>>(); // tree id -> path -> blob id (flattened)
   const flatten = async (oid: string): Promise<Map<string, string>> => {
     const known = trees.get(oid);
@@ -126,7 +129,6 @@ export async function catchUpJournal(repo: Repo, head?: string | null): Promise<
   try { size = lstatSync(path).size; } catch { /* none */ }
   // a tail with no newline (torn, or garbage) is cut first: the next record would be glued to it
   if (tail.commit === target && tail.goodLength === size) return;
-  if (tail.commit === null && target === null) return;
   try { truncateChecked(path, tail.goodLength); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
   const missing = tail.commit ? await recordsFromHistory(repo, target, tail.commit) : null;
   // up to target, not HEAD: a commit catches up to its parent, then appends its own record

@@ -160,23 +160,23 @@ describe('mail over SMTP (SMTP_URL)', () => {
 });
 
 describe('deliver() over SMTP', () => {
-  it('a partly rejected list: the accepted recipient is recorded, the channel is dead (permanent) until --retry-dead, which mails only the one who refused', async () => {
-    const s = await sink({ reject: { 'sec@example.org': 550 } });
+  it('a partly rejected list: the accepted recipient is recorded, the refused named, the channel dead (permanent) until --retry-dead, which mails only those who refused', async () => {
+    const s = await sink({ reject: { 'sec@example.org': 550, 'audit@example.org': 550 } });
     const spoolDir = join(mkdtempSync(join(dir, 'deliver-')), 'spool');
     const settings: AlertSettings = { repoDir: join(dir, 'repo'), spoolDir, eventLog: '', hooksDir: join(dir, 'no-hooks'), host: 'web1',
-      mail: { to: ['ops@example.org', 'sec@example.org'], from: 'lsm@web1', subject: 'S', smtpUrl: 'smtp://localhost/', sendmail: '', connect: s.connect } };
+      mail: { to: ['ops@example.org', 'sec@example.org', 'audit@example.org'], from: 'lsm@web1', subject: 'S', smtpUrl: 'smtp://localhost/', sendmail: '', connect: s.connect } };
     await new Spool(spoolDir).add(alert);
     const T = Date.UTC(2026, 0, 1);
     const r1 = await deliver(settings, { now: T });
     expect(r1).toMatchObject({ delivered: 0, pending: 0, dead: 1 });
-    expect(r1.problems).toEqual([`alert ${A.slice(0, 10)}: mail: recipient rejected: sec@example.org (permanent: kept in the spool; fix, then lsm flush --retry-dead)`]);
+    expect(r1.problems).toEqual([`alert ${A.slice(0, 10)}: mail: recipient rejected: sec@example.org, audit@example.org (permanent: kept in the spool; fix, then lsm flush --retry-dead)`]);
     const [entry] = new Spool(spoolDir).list();
     expect(entry.channels.mail).toMatchObject({ done: false, dead: true, attempts: 1, sentTo: ['ops@example.org'] });
     expect(readdirSync(spoolDir).filter((f) => f.endsWith('.state.next'))).toEqual([]); // the success state prepared is dropped
     // dead: not tried again by a later run, even once its back-off is over
     expect(await deliver(settings, { now: T + 86_400_000 })).toMatchObject({ delivered: 0, dead: 1, problems: [] });
-    s.reject['sec@example.org'] = undefined; // the mailbox fixed
+    s.reject['sec@example.org'] = s.reject['audit@example.org'] = undefined; // the mailboxes fixed
     expect(await deliver(settings, { now: T + 86_400_000, retryDead: true })).toMatchObject({ delivered: 1, dead: 0, problems: [] });
-    expect(s.got.map((g) => g.rcptTo)).toEqual([['ops@example.org'], ['sec@example.org']]);
+    expect(s.got.map((g) => g.rcptTo)).toEqual([['ops@example.org'], ['sec@example.org', 'audit@example.org']]);
   });
 });

@@ -117,6 +117,18 @@ describe('spooling the commits not alerted yet', () => {
     expect((await spoolPending(s, null)).notes).toEqual([`refs/lsm/alerted is missing: alerted the 1 commit after ${c3.commit.slice(0, 10)}, the newest already alerted, not the whole history`]);
   });
 
+  it('a lost refs/lsm/alerted when HEAD itself was alerted and delivered already: nothing is alerted again', async () => {
+    const { s, spooledLog } = setup();
+    await commitSnapshot(s.repoDir, snap(1));
+    const c2 = (await commitSnapshot(s.repoDir, snap(1, 2)))!;
+    await spoolPending(s, null);
+    expect(await deliver(s, { now: T })).toMatchObject({ delivered: 1 });
+    rmSync(join(s.repoDir, '.git', 'refs', 'lsm', 'alerted'));
+    expect(await spoolPending(s, null)).toEqual({ added: 0, notes: [`refs/lsm/alerted is missing: alerted the 0 commits after ${c2.commit.slice(0, 10)}, the newest already alerted, not the whole history`] });
+    expect(existsSync(s.spoolDir) ? readdirSync(s.spoolDir).filter((f) => f.endsWith('.json')) : []).toEqual([]);
+    expect(spooledLog()).toBe(`${c2.commit}\n`);
+  });
+
   it('resuming after a lost refs/lsm/alerted counts the commits it alerts', async () => {
     const { s, alerts } = setup();
     await commitSnapshot(s.repoDir, snap(1));

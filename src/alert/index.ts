@@ -115,13 +115,18 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     }
     const spool = new Spool(s.spoolDir);
     let missed = walked;
-    const freshRepo = alerted === null && !damaged && walked.length <= 1; // a new repository: nothing to repair
+    const known = reached ? new Set<string>() : spooledCommits(repo, spool);
+    // a new repository, nothing to repair: no ref, one change at most, and nothing ever spooled (a
+    // lost ref after HEAD's own alert looks the same but for the record of spooled commits)
+    const freshRepo = alerted === null && !damaged && walked.length <= 1 && known.size === 0;
     if (!reached && !freshRepo) {
-      const known = spooledCommits(repo, spool);
       const resume = walked.findIndex((c) => known.has(c));
       const why = damaged ? `${ALERTED_REF} is damaged` : alerted === null ? `${ALERTED_REF} is missing` :
         walked.length > MAX_CATCH_UP ? `${ALERTED_REF} is more than ${MAX_CATCH_UP} commits behind` : `${ALERTED_REF} (${alerted.slice(0, 10)}) is not an ancestor of HEAD (history was reset)`;
-      if (resume >= 0) {
+      if (resume === 0) {
+        missed = [];
+        notes.push(`${why}: HEAD (${head.slice(0, 10)}) was alerted already, nothing is alerted again`);
+      } else if (resume > 0) {
         missed = walked.slice(0, resume);
         notes.push(`${why}: alerted the ${missed.length} commit${missed.length === 1 ? '' : 's'} after ${walked[resume].slice(0, 10)}, the newest already alerted, not the whole history`);
       } else {

@@ -124,7 +124,7 @@ describe('spooling the commits not alerted yet', () => {
     await spoolPending(s, null);
     expect(await deliver(s, { now: T })).toMatchObject({ delivered: 1 });
     rmSync(join(s.repoDir, '.git', 'refs', 'lsm', 'alerted'));
-    expect(await spoolPending(s, null)).toEqual({ added: 0, notes: [`refs/lsm/alerted is missing: alerted the 0 commits after ${c2.commit.slice(0, 10)}, the newest already alerted, not the whole history`] });
+    expect(await spoolPending(s, null)).toEqual({ added: 0, notes: [`refs/lsm/alerted is missing: HEAD (${c2.commit.slice(0, 10)}) was alerted already, nothing is alerted again`] });
     expect(existsSync(s.spoolDir) ? readdirSync(s.spoolDir).filter((f) => f.endsWith('.json')) : []).toEqual([]);
     expect(spooledLog()).toBe(`${c2.commit}\n`);
   });

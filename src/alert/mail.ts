@@ -45,7 +45,6 @@ export function messageId(alert: { id: string; host: string }): string {
 export type SmtpConnect = () => Socket;
 
 async function transport(m: MailSettings) {
-  const connect = m.connect;
   const nodemailer = (await import('nodemailer')).default;
   // short timeouts: a cron run must not hang on a dead server; the spool retries next run
   // (the timeouts go in the transport's options: given as a second argument beside a URL they
@@ -53,6 +52,7 @@ async function transport(m: MailSettings) {
   if (m.smtpUrl) {
     const u = new URL(m.smtpUrl);
     const requireTLS = u.protocol === 'smtp:' && u.username !== '' && !m.insecure;
+    const { connect } = m;
     const getSocket = connect && ((_o: unknown, done: (err: null, s: { connection: Socket }) => void) => done(null, { connection: connect() }));
     return nodemailer.createTransport({ url: m.smtpUrl, requireTLS, connectionTimeout: SMTP_TIMEOUTS.connection, greetingTimeout: SMTP_TIMEOUTS.greeting, socketTimeout: SMTP_TIMEOUTS.socket, getSocket } as object);
   }

@@ -4,9 +4,8 @@
 // run killed between commit and checkout (its marker left behind); the journal caught up, cut or
 // rebuilt to match history, and left alone when it already does.
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { commitSnapshot } from '../../src/store/commit.js';
 import { appendRecord, catchUpJournal, rebuildJournal, recordOf, recordsFromHistory, verifyJournal } from '../../src/store/journal.js';
@@ -15,11 +14,7 @@ import { commitChange } from '../../src/store/history.js';
 import { openRepo } from '../../src/store/repo.js';
 import { lockRepository } from '../../src/store/lock.js';
 import { LsmError } from '../../src/errors.js';
-
-const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
-const tcp = (...ports: number[]) => ports.map((p) => `0.0.0.0:${p}  svc  root  /usr/sbin/svc`);
-const newDir = () => join(mkdtempSync(join(tmpdir(), 'lsm-commit-')), 'repo');
-const T = Date.UTC(2026, 0, 1);
+import { T, git, newRepoDir, tcp } from '../helpers/store.js';
 
 /** git agrees: objects sound, work tree and index exactly HEAD's, nothing else in the work tree. */
 function clean(dir: string) {
@@ -29,7 +24,7 @@ function clean(dir: string) {
 
 describe('committing a snapshot', () => {
   it('commits only a change; git sees every file, the time in seconds and lsm@host as author', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('commit');
     const snap = new Map([['host/tcp', tcp(22)], ['host/raw', []]]);
     const first = await commitSnapshot(dir, snap, { now: T + 1999, host: 'h1' });
     expect(first).toMatchObject({ parent: null, time: T + 1000, summary: 'first snapshot +1 -0: host/tcp +1' });
@@ -40,7 +35,7 @@ describe('committing a snapshot', () => {
     clean(dir);
     expect(await commitSnapshot(dir, new Map(snap), { now: T + 5000 })).toBeNull();
     expect(git(dir, 'rev-list', '--count', 'HEAD').trim()).toBe('1');
-    const empty = await commitSnapshot(newDir(), new Map(), { now: T });
+    const empty = await commitSnapshot(newRepoDir('commit'), new Map(), { now: T });
     expect(empty!.summary).toBe('first snapshot empty');
     // a file only emptied, or only appearing empty, is a change too
     expect((await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T + 6000 }))!.summary).toBe('empty');
@@ -48,7 +43,7 @@ describe('committing a snapshot', () => {
   });
 
   it('a namespace gone takes its files and empty directories out of the work tree and index', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('commit');
     const ns = 'netns/0123456789ab';
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)], [`${ns}/tcp`, tcp(80)], [`${ns}/udp`, tcp(53)], ['netns/ffffffffffff/tcp', tcp(1)]]), { now: T });
     const c = await commitSnapshot(dir, new Map([['host/tcp', tcp(22)], ['netns/ffffffffffff/tcp', tcp(1)]]), { now: T + 1000 });
@@ -63,7 +58,7 @@ describe('committing a snapshot', () => {
   });
 
   it('after a run killed between commit and checkout (its marker left), the next run brings work tree and index to HEAD', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('commit');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)], ['host/udp', tcp(53)], ['netns/0123456789ab/tcp', tcp(80)]]), { now: T });
     // the state a killed run can leave: a file old, one missing, one HEAD no longer has (in the
     // index and the work tree), an index entry whose file is already deleted
@@ -86,7 +81,7 @@ describe('committing a snapshot', () => {
   });
 
   it("HEAD's file list is cached beside the journal; a missing or damaged cache is read from the tree again", async () => {
-    const dir = newDir();
+    const dir = newRepoDir('commit');
     const snap = new Map([['host/tcp', tcp(22)]]);
     const c = await commitSnapshot(dir, snap, { now: T });
     const cache = join(dir, '.git/lsm/head-tree.json');
@@ -104,7 +99,7 @@ describe('committing a snapshot', () => {
   });
 
   it('each commit brings back a work-tree file someone deleted, even one the commit does not change; author host defaults to this host', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('commit');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)], ['host/udp', tcp(53)]]), { now: T });
     unlinkSync(join(dir, 'host/udp'));
     await commitSnapshot(dir, new Map([['host/tcp', tcp(23)], ['host/udp', tcp(53)]]), { now: T + 1000 });
@@ -114,7 +109,7 @@ describe('committing a snapshot', () => {
   });
 
   it('a commit that cannot be written is one line (exit 1) and moves nothing; a work tree that cannot be updated is said, and repaired by the next run', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('commit');
     const first = await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T });
     rmSync(join(dir, '.git/lsm-tmp'), { recursive: true });
     writeFileSync(join(dir, '.git/lsm-tmp'), 'a file where the temporary directory goes');
@@ -139,7 +134,7 @@ describe('committing a snapshot', () => {
   });
 
   it('waits for the lock another run holds, then fails busy (75) without committing', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('commit');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T });
     const held = await lockRepository(join(dir, '.git'));
     try {
@@ -157,7 +152,7 @@ describe('committing a snapshot', () => {
 
 describe('the journal', () => {
   async function withHistory(n: number, lineCount = 1) {
-    const dir = newDir();
+    const dir = newRepoDir('commit');
     const changes = [];
     for (let i = 0; i < n; i++) changes.push((await commitSnapshot(dir, new Map([['host/tcp', tcp(...Array.from({ length: lineCount }, (_, k) => 10_000 + i * lineCount + k))]]), { now: T + i * 1000 }))!);
     const repo = openRepo(dir);
@@ -222,7 +217,7 @@ describe('the journal', () => {
   });
 
   it('an empty repository needs no journal; verify says which record differs from history', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('commit');
     const { initRepo } = await import('../../src/store/repo.js');
     const repo = await initRepo(dir);
     await catchUpJournal(repo);

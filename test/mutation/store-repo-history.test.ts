@@ -12,16 +12,15 @@ import { commitChange, commitDiff, snapshotFiles } from '../../src/store/history
 import { initRepo, openRepo, readSnapshot, repoExists, requireRepo, resolveRev, textLines, treeFiles } from '../../src/store/repo.js';
 import { moveBaseline } from '../../src/store/baseline.js';
 import { LsmError } from '../../src/errors.js';
+import { newRepoDir, tcp } from '../helpers/store.js';
 
 const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'core.abbrev=7', ...args], { encoding: 'utf8' });
 const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
-const tcp = (...ports: number[]) => ports.map((p) => `0.0.0.0:${p}  svc  root  /usr/sbin/svc`);
-const newDir = () => join(mkdtempSync(join(tmpdir(), 'lsm-repo-')), 'repo');
 const error = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as LsmError);
 
 /** Four commits: a change, a namespace and an empty file appearing, then both gone. */
 async function history() {
-  const dir = newDir();
+  const dir = newRepoDir('repo');
   const snaps = [
     new Map([['host/tcp', tcp(22, 80)], ['host/udp', ['0.0.0.0:53  dns  root  /d']]]),
     new Map([['host/tcp', tcp(22, 443, ...Array.from({ length: 12 }, (_, i) => 9000 + i))], ['host/udp', ['0.0.0.0:53  dns  root  /d']]]),
@@ -35,7 +34,7 @@ async function history() {
 
 describe('making and opening the repository', () => {
   it('a new repository: mode 0700, branch main, autocrlf off, valid for git; made once', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('repo');
     expect(repoExists(dir)).toBe(false);
     const repo = await initRepo(dir);
     expect(repo).toMatchObject({ dir, gitdir: join(dir, '.git') });
@@ -50,7 +49,7 @@ describe('making and opening the repository', () => {
   });
 
   it("removes what a killed first run left, not what a live one is making, nor other files", async () => {
-    const dir = newDir();
+    const dir = newRepoDir('repo');
     mkdirSync(dir, { recursive: true });
     const dead = execFileSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).trim();
     for (const n of [`.lsm-init-${dead}-abc`, '.lsm-init-x-abc', `.lsm-init-${process.pid}-abc`, 'keep-me', `x.lsm-init-${dead}-abc`]) mkdirSync(join(dir, n));
@@ -63,7 +62,7 @@ describe('making and opening the repository', () => {
   });
 
   it('two first runs at once both open the one repository they made, leaving nothing half-made', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('repo');
     const [a, b] = await Promise.all([initRepo(dir), initRepo(dir), initRepo(dir)]);
     expect([a.gitdir, b.gitdir]).toEqual([join(dir, '.git'), join(dir, '.git')]);
     expect(execFileSync('ls', ['-A', dir], { encoding: 'utf8' })).toBe('.git\n');
@@ -79,7 +78,7 @@ describe('making and opening the repository', () => {
     expect(err!.exitCode).toBe(1);
     expect(() => requireRepo(join(base, 'none'))).toThrow(`no lsm repository at ${join(base, 'none')} (run 'lsm scan' or 'lsm -g' first)`);
     try { requireRepo(join(base, 'none')); } catch (e) { expect((e as LsmError).exitCode).toBe(1); }
-    const made = newDir();
+    const made = newRepoDir('repo');
     await initRepo(made);
     expect(requireRepo(made).gitdir).toBe(join(made, '.git'));
   });
@@ -124,7 +123,7 @@ describe('revisions, as git rev-parse reads them', () => {
       expect(err, rev).toBeInstanceOf(LsmError);
       expect([err!.message, err!.exitCode], rev).toEqual([message, 2]);
     }
-    const empty = await initRepo(newDir());
+    const empty = await initRepo(newRepoDir('repo'));
     const err = await error(resolveRev(empty, 'HEAD~1'));
     expect([err!.message, err!.exitCode]).toEqual(['the repository has no snapshot yet', 2]);
   });

@@ -4,26 +4,18 @@
 // tree repaired of files no index names, unchanged files not rewritten, commits always on main.
 // Real repositories made by lsm's own commits, checked by the real git.
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitSnapshot } from '../../src/store/commit.js';
 import { catchUpJournal, recordsFromHistory, verifyJournal } from '../../src/store/journal.js';
-import { journalPath, readJournal } from '../../src/store/journal-read.js';
+import { JournalDamaged, journalPath, linesWith, readJournal } from '../../src/store/journal-read.js';
 import { initRepo, openRepo, requireRepo, resolveRev, treeFiles } from '../../src/store/repo.js';
 import { commitChange, commitDiff } from '../../src/store/history.js';
-import { JournalDamaged, linesWith } from '../../src/store/journal-read.js';
-import { watch } from 'node:fs';
-
-const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
-const tcp = (...ports: number[]) => ports.map((p) => `0.0.0.0:${p}  svc  root  /usr/sbin/svc`);
-const newDir = () => join(mkdtempSync(join(tmpdir(), 'lsm-surv-')), 'repo');
-const T = Date.UTC(2026, 0, 1);
+import { T, git, newRepoDir, tcp } from '../helpers/store.js';
 
 /** A repository with three commits and its journal. */
 async function three() {
-  const dir = newDir();
+  const dir = newRepoDir('surv');
   for (let i = 0; i < 3; i++) await commitSnapshot(dir, new Map([['host/tcp', tcp(22, 100 + i)]]), { now: T + i * 1000 });
   const repo = openRepo(dir);
   return { dir, repo, path: journalPath(repo), whole: readFileSync(journalPath(openRepo(dir)), 'utf8') };
@@ -43,7 +35,7 @@ describe('the journal at the edges of its tail read', () => {
   });
 
   it('a journal that is one record and a stray byte, with no newline at all, is rebuilt from history', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T });
     const repo = openRepo(dir);
     const path = journalPath(repo);
@@ -67,7 +59,7 @@ describe('the journal at the edges of its tail read', () => {
   });
 
   it('a repository with no commit: no journal made, and a torn one cut before the first record is appended', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T });
     git(dir, 'update-ref', '-d', 'refs/heads/main');
     const repo = openRepo(dir);
@@ -108,7 +100,7 @@ describe('the journal at the edges of its tail read', () => {
   });
 
   it('records list a commit\'s files in path order, as the commit itself wrote them (a file sorting first appears beside a change)', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T });
     const c = await commitSnapshot(dir, new Map([['host/raw', tcp(1)], ['host/tcp', tcp(23)]]), { now: T + 1000 });
     expect(c!.files.map((f) => f.path)).toEqual(['host/raw', 'host/tcp']);
@@ -120,7 +112,7 @@ describe('the journal at the edges of its tail read', () => {
   });
 
   it('a submodule entry committed by hand is no file: the journal names none of its contents', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     const first = await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T });
     git(dir, 'update-index', '--add', '--cacheinfo', `160000,${first!.commit},host/sub`);
     git(dir, '-c', 'user.name=u', '-c', 'user.email=u@h', 'commit', '-q', '-m', 'by hand');
@@ -132,7 +124,7 @@ describe('the journal at the edges of its tail read', () => {
 
 describe('the work tree a commit leaves', () => {
   it('after a killed run, a work-tree file neither HEAD nor the index names is removed', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     const snap = new Map([['host/tcp', tcp(22)], ['netns/0123456789ab/tcp', tcp(80)]]);
     await commitSnapshot(dir, snap, { now: T });
     // a run killed after writing a new file, before adding it to the index
@@ -149,7 +141,7 @@ describe('the work tree a commit leaves', () => {
   });
 
   it('a commit rewrites only the work-tree files that changed (the others keep their inode)', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)], ['host/udp', tcp(53)]]), { now: T });
     const ino = statSync(join(dir, 'host/udp')).ino;
     const tcpIno = statSync(join(dir, 'host/tcp')).ino;
@@ -160,7 +152,7 @@ describe('the work tree a commit leaves', () => {
   });
 
   it('commits go on main even when HEAD was pointed at another branch by hand', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T });
     git(dir, 'symbolic-ref', 'HEAD', 'refs/heads/other');
     const c = await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 1000 });
@@ -171,7 +163,7 @@ describe('the work tree a commit leaves', () => {
 
 describe('the repository and its revisions', () => {
   it('a .git with no HEAD is no repository: requireRepo says so, and a first run refuses to make one over it', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     mkdirSync(join(dir, '.git'), { recursive: true });
     writeFileSync(join(dir, '.git/junk'), 'keep\n');
     expect(() => requireRepo(dir)).toThrow(/^no lsm repository at /);
@@ -181,7 +173,7 @@ describe('the repository and its revisions', () => {
   });
 
   it('a first run makes its repository inside the target directory: nothing appears beside it', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     const seen = new Set<string>();
     const w = watch(join(dir, '..'), (_e, name) => { if (name) seen.add(String(name)); });
     try {
@@ -195,7 +187,7 @@ describe('the repository and its revisions', () => {
   });
 
   it('revisions resolve as git rev-parse does: HEAD is main whatever HEAD names, baseline is lsm\'s ref, a ref beats a short id', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     const a = (await commitSnapshot(dir, new Map([['host/tcp', tcp(22)]]), { now: T }))!.commit;
     const b = (await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 1000 }))!.commit;
     const repo = openRepo(dir);
@@ -230,7 +222,7 @@ describe('reading the journal', () => {
 describe('diffs past 1000 changed lines (the linear merge walk) are git diff, byte for byte', () => {
   const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `0.0.0.0:${10000 + from + i}  svc  root  /usr/sbin/svc`);
   it('a file emptied, lines appended after one kept line, a file deleted, a file made', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     const steps = [
       new Map([['host/tcp', many(1001)], ['host/udp', ['0.0.0.0:1  x  root  /x']]]),
       new Map([['host/tcp', []], ['host/udp', ['0.0.0.0:1  x  root  /x', ...many(1001, 5000)]]]),
@@ -245,7 +237,7 @@ describe('diffs past 1000 changed lines (the linear merge walk) are git diff, by
   });
 
   it('hunk headers and lines that look like them inside a line are left as they are', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     const odd = ['0.0.0.0:1  svc  root  /bin/x @@ -5,1 y', '0.0.0.0:2  svc  root  /bin/x @@ -1 +2,1 @@ z'];
     const a = (await commitSnapshot(dir, new Map([['host/tcp', [odd[0]]]]), { now: T }))!.commit;
     const b = (await commitSnapshot(dir, new Map([['host/tcp', [odd[1]]]]), { now: T + 1000 }))!.commit;
@@ -255,7 +247,7 @@ describe('diffs past 1000 changed lines (the linear merge walk) are git diff, by
   });
 
   it('a diff reads only the files whose blobs differ (an unreadable untouched file does not stop it)', async () => {
-    const dir = newDir();
+    const dir = newRepoDir('surv');
     const a = (await commitSnapshot(dir, new Map([['host/tcp', tcp(22)], ['host/udp', tcp(53)]]), { now: T }))!.commit;
     const b = (await commitSnapshot(dir, new Map([['host/tcp', tcp(23)], ['host/udp', tcp(53)]]), { now: T + 1000 }))!.commit;
     const udp = git(dir, 'rev-parse', `${a}:host/udp`).trim();

@@ -78,16 +78,21 @@ function checkValue(key: string, option: Options, value: string): void {
   }
 }
 
-/** The words of argv that are no option or option's value (reading only the options of `table`). */
+/**
+ * The words of argv that are no option or option's value, read as yargs finds the command: with
+ * only the options of `table` known, an unknown one takes the word after it as its value.
+ */
 export function wordsOf(argv: string[], table: Table): string[] {
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') return [...words, ...argv.slice(i + 1)];
     if (isValueWord(a)) { words.push(a); continue; }
-    const m = /^--?([^=]+)$/.exec(a);
-    const key = m ? keyOf(table, m[1]) : undefined;
-    if (key !== undefined && table[key].type !== 'boolean' && argv[i + 1] !== undefined && isValueWord(argv[i + 1])) i++;
+    const m = /^--?(?:no-)?([^=]+)$/.exec(a);
+    if (!m || i + 1 >= argv.length) continue;
+    const key = keyOf(table, a.startsWith('--') ? m[1] : m[1].slice(-1));
+    const next = argv[i + 1];
+    if (key === undefined || table[key].type !== 'boolean' ? isValueWord(next) : next === 'true' || next === 'false') i++;
   }
   return words;
 }

@@ -26,7 +26,7 @@ export const fleetOption = { fleet: { type: 'string', requiresArg: true, describ
 export const jsonOption = { json: { type: 'boolean', describe: 'print JSON' } } as const;
 const json = (v: unknown) => out(JSON.stringify(v));
 
-export const statusOptions = { ...jsonOption, 'silent-after': { type: 'string', coerce: duration(6e4, 366 * 864e5), describe: 'silent: no push for this long (default: 3 x INTERVAL)' } } as const;
+export const statusOptions = { ...jsonOption, 'silent-after': { type: 'string', coerce: duration(1, 366 * 864e5), describe: 'silent: no push for this long (default: 3 x INTERVAL)' } } as const;
 export const status: Sub = {
   command: 'status',
   describe: 'every host: last push, last change, sockets now, drift from its baseline, and whether it fell silent',

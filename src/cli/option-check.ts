@@ -70,7 +70,7 @@ function checkValue(key: string, option: Options, value: string): void {
     if (!(option.choices as unknown[]).includes(value)) throw refuse(`one of ${(option.choices as unknown[]).join(', ')}`);
     return;
   }
-  if (option.type !== 'number' && value === '') throw usage(`${flagName(key)} is empty: give it a value, or leave it out`);
+  if (option.type !== 'number' && value === '') throw usage(`${flagName(key)} needs a value`); // empty: as if none were given (--repo= is not the default)
   const rule = (option.coerce ?? (option.type === 'number' ? wholeNumber(0) : undefined)) as Rule<unknown> | undefined;
   try { rule?.(value); } catch (err) {
     if (err instanceof Refused) throw refuse(err.message);

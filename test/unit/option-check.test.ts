@@ -71,6 +71,8 @@ describe('every command-line value', () => {
     expect(says('log -pn 5x')).toBe('-n "5x": expected a whole number from 0 to 2147483647');
     expect(says('--repo /a status --repo /b')).toBe('--repo given twice ("/a" and "/b"): give it once');
     expect(refusal(['blame', ''])?.message).toBe('<what> is empty: give it a value');
+    expect(says('log --since=')).toBe('--since needs a value');
+    expect(says('fleet check --silent-after 1ms')).toBeUndefined(); // the smallest there is (tests make every host silent)
     expect(refusal(['log', '--grep', 'a\nb', '--grep', 'x'.repeat(500)])?.message).toBe(`--grep given twice ("a\\nb" and "${'x'.repeat(60)}..."): give it once`);
   });
 

@@ -92,7 +92,7 @@ export function wordsOf(argv: string[], table: Table): string[] {
     if (!m || i + 1 >= argv.length) continue;
     const key = keyOf(table, a.startsWith('--') ? m[1] : m[1].slice(-1));
     const next = argv[i + 1];
-    if (key === undefined || table[key].type !== 'boolean' ? isValueWord(next) : next === 'true' || next === 'false') i++;
+    if ((key === undefined || table[key].type !== 'boolean') ? isValueWord(next) : (next === 'true' || next === 'false')) i++;
   }
   return words;
 }

@@ -4,9 +4,12 @@
 // line and exit 2, and a good value of each passes. The binary's own test (cli-values) runs a
 // sample of these for real; this one asks the checker itself, so the whole matrix costs no process.
 import { describe, expect, it } from 'vitest';
+import yargs from 'yargs';
+import type { CommandModule } from 'yargs';
 import { commands } from '../../src/cli/commands.js';
 import { LsmError } from '../../src/errors.js';
-import { checkCommandLine } from '../../src/cli/option-check.js';
+import { checkCommandLine, declared } from '../../src/cli/option-check.js';
+import { GLOBAL_OPTIONS } from '../../src/cli/global-options.js';
 import { parseDuration, formatDuration, durationIn } from '../../src/duration.js';
 import { GLOBALS, allCommands, goodValue, line, mangles } from '../helpers/option-matrix.js';
 
@@ -55,6 +58,29 @@ describe('every command-line value', () => {
         const flag = key.length === 1 ? `-${key}` : `--${key}`;
         const forms = o.type === 'boolean' ? [[flag], [`${flag}=true`], [`${flag}=false`], [flag, 'false'], [`--no-${key}`]] : [[flag, goodValue(o)!], [`${flag}=${goodValue(o)}`]];
         for (const f of forms) expect(refusal(line(c, ...f)), line(c, ...f).join(' ')).toBeNull();
+      }
+    }
+  });
+
+  it('passes nothing yargs would refuse: each good line is one yargs runs (the checker reads no option yargs does not know)', async () => {
+    // every command with its handler (and its subcommands' handlers) replaced by a recorder
+    type Any = CommandModule<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let ran = false;
+    const stub = (c: Any): Any => {
+      const d = declared(c);
+      if (!d.subcommands.size) return { ...c, handler: () => { ran = true; } };
+      return { ...c, builder: (y) => y.options(d.options).command([...d.subcommands.values()].map(stub)), handler: () => { ran = true; } };
+    };
+    const stubs = commands.map(stub);
+    for (const c of all) {
+      for (const [key, o] of Object.entries(c.own)) {
+        const flag = key.length === 1 ? `-${key}` : `--${key}`;
+        const argv = line(c, ...(o.type === 'boolean' ? [flag] : [flag, goodValue(o)!]));
+        expect(refusal(argv), argv.join(' ')).toBeNull();
+        ran = false;
+        let failed = '';
+        await yargs(argv).options(GLOBAL_OPTIONS).command(stubs).strict().exitProcess(false).fail((m) => { failed = m; }).parseAsync();
+        expect([ran, failed], argv.join(' ')).toEqual([true, '']);
       }
     }
   });

@@ -3,7 +3,7 @@
 // unknown keys and bad values are one clear error naming the file, line and key.
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseDuration } from './duration.js';
+import { durationIn } from './duration.js';
 import { EXIT, LsmError } from './errors.js';
 import { checkPath, readChecked } from './safe-path.js';
 
@@ -82,9 +82,15 @@ const oneOf = (...values: string[]): Parser => (v, key) => {
   if (!values.includes(v)) throw new Error(`${key} must be one of ${values.join(', ')}, not '${v}'`);
   return v;
 };
+// what a cron line or a systemd timer can say (lsm install): whole minutes up to 59m, whole hours up to 24h
 const interval: Parser = (v, key) => {
-  if (parseDuration(v) === null) throw new Error(`${key} must be a duration like 10m, 30s or 1h, not '${v}'`);
+  const ms = durationIn(v, 6e4, 864e5);
+  if (ms === null || (ms % 6e4 !== 0) || (ms > 59 * 6e4 && ms % 36e5 !== 0)) throw new Error(`${key} must be a duration from 1m to 59m or whole hours up to 24h (10m, 30m, 1h, 2h), not '${v}'`);
   return v;
+};
+const hours: Parser = (v, key) => {
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) > 8760) throw new Error(`${key} must be a number of hours from 0 to 8760 (a year), not '${v}'`);
+  return Number(v);
 };
 const smtpUrl: Parser = (v, key) => {
   if (v === '') return v;
@@ -130,7 +136,7 @@ export const KEYS: Record<string, KeyDef> = {
   IGNORE_FILE: { field: 'ignoreFile', default: (e) => `${e.configDir}/ignore`, parse: text, doc: 'ignore rules: lines matching them are never recorded' },
   ESTABLISHED: { field: 'established', default: () => 'no', parse: bool, doc: 'also record established connections (yes/no), aggregated without ephemeral ports' },
   SCHEDULE: { field: 'schedule', default: () => 'cron', parse: oneOf('cron', 'systemd', 'none'), doc: 'how lsm install schedules the scan: cron, systemd or none' },
-  DRIFT_REMINDER_HOURS: { field: 'driftReminderHours', default: () => '0', parse: (v, k) => { if (!/^\d+(\.\d+)?$/.test(v)) throw new Error(`${k} must be a number of hours, not '${v}'`); return Number(v); }, doc: 'remind again about drift from the baseline older than this many hours (LSM nagged until re-baselined); 0 = never' },
+  DRIFT_REMINDER_HOURS: { field: 'driftReminderHours', default: () => '0', parse: hours, doc: 'remind again about drift from the baseline older than this many hours (LSM nagged until re-baselined); 0 = never' },
   METRICS_FILE: { field: 'metricsFile', default: () => '', parse: (v, k) => { if (v && !/^\/.*\.prom$/.test(v)) throw new Error(`${k} must be an absolute path ending in .prom (node_exporter's textfile collector reads *.prom), not '${v}'`); return v; }, doc: 'Prometheus text file each lsm -c rewrites (heartbeat, sockets, drift, spool), e.g. /var/lib/prometheus/node-exporter/lsm.prom; empty = off' },
   REMOTE: { field: 'remote', default: () => '', parse: remoteUrl, secret: true, doc: 'fleet: push every commit to this git server (https://host/fleet.git), branch hosts/<HOST_ID>; empty = off' },
   REMOTE_TOKEN_FILE: { field: 'remoteTokenFile', default: () => '', parse: text, doc: 'fleet: file (mode 600) with the push password, as user:password or a token sent with HOST_ID as the user' },

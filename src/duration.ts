@@ -11,12 +11,25 @@ export function parseDuration(text: string): number | null {
   return Number(m[1]) * UNITS[unit === 'ms' ? 'ms' : unit[0]];
 }
 
+/** A duration within [min, max] ms, else null: every duration lsm waits or compares with is bounded. */
+export function durationIn(text: string, min: number, max: number): number | null {
+  const ms = parseDuration(text);
+  return ms !== null && ms >= min && ms <= max ? ms : null;
+}
+
+/** ms as the largest unit that holds it whole: 86400000 -> 1d, 90000 -> 90s. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's']) if (ms >= UNITS[unit] && ms % UNITS[unit] === 0) return `${ms / UNITS[unit]}${unit}`;
+  return `${ms}ms`;
+}
+
+// the latest time a Date holds (+275760-09-13): a time past it is no time at all
+const LAST_TIME = 8.64e15;
+
 /** A point in time as people write it: '3 days ago', 12h (ago), yesterday, or a date. */
 export function parseTime(text: string, now = Date.now()): number {
   const ago = parseDuration(text.replace(/\s+ago$/i, ''));
-  if (ago !== null) return now - ago;
-  if (text === 'yesterday') return now - 864e5;
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new LsmError(`cannot read the time '${text}' (try 2026-11-24, '2026-11-24 08:00', '3 days ago' or 12h)`, EXIT.USAGE);
+  const t = ago !== null ? now - ago : text === 'yesterday' ? now - 864e5 : Date.parse(text);
+  if (!(t >= 0 && t <= LAST_TIME)) throw new LsmError(`cannot read the time '${text}' (try 2026-11-24, '2026-11-24 08:00', '3 days ago' or 12h)`, EXIT.USAGE);
   return t;
 }

@@ -7,6 +7,7 @@
 // yargs reads it as it always did. LSM 0.6's flags (-g, -c, -d) become commands here, for both.
 import type { CommandModule, Options } from 'yargs';
 import { GLOBAL_OPTIONS } from './global-options.js';
+import { checkArgv, wordsOf } from './option-check.js';
 import { setColour } from './output.js';
 
 interface FastCommand { default: CommandModule<object, object>; options: Record<string, Options> }
@@ -87,6 +88,9 @@ export async function fastPath(argv: string[]): Promise<boolean> {
     : await COMMANDS[name]();
   const spec = String(command.command);
   const positionals = [...spec.matchAll(/<(\w+)>/g)].map((m) => m[1]);
+  // the values are checked as on yargs' path (option-check.ts) when the line is this command's
+  const path = name.split(' ');
+  if (wordsOf(argv, { ...GLOBAL_OPTIONS, ...options }).slice(0, path.length).join(' ') === name) checkArgv(argv, { path, options, positionals });
   const args = readArgv(argv, name, positionals, options);
   if (!args) return false;
   setColour(args.color !== false);

@@ -7,6 +7,7 @@ import { EXIT, LsmError } from '../errors.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../fleet/questions.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import { context, type GlobalArgs } from './global-options.js';
+import { duration, time } from './option-check.js';
 import { out } from './output.js';
 
 export interface FleetArgs extends GlobalArgs { fleet?: string; json?: boolean }
@@ -25,7 +26,7 @@ export const fleetOption = { fleet: { type: 'string', requiresArg: true, describ
 export const jsonOption = { json: { type: 'boolean', describe: 'print JSON' } } as const;
 const json = (v: unknown) => out(JSON.stringify(v));
 
-export const statusOptions = { ...jsonOption, 'silent-after': { type: 'string', describe: 'silent: no push for this long (default: 3 x INTERVAL)' } } as const;
+export const statusOptions = { ...jsonOption, 'silent-after': { type: 'string', coerce: duration(1, 366 * 864e5), describe: 'silent: no push for this long (default: 3 x INTERVAL)' } } as const;
 export const status: Sub = {
   command: 'status',
   describe: 'every host: last push, last change, sockets now, drift from its baseline, and whether it fell silent',
@@ -57,7 +58,7 @@ export const where: Sub = {
   },
 };
 
-export const logOptions = { ...jsonOption, since: { type: 'string', describe: "only changes after this time (2026-11-01, '3 days ago', 1d)" }, host: { type: 'string', describe: 'one host only' }, grep: { type: 'string', describe: 'only changes that added or removed a matching line' } } as const;
+export const logOptions = { ...jsonOption, since: { type: 'string', coerce: time, describe: "only changes after this time (2026-11-01, '3 days ago', 1d)" }, host: { type: 'string', describe: 'one host only' }, grep: { type: 'string', describe: 'only changes that added or removed a matching line' } } as const;
 export const log: Sub = {
   command: 'log',
   describe: 'one timeline of changes across hosts, oldest first',

@@ -15,6 +15,7 @@ import { alertSettings, context, type GlobalArgs } from './context.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import { blame, diff, fleetOption, log, silentAfter, status, statusOptions, where, type FleetArgs, type FleetArgv } from './fleet-questions.js';
 import { runGuard, runReceive } from './fleet-hook.js';
+import { wholeNumber } from './option-check.js';
 import { out } from './output.js';
 
 type Args = FleetArgs;
@@ -28,7 +29,7 @@ const subcommands: Sub[] = [
     describe: 'make DIR a bare repository ready to serve hosts (hooks installed) and print the web server configuration',
     builder: (y: Argv) => y.positional('dir', { type: 'string' }).options({
       listen: { type: 'string', default: '0.0.0.0', describe: 'address the web server binds' },
-      port: { type: 'number', default: 8080, describe: 'port the web server listens on' },
+      port: { type: 'number', default: 8080, coerce: wholeNumber(1, 65535), describe: 'port the web server listens on' },
       htpasswd: { type: 'string', default: '/etc/lsm/fleet.htpasswd', describe: 'basic-auth users (htpasswd -B FILE HOST_ID for each host)' },
       'web-user': { type: 'string', describe: 'the user the web server runs as (owns DIR)' },
     }),

@@ -15,13 +15,11 @@ export interface GlobalArgs {
   color?: boolean;
 }
 
-// given twice, the last one counts (as with most tools), never an array
-const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
-
+// given twice is an error (option-check.ts), as for every option: which one was meant is not lsm's guess
 export const GLOBAL_OPTIONS = {
-  repo: { type: 'string', requiresArg: true, coerce: last, describe: 'snapshot repository (env LSM_REPO; default /var/lib/lsm/snapshots for root, else $XDG_STATE_HOME/lsm/snapshots)', global: true },
-  config: { type: 'string', requiresArg: true, coerce: last, describe: 'config file (env LSM_CONFIG; default /etc/lsm/lsm.conf for root)', global: true },
-  proc: { type: 'string', requiresArg: true, coerce: last, describe: 'the /proc to read (for tests and chroots)', global: true, hidden: true },
+  repo: { type: 'string', requiresArg: true, describe: 'snapshot repository (env LSM_REPO; default /var/lib/lsm/snapshots for root, else $XDG_STATE_HOME/lsm/snapshots)', global: true },
+  config: { type: 'string', requiresArg: true, describe: 'config file (env LSM_CONFIG; default /etc/lsm/lsm.conf for root)', global: true },
+  proc: { type: 'string', requiresArg: true, describe: 'the /proc to read (for tests and chroots)', global: true, hidden: true },
   color: { type: 'boolean', describe: 'colour output on a terminal (--no-color: never; NO_COLOR is honoured)', global: true, default: true },
 } as const satisfies Record<keyof GlobalArgs, Options>;
 

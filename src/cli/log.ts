@@ -3,12 +3,12 @@
 // from the journal; -p adds each change's diff, --stat its files.
 import type { CommandModule, Options } from 'yargs';
 import { parseTime } from '../duration.js';
-import { EXIT, LsmError } from '../errors.js';
 import { labelDir } from '../snapshot/index.js';
 import { lineMatcher } from '../store/blame.js';
 import { jsonNeedle, linesBackward, parseRecord, recordTime, type JournalRecord } from '../store/journal-read.js';
 import { requireRepo } from '../store/repo.js';
 import { journalCaughtUp } from './history-context.js';
+import { time, wholeNumber } from './option-check.js';
 import { context, type GlobalArgs } from './global-options.js';
 import { changeJson, json } from './json.js';
 import { dim, green, isoTime, out, printPatch, red, shortId, yellow } from './output.js';
@@ -28,9 +28,9 @@ function fileStats(rec: JournalRecord): [string, number, number][] {
 }
 
 export const options = {
-  n: { alias: 'max-count', type: 'number', describe: 'show at most N changes' },
-  since: { type: 'string', describe: "only changes after this time ('2026-11-01', '3 days ago', 12h)" },
-  until: { type: 'string', describe: 'only changes before this time' },
+  n: { alias: 'max-count', type: 'number', coerce: wholeNumber(0), describe: 'show at most N changes' },
+  since: { type: 'string', coerce: time, describe: "only changes after this time ('2026-11-01', '3 days ago', 12h)" },
+  until: { type: 'string', coerce: time, describe: 'only changes before this time' },
   grep: { type: 'string', describe: 'only changes that added or removed a matching line (22, 53/udp, 127.0.0.1:631, /run/x.sock, text)' },
   netns: { alias: 'container', type: 'string', describe: "only changes in this namespace ('host', an ip netns name, a container id)" },
   p: { alias: 'patch', type: 'boolean', describe: 'show each change as a diff' },
@@ -44,7 +44,6 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y.options(options),
   handler: async (argv) => {
     const ctx = context(argv);
-    if (argv.n !== undefined && (!Number.isInteger(argv.n) || argv.n < 0)) throw new LsmError('-n needs a whole number', EXIT.USAGE);
     const since = argv.since ? parseTime(argv.since) : -Infinity;
     const until = argv.until ? parseTime(argv.until) : Infinity;
     const match = argv.grep ? lineMatcher(argv.grep) : null;

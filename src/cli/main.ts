@@ -6,6 +6,7 @@ import { EXIT, LsmError } from '../errors.js';
 import { errorLine, exitFor } from './exit.js';
 import { fastPath, rewriteLegacyFlags } from './fast-path.js';
 import { GLOBAL_OPTIONS } from './global-options.js';
+import { checkCommandLine } from './option-check.js';
 import { setColour } from './output.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<void> {
   const args = rewriteLegacyFlags(argv);
   if (await fastPath(args)) return;
   const [{ default: yargs }, { commands }] = await Promise.all([import('yargs'), import('./commands.js')]);
+  checkCommandLine(args, commands); // every value, before anything runs (yargs' reading hides some)
   // lsm completion [bash|zsh]: yargs picks the script by $SHELL (read when yargs is made); a named
   // shell overrides it
   if (args[0] === 'completion' && (args[1] === 'bash' || args[1] === 'zsh')) {

@@ -21,6 +21,7 @@ import { diffFiles } from '../store/history.js';
 import { headCommit, openRepo, treeFiles } from '../store/repo.js';
 import { alertSettings, context, flushAlerts, scan, type Context, type GlobalArgs } from './context.js';
 import { recordRun, writeMetrics, type RunFacts } from './metrics.js';
+import { duration, wholeNumber } from './option-check.js';
 import { out, printChange } from './output.js';
 
 interface Args extends GlobalArgs { interval?: string; 'full-every'?: string; count?: number; quiet?: boolean }
@@ -65,9 +66,9 @@ const command: CommandModule<GlobalArgs, Args> = {
   command: 'watch',
   describe: 'scan continuously; a burst of changes gives one alert',
   builder: (y) => y
-    .option('interval', { type: 'string', default: '10s', describe: 'time between looks (>= 1s): a change is alerted within two' })
-    .option('full-every', { type: 'string', default: '60s', describe: 'a full scan (with owners) at least this often; between them a cheap probe decides' })
-    .option('count', { type: 'number', describe: 'stop after N looks (the first is a full scan)' })
+    .option('interval', { type: 'string', default: '10s', coerce: duration(1e3, 7 * 864e5), describe: 'time between looks (1s to 7d): a change is alerted within two' })
+    .option('full-every', { type: 'string', default: '60s', coerce: duration(1e3, 7 * 864e5), describe: 'a full scan (with owners) at least this often (1s to 7d); between them a cheap probe decides' })
+    .option('count', { type: 'number', coerce: wholeNumber(1), describe: 'stop after N looks (the first is a full scan)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'do not print changes' }),
   handler: async (argv) => {
     const ctx = context(argv);

@@ -123,7 +123,7 @@ describe('lsm install', () => {
     writeFileSync(`${root}/etc/lsm/lsm.conf`, 'INTERVAL="often"\n');
     let err = '';
     try { lsm('install', '--root', root); } catch (e) { err = (e as { stderr: string; status: number }).stderr + (e as { status: number }).status; }
-    expect(err).toBe(`lsm: ${root}/etc/lsm/lsm.conf:1: INTERVAL must be a duration like 10m, 30s or 1h, not 'often'\n2`);
+    expect(err).toBe(`lsm: ${root}/etc/lsm/lsm.conf:1: INTERVAL must be a duration from 1m to 59m or whole hours up to 24h (10m, 30m, 1h, 2h), not 'often'\n2`);
   });
 
   it('migrates LSM 0.6: nothing written through its symlink, its cron entry moved aside, USER and SUB imported, every key accepted', () => {

@@ -196,6 +196,6 @@ describe('lsm watch', { timeout: 120_000 }, () => {
 
   it('refuses a --full-every that is not a duration of a second or more, in one line', async () => {
     const r = await world.lsm(['watch', '--full-every', '500ms', '--repo', join(tmp, 'bad-repo')], { LSM_CONFIG: testConfig(join(tmp, 'bad')) });
-    expect([r.code, r.stderr]).toEqual([2, 'lsm: --full-every must be at least 1s\n']);
+    expect([r.code, r.stderr]).toEqual([2, 'lsm: --full-every "500ms": expected a duration from 1s to 7d (written as 10s, 5m, 2h, 1d)\n']);
   });
 });

@@ -57,6 +57,23 @@ describe('config', () => {
     expect(() => loadConfig('/nonexistent/lsm.conf', env)).toThrow('cannot read config /nonexistent/lsm.conf: no such file');
   });
 
+  it('takes numbers, durations and yes/no only within their ranges', () => {
+    const read = (line: string) => { try { loadConfig(file(`${line}\n`), env); return 'ok'; } catch (err) { return (err as Error).message.replace(/^.*conf\.lsm:1: /, ''); } };
+    // INTERVAL: what cron and a systemd timer can say (lsm install writes it), 1m .. 24h
+    for (const ok of ['1m', '10m', '59m', '1h', '2h', '24h', '60 minutes']) expect(read(`INTERVAL="${ok}"`), ok).toBe('ok');
+    for (const bad of ['0s', '30s', '0m', '-5m', '90m', '25h', '2d', '1.5m', '99999999999999999999h', '', 'often']) {
+      expect(read(`INTERVAL="${bad}"`), bad).toBe(`INTERVAL must be a duration from 1m to 59m or whole hours up to 24h (10m, 30m, 1h, 2h), not '${bad}'`);
+    }
+    for (const ok of ['0', '24', '0.5', '8760']) expect(read(`DRIFT_REMINDER_HOURS="${ok}"`), ok).toBe('ok');
+    for (const bad of ['-1', '8761', '1e9', 'abc', '', '99999999999999999999']) {
+      expect(read(`DRIFT_REMINDER_HOURS="${bad}"`), bad).toBe(`DRIFT_REMINDER_HOURS must be a number of hours from 0 to 8760 (a year), not '${bad}'`);
+    }
+    for (const key of ['ESTABLISHED', 'SMTP_INSECURE']) {
+      for (const ok of ['yes', 'no', 'true', 'false', '1', '0']) expect(read(`${key}="${ok}"`), ok).toBe('ok');
+      expect(read(`${key}="maybe"`)).toBe(`${key} must be yes or no, not 'maybe'`);
+    }
+  });
+
   it('refuses a password others can read, and masks it', () => {
     const p = file('SMTP_URL="smtps://lsm:s3cret@mail.example.org:465"\n', 0o640);
     expect(() => loadConfig(p, env)).toThrow(`holds a password (SMTP_URL) but is readable by others (mode 640): run chmod 600 ${p}`);

@@ -6,6 +6,7 @@
 // processes, and each channel's whole message to its own bound, dropping or condensing what users
 // hold before what root holds. The change itself is whole in git: a cut alert says how to see it.
 import { createHash } from 'node:crypto';
+import { escapeField } from '../snapshot/escape.js';
 import { parseLine } from '../snapshot/parse-line.js';
 
 // The bounds, in bytes of UTF-8. All are far below the 10 MB that SMTP servers commonly accept
@@ -32,18 +33,26 @@ export const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 // (a surrogate pair whole, thanks to /u)
 const UNIT = /\\(?:x[0-9a-f]{2}|u\{[0-9a-f]{1,6}\}|\\)|[\s\S]/uy;
 
-/** The longest start of `text` that fits in `budget` bytes and ends between two units. */
+/**
+ * The longest start of `text` that fits in `budget` bytes and ends between two units, and how many
+ * bytes of the raw value it stands for (an escape is one byte, or the code point's UTF-8).
+ */
 export function prefixWithin(text: string, budget: number): string {
-  let used = 0;
+  return prefix(text, budget).text;
+}
+
+function prefix(text: string, budget: number): { text: string; raw: number } {
+  let used = 0, raw = 0;
   UNIT.lastIndex = 0;
   for (let m: RegExpExecArray | null; (m = UNIT.exec(text)) !== null;) {
     const u = m[0];
     const cp = u.codePointAt(0)!;
     const n = u.length > 2 || cp < 0x80 ? u.length : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; // escapes are ASCII
-    if (used + n > budget) return text.slice(0, m.index);
+    if (used + n > budget) return { text: text.slice(0, m.index), raw };
     used += n;
+    raw += u.length === 1 || u.codePointAt(0)! >= 0x10000 ? n : u[1] === 'u' ? bytes(String.fromCodePoint(parseInt(u.slice(3, -1), 16))) : 1;
   }
-  return text;
+  return { text, raw };
 }
 
 const MARKER = /…\[cut \d+ bytes, sha256:[0-9a-f]{16}\]/;
@@ -67,6 +76,37 @@ export function boundField(text: string, max = FIELD_MAX): string {
   const keep = prefixWithin(text, max - bytes(marker(total))); // the count is at most total: as many digits
   return keep + marker(total - bytes(keep));
 }
+
+/**
+ * A value lsm read raw (latin1, one char a byte, as the collector reads /proc): its parts escaped
+ * and joined by a space, bounded as boundField does, but escaping no more than can be shown (a
+ * 1 MB command line costs what 4 KiB do) and with the marker's count and hash of the raw bytes:
+ * for a command line, the parts each ended by a NUL, so `sha256sum /proc/PID/cmdline` matches
+ * while the process runs.
+ */
+function boundRawParts(parts: string[], terminated: boolean, max: number): string {
+  const shown: string[] = [];
+  let room = max + 4; // an escape is at least one byte a raw byte: this start is enough
+  let whole = true;
+  for (const p of parts) {
+    if (room <= 0 || p.length > room) { whole = false; if (room > 0) shown.push(escapeField(p.slice(0, room))); break; }
+    shown.push(escapeField(p));
+    room -= p.length + 1;
+  }
+  const text = shown.join(' ');
+  if (whole && bytes(text) <= max) return text;
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(terminated ? `${p}\0` : p, 'latin1');
+  const total = parts.reduce((n, p) => n + p.length + 1, terminated ? 0 : -1);
+  const marker = (cut: number) => `…[cut ${cut} bytes, sha256:${hash.copy().digest('hex').slice(0, 16)}]`;
+  const keep = prefix(text, max - bytes(marker(total)));
+  return keep.text + marker(total - keep.raw);
+}
+
+/** One raw field (an exe path, a user or container name), escaped and bounded. */
+export const boundRaw = (raw: string, max = FIELD_MAX): string => boundRawParts([raw], false, max);
+/** A raw argv, escaped, joined by spaces and bounded. */
+export const boundArgv = (args: string[], max = FIELD_MAX): string => boundRawParts(args, true, max);
 
 /** The fields of an alert's owner that a user controls. */
 export interface BoundableOwner { pid: number; uid?: number | null; user: string; exe: string; cmdline: string; container: string | null }

@@ -1,9 +1,8 @@
 // The alert: what a person reads. Built once, when the change is recorded, with the owners of each
 // new socket as they are at that moment (pid, user, exe, command line, container, age).
 import { resolve } from 'node:path';
-import { escapeField } from '../snapshot/escape.js';
 import {
-  boundField, boundOwners, bytes, fitEntries, isCut, LINE_MAX, MAIL_BODY_MAX, MAIL_DIFF_MAX, moreOwnersText, rootFirst, type MoreOwners,
+  boundArgv, boundField, boundOwners, boundRaw, bytes, fitEntries, isCut, LINE_MAX, MAIL_BODY_MAX, MAIL_DIFF_MAX, moreOwnersText, OWNERS_SHOWN, PIDS_SHOWN, rootFirst, type MoreOwners,
 } from './bounds.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { parseLine } from '../snapshot/parse-line.js';
@@ -32,10 +31,11 @@ export interface Alert {
   reminder?: boolean; // a reminder of unapproved drift, not a new change
 }
 
+// escaped and bounded (bounds.ts) as it is read: a user's 1 MB command line is never escaped whole
 function owner(o: Owner): AlertOwner {
   return {
-    pid: o.pid, uid: o.uid, user: o.user === null ? '?' : escapeField(o.user), exe: o.exe === null ? '?' : escapeField(o.exe),
-    cmdline: o.cmdline.map(escapeField).join(' '), container: o.container === null ? null : escapeField(o.container), startedAt: o.startedAt,
+    pid: o.pid, uid: o.uid, user: o.user === null ? '?' : boundRaw(o.user), exe: o.exe === null ? '?' : boundRaw(o.exe),
+    cmdline: boundArgv(o.cmdline), container: o.container === null ? null : boundRaw(o.container), startedAt: o.startedAt,
     ...(o.exeReplaced ? { replaced: true } : {}),
   };
 }
@@ -49,8 +49,12 @@ export function buildAlert(change: Change, now: Map<string, SnapshotLine[]> | nu
     let lines = byLine.get(path);
     if (!lines) byLine.set(path, (lines = new Map((now?.get(path) ?? []).map((l) => [l.line, l]))));
     const hit = lines.get(line);
-    const { owners, more } = boundOwners(hit ? hit.sockets.flatMap((s) => s.owners).map(owner) : []);
-    return more ? { owners, moreOwners: more } : { owners };
+    // root's first; only those shown are escaped, the others counted
+    const all = hit ? hit.sockets.flatMap((s) => s.owners) : [];
+    const sorted = [...all.filter((o) => o.uid === 0), ...all.filter((o) => o.uid !== 0)];
+    const rest = sorted.slice(OWNERS_SHOWN);
+    const { owners } = boundOwners(sorted.slice(0, OWNERS_SHOWN).map(owner));
+    return rest.length ? { owners, moreOwners: { count: rest.length, pids: rest.slice(0, PIDS_SHOWN).map((o) => o.pid) } } : { owners };
   };
   return {
     id: change.commit, commit: change.commit, parent: change.parent, host, time: change.time, summary: boundField(change.summary), // one path a namespace

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  boundField, boundOwners, EVENT_LINE_MAX, FIELD_MAX, HOOK_INPUT_MAX, isCut, MAIL_BODY_MAX, MAIL_DIFF_MAX, OWNERS_SHOWN, prefixWithin,
+  boundArgv, boundField, boundOwners, boundRaw, EVENT_LINE_MAX, FIELD_MAX, HOOK_INPUT_MAX, isCut, MAIL_BODY_MAX, MAIL_DIFF_MAX, OWNERS_SHOWN, prefixWithin,
 } from '../../src/alert/bounds.js';
 import { eventRecord } from '../../src/alert/eventlog.js';
 import { hookEnv, hookInput } from '../../src/alert/hooks.js';
@@ -57,6 +57,25 @@ describe('boundField', () => {
     const cut = boundField(hostile);
     expect(cut.replace(MARK, '')).toMatch(/^(?:\\x[0-9a-f]{2}|\\\\|[!-~])*$/);
     expect(hostile.startsWith(cut.replace(MARK, ''))).toBe(true);
+  });
+
+  it("a raw argv: escaped, joined by spaces, cut with the count of raw bytes not shown and the hash of /proc/PID/cmdline's bytes", () => {
+    const args = ['python3', '-c', '\x01\xc3\xa9\xff '.repeat(300_000), 'tail']; // latin1, as read: \x01, é in UTF-8, an invalid byte, a space
+    const cut = boundArgv(args);
+    expect(bytes(cut)).toBeLessThanOrEqual(FIELD_MAX);
+    const file = Buffer.concat(args.map((a) => Buffer.from(`${a}\0`, 'latin1'))); // what /proc/PID/cmdline holds
+    const [, n, h] = MARK.exec(cut)!;
+    expect(h).toBe(createHash('sha256').update(file).digest('hex').slice(0, 16));
+    const shown = cut.replace(MARK, '');
+    expect(shown.startsWith('python3 -c \\x01é\\xff\\x20\\x01é')).toBe(true);
+    // the count: the file's bytes less those the shown text stands for (an escape is one byte, é two)
+    const units = shown.slice('python3 -c '.length).match(/\\x[0-9a-f]{2}|./gu)!;
+    const standsFor = 'python3 -c '.length + units.reduce((k, u) => k + (u === 'é' ? 2 : 1), 0);
+    expect(Number(n)).toBe(file.length - standsFor);
+    // short ones are as escapeField writes them, joined by spaces
+    expect(boundArgv(['nc', '-l', 'a b', ''])).toBe('nc -l a\\x20b ""');
+    expect(boundRaw('/usr/bin/nc')).toBe('/usr/bin/nc');
+    expect(boundRaw('/tmp/' + 'd/'.repeat(3000))).toMatch(MARK);
   });
 
   it('prefixWithin counts UTF-8 bytes, not UTF-16 units', () => {

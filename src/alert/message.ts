@@ -178,12 +178,15 @@ export function alertText(a: Alert, max = MAIL_BODY_MAX): string {
   const tail = ['To look further:', a.reminder ? `  lsm drift${repo}` : `  lsm show ${short}${repo}`];
   for (const arg of [...new Set(a.added.map(blameArg))].slice(0, 5)) tail.push(`  lsm blame ${arg}${repo}`);
   tail.push(`  git -C ${shellWord(resolve(a.repo))} log -p`);
-  const notice = (condensed: number, omitted: number) => `Cut to fit ${max} bytes: a long field ends in …[cut N bytes, sha256:...] (N bytes of it ` +
-    `cut, and a hash of the whole); ${condensed} socket${condensed === 1 ? '' : 's'} listed without owners, ${omitted} not listed; root's are listed first. ` +
-    `The whole change: ${seeWhole(a)}.`;
+  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const notice = (fields: boolean, condensed: number, omitted: number, diff: boolean) => `Cut to fit ${max} bytes: ${[
+    ...(fields ? ['long fields end in …[cut N bytes, sha256:H] (N bytes not shown, H a hash of the whole)'] : []),
+    ...(condensed ? [`${plural(condensed, 'socket')} listed without owners`] : []), ...(omitted ? [`${plural(omitted, 'socket')} not listed`] : []),
+    ...(diff ? ['the diff shortened'] : []),
+  ].join('; ')}; root's sockets are listed first. The whole change: ${seeWhole(a)}.`;
   const diffWhere = diffAttached(a) ? `attached whole as lsm-${short}.diff` : seeWhole(a);
   // what the sections' titles and "... more" lines and the note can take, whatever is cut
-  const reserve = 1024 + 2 * bytes(seeWhole(a)) + bytes(notice(LISTED * 2, a.added.length + a.removed.length));
+  const reserve = 1024 + 2 * bytes(seeWhole(a)) + bytes(notice(true, LISTED * 2, a.added.length + a.removed.length, true));
   let left = max - bytes(head.join('\n')) - bytes(tail.join('\n')) - reserve;
 
   const since = (l: AlertLine) => (l.since ? [`      ${l.since.commit ? `since commit ${l.since.commit.slice(0, 10)}, ` : 'since '}${stamp(l.since.time)}`] : []);
@@ -225,8 +228,9 @@ export function alertText(a: Alert, max = MAIL_BODY_MAX): string {
   const addedOmitted = a.added.length - added.kept.length;
   const removedOmitted = a.removed.length - removed.kept.length;
   const fieldsCut = [...added.kept, ...removed.kept].some((b) => b.some(isCut)) || diffShown.some(isCut);
-  if (fieldsCut || added.condensed || added.omitted || removed.omitted || diffShown.length < Math.min(diff.length, DIFF_LINES)) {
-    out.push(notice(added.condensed, added.omitted + removed.omitted), '');
+  const diffCut = diffShown.length < Math.min(diff.length, DIFF_LINES);
+  if (fieldsCut || added.condensed || added.omitted || removed.omitted || diffCut) {
+    out.push(notice(fieldsCut, added.condensed, added.omitted + removed.omitted, diffCut), '');
   }
   if (a.added.length) {
     out.push(a.reminder ? 'Not in the baseline, and who holds them now:' : 'New sockets, and who holds them now:');

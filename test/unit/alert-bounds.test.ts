@@ -135,7 +135,7 @@ describe('each channel under its bound', () => {
     const text = alertText(a);
     expect(bytes(text)).toBeLessThanOrEqual(MAIL_BODY_MAX);
     for (let i = 0; i < 5; i++) expect(text).toContain(rootBlock(i));
-    expect(text).toMatch(/^Cut to fit 1048576 bytes: .*; (\d+) sockets listed without owners, (\d+) not listed; root's are listed first\. The whole change: lsm show aaaaaaaaaa or git -C \/var\/lib\/lsm\/snapshots show a{40}\.$/m);
+    expect(text).toMatch(/^Cut to fit 1048576 bytes: long fields end in …\[cut N bytes, sha256:H\] \(N bytes not shown, H a hash of the whole\); \d+ sockets listed without owners; \d+ sockets not listed; root's sockets are listed first\. The whole change: lsm show aaaaaaaaaa or git -C \/var\/lib\/lsm\/snapshots show a{40}\.$/m);
     expect(text).toMatch(/^ {6}held by 3 processes \(pids \d+, \d+, \d+; owners cut to fit\)$/m);
     // a tighter bound: nothing of the users' left, root's still whole
     const small = alertText(a, 8000);

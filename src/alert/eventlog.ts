@@ -5,18 +5,13 @@
 import { closeSync, constants, fstatSync, mkdirSync, readSync } from 'node:fs';
 import { appendChecked, openChecked } from '../safe-path.js';
 import { dirname } from 'node:path';
-import type { Alert, AlertLine } from './message.js';
+import { EVENT_LINE_MAX } from './bounds.js';
+import type { Alert } from './message.js';
+import { alertRecord } from './record.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** Times as every JSON lsm writes them: RFC 3339 UTC with milliseconds. */
-export function eventRecord(a: Alert): object {
-  const since = (l: AlertLine) => (l.since ? { since: { commit: l.since.commit, time: iso(l.since.time) } } : {});
-  return {
-    id: a.id, schema: 1, time: iso(a.time), host: a.host, commit: a.commit, parent: a.parent, summary: a.summary, ...(a.reminder ? { reminder: true } : {}),
-    added: a.added.map((l) => ({ path: l.path, line: l.line, owners: l.owners.map((o) => ({ ...o, startedAt: iso(o.startedAt) })), ...since(l) })),
-    removed: a.removed.map((l) => ({ path: l.path, line: l.line, ...since(l) })), repo: a.repo,
-  };
+/** The alert's line, at most EVENT_LINE_MAX bytes with its newline (record.ts). */
+export function eventRecord(a: Alert): Record<string, unknown> {
+  return alertRecord(a, EVENT_LINE_MAX - 1);
 }
 
 /** The id of the log's last line (ids come first in a line: only its start is read), or null. */

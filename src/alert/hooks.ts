@@ -9,10 +9,42 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, fstatSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkPath, openChecked } from '../safe-path.js';
+import { boundField, bytes, HOOK_INPUT_MAX } from './bounds.js';
+import { seeWhole, type Alert } from './message.js';
+import { alertRecord } from './record.js';
 
 export const HOOK_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 2000; // characters of a hook's stderr kept for the report
 const RUN_PARTS_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** A hook's environment: LSM_* variables, each bounded (one over 128 KiB makes exec fail: E2BIG). */
+export function hookEnv(a: Alert): Record<string, string> {
+  return {
+    LSM_ID: a.id, LSM_COMMIT: a.commit, LSM_PARENT: a.parent ?? '', LSM_SUMMARY: boundField(a.summary), LSM_HOST: a.host, LSM_REPO: a.repo,
+    LSM_ADDED: String(a.added.length), LSM_REMOVED: String(a.removed.length),
+  };
+}
+
+/**
+ * A hook's stdin: the event log's record and the diff, one JSON line of at most HOOK_INPUT_MAX
+ * bytes. The sockets come first (record.ts); the diff gets what they leave, whole lines from its
+ * start, and `diffCut` then says how many lines are missing and how to see them.
+ */
+export function hookInput(a: Alert, max = HOOK_INPUT_MAX): string {
+  const cutNote = (lines: number) => ({ lines, see: seeWhole(a) });
+  const tail = bytes(JSON.stringify({ diff: '', diffCut: cutNote(a.diff.length) })); // what follows the record, at most
+  const record = alertRecord(a, max - 1 - tail);
+  let left = max - 1 - tail - bytes(JSON.stringify(record));
+  if (bytes(JSON.stringify(a.diff)) - 2 <= left) return JSON.stringify({ ...record, diff: a.diff }) + '\n';
+  const lines = a.diff.split(/(?<=\n)/);
+  let kept = 0;
+  for (; kept < lines.length; kept++) {
+    const n = bytes(JSON.stringify(lines[kept])) - 2; // as it is written inside the diff's string
+    if (n > left) break;
+    left -= n;
+  }
+  return JSON.stringify({ ...record, diff: lines.slice(0, kept).join(''), diffCut: cutNote(lines.length - kept) }) + '\n';
+}
 
 export interface HookResult { name: string; ok: boolean; refused?: boolean; error?: string }
 

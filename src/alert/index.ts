@@ -202,8 +202,7 @@ async function deliverHooks(e: SpoolEntry, spool: Spool, s: AlertSettings, probl
     if (done.has(h.name)) continue;
     if (h.problem) { refused.push(h.name); problems.push(`hook ${h.path} refused: ${h.problem}`); continue; }
     const a = e.alert;
-    const env = { LSM_ID: a.id, LSM_COMMIT: a.commit, LSM_PARENT: a.parent ?? '', LSM_SUMMARY: a.summary, LSM_HOST: a.host, LSM_REPO: a.repo, LSM_ADDED: String(a.added.length), LSM_REMOVED: String(a.removed.length) };
-    const err = await hooks.runHook(h.path, JSON.stringify({ ...eventlog.eventRecord(a), diff: a.diff }) + '\n', env);
+    const err = await hooks.runHook(h.path, hooks.hookInput(a), hooks.hookEnv(a));
     if (err) { failed.push(`${h.name}: ${err}`); continue; }
     crashPoint('after-hook');
     // recorded hook by hook: a run killed later does not run this one again

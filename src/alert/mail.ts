@@ -4,7 +4,7 @@
 // (nodemailer's requireTLS) before AUTH, whatever the server offers, unless SMTP_INSECURE="yes".
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
-import { alertSubject, alertText, type Alert } from './message.js';
+import { alertAttachments, alertSubject, alertText, type Alert } from './message.js';
 
 export interface MailSettings {
   to: string[];
@@ -70,7 +70,7 @@ export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] 
     const info = await t.sendMail({
       from: m.from, to, subject: alertSubject(alert, m.subject), messageId: messageId(alert),
       text: alertText(alert),
-      attachments: alert.diff ? [{ filename: `lsm-${alert.commit.slice(0, 10)}.diff`, content: alert.diff, contentType: 'text/x-diff' }] : [],
+      attachments: alertAttachments(alert),
       // RFC 3834: no vacation replies or auto-responders answering a machine
       headers: { 'Auto-Submitted': 'auto-generated', 'X-LSM-Commit': alert.commit, 'X-LSM-Parent': alert.parent ?? '', 'X-LSM-Host': alert.host },
     });

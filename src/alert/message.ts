@@ -1,14 +1,20 @@
 // The alert: what a person reads. Built once, when the change is recorded, with the owners of each
 // new socket as they are at that moment (pid, user, exe, command line, container, age).
 import { resolve } from 'node:path';
-import { escapeField } from '../snapshot/escape.js';
+import {
+  boundArgv, boundField, boundOwners, boundRaw, bytes, fitEntries, isCut, LINE_MAX, MAIL_BODY_MAX, MAIL_DIFF_MAX, moreOwnersText, OWNERS_SHOWN, PIDS_SHOWN, rootFirst, type MoreOwners,
+} from './bounds.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { parseLine } from '../snapshot/parse-line.js';
 import type { Change, Owner } from '../types.js';
 
-export interface AlertOwner { pid: number; user: string; exe: string; cmdline: string; container: string | null; startedAt: number | null; replaced?: boolean }
-/** since: a drift reminder's line, with the commit that made the difference and when */
-export interface AlertLine { path: string; line: string; owners: AlertOwner[]; since?: { commit: string | null; time: number } }
+// uid: absent in alerts spooled before it was kept
+export interface AlertOwner { pid: number; uid?: number | null; user: string; exe: string; cmdline: string; container: string | null; startedAt: number | null; replaced?: boolean }
+/**
+ * owners: root's first, at most OWNERS_SHOWN, fields bounded (bounds.ts); moreOwners: the others.
+ * since: a drift reminder's line, with the commit that made the difference and when.
+ */
+export interface AlertLine { path: string; line: string; owners: AlertOwner[]; moreOwners?: MoreOwners; since?: { commit: string | null; time: number } }
 
 export interface Alert {
   id: string; // the commit id (the last one when a burst of commits is coalesced)
@@ -25,10 +31,11 @@ export interface Alert {
   reminder?: boolean; // a reminder of unapproved drift, not a new change
 }
 
+// escaped and bounded (bounds.ts) as it is read: a user's 1 MB command line is never escaped whole
 function owner(o: Owner): AlertOwner {
   return {
-    pid: o.pid, user: o.user === null ? '?' : escapeField(o.user), exe: o.exe === null ? '?' : escapeField(o.exe),
-    cmdline: o.cmdline.map(escapeField).join(' '), container: o.container === null ? null : escapeField(o.container), startedAt: o.startedAt,
+    pid: o.pid, uid: o.uid, user: o.user === null ? '?' : boundRaw(o.user), exe: o.exe === null ? '?' : boundRaw(o.exe),
+    cmdline: boundArgv(o.cmdline), container: o.container === null ? null : boundRaw(o.container), startedAt: o.startedAt,
     ...(o.exeReplaced ? { replaced: true } : {}),
   };
 }
@@ -37,15 +44,21 @@ export function buildAlert(change: Change, now: Map<string, SnapshotLine[]> | nu
   // each file's lines by text, made once: a search per added line was quadratic (10k new sockets
   // in one file: 10^8 string compares)
   const byLine = new Map<string, Map<string, SnapshotLine>>();
-  const ownersOf = (path: string, line: string): AlertOwner[] => {
+  // bounded here, so the spool never holds what a user inflated either
+  const ownersOf = (path: string, line: string): Pick<AlertLine, 'owners' | 'moreOwners'> => {
     let lines = byLine.get(path);
     if (!lines) byLine.set(path, (lines = new Map((now?.get(path) ?? []).map((l) => [l.line, l]))));
     const hit = lines.get(line);
-    return hit ? hit.sockets.flatMap((s) => s.owners).map(owner) : [];
+    // root's first; only those shown are escaped, the others counted
+    const all = hit ? hit.sockets.flatMap((s) => s.owners) : [];
+    const sorted = [...all.filter((o) => o.uid === 0), ...all.filter((o) => o.uid !== 0)];
+    const rest = sorted.slice(OWNERS_SHOWN);
+    const { owners } = boundOwners(sorted.slice(0, OWNERS_SHOWN).map(owner));
+    return rest.length ? { owners, moreOwners: { count: rest.length, pids: rest.slice(0, PIDS_SHOWN).map((o) => o.pid) } } : { owners };
   };
   return {
-    id: change.commit, commit: change.commit, parent: change.parent, host, time: change.time, summary: change.summary,
-    added: change.files.flatMap((f) => f.added.map((line) => ({ path: f.path, line, owners: ownersOf(f.path, line) }))),
+    id: change.commit, commit: change.commit, parent: change.parent, host, time: change.time, summary: boundField(change.summary), // one path a namespace
+    added: change.files.flatMap((f) => f.added.map((line) => ({ path: f.path, line, ...ownersOf(f.path, line) }))),
     removed: change.files.flatMap((f) => f.removed.map((line) => ({ path: f.path, line, owners: [] }))),
     diff, repo, ...(repoFlag ? { repoFlag } : {}),
   };
@@ -119,8 +132,8 @@ function blameArg(a: AlertLine): string {
   return port && (kind === 'tcp' || kind === 'udp') ? `${port[1]}/${kind}` : shellWord(unescapeField(endpoint));
 }
 
-// A mail is read by a person: past these, the body says how many more and where to see them (the
-// whole diff is attached; hooks and the event log get everything).
+// A mail is read by a person: past these, the body says how many more and where to see them.
+// Then the bytes: whatever a user holds, the body fits MAIL_BODY_MAX (bounds.ts).
 const LISTED = 200;
 const DIFF_LINES = 2000;
 
@@ -128,55 +141,115 @@ function more(n: number, what: string, where: string): string {
   return `  ... and ${n} more ${what} (${where})`;
 }
 
-/** The plain-text mail body: summary, new sockets with owners now, gone sockets, diff, next steps. */
-export function alertText(a: Alert): string {
+/** The diff goes with the mail whole, or not at all when it is larger than MAIL_DIFF_MAX. */
+export function diffAttached(a: Alert): boolean {
+  return a.diff !== '' && bytes(a.diff) <= MAIL_DIFF_MAX;
+}
+
+export function alertAttachments(a: Alert): { filename: string; content: string; contentType: string }[] {
+  return diffAttached(a) ? [{ filename: `lsm-${a.commit.slice(0, 10)}.diff`, content: a.diff, contentType: 'text/x-diff' }] : [];
+}
+
+/** The commands that show a whole change: lsm's, then git's (the event log and hooks name them too). */
+export function seeWhole(a: Alert): string {
+  const repo = a.repoFlag ? ` --repo=${shellWord(resolve(a.repo))}` : '';
+  return a.reminder ? `lsm drift${repo}` : `lsm show ${a.commit.slice(0, 10)}${repo} or git -C ${shellWord(resolve(a.repo))} show ${a.commit}`;
+}
+
+/**
+ * The plain-text mail body: summary, new sockets with owners now, gone sockets, diff, next steps;
+ * at most `max` bytes. Root's sockets are listed first; when the body would be larger, sockets
+ * are listed without their owners, then not at all, from the last (users' first), and the diff
+ * gets what is left; a note at the top says what was cut and how to see all of it.
+ */
+export function alertText(a: Alert, max = MAIL_BODY_MAX): string {
   const short = a.commit.slice(0, 10);
-  const out: string[] = [];
+  const head: string[] = [];
   // absolute: the mail is read, and its commands pasted, far from where lsm ran
   const repo = a.repoFlag ? ` --repo=${shellWord(resolve(a.repo))}` : '';
   if (a.reminder) {
-    out.push(`REMINDER: lsm on ${a.host} still sees ${a.added.length + a.removed.length} difference${a.added.length + a.removed.length === 1 ? '' : 's'} ` +
+    head.push(`REMINDER: lsm on ${a.host} still sees ${a.added.length + a.removed.length} difference${a.added.length + a.removed.length === 1 ? '' : 's'} ` +
       `from the approved baseline (${a.parent?.slice(0, 10)}) at ${stamp(a.time)}: ${a.added.length} socket${a.added.length === 1 ? '' : 's'} more, ` +
       `${a.removed.length} fewer. Approve the current state with lsm accept${repo}, or remove them.`);
   } else {
-    out.push(`lsm on ${a.host} recorded a change at ${stamp(a.time)} (commit ${short}): ` +
-      `${a.added.length} socket${a.added.length === 1 ? '' : 's'} appeared, ${a.removed.length} vanished. ${a.summary}`);
+    head.push(`lsm on ${a.host} recorded a change at ${stamp(a.time)} (commit ${short}): ` +
+      `${a.added.length} socket${a.added.length === 1 ? '' : 's'} appeared, ${a.removed.length} vanished. ${boundField(a.summary)}`);
   }
-  out.push('');
-  const since = (l: AlertLine) => (l.since ? `      ${l.since.commit ? `since commit ${l.since.commit.slice(0, 10)}, ` : 'since '}${stamp(l.since.time)}` : null);
+  const tail = ['To look further:', a.reminder ? `  lsm drift${repo}` : `  lsm show ${short}${repo}`];
+  for (const arg of [...new Set(a.added.map(blameArg))].slice(0, 5)) tail.push(`  lsm blame ${arg}${repo}`);
+  tail.push(`  git -C ${shellWord(resolve(a.repo))} log -p`);
+  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const notice = (fields: boolean, condensed: number, omitted: number, diff: boolean) => `Cut to fit ${max} bytes: ${[
+    ...(fields ? ['long fields end in …[cut N bytes, sha256:H] (N bytes not shown, H a hash of the whole)'] : []),
+    ...(condensed ? [`${plural(condensed, 'socket')} listed without owners`] : []), ...(omitted ? [`${plural(omitted, 'socket')} not listed`] : []),
+    ...(diff ? ['the diff shortened'] : []),
+  ].join('; ')}; root's sockets are listed first. The whole change: ${seeWhole(a)}.`;
+  const diffWhere = diffAttached(a) ? `attached whole as lsm-${short}.diff` : seeWhole(a);
+  // what the sections' titles and "... more" lines and the note can take, whatever is cut
+  const reserve = 1024 + 2 * bytes(seeWhole(a)) + bytes(notice(true, LISTED * 2, a.added.length + a.removed.length, true));
+  let left = max - bytes(head.join('\n')) - bytes(tail.join('\n')) - reserve;
+
+  const since = (l: AlertLine) => (l.since ? [`      ${l.since.commit ? `since commit ${l.since.commit.slice(0, 10)}, ` : 'since '}${stamp(l.since.time)}`] : []);
+  const whole = (l: AlertLine): string[] => {
+    const { owners, more: others } = boundOwners(l.owners, l.moreOwners); // again: an alert spooled before the bounds
+    const out = [`  ${l.path}  ${boundField(l.line, LINE_MAX)}`, ...since(l)];
+    if (owners.length === 0) out.push('      owner: unknown now (the process exited, or lsm could not read it)');
+    for (const o of owners) {
+      out.push(`      pid ${o.pid}  user ${o.user}${o.startedAt ? `  running ${age(a.time - o.startedAt)}` : ''}${o.container ? `  container ${o.container}` : ''}`);
+      out.push(`      exe ${o.exe}${o.replaced ? '  (binary replaced, restart pending)' : ''}`);
+      out.push(`      cmdline ${o.cmdline || '(none)'}`);
+    }
+    if (others) out.push(`      ${moreOwnersText(others)}`);
+    return out;
+  };
+  const brief = (l: AlertLine): string[] => {
+    const { owners, more: others } = boundOwners(l.owners, l.moreOwners);
+    const n = owners.length + (others?.count ?? 0);
+    const pids = [...owners.map((o) => o.pid), ...(others?.pids ?? [])].slice(0, 5);
+    return [`  ${l.path}  ${boundField(l.line, LINE_MAX)}`, ...since(l),
+      ...(n ? [`      held by ${n} process${n === 1 ? '' : 'es'} (pid${n === 1 ? '' : 's'} ${pids.join(', ')}${n > pids.length ? ', ...' : ''}; owners cut to fit)`] : [])];
+  };
+  const gone = (l: AlertLine): string[] => [`  ${l.path}  ${boundField(l.line, LINE_MAX)}`, ...since(l)];
+  const size = (block: string[]) => bytes(block.join('\n')) + 1;
+  const added = fitEntries(rootFirst(a.added).slice(0, LISTED), left, whole, brief, size);
+  left = added.left;
+  const removed = fitEntries(rootFirst(a.removed).slice(0, LISTED), left, gone, gone, size);
+  left = removed.left;
+  const diff = a.diff.replace(/\n$/, '').split('\n');
+  const diffShown: string[] = [];
+  for (const line of diff.slice(0, DIFF_LINES)) {
+    const shown = boundField(line, LINE_MAX);
+    if (bytes(shown) + 1 > left) break;
+    diffShown.push(shown);
+    left -= bytes(shown) + 1;
+  }
+
+  const out = [...head, ''];
+  const addedOmitted = a.added.length - added.kept.length;
+  const removedOmitted = a.removed.length - removed.kept.length;
+  const fieldsCut = [...added.kept, ...removed.kept].some((b) => b.some(isCut)) || diffShown.some(isCut);
+  const diffCut = diffShown.length < Math.min(diff.length, DIFF_LINES);
+  if (fieldsCut || added.condensed || added.omitted || removed.omitted || diffCut) {
+    out.push(notice(fieldsCut, added.condensed, added.omitted + removed.omitted, diffCut), '');
+  }
   if (a.added.length) {
     out.push(a.reminder ? 'Not in the baseline, and who holds them now:' : 'New sockets, and who holds them now:');
-    for (const l of a.added.slice(0, LISTED)) {
-      out.push(`  ${l.path}  ${l.line}`);
-      if (l.since) out.push(since(l)!);
-      if (l.owners.length === 0) out.push('      owner: unknown now (the process exited, or lsm could not read it)');
-      for (const o of l.owners) {
-        out.push(`      pid ${o.pid}  user ${o.user}${o.startedAt ? `  running ${age(a.time - o.startedAt)}` : ''}${o.container ? `  container ${o.container}` : ''}`);
-        out.push(`      exe ${o.exe}${o.replaced ? '  (binary replaced, restart pending)' : ''}`);
-        out.push(`      cmdline ${o.cmdline || '(none)'}`);
-      }
-    }
-    if (a.added.length > LISTED) out.push(more(a.added.length - LISTED, 'new sockets', `lsm show ${short}`));
+    out.push(...added.kept.flat());
+    if (addedOmitted) out.push(more(addedOmitted, 'new sockets', `lsm show ${short}`));
     out.push('');
   }
   if (a.removed.length) {
     out.push(a.reminder ? 'In the baseline, and gone:' : 'Gone:');
-    for (const l of a.removed.slice(0, LISTED)) {
-      out.push(`  ${l.path}  ${l.line}`);
-      if (l.since) out.push(since(l)!);
-    }
-    if (a.removed.length > LISTED) out.push(more(a.removed.length - LISTED, 'gone sockets', `lsm show ${short}`));
+    out.push(...removed.kept.flat());
+    if (removedOmitted) out.push(more(removedOmitted, 'gone sockets', `lsm show ${short}`));
     out.push('');
   }
   out.push(a.reminder ? `The difference (lsm diff baseline ${short}${repo}):` : `The change (git show ${short}):`);
   out.push('');
-  const diff = a.diff.replace(/\n$/, '').split('\n');
-  out.push(...diff.slice(0, DIFF_LINES));
-  if (diff.length > DIFF_LINES) out.push(more(diff.length - DIFF_LINES, 'lines of diff', `attached whole as lsm-${short}.diff`));
+  out.push(...diffShown);
+  if (diff.length > diffShown.length) out.push(more(diff.length - diffShown.length, 'lines of diff', diffWhere));
   out.push('');
-  out.push('To look further:');
-  out.push(a.reminder ? `  lsm drift${repo}` : `  lsm show ${short}${repo}`);
-  for (const arg of [...new Set(a.added.map(blameArg))].slice(0, 5)) out.push(`  lsm blame ${arg}${repo}`);
-  out.push(`  git -C ${shellWord(resolve(a.repo))} log -p`);
-  return out.join('\n') + '\n';
+  out.push(...tail);
+  const body = out.join('\n') + '\n';
+  return bytes(body) <= max ? body : boundField(body, max); // never: the reserve covers what is added
 }

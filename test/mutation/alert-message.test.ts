@@ -66,21 +66,7 @@ describe('the alert mail body, word for word', () => {
       '      pid 12  user root  running 119m',
       '      exe /usr/bin/nc',
       '      cmdline nc -l',
-      '      pid 13  user root  running 2h 0m',
-      '      exe /usr/bin/nc',
-      '      cmdline nc -l',
-      '      pid 14  user root  running 47h 59m',
-      '      exe /usr/bin/nc',
-      '      cmdline nc -l',
-      '      pid 15  user root  running 2d',
-      '      exe /usr/bin/nc',
-      '      cmdline nc -l',
-      '      pid 16  user root  running 0s',
-      '      exe /usr/bin/nc',
-      '      cmdline nc -l',
-      '      pid 17  user ?  running 119s',
-      '      exe ?',
-      '      cmdline (none)',
+      '      and 5 more processes (pids 13, 14, 15, 16, 17)', // OWNERS_SHOWN: a user's 30 processes cannot fill a mail
       `  host/unix  ${SOCK}`,
       '      owner: unknown now (the process exited, or lsm could not read it)',
       `  netns/web/udp  ${DNS}`,
@@ -104,6 +90,22 @@ describe('the alert mail body, word for word', () => {
       '  lsm blame 53/udp',
       '  git -C /var/lib/lsm/snapshots log -p',
       '',
+    ].join('\n'));
+  });
+
+  it('ages in seconds to 2 min, minutes to 2 h, hours and minutes to 2 days, then days; never negative; an unreadable owner as ?', () => {
+    const lines = ['0.0.0.0:1  a  root  /a', '0.0.0.0:2  a  root  /a', '0.0.0.0:3  a  root  /a'];
+    const a = buildAlert(change([{ path: 'host/tcp', added: lines, removed: [] }]), now({ 'host/tcp': {
+      [lines[0]]: [[owner({ pid: 13, startedAt: T - 7200 * S }), owner({ pid: 14, startedAt: T - (47 * 3600 + 59 * 60 + 59) * S })]],
+      [lines[1]]: [[owner({ pid: 15, startedAt: T - 172_800 * S }), owner({ pid: 16, startedAt: T + 5 * S })]],
+      [lines[2]]: [[owner({ pid: 17, uid: null, user: null, exe: null, cmdline: [], startedAt: T - 119_400 })]],
+    } }), '', 'h', '/r');
+    expect(alertText(a).split('\n').filter((l) => l.startsWith('      ')).join('\n')).toBe([
+      '      pid 13  user root  running 2h 0m', '      exe /usr/bin/nc', '      cmdline nc -l',
+      '      pid 14  user root  running 47h 59m', '      exe /usr/bin/nc', '      cmdline nc -l',
+      '      pid 15  user root  running 2d', '      exe /usr/bin/nc', '      cmdline nc -l',
+      '      pid 16  user root  running 0s', '      exe /usr/bin/nc', '      cmdline nc -l',
+      '      pid 17  user ?  running 119s', '      exe ?', '      cmdline (none)',
     ].join('\n'));
   });
 
@@ -204,7 +206,7 @@ describe('the event log record, field by field', () => {
       now({ 'host/tcp': { [NC]: [[owner({ pid: 10, startedAt: T - 1500, container: 'k8s', exe: '/tmp/a b' })]] } }), 'D', 'web1', '/r');
     expect(eventRecord(a)).toEqual({
       id: A, schema: 1, time: '2026-11-25T10:00:00.000Z', host: 'web1', commit: A, parent: B, summary: 'sum',
-      added: [{ path: 'host/tcp', line: NC, owners: [{ pid: 10, user: 'root', exe: '/tmp/a\\x20b', cmdline: 'nc -l', container: 'k8s', startedAt: '2026-11-25T09:59:58.500Z' }] }],
+      added: [{ path: 'host/tcp', line: NC, owners: [{ pid: 10, uid: 0, user: 'root', exe: '/tmp/a\\x20b', cmdline: 'nc -l', container: 'k8s', startedAt: '2026-11-25T09:59:58.500Z' }] }],
       removed: [{ path: 'host/tcp', line: SSHD }], repo: '/r',
     });
     a.reminder = true;

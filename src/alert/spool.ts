@@ -198,8 +198,18 @@ export class Spool {
     if (owner !== me) throw new LsmError(`spool ${this.dir} belongs to repository ${owner}, not ${me}: give this repository its own SPOOL_DIR (or leave SPOOL_DIR unset: with --repo the spool is kept in the repository)`, EXIT.USAGE);
   }
 
+  private names(): string[] {
+    try { return readdirSync(this.dir); } catch { return []; }
+  }
+
   has(id: string): boolean {
-    try { return readdirSync(this.dir).some((n) => n.endsWith(`-${id}.json`)); } catch { return false; }
+    return this.names().some((n) => n.endsWith(`-${id}.json`));
+  }
+
+  /** The commits that spooled alerts are about (not reminders nor fleet alerts, which repeat or name another's). */
+  commits(): Set<string> {
+    const ids = this.names().map((n) => ENTRY.exec(n)?.[1]);
+    return new Set(ids.filter((id): id is string => id !== undefined && id.length === 40));
   }
 
   /**

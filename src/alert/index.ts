@@ -213,8 +213,16 @@ export interface DeliveryReport {
   mailUnconfigured: boolean;
 }
 
-const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (attempts - 1), 3_600_000);
+const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (Math.max(1, attempts) - 1), 3_600_000);
 
+/**
+ * Whether a channel's back-off is over. Its next attempt is a wall-clock time and each run is a new
+ * process (no monotonic clock lasts from one to the next): a time further ahead than the back-off
+ * that set it was left by a clock since stepped back, and is due now. So a retry is never put off
+ * by more than its back-off (1 h at most) whatever the clock did; a clock stepped forward only
+ * makes it due sooner.
+ */
+const due = (st: ChannelState, now: number) => !(st.nextAttempt > now) || st.nextAttempt - now > backoffMs(st.attempts);
 const copy = (channels: Record<Channel, ChannelState>): Record<Channel, ChannelState> => JSON.parse(JSON.stringify(channels));
 
 async function deliverHooks(e: SpoolEntry, spool: Spool, s: AlertSettings, problems: string[]): Promise<void> {
@@ -306,9 +314,9 @@ function reportQuarantine(spool: Spool, s: AlertSettings, report: DeliveryReport
 }
 
 /**
- * Deliver what the spool holds, oldest first. force: ignore back-off (`lsm flush`); retryDead:
- * try permanently failed channels again (after fixing the cause). The spool's lock is held
- * throughout: another run waits, then finds the entries done.
+ * Deliver what the spool holds, in the order it was spooled. force: ignore back-off (`lsm flush`);
+ * retryDead: try permanently failed channels again (after fixing the cause); now: the wall clock
+ * (tests step it). The spool's lock is held throughout: another run waits, then finds the entries done.
  */
 export async function deliver(s: AlertSettings, options: { force?: boolean; retryDead?: boolean; now?: number } = {}): Promise<DeliveryReport> {
   const spool = new Spool(s.spoolDir);
@@ -328,7 +336,7 @@ export async function deliver(s: AlertSettings, options: { force?: boolean; retr
         if (st.done) continue;
         if (st.dead && revive(channel, st, s, !!options.retryDead)) { st.dead = false; st.nextAttempt = 0; }
         if (st.dead || blocked) continue;
-        if (!options.force && st.nextAttempt > now) {
+        if (!options.force && !due(st, now)) {
           const waiting = entries.filter((x) => !x.channels[channel].done && !x.channels[channel].dead).length;
           report.problems.push(`${waiting} alert${waiting === 1 ? '' : 's'} waiting for ${channel}, next try after ${new Date(st.nextAttempt).toISOString()} (last error: ${st.lastError}; lsm flush tries now)`);
           blocked = true;

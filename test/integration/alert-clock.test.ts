@@ -4,14 +4,15 @@
 // right", and the next `lsm -c` must retry it at once and mail it before the newer alert. A real
 // SMTP server; the mails are parsed back in the order it accepted them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { ROOT, World } from '../helpers/world.js';
+import { LSM, ROOT, World } from '../helpers/world.js';
 import { testConfig } from '../helpers/config.js';
 
 const SINK = join(ROOT, 'test', 'helpers', 'smtp-sink.mjs');
+const STEP_CLOCK = join(ROOT, 'test', 'helpers', 'step-clock.mjs');
 const SMTP_PORT = 2541;
 const DAY = 86_400_000;
 
@@ -69,5 +70,25 @@ describe('a stepped wall clock', { timeout: 120_000 }, () => {
     const mailed = await Promise.all(files.map(async (n) => (await simpleParser(readFileSync(join(inbox, n)))).headers.get('x-lsm-commit')));
     expect(mailed).toEqual([firstCommit, secondCommit]);
     expect(readdirSync(spool).filter((n) => n.endsWith('.json'))).toEqual([]);
+  });
+
+  it('lsm watch: a wall clock stepped back a day in the middle of a run puts off none of its full scans', async () => {
+    const etc = join(tmp, 'etc-watch');
+    const metrics = join(etc, 'lsm.prom');
+    const env = { LSM_CONFIG: testConfig(etc, { METRICS_FILE: metrics }), NO_COLOR: '1', NODE_OPTIONS: `--import ${STEP_CLOCK}`, STEP_CLOCK_MS: String(DAY), STEP_CLOCK_AFTER_MS: '1500' };
+    const repo = join(etc, 'repo');
+    // every look is a full scan (--full-every 1s), and each full scan rewrites METRICS_FILE: its
+    // modification times (the kernel's, not stepped) count them. The timeout only tells a finished
+    // run from one asleep for a day.
+    const writes = new Set<number>();
+    let running = true;
+    const poll = (async () => { while (running) { try { writes.add(statSync(metrics).mtimeMs); } catch { /* not yet */ } await new Promise((r) => setTimeout(r, 20)); } })();
+    const r = await world.run(['timeout', '-s', 'KILL', '60', process.execPath, LSM, 'watch', '--interval', '1s', '--full-every', '1s', '--count', '6', '--quiet', '--repo', repo], { env });
+    running = false;
+    await poll;
+    expect([r.code, r.signal, r.stderr]).toEqual([0, null, '']);
+    // 6 full scans (and the write on the way out); with the wall clock's step the 4 after it were skipped
+    expect(writes.size).toBeGreaterThanOrEqual(5);
+    console.log(`watch with its wall clock stepped back a day: METRICS_FILE written ${writes.size} times in 6 looks`);
   });
 });

@@ -33,8 +33,8 @@ export function parseInterval(text: string, option = '--interval'): number {
 }
 
 const HEARTBEAT = 10_000; // METRICS_FILE is rewritten at least this often
-// every wait and interval of the loop, on a monotonic clock: a wall clock stepped back a day
-// must not put the next look, the next full scan or the heartbeat off by a day
+// every interval of the loop, on a monotonic clock: a wall clock stepped back a day must not
+// put the next full scan (--full-every), a burst's cap or the heartbeat off by a day
 const elapsed = () => performance.now();
 
 /** The probe for this context: the same selection as the scan, and the files its lines depend on. */

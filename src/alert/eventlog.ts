@@ -40,13 +40,9 @@ export function lastEventId(path: string): string | null {
   }
 }
 
-/**
- * Append the alert's line, unless it is already the log's last line: a run killed between the
- * append and recording it in the spool would otherwise write it twice (alerts reach the log in
- * order, so only the last line can be this alert's).
- */
+/** Append the alert's line, unless it is there already (see loggedLast). */
 export function appendEvent(path: string, a: Alert): void {
-  if (lastEventId(path) === a.id) return;
+  if (loggedLast(path, a)) return;
   appendLine(path, JSON.stringify(eventRecord(a)));
 }
 
@@ -75,4 +71,37 @@ function endsTorn(path: string): boolean {
 function endsWithNewline(fd: number, size: number): boolean {
   const last = Buffer.alloc(1);
   return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
+}
+
+const TAIL_FIRST = 64 * 1024;
+const TAIL_MAX = 4 * 1024 * 1024;
+
+/**
+ * Whether the alert's line is in the log already: the last line about its repository is the
+ * alert's own. A run killed between the append and recording it in the spool writes the line
+ * again otherwise, and lines may have come after it meanwhile (a notice about the spool, another
+ * repository's alerts sharing the log), which are passed over. This spool's next alert cannot: it
+ * waits for this one. Read backwards from the end, 4 MiB at most.
+ */
+export function loggedLast(path: string, a: Alert): boolean {
+  let fd: number;
+  try { fd = openChecked(path, constants.O_RDONLY); } catch { return false; }
+  try {
+    const size = fstatSync(fd).size;
+    for (let n = Math.min(size, TAIL_FIRST); ; n = Math.min(size, n * 4)) {
+      const tail = Buffer.alloc(n);
+      readSync(fd, tail, 0, n, size - n);
+      const lines = tail.toString('utf8').split('\n');
+      lines.pop(); // after the last newline: nothing, or a torn line (no alert's record)
+      if (n < size) lines.shift(); // may start mid-line
+      for (let i = lines.length - 1; i >= 0; i--) {
+        let rec: { id?: unknown; repo?: unknown } | null = null;
+        try { rec = JSON.parse(lines[i]); } catch { /* not a record */ }
+        if (rec && typeof rec.id === 'string' && rec.repo === a.repo) return rec.id === a.id;
+      }
+      if (n >= size || n >= TAIL_MAX) return false;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

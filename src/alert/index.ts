@@ -6,8 +6,8 @@
 // run, with back-off. Nothing here prints: the CLI reports what happened.
 import { igit, readRef } from '../store/git.js';
 import { dirname, join } from 'node:path';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { appendChecked, createExclusive, readChecked } from '../safe-path.js';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, readSync, readdirSync } from 'node:fs';
+import { appendChecked, createExclusive, openChecked, readChecked } from '../safe-path.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { summarize } from '../store/changes.js';
@@ -24,6 +24,7 @@ export const ALERTED_REF = 'refs/lsm/alerted'; // the last commit whose alert is
 // behind by a `git reset`, the newest of these that HEAD descends from is where alerting resumes
 const SPOOLED_LOG = 'lsm/spooled';
 const MAX_CATCH_UP = 1000;
+const SPOOLED_TAIL = 64 * 1024; // of lsm/spooled: more than MAX_CATCH_UP lines, a bounded read however long the history
 
 // What only a run with something to spool or deliver uses, loaded then: the cron run with nothing
 // new (HEAD already alerted, the spool empty) does not import these modules at all.
@@ -65,6 +66,29 @@ function spooledCommits(repo: Repo, spool: Spool): Set<string> {
   try { for (const l of readChecked(join(repo.gitdir, SPOOLED_LOG)).split('\n')) if (/^[0-9a-f]{40}$/.test(l)) known.add(l); } catch { /* none yet */ }
   for (const e of spool.list()) known.add(e.commit);
   return known;
+}
+
+/**
+ * Of the commits after refs/lsm/alerted (newest first), those no spooled alert covers yet. A run
+ * killed after spooling but before moving the ref left the rest: spooled again, they would be
+ * alerted twice (a watch's burst alert then covered them again with the next commit, or `lsm
+ * flush` had delivered and removed their entry). The spool's names and the tail of lsm/spooled
+ * (what was recorded since the ref last moved) say which they are.
+ */
+function notCoveredYet(repo: Repo, spool: Spool, walked: string[]): string[] {
+  const covered = spool.commits();
+  let fd: number | null = null;
+  try {
+    fd = openChecked(join(repo.gitdir, SPOOLED_LOG), constants.O_RDONLY);
+    const size = fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(size, SPOOLED_TAIL));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    for (const l of tail.toString('latin1').split('\n')) if (/^[0-9a-f]{40}$/.test(l)) covered.add(l); // a line cut by the tail's start is not a commit
+  } catch { /* none recorded yet */ } finally {
+    if (fd !== null) closeSync(fd);
+  }
+  const newestCovered = walked.findIndex((c) => covered.has(c));
+  return newestCovered < 0 ? walked : walked.slice(0, newestCovered);
 }
 
 async function alertFor(repo: Repo, change: Change, now: Map<string, SnapshotLine[]> | null, s: AlertSettings): Promise<Alert> {
@@ -115,6 +139,7 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     }
     const spool = new Spool(s.spoolDir);
     let missed = walked;
+    if (reached) missed = notCoveredYet(repo, spool, walked);
     const known = reached ? new Set<string>() : spooledCommits(repo, spool);
     // a new repository, nothing to repair: no ref, one change at most, and nothing ever spooled (a
     // lost ref after HEAD's own alert looks the same but for the record of spooled commits)
@@ -188,7 +213,16 @@ export interface DeliveryReport {
   mailUnconfigured: boolean;
 }
 
-const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (attempts - 1), 3_600_000);
+const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (Math.max(1, attempts) - 1), 3_600_000);
+
+/**
+ * Whether a channel's back-off is over. Its next attempt is a wall-clock time and each run is a new
+ * process (no monotonic clock lasts from one to the next): a time further ahead than the back-off
+ * that set it was left by a clock since stepped back, and is due now. So a retry is never put off
+ * by more than its back-off (1 h at most) whatever the clock did; a clock stepped forward only
+ * makes it due sooner.
+ */
+const due = (st: ChannelState, now: number) => !(st.nextAttempt > now) || st.nextAttempt - now > backoffMs(st.attempts);
 const copy = (channels: Record<Channel, ChannelState>): Record<Channel, ChannelState> => JSON.parse(JSON.stringify(channels));
 
 async function deliverHooks(e: SpoolEntry, spool: Spool, s: AlertSettings, problems: string[]): Promise<void> {
@@ -279,9 +313,9 @@ function reportQuarantine(spool: Spool, s: AlertSettings, report: DeliveryReport
 }
 
 /**
- * Deliver what the spool holds, oldest first. force: ignore back-off (`lsm flush`); retryDead:
- * try permanently failed channels again (after fixing the cause). The spool's lock is held
- * throughout: another run waits, then finds the entries done.
+ * Deliver what the spool holds, in the order it was spooled. force: ignore back-off (`lsm flush`);
+ * retryDead: try permanently failed channels again (after fixing the cause); now: the wall clock
+ * (tests step it). The spool's lock is held throughout: another run waits, then finds the entries done.
  */
 export async function deliver(s: AlertSettings, options: { force?: boolean; retryDead?: boolean; now?: number } = {}): Promise<DeliveryReport> {
   const spool = new Spool(s.spoolDir);
@@ -301,7 +335,7 @@ export async function deliver(s: AlertSettings, options: { force?: boolean; retr
         if (st.done) continue;
         if (st.dead && revive(channel, st, s, !!options.retryDead)) { st.dead = false; st.nextAttempt = 0; }
         if (st.dead || blocked) continue;
-        if (!options.force && st.nextAttempt > now) {
+        if (!options.force && !due(st, now)) {
           const waiting = entries.filter((x) => !x.channels[channel].done && !x.channels[channel].dead).length;
           report.problems.push(`${waiting} alert${waiting === 1 ? '' : 's'} waiting for ${channel}, next try after ${new Date(st.nextAttempt).toISOString()} (last error: ${st.lastError}; lsm flush tries now)`);
           blocked = true;

@@ -1,5 +1,6 @@
 // The spool: an alert is a file here, written atomically and fsync'd before any delivery is
-// tried, and removed only when every channel accepted it. Names sort by time, so oldest first.
+// tried, and removed only when every channel accepted it. Names sort in the order alerts were
+// spooled (their commits' order), whatever the wall clock did meanwhile (see Spool.add).
 // It is a queue to trust: anything in it that is not a valid entry (a stray file, a torn or
 // foreign entry) is moved to quarantine/ and reported, never skipped silently nor left to block
 // the valid alerts behind it.
@@ -19,7 +20,7 @@ export interface ChannelState {
   done: boolean;
   dead: boolean; // failed permanently: kept and reported, not retried until its cause is fixed
   attempts: number;
-  nextAttempt: number; // unix ms; back-off after a failure
+  nextAttempt: number; // unix ms (wall clock); back-off after a failure: see due() in index.ts for a stepped clock
   lastError: string | null;
   hooksDone?: string[]; // hooks that already ran for this alert (never run twice)
   hooksRefused?: string[]; // hooks refused (unsafe mode or owner): retried once they are safe
@@ -73,7 +74,7 @@ export class SpoolEntry {
     return (this.body = (parsed as { alert: Alert }).alert);
   }
 
-  /** The alert's id, the commit it is about, and when it was spooled: all in its name. */
+  /** The alert's id, the commit it is about, and when it was spooled (by the clock then, or just after the entry before it): all in its name. */
   get id(): string {
     return ENTRY.exec(this.file)![1];
   }
@@ -91,11 +92,12 @@ const stateFile = (name: string) => name.replace(/\.json$/, '.state');
 
 export interface Quarantined { file: string; reason: string }
 
+export type Clock = () => number; // unix ms
+
 export class Spool {
-  private seq = 0;
   /** What list() and quarantine() moved aside during this object's life. */
   readonly quarantined: Quarantined[] = [];
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string, private readonly clock: Clock = Date.now) {}
 
   private ensure(): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -198,8 +200,18 @@ export class Spool {
     if (owner !== me) throw new LsmError(`spool ${this.dir} belongs to repository ${owner}, not ${me}: give this repository its own SPOOL_DIR (or leave SPOOL_DIR unset: with --repo the spool is kept in the repository)`, EXIT.USAGE);
   }
 
+  private names(): string[] {
+    try { return readdirSync(this.dir); } catch { return []; }
+  }
+
   has(id: string): boolean {
-    try { return readdirSync(this.dir).some((n) => n.endsWith(`-${id}.json`)); } catch { return false; }
+    return this.names().some((n) => n.endsWith(`-${id}.json`));
+  }
+
+  /** The commits that spooled alerts are about (not reminders nor fleet alerts, which repeat or name another's). */
+  commits(): Set<string> {
+    const ids = this.names().map((n) => ENTRY.exec(n)?.[1]);
+    return new Set(ids.filter((id): id is string => id !== undefined && id.length === 40));
   }
 
   /**
@@ -208,10 +220,15 @@ export class Spool {
    * which would overwrite what it records).
    */
   async add(alert: Alert): Promise<boolean> {
-    if (this.has(alert.id)) return false;
+    const names = this.names();
+    if (names.some((n) => n.endsWith(`-${alert.id}.json`))) return false;
     this.ensure();
-    // named by when it was spooled, with a counter: commits made in the same second keep their order
-    const name = `${String(Date.now()).padStart(14, '0')}-${String(this.seq++).padStart(6, '0')}-${alert.id}.json`;
+    // named by when it was spooled, but never before an entry already there: a clock stepped back
+    // (or one that was ahead) must not let a newer alert overtake an older one. Adds are made in
+    // their commits' order (under the repository's lock), so the names keep that order.
+    const newest = names.reduce((max, n) => (ENTRY.test(n) ? Math.max(max, Number(n.split('-')[0])) : max), 0);
+    const key = Math.max(this.clock(), newest + 1);
+    const name = `${String(key).padStart(14, '0')}-000000-${alert.id}.json`;
     await this.save(new SpoolEntry(this.dir, name, freshChannels(), alert));
     await writeFileAtomic(join(this.dir, name), JSON.stringify({ alert }), this.dir, 0o600);
     return true;

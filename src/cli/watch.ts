@@ -34,6 +34,9 @@ export function parseInterval(text: string, option = '--interval'): number {
 }
 
 const HEARTBEAT = 10_000; // METRICS_FILE is rewritten at least this often
+// every interval of the loop, on a monotonic clock: a wall clock stepped back a day must not
+// put the next full scan (--full-every), a burst's cap or the heartbeat off by a day
+const elapsed = () => performance.now();
 
 /** The probe for this context: the same selection as the scan, and the files its lines depend on. */
 function probeFor(ctx: Context): Probe {
@@ -108,21 +111,21 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (!ctx.loaded.config.metricsFile) return;
       if (drift) facts.drift = await drift().catch(() => facts.drift);
       writeMetrics(ctx, facts, true);
-      lastMetrics = Date.now();
+      lastMetrics = elapsed();
     };
 
-    const started = Date.now();
+    const started = elapsed();
     for (let n = 0; !stopping && (argv.count === undefined || n < argv.count); n++) {
       // the probe looks first (also before a due full scan): what it sees is then compared with
       // what the scan collected, so a change made during the scan is seen at the next look
-      const tickAt = Date.now();
+      const tickAt = elapsed();
       const changed = probe.changed();
       const full = changed !== null || tickAt - lastFull >= fullEvery;
       if (!full) {
         quiet = true;
         if (burstStart !== null && (await alertPending())) burstStart = null; // quiet for one interval
       } else {
-        lastFull = Date.now();
+        lastFull = elapsed();
         const { change, lines, collection, snapshot } = await scan(ctx, { alert: false });
         probe.learn(collection);
         facts.snapshot = snapshot;
@@ -130,24 +133,24 @@ const command: CommandModule<GlobalArgs, Args> = {
         await writeMetricsNow(); // before the alert: a delivery can take long
         if (change) {
           if (!argv.quiet) printChange(change);
-          burstStart ??= Date.now();
+          burstStart ??= elapsed();
           latest = lines;
           // the head of a burst at once; then the cap; or, after a scan longer than an interval, the
           // quiet look its alert waits for is due now, not at the tick after next
           const head = quiet;
           quiet = false;
-          const capped = Date.now() - burstStart > 10 * interval;
-          if ((head || capped || (Date.now() - tickAt >= interval && probe.changed() === null)) && (await alertPending())) burstStart = null;
+          const capped = elapsed() - burstStart > 10 * interval;
+          if ((head || capped || (elapsed() - tickAt >= interval && probe.changed() === null)) && (await alertPending())) burstStart = null;
         } else {
           quiet = true;
           if (await alertPending()) burstStart = null; // quiet for one interval (or a catch-up: cheap when nothing waits)
         }
       }
-      if (Date.now() - lastMetrics >= HEARTBEAT) await writeMetricsNow();
+      if (elapsed() - lastMetrics >= HEARTBEAT) await writeMetricsNow();
       if (stopping || (argv.count !== undefined && n + 1 >= argv.count)) break;
       // looks keep to a grid of intervals (a scan's time is not added): a change is seen at the next
       // tick, and alerted after its scan when it heads a burst: within one interval and a scan
-      const now = Date.now();
+      const now = elapsed();
       const next = started + Math.floor((now - started) / interval + 1) * interval;
       await new Promise<void>((r) => { const t = setTimeout(r, next - now); wake = () => { clearTimeout(t); r(); }; });
       wake = null;

@@ -100,7 +100,7 @@ describe('what a run counts', () => {
     s.eventLog = '';
     s.mail.sendmail = '/bin/false'; // configured; never reached while the channel waits
     rmSync(s.hooksDir, { recursive: true });
-    const waiting = { ...fresh, attempts: 2, nextAttempt: T + 5 * MIN, lastError: 'ESENDMAIL: Sendmail exited with code 75' };
+    const waiting = { ...fresh, attempts: 4, nextAttempt: T + 5 * MIN, lastError: 'ESENDMAIL: Sendmail exited with code 75' }; // back-off 8 min, 3 min ago
     const done = { ...fresh, done: true, attempts: 1 };
     const channels: Record<number, object> = {
       1: { eventlog: done, hooks: done, mail: { ...fresh, dead: true, attempts: 1, lastError: 'recipient rejected: root' } }, // dead

@@ -98,12 +98,13 @@ describe('what the spool takes as an entry', () => {
     expect(readdirSync(s.spoolDir).filter((f) => f.endsWith('.state')).length).toBe(3);
   });
 
-  it('a new spool is made with its parents, readable by root alone, and its entries named by time then a counter, so they sort in the order spooled', async () => {
+  it('a new spool is made with its parents, readable by root alone, and its entries named by time, each after the one before, so they sort in the order spooled', async () => {
     const { s, entries } = setup();
-    const spool = new Spool(s.spoolDir);
+    const T0 = 1_700_000_000_000;
+    const spool = new Spool(s.spoolDir, () => T0); // one clock reading for all: the same millisecond
     for (let n = 1; n <= 12; n++) await spool.add(alert(n));
     expect(statSync(s.spoolDir).mode & 0o777).toBe(0o700);
-    expect(entries().map((f) => /^(\d{14})-(\d{6})-([0-9a-f]{40})\.json$/.exec(f)?.slice(2))).toEqual(Array.from({ length: 12 }, (_, i) => [String(i).padStart(6, '0'), id(i + 1)]));
+    expect(entries().map((f) => /^(\d{14})-(\d{6})-([0-9a-f]{40})\.json$/.exec(f)?.slice(1))).toEqual(Array.from({ length: 12 }, (_, i) => [String(T0 + i).padStart(14, '0'), '000000', id(i + 1)]));
     expect(spool.list().map((e) => e.id)).toEqual(Array.from({ length: 12 }, (_, i) => id(i + 1)));
     for (const f of readdirSync(s.spoolDir)) if (!f.startsWith('.')) expect(statSync(join(s.spoolDir, f)).mode & 0o777).toBe(0o600);
     expect(spool.has(id(12))).toBe(true);

@@ -117,3 +117,63 @@ describe('delivery', () => {
     }
   });
 });
+
+// The wall clock can be stepped (an NTP correction, a wrong BIOS time put right) between two runs,
+// and each run is a new process: the spool's times are wall-clock times, read by a later clock.
+describe('delivery under a stepped clock', () => {
+  const DAY = 24 * 60 * MIN;
+
+  it('a clock stepped back a day: the failed channel is retried within its back-off of the new time, not a day later', async () => {
+    const { s, hook } = setup();
+    const h = hook('10-flaky');
+    h.failing(true);
+    await new Spool(s.spoolDir, () => T + DAY).add(alert(1));
+    expect(await deliver(s, { now: T + DAY })).toMatchObject({ delivered: 0, pending: 1 }); // next try at T + DAY + 1 min
+    h.failing(false);
+    // within its back-off it waits, as ever; a step back of a day leaves it further ahead than that
+    expect((await deliver(s, { now: T + DAY })).problems.join('\n')).toMatch(/1 alert waiting for hooks, next try after /);
+    expect(await deliver(s, { now: T })).toMatchObject({ delivered: 1, pending: 0 });
+    expect(h.runs()).toEqual([1, 1]);
+  });
+
+  it('waits exactly its back-off and no more: a time one ms further ahead than the back-off that set it is due', async () => {
+    const { s, hook } = setup();
+    const h = hook('10-flaky');
+    h.failing(true);
+    await new Spool(s.spoolDir, () => T).add(alert(1));
+    await deliver(s, { now: T }); // 1st failure: 1 min
+    await deliver(s, { now: T + MIN }); // 2nd: 2 min, next try at T + 3 min
+    expect(h.runs()).toEqual([1, 1]);
+    expect(await deliver(s, { now: T + MIN })).toMatchObject({ pending: 1 }); // 2 min ahead: its back-off
+    expect(h.runs()).toEqual([1, 1]);
+    expect(await deliver(s, { now: T + MIN - 1 })).toMatchObject({ pending: 1 }); // stepped back 1 ms: due
+    expect(h.runs()).toEqual([1, 1, 1]);
+  });
+
+  it('a clock stepped forward a year: what waits is retried at once, and nothing is dead', async () => {
+    const { s, hook } = setup();
+    const h = hook('10-flaky');
+    h.failing(true);
+    await new Spool(s.spoolDir, () => T).add(alert(1));
+    await deliver(s, { now: T });
+    h.failing(false);
+    expect(await deliver(s, { now: T + 365 * DAY })).toMatchObject({ delivered: 1, pending: 0, dead: 0 });
+  });
+
+  it('alerts leave in the order they were spooled, whatever the clock said when each was', async () => {
+    const { s, hook } = setup();
+    const h = hook('10-record');
+    // spooled a day ahead, then the clock is put right; later one that was 2 days ahead, put right again
+    const at = [T + DAY, T, T, T + 2 * DAY, T - DAY];
+    for (const [i, t] of at.entries()) await new Spool(s.spoolDir, () => t).add(alert(i + 1));
+    const entries = new Spool(s.spoolDir).list();
+    expect(entries.map((e) => e.commit)).toEqual([1, 2, 3, 4, 5].map((n) => alert(n).commit));
+    // when each was spooled: by the clock then, or just after the entry before it
+    expect(entries.map((e) => e.spooledAt - T)).toEqual([DAY, DAY + 1, DAY + 2, 2 * DAY, 2 * DAY + 1]);
+    expect(await deliver(s, { now: T })).toMatchObject({ delivered: 5 });
+    expect(h.runs()).toEqual([1, 2, 3, 4, 5]);
+    // an empty spool starts again from the clock
+    await new Spool(s.spoolDir, () => T).add(alert(6));
+    expect(new Spool(s.spoolDir).list().map((e) => e.spooledAt)).toEqual([T]);
+  });
+});

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { deliver, spoolSummary, type AlertSettings } from '../../src/alert/index.js';
 import type { Alert } from '../../src/alert/message.js';
 import { Spool } from '../../src/alert/spool.js';
-import { appendEvent, lastEventId } from '../../src/alert/eventlog.js';
+import { appendEvent, appendNotice, lastEventId } from '../../src/alert/eventlog.js';
 
 const alert = (n: number): Alert => ({
   id: String(n).padStart(40, 'c'), commit: String(n).padStart(40, 'c'), parent: null, host: 'web1', time: 1_700_000_000_000 + n,
@@ -98,6 +98,35 @@ describe('the spool', () => {
     expect(lastEventId(log)).toBe(a.id);
     appendEvent(log, a); // as the run after a kill between the append and the state would
     expect(readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual([alert(6).id, a.id]);
+  });
+
+  it('writes it once also when other lines came after it: a notice, another repository sharing the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-spool-'));
+    const log = join(dir, 'events.jsonl');
+    const s = settings(dir, log);
+    const spool = new Spool(s.spoolDir);
+    for (const n of [1, 2, 3]) await spool.add(alert(n));
+    appendEvent(log, alert(1)); // a run killed right after this append, before recording it
+    appendNotice(log, { event: 'spool-quarantine', host: 'web1', file: 'x', reason: 'y', repo: '/r' });
+    appendEvent(log, { ...alert(9), repo: '/other' });
+    appendEvent(log, { ...alert(2), repo: '/other' }); // the same id, about another repository: not this one's line
+    await deliver(s);
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.id && l.id.replace(/^c+/, ''), l.repo])).toEqual([['1', '/r'], [null, '/r'], ['9', '/other'], ['2', '/other'], ['2', '/r'], ['3', '/r']]);
+  });
+
+  it("looks for it behind others' lines beyond the first 64 KiB it reads, up to 4 MiB from the end", () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'lsm-spool-')), 'events.jsonl');
+    const other = (n: number, bytes: number): Alert => ({ ...alert(n), repo: '/other', added: [{ path: 'host/tcp', line: 'x'.repeat(bytes), owners: [] }] });
+    const ids = () => readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).id.replace(/^c+/, ''));
+    appendEvent(log, alert(1));
+    appendEvent(log, other(8, 64 * 1024)); // the line itself is longer than the first read
+    appendEvent(log, other(9, 900 * 1024));
+    appendEvent(log, alert(1));
+    expect(ids()).toEqual(['1', '8', '9']);
+    appendEvent(log, other(10, 3.5 * 1024 * 1024)); // now 4 MiB and more from the end: no longer found
+    appendEvent(log, alert(1));
+    expect(ids()).toEqual(['1', '8', '9', '10', '1']);
   });
 
   it('refuses an unsafe hook for the alert, and runs it once it is made safe', async () => {

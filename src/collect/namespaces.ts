@@ -92,9 +92,11 @@ const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
  * Stable, unique labels (raw text; the snapshot escapes them into directory names): 'host'; else
  * the `ip netns` name bound to it; else the name (or id) of the container shared by every process in it; else the
  * name of another nsfs mount of it (docker's netns files); else the name of its first process;
- * else 'ns-<inode>'. Two namespaces never share a label: a label already taken, or shared by
- * several namespaces of the same rank, gets '-<inode>' appended (to all of them, so none wins by
- * accident of order).
+ * else 'ns-<inode>'. A name derived from a mount or a process always carries the namespace's own
+ * inode ('<name>-<inode>'): two runs of one program are two namespaces, and a suffix added only
+ * on a clash would move the first one's lines whenever the second starts or stops. Two namespaces
+ * never share a label: a name or container label shared by several namespaces, or already
+ * taken, gets '-<inode>' appended (to all of them, so none wins by accident of order).
  */
 export function labelNamespaces(
   procRoot: string, inodes: number[], hostInode: number, nsPids: Map<number, number[]>,
@@ -127,17 +129,17 @@ export function labelNamespaces(
       if (found !== null) { label = found; rank = 1; }
       else if (label === undefined) rank = 1;
     }
-    if (label === undefined) { rank = 2; label = first(other.get(inode)); }
     if (label === undefined) {
-      rank = 3;
-      const owner = pids.map(ownerOf).find((o) => o !== null);
-      label = owner ? owner.comm : `ns-${inode}`;
+      rank = 2;
+      const mount = first(other.get(inode));
+      const owner = mount === undefined ? pids.map(ownerOf).find((o) => o !== null) : undefined;
+      label = mount !== undefined ? `${mount}-${inode}` : owner ? `${owner.comm}-${inode}` : `ns-${inode}`;
     }
     ranked.push({ ns: { inode, label, host: false }, rank });
   }
   // unique: by rank, labels claimed by several namespaces of one rank, or by a better rank, get the inode
   const taken = new Set<string>();
-  for (let rank = 0; rank <= 3; rank++) {
+  for (let rank = 0; rank <= 2; rank++) {
     const group = ranked.filter((r) => r.rank === rank);
     const count = new Map<string, number>();
     for (const { ns } of group) count.set(ns.label, (count.get(ns.label) ?? 0) + 1);

@@ -4,11 +4,12 @@ import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { EXIT, LsmError } from '../errors.js';
 import type { Owner } from '../types.js';
 
-export type ReadResult<T> = { ok: true; value: T } | { ok: false; gone: boolean };
+/** code: the errno's name when the kernel refused (EACCES: not root) */
+export type ReadResult<T> = { ok: true; value: T } | { ok: false; gone: boolean; code?: string };
 
-function fail(err: unknown): { ok: false; gone: boolean } {
+function fail(err: unknown): { ok: false; gone: boolean; code?: string } {
   const code = (err as NodeJS.ErrnoException).code;
-  return { ok: false, gone: code === 'ENOENT' || code === 'ESRCH' };
+  return { ok: false, gone: code === 'ENOENT' || code === 'ESRCH', code };
 }
 
 /** The pids under a /proc root; a root that cannot be read, or holds no process, is an error. */

@@ -104,6 +104,14 @@ describe('collect on fixture trees', () => {
     expect(c.sockets.filter((s) => s.kind === 'tcp').map((s) => [s.localPort, s.state])).toEqual([[22, 'LISTEN'], [25, 'UNKNOWN(0F)'], [26, 'LISTEN']]);
   });
 
+  it('says what it could not see, in the stats and in host/unattributed (issue 18.4)', () => {
+    const c = collectFixture('broken');
+    expect(c.stats.unseen).toEqual({ processes: 1, namespaces: 0, reason: 'not a namespace link' });
+    expect(buildSnapshot(c).get('host/unattributed')).toEqual(['processes not readable: not a namespace link: a namespace only they are in is not recorded']);
+    expect(collectFixture('basic').stats.unseen).toBeUndefined();
+    expect(buildSnapshot(collectFixture('basic')).has('host/unattributed')).toBe(false);
+  });
+
   it('refuses a root that is not a proc file system, in one line', () => {
     const empty = mkdtempSync(join(tmpdir(), 'lsm-noproc-'));
     expect(() => collect({ procRoot: empty })).toThrow(new LsmError(`${empty} holds no processes: not a proc file system`));

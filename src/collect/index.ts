@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Collection, Owner, Socket } from '../types.js';
 import {
-  listPids, readBootClock, readNetns, readOwner, readUsers,
+  cgroupContainers, listPids, readBootClock, readNetns, readOwner, readUsers,
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan } from './fds.js';
@@ -42,6 +42,12 @@ export interface CollectOptions {
   containerDirs?: ContainerDirs;
   /** read fd links in a worker while the tables are read: default when the host has many open files */
   parallel?: boolean;
+  /**
+   * where the cgroup hierarchies are mounted, to tell a container's cgroup from one a user made
+   * (processes.ts cgroupContainers); default /sys/fs/cgroup, or sys/fs/cgroup beside a /proc root
+   * that is not /proc (a fixture tree brings its own)
+   */
+  cgroupRoot?: string;
   /** the effective uid lsm runs as (default: its own): says why a namespace found could not be read */
   euid?: number;
 }
@@ -114,11 +120,12 @@ export function collect(options: CollectOptions = {}): Collection {
   // owner details: read once per pid, only for pids that hold one of the sockets above
   const users = readUsers(options.passwdPath ?? '/etc/passwd');
   const clock = readBootClock(procRoot);
+  const containerOf = cgroupContainers(options.cgroupRoot ?? (procRoot === '/proc' ? '/sys/fs/cgroup' : `${procRoot}/../sys/fs/cgroup`));
   const details = new Map<number, Owner | null>();
   const ownerOf = (pid: number): Owner | null => {
     let o = details.get(pid);
     if (o === undefined) {
-      o = readOwner(procRoot, pid, users, clock);
+      o = readOwner(procRoot, pid, users, clock, containerOf);
       if (o === null) stats.vanished++;
       details.set(pid, o);
     }
@@ -184,7 +191,7 @@ export function collect(options: CollectOptions = {}): Collection {
     if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
   }
 
-  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', mounts, ownerOf, containerNames(options.containerDirs));
+  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', mounts, ownerOf, containerOf, containerNames(options.containerDirs));
   stats.namespaces = namespaces.length;
   stats.sockets = sockets.length;
   if (unseen.processes + unseen.namespaces > 0) stats.unseen = { processes: unseen.processes, namespaces: unseen.namespaces, reason: [...unseen.reasons].sort().join(', ') };

@@ -8,7 +8,6 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { NetNamespace, Owner } from '../types.js';
 import type { ContainerName } from './containers.js';
-import { containerFromCgroup } from './processes.js';
 
 /** One nsfs mount of a network namespace, as seen by a process (`pid`) in its mount namespace. */
 export interface NsfsMount {
@@ -101,6 +100,7 @@ const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
 export function labelNamespaces(
   procRoot: string, inodes: number[], hostInode: number, nsPids: Map<number, number[]>,
   netnsDir: string, mounts: NsfsMount[], ownerOf: (pid: number) => Owner | null,
+  containerOf: (pid: number, cgroup: string) => string | null,
   nameOf: (containerId: string) => ContainerName | null = () => null,
 ): NetNamespace[] {
   const named = new Map<number, string[]>(); // ip netns names
@@ -123,7 +123,7 @@ export function labelNamespaces(
     // a name the runtime made up for a pod's namespace (cni-<uuid>) says less than the pod's own
     if (label === undefined || RUNTIME_NETNS.test(label)) {
       const containers = new Set(pids.map((pid) => {
-        try { return containerFromCgroup(readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1')); } catch { return null; }
+        try { return containerOf(pid, readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1')); } catch { return null; }
       }));
       const found = containerLabel(containers, nameOf);
       if (found !== null) { label = found; rank = 1; }

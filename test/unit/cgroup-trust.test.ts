@@ -40,12 +40,19 @@ const containerOf = (c: ReturnType<typeof collect>, port: number) => c.sockets.f
 describe("a user's delegated cgroups give no container identity", () => {
   it("claims of a running container's id, an LXC name and a forged line: the container keeps its label, the user's processes are no container", () => {
     const c = tree();
-    expect(labels(c)).toEqual(['host', 'shop-web-1', 'evil-docker-4026532800', 'evil-lxc-4026532810', 'evil-forge-4026532820']);
+    expect(labels(c)).toEqual(['host', 'shop-web-1', 'evil-docker-4026532800', 'evil-lxc-4026532810', 'evil-forge-4026532820', 'shop-web-1-4026532830']);
     expect(containerOf(c, 80)).toEqual(['3f4e5d6c7b8a']);
     for (const port of [8080, 8081, 8082]) expect(containerOf(c, port)).toEqual([null]);
     const files = [...buildSnapshot(c).keys()];
     expect(files).toContain('netns/shop-web-1/tcp');
-    expect(files.filter((f) => /^netns\/(lxc-|shop-web-1-|3f4e5d6c7b8a)/.test(f))).toEqual([]);
+    expect(files.filter((f) => /^netns\/(lxc-|shop-web-1-4026532[5-7]|3f4e5d6c7b8a)/.test(f))).toEqual([]);
+  });
+
+  it("a namespace a process of the container made itself takes '-<inode>'; the container's own (its oldest process's) keeps the label", () => {
+    const c = tree();
+    expect(c.namespaces.find((n) => n.inode === 4026532500)!.label).toBe('shop-web-1');
+    expect(c.namespaces.find((n) => n.inode === 4026532830)!.label).toBe('shop-web-1-4026532830');
+    expect(containerOf(c, 8090)).toEqual(['3f4e5d6c7b8a']);
   });
 
   it('the same directories made by root are believed (the check is who owns them), except the forged line', () => {

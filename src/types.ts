@@ -55,6 +55,12 @@ export interface CollectStats {
   unreadable: number;
   /** processes that exited while we read them */
   vanished: number;
+  /**
+   * What the scan could not see at all (not root): processes whose network namespace it could not
+   * read (a namespace only they are in is not found), namespaces it found but could not read, and
+   * why ('permission denied'). Absent when it saw everything.
+   */
+  unseen?: { processes: number; namespaces: number; reason: string };
 }
 
 export interface Collection {

@@ -9,6 +9,7 @@ import { EXIT, LsmError } from '../errors.js';
 import { checkRunPaths, readChecked } from '../safe-path.js';
 import { parseIgnoreRules, type IgnoreRule } from '../snapshot/ignore.js';
 import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
+import { unseenSummary } from '../snapshot/unseen.js';
 import { recordable, recordableState } from '../snapshot/select.js';
 import { commitSnapshot } from '../store/commit.js';
 import type { Change, Collection, Snapshot } from '../types.js';
@@ -85,6 +86,8 @@ export async function flushAlerts(ctx: Context, options: { force?: boolean; retr
 /** One scan: collect, snapshot, commit when something differs, then spool and deliver its alert. */
 export async function scan(ctx: Context, options: { established?: boolean; alert?: boolean } = {}): Promise<ScanResult> {
   const { collection, snapshot, lines } = takeSnapshot(ctx, options);
+  const unseen = unseenSummary(collection.stats);
+  if (unseen) process.stderr.write(`lsm: ${unseen}\n`);
   const change = await commitSnapshot(ctx.repoDir, snapshot);
   if (change) crashPoint('after-commit');
   if (options.alert !== false) {

@@ -3,6 +3,7 @@ import type { CommandModule, Options } from 'yargs';
 import { spoolSummary } from '../alert/index.js';
 import { escapeField } from '../snapshot/escape.js';
 import { namespaceDir } from '../snapshot/index.js';
+import { unseenSummary } from '../snapshot/unseen.js';
 import { ethertypeName, ipProtocolName } from '../collect/addresses.js';
 import { localEndpoint } from '../snapshot/lines.js';
 import { namespaceOf } from '../snapshot/parse-line.js';
@@ -84,6 +85,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const st = collection.stats;
     out(`${shown.length} sockets shown of ${st.sockets} in ${st.namespaces} namespaces; ${st.processes} processes read` +
       (st.unreadable ? `, ${st.unreadable} unreadable (owners unknown${process.getuid?.() !== 0 ? ': run as root' : ''})` : ''));
+    const unseen = unseenSummary(st);
+    if (unseen) out(unseen);
     const spoolDir = alertSettings(ctx).spoolDir;
     const spool = spoolSummary(spoolDir);
     if (spool.quarantined) out(`${spool.quarantined} file${spool.quarantined === 1 ? '' : 's'} moved out of the spool into ${spoolDir}/quarantine (not valid alerts: look, then delete them)`);

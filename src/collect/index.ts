@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Collection, Owner, Socket } from '../types.js';
 import {
-  listPids, readBootClock, readNetns, readOwner, readUsers,
+  cgroupContainers, listPids, readBootClock, readNetns, readOwner, readUsers,
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan } from './fds.js';
@@ -42,11 +42,24 @@ export interface CollectOptions {
   containerDirs?: ContainerDirs;
   /** read fd links in a worker while the tables are read: default when the host has many open files */
   parallel?: boolean;
+  /**
+   * where the cgroup hierarchies are mounted, to tell a container's cgroup from one a user made
+   * (processes.ts cgroupContainers); default /sys/fs/cgroup, or sys/fs/cgroup beside a /proc root
+   * that is not /proc (a fixture tree brings its own)
+   */
+  cgroupRoot?: string;
+  /** the effective uid lsm runs as (default: its own): says why a namespace found could not be read */
+  euid?: number;
 }
+
+// why the kernel refused a look, as the stderr line and the snapshot say it
+const refusal = (code: string | undefined) => (code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code ?? 'not a namespace link');
 
 export function collect(options: CollectOptions = {}): Collection {
   const procRoot = options.procRoot ?? '/proc';
-  const stats = { processes: 0, namespaces: 0, sockets: 0, unreadable: 0, vanished: 0 };
+  const stats: Collection['stats'] = { processes: 0, namespaces: 0, sockets: 0, unreadable: 0, vanished: 0 };
+  // what could not be seen at all, and why: said on stderr, in lsm status and in the snapshot
+  const unseen = { processes: 0, namespaces: 0, reasons: new Set<string>() };
 
   // step 1: the network namespace of every process, and one process per mount namespace (whose
   // mount table may hold nsfs mounts no other sees)
@@ -55,7 +68,11 @@ export function collect(options: CollectOptions = {}): Collection {
   const mntPids = new Map<number, number>();
   for (const pid of listPids(procRoot)) {
     const ns = readNetns(procRoot, pid);
-    if (!ns.ok) { ns.gone ? stats.vanished++ : stats.unreadable++; continue; }
+    if (!ns.ok) {
+      if (ns.gone) stats.vanished++;
+      else { stats.unreadable++; unseen.processes++; unseen.reasons.add(refusal(ns.code)); }
+      continue;
+    }
     const list = nsPids.get(ns.value);
     if (list) list.push(pid); else nsPids.set(ns.value, [pid]);
     pidNs.set(pid, ns.value);
@@ -86,7 +103,11 @@ export function collect(options: CollectOptions = {}): Collection {
   const seen = new InodeList();
   for (const [inode, via] of doors) {
     const found = readNamespaceTables(procRoot, inode, via, { keep: options.keep, keepState: options.keepState, saw: seen.add });
-    if (found === null) continue; // every process in it exited while we read
+    if (found === null) {
+      // every process in it exited while we read (normal), or it is still there and refused us
+      if (stillThere(procRoot, inode, via)) { unseen.namespaces++; unseen.reasons.add((options.euid ?? process.geteuid?.()) === 0 ? 'cannot be entered' : 'permission denied'); }
+      continue;
+    }
     readable.push(inode);
     for (let i = 0; i < found.length; i++) sockets.push(found[i]);
   }
@@ -99,11 +120,12 @@ export function collect(options: CollectOptions = {}): Collection {
   // owner details: read once per pid, only for pids that hold one of the sockets above
   const users = readUsers(options.passwdPath ?? '/etc/passwd');
   const clock = readBootClock(procRoot);
+  const containerOf = cgroupContainers(options.cgroupRoot ?? (procRoot === '/proc' ? '/sys/fs/cgroup' : `${procRoot}/../sys/fs/cgroup`));
   const details = new Map<number, Owner | null>();
   const ownerOf = (pid: number): Owner | null => {
     let o = details.get(pid);
     if (o === undefined) {
-      o = readOwner(procRoot, pid, users, clock);
+      o = readOwner(procRoot, pid, users, clock, containerOf);
       if (o === null) stats.vanished++;
       details.set(pid, o);
     }
@@ -169,9 +191,10 @@ export function collect(options: CollectOptions = {}): Collection {
     if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
   }
 
-  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', mounts, ownerOf, containerNames(options.containerDirs));
+  const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', mounts, ownerOf, containerOf, containerNames(options.containerDirs));
   stats.namespaces = namespaces.length;
   stats.sockets = sockets.length;
+  if (unseen.processes + unseen.namespaces > 0) stats.unseen = { processes: unseen.processes, namespaces: unseen.namespaces, reason: [...unseen.reasons].sort().join(', ') };
   return { namespaces, sockets, stats };
 }
 
@@ -219,6 +242,17 @@ function readTableChunks(path: string, parse: (text: string, header: boolean) =>
   } finally {
     closeSync(fd);
   }
+}
+
+/** Whether a namespace that could not be read is still there: a process still in it, or a mount of it that still opens. */
+function stillThere(procRoot: string, inode: number, via: Door[]): boolean {
+  return via.some((door) => {
+    if (typeof door !== 'object') { const ns = readNetns(procRoot, door); return ns.ok && ns.value === inode; }
+    const fd = openNsfs(procRoot, door);
+    if (fd === null) return false;
+    closeSync(fd);
+    return true;
+  });
 }
 
 /** A way into a network namespace: a process in it (its /proc/<pid>/net), or an nsfs mount of it. */

@@ -8,7 +8,6 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { NetNamespace, Owner } from '../types.js';
 import type { ContainerName } from './containers.js';
-import { containerFromCgroup } from './processes.js';
 
 /** One nsfs mount of a network namespace, as seen by a process (`pid`) in its mount namespace. */
 export interface NsfsMount {
@@ -92,13 +91,17 @@ const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
  * Stable, unique labels (raw text; the snapshot escapes them into directory names): 'host'; else
  * the `ip netns` name bound to it; else the name (or id) of the container shared by every process in it; else the
  * name of another nsfs mount of it (docker's netns files); else the name of its first process;
- * else 'ns-<inode>'. Two namespaces never share a label: a label already taken, or shared by
- * several namespaces of the same rank, gets '-<inode>' appended (to all of them, so none wins by
- * accident of order).
+ * else 'ns-<inode>'. A name derived from a mount or a process always carries the namespace's own
+ * inode ('<name>-<inode>'): two runs of one program are two namespaces, and a suffix added only
+ * on a clash would move the first one's lines whenever the second starts or stops. Two namespaces
+ * never share a label: a name or container label already taken, or shared by several namespaces,
+ * gets '-<inode>' appended: to all of them (so none wins by accident of order), except that of a
+ * container's namespaces, the one holding its oldest process keeps the container's label.
  */
 export function labelNamespaces(
   procRoot: string, inodes: number[], hostInode: number, nsPids: Map<number, number[]>,
   netnsDir: string, mounts: NsfsMount[], ownerOf: (pid: number) => Owner | null,
+  containerOf: (pid: number, cgroup: string) => string | null,
   nameOf: (containerId: string) => ContainerName | null = () => null,
 ): NetNamespace[] {
   const named = new Map<number, string[]>(); // ip netns names
@@ -121,28 +124,37 @@ export function labelNamespaces(
     // a name the runtime made up for a pod's namespace (cni-<uuid>) says less than the pod's own
     if (label === undefined || RUNTIME_NETNS.test(label)) {
       const containers = new Set(pids.map((pid) => {
-        try { return containerFromCgroup(readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1')); } catch { return null; }
+        try { return containerOf(pid, readFileSync(`${procRoot}/${pid}/cgroup`, 'latin1')); } catch { return null; }
       }));
       const found = containerLabel(containers, nameOf);
       if (found !== null) { label = found; rank = 1; }
       else if (label === undefined) rank = 1;
     }
-    if (label === undefined) { rank = 2; label = first(other.get(inode)); }
     if (label === undefined) {
-      rank = 3;
-      const owner = pids.map(ownerOf).find((o) => o !== null);
-      label = owner ? owner.comm : `ns-${inode}`;
+      rank = 2;
+      const mount = first(other.get(inode));
+      const owner = mount === undefined ? pids.map(ownerOf).find((o) => o !== null) : undefined;
+      label = mount !== undefined ? `${mount}-${inode}` : owner ? `${owner.comm}-${inode}` : `ns-${inode}`;
     }
     ranked.push({ ns: { inode, label, host: false }, rank });
   }
-  // unique: by rank, labels claimed by several namespaces of one rank, or by a better rank, get the inode
+  // unique: by rank, labels claimed by several namespaces of one rank, or by a better rank, get the
+  // inode; but of the namespaces one container's label names (a process of it that made a namespace
+  // of its own), the one holding its oldest process (its init) keeps the label whoever else comes and goes
+  const since = (inode: number) => Math.min(...(nsPids.get(inode) ?? []).map((pid) => ownerOf(pid)?.startedAt ?? Infinity));
   const taken = new Set<string>();
-  for (let rank = 0; rank <= 3; rank++) {
+  for (let rank = 0; rank <= 2; rank++) {
     const group = ranked.filter((r) => r.rank === rank);
-    const count = new Map<string, number>();
-    for (const { ns } of group) count.set(ns.label, (count.get(ns.label) ?? 0) + 1);
+    const claims = new Map<string, NetNamespace[]>();
+    for (const { ns } of group) claims.set(ns.label, [...(claims.get(ns.label) ?? []), ns]);
+    const keeper = new Map<string, number>(); // a shared label -> the inode that keeps it
+    for (const [label, list] of claims) {
+      if (list.length < 2 || rank !== 1) continue;
+      const ages = list.map((ns) => ({ inode: ns.inode, since: since(ns.inode) })).sort((a, b) => a.since - b.since);
+      if (ages[0].since < ages[1].since) keeper.set(label, ages[0].inode); // else none: all get the inode
+    }
     for (const { ns } of group) {
-      let label = count.get(ns.label)! > 1 || taken.has(ns.label) ? `${ns.label}-${ns.inode}` : ns.label;
+      let label = (claims.get(ns.label)!.length > 1 && keeper.get(ns.label) !== ns.inode) || taken.has(ns.label) ? `${ns.label}-${ns.inode}` : ns.label;
       for (let k = 2; taken.has(label); k++) label = `${ns.label}-${ns.inode}-${k}`; // a name chosen to collide
       taken.add(label);
       ns.label = label;

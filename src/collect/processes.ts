@@ -1,14 +1,15 @@
 // Per-process facts from /proc/<pid>: network namespace and owner details (socket fds: fds.ts).
 // Processes exit while we read: ENOENT/ESRCH mean "gone", which is normal, never an error.
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { EXIT, LsmError } from '../errors.js';
 import type { Owner } from '../types.js';
 
-export type ReadResult<T> = { ok: true; value: T } | { ok: false; gone: boolean };
+/** code: the errno's name when the kernel refused (EACCES: not root) */
+export type ReadResult<T> = { ok: true; value: T } | { ok: false; gone: boolean; code?: string };
 
-function fail(err: unknown): { ok: false; gone: boolean } {
+function fail(err: unknown): { ok: false; gone: boolean; code?: string } {
   const code = (err as NodeJS.ErrnoException).code;
-  return { ok: false, gone: code === 'ENOENT' || code === 'ESRCH' };
+  return { ok: false, gone: code === 'ENOENT' || code === 'ESRCH', code };
 }
 
 /** The pids under a /proc root; a root that cannot be read, or holds no process, is an error. */
@@ -72,6 +73,57 @@ export function containerFromCgroup(cgroup: string): string | null {
   return lxc ? `lxc-${lxc[1]}` : null;
 }
 
+/**
+ * The container a process's cgroup names, believed only where no user could have made the claim.
+ * With cgroup delegation (systemd gives each user session, and each service with Delegate=, a
+ * subtree its user owns) a user can create `docker-<id>.scope` or `lxc.payload.<name>` and move
+ * processes into it; and a cgroup's name is printed raw in /proc/<pid>/cgroup, so a name holding a
+ * newline can forge a line. So the claim counts only when the named directory under `cgroupRoot`
+ * and every directory above it (to the hierarchy's mount) are root's, none a link, and its
+ * cgroup.procs lists the process. Results are cached per directory for one collection.
+ */
+export function cgroupContainers(cgroupRoot: string): (pid: number, cgroup: string) => string | null {
+  const rootOwned = new Map<string, boolean>();
+  const members = new Map<string, Set<number> | null>();
+  const exists = (path: string) => { try { lstatSync(path); return true; } catch { return false; } };
+  const owned = (dir: string): boolean => {
+    let ok = rootOwned.get(dir);
+    if (ok === undefined) {
+      try { const st = lstatSync(dir); ok = st.isDirectory() && st.uid === 0; } catch { ok = false; }
+      rootOwned.set(dir, ok);
+    }
+    return ok;
+  };
+  const procs = (dir: string): Set<number> | null => {
+    let set = members.get(dir);
+    if (set === undefined) {
+      const text = readLatin1(`${dir}/cgroup.procs`);
+      set = text === null ? null : new Set(text.split('\n').filter((l) => /^\d+$/.test(l)).map(Number));
+      members.set(dir, set);
+    }
+    return set;
+  };
+  // a hierarchy's mount: cgroup v2 at the root (or unified/ beside v1's), v1 by its controllers
+  const bases = (controllers: string) => controllers === '' ? [cgroupRoot, `${cgroupRoot}/unified`]
+    : [`${cgroupRoot}/${controllers}`, `${cgroupRoot}/${controllers.replace(/^name=/, '')}`];
+  return (pid, cgroup) => {
+    for (const line of cgroup.split('\n')) {
+      const id = containerFromCgroup(line);
+      if (id === null) continue;
+      const m = /^\d+:([^:]*):(\/.*)$/.exec(line);
+      if (!m || m[2].split('/').some((c) => c === '.' || c === '..')) return null;
+      const parts = m[2].split('/').filter(Boolean);
+      // the mount that holds this path (v2 alone, or unified/ beside v1), then every directory down to it root's
+      const base = bases(m[1]).find((b) => exists(`${b}/${parts.join('/')}`));
+      if (base === undefined || !owned(base)) return null;
+      let dir = base;
+      for (const part of parts) { dir += `/${part}`; if (!owned(dir)) return null; } // a user's, or a link
+      return procs(dir)?.has(pid) ? id : null;
+    }
+    return null;
+  };
+}
+
 export interface BootClock {
   bootMs: number; // unix ms of boot, from /proc/stat btime
   hz: number; // USER_HZ: 100 on every Linux architecture in use
@@ -103,7 +155,7 @@ export function readExe(base: string): { exe: string | null; replaced: boolean }
 }
 
 /** Owner details of one process; null when it vanished. */
-export function readOwner(procRoot: string, pid: number, users: Map<number, string>, clock: BootClock | null): Owner | null {
+export function readOwner(procRoot: string, pid: number, users: Map<number, string>, clock: BootClock | null, containerOf: (pid: number, cgroup: string) => string | null): Owner | null {
   const base = `${procRoot}/${pid}`;
   const comm = readLatin1(`${base}/comm`);
   const status = readLatin1(`${base}/status`);
@@ -131,7 +183,7 @@ export function readOwner(procRoot: string, pid: number, users: Map<number, stri
     uid,
     user: uid === null ? null : users.get(uid) ?? String(uid),
     cmdline: args,
-    container: cgroup ? containerFromCgroup(cgroup) : null,
+    container: cgroup ? containerOf(pid, cgroup) : null,
     startedAt,
   };
 }

@@ -7,6 +7,7 @@ import { KINDS } from '../types.js';
 import { isIgnored, type IgnoreRule } from './ignore.js';
 import { SEP, formatOwners } from './lines.js';
 import { identity, listeningPorts, type SelectOptions } from './select.js';
+import { unseenLines } from './unseen.js';
 
 export interface SnapshotOptions extends SelectOptions {
   ignore?: IgnoreRule[];
@@ -75,6 +76,11 @@ export function snapshotLines(collection: Collection, options: SnapshotOptions =
   for (const ns of collection.namespaces) {
     const dir = namespaceDir(ns.label, ns.host);
     const files = KINDS.map((kind) => [kind, fileLines(byFile.get(`${dir}/${kind}`), `${dir}/${kind}`, options.ignore ?? [], ownersMemo)] as const);
+    if (ns.host) {
+      // what this scan could not see is part of the record (a non-root scan): the host's unattributed file
+      const unattributed = files.find(([kind]) => kind === 'unattributed')![1];
+      for (const line of unseenLines(collection.stats)) if (!isIgnored(options.ignore ?? [], `${dir}/unattributed`, line)) unattributed.push({ line, sockets: [] });
+    }
     // the host always has its five files; another namespace only when it has something to record
     if (!ns.host && files.every(([, lines]) => lines.length === 0)) continue;
     for (const [kind, lines] of files) {

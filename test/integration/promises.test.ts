@@ -98,14 +98,14 @@ describe('README promises', { timeout: 120_000 }, () => {
   it('a namespace that is gone is committed as the removal of its files', () => {
     const { repo, run } = setup();
     expect(run('scan', '--proc', PROC('basic')).code).toBe(0);
-    expect(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD')).toContain('netns/myapp/tcp\n');
+    expect(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD')).toContain('netns/myapp-4026532600/tcp\n');
     const r = run('scan', '--proc', PROC('hostile'));
     expect(r.code).toBe(0);
-    expect(git(repo, 'log', '-1', '--format=%s')).toMatch(/, netns\/3f4e5d6c7b8a\/tcp -1, netns\/myapp\/tcp -1\n$/);
+    expect(git(repo, 'log', '-1', '--format=%s')).toMatch(/, netns\/3f4e5d6c7b8a\/tcp -1, netns\/myapp-4026532600\/tcp -1\n$/);
     expect(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD').split('\n').filter((p) => p.startsWith('netns/'))).toEqual([]);
     const gone = git(repo, 'diff', '--name-status', 'HEAD~1', 'HEAD', '--', 'netns').trim().split('\n');
-    expect(gone).toContain('D\tnetns/myapp/tcp');
-    expect(gone.every((l) => /^D\tnetns\/(3f4e5d6c7b8a|myapp)\/[a-z]+$/.test(l))).toBe(true); // every file of both, deleted
+    expect(gone).toContain('D\tnetns/myapp-4026532600/tcp');
+    expect(gone.every((l) => /^D\tnetns\/(3f4e5d6c7b8a|myapp-4026532600)\/[a-z]+$/.test(l))).toBe(true); // every file of both, deleted
     expect(existsSync(join(repo, 'netns'))).toBe(false); // the work tree follows
     expect(git(repo, 'status', '--porcelain')).toBe('');
   });
@@ -119,7 +119,7 @@ describe('README promises', { timeout: 120_000 }, () => {
     expect([rev.code, rev.stdout]).toEqual([0, git(repo, 'diff', 'HEAD~1', 'HEAD')]);
     const ab = run('diff', 'HEAD~2', 'HEAD~1');
     expect([ab.code, ab.stdout]).toEqual([0, git(repo, 'diff', 'HEAD~2', 'HEAD~1')]);
-    expect(ab.stdout).toContain('--- a/netns/myapp/tcp\n+++ /dev/null\n');
+    expect(ab.stdout).toContain('--- a/netns/myapp-4026532600/tcp\n+++ /dev/null\n');
     expect(run('diff', 'HEAD~1', 'HEAD~2').stdout).toBe(git(repo, 'diff', 'HEAD~1', 'HEAD~2'));
   });
 
@@ -129,7 +129,7 @@ describe('README promises', { timeout: 120_000 }, () => {
     expect(run('scan', '--proc', PROC('basic')).code).toBe(0); // the container appears
     const ids = (...args: string[]) => run('log', '--json', ...args).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).change.commit);
     expect(ids('--container', '3f4e5d6c7b8a')).toEqual([git(repo, 'rev-parse', 'HEAD').trim()]);
-    expect(ids('--container', 'myapp')).toEqual([git(repo, 'rev-parse', 'HEAD').trim()]);
+    expect(ids('--container', 'myapp-4026532600')).toEqual([git(repo, 'rev-parse', 'HEAD').trim()]);
     expect(ids('--container', '3f4e5d6c7b8')).toEqual([]); // a namespace, not a prefix of one
     expect(ids()).toHaveLength(2);
   });

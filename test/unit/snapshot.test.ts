@@ -83,7 +83,7 @@ describe('snapshot of the basic fixture', () => {
     expect([...snap.keys()]).toEqual([
       'host/tcp', 'host/udp', 'host/raw', 'host/packet', 'host/unix',
       'netns/3f4e5d6c7b8a/tcp', 'netns/3f4e5d6c7b8a/udp', 'netns/3f4e5d6c7b8a/raw', 'netns/3f4e5d6c7b8a/packet', 'netns/3f4e5d6c7b8a/unix',
-      'netns/myapp/tcp', 'netns/myapp/udp', 'netns/myapp/raw', 'netns/myapp/packet', 'netns/myapp/unix',
+      'netns/myapp-4026532600/tcp', 'netns/myapp-4026532600/udp', 'netns/myapp-4026532600/raw', 'netns/myapp-4026532600/packet', 'netns/myapp-4026532600/unix',
     ]);
     expect(fileText(snap.get('host/tcp')!)).toBe(
       '0.0.0.0:22  sshd  root,sshd  /usr/sbin/sshd\n' +
@@ -99,7 +99,7 @@ describe('snapshot of the basic fixture', () => {
       '@/tmp/.X11-unix/X0  stream  Xorg  root  /usr/lib/xorg/Xorg',
     ]);
     expect(snap.get('netns/3f4e5d6c7b8a/tcp')).toEqual(['0.0.0.0:80  nginx  root,www-data  /usr/sbin/nginx']);
-    expect(snap.get('netns/myapp/tcp')).toEqual(['127.0.0.1:8080  myapp  root  /opt/myapp/bin/myapp']);
+    expect(snap.get('netns/myapp-4026532600/tcp')).toEqual(['127.0.0.1:8080  myapp  root  /opt/myapp/bin/myapp']);
   });
 
   it('never records pids, inodes, or ephemeral ports', () => {
@@ -159,7 +159,7 @@ describe('ignore rules', () => {
     expect(snap.get('host/udp')).toEqual(['[::1]:546  dhcp6c  root  /usr/sbin/dhcp6c']);
     expect(snap.get('host/unix')).not.toContain('@/tmp/.X11-unix/X0  stream  Xorg  root  /usr/lib/xorg/Xorg');
     expect(snap.get('host/tcp')).toHaveLength(2);
-    expect(snap.get('netns/myapp/tcp')).toHaveLength(1); // host/tcp rule: not other namespaces
+    expect(snap.get('netns/myapp-4026532600/tcp')).toHaveLength(1); // host/tcp rule: not other namespaces
   });
   it('match the endpoint alone or the whole line', () => {
     expect(isIgnored(rules, 'netns/x/udp', '0.0.0.0:68  dhclient  root  /sbin/dhclient')).toBe(true);

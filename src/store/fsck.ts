@@ -5,10 +5,10 @@
 import { igit, readRef } from './git.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { damageText, isGitDamage } from './damage.js';
+import { damagedLooseObjects, damageText, isGitDamage } from './damage.js';
 import { verifyJournal } from './journal.js';
 import { findGit } from './pack.js';
-import { ALERTED_REF, damagedLooseObjects, earlierRunTraces, indexIntact } from './recover.js';
+import { ALERTED_REF, earlierRunTraces, indexIntact } from './recover.js';
 import { BASELINE_REF, BRANCH, headCommit, type Repo } from './repo.js';
 
 export interface RepositoryCheck {
@@ -32,7 +32,7 @@ export async function checkRepository(repo: Repo): Promise<RepositoryCheck> {
     }
   }
   if (!indexIntact(repo)) damage.push(`the index ${join(repo.gitdir, 'index')} is not a git index (the next commit rebuilds it; git read-tree HEAD does now)`);
-  for (const [oid, path] of damagedLooseObjects(repo)) damage.push(`object ${oid} is corrupt: its content does not match its id (${path})`);
+  for (const [oid, path] of damagedLooseObjects(repo.gitdir)) damage.push(`object ${oid} is corrupt: its content does not match its id (${path})`);
   let head: string | null = null;
   try { head = await headCommit(repo); } catch (err) { damage.push((err as Error).message); }
   const traces = earlierRunTraces(repo);

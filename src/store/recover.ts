@@ -5,10 +5,9 @@
 // still whole (or, with none, a new history whose first commit says where the old one ended).
 import { igit, readRef } from './git.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
-import { isGitDamage } from './damage.js';
+import { damagedLooseObjects, isGitDamage } from './damage.js';
 import { journalBytes, linesBackward, parseRecord } from './journal-read.js';
 import { BASELINE_REF, BRANCH, treeFiles, type Repo } from './repo.js';
 import { readTreeCache, writeTrees } from './tree.js';
@@ -115,39 +114,13 @@ function moveAside(repo: Repo, path: string, name: string): string {
   return to;
 }
 
-/** Whether a loose object's file holds that very object (inflates, its header, its id). */
-function looseIntact(path: string, oid: string): boolean {
-  try {
-    const raw = inflateSync(readFileSync(path));
-    const nul = raw.indexOf(0);
-    const m = /^(blob|tree|commit|tag) (\d+)$/.exec(raw.subarray(0, Math.max(nul, 0)).toString('latin1'));
-    return !!m && Number(m[2]) === raw.length - nul - 1 && createHash('sha1').update(raw).digest('hex') === oid;
-  } catch {
-    return false;
-  }
-}
-
-/** Loose objects whose file does not hold them (truncated, altered), as [oid, path]. */
-export function damagedLooseObjects(repo: Repo): [string, string][] {
-  const objects = join(repo.gitdir, 'objects');
-  const bad: [string, string][] = [];
-  let dirs: string[] = [];
-  try { dirs = readdirSync(objects).filter((d) => /^[0-9a-f]{2}$/.test(d)); } catch { return bad; }
-  for (const d of dirs) {
-    let names: string[] = [];
-    try { names = readdirSync(join(objects, d)); } catch { continue; }
-    for (const n of names) if (/^[0-9a-f]{38}$/.test(n) && !looseIntact(join(objects, d, n), d + n)) bad.push([d + n, join(objects, d, n)]);
-  }
-  return bad;
-}
-
 /**
  * Move damaged loose objects to .git/lsm/damaged: isomorphic-git never writes an object whose
  * file exists, so the same object could never be made whole again. Returns their ids.
  */
 export function moveDamagedObjects(repo: Repo): string[] {
   const moved: string[] = [];
-  for (const [oid, path] of damagedLooseObjects(repo)) { moveAside(repo, path, oid); moved.push(oid); }
+  for (const [oid, path] of damagedLooseObjects(repo.gitdir)) { moveAside(repo, path, oid); moved.push(oid); }
   if (moved.length) repo.cache = {};
   return moved;
 }

@@ -67,8 +67,11 @@ describe('store', () => {
     chmodSync(object, 0o644);
     writeFileSync(object, 'not zlib');
     const r = cli('show');
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^lsm: the repository is damaged: .* \(git fsck in it says more\)\n$/);
+    expect(r.status).toBe(65);
+    expect(r.stderr).toBe('lsm: the repository is damaged: an object is corrupt (zlib: incorrect header check) (git fsck in it says more; lsm verify checks it)\n');
+    const v = cli('verify'); // verify names it, and where
+    expect(v.status).toBe(65);
+    expect(v.stderr).toContain(`lsm: object ${tree} is corrupt: its content does not match its id (${object})\n`);
   });
 
   it('takes over a lock whose holder is dead, and waits for a live one', async () => {

@@ -1,6 +1,6 @@
 // Commit a snapshot when, and only when, it differs from HEAD. The comparison is by blob ids
 // against the HEAD tree, so the common no-change scan reads a few small objects and writes nothing.
-import { igit, readRef } from './git.js';
+import { igit, readRef, RefDamaged } from './git.js';
 import { existsSync, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,9 +34,15 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
   try {
     await cleanTmp(repo.gitdir);
     const damage: string[] = []; // what was found damaged, and what was done about it
-    const head = await headCommit(repo);
+    let head: string | null = null;
+    let refDamaged = false;
+    try { head = await headCommit(repo); } catch (err) {
+      if (!(err instanceof RefDamaged)) throw err;
+      damage.push(`refs/heads/${BRANCH} is damaged (${JSON.stringify(err.text)}; overwritten by this commit)`);
+      refDamaged = true;
+    }
     let headFiles = new Map<string, string>();
-    if (head === null) {
+    if (refDamaged) { /* a repair, below */ } else if (head === null) {
       // a repository is new only with no trace of an earlier run: else its branch was lost
       const traces = earlierRunTraces(repo);
       if (traces.length) damage.push(`refs/heads/${BRANCH} is missing (${traces.join(', ')} remain from earlier runs)`);
@@ -147,7 +153,7 @@ function whatFailed(err: unknown, repo: Repo): string {
 
 /** The first damage, short, for the commit's first line: what kind, not the whole story. */
 function damageKind(first: string): string {
-  if (first.startsWith('refs/heads/')) return `refs/heads/${BRANCH} was missing`;
+  if (first.startsWith('refs/heads/')) return `refs/heads/${BRANCH} was ${first.includes('is missing') ? 'missing' : 'damaged'}`;
   if (first.startsWith('the index')) return 'the index was not a git index';
   const m = /(object [0-9a-f]{10})[0-9a-f]* is (corrupt|missing)|pack .* is corrupt/.exec(first);
   return m ? (m[1] ? `${m[1]} was ${m[2]}` : 'a pack was corrupt') : 'HEAD did not read';

@@ -7,6 +7,7 @@ export const EXIT = {
   NO_MATCH: 1, // lsm blame found nothing (grep's and git grep's 1)
   USAGE: 2, // bad argument or broken config
   CHANGED: 3, // `--exit-code`: the scan found a change
+  DAMAGED: 65, // the repository was damaged or reset: alerted, repaired what lsm could (EX_DATAERR)
   BUSY: 75, // another scan holds the repository lock (EX_TEMPFAIL)
   UNSAFE: 77, // a path others could use to turn root lsm against its host (EX_NOPERM)
 } as const;

@@ -85,4 +85,5 @@ export interface Change {
   time: number; // unix ms
   summary: string; // '+2 -1: host/tcp +1, host/unix +1 -1'
   files: FileChange[];
+  damage?: string; // the repository was found damaged: one line saying what, and what was done (exit 65)
 }

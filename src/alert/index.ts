@@ -13,6 +13,8 @@ import { writeFileAtomic } from '../store/atomic-fs.js';
 import { summarize } from '../store/changes.js';
 import { lockRepository } from '../store/lock.js';
 import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
+import { asDamage } from '../store/damage.js';
+import { isRepairMessage } from '../store/recover.js';
 import { crashPoint } from '../testing/crash-point.js';
 import type { Change } from '../types.js';
 import type { MailSettings } from './mail.js';
@@ -129,12 +131,22 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     const walked: string[] = []; // newest first
     const parents = new Map<string, string | null>();
     let reached = false;
+    let repair = false; // HEAD repaired a damaged repository: its commit says so, and the run exits 65
     for (let oid: string | undefined = head; oid && walked.length <= MAX_CATCH_UP;) {
       if (oid === alerted) { reached = true; break; }
-      const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
-      if (commit.parent.length === 0) break; // the first snapshot
+      let commit;
+      try {
+        ({ commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache }));
+      } catch (err) {
+        if (oid === head) throw asDamage(err, s.repoDir);
+        break; // history damaged below here: what was walked is what can be alerted
+      }
+      if (oid === head) repair = isRepairMessage(commit.message);
+      // the first snapshot is the starting point, not a change; a new history after damage is one
+      if (commit.parent.length === 0 && !isRepairMessage(commit.message)) break;
       walked.push(oid);
-      parents.set(oid, commit.parent[0]);
+      parents.set(oid, commit.parent[0] ?? null);
+      if (commit.parent.length === 0) break;
       oid = commit.parent[0];
     }
     const spool = new Spool(s.spoolDir);
@@ -148,7 +160,10 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
       const resume = walked.findIndex((c) => known.has(c));
       const why = damaged ? `${ALERTED_REF} is damaged` : alerted === null ? `${ALERTED_REF} is missing` :
         walked.length > MAX_CATCH_UP ? `${ALERTED_REF} is more than ${MAX_CATCH_UP} commits behind` : `${ALERTED_REF} (${alerted.slice(0, 10)}) is not an ancestor of HEAD (history was reset)`;
-      if (resume === 0) {
+      if (repair) {
+        // HEAD's own commit says what was damaged and what it covers: no note beside it
+        missed = resume > 0 ? walked.slice(0, resume) : walked.slice(0, 1);
+      } else if (resume === 0) {
         missed = [];
         notes.push(`${why}: HEAD (${head.slice(0, 10)}) was alerted already, nothing is alerted again`);
       } else if (resume > 0) {
@@ -169,7 +184,7 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     let coalesced = false;
     if (options.coalesce && missed.length > 1) {
       const parent = parents.get(missed[0])!;
-      const files = await history.diffFiles(repo, await treeFiles(repo, parent), await treeFiles(repo, head));
+      const files = await history.diffFiles(repo, parent ? await treeFiles(repo, parent) : new Map(), await treeFiles(repo, head));
       // a socket that came and went within the burst nets to nothing: alert each commit instead
       if (files.length) {
         const last = await history.commitChange(repo, head);
@@ -181,6 +196,8 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     crashPoint('after-spool');
     await markAlerted(repo, head);
     return { added, notes };
+  } catch (err) {
+    throw asDamage(err, s.repoDir); // a git error in lsm's words: what is damaged, where, what to run
   } finally {
     lock.release();
   }

@@ -10,6 +10,7 @@ import { EXIT } from '../errors.js';
 import { moveBaseline, readBaseline } from '../store/baseline.js';
 import { summarize } from '../store/changes.js';
 import { lockRepository } from '../store/lock.js';
+import { damageText, isGitDamage, RepositoryDamaged } from '../store/damage.js';
 import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
 import { alertSettings, context, flushAlerts, scan, type Context, type GlobalArgs } from './context.js';
 import { out, printChange, shortId } from './output.js';
@@ -83,7 +84,12 @@ const command: CommandModule<GlobalArgs, Args> = {
     // cron run stays on its fast path (no trees read, isomorphic-git not loaded). --json reads its
     // own (driftNow, with since and commit per line); the metrics are written only with metricsFile
     const needed = change || argv['exit-code'] || ctx.loaded.config.metricsFile || reminderMayBeDue(ctx, repo);
-    const drift = baseline === head || !needed ? [] : await (await import('../store/history.js')).diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head));
+    const drift = baseline === head || !needed ? [] : await (async () => (await import('../store/history.js')).diffFiles(repo, await treeFiles(repo, baseline), await treeFiles(repo, head)))()
+      .catch((err) => { // a baseline lost with a damaged history: said once by the repair, then until lsm -g
+        if (!isGitDamage(err)) throw err;
+        if (change?.damage) return [];
+        throw new RepositoryDamaged({ repo: ctx.repoDir, what: `the baseline ${baseline.slice(0, 10)} does not read (${damageText(err, repo.gitdir)}): lsm -g approves the current state again` });
+      });
     run.drift = drift;
     const reminded = await remindIfDue(ctx, repo, baseline, head, drift, lines);
     if (argv.json) {

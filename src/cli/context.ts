@@ -104,6 +104,8 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
       process.stderr.write(`lsm: alert delivery failed: ${(err as Error).message}\n`);
     }
   }
+  // a repaired repository: alerted above like any change, and said here (exit 65), on every command that scans
+  if (change?.damage) { process.stderr.write(`lsm: ${change.damage}\n`); process.exitCode = EXIT.DAMAGED; }
   // fleet: after local alerts, so a slow or down server never delays them
   if (ctx.loaded.config.remote) await (await import('./fleet-push.js')).pushFleet(ctx).catch((err: Error) => process.stderr.write(`lsm: fleet push: ${err.message}\n`));
   return { collection, snapshot, lines, change };

@@ -1,8 +1,9 @@
 // What lsm prints and exits with when an error reaches the top of a command: a user's error
 // (LsmError) is one line and its own code (75 busy, 77 unsafe, 2 usage, ...); isomorphic-git's
-// errors are about the repository (damaged or missing objects), one line and 1; anything else is
+// errors are about the repository (damaged or missing objects), one line in lsm's words and 65; anything else is
 // a bug, shown whole with 70 (EX_SOFTWARE). Apart from main.ts so that tests can ask it.
 import { EXIT, LsmError } from '../errors.js';
+import { damageText, isGitDamage } from '../store/damage.js';
 
 export const INTERNAL_ERROR = 70;
 
@@ -13,8 +14,6 @@ export function errorLine(message: string): string {
 
 export function exitFor(err: unknown): { code: number; text: string } {
   if (err instanceof LsmError) return { code: err.exitCode, text: errorLine(err.message) };
-  if (err instanceof Error && 'caller' in err && 'code' in err) {
-    return { code: EXIT.FAILURE, text: errorLine(`the repository is damaged: ${err.message} (git fsck in it says more)`) };
-  }
+  if (isGitDamage(err)) return { code: EXIT.DAMAGED, text: errorLine(`the repository is damaged: ${damageText(err)} (git fsck in it says more; lsm verify checks it)`) };
   return { code: INTERNAL_ERROR, text: `lsm: internal error: ${(err as Error)?.stack ?? err}\n` };
 }

@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<void> {
     .alias('h', 'help')
     .alias('V', 'version')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Exit codes: 0 ok; 1 failure (blame: nothing matched); 2 bad usage or config; 3 changes found (--exit-code); 75 repository busy; 77 unsafe path (owner or mode); 141 output pipe closed.\nDocs: README.md, lsm(8).')
+    .epilogue('Exit codes: 0 ok; 1 failure (blame: nothing matched); 2 bad usage or config; 3 changes found (--exit-code); 65 repository damaged (alerted, repaired); 75 repository busy; 77 unsafe path (owner or mode); 141 output pipe closed.\nDocs: README.md, lsm(8).')
     .fail((msg, err) => {
       if (err instanceof LsmError) fail(err.message, err.exitCode);
       if (err && err.name !== 'YError') throw err; // a YError is yargs' own word on the command line

@@ -1,6 +1,6 @@
 // Commit a snapshot when, and only when, it differs from HEAD. The comparison is by blob ids
 // against the HEAD tree, so the common no-change scan reads a few small objects and writes nothing.
-import { igit } from './git.js';
+import { igit, readRef, RefDamaged } from './git.js';
 import { existsSync, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,7 +14,10 @@ import { lockRepository } from './lock.js';
 import { appendRecord, catchUpJournal, recordOf } from './journal.js';
 import { packIfNeeded } from './pack.js';
 import { crashPoint } from '../testing/crash-point.js';
-import { BRANCH, headCommit, initRepo, linesBlobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
+import { BASELINE_REF, BRANCH, headCommit, initRepo, linesBlobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
+import { asDamage, damageText, isGitDamage, RepositoryDamaged } from './damage.js';
+import { DAMAGED_DIR, earlierRunTraces, indexIntact, keepJournal, moveDamagedObjects, moveIndexAside, recoverParent, REPAIR_PREFIX } from './recover.js';
+import { readTreeCache, writeTreeCache, writeTrees } from './tree.js';
 
 // Present while HEAD may be ahead of the work tree (a scan killed between commit and checkout).
 const STALE_WORKTREE = 'lsm-worktree-stale';
@@ -30,15 +33,58 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
   const lock = await lockRepository(repo.gitdir, options.lockWaitMs);
   try {
     await cleanTmp(repo.gitdir);
-    const head = await headCommit(repo);
-    const headFiles = head ? await headTreeFiles(repo, head) : new Map<string, string>();
-    if (existsSync(join(repo.gitdir, STALE_WORKTREE))) await syncWorktree(repo, await worktreeAndIndexFiles(repo), headFiles);
-
+    const damage: string[] = []; // what was found damaged, and what was done about it
+    let head: string | null = null;
+    let refDamaged = false;
+    try { head = await headCommit(repo); } catch (err) {
+      if (!(err instanceof RefDamaged)) throw err;
+      damage.push(`refs/heads/${BRANCH} is damaged (${JSON.stringify(err.text)}; overwritten by this commit)`);
+      refDamaged = true;
+    }
+    let headFiles = new Map<string, string>();
+    if (refDamaged) { /* a repair, below */ } else if (head === null) {
+      // a repository is new only with no trace of an earlier run: else its branch was lost
+      const traces = earlierRunTraces(repo);
+      if (traces.length) damage.push(`refs/heads/${BRANCH} is missing (${traces.join(', ')} remain from earlier runs)`);
+    } else {
+      try { headFiles = await headTreeFiles(repo, head); } catch (err) { damage.push(`HEAD ${head.slice(0, 10)}: ${whatFailed(err, repo)}`); }
+    }
     const ids = new Map([...snapshot].map(([path, lines]) => [path, linesBlobId(lines)]));
-    const changed = [...ids].some(([p, id]) => headFiles.get(p) !== id) || [...headFiles.keys()].some((p) => !ids.has(p));
-    if (head && !changed) return null;
-    // the text only of files that differ: what is written
-    const texts = new Map([...snapshot].filter(([path]) => headFiles.get(path) !== ids.get(path)).map(([path, lines]) => [path, fileText(lines)]));
+    let changed = [...ids].some(([p, id]) => headFiles.get(p) !== id) || [...headFiles.keys()].some((p) => !ids.has(p));
+    const stale = existsSync(join(repo.gitdir, STALE_WORKTREE));
+    if (head && !changed && !stale && damage.length === 0) return null; // the common case: nothing read, nothing written
+    // about to write on top of HEAD: it must read whole (the cache above spared reading its trees)
+    if (head && damage.length === 0 && changed) {
+      try { await treeFiles(repo, head); } catch (err) { damage.push(`HEAD ${head.slice(0, 10)}: ${whatFailed(err, repo)}`); }
+    }
+    const historyDamaged = damage.length > 0;
+    let indexRebuilt = false;
+    if (!indexIntact(repo)) {
+      damage.push(`the index ${join(repo.gitdir, 'index')} is not a git index (moved to ${moveIndexAside(repo)}; rebuilt from the snapshot)`);
+      indexRebuilt = true;
+    }
+    let parent = head;
+    if (historyDamaged) {
+      const moved = moveDamagedObjects(repo);
+      if (moved.length) damage.push(`${moved.length} corrupt loose object${moved.length === 1 ? '' : 's'} (${moved.map((o) => o.slice(0, 10)).join(', ')}) moved to ${join(repo.gitdir, DAMAGED_DIR)}`);
+      // every blob of this snapshot written first: one damaged with the same content is whole again
+      await writeBlobs(repo, [...snapshot.values()].map(fileText));
+      const found = await recoverParent(repo, head);
+      parent = found.parent;
+      headFiles = found.files;
+      if (parent === head && head) damage.push(`HEAD ${head.slice(0, 10)} reads whole again: this commit continues from it`);
+      else if (parent) damage.push(`this commit continues from ${parent.slice(0, 10)}, the newest commit that reads whole (from ${found.source})${head ? `, not from HEAD ${head.slice(0, 10)}` : ''}`);
+      else damage.push(`no commit lsm made reads whole (${found.tips.length ? `the newest known: ${found.tips[0].oid.slice(0, 10)}, from ${found.tips[0].source}` : 'none is known'}): this commit starts a new history and holds the full state`);
+      const baseline = readBaselineSafe(repo);
+      if (baseline && !(await readsCommit(repo, baseline))) damage.push(`the baseline ${baseline.slice(0, 10)} does not read: lsm -g approves the current state again`);
+      changed = true;
+    } else if (stale && !indexRebuilt) {
+      await syncWorktree(repo, await worktreeAndIndexFiles(repo), headFiles);
+      if (!changed) return null;
+    }
+    // the text only of files that differ: what is written (all of them when the work tree is rebuilt)
+    const rewrite = damage.length > 0;
+    const texts = new Map([...snapshot].filter(([path]) => rewrite || headFiles.get(path) !== ids.get(path)).map(([path, lines]) => [path, fileText(lines)]));
 
     const files: FileChange[] = [];
     for (const path of [...new Set([...headFiles.keys(), ...ids.keys()])].sort()) {
@@ -48,33 +94,37 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
       const fc = fileChange(path, old, snapshot.get(path) ?? []);
       if (fc) files.push(fc);
     }
-    const summary = `${head ? '' : 'first snapshot '}${files.length ? summarize(files) : 'empty'}`;
+    const what = files.length ? summarize(files) : 'empty';
+    const summary = damage.length ? `${REPAIR_PREFIX}: ${damageKind(damage[0])}; ${parent ? '' : 'the full state: '}${what}`
+      : `${parent ? '' : 'first snapshot '}${what}`;
+    const body = damage.length ? `\n${damage.map((d) => `- ${d}`).join('\n')}\nCheck the rest with: git -C ${dir} fsck; lsm verify --repo ${dir}\n` : '';
     const now = Math.floor((options.now ?? Date.now()) / 1000) * 1000; // git keeps seconds
     const host = options.host ?? hostname();
     let commit: string;
     try {
-      // new blobs written side by side: their fsyncs overlap instead of queueing
       const git = await igit();
-      // (texts holds only the files that differ from HEAD)
-      await Promise.all([...texts.values()].map((text) => git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') })));
+      await writeBlobs(repo, [...texts.values()]); // (only the files that differ from HEAD, unless rebuilding)
       const tree = await writeTrees(repo, ids);
       crashPoint('commit-objects-written');
       writeChecked(join(repo.gitdir, STALE_WORKTREE), '');
       commit = await git.commit({
-        fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, tree, parent: head ? [head] : [],
-        ref: `refs/heads/${BRANCH}`, message: `${summary}\n`,
+        fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, tree, parent: parent ? [parent] : [],
+        ref: `refs/heads/${BRANCH}`, message: `${summary}\n${body}`,
         author: { name: 'lsm', email: `lsm@${host}`, timestamp: Math.floor(now / 1000), timezoneOffset: new Date(now).getTimezoneOffset() },
       });
     } catch (err) {
-      throw ioError(`cannot commit to ${dir}`, err);
+      throw isGitDamage(err) ? asDamage(err, dir) : ioError(`cannot commit to ${dir}`, err);
     }
     crashPoint('commit-ref-updated');
-    await syncWorktree(repo, headFiles, ids, texts);
+    // after damage the work tree and index are rewritten whole: neither is to be trusted
+    await syncWorktree(repo, rewrite ? await worktreeFiles(repo.dir) : headFiles, ids, texts);
     await writeTreeCache(repo, commit, ids);
     crashPoint('commit-worktree-written');
-    const change = { commit, parent: head, time: now, summary, files };
+    const change: Change = { commit, parent, time: now, summary, files };
+    if (damage.length) change.damage = new RepositoryDamaged({ repo: dir, what: `${damage.join('; ')}; alerted as commit ${commit.slice(0, 10)}` }).message;
     try {
-      await catchUpJournal(repo, head);
+      if (historyDamaged) keepJournal(repo);
+      await catchUpJournal(repo, parent);
       appendRecord(repo, recordOf(change));
       crashPoint('commit-journal-appended');
     } catch {
@@ -87,23 +137,41 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
   }
 }
 
-// HEAD's files (path -> blob id), cached beside the journal: the no-change scan compares against
-// it without loading isomorphic-git or inflating a tree (derived data, checked by commit id).
-const TREE_CACHE = 'lsm/head-tree.json';
+function readBaselineSafe(repo: Repo): string | null {
+  try { return readRef(repo.gitdir, BASELINE_REF); } catch { return null; }
+}
 
+async function readsCommit(repo: Repo, oid: string): Promise<boolean> {
+  try { await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache }); return true; } catch (err) { if (isGitDamage(err)) return false; throw err; }
+}
+
+/** What a read of HEAD met, in lsm's words; anything but damage (EACCES, EIO) goes up as it is. */
+function whatFailed(err: unknown, repo: Repo): string {
+  if (!isGitDamage(err)) throw err;
+  return damageText(err, repo.gitdir);
+}
+
+/** The first damage, short, for the commit's first line: what kind, not the whole story. */
+function damageKind(first: string): string {
+  if (first.startsWith('refs/heads/')) return `refs/heads/${BRANCH} was ${first.includes('is missing') ? 'missing' : 'damaged'}`;
+  if (first.startsWith('the index')) return 'the index was not a git index';
+  const m = /(object [0-9a-f]{10})[0-9a-f]* is (corrupt|missing)|pack .* is corrupt/.exec(first);
+  return m ? (m[1] ? `${m[1]} was ${m[2]}` : 'a pack was corrupt') : 'HEAD did not read';
+}
+
+/** New blobs written side by side: their fsyncs overlap instead of queueing. */
+async function writeBlobs(repo: Repo, texts: string[]): Promise<void> {
+  const git = await igit();
+  await Promise.all(texts.map((text) => git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') })));
+}
+
+/** HEAD's files (path -> blob id), from the cache when it is of HEAD, else read from its tree. */
 async function headTreeFiles(repo: Repo, head: string): Promise<Map<string, string>> {
-  try {
-    const cached = JSON.parse(await fsp.readFile(join(repo.gitdir, TREE_CACHE), 'utf8')) as { commit: string; files: Record<string, string> };
-    if (cached.commit === head) return new Map(Object.entries(cached.files));
-  } catch { /* missing or stale: read the tree */ }
+  const cached = await readTreeCache(repo);
+  if (cached?.commit === head) return cached.files;
   const files = await treeFiles(repo, head);
   await writeTreeCache(repo, head, files).catch(() => {});
   return files;
-}
-
-async function writeTreeCache(repo: Repo, commit: string, files: Map<string, string>): Promise<void> {
-  await fsp.mkdir(join(repo.gitdir, 'lsm'), { recursive: true });
-  await writeFileAtomic(join(repo.gitdir, TREE_CACHE), JSON.stringify({ commit, files: Object.fromEntries(files) }), repo.gitdir, 0o644, 'none');
 }
 
 /**
@@ -127,28 +195,6 @@ async function worktreeFiles(dir: string, prefix = ''): Promise<Map<string, stri
     else files.set(path, '');
   }
   return files;
-}
-
-/** Tree objects for path -> blob id, bottom-up; returns the root tree id. */
-async function writeTrees(repo: Repo, ids: Map<string, string>): Promise<string> {
-  type Dir = { files: Map<string, string>; dirs: Map<string, Dir> };
-  const root: Dir = { files: new Map(), dirs: new Map() };
-  for (const [path, id] of ids) {
-    const parts = path.split('/');
-    let d = root;
-    for (const p of parts.slice(0, -1)) {
-      if (!d.dirs.has(p)) d.dirs.set(p, { files: new Map(), dirs: new Map() });
-      d = d.dirs.get(p)!;
-    }
-    d.files.set(parts[parts.length - 1], id);
-  }
-  const write = async (d: Dir): Promise<string> => {
-    const blobs = [...d.files].map(([path, oid]) => ({ mode: '100644', path, oid, type: 'blob' as const }));
-    const subtrees = await Promise.all([...d.dirs].map(async ([path, sub]) => ({ mode: '040000', path, oid: await write(sub), type: 'tree' as const })));
-    const tree = [...blobs, ...subtrees];
-    return (await igit()).writeTree({ fs: repo.fs, gitdir: repo.gitdir, tree });
-  };
-  return write(root);
 }
 
 /**

@@ -5,6 +5,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LsmError } from '../errors.js';
 
+/** A ref whose file names no commit: damage or tampering (lsm -c repairs a damaged branch; see commit.ts). */
+export class RefDamaged extends LsmError {
+  readonly code = 'RefDamaged';
+  constructor(readonly path: string, readonly text: string) {
+    super(`${path} is damaged (${JSON.stringify(text)}): restore it (lsm's last commit is the "c" of the last line of .git/lsm/journal.jsonl; git fsck --lost-found lists the rest; the next lsm -c repairs it)`);
+  }
+}
+
 type Git = typeof import('isomorphic-git')['default'];
 let loaded: Promise<Git> | null = null;
 
@@ -21,7 +29,7 @@ export function readRef(gitdir: string, name: string, depth = 0): string | null 
     if (/^[0-9a-f]{40}$/.test(text)) return text;
     // refs are written atomically: anything else is damage or tampering, and read as 'no commit
     // yet' it would start a new root and orphan the whole history
-    throw new LsmError(`${join(gitdir, name)} is damaged (${JSON.stringify(text.slice(0, 40))}): restore it (lsm's last commit is the "c" of the last line of .git/lsm/journal.jsonl; git fsck --lost-found lists the rest)`);
+    throw new RefDamaged(join(gitdir, name), text.slice(0, 40));
   }
   try {
     for (const line of readFileSync(join(gitdir, 'packed-refs'), 'utf8').split('\n')) {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Repo } from './repo.js';
 
 let gitBinary: string | null | undefined;
-function findGit(): string | null {
+export function findGit(): string | null {
   if (gitBinary === undefined) {
     gitBinary = (process.env.PATH ?? '/usr/bin:/bin').split(':').map((d) => `${d}/git`).find((p) => existsSync(p)) ?? null;
   }

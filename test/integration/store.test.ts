@@ -53,13 +53,15 @@ describe('store', () => {
     expect(git(repo, 'rev-list', '--count', 'HEAD')).toBe('2\n');
   });
 
-  it('refuses a damaged branch ref instead of starting a new history, and names a damaged object in one line', async () => {
+  it('repairs a damaged branch ref on the old history instead of starting a new one, and names a damaged object in one line', async () => {
     const repo = tmpRepo();
     const first = await commitSnapshot(repo, snap(['0.0.0.0:22  sshd  root  /usr/sbin/sshd']));
     writeFileSync(join(repo, '.git', 'refs', 'heads', 'main'), 'garbage\n');
-    await expect(commitSnapshot(repo, snap(['0.0.0.0:23  telnetd  root  /usr/sbin/telnetd']))).rejects.toThrow(/refs\/heads\/main is damaged \("garbage"\)/);
-    writeFileSync(join(repo, '.git', 'refs', 'heads', 'main'), `${first!.commit}\n`); // restored as the message says
-    expect(git(repo, 'rev-list', '--count', 'HEAD')).toBe('1\n');
+    const repaired = await commitSnapshot(repo, snap(['0.0.0.0:23  telnetd  root  /usr/sbin/telnetd']));
+    expect(repaired).toMatchObject({ parent: first!.commit, summary: 'repository damaged: refs/heads/main was damaged; +1 -1: host/tcp +1 -1' });
+    expect(repaired!.damage).toMatch(/^repository \S+ is damaged: refs\/heads\/main is damaged \("garbage"; overwritten by this commit\); this commit continues from [0-9a-f]{10}, the newest commit that reads whole \(from the tree cache\); alerted as commit [0-9a-f]{10} \(git -C \S+ fsck says more; lsm verify checks it\)$/);
+    expect(git(repo, 'rev-list', 'HEAD').trim().split('\n')).toEqual([repaired!.commit, first!.commit]);
+    execFileSync('git', ['-C', repo, 'fsck', '--strict', '--no-dangling']);
 
     const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), '--repo', repo, ...args], { encoding: 'utf8', env: { ...process.env, LSM_CONFIG: '' } });
     const tree = git(repo, 'rev-parse', 'HEAD^{tree}').trim();
@@ -67,8 +69,11 @@ describe('store', () => {
     chmodSync(object, 0o644);
     writeFileSync(object, 'not zlib');
     const r = cli('show');
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^lsm: the repository is damaged: .* \(git fsck in it says more\)\n$/);
+    expect(r.status).toBe(65);
+    expect(r.stderr).toBe('lsm: the repository is damaged: an object is corrupt (zlib: incorrect header check) (git fsck in it says more; lsm verify checks it)\n');
+    const v = cli('verify'); // verify names it, and where
+    expect(v.status).toBe(65);
+    expect(v.stderr).toContain(`lsm: object ${tree} is corrupt: its content does not match its id (${object})\n`);
   });
 
   it('takes over a lock whose holder is dead, and waits for a live one', async () => {

@@ -70,7 +70,7 @@ describe('exit codes', () => {
     (await lockRepository(gitdir, 200)).release(); // released: free again
   });
 
-  it('an error at the top: a user error is one line with its own code (75 busy stays 75), a damaged repository 1, a bug 70 with its stack', async () => {
+  it('an error at the top: a user error is one line with its own code (75 busy stays 75), a damaged repository 65, a bug 70 with its stack', async () => {
     const gitdir = mkdtempSync(join(tmpdir(), 'lsm-busy-'));
     const held = await lockRepository(gitdir);
     const busy = await lockRepository(gitdir, 100).then(() => null, (e: unknown) => e);
@@ -84,8 +84,8 @@ describe('exit codes', () => {
     // isomorphic-git's own error for an object the repository lacks
     const missing = await readCommit({ fs, gitdir, oid: 'f'.repeat(40) }).then(() => null, (e: unknown) => e);
     const m = exitFor(missing);
-    expect(m.code).toBe(1);
-    expect(m.text).toMatch(/^lsm: the repository is damaged: .*ffffffff.* \(git fsck in it says more\)\n$/);
+    expect(m.code).toBe(65);
+    expect(m.text).toMatch(/^lsm: the repository is damaged: object f{40} is missing \(git fsck in it says more; lsm verify checks it\)\n$/);
     expect(m.text.split('\n')).toHaveLength(2);
     const bug = exitFor(new TypeError('x is undefined'));
     expect(bug.code).toBe(70);

@@ -67,25 +67,32 @@ describe('the journal at the edges of its tail read', () => {
     await catchUpJournal(repo);
     expect(existsSync(journalPath(repo))).toBe(false);
     writeFileSync(journalPath(repo), '{"c":"torn'); // a line with no newline, no record
-    await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 1000 });
-    expect(readJournal(repo).map((r) => r.c)).toEqual([git(dir, 'rev-parse', 'HEAD').trim()]);
+    // the branch is lost, not new (the tree cache remains): the next commit continues the old history
+    const change = await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 1000 });
+    expect(change?.summary).toBe('repository damaged: refs/heads/main was missing; +1 -1: host/tcp +1 -1');
+    expect(readJournal(repo).map((r) => r.c)).toEqual(git(dir, 'rev-list', '--reverse', 'HEAD').trim().split('\n'));
+    expect(readJournal(repo)).toHaveLength(2);
     expect(await verifyJournal(repo)).toBeNull();
   });
 
-  it('a journal left from a branch deleted by hand is emptied, and restarts with the next first snapshot', async () => {
+  it('a journal left from a branch deleted by hand is emptied; the next commit repairs the branch on the old history and rebuilds it', async () => {
     const { dir, repo, path } = await three();
+    const tip = git(dir, 'rev-parse', 'HEAD').trim();
     git(dir, 'update-ref', '-d', 'refs/heads/main');
     expect(await recordsFromHistory(repo, null, readJournal(repo)[2].c)).toBeNull(); // not an ancestor of nothing
     await catchUpJournal(repo);
     expect(readFileSync(path, 'utf8')).toBe('');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(22, 100)]]), { now: T + 9000 });
+    expect(git(dir, 'rev-parse', 'HEAD~1').trim()).toBe(tip); // never a fresh start
     const recs = readJournal(repo);
-    expect(recs.map((r) => [r.c, r.p])).toEqual([[git(dir, 'rev-parse', 'HEAD').trim(), null]]);
+    expect(recs.map((r) => r.c)).toEqual(git(dir, 'rev-list', '--reverse', 'HEAD').trim().split('\n'));
+    expect(recs).toHaveLength(4);
     expect(await verifyJournal(repo)).toBeNull();
     // and the same through a commit, without the catch-up before it
     git(dir, 'update-ref', '-d', 'refs/heads/main');
     await commitSnapshot(dir, new Map([['host/tcp', tcp(23)]]), { now: T + 10000 });
-    expect(readJournal(repo).map((r) => r.c)).toEqual([git(dir, 'rev-parse', 'HEAD').trim()]);
+    expect(readJournal(repo).map((r) => r.c)).toEqual(git(dir, 'rev-list', '--reverse', 'HEAD').trim().split('\n'));
+    expect(readJournal(repo)).toHaveLength(5);
     expect(await verifyJournal(repo)).toBeNull();
   });
 

@@ -4,6 +4,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseDuration, parseTime } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
+import { centralFailing } from '../fleet/central-state.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../fleet/questions.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import { context, type GlobalArgs } from './global-options.js';
@@ -31,8 +32,11 @@ export const status: Sub = {
   describe: 'every host: last push, last change, sockets now, drift from its baseline, and whether it fell silent',
   builder: (y: Argv) => y.options(statusOptions),
   handler: (argv: FleetArgv) => {
-    const rows = fleetStatus(fleetGitdir(argv), silentAfter(argv, context(argv).loaded.config.interval));
-    if (argv.json) return json({ hosts: rows });
+    const gitdir = fleetGitdir(argv);
+    const rows = fleetStatus(gitdir, silentAfter(argv, context(argv).loaded.config.interval));
+    const failing = centralFailing(gitdir);
+    const central = failing && { failingSince: new Date(failing.since).toISOString(), problems: failing.problems };
+    if (argv.json) return json({ hosts: rows, central });
     out('HOST  LAST SEEN  LAST CHANGE  CHANGES  SOCKETS  DRIFT');
     for (const r of rows) {
       // drift from the host's pushed baseline: lines now and not approved, and approved but gone
@@ -41,6 +45,7 @@ export const status: Sub = {
     }
     const silent = rows.filter((r) => r.silent).length;
     out(`${rows.length} hosts, ${silent} silent`);
+    if (central) out(`central alerts: failing since ${central.failingSince}: ${central.problems[0]}${central.problems.length > 1 ? ` (and ${central.problems.length - 1} more)` : ''}; lsm fleet check retries`);
   },
 };
 

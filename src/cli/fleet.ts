@@ -6,9 +6,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Spool } from '../alert/spool.js';
 import type { Alert } from '../alert/message.js';
+import { loadConfig } from '../config.js';
 import { EXIT } from '../errors.js';
 import { reindex, verifyIndex } from '../fleet/catalog.js';
 import { fleetStatus } from '../fleet/questions.js';
+import { recordCentralProblems } from '../fleet/central-state.js';
 import { deliverCentral, lockCentral } from '../fleet/receive.js';
 import { initServer } from '../fleet/server.js';
 import { alertSettings, context, type GlobalArgs } from './context.js';
@@ -33,7 +35,11 @@ const subcommands: Sub[] = [
       'web-user': { type: 'string', describe: 'the user the web server runs as (owns DIR)' },
     }),
     handler: (argv: FleetArgv) => {
-      out(initServer(argv.dir, { config: argv.config, listen: argv.listen, port: argv.port, htpasswd: argv.htpasswd, user: argv['web-user'] }).trimEnd());
+      // what the hooks write outside the repository, as the config says
+      // (read, not checked: what the web server's user owns is not root's, and context() would refuse it)
+      const settings = argv['web-user'] ? loadConfig(argv.config || process.env.LSM_CONFIG || undefined).config : null;
+      const writes = settings ? [{ path: settings.spoolDir, what: "SPOOL_DIR (the central alerts' spool)" }, { path: settings.eventLog, what: 'EVENT_LOG' }] : [];
+      out(initServer(argv.dir, { config: argv.config, listen: argv.listen, port: argv.port, htpasswd: argv.htpasswd, user: argv['web-user'], writes }).trimEnd());
     },
   },
   {
@@ -55,6 +61,7 @@ const subcommands: Sub[] = [
       const { host: _h, repoDir: _r, ...alerts } = alertSettings(context(argv));
       const report = await deliverCentral(fleetGitdir(argv), alerts);
       for (const p of report.problems) process.stderr.write(`lsm: ${p}\n`);
+      if (report.problems.length) process.exitCode = EXIT.FAILURE;
     },
   },
   status,
@@ -70,6 +77,7 @@ const subcommands: Sub[] = [
       // once per silence, also when two checks run at once
       const lock = await lockCentral(gitdir);
       let raised = 0;
+      const problems: string[] = [];
       let silent: ReturnType<typeof fleetStatus> = [];
       try {
         silent = fleetStatus(gitdir, after).filter((r) => r.silent);
@@ -79,11 +87,16 @@ const subcommands: Sub[] = [
           const marker = join(gitdir, 'lsm', 'silent-alerted', r.host);
           const key = r.lastSeen ?? 'never';
           if (existsSync(marker) && readFileSync(marker, 'utf8') === key) continue;
-          await spool.add({
+          try {
+            await spool.add({
             id: `${r.tip}-fleet-silent-${r.host}-${Date.parse(key) || 0}`, commit: r.tip, parent: null, host: r.host, time: Date.now(),
             summary: `SILENT HOST ${r.host}: no push since ${key} (more than ${argv['silent-after'] ?? `${after / 60_000}m`}): lsm stopped, the host is down, or its root stopped pushing`,
             added: [], removed: [], diff: '', repo: `${gitdir} (branch hosts/${r.host})`,
-          } satisfies Alert);
+            } satisfies Alert);
+          } catch (err) {
+            problems.push(`silent-host alert for ${r.host} not spooled in ${settings.spoolDir} (retried next check): ${(err as Error).message}`);
+            continue;
+          }
           writeFileSync(marker, key);
           raised++;
         }
@@ -91,7 +104,10 @@ const subcommands: Sub[] = [
         lock.release();
       }
       const report = await deliverCentral(gitdir, settings);
-      for (const p of report.problems) process.stderr.write(`lsm: ${p}\n`);
+      if (problems.length) recordCentralProblems(gitdir, [...problems, ...report.problems]);
+      // anything not spooled or not delivered is kept and retried; the exit says it is not done
+      for (const p of [...problems, ...report.problems]) process.stderr.write(`lsm: ${p}\n`);
+      if (problems.length || report.problems.length) process.exitCode = EXIT.FAILURE;
       if (argv.json) json({ silent: silent.map((r) => r.host), raised });
       else if (silent.length) out(`${silent.length} silent host${silent.length === 1 ? '' : 's'}: ${silent.map((r) => r.host).join(', ')}${raised ? ` (${raised} alerted now)` : ''}`);
     },

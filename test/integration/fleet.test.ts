@@ -3,7 +3,7 @@
 // pushing with isomorphic-git; the guard's refusals seen by a real `git push`; central alerts read
 // back from a real SMTP server; an outage and the catch-up; a `git clone` of the central copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -300,5 +300,41 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect(execFileSync('git', ['-C', repo('web-2'), 'rev-parse', 'refs/lsm/pushed'], { encoding: 'utf8' }).trim()).toBe(head());
     expect((await logged(before + 4)).slice(before + 1)).toEqual(['POST /git/fleet.git/git-receive-pack 200', 'GET /git/fleet.git/info/refs?service=git-receive-pack 200', 'POST /git/fleet.git/git-receive-pack 200']);
     execFileSync('git', ['--git-dir', central, 'fsck', '--strict'], { stdio: 'pipe' });
+  });
+  // the drain the post-receive hook started has recorded the push of `commit` and ended (bounded)
+  const drainIdle = async (commit: string) => {
+    const recorded = () => { try { return readFileSync(join(central, 'lsm', 'pushes.jsonl'), 'utf8').includes(commit); } catch { return false; } };
+    const free = () => spawnSync('flock', ['-n', join(central, 'lsm', 'drain.lock'), 'true']).status === 0;
+    for (let i = 0; i < 300 && !(recorded() && readdirSync(join(central, 'lsm', 'queue')).length === 0 && free()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(recorded()).toBe(true);
+  };
+  const centralLsm = (args: string[]) => world.lsm([...args, '--fleet', central], { LSM_CONFIG: join(tmp, 'central', 'lsm.conf') });
+
+  it('a central alert the drain cannot spool is not counted as spooled: fleet check and status say so, and it is mailed once fixed', async () => {
+    const spool = join(tmp, 'central', 'spool');
+    const marker = () => readFileSync(join(central, 'lsm', 'pushes.spooled'), 'utf8');
+    const before = marker();
+    execFileSync('chattr', ['+i', spool]); // not writable, not even by root (the web server's user here)
+    try {
+      await hold(4450);
+      const r = await lsmOn('web-2', ['-c']);
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      await drainIdle(execFileSync('git', ['-C', repo('web-2'), 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim());
+      expect(marker()).toBe(before);
+      expect((await centralLsm(['fleet', 'status'])).stdout).toMatch(/^central alerts: failing since \S+: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .*spool \(retried next time\): .*EPERM.*; lsm fleet check retries$/m);
+      expect(JSON.parse((await centralLsm(['fleet', 'status', '--json'])).stdout).central).toMatchObject({ failingSince: expect.any(String), problems: [expect.stringMatching(/hosts\/web-2/)] });
+      const check = await centralLsm(['fleet', 'check']);
+      expect(check.code).toBe(1);
+      expect(check.stderr).toMatch(/^lsm: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .* \(retried next time\): .*EPERM/m);
+      expect(marker()).toBe(before);
+    } finally {
+      execFileSync('chattr', ['-i', spool]);
+    }
+    const fixed = await centralLsm(['fleet', 'check']);
+    expect([fixed.code, fixed.stderr]).toEqual([0, '']);
+    expect(marker()).not.toBe(before);
+    const has4450 = (m: ParsedMail) => m.headers.get('x-lsm-host') === 'web-2' && /^  host\/tcp  0\.0\.0\.0:4450 /m.test(m.text!);
+    expect((await mailsUntil('fleet@example.org', (ms) => ms.some(has4450))).filter(has4450)).toHaveLength(1);
+    expect((await centralLsm(['fleet', 'status'])).stdout).not.toMatch(/central alerts/);
   });
 });

@@ -41,7 +41,7 @@ export const status: Sub = {
     for (const r of rows) {
       // drift from the host's pushed baseline: lines now and not approved, and approved but gone
       const drift = r.drift ? `+${r.drift.added.length} -${r.drift.removed.length}` : '-';
-      out(`${r.host}  ${r.lastSeen ?? '-'}  ${r.lastChange ?? '-'}  ${r.changes}  ${Object.entries(r.sockets).map(([k, n]) => `${k}=${n}`).join(',') || '-'}  ${drift}${r.silent ? '  SILENT' : ''}`);
+      out(`${r.host}  ${r.lastSeen ?? '-'}  ${r.lastChange ?? '-'}  ${r.changes}  ${Object.entries(r.sockets).map(([k, n]) => `${k}=${n}`).join(',') || '-'}  ${drift}${r.silent ? '  SILENT' : ''}${r.clockOff ? `  (host clock: ${r.lastChangeCommitted})` : ''}`);
     }
     const silent = rows.filter((r) => r.silent).length;
     out(`${rows.length} hosts, ${silent} silent`);
@@ -70,7 +70,8 @@ export const log: Sub = {
   handler: (argv: FleetArgv) => {
     const entries = fleetLog(fleetGitdir(argv), { since: argv.since ? parseTime(argv.since) : undefined, host: argv.host, grep: argv.grep });
     if (argv.json) return json({ changes: entries });
-    for (const e of entries) out(`${e.time}  ${e.host}  ${e.commit.slice(0, 10)}  ${e.summary}`);
+    // the server's time first; the host's own beside it when they are more than a day apart
+    for (const e of entries) out(`${e.time}  ${e.host}  ${e.commit.slice(0, 10)}  ${e.summary}${e.clockOff ? `  (host clock: ${e.committed})` : ''}`);
   },
 };
 

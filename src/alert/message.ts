@@ -23,6 +23,8 @@ export interface Alert {
   repo: string;
   repoFlag?: boolean; // the repository is not the default one: follow-up commands need --repo
   reminder?: boolean; // a reminder of unapproved drift, not a new change
+  subject?: string; // a subject of its own, in place of SUB's (the fleet's central alerts name the host)
+  notice?: string; // not a change (a fleet host silent, or back): this text is the whole body
 }
 
 function owner(o: Owner): AlertOwner {
@@ -93,6 +95,7 @@ function subjectItem(l: AlertLine): string {
  * ('LSM Port Monitor Alert on web1: +1 tcp 0.0.0.0:4444 (nc)'); at most SUBJECT_MAX characters.
  */
 export function alertSubject(a: Alert, sub: string): string {
+  if (a.subject !== undefined) return a.subject.length <= SUBJECT_MAX ? a.subject : `${a.subject.slice(0, SUBJECT_MAX - 1)}…`;
   const counts = `+${a.added.length} -${a.removed.length}`;
   const items = [...a.added.map((l) => `+${subjectItem(l)}`), ...a.removed.map((l) => `-${subjectItem(l)}`)];
   const what = items.length === 1 ? `${items[0][0]}1 ${items[0].slice(1)}` : `${counts}: ${items.join(', ')}`;
@@ -130,6 +133,7 @@ function more(n: number, what: string, where: string): string {
 
 /** The plain-text mail body: summary, new sockets with owners now, gone sockets, diff, next steps. */
 export function alertText(a: Alert): string {
+  if (a.notice !== undefined) return a.notice.replace(/\n?$/, '\n');
   const short = a.commit.slice(0, 10);
   const out: string[] = [];
   // absolute: the mail is read, and its commands pasted, far from where lsm ran

@@ -2,16 +2,15 @@
 // status, where, log, blame, diff answer questions across hosts; check alerts on silent hosts;
 // reindex and verify rebuild and check the derived index.
 import type { Argv, CommandModule } from 'yargs';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Spool } from '../alert/spool.js';
-import type { Alert } from '../alert/message.js';
 import { loadConfig } from '../config.js';
 import { EXIT } from '../errors.js';
 import { reindex, verifyIndex } from '../fleet/catalog.js';
 import { fleetStatus } from '../fleet/questions.js';
 import { recordCentralProblems } from '../fleet/central-state.js';
 import { deliverCentral, lockCentral } from '../fleet/receive.js';
+import { span, tellSilence } from '../fleet/silence.js';
 import { initServer } from '../fleet/server.js';
 import { alertSettings, context, type GlobalArgs } from './context.js';
 import { fleetGitdir } from './fleet-gitdir.js';
@@ -80,26 +79,11 @@ const subcommands: Sub[] = [
       const problems: string[] = [];
       let silent: ReturnType<typeof fleetStatus> = [];
       try {
-        silent = fleetStatus(gitdir, after).filter((r) => r.silent);
-        const spool = new Spool(settings.spoolDir);
-        mkdirSync(join(gitdir, 'lsm', 'silent-alerted'), { recursive: true });
-        for (const r of silent) {
-          const marker = join(gitdir, 'lsm', 'silent-alerted', r.host);
-          const key = r.lastSeen ?? 'never';
-          if (existsSync(marker) && readFileSync(marker, 'utf8') === key) continue;
-          try {
-            await spool.add({
-            id: `${r.tip}-fleet-silent-${r.host}-${Date.parse(key) || 0}`, commit: r.tip, parent: null, host: r.host, time: Date.now(),
-            summary: `SILENT HOST ${r.host}: no push since ${key} (more than ${argv['silent-after'] ?? `${after / 60_000}m`}): lsm stopped, the host is down, or its root stopped pushing`,
-            added: [], removed: [], diff: '', repo: `${gitdir} (branch hosts/${r.host})`,
-            } satisfies Alert);
-          } catch (err) {
-            problems.push(`silent-host alert for ${r.host} not spooled in ${settings.spoolDir} (retried next check): ${(err as Error).message}`);
-            continue;
-          }
-          writeFileSync(marker, key);
-          raised++;
-        }
+        const rows = fleetStatus(gitdir, after);
+        silent = rows.filter((r) => r.silent);
+        const told = await tellSilence(gitdir, new Spool(settings.spoolDir), rows, argv['silent-after'] ?? span(after));
+        raised = told.raised;
+        problems.push(...told.problems);
       } finally {
         lock.release();
       }

@@ -105,7 +105,7 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     closeSync(fd);
   }
   // the alert pipeline is loaded only here, never in the push's own hook
-  const [{ buildAlert }, { Spool }, { unifiedDiff }, { pushedChange }] = await Promise.all([import('../alert/message.js'), import('../alert/spool.js'), import('../store/history.js'), import('./commit-read.js')]);
+  const [{ alertSubject, buildAlert }, { Spool }, { unifiedDiff }, { pushedChange }] = await Promise.all([import('../alert/message.js'), import('../alert/spool.js'), import('../store/history.js'), import('./commit-read.js')]);
   const spool = new Spool(alerts.spoolDir);
   const mark = async (at: string) => {
     try { await writeFileAtomic(join(gitdir, SPOOLED), at, join(gitdir, 'lsm'), 0o644, 'none'); return true; }
@@ -130,6 +130,7 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
         const diff = unifiedDiff(before, after);
         // two hosts can make the same commit (same snapshot, same second): the id names the host too
         const alert = { ...buildAlert(change, null, diff, host, `${gitdir} (branch hosts/${host})`), id: `${oid}-fleet-host-${host}` };
+        alert.subject = alertSubject(alert, host); // 'web-1: +1 tcp 0.0.0.0:4444': the host, not the server SUB names
         if (await spool.add(alert)) out.spooled++;
       } catch (err) {
         // not spooled, so not counted: what is done of this record is marked, the rest retried

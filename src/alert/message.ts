@@ -29,6 +29,8 @@ export interface Alert {
   repo: string;
   repoFlag?: boolean; // the repository is not the default one: follow-up commands need --repo
   reminder?: boolean; // a reminder of unapproved drift, not a new change
+  subject?: string; // a subject of its own, in place of SUB's (the fleet's central alerts name the host)
+  notice?: string; // not a change (a fleet host silent, or back): this text is the whole body
 }
 
 // escaped and bounded (bounds.ts) as it is read: a user's 1 MB command line is never escaped whole
@@ -106,6 +108,7 @@ function subjectItem(l: AlertLine): string {
  * ('LSM Port Monitor Alert on web1: +1 tcp 0.0.0.0:4444 (nc)'); at most SUBJECT_MAX characters.
  */
 export function alertSubject(a: Alert, sub: string): string {
+  if (a.subject !== undefined) return a.subject.length <= SUBJECT_MAX ? a.subject : `${a.subject.slice(0, SUBJECT_MAX - 1)}…`;
   const counts = `+${a.added.length} -${a.removed.length}`;
   const items = [...a.added.map((l) => `+${subjectItem(l)}`), ...a.removed.map((l) => `-${subjectItem(l)}`)];
   const what = items.length === 1 ? `${items[0][0]}1 ${items[0].slice(1)}` : `${counts}: ${items.join(', ')}`;
@@ -163,6 +166,7 @@ export function seeWhole(a: Alert): string {
  * gets what is left; a note at the top says what was cut and how to see all of it.
  */
 export function alertText(a: Alert, max = MAIL_BODY_MAX): string {
+  if (a.notice !== undefined) return a.notice.replace(/\n?$/, '\n');
   const short = a.commit.slice(0, 10);
   const head: string[] = [];
   // absolute: the mail is read, and its commands pasted, far from where lsm ran

@@ -4,6 +4,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseDuration, parseTime } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
+import { centralFailing } from '../fleet/central-state.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../fleet/questions.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import { context, type GlobalArgs } from './global-options.js';
@@ -32,16 +33,20 @@ export const status: Sub = {
   describe: 'every host: last push, last change, sockets now, drift from its baseline, and whether it fell silent',
   builder: (y: Argv) => y.options(statusOptions),
   handler: (argv: FleetArgv) => {
-    const rows = fleetStatus(fleetGitdir(argv), silentAfter(argv, context(argv).loaded.config.interval));
-    if (argv.json) return json({ hosts: rows });
+    const gitdir = fleetGitdir(argv);
+    const rows = fleetStatus(gitdir, silentAfter(argv, context(argv).loaded.config.interval));
+    const failing = centralFailing(gitdir);
+    const central = failing && { failingSince: new Date(failing.since).toISOString(), problems: failing.problems };
+    if (argv.json) return json({ hosts: rows, central });
     out('HOST  LAST SEEN  LAST CHANGE  CHANGES  SOCKETS  DRIFT');
     for (const r of rows) {
       // drift from the host's pushed baseline: lines now and not approved, and approved but gone
       const drift = r.drift ? `+${r.drift.added.length} -${r.drift.removed.length}` : '-';
-      out(`${r.host}  ${r.lastSeen ?? '-'}  ${r.lastChange ?? '-'}  ${r.changes}  ${Object.entries(r.sockets).map(([k, n]) => `${k}=${n}`).join(',') || '-'}  ${drift}${r.silent ? '  SILENT' : ''}`);
+      out(`${r.host}  ${r.lastSeen ?? '-'}  ${r.lastChange ?? '-'}  ${r.changes}  ${Object.entries(r.sockets).map(([k, n]) => `${k}=${n}`).join(',') || '-'}  ${drift}${r.silent ? '  SILENT' : ''}${r.clockOff ? `  (host clock: ${r.lastChangeCommitted})` : ''}`);
     }
     const silent = rows.filter((r) => r.silent).length;
     out(`${rows.length} hosts, ${silent} silent`);
+    if (central) out(`central alerts: failing since ${central.failingSince}: ${central.problems[0]}${central.problems.length > 1 ? ` (and ${central.problems.length - 1} more)` : ''}; lsm fleet check retries`);
   },
 };
 
@@ -66,7 +71,8 @@ export const log: Sub = {
   handler: (argv: FleetArgv) => {
     const entries = fleetLog(fleetGitdir(argv), { since: argv.since ? parseTime(argv.since) : undefined, host: argv.host, grep: argv.grep });
     if (argv.json) return json({ changes: entries });
-    for (const e of entries) out(`${e.time}  ${e.host}  ${e.commit.slice(0, 10)}  ${e.summary}`);
+    // the server's time first; the host's own beside it when they are more than a day apart
+    for (const e of entries) out(`${e.time}  ${e.host}  ${e.commit.slice(0, 10)}  ${e.summary}${e.clockOff ? `  (host clock: ${e.committed})` : ''}`);
   },
 };
 

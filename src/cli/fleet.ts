@@ -2,14 +2,15 @@
 // status, where, log, blame, diff answer questions across hosts; check alerts on silent hosts;
 // reindex and verify rebuild and check the derived index.
 import type { Argv, CommandModule } from 'yargs';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Spool } from '../alert/spool.js';
-import type { Alert } from '../alert/message.js';
+import { loadConfig } from '../config.js';
 import { EXIT } from '../errors.js';
 import { reindex, verifyIndex } from '../fleet/catalog.js';
 import { fleetStatus } from '../fleet/questions.js';
+import { recordCentralProblems } from '../fleet/central-state.js';
 import { deliverCentral, lockCentral } from '../fleet/receive.js';
+import { span, tellSilence } from '../fleet/silence.js';
 import { initServer } from '../fleet/server.js';
 import { alertSettings, context, type GlobalArgs } from './context.js';
 import { fleetGitdir } from './fleet-gitdir.js';
@@ -34,7 +35,11 @@ const subcommands: Sub[] = [
       'web-user': { type: 'string', describe: 'the user the web server runs as (owns DIR)' },
     }),
     handler: (argv: FleetArgv) => {
-      out(initServer(argv.dir, { config: argv.config, listen: argv.listen, port: argv.port, htpasswd: argv.htpasswd, user: argv['web-user'] }).trimEnd());
+      // what the hooks write outside the repository, as the config says
+      // (read, not checked: what the web server's user owns is not root's, and context() would refuse it)
+      const settings = argv['web-user'] ? loadConfig(argv.config || process.env.LSM_CONFIG || undefined).config : null;
+      const writes = settings ? [{ path: settings.spoolDir, what: "SPOOL_DIR (the central alerts' spool)" }, { path: settings.eventLog, what: 'EVENT_LOG' }] : [];
+      out(initServer(argv.dir, { config: argv.config, listen: argv.listen, port: argv.port, htpasswd: argv.htpasswd, user: argv['web-user'], writes }).trimEnd());
     },
   },
   {
@@ -56,6 +61,7 @@ const subcommands: Sub[] = [
       const { host: _h, repoDir: _r, ...alerts } = alertSettings(context(argv));
       const report = await deliverCentral(fleetGitdir(argv), alerts);
       for (const p of report.problems) process.stderr.write(`lsm: ${p}\n`);
+      if (report.problems.length) process.exitCode = EXIT.FAILURE;
     },
   },
   status,
@@ -71,28 +77,22 @@ const subcommands: Sub[] = [
       // once per silence, also when two checks run at once
       const lock = await lockCentral(gitdir);
       let raised = 0;
+      const problems: string[] = [];
       let silent: ReturnType<typeof fleetStatus> = [];
       try {
-        silent = fleetStatus(gitdir, after).filter((r) => r.silent);
-        const spool = new Spool(settings.spoolDir);
-        mkdirSync(join(gitdir, 'lsm', 'silent-alerted'), { recursive: true });
-        for (const r of silent) {
-          const marker = join(gitdir, 'lsm', 'silent-alerted', r.host);
-          const key = r.lastSeen ?? 'never';
-          if (existsSync(marker) && readFileSync(marker, 'utf8') === key) continue;
-          await spool.add({
-            id: `${r.tip}-fleet-silent-${r.host}-${Date.parse(key) || 0}`, commit: r.tip, parent: null, host: r.host, time: Date.now(),
-            summary: `SILENT HOST ${r.host}: no push since ${key} (more than ${argv['silent-after'] ?? `${after / 60_000}m`}): lsm stopped, the host is down, or its root stopped pushing`,
-            added: [], removed: [], diff: '', repo: `${gitdir} (branch hosts/${r.host})`,
-          } satisfies Alert);
-          writeFileSync(marker, key);
-          raised++;
-        }
+        const rows = fleetStatus(gitdir, after);
+        silent = rows.filter((r) => r.silent);
+        const told = await tellSilence(gitdir, new Spool(settings.spoolDir), rows, argv['silent-after'] ?? span(after));
+        raised = told.raised;
+        problems.push(...told.problems);
       } finally {
         lock.release();
       }
       const report = await deliverCentral(gitdir, settings);
-      for (const p of report.problems) process.stderr.write(`lsm: ${p}\n`);
+      if (problems.length) recordCentralProblems(gitdir, [...problems, ...report.problems]);
+      // anything not spooled or not delivered is kept and retried; the exit says it is not done
+      for (const p of [...problems, ...report.problems]) process.stderr.write(`lsm: ${p}\n`);
+      if (problems.length || report.problems.length) process.exitCode = EXIT.FAILURE;
       if (argv.json) json({ silent: silent.map((r) => r.host), raised });
       else if (silent.length) out(`${silent.length} silent host${silent.length === 1 ? '' : 's'}: ${silent.map((r) => r.host).join(', ')}${raised ? ` (${raised} alerted now)` : ''}`);
     },

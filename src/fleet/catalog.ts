@@ -9,19 +9,28 @@
 //                        incremental update starts from it)
 //   changes/<host>.json  the changes alone (log)
 //   now/<host>.json      the lines present now with their 'since', counts, drift from the host's
-//                        pushed baseline (status, where, diff); written last, its tip and baseline
-//                        say what the three files are up to
+//                        pushed baseline (status, where, diff)
+// Each file is a header line (the branch tip it was built from, the SHA-256 of the rest) and its
+// JSON: a reader takes it only when both hold (else that host's files are rebuilt), and verify
+// compares every byte with a rebuild.
+//
+// Times are the server's: a change's 'rt' is when the first push that brought it was recorded
+// (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
+// mirror clone) the commit date stands in.
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gitOut, runGit } from './git-run.js';
 import { BASELINE_PREFIX, HOST_PREFIX, baselineOfRef, hostOfRef } from './names.js';
 
-export interface FleetChange { c: string; t: number; s: string; a: number; r: number } // commit, time (ms), summary, +lines, -lines
+export interface FleetChange { c: string; t: number; s: string; a: number; r: number; rt: number | null } // commit, host's time (ms), summary, +lines, -lines, server's arrival (ms)
+/** When the server received a change; the host's date when no push record says. */
+export const arrival = (c: FleetChange): number => c.rt ?? c.t;
 /** [from commit, from time, to commit | null, to time | null] */
 export type Span = [string, number, string | null, number | null];
 
 export interface HostHistory {
-  v: 2;
+  v: 3;
   host: string;
   tip: string;
   changes: FleetChange[];
@@ -29,14 +38,15 @@ export interface HostHistory {
 }
 
 export interface HostNow {
-  v: 2;
+  v: 3;
   host: string;
   tip: string;
   received: number | null; // unix ms of the last push the server recorded (lsm/pushes.jsonl)
   changes: number;
-  lastChange: number | null; // the time of the last commit
-  latestChange: number | null; // the latest time any commit carries (a host's clock can go back)
-  lines: Record<string, [string, number]>; // 'path\tline' present now -> [commit, time] since when
+  lastChange: number | null; // when the last change arrived
+  lastChangeCommitted: number | null; // the host's own date on it
+  latestChange: number | null; // the latest arrival of any change
+  lines: Record<string, [string, number]>; // 'path\tline' present now -> [commit, arrival] since when
   baseline: string | null; // the host's pushed baseline (refs/heads/baselines/<host>)
   drift: { added: string[]; removed: string[] } | null; // keys now and not in the baseline, and the other way; null: no baseline (or not in the history)
 }
@@ -104,24 +114,46 @@ function refFiles(gitdir: string): Map<string, string> | null {
 
 export const hostTips = (gitdir: string): Map<string, string> => fleetRefs(gitdir).tips;
 
-function readPart<T>(gitdir: string, part: Part, host: string): T | null {
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** A part's JSON text, when its header says it was built from `tip` (any tip when not given) and its checksum holds. */
+function readPartText(gitdir: string, part: Part, host: string, tip?: string): string | null {
+  let text: string;
+  try { text = readFileSync(fileOf(gitdir, part, host), 'utf8'); } catch { return null; }
+  const nl = text.indexOf('\n');
   try {
-    const v = JSON.parse(readFileSync(fileOf(gitdir, part, host), 'utf8')) as T & { v?: number };
-    return v.v === 2 || part === 'changes' ? v : null;
+    const head = JSON.parse(text.slice(0, nl)) as { v?: number; tip?: string; sha256?: string };
+    const body = text.slice(nl + 1);
+    if (nl < 0 || head.v !== 3 || (tip !== undefined && head.tip !== tip) || head.sha256 !== sha256(body)) return null;
+    return body;
   } catch { return null; }
 }
-export const readHostNow = (gitdir: string, host: string) => readPart<HostNow>(gitdir, 'now', host);
-export const readHostHistory = (gitdir: string, host: string) => readPart<HostHistory>(gitdir, 'history', host);
-/** A host's changes, oldest first. */
-export function readHostChanges(gitdir: string, host: string): FleetChange[] {
-  return (readPart<[string, number, string, number, number][]>(gitdir, 'changes', host) ?? []).map(([c, t, s, a, r]) => ({ c, t, s, a, r }));
+function readPart<T>(gitdir: string, part: Part, host: string, tip?: string): T | null {
+  const body = readPartText(gitdir, part, host, tip);
+  return body === null ? null : (JSON.parse(body) as T);
+}
+/** A host's 'now', when it is intact (and built from `tip`, when given). */
+export const readHostNow = (gitdir: string, host: string, tip?: string) => readPart<HostNow>(gitdir, 'now', host, tip);
+export const readHostHistory = (gitdir: string, host: string, tip?: string) => readPart<HostHistory>(gitdir, 'history', host, tip);
+type ChangeRow = [string, number, string, number, number, number | null];
+/** A host's changes, oldest first; null when the file is not intact or not built from `tip`. */
+export function readHostChanges(gitdir: string, host: string, tip?: string): FleetChange[] | null {
+  return readPart<ChangeRow[]>(gitdir, 'changes', host, tip)?.map(([c, t, s, a, r, rt]) => ({ c, t, s, a, r, rt })) ?? null;
 }
 
-function writePart(gitdir: string, part: Part, host: string, value: unknown): void {
+/** The three files' texts, as written: header line, then the JSON. */
+function partTexts(h: HostHistory, now: HostNow): Record<Part, string> {
+  const bodies: Record<Part, string> = { history: JSON.stringify(h), changes: JSON.stringify(h.changes.map((c): ChangeRow => [c.c, c.t, c.s, c.a, c.r, c.rt])), now: JSON.stringify(now) };
+  const out = {} as Record<Part, string>;
+  for (const part of Object.keys(bodies) as Part[]) out[part] = `${JSON.stringify({ v: 3, tip: h.tip, sha256: sha256(bodies[part]) })}\n${bodies[part]}`;
+  return out;
+}
+
+function writePart(gitdir: string, part: Part, host: string, text: string): void {
   mkdirSync(partDir(gitdir, part), { recursive: true });
   const path = fileOf(gitdir, part, host);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value));
+  writeFileSync(tmp, text);
   renameSync(tmp, path); // readers see the old file or the new one
 }
 
@@ -132,10 +164,15 @@ export function deriveNow(h: HostHistory, received: number | null, baseline: str
     const open = spans[spans.length - 1];
     if (open[2] === null) lines[key] = [open[0], open[1]];
   }
+  const at = new Map(h.changes.map((c) => [c.c, arrival(c)]));
+  for (const l of Object.values(lines)) l[1] = at.get(l[0]) ?? l[1];
   const last = h.changes[h.changes.length - 1];
   let latest: number | null = null;
-  for (const c of h.changes) if (latest === null || c.t > latest) latest = c.t;
-  return { v: 2, host: h.host, tip: h.tip, received, changes: h.changes.length, lastChange: last?.t ?? null, latestChange: latest, lines, baseline, drift: baseline ? drift(h, baseline, lines) : null };
+  for (const c of h.changes) if (latest === null || arrival(c) > latest) latest = arrival(c);
+  return {
+    v: 3, host: h.host, tip: h.tip, received, changes: h.changes.length, lastChange: last ? arrival(last) : null, lastChangeCommitted: last?.t ?? null,
+    latestChange: latest, lines, baseline, drift: baseline ? drift(h, baseline, lines) : null,
+  };
 }
 
 /** The lines at the baseline commit (from the intervals: no git needed) against the lines now. */
@@ -151,11 +188,30 @@ function drift(h: HostHistory, baseline: string, now: HostNow['lines']): HostNow
 }
 
 function writeHostIndex(gitdir: string, h: HostHistory, received: number | null, baseline: string | null): HostNow {
-  writePart(gitdir, 'history', h.host, h);
-  writePart(gitdir, 'changes', h.host, h.changes.map((c) => [c.c, c.t, c.s, c.a, c.r]));
   const now = deriveNow(h, received, baseline);
-  writePart(gitdir, 'now', h.host, now); // last: its tip says the other two are up to it
+  const texts = partTexts(h, now);
+  for (const part of ['history', 'changes', 'now'] as Part[]) writePart(gitdir, part, h.host, texts[part]);
   return now;
+}
+
+/** Arrival times from the push record: each push's time to the changes it brought first (records in the order written). */
+function stampArrivals(h: HostHistory, records: PushRecord[]): void {
+  const pos = new Map(h.changes.map((c, i) => [c.c, i]));
+  let upTo = -1;
+  for (const rec of records) {
+    const p = pos.get(rec.new);
+    if (p === undefined) continue;
+    for (let i = upTo + 1; i <= p; i++) if (h.changes[i].rt === null) h.changes[i].rt = rec.t;
+    upTo = Math.max(upTo, p);
+  }
+}
+
+/** A host's whole index from its branch and the push record, as reindex and verify build it. */
+function buildHost(gitdir: string, host: string, tip: string, records: PushRecord[]): HostHistory {
+  const idx: HostHistory = { v: 3, host, tip: '', changes: [], lines: {} };
+  applyLog(idx, git(gitdir, [...LOG_ARGS, tip]));
+  stampArrivals(idx, records);
+  return idx;
 }
 
 /** Apply `git log -p --unified=0` output (oldest first) to an index. */
@@ -181,7 +237,7 @@ function applyLog(idx: HostHistory, text: string): void {
     }
     if (line.startsWith('\x01')) {
       const [c, t, ...s] = line.slice(1).split(' ');
-      change = { c, t: Number(t) * 1000, s: s.join(' '), a: 0, r: 0 };
+      change = { c, t: Number(t) * 1000, s: s.join(' '), a: 0, r: 0, rt: null };
       idx.changes.push(change);
       idx.tip = c;
       continue;
@@ -195,15 +251,21 @@ function applyLog(idx: HostHistory, text: string): void {
 const LOG_ARGS = ['log', '--reverse', '--first-parent', '--format=%x01%H %ct %s', '-p', '--unified=0', '--no-renames', '--no-color', '--no-ext-diff', '--diff-algorithm=myers'];
 
 /**
- * Bring one host's index up to its branch tip (from the last tip indexed when it is an ancestor,
- * else from scratch) and to its baseline. `received`: null keeps what the index had.
+ * Bring one host's index up to its branch tip (from the last tip indexed when it is an ancestor and
+ * its files are intact, else from scratch) and to its baseline, and rewrite its three files.
+ * `received`: the push being recorded (its time goes to the changes no push had brought yet);
+ * null keeps what the index had.
  */
 export function updateHostIndex(gitdir: string, host: string, tip: string, received: number | null, baseline: string | null): HostNow {
   let idx = readHostHistory(gitdir, host);
   if (idx && idx.tip !== tip && runGit(gitdir, ['merge-base', '--is-ancestor', idx.tip, tip]).code !== 0) idx = null;
-  if (!idx) idx = { v: 2, host, tip: '', changes: [], lines: {} };
-  if (idx.tip !== tip) applyLog(idx, git(gitdir, [...LOG_ARGS, idx.tip ? `${idx.tip}..${tip}` : tip]));
-  return writeHostIndex(gitdir, idx, received ?? readHostNow(gitdir, host)?.received ?? null, baseline);
+  let records: PushRecord[] | null = null;
+  const hostRecords = () => (records ??= pushRecords(gitdir, host));
+  if (!idx) idx = buildHost(gitdir, host, tip, hostRecords());
+  else if (idx.tip !== tip) applyLog(idx, git(gitdir, [...LOG_ARGS, `${idx.tip}..${tip}`]));
+  if (received !== null) for (const c of idx.changes) c.rt ??= received;
+  const last = received ?? readHostNow(gitdir, host)?.received ?? hostRecords().reduce<number | null>((m, r) => Math.max(m ?? 0, r.t), null);
+  return writeHostIndex(gitdir, idx, last, baseline);
 }
 
 export interface PushRecord { t: number; host: string; old: string; new: string; user: string }
@@ -229,19 +291,29 @@ export function lastSeen(gitdir: string, host: string): number | null {
   try { const t = Number(readFileSync(join(gitdir, 'lsm', 'seen', host), 'utf8')); return Number.isFinite(t) ? t : null; } catch { return null; }
 }
 
-function lastPushes(gitdir: string): Map<string, number> {
-  const last = new Map<string, number>();
+/** The push record, in the order written (a torn last line is skipped); only one host's when named. */
+function pushRecords(gitdir: string, host?: string): PushRecord[] {
   let text = '';
-  try { text = readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8'); } catch { return last; }
+  try { text = readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8'); } catch { return []; }
+  const out: PushRecord[] = [];
   for (const l of text.split('\n')) {
-    try { const r = JSON.parse(l) as PushRecord; last.set(r.host, Math.max(last.get(r.host) ?? 0, r.t)); } catch { /* a torn last line */ }
+    if (host !== undefined && !l.includes(`"host":${JSON.stringify(host)}`)) continue;
+    try { const r = JSON.parse(l) as PushRecord; if (host === undefined || r.host === host) out.push(r); } catch { /* a torn last line */ }
   }
-  return last;
+  return out;
 }
+
+function recordsByHost(gitdir: string): Map<string, PushRecord[]> {
+  const by = new Map<string, PushRecord[]>();
+  for (const r of pushRecords(gitdir)) { if (!by.has(r.host)) by.set(r.host, []); by.get(r.host)!.push(r); }
+  return by;
+}
+
+const lastPush = (records: PushRecord[] | undefined) => (records?.length ? Math.max(...records.map((r) => r.t)) : null);
 
 /** Rebuild every host's index from the branches (and the push record). */
 export function reindex(gitdir: string): number {
-  const pushes = lastPushes(gitdir);
+  const pushes = recordsByHost(gitdir);
   const { tips, baselines } = fleetRefs(gitdir);
   mkdirSync(indexDir(gitdir), { recursive: true });
   // what no branch backs, and version 1's one file per host (lsm/index/<host>.json)
@@ -251,31 +323,30 @@ export function reindex(gitdir: string): number {
     try { names = readdirSync(partDir(gitdir, part)); } catch { continue; }
     for (const n of names) if (!n.endsWith('.json') || !tips.has(n.slice(0, -5))) unlinkSync(join(partDir(gitdir, part), n));
   }
-  for (const [host, tip] of tips) {
-    const idx: HostHistory = { v: 2, host, tip: '', changes: [], lines: {} };
-    applyLog(idx, git(gitdir, [...LOG_ARGS, tip]));
-    writeHostIndex(gitdir, idx, pushes.get(host) ?? null, baselines.get(host) ?? null);
-  }
+  for (const [host, tip] of tips) writeHostIndex(gitdir, buildHost(gitdir, host, tip, pushes.get(host) ?? []), lastPush(pushes.get(host)), baselines.get(host) ?? null);
   return tips.size;
 }
 
-/** Differences between the index and the branches: empty when they agree. */
+/** Differences between the index and the branches: empty when they agree. Every file is compared whole with a rebuild. */
 export function verifyIndex(gitdir: string): string[] {
   const problems: string[] = [];
   const { tips, baselines } = fleetRefs(gitdir);
+  const pushes = recordsByHost(gitdir);
   for (const [host, tip] of tips) {
-    const now = readHostNow(gitdir, host);
-    const history = readHostHistory(gitdir, host);
-    if (!now || !history) { problems.push(`hosts/${host}: not indexed`); continue; }
-    if (now.tip !== tip || history.tip !== tip) { problems.push(`hosts/${host}: indexed up to ${(now.tip || history.tip).slice(0, 10)}, branch at ${tip.slice(0, 10)}`); continue; }
-    const baseline = baselines.get(host) ?? null;
-    if (now.baseline !== baseline) problems.push(`hosts/${host}: indexed with baseline ${now.baseline?.slice(0, 10) ?? 'none'}, pushed baseline ${baseline?.slice(0, 10) ?? 'none'}`);
-    if (now.baseline !== baseline) continue;
-    const fresh: HostHistory = { v: 2, host, tip: '', changes: [], lines: {} };
-    applyLog(fresh, git(gitdir, [...LOG_ARGS, tip]));
-    if (JSON.stringify(fresh) !== JSON.stringify(history)) problems.push(`hosts/${host}: index differs from the branch (history)`);
-    else if (JSON.stringify(readHostChanges(gitdir, host)) !== JSON.stringify(fresh.changes)) problems.push(`hosts/${host}: index differs from the branch (changes)`);
-    else if (JSON.stringify(deriveNow(fresh, now.received, baseline)) !== JSON.stringify(now)) problems.push(`hosts/${host}: index differs from the branch (now)`);
+    const fresh = buildHost(gitdir, host, tip, pushes.get(host) ?? []);
+    const expected = partTexts(fresh, deriveNow(fresh, lastPush(pushes.get(host)), baselines.get(host) ?? null));
+    for (const part of ['history', 'changes', 'now'] as Part[]) {
+      let text: string | null = null;
+      try { text = readFileSync(fileOf(gitdir, part, host), 'utf8'); } catch { /* missing */ }
+      const file = `lsm/index/${part}/${host}.json`;
+      if (text === expected[part]) continue;
+      if (text === null) problems.push(`hosts/${host}: not indexed (${file} missing)`);
+      else if (readPartText(gitdir, part, host) === null) problems.push(`hosts/${host}: ${file} is damaged (its header or checksum does not hold)`);
+      else if (readPartText(gitdir, part, host, tip) === null) problems.push(`hosts/${host}: ${file} was built from another tip than the branch's ${tip.slice(0, 10)}`);
+      else if (part === 'now' && readHostNow(gitdir, host, tip)!.baseline !== (baselines.get(host) ?? null)) {
+        problems.push(`hosts/${host}: indexed with baseline ${readHostNow(gitdir, host, tip)!.baseline?.slice(0, 10) ?? 'none'}, pushed baseline ${baselines.get(host)?.slice(0, 10) ?? 'none'}`);
+      } else problems.push(`hosts/${host}: ${file} differs from a rebuild from the branch`);
+    }
   }
   let indexed: string[] = [];
   try { indexed = readdirSync(partDir(gitdir, 'now')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)); } catch { /* none */ }

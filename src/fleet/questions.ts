@@ -2,7 +2,7 @@
 // log, blame, diff. Each reads only the part of the index it needs (catalog.ts). Pure data out;
 // the CLI prints.
 import { lineMatcher } from '../store/blame.js';
-import { currentLines, fleetRefs, lastSeen, readHostChanges, readHostHistory, readHostNow, updateHostIndex, type HostHistory, type HostNow } from './catalog.js';
+import { arrival, currentLines, fleetRefs, lastSeen, readHostChanges, readHostHistory, readHostNow, updateHostIndex, type FleetChange, type HostHistory, type HostNow } from './catalog.js';
 
 const byName = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
@@ -13,26 +13,42 @@ export function fleetNow(gitdir: string, only?: string): HostNow[] {
   for (const [host, tip] of byName(tips)) {
     if (only !== undefined && host !== only) continue;
     const baseline = baselines.get(host) ?? null;
-    const now = readHostNow(gitdir, host);
-    out.push(now && now.tip === tip && now.baseline === baseline ? now : updateHostIndex(gitdir, host, tip, null, baseline));
+    // taken only when built from this very tip and intact (its checksum); else that host is rebuilt
+    const now = readHostNow(gitdir, host, tip);
+    out.push(now && now.baseline === baseline ? now : updateHostIndex(gitdir, host, tip, null, baseline));
   }
   return out;
 }
 
+/** One of a host's other index files, proven as 'now' is; rebuilt (once) when it is not. */
+function proven<T>(gitdir: string, n: HostNow, read: (gitdir: string, host: string, tip: string) => T | null): T {
+  const got = read(gitdir, n.host, n.tip);
+  if (got !== null) return got;
+  updateHostIndex(gitdir, n.host, n.tip, null, n.baseline);
+  const again = read(gitdir, n.host, n.tip);
+  if (again === null) throw new Error(`the index of hosts/${n.host} cannot be rebuilt`);
+  return again;
+}
+
 /** Every host's line history (blame, log --grep): the big part, read only by those. */
 function fleetHistories(gitdir: string, only?: string): HostHistory[] {
-  return fleetNow(gitdir, only).map((n) => readHostHistory(gitdir, n.host)!).filter(Boolean);
+  return fleetNow(gitdir, only).map((n) => proven(gitdir, n, readHostHistory));
 }
 
 export interface DriftLine { path: string; line: string }
 export interface HostStatus {
-  host: string; tip: string; lastSeen: string | null; lastPush: string | null; lastChange: string | null; changes: number;
+  host: string; tip: string; lastSeen: string | null; lastPush: string | null; changes: number;
+  /** when the server received the last change; the host's own date on it beside, and whether they are far apart */
+  lastChange: string | null; lastChangeCommitted: string | null; clockOff: boolean;
   sockets: Record<string, number>; silent: boolean;
   /** null: the host pushed no baseline (or one the index cannot place) */
   drift: { baseline: string; added: DriftLine[]; removed: DriftLine[] } | null;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+/** A host's clock this far from the server's arrival time is flagged. */
+export const CLOCK_OFF_MS = 86_400_000;
+const far = (a: number | null, b: number | null) => a !== null && b !== null && Math.abs(a - b) > CLOCK_OFF_MS;
 const split = (key: string): DriftLine => { const tab = key.indexOf('\t'); return { path: key.slice(0, tab), line: key.slice(tab + 1) }; };
 
 export function fleetStatus(gitdir: string, silentAfterMs: number, now = Date.now()): HostStatus[] {
@@ -45,7 +61,8 @@ export function fleetStatus(gitdir: string, silentAfterMs: number, now = Date.no
     }
     const seen = lastSeen(gitdir, idx.host) ?? idx.received ?? idx.lastChange;
     return {
-      host: idx.host, tip: idx.tip, lastSeen: iso(seen), lastPush: iso(idx.received), lastChange: iso(idx.lastChange), changes: idx.changes,
+      host: idx.host, tip: idx.tip, lastSeen: iso(seen), lastPush: iso(idx.received), changes: idx.changes,
+      lastChange: iso(idx.lastChange), lastChangeCommitted: iso(idx.lastChangeCommitted), clockOff: far(idx.lastChange, idx.lastChangeCommitted),
       sockets, silent: seen === null || now - seen > silentAfterMs,
       drift: idx.baseline && idx.drift ? { baseline: idx.baseline, added: idx.drift.added.map(split), removed: idx.drift.removed.map(split) } : null,
     };
@@ -67,12 +84,17 @@ export function fleetWhere(gitdir: string, what: string): WhereHit[] {
   return hits;
 }
 
-export interface LogEntry { host: string; commit: string; time: string; summary: string; added: number; removed: number }
+/** time: when the server received the change (the host's date when no push record says); committed: the host's own date */
+export interface LogEntry { host: string; commit: string; time: string; received: boolean; committed: string; clockOff: boolean; summary: string; added: number; removed: number }
 
+/** One timeline, by when the server received each change (the hosts' clocks are theirs to set). */
 export function fleetLog(gitdir: string, o: { since?: number; host?: string; grep?: string }): LogEntry[] {
-  const all: (LogEntry & { t: number })[] = [];
-  const add = (host: string, c: { c: string; t: number; s: string; a: number; r: number }) => all.push({ host, commit: c.c, time: iso(c.t)!, summary: c.s, added: c.a, removed: c.r, t: c.t });
+  const all: (LogEntry & { at: number })[] = [];
   const since = o.since;
+  const add = (host: string, c: FleetChange) => {
+    const at = arrival(c);
+    if (since === undefined || at >= since) all.push({ host, commit: c.c, time: iso(at)!, received: c.rt !== null, committed: iso(c.t)!, clockOff: far(at, c.t), summary: c.s, added: c.a, removed: c.r, at });
+  };
   if (o.grep) {
     const match = lineMatcher(o.grep);
     for (const idx of fleetHistories(gitdir, o.host)) {
@@ -83,17 +105,17 @@ export function fleetLog(gitdir: string, o: { since?: number; host?: string; gre
         if (!match(path, line)) continue;
         for (const s of spans) { commits.add(s[0]); if (s[2]) commits.add(s[2]); }
       }
-      for (const c of idx.changes) if ((since === undefined || c.t >= since) && commits.has(c.c)) add(idx.host, c);
+      for (const c of idx.changes) if (commits.has(c.c)) add(idx.host, c);
     }
   } else {
     for (const idx of fleetNow(gitdir, o.host)) {
-      // a host with no change since (by the latest time any of its commits carries) is skipped unread
+      // a host with no change since (by the latest arrival of any) is skipped unread
       if (since !== undefined && (idx.latestChange === null || idx.latestChange < since)) continue;
-      for (const c of readHostChanges(gitdir, idx.host)) if (since === undefined || c.t >= since) add(idx.host, c);
+      for (const c of proven(gitdir, idx, readHostChanges)) add(idx.host, c);
     }
   }
-  all.sort((a, b) => a.t - b.t || (a.host < b.host ? -1 : 1));
-  return all.map(({ t: _t, ...e }) => e);
+  all.sort((a, b) => a.at - b.at || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+  return all.map(({ at: _at, ...e }) => e);
 }
 
 export interface BlameEntry { host: string; path: string; line: string; intervals: { from: string; fromCommit: string; to: string | null; toCommit: string | null }[] }
@@ -102,11 +124,14 @@ export function fleetBlame(gitdir: string, what: string): BlameEntry[] {
   const match = lineMatcher(what);
   const out: BlameEntry[] = [];
   for (const idx of fleetHistories(gitdir)) {
+    let at: Map<string, number> | undefined; // the server's times, made for a host with a match
     for (const [key, spans] of Object.entries(idx.lines)) {
       if (!key.includes(match.needle)) continue;
       const { path, line } = split(key);
       if (!match(path, line)) continue;
-      out.push({ host: idx.host, path, line, intervals: spans.map((s) => ({ from: iso(s[1])!, fromCommit: s[0], to: iso(s[3]), toCommit: s[2] })) });
+      at ??= new Map(idx.changes.map((c) => [c.c, arrival(c)]));
+      const when = (c: string | null, t: number | null) => (c === null ? null : iso(at!.get(c) ?? t));
+      out.push({ host: idx.host, path, line, intervals: spans.map((s) => ({ from: when(s[0], s[1])!, fromCommit: s[0], to: when(s[2], s[3]), toCommit: s[2] })) });
     }
   }
   return out;

@@ -10,6 +10,7 @@ import { lockRepository, type Lock } from '../store/lock.js';
 import type { AlertSettings, DeliveryReport } from '../alert/index.js';
 import { fleetRefs, markSeen, recordPush, updateHostIndex, type FleetRefs, type PushRecord } from './catalog.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
+import { recordCentralProblems } from './central-state.js';
 import { runGit } from './git-run.js';
 import { parseUpdates, ZERO, type RefUpdate } from './guard.js';
 import { baselineOfRef, hostOfRef } from './names.js';
@@ -80,13 +81,17 @@ export function drainQueue(gitdir: string): ReceiveReport {
   return report;
 }
 
-const SPOOLED = 'lsm/pushes.spooled'; // the byte offset of pushes.jsonl spooled so far
+const SPOOLED = 'lsm/pushes.spooled'; // 'OFFSET' or 'OFFSET DONE': pushes.jsonl spooled up to OFFSET, and DONE commits of the record there
 
-/** Spool one central alert per commit recorded in pushes.jsonl since the last time. Call under lockCentral. */
+/**
+ * Spool one central alert per commit recorded in pushes.jsonl since the last time. Call under
+ * lockCentral. A commit counts as spooled only once its alert is on disk: the first failure stops
+ * here, lsm/pushes.spooled says how far it got, and the next drain or check starts again there.
+ */
 export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>): Promise<{ spooled: number; problems: string[] }> {
   const out = { spooled: 0, problems: [] as string[] };
-  let offset = 0;
-  try { offset = Number(readFileSync(join(gitdir, SPOOLED), 'utf8')) || 0; } catch { /* from the start */ }
+  let offset = 0, done = 0;
+  try { [offset, done] = readFileSync(join(gitdir, SPOOLED), 'utf8').trim().split(' ').map((x) => Number(x) || 0); done ||= 0; } catch { /* from the start */ }
   let fd: number;
   try { fd = openSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'r'); } catch { return out; }
   let text: string;
@@ -100,16 +105,24 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     closeSync(fd);
   }
   // the alert pipeline is loaded only here, never in the push's own hook
-  const [{ buildAlert }, { Spool }, { unifiedDiff }, { pushedChange }] = await Promise.all([import('../alert/message.js'), import('../alert/spool.js'), import('../store/history.js'), import('./commit-read.js')]);
+  const [{ alertSubject, buildAlert }, { Spool }, { unifiedDiff }, { pushedChange }] = await Promise.all([import('../alert/message.js'), import('../alert/spool.js'), import('../store/history.js'), import('./commit-read.js')]);
   const spool = new Spool(alerts.spoolDir);
+  const mark = async (at: string) => {
+    try { await writeFileAtomic(join(gitdir, SPOOLED), at, join(gitdir, 'lsm'), 0o644, 'none'); return true; }
+    catch (err) { out.problems.push(`cannot record how far central alerts are spooled (${SPOOLED}): ${(err as Error).message}`); return false; }
+  };
   for (const line of text.split('\n').slice(0, -1)) { // only whole lines: a record being written waits
+    const start = offset;
     offset += Buffer.byteLength(line) + 1;
     let rec: PushRecord;
-    try { rec = JSON.parse(line) as PushRecord; } catch { out.problems.push(`lsm/pushes.jsonl: a damaged record skipped at byte ${offset}`); continue; }
+    try { rec = JSON.parse(line) as PushRecord; } catch { out.problems.push(`lsm/pushes.jsonl: a damaged record skipped at byte ${start}`); if (!(await mark(String(offset)))) return out; continue; }
     const host = rec.host;
     const range = rec.old === ZERO ? [rec.new] : [rec.new, '--not', rec.old];
     const r = runGit(gitdir, ['rev-list', '--reverse', '--first-parent', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range]);
-    for (const oid of r.out.toString().split('\n').filter(Boolean)) {
+    if (r.code !== 0) { out.problems.push(`central alerts for hosts/${host}: cannot list the pushed commits: ${r.err.trim().split('\n')[0]} (retried next time)`); return out; }
+    const oids = r.out.toString().split('\n').filter(Boolean);
+    for (let i = done; i < oids.length; i++) {
+      const oid = oids[i];
       try {
         if (spool.has(`${oid}-fleet-host-${host}`)) continue;
         const { change, before, after } = pushedChange(gitdir, oid);
@@ -117,12 +130,17 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
         const diff = unifiedDiff(before, after);
         // two hosts can make the same commit (same snapshot, same second): the id names the host too
         const alert = { ...buildAlert(change, null, diff, host, `${gitdir} (branch hosts/${host})`), id: `${oid}-fleet-host-${host}` };
+        alert.subject = alertSubject(alert, host); // 'web-1: +1 tcp 0.0.0.0:4444': the host, not the server SUB names
         if (await spool.add(alert)) out.spooled++;
       } catch (err) {
-        out.problems.push(`alert for hosts/${host} ${oid.slice(0, 10)}: ${(err as Error).message}`);
+        // not spooled, so not counted: what is done of this record is marked, the rest retried
+        out.problems.push(`central alert for hosts/${host} ${oid.slice(0, 10)} not spooled in ${alerts.spoolDir} (retried next time): ${(err as Error).message}`);
+        if (i > done) await mark(`${start} ${i}`);
+        return out;
       }
     }
-    await writeFileAtomic(join(gitdir, SPOOLED), String(offset), join(gitdir, 'lsm'), 0o644, 'none'); // after each record: a crash repeats at most one
+    done = 0;
+    if (!(await mark(String(offset)))) return out; // after each record: a crash repeats at most one
   }
   return out;
 }
@@ -139,7 +157,9 @@ export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings,
     const spooled = await spoolReceived(gitdir, alerts);
     const { deliver } = await import('../alert/index.js');
     const report = await deliver({ ...alerts, host: '', repoDir: gitdir });
-    return { ...report, problems: [...queued.problems, ...spooled.problems, ...report.problems] };
+    const problems = [...queued.problems, ...spooled.problems, ...report.problems];
+    recordCentralProblems(gitdir, problems);
+    return { ...report, problems };
   } finally {
     lock.release();
   }
@@ -168,3 +188,4 @@ export async function lockCentral(gitdir: string): Promise<Lock> {
   mkdirSync(join(gitdir, 'lsm'), { recursive: true });
   return lockRepository(join(gitdir, 'lsm'), 120_000);
 }
+

@@ -2,7 +2,7 @@
 // git's own http-backend: append-only by git's settings (denyNonFastForwards, denyDeletes) and by
 // lsm's hooks (the guard before, the index and central alerts after), and prints the web server's
 // configuration (lighttpd: the one the integration test runs as printed).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ export interface InitOptions {
   port: number;
   htpasswd: string;
   user?: string; // the user the web server runs as (owns DIR)
+  /** what the hooks write outside DIR (the central alerts' spool, the event log): the web server's user must be able to */
+  writes?: { path: string; what: string }[];
 }
 
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -116,7 +118,40 @@ export function initServer(dirArg: string, o: InitOptions): string {
     if (err instanceof LsmError) throw err;
     throw new LsmError(`cannot set up ${dir}: ${(err as Error).message.split('\n')[0]}`);
   }
+  if (o.user) webUserCanWrite(dir, o.user, o.writes ?? []);
   return lighttpdConfig(dir, o);
+}
+
+/**
+ * The hooks run as the web server's user and write the repository (objects, refs, lsm/: queue,
+ * index, push record, markers), the central spool and the event log: a hook that cannot fails
+ * every central alert. As root, DIR is given to that user; then each of these is tried as that
+ * user (what does not exist yet: its nearest existing parent, where it would be made).
+ */
+function webUserCanWrite(dir: string, user: string, writes: { path: string; what: string }[]): void {
+  if (process.getuid?.() !== 0) return; // only root can act as another user (and hand it DIR)
+  const id = spawnSync('id', ['-u', user], { encoding: 'utf8' });
+  if (id.status !== 0) throw new LsmError(`--web-user ${user}: no such user`, EXIT.USAGE);
+  execFileSync('chown', ['-R', `${user}:`, dir]);
+  const targets = [{ path: dir, what: 'the fleet repository' }, ...writes.filter((w) => w.path !== '')].map((w) => {
+    let p = resolve(w.path);
+    while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+    return { ...w, probe: p };
+  });
+  // one process as that user: in a directory, every directory under it (where files are made and replaced)
+  const script = 'for p; do if [ -d "$p" ]; then find "$p" -type d ! -writable -print 2>/dev/null | head -n 1; [ -w "$p" ] || echo "$p"; else [ -w "$p" ] || echo "$p"; fi; echo -; done';
+  const r = spawnSync('runuser', ['-u', user, '--', 'sh', '-c', script, 'sh', ...targets.map((t) => t.probe)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new LsmError(`cannot check what ${user} may write: ${(r.stderr || `runuser exit ${r.status}`).trim().split('\n')[0]}`);
+  // '-' ends each answer (every path it names is absolute): its first line is the first it cannot write
+  const answers: string[][] = [[]];
+  for (const l of r.stdout.split('\n')) if (l === '-') answers.push([]); else if (l) answers[answers.length - 1].push(l);
+  const problems = targets.flatMap((t, i) => {
+    const bad = answers[i]?.[0];
+    return bad ? [`${t.what} ${t.path}${bad !== t.path ? ` (${bad})` : ''}`] : [];
+  });
+  if (problems.length) {
+    throw new LsmError(`the web server's user ${user} cannot write ${problems.join('; ')}: the hooks run as ${user} and would lose central alerts; make these ${user}'s (chown ${user}: PATH) or name others in the config, then run lsm fleet init again`, EXIT.USAGE);
+  }
 }
 
 export function lighttpdConfig(dir: string, o: InitOptions): string {

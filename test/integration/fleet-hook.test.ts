@@ -4,7 +4,7 @@
 // by the shell alone; a burst of pushes starts one drain, which records every push.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testConfig } from '../helpers/config.js';
@@ -119,7 +119,7 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     expect(await Promise.all(runs)).toEqual(hosts.map(() => 0));
     expect(await drained(gitdir, hosts.length)).toBe(hosts.length);
     expect(readdirSync(join(gitdir, 'lsm', 'queue'))).toEqual([]);
-    for (const h of hosts) expect(JSON.parse(readFileSync(join(gitdir, 'lsm', 'index', 'now', `${h}.json`), 'utf8')).tip).toBe(tips[hosts.indexOf(h)]);
+    for (const h of hosts) expect(JSON.parse(readFileSync(join(gitdir, 'lsm', 'index', 'now', `${h}.json`), 'utf8').split('\n')[0]).tip).toBe(tips[hosts.indexOf(h)]);
     const drains = starts().filter((s) => / drain /.test(s));
     expect(drains.length).toBeGreaterThanOrEqual(1);
     expect(drains.length).toBeLessThanOrEqual(2); // one, and at most a next one for what came as it ended
@@ -214,5 +214,24 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     expect(await drained(gitdir, 2)).toBe(2);
     expect(readdirSync(join(gitdir, 'lsm', 'queue'))).toEqual([]);
     expect(starts().filter((s) => / drain /.test(s))).toHaveLength(2);
+  });
+  it("fleet init --web-user refuses when that user cannot write what the hooks write (the spool, the event log), and says what to fix", () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-hook-'));
+    chmodSync(tmp, 0o755); // the web server's user reaches the repository
+    const srv = join(tmp, 'srv');
+    const conf = testConfig(join(tmp, 'etc'), { SPOOL_DIR: join(srv, 'spool'), EVENT_LOG: join(srv, 'events.jsonl') });
+    const init = () => spawnSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'init', join(srv, 'fleet.git'), '--config', conf, '--web-user', 'nobody', '--htpasswd', join(tmp, 'htpasswd')], { encoding: 'utf8' });
+    const refused = init();
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`^lsm: the web server's user nobody cannot write SPOOL_DIR \\(the central alerts' spool\\) ${join(srv, 'spool')} \\(${srv}\\); EVENT_LOG ${join(srv, 'events.jsonl')} \\(${srv}\\): .*chown nobody: PATH`));
+    expect(statSync(join(srv, 'fleet.git', 'lsm')).uid).toBe(65534); // the repository is the web server's user's
+    mkdirSync(join(srv, 'spool'), { mode: 0o700 });
+    execFileSync('chown', ['nobody:', join(srv, 'spool')]);
+    writeFileSync(join(srv, 'events.jsonl'), '');
+    expect(init().stderr).toMatch(/cannot write EVENT_LOG/);
+    execFileSync('chown', ['nobody:', join(srv, 'events.jsonl')]);
+    const ok = init();
+    expect([ok.status, ok.stderr]).toEqual([0, '']);
+    expect(ok.stdout).toContain('server.username = "nobody"');
   });
 });

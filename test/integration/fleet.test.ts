@@ -3,7 +3,7 @@
 // pushing with isomorphic-git; the guard's refusals seen by a real `git push`; central alerts read
 // back from a real SMTP server; an outage and the catch-up; a `git clone` of the central copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,9 +110,11 @@ describe('fleet', { timeout: 240_000 }, () => {
     const with4445 = central.filter(has4445);
     expect(with4445.map((m) => m.headers.get('x-lsm-host')).sort()).toEqual(HOSTS);
     for (const m of central) {
-      expect(m.subject).toMatch(/^lsm fleet change\b/); // SUB, then what changed
+      // the host that changed, then what changed: not SUB, which names the server
+      expect(m.subject).toMatch(new RegExp(`^${m.headers.get('x-lsm-host')}: [+-]`));
       expect(m.text).toContain(`lsm on ${m.headers.get('x-lsm-host')} recorded a change`);
     }
+    for (const m of with4445) expect(m.subject).toMatch(new RegExp(`^${m.headers.get('x-lsm-host')}: .*tcp 0\\.0\\.0\\.0:4445 \\(svc4445\\)`));
     // the hosts' own alerts went to their own admins as before
     expect(await mails('web-1@example.org')).toHaveLength(1);
   });
@@ -270,6 +272,11 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect(JSON.parse(check.stdout)).toEqual({ silent: HOSTS, raised: 3 });
     const silent = (await mails('fleet@example.org')).filter((m) => m.text!.includes('SILENT HOST'));
     expect(silent.map((m) => m.headers.get('x-lsm-host')).sort()).toEqual(HOSTS);
+    for (const m of silent) {
+      // its own words: no '+0 -0', no 'recorded a change', and the host named first
+      expect(m.subject).toMatch(new RegExp(`^${m.headers.get('x-lsm-host')}: silent for \\d+[smhd], last push \\d{4}-\\S+$`));
+      expect(m.text).not.toContain('recorded a change');
+    }
     const again = await world.lsm(['fleet', 'check', '--silent-after', '1ms', '--json', '--fleet', central], { LSM_CONFIG: join(tmp, 'central', 'lsm.conf') });
     expect(JSON.parse(again.stdout)).toEqual({ silent: HOSTS, raised: 0 });
   });
@@ -300,5 +307,106 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect(execFileSync('git', ['-C', repo('web-2'), 'rev-parse', 'refs/lsm/pushed'], { encoding: 'utf8' }).trim()).toBe(head());
     expect((await logged(before + 4)).slice(before + 1)).toEqual(['POST /git/fleet.git/git-receive-pack 200', 'GET /git/fleet.git/info/refs?service=git-receive-pack 200', 'POST /git/fleet.git/git-receive-pack 200']);
     execFileSync('git', ['--git-dir', central, 'fsck', '--strict'], { stdio: 'pipe' });
+  });
+  // the drain the post-receive hook started has recorded the push of `commit` and ended (bounded)
+  const drainIdle = async (commit: string) => {
+    const recorded = () => { try { return readFileSync(join(central, 'lsm', 'pushes.jsonl'), 'utf8').includes(commit); } catch { return false; } };
+    const free = () => spawnSync('flock', ['-n', join(central, 'lsm', 'drain.lock'), 'true']).status === 0;
+    for (let i = 0; i < 300 && !(recorded() && readdirSync(join(central, 'lsm', 'queue')).length === 0 && free()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(recorded()).toBe(true);
+  };
+  const centralLsm = (args: string[]) => world.lsm([...args, '--fleet', central], { LSM_CONFIG: join(tmp, 'central', 'lsm.conf') });
+
+  it('a central alert the drain cannot spool is not counted as spooled: fleet check and status say so, and it is mailed once fixed', async () => {
+    const spool = join(tmp, 'central', 'spool');
+    const marker = () => readFileSync(join(central, 'lsm', 'pushes.spooled'), 'utf8');
+    const before = marker();
+    execFileSync('chattr', ['+i', spool]); // not writable, not even by root (the web server's user here)
+    try {
+      await hold(4450);
+      const r = await lsmOn('web-2', ['-c']);
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      await drainIdle(execFileSync('git', ['-C', repo('web-2'), 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim());
+      expect(marker()).toBe(before);
+      expect((await centralLsm(['fleet', 'status'])).stdout).toMatch(/^central alerts: failing since \S+: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .*spool \(retried next time\): .*EPERM.*; lsm fleet check retries$/m);
+      expect(JSON.parse((await centralLsm(['fleet', 'status', '--json'])).stdout).central).toMatchObject({ failingSince: expect.any(String), problems: expect.arrayContaining([expect.stringMatching(/^central alert for hosts\/web-2 /)]) });
+      const check = await centralLsm(['fleet', 'check']);
+      expect(check.code).toBe(1);
+      expect(check.stderr).toMatch(/^lsm: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .* \(retried next time\): .*EPERM/m);
+      expect(marker()).toBe(before);
+    } finally {
+      execFileSync('chattr', ['-i', spool]);
+    }
+    const fixed = await centralLsm(['fleet', 'check']);
+    expect([fixed.code, fixed.stderr]).toEqual([0, '']);
+    expect(marker()).not.toBe(before);
+    const has4450 = (m: ParsedMail) => m.headers.get('x-lsm-host') === 'web-2' && /^  host\/tcp  0\.0\.0\.0:4450 /m.test(m.text!);
+    expect((await mailsUntil('fleet@example.org', (ms) => ms.some(has4450))).filter(has4450)).toHaveLength(1);
+    expect((await centralLsm(['fleet', 'status'])).stdout).not.toMatch(/central alerts/);
+  });
+  it('the index never answers wrong: a port changed by hand in now/ or changes/ is found by verify, and the questions rebuild that host first', async () => {
+    const file = (part: string, h: string) => join(central, 'lsm', 'index', part, `${h}.json`);
+    writeFileSync(file('now', 'web-2'), readFileSync(file('now', 'web-2'), 'utf8').split('0.0.0.0:4444 ').join('0.0.0.0:4999 '));
+    writeFileSync(file('changes', 'web-1'), readFileSync(file('changes', 'web-1'), 'utf8').replace(/,1,0,/, ',7,0,'));
+    const verify = await world.lsm(['fleet', 'verify', '--fleet', central]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toBe('hosts/web-1: lsm/index/changes/web-1.json is damaged (its header or checksum does not hold)\n' +
+      'hosts/web-2: lsm/index/now/web-2.json is damaged (its header or checksum does not hold)\nlsm fleet reindex rebuilds the index\n');
+    expect(JSON.parse((await world.lsm(['fleet', 'where', '4999', '--json', '--fleet', central])).stdout).hits).toEqual([]);
+    expect(JSON.parse((await world.lsm(['fleet', 'where', '4444', '--json', '--fleet', central])).stdout).hits.map((x: { host: string }) => x.host)).toEqual(HOSTS);
+    const log = JSON.parse((await world.lsm(['fleet', 'log', '--json', '--host', 'web-1', '--fleet', central])).stdout);
+    expect(log.changes.every((c: { added: number }) => c.added !== 7)).toBe(true);
+    expect((await world.lsm(['fleet', 'verify', '--fleet', central])).stdout).toBe('index agrees with the branches\n');
+  });
+
+  it("the timeline is the server's clock: changes a host dated 2100 and 1980 are in log --since 1d in the order they arrived, the host's date beside them, flagged", async () => {
+    const h = repo('web-3');
+    const g = (args: string[], env: Record<string, string> = {}) => execFileSync('git', ['-C', h, ...args], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    // a snapshot commit on `parent` with one more tcp line, committed at `date` (a host's clock is its root's)
+    const dated = (parent: string, line: string, date: string) => {
+      const tcp = g(['cat-file', '-p', `${parent}:host/tcp`]) + `\n${line}\n`;
+      const blob = execFileSync('git', ['-C', h, 'hash-object', '-w', '--stdin'], { input: tcp, encoding: 'utf8' }).trim();
+      const host = execFileSync('git', ['-C', h, 'mktree'], { input: g(['ls-tree', `${parent}:host`]).replace(/blob [0-9a-f]{40}\ttcp$/m, `blob ${blob}\ttcp`) + '\n', encoding: 'utf8' }).trim();
+      const root = execFileSync('git', ['-C', h, 'mktree'], { input: `040000 tree ${host}\thost\n`, encoding: 'utf8' }).trim();
+      return g(['commit-tree', '-p', parent, '-m', `+1 -0: host/tcp +1`, root], { GIT_COMMITTER_DATE: date, GIT_AUTHOR_DATE: date });
+    };
+    // (on the server's branch: web-3's own history was rewritten by an earlier test, and refused)
+    const tip = /^([0-9a-f]{40})\trefs\/heads\/hosts\/web-3$/m.exec((await git(['ls-remote', authUrl('web-3')])).stdout)![1];
+    const future = dated(tip, '0.0.0.0:4460  future  root  /usr/bin/future', '@4102444800 +0000'); // 2100-01-01
+    const past = dated(future, '0.0.0.0:4461  past  root  /usr/bin/past', '@315532800 +0000'); // 1980-01-01
+    const t0 = Date.now();
+    const pushed = await git(['-C', h, 'push', authUrl('web-3'), `${future}:refs/heads/hosts/web-3`]);
+    expect(pushed.code).toBe(0);
+    await drainIdle(future);
+    expect((await git(['-C', h, 'push', authUrl('web-3'), `${past}:refs/heads/hosts/web-3`])).code).toBe(0);
+    await drainIdle(past);
+    const log = JSON.parse((await world.lsm(['fleet', 'log', '--since', '1d', '--json', '--fleet', central])).stdout).changes;
+    expect(log.slice(-2)).toEqual([
+      expect.objectContaining({ host: 'web-3', commit: future, received: true, committed: '2100-01-01T00:00:00.000Z', clockOff: true }),
+      expect.objectContaining({ host: 'web-3', commit: past, received: true, committed: '1980-01-01T00:00:00.000Z', clockOff: true }),
+    ]);
+    for (const e of log.slice(-2)) expect(Date.parse(e.time)).toBeGreaterThanOrEqual(t0 - 1000);
+    expect((await world.lsm(['fleet', 'log', '--since', '1d', '--host', 'web-3', '--fleet', central])).stdout).toMatch(new RegExp(`^\\S+  web-3  ${past.slice(0, 10)}  \\+1 -0: host/tcp \\+1  \\(host clock: 1980-01-01T00:00:00\\.000Z\\)$`, 'm'));
+    const web3 = JSON.parse((await world.lsm(['fleet', 'status', '--json', '--fleet', central])).stdout).hosts.find((x: { host: string }) => x.host === 'web-3');
+    expect(web3).toMatchObject({ lastChangeCommitted: '1980-01-01T00:00:00.000Z', clockOff: true });
+    expect(Date.parse(web3.lastChange)).toBeGreaterThanOrEqual(t0 - 1000);
+    expect(Date.parse(web3.lastChange)).toBeLessThanOrEqual(Date.now());
+    const where = JSON.parse((await world.lsm(['fleet', 'where', '4460', '--json', '--fleet', central])).stdout).hits;
+    expect(Date.parse(where[0].since)).toBeGreaterThanOrEqual(t0 - 1000); // since it arrived, not since 2100
+    expect((await world.lsm(['fleet', 'verify', '--fleet', central])).stdout).toBe('index agrees with the branches\n');
+  });
+  it('a silent host that pushes again is told once; no central subject names the server or says +0 -0', async () => {
+    // every host was told silent (--silent-after 1ms above) and has pushed or been checked since: the
+    // checks with the default limit told each return once; one more check tells nothing
+    const back = (ms: ParsedMail[]) => ms.filter((m) => / pushing again, silent since /.test(m.subject!));
+    expect((await centralLsm(['fleet', 'check', '--json'])).stdout).toBe('{"silent":[],"raised":0}\n');
+    const all = await mails('fleet@example.org');
+    expect(back(all).map((m) => m.headers.get('x-lsm-host')).sort()).toEqual(HOSTS);
+    for (const m of back(all)) {
+      expect(m.subject).toMatch(new RegExp(`^${m.headers.get('x-lsm-host')}: pushing again, silent since \\d{4}-\\S+$`));
+      expect(m.text).toMatch(new RegExp(`^${m.headers.get('x-lsm-host')} is pushing again`));
+    }
+    for (const m of all) expect(m.subject).not.toMatch(/Alert on|lsm fleet change|\+0 -0/);
+    expect(all.filter((m) => /:4450\b/.test(m.subject!)).map((m) => m.subject)).toEqual(['web-2: +1 tcp 0.0.0.0:4450 (svc4450)']);
   });
 });

@@ -2,10 +2,11 @@
 // incrementally (as the post-receive hook does) and from scratch, and the questions it answers.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fleetRefs, readHostChanges, readHostHistory, readHostNow, reindex, updateHostIndex, verifyIndex } from '../../src/fleet/catalog.js';
+import { fleetRefs, readHostChanges, readHostHistory, readHostNow, recordPush, reindex, updateHostIndex, verifyIndex } from '../../src/fleet/catalog.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../../src/fleet/questions.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
@@ -37,10 +38,13 @@ describe('fleet index', () => {
     // a line starting like a diff header must not confuse the parser
     const odd = '+++:1  x  root  /x';
     writeHistory(gitdir, 'web-1', [{ t: 0, tcp: [sshd] }, { t: 100, tcp: [sshd, nc] }]);
-    updateHostIndex(gitdir, 'web-1', tip(gitdir, 'web-1'), 1000, null);
+    // as the drain does: the push recorded, then indexed at its time (the server's: the hosts' commit dates are theirs)
+    const pushed = (t: number, old: string) => { recordPush(gitdir, { t, host: 'web-1', old, new: tip(gitdir, 'web-1'), user: 'web-1' }); updateHostIndex(gitdir, 'web-1', tip(gitdir, 'web-1'), t, null); };
+    pushed((T0 + 100) * 1000, '0'.repeat(40));
+    const first = tip(gitdir, 'web-1');
     // more commits on web-1 after the first index: indexed incrementally
     writeHistory(gitdir, 'web-1', [{ t: 200, tcp: [sshd] }, { t: 300, tcp: [sshd, nc, odd], netns: { 'netns/c1/tcp': ['0.0.0.0:80  nginx  root  /usr/sbin/nginx'] } }], tip(gitdir, 'web-1'));
-    updateHostIndex(gitdir, 'web-1', tip(gitdir, 'web-1'), (T0 + 300) * 1000, null);
+    pushed((T0 + 300) * 1000, first);
     writeHistory(gitdir, 'web-2', [{ t: 50, tcp: [sshd, nc] }]);
 
     const where = fleetWhere(gitdir, '4444');
@@ -50,14 +54,17 @@ describe('fleet index', () => {
     ]);
     const blame = fleetBlame(gitdir, '4444/tcp');
     expect(blame.find((b) => b.host === 'web-1')!.intervals.map((i) => [i.from, i.to])).toEqual([
-      [new Date((T0 + 100) * 1000).toISOString(), new Date((T0 + 200) * 1000).toISOString()],
+      [new Date((T0 + 100) * 1000).toISOString(), new Date((T0 + 300) * 1000).toISOString()], // when the server got each commit
       [new Date((T0 + 300) * 1000).toISOString(), null],
     ]);
     expect(fleetWhere(gitdir, '+++:1').map((h) => h.line)).toEqual([odd]);
     const log = fleetLog(gitdir, {});
-    expect(log.map((e) => [e.host, e.added, e.removed])).toEqual([['web-1', 1, 0], ['web-2', 2, 0], ['web-1', 1, 0], ['web-1', 0, 1], ['web-1', 3, 0]]);
-    expect(fleetLog(gitdir, { grep: '4444' }).map((e) => e.time)).toEqual([100, 50, 200, 300].sort((a, b) => a - b).map((t) => new Date((T0 + t) * 1000).toISOString()));
-    expect(fleetLog(gitdir, { since: (T0 + 250) * 1000 }).length).toBe(1);
+    // by arrival: web-2 never pushed through the hook (its commit date stands in); web-1's first two came in one push
+    expect(log.map((e) => [e.host, e.added, e.removed, e.received])).toEqual([['web-2', 2, 0, false], ['web-1', 1, 0, true], ['web-1', 1, 0, true], ['web-1', 0, 1, true], ['web-1', 3, 0, true]]);
+    expect(log[1]).toMatchObject({ time: new Date((T0 + 100) * 1000).toISOString(), committed: new Date(T0 * 1000).toISOString(), clockOff: false });
+    expect(fleetLog(gitdir, { grep: '4444' }).map((e) => e.time)).toEqual([50, 100, 300, 300].map((t) => new Date((T0 + t) * 1000).toISOString()));
+    expect(fleetLog(gitdir, { since: (T0 + 250) * 1000 }).length).toBe(2);
+    expect(fleetLog(gitdir, { since: (T0 + 300) * 1000 }).length).toBe(2); // a change made exactly at T is in
     expect(fleetLog(gitdir, { host: 'web-2' }).length).toBe(1);
     expect(fleetDiff(gitdir, 'web-1', 'web-2')!.files).toEqual([
       { path: 'host/tcp', onlyA: [odd], onlyB: [] },
@@ -67,29 +74,39 @@ describe('fleet index', () => {
     const status = fleetStatus(gitdir, 120_000, (T0 + 300) * 1000 + 60_000);
     expect(status.map((s) => [s.host, s.changes, s.sockets, s.silent])).toEqual([['web-1', 4, { tcp: 4 }, false], ['web-2', 1, { tcp: 2 }, true]]);
     expect(verifyIndex(gitdir)).toEqual([]);
-    // (received comes from lsm/pushes.jsonl, which this test's direct updates did not write)
-    const all = () => JSON.stringify(['web-1', 'web-2'].map((h) => [readHostHistory(gitdir, h), readHostChanges(gitdir, h), { ...readHostNow(gitdir, h), received: null }]));
+    const all = () => JSON.stringify(['web-1', 'web-2'].map((h) => [readHostHistory(gitdir, h), readHostChanges(gitdir, h), readHostNow(gitdir, h)]));
     const incremental = all();
     // version 1's one file per host is removed by reindex
     writeFileSync(join(gitdir, 'lsm', 'index', 'web-1.json'), '{"v":1}');
     expect(reindex(gitdir)).toBe(2);
     expect(all()).toBe(incremental);
     expect(existsSync(join(gitdir, 'lsm', 'index', 'web-1.json'))).toBe(false);
-    // each part of the index is checked: a damaged 'now' (what status and where read) is found
+    // each part of the index is checked: a port changed by hand in 'now' (where, status) is found by
+    // verify, and never answered: the question rebuilds that host first
     const nowFile = join(gitdir, 'lsm', 'index', 'now', 'web-1.json');
     const good = readFileSync(nowFile, 'utf8');
     writeFileSync(nowFile, good.replace('4444', '4445'));
-    expect(verifyIndex(gitdir)).toEqual(['hosts/web-1: index differs from the branch (now)']);
-    writeFileSync(nowFile, good);
-    const changesFile = join(gitdir, 'lsm', 'index', 'changes', 'web-2.json');
-    writeFileSync(changesFile, '[]');
-    expect(verifyIndex(gitdir)).toEqual(['hosts/web-2: index differs from the branch (changes)']);
-    expect(fleetLog(gitdir, { host: 'web-2' })).toEqual([]); // log reads only the changes
+    expect(verifyIndex(gitdir)).toEqual(['hosts/web-1: lsm/index/now/web-1.json is damaged (its header or checksum does not hold)']);
+    expect(fleetWhere(gitdir, '4445')).toEqual([]);
+    expect(fleetWhere(gitdir, '4444').map((h) => h.host)).toEqual(['web-1', 'web-2']);
+    expect(readFileSync(nowFile, 'utf8')).toBe(good);
+    // the same in 'changes' (log) and 'history' (blame)
+    for (const [part, host, edit] of [['changes', 'web-2', (t: string) => t.replace(/,2,0,/, ',9,0,')], ['history', 'web-1', (t: string) => t.replace('4444', '4445')]] as const) {
+      const file = join(gitdir, 'lsm', 'index', part, `${host}.json`);
+      const before = readFileSync(file, 'utf8');
+      writeFileSync(file, edit(before));
+      expect(verifyIndex(gitdir)).toEqual([`hosts/${host}: lsm/index/${part}/${host}.json is damaged (its header or checksum does not hold)`]);
+      expect(part === 'changes' ? fleetLog(gitdir, { host }).map((e) => e.added) : fleetBlame(gitdir, '4445')).toEqual(part === 'changes' ? [2] : []);
+      expect(readFileSync(file, 'utf8')).toBe(before);
+    }
+    // a content edit that keeps the checksum right is still found: verify compares with a rebuild
+    const forged = good.split('\n')[1].replace('4444', '4445');
+    writeFileSync(nowFile, `${JSON.stringify({ ...JSON.parse(good.split('\n')[0]), sha256: createHash('sha256').update(forged).digest('hex') })}\n${forged}`);
+    expect(verifyIndex(gitdir)).toEqual(['hosts/web-1: lsm/index/now/web-1.json differs from a rebuild from the branch']);
     reindex(gitdir);
-    expect(fleetLog(gitdir, { host: 'web-2' }).length).toBe(1);
-    // a damaged index is found by verify
+    // an index behind its branch is found by verify
     writeHistory(gitdir, 'web-2', [{ t: 400, tcp: [sshd] }], tip(gitdir, 'web-2'));
-    expect(verifyIndex(gitdir)).toEqual([expect.stringMatching(/^hosts\/web-2: indexed up to [0-9a-f]{10}, branch at [0-9a-f]{10}$/)]);
+    expect(verifyIndex(gitdir)).toEqual(['history', 'changes', 'now'].map((p) => expect.stringMatching(new RegExp(`^hosts/web-2: lsm/index/${p}/web-2.json was built from another tip than the branch's [0-9a-f]{10}$`))));
   });
 
   it("drift: a host's pushed baseline against its lines now, in status; a baseline pushed later re-derives it", () => {
@@ -108,11 +125,10 @@ describe('fleet index', () => {
     expect(fleetStatus(gitdir, 1e12, (T0 + 300) * 1000)[0].drift).toEqual({ baseline: commits[2], added: [], removed: [] });
     expect(verifyIndex(gitdir)).toEqual([]);
     // an index made before the baseline moved is found stale by verify
-    const nowFile = join(gitdir, 'lsm', 'index', 'now', 'db-1.json');
     execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/db-1', commits[1]]);
     expect(verifyIndex(gitdir)).toEqual([expect.stringMatching(/^hosts\/db-1: indexed with baseline [0-9a-f]{10}, pushed baseline [0-9a-f]{10}$/)]);
     reindex(gitdir);
-    expect(JSON.parse(readFileSync(nowFile, 'utf8')).drift).toEqual({ added: [], removed: [`host/tcp\t${web}`] });
+    expect(readHostNow(gitdir, 'db-1')!.drift).toEqual({ added: [], removed: [`host/tcp\t${web}`] });
   });
 
   it('reads the refs from the files as git does: packed, loose ones winning, and asks git when unsure', () => {

@@ -11,7 +11,9 @@ import { moveBaseline, readBaseline } from '../store/baseline.js';
 import { summarize } from '../store/changes.js';
 import { lockRepository } from '../store/lock.js';
 import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
-import { alertSettings, context, flushAlerts, scan, type Context, type GlobalArgs } from './context.js';
+import { alertSettings, flushAlerts } from '../run/alerts.js';
+import { recordedRun, scan, settle } from '../run/scan.js';
+import type { Context, GlobalArgs } from '../run/settings.js';
 import { out, printChange, shortId } from './output.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import type { FileChange, Change } from '../types.js';
@@ -63,10 +65,10 @@ const command: CommandModule<GlobalArgs, Args> = {
   describe: 'scan, commit any change, and report drift from the baseline (LSM: lsm -c)',
   builder: (y) => y.options(options),
   handler: async (argv) => {
-    const ctx = context(argv);
-    // METRICS_FILE is written at exit, synchronously: its module is loaded now, and only then
-    const run = ctx.loaded.config.metricsFile ? (await import('./metrics.js')).recordRun(ctx) : {} as import('./metrics.js').RunFacts;
-    const { change, snapshot, lines } = await scan(ctx);
+    // METRICS_FILE records this run however it ends, a run its settings' checks refuse included
+    const { ctx, facts: run } = await recordedRun(argv);
+    const scanned = await scan(ctx, { deferFailure: true });
+    const { change, snapshot, lines } = scanned;
     run.snapshot = snapshot;
     if (change) run.commitTime = change.time;
     const repo = openRepo(ctx.repoDir);
@@ -97,6 +99,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (change) printChange(change);
       if (drift.length) out(`drift from baseline ${shortId(baseline)}: ${summarize(drift)} (lsm drift; approve with lsm -g)${reminded ? '; reminder sent' : ''}`);
     }
+    settle(scanned); // an alert it could not spool fails the run, once what it found is printed
     if (drift.length && argv['exit-code']) process.exitCode = EXIT.CHANGED;
   },
 };

@@ -59,7 +59,7 @@ const OWNER = '.repo'; // the repository a spool belongs to
 
 /** The repository that claimed the spool at dir, or null when none did yet. */
 export function spoolOwner(dir: string): string | null {
-  try { return readChecked(join(dir, OWNER)).trim(); } catch { return null; }
+  try { return readChecked(join(dir, OWNER)).trim() || null; } catch { return null; } // empty: a claim a full disk cut short
 }
 
 /** Why repoDir may not use the spool at dir (another repository claimed it), or null: asked before anything is written. */
@@ -207,7 +207,10 @@ export class Spool {
     const problem = claimProblem(this.dir, repoDir);
     if (problem) throw problem;
     this.ensure();
-    if (spoolOwner(this.dir) === null) createExclusive(join(this.dir, OWNER), `${resolve(repoDir)}\n`, 0o600);
+    if (spoolOwner(this.dir) !== null) return;
+    const marker = join(this.dir, OWNER);
+    rmSync(marker, { force: true }); // an empty one: its write failed
+    try { createExclusive(marker, `${resolve(repoDir)}\n`, 0o600); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(marker, { force: true }); throw err; }
   }
 
   has(id: string): boolean {

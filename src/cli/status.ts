@@ -87,9 +87,9 @@ const command: CommandModule<GlobalArgs, Args> = {
       (st.unreadable ? `, ${st.unreadable} unreadable (owners unknown${process.getuid?.() !== 0 ? ': run as root' : ''})` : ''));
     const spoolDir = ctx.loaded.config.spoolDir;
     const spool = ownSpoolSummary(ctx);
-    if (!spool) { out(`the spool ${spoolDir} belongs to another repository: its alerts are not counted here (give this repository its own SPOOL_DIR)`); return; }
-    if (spool.quarantined) out(`${spool.quarantined} file${spool.quarantined === 1 ? '' : 's'} moved out of the spool into ${spoolDir}/quarantine (not valid alerts: look, then delete them)`);
-    if (spool.pending || spool.dead) {
+    if (!spool) out(`the spool ${spoolDir} belongs to another repository: its alerts are not counted here (give this repository its own SPOOL_DIR)`);
+    if (spool?.quarantined) out(`${spool.quarantined} file${spool.quarantined === 1 ? '' : 's'} moved out of the spool into ${spoolDir}/quarantine (not valid alerts: look, then delete them)`);
+    if (spool && (spool.pending || spool.dead)) {
       out(`${spool.pending + spool.dead} alert${spool.pending + spool.dead === 1 ? '' : 's'} undelivered in ${spoolDir}` +
         ` (${spool.dead} failed permanently), oldest ${new Date(spool.oldest!).toISOString()}; lsm flush to retry`);
       for (const e of spool.lastErrors) out(`  ${e}`);

@@ -209,8 +209,16 @@ export class Spool {
     this.ensure();
     if (spoolOwner(this.dir) !== null) return;
     const marker = join(this.dir, OWNER);
-    rmSync(marker, { force: true }); // an empty one: its write failed
-    try { createExclusive(marker, `${resolve(repoDir)}\n`, 0o600); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(marker, { force: true }); throw err; }
+    const write = () => createExclusive(marker, `${resolve(repoDir)}\n`, 0o600);
+    try {
+      write();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') { rmSync(marker, { force: true }); throw err; } // no half claim left
+      // there is one: another repository's claim since (refused), or an empty one a full disk left (replaced)
+      const again = claimProblem(this.dir, repoDir);
+      if (again) throw again;
+      if (spoolOwner(this.dir) === null) { rmSync(marker, { force: true }); write(); }
+    }
   }
 
   has(id: string): boolean {

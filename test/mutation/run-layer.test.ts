@@ -170,6 +170,19 @@ describe('the scan pipeline', () => {
     expect(execFileSync('git', ['-C', b.repoDir, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' })).toBe('1\n');
   });
 
+  it('a claim a full disk left empty is nobody\'s: the next repository to spool claims the spool', async () => {
+    const { Spool, spoolOwner } = await import('../../src/alert/spool.js');
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-run-'));
+    const spool = join(dir, 'spool');
+    mkdirSync(spool);
+    writeFileSync(join(spool, '.repo'), '');
+    expect(spoolOwner(spool)).toBeNull();
+    new Spool(spool).claim(join(dir, 'a'));
+    expect(readFileSync(join(spool, '.repo'), 'utf8')).toBe(`${join(dir, 'a')}\n`);
+    new Spool(spool).claim(join(dir, 'a')); // its own: nothing to do
+    expect(() => new Spool(spool).claim(join(dir, 'b'))).toThrow(/belongs to repository/);
+  });
+
   it('an alert that cannot be spooled: committed, delivered what was there, then the failure (thrown, or deferred for settle)', async () => {
     const w = world();
     const err = quiet();

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config.js';
 import { EXIT, LsmError } from '../errors.js';
+import { hostIdProblem } from '../fleet/names.js';
 import { checkRunPaths } from '../safe-path.js';
 
 export interface GlobalArgs {
@@ -63,9 +64,15 @@ export function resolveSettings(argv: GlobalArgs): Context {
   return { repoDir, loaded, procRoot: argv.proc || '/proc', ownRepo };
 }
 
-/** Check every path the settings name: no path another user could swap under us (safe-path.ts); exit 77 otherwise. */
+/**
+ * Check every path the settings name: no path another user could swap under us (safe-path.ts;
+ * exit 77 otherwise); and the values only a run would find wrong: a fleet host id no branch can
+ * have (exit 2: else every run would commit, then fail to push, for ever).
+ */
 export function checkSettings(ctx: Context, repo: 'host' | 'none' = 'host'): void {
   const c = ctx.loaded.config;
+  const hostId = c.remote && repo === 'host' ? hostIdProblem(c.hostId) : null;
+  if (hostId) throw new LsmError(`${ctx.loaded.sources.HOST_ID}: HOST_ID: ${hostId}`, 'Usage', { key: 'HOST_ID' });
   checkRunPaths({ config: ctx.loaded.path, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir: repo === 'host' ? ctx.repoDir : null, spoolDir: c.spoolDir, eventLog: c.eventLog });
 }
 

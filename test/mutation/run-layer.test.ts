@@ -100,6 +100,17 @@ describe('settings decided once', () => {
     expect(() => checkSettings(ctx, 'none')).toThrow(/refusing unsafe spool directory/); // the spool is under it
   });
 
+  it('a fleet host id no branch can have is refused before anything is written (with REMOTE only)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-run-'));
+    const bad = defaultsConfig(join(dir, 'etc'), 'REMOTE="https://fleet.example/git/fleet.git"\nHOST_ID="a b"\n');
+    expect(() => context({ repo: join(dir, 'x'), config: bad })).toThrow(`${join(dir, 'etc', 'lsm.conf')}:5: HOST_ID: 'a b' is not a usable host id`);
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+    const err = (() => { try { context({ repo: join(dir, 'x'), config: bad }); } catch (e) { return e as LsmError; } })();
+    expect([err?.code, err?.exitCode, err?.data]).toEqual(['Usage', 2, { key: 'HOST_ID' }]);
+    expect(context({ repo: join(dir, 'x'), config: defaultsConfig(join(dir, 'etc2'), 'HOST_ID="a b"\n') }).loaded.config.hostId).toBe('a b'); // no fleet: unused
+    expect(centralContext({ config: bad }, join(dir, 'fleet.git')).loaded.config.hostId).toBe('a b'); // the server pushes nowhere
+  });
+
   it('the central repository keeps its alerts in its own lsm/, unless the config names the paths', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lsm-run-'));
     const gitdir = join(dir, 'fleet.git');

@@ -161,7 +161,7 @@ export interface RunPaths {
   config: string | null; // the config file read, if any
   ignoreFile: string;
   hooksDir: string;
-  repoDir: string;
+  repoDir: string | null; // null: no host repository (the fleet's central one is its web server user's)
   spoolDir: string;
   eventLog: string; // '' = off
 }
@@ -171,8 +171,10 @@ export function checkRunPaths(p: RunPaths): void {
   if (p.config) checkPath(p.config, 'config file', 'file', parents);
   checkPath(p.ignoreFile, 'ignore file', 'file', parents);
   checkPath(p.hooksDir, 'hooks directory', 'dir', parents);
-  checkPath(p.repoDir, 'repository', 'dir', parents);
-  for (const sub of ['.git', '.git/lsm', '.git/refs', '.git/objects']) checkPath(join(p.repoDir, sub), 'repository', 'dir', parents); // where lsm writes
+  if (p.repoDir !== null) {
+    checkPath(p.repoDir, 'repository', 'dir', parents);
+    for (const sub of ['.git', '.git/lsm', '.git/refs', '.git/objects']) checkPath(join(p.repoDir, sub), 'repository', 'dir', parents); // where lsm writes
+  }
   checkPath(p.spoolDir, 'spool directory', 'dir', parents);
   if (p.eventLog) {
     checkPath(dirname(resolve(p.eventLog)), 'event log directory', 'dir', parents);

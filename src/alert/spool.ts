@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createExclusive, readChecked } from '../safe-path.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
-import { EXIT, LsmError } from '../errors.js';
+import { LsmError } from '../errors.js';
 import type { Alert } from './message.js';
 
 export const CHANNELS = ['eventlog', 'hooks', 'mail'] as const;
@@ -55,6 +55,21 @@ function stateProblem(st: unknown): string | null {
 }
 
 export class InvalidEntry extends Error {}
+
+const OWNER = '.repo'; // the repository a spool belongs to
+
+/** The repository that claimed the spool at dir, or null when none did yet. */
+export function spoolOwner(dir: string): string | null {
+  try { return readChecked(join(dir, OWNER)).trim() || null; } catch { return null; } // empty: a claim a full disk cut short
+}
+
+/** Why repoDir may not use the spool at dir (another repository claimed it), or null: asked before anything is written. */
+export function claimProblem(dir: string, repoDir: string): LsmError | null {
+  const owner = spoolOwner(dir);
+  const me = resolve(repoDir);
+  if (owner === null || owner === me) return null;
+  return new LsmError(`spool ${dir} belongs to repository ${owner}, not ${me}: give this repository its own SPOOL_DIR (or leave SPOOL_DIR unset: with --repo the spool is kept in the repository)`, 'SpoolClaimed', { spool: dir, owner, repo: me });
+}
 
 /**
  * One spooled alert. Its delivery state is a small file of its own beside the alert
@@ -191,13 +206,21 @@ export class Spool {
    * one, or a run for one would deliver, count and report the other's.
    */
   claim(repoDir: string): void {
+    const problem = claimProblem(this.dir, repoDir);
+    if (problem) throw problem;
     this.ensure();
-    const marker = join(this.dir, '.repo');
-    const me = resolve(repoDir);
-    let owner: string | null = null;
-    try { owner = readChecked(marker).trim(); } catch { /* unclaimed */ }
-    if (owner === null) { createExclusive(marker, `${me}\n`, 0o600); return; }
-    if (owner !== me) throw new LsmError(`spool ${this.dir} belongs to repository ${owner}, not ${me}: give this repository its own SPOOL_DIR (or leave SPOOL_DIR unset: with --repo the spool is kept in the repository)`, EXIT.USAGE);
+    if (spoolOwner(this.dir) !== null) return;
+    const marker = join(this.dir, OWNER);
+    const write = () => createExclusive(marker, `${resolve(repoDir)}\n`, 0o600);
+    try {
+      write();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') { rmSync(marker, { force: true }); throw err; } // no half claim left
+      // there is one: another repository's claim since (refused), or an empty one a full disk left (replaced)
+      const again = claimProblem(this.dir, repoDir);
+      if (again) throw again;
+      if (spoolOwner(this.dir) === null) { rmSync(marker, { force: true }); write(); }
+    }
   }
 
   private names(): string[] {

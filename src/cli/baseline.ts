@@ -26,7 +26,7 @@ export async function approve(argv: ApproveArgs, scanFirst: boolean, why: string
   } finally {
     lock.release();
     // fleet: the approval reaches the server now (its drift column), not at the next scan
-    if (ctx.loaded.config.remote) await (await import('./fleet-push.js')).pushFleet(ctx).catch((err: Error) => process.stderr.write(`lsm: fleet push: ${err.message}\n`));
+    if (ctx.loaded.config.remote) await (await import('../run/push.js')).pushFleet(ctx);
   }
 }
 

@@ -33,8 +33,8 @@ export async function runReceive(gitdir: string, stdin: string, config?: string)
  * queued, spool the central alerts, deliver them, while pushes keep coming.
  */
 async function runDrain(gitdir: string): Promise<void> {
-  const [{ alertSettings, context }, { drainWhileQueued }] = await Promise.all([import('./context.js'), import('../fleet/receive.js')]);
-  const { host: _h, repoDir: _r, ...alerts } = alertSettings(context({}));
+  const [{ alertSettings }, { centralContext }, { drainWhileQueued }] = await Promise.all([import('../run/alerts.js'), import('../run/settings.js'), import('../fleet/receive.js')]);
+  const { host: _h, repoDir: _r, ...alerts } = alertSettings(centralContext({}, gitdir));
   await drainWhileQueued(gitdir, alerts);
   // housekeeping that receive-pack would do inside the push (fleet init turns receive.autogc off)
   const { runGit } = await import('../fleet/git-run.js');

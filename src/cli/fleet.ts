@@ -12,7 +12,8 @@ import { recordCentralProblems } from '../fleet/central-state.js';
 import { deliverCentral, lockCentral } from '../fleet/receive.js';
 import { span, tellSilence } from '../fleet/silence.js';
 import { initServer } from '../fleet/server.js';
-import { alertSettings, context, type GlobalArgs } from './context.js';
+import { alertSettings } from '../run/alerts.js';
+import { centralContext, type GlobalArgs } from '../run/settings.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import { blame, diff, fleetOption, log, silentAfter, status, statusOptions, where, type FleetArgs, type FleetArgv } from './fleet-questions.js';
 import { runGuard, runReceive } from './fleet-hook.js';
@@ -58,8 +59,9 @@ const subcommands: Sub[] = [
     command: 'deliver',
     describe: 'spool a central alert per host change recorded since the last time, and deliver the spool (the post-receive hook starts it)',
     handler: async (argv: FleetArgv) => {
-      const { host: _h, repoDir: _r, ...alerts } = alertSettings(context(argv));
-      const report = await deliverCentral(fleetGitdir(argv), alerts);
+      const gitdir = fleetGitdir(argv);
+      const { host: _h, repoDir: _r, ...alerts } = alertSettings(centralContext(argv, gitdir));
+      const report = await deliverCentral(gitdir, alerts);
       for (const p of report.problems) process.stderr.write(`lsm: ${p}\n`);
       if (report.problems.length) process.exitCode = EXIT.FAILURE;
     },
@@ -71,7 +73,7 @@ const subcommands: Sub[] = [
     builder: (y: Argv) => y.options(statusOptions),
     handler: async (argv: FleetArgv) => {
       const gitdir = fleetGitdir(argv);
-      const ctx = context(argv);
+      const ctx = centralContext(argv, gitdir);
       const settings = alertSettings(ctx);
       const after = silentAfter(argv, ctx.loaded.config.interval);
       // once per silence, also when two checks run at once

@@ -1,7 +1,8 @@
 // lsm flush: deliver what the spool holds now, ignoring back-off.
 import type { CommandModule } from 'yargs';
 import { EXIT } from '../errors.js';
-import { context, flushAlerts, type GlobalArgs } from './context.js';
+import { checkSpoolOwner, flushAlerts } from '../run/alerts.js';
+import { context, type GlobalArgs } from '../run/settings.js';
 import { out } from './output.js';
 
 interface Args extends GlobalArgs { 'retry-dead'?: boolean; quiet?: boolean }
@@ -14,6 +15,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing on success' }),
   handler: async (argv) => {
     const ctx = context(argv);
+    checkSpoolOwner(ctx); // another repository's alerts are not this one's to deliver
     const r = await flushAlerts(ctx, { force: true, retryDead: argv['retry-dead'] });
     if (!argv.quiet || r.pending || r.dead) out(`${r.delivered} delivered, ${r.pending} waiting, ${r.dead} failed permanently`);
     if (r.pending || r.dead) process.exitCode = EXIT.FAILURE;

@@ -1,19 +1,10 @@
-// The options every command takes, and what they resolve to. Apart from context.ts (which also
-// wires the scan pipeline, and imports it) so that commands answered from the journal load only
-// this: see fast-path.ts.
+// The options every command takes. What they resolve to (the repository, the config, the paths)
+// is decided by the application layer, src/run/settings.ts; re-exported here for the commands
+// answered from the journal, which load only these two modules (fast-path.ts).
 import type { Options } from 'yargs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig, type LoadedConfig } from '../config.js';
-import { EXIT, LsmError } from '../errors.js';
-import { checkRunPaths } from '../safe-path.js';
+import type { GlobalArgs } from '../run/settings.js';
 
-export interface GlobalArgs {
-  repo?: string;
-  config?: string;
-  proc?: string;
-  color?: boolean;
-}
+export { context, defaultRepo, type Context, type GlobalArgs } from '../run/settings.js';
 
 // given twice is an error (option-check.ts), as for every option: which one was meant is not lsm's guess
 export const GLOBAL_OPTIONS = {
@@ -22,27 +13,3 @@ export const GLOBAL_OPTIONS = {
   proc: { type: 'string', requiresArg: true, describe: 'the /proc to read (for tests and chroots)', global: true, hidden: true },
   color: { type: 'boolean', describe: 'colour output on a terminal (--no-color: never; NO_COLOR is honoured)', global: true, default: true },
 } as const satisfies Record<keyof GlobalArgs, Options>;
-
-export function defaultRepo(): string {
-  if (process.getuid?.() === 0) return '/var/lib/lsm/snapshots';
-  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  return join(state, 'lsm', 'snapshots');
-}
-
-export interface Context {
-  repoDir: string;
-  loaded: LoadedConfig;
-  procRoot: string;
-}
-
-export function context(argv: GlobalArgs): Context {
-  for (const k of ['repo', 'config', 'proc'] as const) {
-    if (argv[k] === '') throw new LsmError(`--${k} needs a value`, EXIT.USAGE); // '--repo=' would silently mean the default
-  }
-  const repoDir = argv.repo || process.env.LSM_REPO || defaultRepo();
-  const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
-  const c = loaded.config;
-  // before anything is read or written: no path another user could swap under us (safe-path.ts)
-  checkRunPaths({ config: loaded.path, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir, spoolDir: c.spoolDir, eventLog: c.eventLog });
-  return { repoDir, loaded, procRoot: argv.proc || '/proc' };
-}

@@ -1,7 +1,8 @@
 // lsm scan: take a snapshot, commit it if anything changed, print what changed.
 import type { CommandModule, Options } from 'yargs';
 import { EXIT } from '../errors.js';
-import { context, scan, type GlobalArgs } from './context.js';
+import { scan, settle } from '../run/scan.js';
+import { context, type GlobalArgs } from '../run/settings.js';
 import { changeJson, json } from './json.js';
 import { out, printChange } from './output.js';
 
@@ -20,11 +21,13 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y.options(options),
   handler: async (argv) => {
     const ctx = context(argv);
-    const { change } = await scan(ctx, { established: argv.established });
+    const scanned = await scan(ctx, { established: argv.established, deferFailure: true });
+    const { change } = scanned;
     if (!argv.quiet) {
       if (argv.json) out(json({ change: change && changeJson(change) })); // an object even when nothing changed
       else if (change) printChange(change);
     }
+    settle(scanned); // an alert it could not spool fails the run, once the change is printed
     if (change && argv['exit-code']) process.exitCode = EXIT.CHANGED;
   },
 };

@@ -1,6 +1,5 @@
 // lsm status: the sockets now, with owners and pids: a table, or --json.
 import type { CommandModule, Options } from 'yargs';
-import { spoolSummary } from '../alert/index.js';
 import { escapeField } from '../snapshot/escape.js';
 import { namespaceDir } from '../snapshot/index.js';
 import { unseenSummary } from '../snapshot/unseen.js';
@@ -8,7 +7,9 @@ import { ethertypeName, ipProtocolName } from '../collect/addresses.js';
 import { localEndpoint } from '../snapshot/lines.js';
 import { namespaceOf } from '../snapshot/parse-line.js';
 import type { Owner } from '../types.js';
-import { alertSettings, collectNow, context, type GlobalArgs } from './context.js';
+import { ownSpoolSummary } from '../run/alerts.js';
+import { context, type GlobalArgs } from '../run/settings.js';
+import { collectNow } from '../run/snapshot.js';
 import { SCHEMA, jsonTime } from './json.js';
 import { ChunkedWriter, bold, out } from './output.js';
 
@@ -87,15 +88,16 @@ const command: CommandModule<GlobalArgs, Args> = {
       (st.unreadable ? `, ${st.unreadable} unreadable (owners unknown${process.getuid?.() !== 0 ? ': run as root' : ''})` : ''));
     const unseen = unseenSummary(st);
     if (unseen) out(unseen);
-    const spoolDir = alertSettings(ctx).spoolDir;
-    const spool = spoolSummary(spoolDir);
-    if (spool.quarantined) out(`${spool.quarantined} file${spool.quarantined === 1 ? '' : 's'} moved out of the spool into ${spoolDir}/quarantine (not valid alerts: look, then delete them)`);
-    if (spool.pending || spool.dead) {
+    const spoolDir = ctx.loaded.config.spoolDir;
+    const spool = ownSpoolSummary(ctx);
+    if (!spool) out(`the spool ${spoolDir} belongs to another repository: its alerts are not counted here (give this repository its own SPOOL_DIR)`);
+    if (spool?.quarantined) out(`${spool.quarantined} file${spool.quarantined === 1 ? '' : 's'} moved out of the spool into ${spoolDir}/quarantine (not valid alerts: look, then delete them)`);
+    if (spool && (spool.pending || spool.dead)) {
       out(`${spool.pending + spool.dead} alert${spool.pending + spool.dead === 1 ? '' : 's'} undelivered in ${spoolDir}` +
         ` (${spool.dead} failed permanently), oldest ${new Date(spool.oldest!).toISOString()}; lsm flush to retry`);
       for (const e of spool.lastErrors) out(`  ${e}`);
     }
-    const fleet = (await import('./fleet-push.js')).pushStatusLine(ctx);
+    const fleet = (await import('../run/push.js')).pushStatusLine(ctx);
     if (fleet) out(fleet);
   },
 };

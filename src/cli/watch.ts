@@ -19,8 +19,10 @@ import { recordable, recordableState } from '../snapshot/select.js';
 import { readBaseline } from '../store/baseline.js';
 import { diffFiles } from '../store/history.js';
 import { headCommit, openRepo, treeFiles } from '../store/repo.js';
-import { alertSettings, context, flushAlerts, scan, type Context, type GlobalArgs } from './context.js';
-import { recordRun, writeMetrics, type RunFacts } from './metrics.js';
+import { alertSettings, flushAlerts } from '../run/alerts.js';
+import { writeMetrics, type RunFacts } from '../run/metrics.js';
+import { recordedRun, scan } from '../run/scan.js';
+import type { Context, GlobalArgs } from '../run/settings.js';
 import { duration, wholeNumber } from './option-check.js';
 import { out, printChange } from './output.js';
 
@@ -74,12 +76,11 @@ const command: CommandModule<GlobalArgs, Args> = {
     .option('count', { type: 'number', coerce: wholeNumber(1), describe: 'stop after N looks (the first is a full scan)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'do not print changes' }),
   handler: async (argv) => {
-    const ctx = context(argv);
+    const { ctx, facts } = await recordedRun(argv); // METRICS_FILE on the way out, however watch ends
     const interval = parseInterval(argv.interval ?? '10s');
     const fullEvery = parseInterval(argv['full-every'] ?? '60s', '--full-every');
     const settings = alertSettings(ctx);
     const probe = probeFor(ctx);
-    const facts = recordRun(ctx); // METRICS_FILE on the way out, however watch ends
     const drift = ctx.loaded.config.metricsFile ? driftReader(ctx) : null;
     let lastFull = -Infinity;
     let lastMetrics = -Infinity;
@@ -126,7 +127,8 @@ const command: CommandModule<GlobalArgs, Args> = {
         if (burstStart !== null && (await alertPending())) burstStart = null; // quiet for one interval
       } else {
         lastFull = elapsed();
-        const { change, lines, collection, snapshot } = await scan(ctx, { alert: false });
+        const { change, lines, collection, snapshot, failure } = await scan(ctx, { alert: false, deferFailure: true });
+        if (failure) process.stderr.write(`lsm: ${failure.message}\n`); // a fleet alert not spooled: raised again at the next scan
         probe.learn(collection);
         facts.snapshot = snapshot;
         if (change) facts.commitTime = change.time;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { join } from 'node:path';
-import { EXIT, LsmError } from '../errors.js';
+import { LsmError } from '../errors.js';
 
 export interface DamageData {
   repo: string; // the work tree
@@ -14,9 +14,8 @@ export interface DamageData {
 
 /** The repository is damaged: exit EXIT.DAMAGED with one line naming the damage and `git fsck`. */
 export class RepositoryDamaged extends LsmError {
-  readonly code = 'RepositoryDamaged';
-  constructor(readonly data: DamageData) {
-    super(`repository ${data.repo} is damaged: ${data.what} (git -C ${data.repo} fsck says more; lsm verify checks it)`, EXIT.DAMAGED);
+  constructor(damage: DamageData) {
+    super(`repository ${damage.repo} is damaged: ${damage.what} (git -C ${damage.repo} fsck says more; lsm verify checks it)`, 'Damaged', { ...damage });
   }
 }
 

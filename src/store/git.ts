@@ -7,9 +7,8 @@ import { LsmError } from '../errors.js';
 
 /** A ref whose file names no commit: damage or tampering (lsm -c repairs a damaged branch; see commit.ts). */
 export class RefDamaged extends LsmError {
-  readonly code = 'RefDamaged';
   constructor(readonly path: string, readonly text: string) {
-    super(`${path} is damaged (${JSON.stringify(text)}): restore it (lsm's last commit is the "c" of the last line of .git/lsm/journal.jsonl; git fsck --lost-found lists the rest; the next lsm -c repairs it)`);
+    super(`${path} is damaged (${JSON.stringify(text)}): restore it (lsm's last commit is the "c" of the last line of .git/lsm/journal.jsonl; git fsck --lost-found lists the rest; the next lsm -c repairs it)`, 'Damaged', { path });
   }
 }
 

@@ -37,8 +37,8 @@ describe('what lsm -c loads', { timeout: 120_000 }, () => {
       for (const m of ['cli/check.js', 'collect/index.js', 'snapshot/index.js', 'store/commit.js', 'alert/index.js']) expect(mods).toContain(m);
       // and loaded nothing it had no use for
       const unused = ['npm:yargs', 'npm:isomorphic-git', 'npm:nodemailer', 'npm:diff', 'alert/hooks.js', 'alert/eventlog.js',
-        'store/history.js', 'store/drift.js', 'store/blame.js', 'cli/history-context.js', 'cli/metrics.js', 'cli/json.js',
-        'fleet/push.js', 'cli/fleet-push.js', 'cli/commands.js', 'node:child_process'];
+        'store/history.js', 'store/drift.js', 'store/blame.js', 'cli/history-context.js', 'run/metrics.js', 'cli/json.js',
+        'fleet/push.js', 'run/push.js', 'cli/commands.js', 'node:child_process'];
       expect(mods.filter((m) => unused.includes(m))).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -13,12 +13,13 @@ import { checkPath, createExclusive } from '../safe-path.js';
 import { journalPath } from '../store/journal-read.js';
 import { openRepo } from '../store/repo.js';
 import type { FileChange, Snapshot } from '../types.js';
-import type { Context } from './global-options.js';
+import type { Context } from './settings.js';
 
 export interface RunFacts {
   snapshot?: Snapshot;
   drift?: FileChange[];
   commitTime?: number; // unix ms of a commit this run made
+  checked?: boolean; // the settings passed their checks: the spool and repository may be read
 }
 
 const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -60,6 +61,8 @@ export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: num
     const count = (k: 'added' | 'removed') => facts.drift!.reduce((n, f) => n + f[k].length, 0);
     metric('lsm_drift_lines', 'Lines that differ from the approved baseline (lsm drift).', [['{change="added"}', count('added')], ['{change="removed"}', count('removed')]]);
   }
+  // a run refused for its settings (an unsafe path, another repository's spool) reads none of them
+  if (!facts.checked) return lines.join('\n') + '\n';
   try {
     const spool = spoolSummary(ctx.loaded.config.spoolDir);
     metric('lsm_spool_alerts', 'Alerts waiting in the spool for delivery.', [['', spool.pending]]);
@@ -90,9 +93,8 @@ export function writeMetrics(ctx: Context, facts: RunFacts, ok: boolean, now = D
   }
 }
 
-/** Record this run in METRICS_FILE when the process ends, whatever way it ends; fill the facts as they come. */
-export function recordRun(ctx: Context): RunFacts {
-  const facts: RunFacts = {};
+/** Record this run in METRICS_FILE when the process ends, whatever way it ends; the facts are filled as they come. */
+export function recordRun(ctx: Context, facts: RunFacts = {}): RunFacts {
   if (ctx.loaded.config.metricsFile) {
     process.once('exit', (code) => writeMetrics(ctx, facts, code === EXIT.OK || code === EXIT.CHANGED));
   }

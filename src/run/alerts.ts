@@ -1,0 +1,57 @@
+// The layer's alert stage: the alert settings made from the run's settings (the one spool, event
+// log and hooks directory), spooling what is not alerted yet, and delivering what the spool holds.
+import { hostname } from 'node:os';
+import { deliver, firstTimeUnconfigured, spoolPending, spoolSummary, type AlertSettings, type DeliveryReport } from '../alert/index.js';
+import { qualified } from '../alert/mail.js';
+import { claimProblem } from '../alert/spool.js';
+import type { SnapshotLine } from '../snapshot/index.js';
+import { LsmError, reason } from '../errors.js';
+import type { Context } from './settings.js';
+import { warn } from './warn.js';
+
+export function alertSettings(ctx: Context): AlertSettings {
+  const c = ctx.loaded.config;
+  return {
+    repoDir: ctx.repoDir, host: hostname(), hooksDir: c.hooksDir, spoolDir: c.spoolDir, eventLog: c.eventLog, repoFlag: ctx.ownRepo,
+    mail: { to: c.smtpUrl ? c.user.map(qualified) : c.user, from: c.from, subject: c.subject, smtpUrl: c.smtpUrl, sendmail: c.sendmail, insecure: c.smtpInsecure },
+  };
+}
+
+/** Refuse a spool another repository claimed (exit 2), before this run writes anything. */
+export function checkSpoolOwner(ctx: Context): void {
+  const problem = claimProblem(ctx.loaded.config.spoolDir, ctx.repoDir);
+  if (problem) throw problem;
+}
+
+/** What waits in this run's spool; null when the spool is another repository's (not ours to count). */
+export function ownSpoolSummary(ctx: Context): ReturnType<typeof spoolSummary> | null {
+  return claimProblem(ctx.loaded.config.spoolDir, ctx.repoDir) ? null : spoolSummary(ctx.loaded.config.spoolDir);
+}
+
+/**
+ * Spool an alert for every commit not alerted yet. A failure to spool fails the run (exit 1, or
+ * the error's own code: 75 busy, 2 another repository's spool): the change stays committed and
+ * refs/lsm/alerted behind it, so the next run spools it.
+ */
+export async function spoolAlerts(ctx: Context, lines: Map<string, SnapshotLine[]> | null, options: { coalesce?: boolean } = {}): Promise<number> {
+  try {
+    const r = await spoolPending(alertSettings(ctx), lines, options);
+    for (const note of r.notes) warn(note);
+    return r.added;
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    throw new LsmError(`cannot spool the alert (the change is committed; the next run spools it): ${reason(err)}`,
+      err instanceof LsmError ? err.code : 'NotRecorded', err instanceof LsmError ? err.data : { errno, spool: ctx.loaded.config.spoolDir });
+  }
+}
+
+/** Deliver what the spool holds: a channel's trouble is said on stderr (the alert stays spooled, retried), never fails the run. */
+export async function flushAlerts(ctx: Context, options: { force?: boolean; retryDead?: boolean } = {}): Promise<DeliveryReport> {
+  const settings = alertSettings(ctx);
+  const report = await deliver(settings, options);
+  for (const p of report.problems) warn(p);
+  if (report.mailUnconfigured && firstTimeUnconfigured(settings.spoolDir)) {
+    warn(`no mail delivery: no sendmail on this machine and no SMTP_URL in the config; alerts stay in ${settings.spoolDir} (lsm status shows them). Set SMTP_URL or SENDMAIL, then run lsm flush`);
+  }
+  return report;
+}

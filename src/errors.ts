@@ -27,5 +27,7 @@ export function ioError(what: string, err: unknown): LsmError {
   if (e?.code === 'ENOSPC') return new LsmError(`${what}: no space left on device`);
   if (e?.code === 'EACCES' || e?.code === 'EPERM') return new LsmError(`${what}: permission denied`);
   if (e?.code === 'EROFS') return new LsmError(`${what}: read-only file system`);
+  if (e?.code === 'EDQUOT') return new LsmError(`${what}: disk quota exceeded`);
+  if (e?.code === 'EIO') return new LsmError(`${what}: input/output error`);
   return new LsmError(`${what}: ${e?.message ?? String(err)}`);
 }

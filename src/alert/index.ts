@@ -186,6 +186,7 @@ export interface DeliveryReport {
   dead: number;
   problems: string[]; // one line each: what failed this run
   mailUnconfigured: boolean;
+  unrecorded?: number; // alerts the event log could not take (a full disk): kept and retried, and the run fails
 }
 
 const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (attempts - 1), 3_600_000);
@@ -331,6 +332,8 @@ export async function deliver(s: AlertSettings, options: { force?: boolean; retr
       else if (CHANNELS.some((c) => e.channels[c].dead)) report.dead++;
       else report.pending++;
     }
+    const unrecorded = s.eventLog ? entries.filter((e) => gone.has(e.file) && !e.channels.eventlog.done).length : 0;
+    if (unrecorded) report.unrecorded = unrecorded;
   } finally {
     lock.release();
   }

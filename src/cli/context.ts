@@ -71,11 +71,12 @@ export function alertSettings(ctx: Context): AlertSettings {
   };
 }
 
-/** Deliver what the spool holds; delivery trouble is reported on stderr, never fails the command. */
+/** Deliver what the spool holds; delivery trouble is reported on stderr, and an event log that cannot record fails the command. */
 export async function flushAlerts(ctx: Context, options: { force?: boolean; retryDead?: boolean } = {}): Promise<DeliveryReport> {
   const settings = alertSettings(ctx);
   const report = await deliver(settings, options);
   for (const p of report.problems) process.stderr.write(`lsm: ${p}\n`);
+  if (report.unrecorded) process.exitCode = EXIT.FAILURE; // said above; the spool keeps them
   if (report.mailUnconfigured && firstTimeUnconfigured(settings.spoolDir)) {
     process.stderr.write(`lsm: no mail delivery: no sendmail on this machine and no SMTP_URL in the config; alerts stay in ${settings.spoolDir} (lsm status shows them). Set SMTP_URL or SENDMAIL, then run lsm flush\n`);
   }

@@ -31,3 +31,15 @@ export function ioError(what: string, err: unknown): LsmError {
   if (e?.code === 'EIO') return new LsmError(`${what}: input/output error`);
   return new LsmError(`${what}: ${e?.message ?? String(err)}`);
 }
+
+// What the system refused that no write path worded (a full disk, a read-only or failing file
+// system): one line naming the file, exit 1, never a stack.
+const WRITES_ONLY = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
+const SYSTEM_IO = new Set([...WRITES_ONLY, 'EIO', 'EACCES', 'EPERM']);
+
+/** A Node system I/O error as a one-line LsmError (`cannot write PATH: no space left on device`); anything else as it is. */
+export function systemIoError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || e instanceof LsmError || !e.syscall || !SYSTEM_IO.has(e.code ?? '')) return err;
+  return ioError(`cannot ${WRITES_ONLY.has(e.code!) ? 'write' : e.syscall}${e.path ? ` ${e.path}` : ''}`, e);
+}

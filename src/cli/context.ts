@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { deliver, firstTimeUnconfigured, spoolPending, type AlertSettings, type DeliveryReport } from '../alert/index.js';
 import { qualified } from '../alert/mail.js';
 import { collect } from '../collect/index.js';
-import { EXIT, LsmError } from '../errors.js';
+import { EXIT, LsmError, systemIoError } from '../errors.js';
 import { checkRunPaths, readChecked } from '../safe-path.js';
 import { parseIgnoreRules, type IgnoreRule } from '../snapshot/ignore.js';
 import { snapshotLines, type SnapshotLine } from '../snapshot/index.js';
@@ -64,7 +64,7 @@ export function alertSettings(ctx: Context): AlertSettings {
   const spoolDir = inRepo('SPOOL_DIR') ? join(ctx.repoDir, '.git', 'lsm', 'spool') : c.spoolDir;
   const eventLog = inRepo('EVENT_LOG') && c.eventLog !== '' ? join(ctx.repoDir, '.git', 'lsm', 'events.jsonl') : c.eventLog;
   // context() checked the configured ones; these are the ones used
-  if (spoolDir !== c.spoolDir || eventLog !== c.eventLog) checkRunPaths({ config: null, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir: ctx.repoDir, spoolDir, eventLog });
+  if (spoolDir !== c.spoolDir || eventLog !== c.eventLog) checkRunPaths({ config: null, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir: ctx.repoDir, spoolDir, eventLog, sendmail: '' });
   return {
     repoDir: ctx.repoDir, host: hostname(), hooksDir: c.hooksDir, spoolDir, eventLog, repoFlag: own,
     mail: { to: c.smtpUrl ? c.user.map(qualified) : c.user, from: c.from, subject: c.subject, smtpUrl: c.smtpUrl, sendmail: c.sendmail, insecure: c.smtpInsecure },
@@ -94,7 +94,8 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
     } catch (err) {
       if (err instanceof LsmError && err.exitCode === EXIT.USAGE) throw err; // a spool lsm refuses to use
       // the change is committed; the next run spools it (refs/lsm/alerted stays behind)
-      process.stderr.write(`lsm: cannot spool the alert: ${(err as Error).message}\n`);
+      process.stderr.write(`lsm: cannot spool the alert: ${(systemIoError(err) as Error).message}\n`);
+      process.exitCode = EXIT.FAILURE; // (a full disk: README's exit 1)
     }
     try {
       await flushAlerts(ctx);

@@ -45,6 +45,6 @@ export function context(argv: GlobalArgs): Context {
   const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
   const c = loaded.config;
   // before anything is read or written: no path another user could swap under us (safe-path.ts)
-  checkRunPaths({ config: loaded.path, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir, spoolDir: c.spoolDir, eventLog: c.eventLog });
+  checkRunPaths({ config: loaded.path, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir, spoolDir: c.spoolDir, eventLog: c.eventLog, sendmail: c.smtpUrl ? '' : c.sendmail });
   return { repoDir, loaded, procRoot: argv.proc || '/proc' };
 }

@@ -2,7 +2,7 @@
 // lsm: Linux Socket Monitor. Wires the commands (one file each) into yargs, keeps LSM's old
 // flags (-g, -c, -d) working, and turns user errors into one line and an exit code.
 import { readFileSync } from 'node:fs';
-import { EXIT, LsmError, ioError } from '../errors.js';
+import { EXIT, LsmError, ioError, systemIoError } from '../errors.js';
 import { errorLine, exitFor } from './exit.js';
 import { fastPath, rewriteLegacyFlags } from './fast-path.js';
 import { GLOBAL_OPTIONS } from './global-options.js';
@@ -60,16 +60,7 @@ export async function main(argv: string[]): Promise<void> {
   await parser.parseAsync();
 }
 
-// What the system refused that no write path worded (a full disk, a read-only or failing file
-// system): one line naming the file, exit 1, never a stack. The paths lsm expects word their own.
-const WRITES_ONLY = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
-const SYSTEM_IO = new Set([...WRITES_ONLY, 'EIO', 'EACCES', 'EPERM']);
-function systemIoError(err: unknown): unknown {
-  const e = err as NodeJS.ErrnoException;
-  if (!(e instanceof Error) || !e.syscall || !SYSTEM_IO.has(e.code ?? '')) return err;
-  return ioError(`cannot ${WRITES_ONLY.has(e.code!) ? 'write' : e.syscall}${e.path ? ` ${e.path}` : ''}`, e);
-}
-
+// a system I/O error no write path worded (a full disk) is one line, not a stack
 main(process.argv.slice(2)).catch((err: unknown) => {
   const { code, text } = exitFor(systemIoError(err));
   process.stderr.write(text);

@@ -50,7 +50,7 @@ export class LsmError extends Error {
 
 const ERRNO_TEXT: Record<string, string> = {
   ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EACCES: 'permission denied', EPERM: 'permission denied',
-  EROFS: 'read-only file system',
+  EROFS: 'read-only file system', EIO: 'input/output error', EFBIG: 'file too large',
 };
 
 /** What went wrong, in words: a system error's errno said plainly (no space left on device), else its message. */
@@ -69,4 +69,16 @@ export function ioError(what: string, err: unknown): LsmError {
 export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && /^E[A-Z0-9]+$/.test((err as NodeJS.ErrnoException).code!) &&
     typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+// What the system refused that no write path worded (a full disk, a read-only or failing file
+// system): one line naming the file, exit 1, never a stack.
+const WRITES_ONLY = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
+const SYSTEM_IO = new Set([...WRITES_ONLY, 'EIO', 'EACCES', 'EPERM']);
+
+/** A Node system I/O error as a one-line LsmError (`cannot write PATH: no space left on device`); anything else as it is. */
+export function systemIoError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || e instanceof LsmError || !e.syscall || !SYSTEM_IO.has(e.code ?? '')) return err;
+  return ioError(`cannot ${WRITES_ONLY.has(e.code!) ? 'write' : e.syscall}${e.path ? ` ${e.path}` : ''}`, e);
 }

@@ -164,6 +164,7 @@ export interface RunPaths {
   repoDir: string | null; // null: no host repository (the fleet's central one is its web server user's)
   spoolDir: string;
   eventLog: string; // '' = off
+  sendmail: string; // the program root runs to mail: '' = none (or SMTP instead)
 }
 
 export function checkRunPaths(p: RunPaths): void {
@@ -180,4 +181,15 @@ export function checkRunPaths(p: RunPaths): void {
     checkPath(dirname(resolve(p.eventLog)), 'event log directory', 'dir', parents);
     checkPath(p.eventLog, 'event log', 'file', parents);
   }
+  if (p.sendmail) checkProgram(p.sendmail, 'sendmail (SENDMAIL)', parents);
+}
+
+/**
+ * A program lsm runs (SENDMAIL): root would run whatever its owner puts there, so it is checked as
+ * a hook is, with every directory above it and every link on the way. A missing one is a delivery
+ * failure later (the spool keeps the alerts), unless another user could create it.
+ */
+export function checkProgram(path: string, what: string, parents = new Map<string, Stats>()): void {
+  if (!path.startsWith('/')) throw unsafe(what, `${path} is not an absolute path (a bare name is looked up in PATH, a relative one where lsm runs)`);
+  checkPath(path, what, 'file', parents);
 }

@@ -1,13 +1,14 @@
-// The event log: one JSON object per change, appended with O_APPEND in a single write, for log
+// The event log: one JSON object per change, appended with O_APPEND whole or not at all, for log
 // shippers and SIEMs. Fields: id (the alert's idempotency key: its commit id), time, host, commit,
 // parent, summary, added/removed [{path, line, owners}], repo; then schema, times as ISO with ms. Notices about the spool itself
 // (a quarantined file) are lines with an "event" field.
-import { closeSync, constants, fstatSync, mkdirSync, readSync } from 'node:fs';
-import { appendChecked, openChecked } from '../safe-path.js';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, mkdirSync, readSync, writeSync } from 'node:fs';
+import { openChecked } from '../safe-path.js';
 import { dirname } from 'node:path';
 import { EVENT_LINE_MAX } from './bounds.js';
 import type { Alert } from './message.js';
 import { alertRecord } from './record.js';
+import { LsmError, ioError } from '../errors.js';
 
 /** The alert's line, at most EVENT_LINE_MAX bytes with its newline (record.ts). */
 export function eventRecord(a: Alert): Record<string, unknown> {
@@ -51,10 +52,46 @@ export function appendNotice(path: string, notice: Record<string, unknown>): voi
   appendLine(path, JSON.stringify({ id: null, schema: 1, time: new Date().toISOString(), ...notice }));
 }
 
-/** One line, in one write; a torn last line is ended first, or this one would be glued to it. */
+/**
+ * One line, whole or not at all: one write at the end, then fsync; a write a full disk cut short
+ * (or an fsync that failed) is cut off again, so `jq` never meets half a line, and the error is
+ * thrown (the spool keeps the alert and retries it). A torn last line left by an older lsm (or a
+ * power loss) is ended first, or this one would be glued to it.
+ */
 function appendLine(path: string, json: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-  appendChecked(path, `${endsTorn(path) ? '\n' : ''}${json}\n`, 0o640);
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+  } catch (err) {
+    throw ioError(`cannot write the event log ${path}`, err);
+  }
+  const line = Buffer.from(`${endsTorn(path) ? '\n' : ''}${json}\n`, 'utf8');
+  const failed = (err: unknown) => (err instanceof LsmError ? err : ioError(`cannot write the event log ${path}`, err));
+  let fd: number;
+  try { fd = openChecked(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640); } catch (err) { throw failed(err); }
+  let before = -1;
+  try {
+    before = fstatSync(fd).size;
+    // a short write is tried again: the next one says why it stopped (ENOSPC)
+    for (let done = 0; done < line.length;) {
+      const n = writeSync(fd, line, done);
+      if (n <= 0) throw Object.assign(new Error('nothing written'), { code: 'EIO' });
+      done += n;
+    }
+    fsyncSync(fd);
+  } catch (err) {
+    if (before >= 0) cutBack(fd, before, line.length);
+    throw failed(err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Cut what a failed append left, unless another writer appended since (then its line would go too). */
+function cutBack(fd: number, before: number, length: number): void {
+  try {
+    const size = fstatSync(fd).size;
+    if (size > before && size <= before + length) ftruncateSync(fd, before);
+  } catch { /* the error that got us here is reported */ }
 }
 
 function endsTorn(path: string): boolean {

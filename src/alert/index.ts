@@ -228,6 +228,7 @@ export interface DeliveryReport {
   dead: number;
   problems: string[]; // one line each: what failed this run
   mailUnconfigured: boolean;
+  unrecorded?: number; // the event log failed this run (a full disk): the alert is kept and retried, and the run fails
 }
 
 const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (Math.max(1, attempts) - 1), 3_600_000);
@@ -369,6 +370,7 @@ export async function deliver(s: AlertSettings, options: { force?: boolean; retr
           st.nextAttempt = now + backoffMs(st.attempts);
           st.dead = permanent;
           blocked = !permanent;
+          if (channel === 'eventlog') report.unrecorded = (report.unrecorded ?? 0) + 1;
           report.problems.push(`alert ${e.commit.slice(0, 10)}: ${channel}: ${st.lastError}${permanent ? (channel === 'hooks' ? '' : ' (permanent: kept in the spool; fix, then lsm flush --retry-dead)') : ''}`);
           try { await spool.save(e); } catch (e2) { report.problems.push(`cannot record the delivery state in ${s.spoolDir}: ${(e2 as Error).message}`); }
         }

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import { alertAttachments, alertSubject, alertText, type Alert } from './message.js';
+import { checkProgram } from '../safe-path.js';
 
 export interface MailSettings {
   to: string[];
@@ -56,6 +57,7 @@ async function transport(m: MailSettings) {
     const getSocket = connect && ((_o: unknown, done: (err: null, s: { connection: Socket }) => void) => done(null, { connection: connect() }));
     return nodemailer.createTransport({ url: m.smtpUrl, requireTLS, connectionTimeout: SMTP_TIMEOUTS.connection, greetingTimeout: SMTP_TIMEOUTS.greeting, socketTimeout: SMTP_TIMEOUTS.socket, getSocket } as object);
   }
+  checkProgram(m.sendmail, 'sendmail (SENDMAIL)'); // again, as it is run: lsm watch runs for days
   return nodemailer.createTransport({ sendmail: true, path: m.sendmail, newline: 'unix' });
 }
 

@@ -2,7 +2,7 @@
 // lsm: Linux Socket Monitor. Wires the commands (one file each) into yargs, keeps LSM's old
 // flags (-g, -c, -d) working, and turns user errors into one line and an exit code.
 import { readFileSync } from 'node:fs';
-import { EXIT, LsmError } from '../errors.js';
+import { EXIT, LsmError, ioError, systemIoError } from '../errors.js';
 import { errorLine, exitFor } from './exit.js';
 import { fastPath, rewriteLegacyFlags } from './fast-path.js';
 import { GLOBAL_OPTIONS } from './global-options.js';
@@ -17,11 +17,13 @@ function fail(message: string, code: number): never {
 }
 
 // A closed pipe (lsm log -p | head -1) ends quietly, as git does when SIGPIPE kills it: exit 141
-// (128 + SIGPIPE), no stack. Node ignores SIGPIPE, so the write fails with EPIPE instead.
+// (128 + SIGPIPE), no stack. Node ignores SIGPIPE, so the write fails with EPIPE instead. Output
+// that cannot be written (stdout on a full disk, > /dev/full) is a failure: one line and exit 1.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(141);
-    throw err;
+    if (stream === process.stdout) process.stderr.write(errorLine(ioError('cannot write output', err).message)); // (stderr failing too: its own error exits)
+    process.exit(EXIT.FAILURE);
   });
 }
 
@@ -60,8 +62,9 @@ export async function main(argv: string[]): Promise<void> {
   await parser.parseAsync();
 }
 
+// a system I/O error no write path worded (a full disk) is one line, not a stack
 main(process.argv.slice(2)).catch((err: unknown) => {
-  const { code, text } = exitFor(err);
+  const { code, text } = exitFor(systemIoError(err));
   process.stderr.write(text);
   process.exit(code);
 });

@@ -5,7 +5,7 @@ import { deliver, firstTimeUnconfigured, spoolPending, spoolSummary, type AlertS
 import { qualified } from '../alert/mail.js';
 import { claimProblem } from '../alert/spool.js';
 import type { SnapshotLine } from '../snapshot/index.js';
-import { LsmError, reason } from '../errors.js';
+import { EXIT, LsmError, reason } from '../errors.js';
 import type { Context } from './settings.js';
 import { warn } from './warn.js';
 
@@ -45,11 +45,12 @@ export async function spoolAlerts(ctx: Context, lines: Map<string, SnapshotLine[
   }
 }
 
-/** Deliver what the spool holds: a channel's trouble is said on stderr (the alert stays spooled, retried), never fails the run. */
+/** Deliver what the spool holds: a channel's trouble is said on stderr (the alert stays spooled, retried); only an event log that could not record fails the run. */
 export async function flushAlerts(ctx: Context, options: { force?: boolean; retryDead?: boolean } = {}): Promise<DeliveryReport> {
   const settings = alertSettings(ctx);
   const report = await deliver(settings, options);
   for (const p of report.problems) warn(p);
+  if (report.unrecorded) process.exitCode = EXIT.FAILURE; // an event log that could not record (said above; the spool keeps it)
   if (report.mailUnconfigured && firstTimeUnconfigured(settings.spoolDir)) {
     warn(`no mail delivery: no sendmail on this machine and no SMTP_URL in the config; alerts stay in ${settings.spoolDir} (lsm status shows them). Set SMTP_URL or SENDMAIL, then run lsm flush`);
   }

@@ -73,7 +73,7 @@ export function checkSettings(ctx: Context, repo: 'host' | 'none' = 'host'): voi
   const c = ctx.loaded.config;
   const hostId = c.remote && repo === 'host' ? hostIdProblem(c.hostId) : null;
   if (hostId) throw new LsmError(`${ctx.loaded.sources.HOST_ID}: HOST_ID: ${hostId}`, 'Usage', { key: 'HOST_ID' });
-  checkRunPaths({ config: ctx.loaded.path, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir: repo === 'host' ? ctx.repoDir : null, spoolDir: c.spoolDir, eventLog: c.eventLog });
+  checkRunPaths({ config: ctx.loaded.path, ignoreFile: c.ignoreFile, hooksDir: c.hooksDir, repoDir: repo === 'host' ? ctx.repoDir : null, spoolDir: c.spoolDir, eventLog: c.eventLog, sendmail: c.smtpUrl ? '' : c.sendmail });
 }
 
 /** The settings of a command, decided and checked, before it reads or writes anything else. */

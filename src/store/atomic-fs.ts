@@ -2,7 +2,7 @@
 // torn object that later writes skip (the file exists) and `git fsck` rejects. This fs client for
 // isomorphic-git makes every write atomic and durable: a temporary file in .git/lsm-tmp, fsync,
 // rename over the target, fsync of the directory. A full disk fails the write and leaves nothing.
-import { promises as fsp, constants } from 'node:fs';
+import { promises as fsp, constants, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -42,17 +42,37 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, t
   }
 }
 
+/**
+ * mkdir -p that says why it failed: Node 20's promise mkdir with `recursive` reports a full disk
+ * as ENOENT ("no such file or directory"); the synchronous one reports ENOSPC.
+ */
+export function mkdirp(dir: string, mode?: number): void {
+  mkdirSync(dir, { recursive: true, mode });
+}
+
+const errno = (err: unknown) => (err as NodeJS.ErrnoException)?.code;
+
 /** The fs client given to isomorphic-git for one repository. */
 export function atomicFs(gitdir: string) {
   const tmpDir = join(gitdir, TMP_DIR);
   const objects = join(gitdir, 'objects') + '/';
   const index = join(gitdir, 'index');
+  // isomorphic-git ignores a mkdir that fails for any reason but ENOENT (a full disk, a read-only
+  // file system), and the write into that directory then fails with ENOENT: that write says why
+  let mkdirFailure: unknown = null;
   return {
     promises: {
       ...fsp,
       readFile: fsp.readFile,
       readdir: fsp.readdir,
-      mkdir: fsp.mkdir,
+      async mkdir(path: string, options?: { recursive?: boolean; mode?: number }) {
+        try {
+          return await fsp.mkdir(path, options);
+        } catch (err) {
+          if (errno(err) !== 'EEXIST' && errno(err) !== 'ENOENT') mkdirFailure = err;
+          throw err;
+        }
+      },
       rmdir: fsp.rmdir,
       unlink: fsp.unlink,
       stat: fsp.stat,
@@ -64,9 +84,13 @@ export function atomicFs(gitdir: string) {
         const mode = typeof options === 'object' && options?.mode ? options.mode : 0o644;
         // files outside the git dir (the work tree) go through a temp file beside them
         const inside = path.startsWith(gitdir + '/');
-        if (inside) await fsp.mkdir(tmpDir, { recursive: true });
-        const durability: Durability = !inside || path === index ? 'none' : path.startsWith(objects) ? 'file' : 'full';
-        await writeFileAtomic(path, data, inside ? tmpDir : dirname(path), mode, durability);
+        try {
+          if (inside) mkdirp(tmpDir);
+          const durability: Durability = !inside || path === index ? 'none' : path.startsWith(objects) ? 'file' : 'full';
+          await writeFileAtomic(path, data, inside ? tmpDir : dirname(path), mode, durability);
+        } catch (err) {
+          throw errno(err) === 'ENOENT' && mkdirFailure ? mkdirFailure : err;
+        }
       },
     },
   };

@@ -4,10 +4,10 @@ import { igit, readRef, RefDamaged } from './git.js';
 import { existsSync, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ioError } from '../errors.js';
+import { LsmError, ioError } from '../errors.js';
 import { fileText } from '../snapshot/index.js';
 import type { Change, FileChange, Snapshot } from '../types.js';
-import { cleanTmp, writeFileAtomic } from './atomic-fs.js';
+import { cleanTmp, mkdirp, writeFileAtomic } from './atomic-fs.js';
 import { writeChecked } from '../safe-path.js';
 import { fileChange, summarize } from './changes.js';
 import { lockRepository } from './lock.js';
@@ -130,7 +130,12 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     } catch {
       // derived data: the next commit (or lsm reindex) catches the journal up from history
     }
-    packIfNeeded(repo);
+    try {
+      packIfNeeded(repo);
+    } catch (err) {
+      if (err instanceof LsmError) throw err; // a planted symlink: refused, loudly
+      // a count toward the next repack, after the commit: what is written next (the spool) reports a full disk
+    }
     return change;
   } finally {
     lock.release();
@@ -207,7 +212,7 @@ async function syncWorktree(repo: Repo, before: Map<string, string>, after: Map<
       const full = join(repo.dir, path);
       if (before.get(path) === id && existsSync(full)) continue;
       const text = texts?.get(path) ?? (await readBlobText(repo, id));
-      await fsp.mkdir(dirname(full), { recursive: true });
+      mkdirp(dirname(full)); // (a full disk says ENOSPC, not ENOENT)
       await writeFileAtomic(full, text, dirname(full), 0o644, 'none'); // the work tree: HEAD has it
       await (await igit()).add({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: path, cache: repo.cache });
       crashPoint('commit-worktree-file-written'); // the work tree half old, half new

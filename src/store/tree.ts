@@ -4,7 +4,7 @@
 import { igit } from './git.js';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-fs.js';
+import { mkdirp, writeFileAtomic } from './atomic-fs.js';
 import type { Repo } from './repo.js';
 
 const TREE_CACHE = 'lsm/head-tree.json';
@@ -21,7 +21,7 @@ export async function readTreeCache(repo: Repo): Promise<{ commit: string; files
 }
 
 export async function writeTreeCache(repo: Repo, commit: string, files: Map<string, string>): Promise<void> {
-  await fsp.mkdir(join(repo.gitdir, 'lsm'), { recursive: true });
+  mkdirp(join(repo.gitdir, 'lsm')); // sync: node 20's async recursive mkdir says ENOENT for a full disk
   await writeFileAtomic(join(repo.gitdir, TREE_CACHE), JSON.stringify({ commit, files: Object.fromEntries(files) }), repo.gitdir, 0o644, 'none');
 }
 

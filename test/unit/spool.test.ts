@@ -124,9 +124,13 @@ describe('the spool', () => {
     appendEvent(log, other(9, 900 * 1024));
     appendEvent(log, alert(1));
     expect(ids()).toEqual(['1', '8', '9']);
-    appendEvent(log, other(10, 3.5 * 1024 * 1024)); // now 4 MiB and more from the end: no longer found
+    // now 4 MiB and more from the end: no longer found (an event line is bounded to 64 KiB and a
+    // socket line in it to 8 KiB: 80 lines of seven 8 KiB sockets each)
+    const wide = (n: number): Alert => ({ ...alert(n), repo: '/other', added: Array.from({ length: 7 }, (_, i) => ({ path: 'host/tcp', line: `${i}`.repeat(8000), owners: [] })) });
+    const more = Array.from({ length: 80 }, (_, i) => 10 + i);
+    for (const n of more) appendEvent(log, wide(n));
     appendEvent(log, alert(1));
-    expect(ids()).toEqual(['1', '8', '9', '10', '1']);
+    expect(ids()).toEqual(['1', '8', '9', ...more.map(String), '1']);
   });
 
   it('refuses an unsafe hook for the alert, and runs it once it is made safe', async () => {

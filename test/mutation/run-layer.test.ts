@@ -128,13 +128,13 @@ describe('settings decided once', () => {
 
 describe('errors: a code, data, and one table of exit codes', () => {
   it('each code has its exit code in EXIT_CODE; an exit code given maps to its code', () => {
-    expect(EXIT_CODE).toEqual({ Failure: 1, Io: 1, NotRecorded: 1, Usage: 2, SpoolClaimed: 2, Busy: 75, Unsafe: 77 });
+    expect(EXIT_CODE).toEqual({ Failure: 1, Io: 1, NotRecorded: 1, Usage: 2, SpoolClaimed: 2, Damaged: 65, Busy: 75, Unsafe: 77 });
     for (const [code, exit] of Object.entries(EXIT_CODE)) {
       const e = new LsmError('m', code as keyof typeof EXIT_CODE, { a: 1 });
       expect([e.code, e.exitCode, e.data, e.name, e.message]).toEqual([code, exit, { a: 1 }, 'LsmError', 'm']);
       expect(exitFor(e)).toEqual({ code: exit, text: 'lsm: m\n' });
     }
-    expect([EXIT.FAILURE, EXIT.USAGE, EXIT.BUSY, EXIT.UNSAFE].map((n) => new LsmError('m', n).code)).toEqual(['Failure', 'Usage', 'Busy', 'Unsafe']);
+    expect([EXIT.FAILURE, EXIT.USAGE, EXIT.DAMAGED, EXIT.BUSY, EXIT.UNSAFE].map((n) => new LsmError('m', n).code)).toEqual(['Failure', 'Usage', 'Damaged', 'Busy', 'Unsafe']);
     expect(new LsmError('m')).toMatchObject({ code: 'Failure', exitCode: 1, data: {} });
     expect(() => new LsmError('m', 3)).toThrow(TypeError);
     expect(() => new LsmError('m', 70)).toThrow('no error code for exit code 70');
@@ -147,7 +147,8 @@ describe('errors: a code, data, and one table of exit codes', () => {
     expect(isSystemError({ code: 'ENOSPC', syscall: 'write' })).toBe(false);
     expect(isSystemError(new LsmError('m'))).toBe(false);
     expect(exitFor(sys('ENOSPC', 'write', '/s/x'))).toEqual({ code: 1, text: 'lsm: write /s/x: no space left on device\n' });
-    expect(exitFor(sys('EIO', 'read'))).toEqual({ code: 1, text: 'lsm: read: EIO: boom, read\n' });
+    expect(exitFor(sys('EIO', 'read'))).toEqual({ code: 1, text: 'lsm: read: input/output error\n' });
+    expect(exitFor(sys('ENOTDIR', 'open'))).toEqual({ code: 1, text: 'lsm: open: ENOTDIR: boom, open\n' });
     expect(exitFor(sys('EDQUOT', 'write')).text).toBe('lsm: write: disk quota exceeded\n');
     expect(reason(sys('ENOSPC'))).toBe('no space left on device');
     expect(reason(new LsmError('own words', 'Busy'))).toBe('own words');

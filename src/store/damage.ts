@@ -22,7 +22,7 @@ export class RepositoryDamaged extends LsmError {
 /** An error of isomorphic-git about the repository's content (not a system error such as ENOSPC). */
 export function isGitDamage(err: unknown): boolean {
   const e = err as { caller?: unknown; code?: unknown; errno?: unknown };
-  return !!e && typeof e === 'object' && 'caller' in e && typeof e.code === 'string' && e.errno === undefined && !/^E[A-Z]+$/.test(e.code);
+  return err instanceof Error && 'caller' in e && typeof e.code === 'string' && e.errno === undefined && !/^E[A-Z]+$/.test(e.code);
 }
 
 /**

@@ -47,7 +47,7 @@ describe('an error at the top of a command', () => {
     expect(exitFor(enoent).text).toMatch(/^lsm: internal error: Error: ENOENT/);
     expect(exitFor(Object.assign(new Error('x'), { caller: 'git.readCommit' })).code).toBe(70);
     expect(exitFor(Object.assign(new Error('Could not find abc.'), { caller: 'git.readCommit', code: 'NotFoundError' }))).toEqual({
-      code: 1, text: 'lsm: the repository is damaged: Could not find abc. (git fsck in it says more)\n',
+      code: 65, text: 'lsm: the repository is damaged: an object is missing (git fsck in it says more; lsm verify checks it)\n',
     });
     expect(exitFor({ caller: 'x', code: 'y', message: 'not an Error' }).code).toBe(70);
   });

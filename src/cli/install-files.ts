@@ -159,7 +159,7 @@ const ASIDE_SUFFIX = /~\d+~$/;
 /** Move a path to the same path under `backupRoot`; an earlier one there is kept (never overwritten). */
 export function moveAside(path: string, root: string, backupRoot: string, journal?: Journal): string {
   const base = join(backupRoot, relative(root || '/', path));
-  mkdirSync(dirname(base), { recursive: true, mode: 0o700 });
+  if (journal) journal.mkdir(dirname(base), 0o700); else mkdirSync(dirname(base), { recursive: true, mode: 0o700 });
   let to = base;
   for (let n = 1; exists(to); n++) to = `${base}~${n}~`;
   moveEntry(path, to);

@@ -182,7 +182,11 @@ const command: CommandModule<GlobalArgs, Args> = {
       for (const f of oldIgnores) {
         const skipped = f.skipped.length ? `; lines ${f.skipped.map((s) => s.line).join(', ')} not imported: ${f.why}` : '';
         if (f.rules.length && !ignoreExisted) notes.push(`imported ${f.rules.length} ignore rule(s) from ${f.file} into ${p.ignore}${skipped}`);
-        else if (f.rules.length) notes.push(`not imported ${f.file} (LSM 0.6's ignore file): ${p.ignore} exists and is kept as it is; add its rules yourself: ${f.rules.join('; ')}`);
+        else if (f.rules.length) {
+          const have = new Set(readFileSync(p.ignore, 'utf8').split('\n').map((l) => l.trim()));
+          const missing = f.rules.filter((r) => !have.has(r));
+          notes.push(missing.length ? `not imported ${f.file} (LSM 0.6's ignore file): ${p.ignore} exists and is kept as it is; add its rules yourself: ${missing.join('; ')}` : `${f.file} (LSM 0.6's ignore file): its rules are in ${p.ignore}${skipped}`);
+        }
         else notes.push(`not imported ${f.file} (LSM 0.6's ignore file): ${f.why ?? 'no entries'}`);
       }
 

@@ -1,11 +1,12 @@
 // lsm install / uninstall into a root the test owns, and lsm watch coalescing a burst.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOLDER, LSM, ROOT, World } from '../helpers/world.js';
 import { testConfig } from '../helpers/config.js';
+import { isIgnored, parseIgnoreRules } from '../../src/snapshot/ignore.js';
 
 const lsm = (...args: string[]) => execFileSync(process.execPath, [LSM, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
@@ -190,8 +191,11 @@ describe('lsm install', () => {
     expect(out).toContain(`not imported ${old}/ignore.inodes (LSM 0.6's ignore file): socket inodes change each time a socket is opened`);
     const ignore = readFileSync(`${root}/etc/lsm/ignore`, 'utf8');
     expect(ignore).toContain(`# from ${old}/ignore.ports (LSM 0.6)\ntcp  *:25\nudp  *:25\nudp  *:53\nunix  /run/x\\*y\n`);
-    // lsm reads the imported rules: a scan with them drops what they name
-    expect(lsm('config', '--config', `${root}/etc/lsm/lsm.conf`)).toMatch(/^IGNORE_FILE=/m);
+    // the imported rules, read as lsm reads them, drop what LSM 0.6 ignored and nothing else
+    const rules = parseIgnoreRules(ignore, 'ignore');
+    expect([['host/tcp', '0.0.0.0:25  exim4  Debian-exim  /usr/sbin/exim4'], ['netns/c1/udp', '[::]:53  named  bind  /usr/sbin/named'], ['host/unix', '/run/x*y  d  root  /usr/bin/d'],
+      ['host/tcp', '0.0.0.0:125  x  root  /x'], ['host/tcp', '0.0.0.0:53  x  root  /x'], ['host/unix', '/run/xzy  d  root  /usr/bin/d']].map(([path, line]) => isIgnored(rules, path, line)))
+      .toEqual([true, true, true, false, false, false]);
     // and uninstall leaves LSM 0.6 alone, and puts back its cron entry and symlink exactly as they were
     const un = lsm('uninstall', '--root', root);
     expect(tree(old)).toEqual(before);
@@ -222,6 +226,13 @@ describe('lsm install', () => {
     expect(r.stderr).toBe(`lsm: warning: kept ${root}/var/lib/lsm/replaced/etc/cron.d/lsm: ${root}/etc/cron.d/lsm is taken by another file now; to put it back: mv -f -T -- '${root}/var/lib/lsm/replaced/etc/cron.d/lsm' '${root}/etc/cron.d/lsm'\n`);
     expect(readFileSync(`${root}/var/lib/lsm/replaced/etc/cron.d/lsm`, 'utf8')).toBe('LSM 0.6\n');
     expect(readFileSync(`${root}/etc/cron.d/lsm`, 'utf8')).toBe('someone else\n');
+    // the first moved aside goes back; a later one from the same place (~1~) is kept and named
+    rmSync(`${root}/etc/cron.d/lsm`);
+    writeFileSync(`${root}/var/lib/lsm/replaced/etc/cron.d/lsm~1~`, 'later\n');
+    const again = spawnSync(process.execPath, [LSM, 'uninstall', '--root', root], { encoding: 'utf8' });
+    expect(again.stdout).toContain(`restored ${root}/etc/cron.d/lsm (as it was)`);
+    expect(again.stderr).toBe(`lsm: warning: kept ${root}/var/lib/lsm/replaced/etc/cron.d/lsm~1~: ${root}/etc/cron.d/lsm is taken by another file now; to put it back: mv -f -T -- '${root}/var/lib/lsm/replaced/etc/cron.d/lsm~1~' '${root}/etc/cron.d/lsm'\n`);
+    expect(readFileSync(`${root}/etc/cron.d/lsm`, 'utf8')).toBe('LSM 0.6\n');
   });
 
   it('a refused install (--schedule systemd without systemd) leaves the root exactly as it was', () => {

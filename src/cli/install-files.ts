@@ -2,10 +2,11 @@
 // (package.json, bin, dist, hooks, docs and the production dependencies only) and the files that
 // replace others. Nothing is written through a symlink: every file goes to a temporary name and is
 // renamed over its path, and a file lsm did not write is moved aside first, never overwritten.
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, copyFileSync, unlinkSync, writeFileSync, chmodSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, rmdirSync, symlinkSync, copyFileSync, unlinkSync, writeFileSync, chmodSync, readdirSync, statSync, lchownSync, lutimesSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LsmError } from '../errors.js';
+import { checkPath } from '../safe-path.js';
 
 /** The package this lsm runs from: a clone, an npm install, or an installed copy. */
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -64,8 +65,9 @@ export function treeSize(dir: string): number {
  * Copy the program to `lib` (staged beside it, then renamed into place, so an upgrade never leaves
  * half a program). Returns false when lsm already runs from there.
  */
-export function installProgram(lib: string, pkgRoot = PACKAGE_ROOT): boolean {
+export function installProgram(lib: string, pkgRoot = PACKAGE_ROOT, journal?: Journal): boolean {
   if (existsSync(lib) && realpathSync(lib) === realpathSync(pkgRoot)) return false;
+  if (!existsSync(lib)) journal?.undo(() => rmSync(lib, { recursive: true, force: true }));
   const stage = `${lib}.new-${process.pid}`;
   const old = `${lib}.old-${process.pid}`;
   rmSync(stage, { recursive: true, force: true });
@@ -103,36 +105,126 @@ export function ownedByLsm(path: string, marker = MARKER): 'absent' | 'ours' | '
   return readFileSync(path, 'utf8').includes(marker) ? 'ours' : 'foreign';
 }
 
-/** Move a path (a symlink stays a symlink) to the same path under `backupRoot`; across file systems too. */
-export function moveAside(path: string, root: string, backupRoot: string): string {
-  const to = join(backupRoot, relative(root || '/', path));
-  mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
-  rmSync(to, { force: true });
+/**
+ * What one install run changed, newest last, so a refused or failed install takes it all back and
+ * leaves the root as it found it.
+ */
+export class Journal {
+  private steps: (() => void)[] = [];
+  undo(step: () => void): void { this.steps.push(step); }
+  /** mkdir -p, remembering the first directory it created. */
+  mkdir(dir: string, mode: number): void {
+    const first = mkdirSync(dir, { recursive: true, mode });
+    if (first) this.undo(() => rmSync(first, { recursive: true, force: true }));
+  }
+  chmod(path: string, mode: number): void {
+    const old = statSync(path).mode & 0o7777;
+    chmodSync(path, mode);
+    if (old !== mode) this.undo(() => chmodSync(path, old));
+  }
+  /** Undo every step, newest first; returns what could not be undone (one line each). */
+  rollback(): string[] {
+    const failed: string[] = [];
+    for (const step of this.steps.reverse()) {
+      try { step(); } catch (err) { failed.push((err as Error).message); }
+    }
+    this.steps = [];
+    return failed;
+  }
+}
+
+/**
+ * Move one entry (a symlink stays a symlink) keeping its bytes, mode, owner and times; across file
+ * systems too. `to` must not exist.
+ */
+function moveEntry(from: string, to: string): void {
   try {
-    renameSync(path, to);
+    renameSync(from, to);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    const st = lstatSync(path);
-    if (st.isSymbolicLink()) symlinkSync(readlinkSync(path), to);
-    else { copyFileSync(path, to); chmodSync(to, st.mode & 0o7777); }
-    unlinkSync(path);
+    const st = lstatSync(from);
+    if (st.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+    else if (st.isFile()) { copyFileSync(from, to); chmodSync(to, st.mode & 0o7777); }
+    else throw err; // a directory across file systems: left where it is, the error says so
+    lchownSync(to, st.uid, st.gid);
+    lutimesSync(to, st.atime, st.mtime);
+    unlinkSync(from);
   }
+}
+
+const exists = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+/** A second entry moved aside from the same path never replaces the first: it gets `~N~`. */
+const ASIDE_SUFFIX = /~\d+~$/;
+
+/** Move a path to the same path under `backupRoot`; an earlier one there is kept (never overwritten). */
+export function moveAside(path: string, root: string, backupRoot: string, journal?: Journal): string {
+  const base = join(backupRoot, relative(root || '/', path));
+  if (journal) journal.mkdir(dirname(base), 0o700); else mkdirSync(dirname(base), { recursive: true, mode: 0o700 });
+  let to = base;
+  for (let n = 1; exists(to); n++) to = `${base}~${n}~`;
+  moveEntry(path, to);
+  journal?.undo(() => moveEntry(to, path));
   return to;
+}
+
+export interface Restored { path: string; from: string }
+export interface NotRestored { backup: string; path: string; why: string; command: string }
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Put back what moveAside moved: each entry under `backupRoot` to its path under `root`, where that
+ * path is free now. Where it is not (or its directory is unsafe), the entry stays and the command
+ * that puts it back is returned. Emptied directories under `backupRoot` are removed.
+ */
+export function restoreAside(root: string, backupRoot: string): { restored: Restored[]; kept: NotRestored[] } {
+  const restored: Restored[] = [];
+  const kept: NotRestored[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) { // 'x' before 'x~1~': the first moved aside goes back
+      const entry = join(dir, name);
+      const rel = relative(backupRoot, entry);
+      if (lstatSync(entry).isDirectory() && !ASIDE_SUFFIX.test(name)) { walk(entry); continue; }
+      const path = join(root || '/', rel.replace(ASIDE_SUFFIX, ''));
+      const command = `mv -f -T -- ${shellQuote(entry)} ${shellQuote(path)}`;
+      if (exists(path)) { kept.push({ backup: entry, path, why: `${path} is taken by another file now`, command }); continue; }
+      try {
+        checkPath(dirname(path), 'directory to restore into', 'dir');
+        mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+        moveEntry(entry, path);
+        restored.push({ path, from: entry });
+      } catch (err) {
+        kept.push({ backup: entry, path, why: (err as Error).message.replace(/^lsm: /, ''), command: `mkdir -p ${shellQuote(dirname(path))} && ${command}` });
+      }
+    }
+    if (dir !== backupRoot && readdirSync(dir).length === 0) rmdirSync(dir);
+  };
+  if (existsSync(backupRoot)) {
+    walk(backupRoot);
+    if (readdirSync(backupRoot).length === 0) rmdirSync(backupRoot);
+  }
+  return { restored, kept };
 }
 
 /**
  * Write a file lsm owns: to a temporary name, then renamed over the path (a symlink there is
  * replaced, never written through). Returns whether the content changed.
  */
-export function writeOwned(path: string, text: string, mode: number): boolean {
-  let same = false;
-  try { same = lstatSync(path).isFile() && readFileSync(path, 'utf8') === text; } catch { /* absent */ }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  if (same) { chmodSync(path, mode); return false; }
+export function writeOwned(path: string, text: string, mode: number, journal?: Journal): boolean {
+  let before: { data: Buffer; mode: number } | null = null;
+  try {
+    const st = lstatSync(path);
+    if (st.isFile()) before = { data: readFileSync(path), mode: st.mode & 0o7777 };
+  } catch { /* absent */ }
+  const same = before !== null && before.data.toString('utf8') === text;
+  if (journal) journal.mkdir(dirname(path), 0o755); else mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  if (same) { if (journal) journal.chmod(path, mode); else chmodSync(path, mode); return false; }
   const tmp = join(dirname(path), `.${process.pid}.lsm-install.tmp`);
   rmSync(tmp, { force: true });
   writeFileSync(tmp, text, { mode, flag: 'wx' });
   chmodSync(tmp, mode);
   renameSync(tmp, path);
+  const was = before;
+  journal?.undo(() => { if (was) { writeFileSync(path, was.data); chmodSync(path, was.mode); } else rmSync(path, { force: true }); });
   return true;
 }

@@ -7,7 +7,7 @@
 // (images, tests): the files written name paths inside that root, never the host's.
 import type { CommandModule } from 'yargs';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KEYS, type ConfigEnv } from '../config.js';
 import { parseDuration } from '../duration.js';
@@ -16,8 +16,8 @@ import { checkPath } from '../safe-path.js';
 import { readBaseline } from '../store/baseline.js';
 import { headCommit, openRepo } from '../store/repo.js';
 import { context, type GlobalArgs } from './context.js';
-import { installProgram, moveAside, ownedByLsm, PACKAGE_ROOT, treeSize, writeOwned } from './install-files.js';
-import { detectLsm06, importedLines, isLsm06Cron } from './install-lsm06.js';
+import { installProgram, Journal, moveAside, ownedByLsm, PACKAGE_ROOT, productionPackages, treeSize, writeOwned } from './install-files.js';
+import { detectLsm06, importedLines, isLsm06Cron, lsm06IgnoreFiles } from './install-lsm06.js';
 import { out } from './output.js';
 
 export const HOOKS_SRC = join(PACKAGE_ROOT, 'hooks');
@@ -142,49 +142,67 @@ const command: CommandModule<GlobalArgs, Args> = {
     const configExisted = existsSync(p.config);
     const lsm06 = detectLsm06(root);
     const imported = !configExisted && lsm06 ? importedLines(lsm06) : [];
-    if (!configExisted) {
-      try {
-        mkdirSync(dirname(p.configDir), { recursive: true, mode: 0o755 });
-        mkdirSync(p.configDir, { recursive: true, mode: 0o755 });
-        writeOwned(p.config, defaultConfigText(imported, lsm06?.conf ?? ''), 0o600);
-      } catch (err) { throw ioError(`cannot write ${p.config}`, err); }
-    }
-    const ctx = context({ ...argv, config: p.config });
-    const config = ctx.loaded.config;
-    const spec = scheduleSpec(config.interval);
-    const schedule = argv.schedule ?? (ctx.loaded.sources.SCHEDULE !== 'default' ? config.schedule : existsSync(join(root || '/', 'run/systemd/system')) ? 'systemd' : 'cron');
-    if (schedule === 'systemd' && !root && !existsSync('/run/systemd/system')) throw new LsmError('--schedule systemd: systemd is not running on this machine (use --schedule cron)', EXIT.USAGE);
+    // every step below is journaled: a refusal (systemd not running, a missing dependency, a bad
+    // INTERVAL) or a failure takes back what was written, and the root is as it was
+    const journal = new Journal();
     try {
+      if (!configExisted) {
+        try {
+          journal.mkdir(dirname(p.configDir), 0o755);
+          journal.mkdir(p.configDir, 0o755);
+          writeOwned(p.config, defaultConfigText(imported, lsm06?.conf ?? ''), 0o600, journal);
+        } catch (err) { throw ioError(`cannot write ${p.config}`, err); }
+      }
+      const ctx = context({ ...argv, config: p.config });
+      const config = ctx.loaded.config;
+      const spec = scheduleSpec(config.interval);
+      const schedule = argv.schedule ?? (ctx.loaded.sources.SCHEDULE !== 'default' ? config.schedule : existsSync(join(root || '/', 'run/systemd/system')) ? 'systemd' : 'cron');
+      if (schedule === 'systemd' && !root && !existsSync('/run/systemd/system')) throw new LsmError('--schedule systemd: systemd is not running on this machine (use --schedule cron)', EXIT.USAGE);
+      productionPackages(); // a missing dependency refuses here, before the directories are made
       for (const [dir, mode] of [[p.configDir, 0o755], [p.hooksDir, 0o755], [p.stateDir, 0o700], [p.spool, 0o700], [p.logDir, 0o750]] as const) {
-        mkdirSync(dirname(dir), { recursive: true, mode: 0o755 }); // parents like /var/lib stay 0755
-        mkdirSync(dir, { recursive: true, mode });
-        chmodSync(dir, mode);
+        journal.mkdir(dirname(dir), 0o755); // parents like /var/lib stay 0755
+        journal.mkdir(dir, mode);
+        journal.chmod(dir, mode);
       }
       if (lsm06) notes.push(`LSM 0.6 found in ${lsm06.dir}: migrating (it stays there as it is; remove it when you no longer need it)`);
       // what lsm's files replace is moved aside, never overwritten or written through
       const claim = (path: string, what: string, marker?: string) => {
         if (ownedByLsm(path, marker) !== 'foreign') return;
         const from = path === p.command && lsm06?.link ? `${path} (LSM 0.6's symlink to ${lsm06.link})` : path === p.cron && isLsm06Cron(path) ? `${path} (LSM 0.6's cron entry)` : `${path} (${what} lsm did not write)`;
-        notes.push(`moved ${from} to ${moveAside(path, root, p.replaced)}`);
+        notes.push(`moved ${from} to ${moveAside(path, root, p.replaced, journal)} (lsm uninstall puts it back)`);
       };
       if (imported.length) notes.push(`imported ${imported.join(' ')} from ${lsm06!.conf} into ${p.config}`); else if (configExisted && lsm06?.conf) notes.push(`kept ${p.config} as it is (USER and SUB not imported from ${lsm06.conf})`);
       if (lsm06?.problem) notes.push(`could not read ${lsm06.conf}: ${lsm06.problem}; set USER and SUB in ${p.config} yourself`);
       for (const i of lsm06?.loaded?.ignored ?? []) notes.push(`conf.lsm's ${i.key} is ignored: ${i.why}`);
-      if (!existsSync(p.ignore)) writeOwned(p.ignore, IGNORE_TEXT, 0o644);
+      // LSM 0.6's ignore files: into a new ignore file where they translate; each file named, one line
+      const ignoreExisted = existsSync(p.ignore);
+      const oldIgnores = lsm06 ? lsm06IgnoreFiles(lsm06) : [];
+      const importedRules = ignoreExisted ? [] : oldIgnores.flatMap((f) => f.rules.length ? [`# from ${f.file} (LSM 0.6)`, ...f.rules] : []);
+      if (!ignoreExisted) writeOwned(p.ignore, IGNORE_TEXT + (importedRules.length ? `\n# imported by lsm install\n${importedRules.join('\n')}\n` : ''), 0o644, journal);
+      for (const f of oldIgnores) {
+        const skipped = f.skipped.length ? `; lines ${f.skipped.map((s) => s.line).join(', ')} not imported: ${f.why}` : '';
+        if (f.rules.length && !ignoreExisted) notes.push(`imported ${f.rules.length} ignore rule(s) from ${f.file} into ${p.ignore}${skipped}`);
+        else if (f.rules.length) {
+          const have = new Set(readFileSync(p.ignore, 'utf8').split('\n').map((l) => l.trim()));
+          const missing = f.rules.filter((r) => !have.has(r));
+          notes.push(missing.length ? `not imported ${f.file} (LSM 0.6's ignore file): ${p.ignore} exists and is kept as it is; add its rules yourself: ${missing.join('; ')}` : `${f.file} (LSM 0.6's ignore file): its rules are in ${p.ignore}${skipped}`);
+        }
+        else notes.push(`not imported ${f.file} (LSM 0.6's ignore file): ${f.why ?? 'no entries'}`);
+      }
 
       // the program: a copy of this one; the command names it by its path in the installed system
-      const copied = installProgram(p.lib);
+      const copied = installProgram(p.lib, PACKAGE_ROOT, journal);
       claim(p.command, 'a command');
-      writeOwned(p.command, `#!/bin/sh\n# lsm, written by lsm install: runs the program in ${LIB}\nLSM_NODE=${shellQuote(process.execPath)} exec ${LIB}/bin/lsm "$@"\n`, 0o755);
+      writeOwned(p.command, `#!/bin/sh\n# lsm, written by lsm install: runs the program in ${LIB}\nLSM_NODE=${shellQuote(process.execPath)} exec ${LIB}/bin/lsm "$@"\n`, 0o755, journal);
       if (/^\/(home|root|tmp|run\/user)\//.test(process.execPath)) warn(`node is ${process.execPath}: cron may not see it, and the systemd unit hides /home, /root and /tmp; install node system-wide (apt-get install nodejs) and re-run lsm install`);
       claim(p.man, 'a man page', '.TH LSM');
-      writeOwned(p.man, readFileSync(join(PACKAGE_ROOT, 'docs', 'lsm.8'), 'utf8'), 0o644);
+      writeOwned(p.man, readFileSync(join(PACKAGE_ROOT, 'docs', 'lsm.8'), 'utf8'), 0o644, journal);
       claim(p.logrotate, 'a logrotate file');
-      if (config.eventLog) writeOwned(p.logrotate, template('logrotate.d/lsm', { EVENT_LOG: config.eventLog }), 0o644);
+      if (config.eventLog) writeOwned(p.logrotate, template('logrotate.d/lsm', { EVENT_LOG: config.eventLog }), 0o644, journal);
 
       if (schedule === 'cron') {
         claim(p.cron, 'a cron entry');
-        writeOwned(p.cron, template('cron.d/lsm', { LSM: COMMAND, INTERVAL: config.interval, CRON_SPEC: spec.cron }), 0o644);
+        writeOwned(p.cron, template('cron.d/lsm', { LSM: COMMAND, INTERVAL: config.interval, CRON_SPEC: spec.cron }), 0o644, journal);
         const cronRuns = running(ctx.procRoot, /^(cron|crond|cronie|fcron|dcron)$/) || existsSync(join(root || '/', 'lib/systemd/system-generators/systemd-crontab-generator'));
         if (!cronRuns) warn(`no cron daemon is running${root ? ' here' : ''}: nothing will run ${p.cron} until one does (apt-get install cron${root ? '; an image must start one' : ''}, or lsm install --schedule systemd)`);
         notes.push(`schedule: ${p.cron}: lsm -c every ${config.interval}${cronRuns ? '' : ' (NO CRON DAEMON RUNNING)'}`);
@@ -192,8 +210,8 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (schedule === 'systemd') {
         claim(p.service, 'a unit');
         claim(p.timer, 'a unit');
-        writeOwned(p.service, template('systemd/lsm.service', { LSM: COMMAND, READ_WRITE_PATHS: writablePaths(config), MAIL_SANDBOX: mailSandbox(config) }), 0o644);
-        writeOwned(p.timer, template('systemd/lsm.timer', { INTERVAL: config.interval, ON_CALENDAR: spec.systemd }), 0o644);
+        writeOwned(p.service, template('systemd/lsm.service', { LSM: COMMAND, READ_WRITE_PATHS: writablePaths(config), MAIL_SANDBOX: mailSandbox(config) }), 0o644, journal);
+        writeOwned(p.timer, template('systemd/lsm.timer', { INTERVAL: config.interval, ON_CALENDAR: spec.systemd }), 0o644, journal);
         if (!root) {
           execFileSync('systemctl', ['daemon-reload'], { stdio: 'ignore' });
           execFileSync('systemctl', ['enable', '--now', 'lsm.timer'], { stdio: 'ignore' });
@@ -212,10 +230,18 @@ const command: CommandModule<GlobalArgs, Args> = {
       out(`  man page  ${p.man} (man lsm)`);
       if (config.eventLog) out(`  log       ${config.eventLog}, rotated weekly by ${p.logrotate}`);
       for (const n of notes) out(`  ${n}`);
+    } catch (err) {
+      const stuck = journal.rollback();
+      for (const s of stuck) process.stderr.write(`lsm: warning: could not take back: ${s}\n`);
+      if (err instanceof LsmError) throw err;
+      throw ioError('install failed', err);
+    }
+    // installed: a baseline that cannot be taken is said, and the install stays
+    try {
       await baselineStep(argv.baseline ?? !root, p, root);
     } catch (err) {
       if (err instanceof LsmError) throw err;
-      throw ioError('install failed', err);
+      throw ioError('install done, but the first baseline failed', err);
     }
   },
 };

@@ -1,11 +1,12 @@
 // lsm install / uninstall into a root the test owns, and lsm watch coalescing a burst.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOLDER, LSM, ROOT, World } from '../helpers/world.js';
 import { testConfig } from '../helpers/config.js';
+import { isIgnored, parseIgnoreRules } from '../../src/snapshot/ignore.js';
 
 const lsm = (...args: string[]) => execFileSync(process.execPath, [LSM, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
@@ -22,6 +23,23 @@ const tree = (dir: string): Record<string, string> => {
       if (e.isSymbolicLink()) o[p.slice(dir.length)] = `-> ${readlinkSync(p)}`;
       else if (e.isDirectory()) walk(p);
       else o[p.slice(dir.length)] = `${mode(p)} ${readFileSync(p, 'utf8')}`;
+    }
+  };
+  walk(dir);
+  return o;
+};
+
+/** Every entry under dir, directories too, with type, mode, owner, link target or bytes, mtime: "as it was" means this is equal. */
+const listing = (dir: string): Record<string, string> => {
+  const o: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      const st = lstatSync(p);
+      const what = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+      if (e.isSymbolicLink()) o[p.slice(dir.length)] = `link ${what} -> ${readlinkSync(p)} ${st.mtimeMs}`;
+      else if (e.isDirectory()) { o[p.slice(dir.length)] = `dir ${what}`; walk(p); }
+      else o[p.slice(dir.length)] = `file ${what} ${st.mtimeMs} ${readFileSync(p, 'base64')}`;
     }
   };
   walk(dir);
@@ -140,7 +158,12 @@ describe('lsm install', () => {
     symlinkSync('/usr/local/lsm/lsm', `${root}/usr/local/sbin/lsm`);
     mkdirSync(`${root}/etc/cron.d`, { recursive: true });
     writeFileSync(`${root}/etc/cron.d/lsm`, '*/10 * * * * root /usr/local/sbin/lsm -c >> /dev/null 2>&1\n', { mode: 0o644 });
+    lchownSync(`${root}/etc/cron.d/lsm`, 0, 4); // owners as they were, not as lsm would make them
+    lchownSync(`${root}/usr/local/sbin/lsm`, 0, 4);
+    writeFileSync(`${old}/ignore.ports`, '# ports LSM 0.6 skipped\n25\nsmtp\n53/udp\n/run/x*y\n', { mode: 0o640 });
+    writeFileSync(`${old}/ignore.inodes`, '123456\n', { mode: 0o640 });
     const before = tree(old);
+    const lsm06Files = listing(root);
 
     const r = spawnSync(process.execPath, [LSM, 'install', '--root', root, '--schedule', 'cron'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
@@ -163,10 +186,70 @@ describe('lsm install', () => {
     expect(config).toMatch(/^SUB="Port alert on \\\$HOSTNAME"  #/m); // expanded when read
     // the old conf.lsm itself is read as it is, every key accepted
     expect(lsm('config', '--config', `${old}/conf.lsm`)).toMatch(/^USER="ops@example.org"/m);
-    // and uninstall leaves LSM 0.6 alone
-    lsm('uninstall', '--root', root);
+    // LSM 0.6's ignore files: ports and unix paths become lsm rules, the rest is named, one line a file
+    expect(out).toContain(`imported 4 ignore rule(s) from ${old}/ignore.ports into ${root}/etc/lsm/ignore; lines 3 not imported: not a port (1-65535) or a unix socket path`);
+    expect(out).toContain(`not imported ${old}/ignore.inodes (LSM 0.6's ignore file): socket inodes change each time a socket is opened`);
+    const ignore = readFileSync(`${root}/etc/lsm/ignore`, 'utf8');
+    expect(ignore).toContain(`# from ${old}/ignore.ports (LSM 0.6)\ntcp  *:25\nudp  *:25\nudp  *:53\nunix  /run/x\\*y\n`);
+    // the imported rules, read as lsm reads them, drop what LSM 0.6 ignored and nothing else
+    const rules = parseIgnoreRules(ignore, 'ignore');
+    expect([['host/tcp', '0.0.0.0:25  exim4  Debian-exim  /usr/sbin/exim4'], ['netns/c1/udp', '[::]:53  named  bind  /usr/sbin/named'], ['host/unix', '/run/x*y  d  root  /usr/bin/d'],
+      ['host/tcp', '0.0.0.0:125  x  root  /x'], ['host/tcp', '0.0.0.0:53  x  root  /x'], ['host/unix', '/run/xzy  d  root  /usr/bin/d']].map(([path, line]) => isIgnored(rules, path, line)))
+      .toEqual([true, true, true, false, false, false]);
+    // and uninstall leaves LSM 0.6 alone, and puts back its cron entry and symlink exactly as they were
+    const un = lsm('uninstall', '--root', root);
     expect(tree(old)).toEqual(before);
-  }, 180_000); // copies the program more than once: slow on a loaded machine
+    expect(un).toContain(`restored ${root}/usr/local/sbin/lsm (LSM 0.6's symlink to /usr/local/lsm/lsm)`);
+    expect(un).toContain(`restored ${root}/etc/cron.d/lsm (LSM 0.6's cron entry: LSM 0.6 runs again)`);
+    const now = listing(root);
+    for (const f of ['/usr/local/sbin/lsm', '/etc/cron.d/lsm']) expect(now[f]).toBe(lsm06Files[f]);
+    expect(existsSync(`${root}/var/lib/lsm/replaced`)).toBe(false);
+
+    // purge never deletes another program's files: install again, purge, and the root is LSM 0.6's again
+    expect(spawnSync(process.execPath, [LSM, 'install', '--root', root, '--schedule', 'cron'], { encoding: 'utf8' }).status).toBe(0);
+    lsm('uninstall', '--root', root, '--purge', '--yes');
+    const after = listing(root);
+    // no file of lsm is left (only the directories install made around its files: /usr/local/lib, /var/log, ...)
+    expect(Object.entries(after).filter(([k, v]) => !v.startsWith('dir ') && v !== lsm06Files[k])).toEqual([]);
+    for (const [k, v] of Object.entries(lsm06Files)) if (!v.startsWith('dir ')) expect(after[k], k).toBe(v);
+    for (const f of ['etc/lsm', 'var/lib/lsm', 'var/log/lsm', 'usr/local/lib/lsm', 'etc/logrotate.d/lsm', 'usr/local/share/man/man8/lsm.8']) expect(existsSync(join(root, f)), f).toBe(false);
+  }, 300_000);
+
+  it('purge keeps what cannot go back, and names the command that puts it back', () => {
+    const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
+    mkdirSync(`${root}/var/lib/lsm/replaced/etc/cron.d`, { recursive: true, mode: 0o700 });
+    writeFileSync(`${root}/var/lib/lsm/replaced/etc/cron.d/lsm`, 'LSM 0.6\n', { mode: 0o644 });
+    mkdirSync(`${root}/etc/cron.d`, { recursive: true });
+    writeFileSync(`${root}/etc/cron.d/lsm`, 'someone else\n'); // not lsm's: stays, and LSM 0.6's cannot go back
+    const r = spawnSync(process.execPath, [LSM, 'uninstall', '--root', root, '--purge', '--yes'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(`lsm: warning: kept ${root}/var/lib/lsm/replaced/etc/cron.d/lsm: ${root}/etc/cron.d/lsm is taken by another file now; to put it back: mv -f -T -- '${root}/var/lib/lsm/replaced/etc/cron.d/lsm' '${root}/etc/cron.d/lsm'\n`);
+    expect(readFileSync(`${root}/var/lib/lsm/replaced/etc/cron.d/lsm`, 'utf8')).toBe('LSM 0.6\n');
+    expect(readFileSync(`${root}/etc/cron.d/lsm`, 'utf8')).toBe('someone else\n');
+    // the first moved aside goes back; a later one from the same place (~1~) is kept and named
+    rmSync(`${root}/etc/cron.d/lsm`);
+    writeFileSync(`${root}/var/lib/lsm/replaced/etc/cron.d/lsm~1~`, 'later\n');
+    const again = spawnSync(process.execPath, [LSM, 'uninstall', '--root', root], { encoding: 'utf8' });
+    expect(again.stdout).toContain(`restored ${root}/etc/cron.d/lsm (as it was)`);
+    expect(again.stderr).toBe(`lsm: warning: kept ${root}/var/lib/lsm/replaced/etc/cron.d/lsm~1~: ${root}/etc/cron.d/lsm is taken by another file now; to put it back: mv -f -T -- '${root}/var/lib/lsm/replaced/etc/cron.d/lsm~1~' '${root}/etc/cron.d/lsm'\n`);
+    expect(readFileSync(`${root}/etc/cron.d/lsm`, 'utf8')).toBe('LSM 0.6\n');
+  });
+
+  it('a refused install (--schedule systemd without systemd) leaves the root exactly as it was', () => {
+    // the host's /etc, /var and /usr/local are a temporary root's here, and /run has no systemd
+    const root = mkdtempSync(join(tmpdir(), 'lsm-root-'));
+    for (const d of ['etc/cron.d', 'var/lib', 'usr/local/lsm', 'usr/local/sbin']) mkdirSync(join(root, d), { recursive: true, mode: 0o755 });
+    chmodSync(root, 0o755);
+    writeFileSync(`${root}/usr/local/lsm/conf.lsm`, 'USER="ops@example.org"\n', { mode: 0o640 });
+    writeFileSync(`${root}/usr/local/lsm/ignore.ports`, '25\n', { mode: 0o640 });
+    symlinkSync('/usr/local/lsm/lsm', `${root}/usr/local/sbin/lsm`);
+    writeFileSync(`${root}/etc/cron.d/lsm`, '*/10 * * * * root /usr/local/sbin/lsm -c\n', { mode: 0o644 });
+    const before = listing(root);
+    const { NODE_EXTRA_CA_CERTS: _certs, ...env } = process.env; // under /etc, which is the empty root's here
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && for d in etc var usr/local; do mount --bind ${root}/$d /$d || exit 9; done && mount -t tmpfs none /run && exec ${process.execPath} ${LSM} install --schedule systemd`], { encoding: 'utf8', env });
+    expect([r.status, r.stderr]).toEqual([2, 'lsm: --schedule systemd: systemd is not running on this machine (use --schedule cron)\n']);
+    expect(listing(root)).toEqual(before);
+  }); // copies the program more than once: slow on a loaded machine
 });
 
 describe('lsm install in a world of its own', () => {

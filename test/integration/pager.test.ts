@@ -109,6 +109,10 @@ describe('the pager on a terminal', () => {
     rmSync(join(dir, 'slow.done'), { force: true });
     const failed = onTerminal({ PAGER: join(dir, 'slow') }, 'sh', '-c', `${BIN} show nosuch --repo ${repo}; echo $?; test -e ${dir}/slow.done && echo WAITED`);
     expect(failed.shown).toBe("lsm: unknown revision 'nosuch'\n2\nWAITED\n"); // an error ends lsm by process.exit: it waits too
+    // ended by a signal (as Ctrl-C or kill would), lsm still waits for its pager, then dies of it
+    rmSync(join(dir, 'slow.done'), { force: true });
+    const killed = onTerminal({ PAGER: join(dir, 'slow') }, 'sh', '-c', `${BIN} log --repo ${repo} & sleep 1; kill -TERM $!; wait $!; echo "$? $(cat ${dir}/slow.done)"`);
+    expect(killed.shown).toMatch(/^(Terminated\n)?143 done\n$/); // (sh may say Terminated)
     expect(lsm({}, 'blame', 'nothing-has-this').code).toBe(1); // nothing matched: blame's own 1
     expect(paged()).toBe('');
     const changed = lsm({}, 'diff', '--exit-code', 'HEAD~1', 'HEAD');

@@ -27,13 +27,13 @@ export interface PagerArgs { pager?: boolean; json?: boolean; quiet?: boolean }
 let pager: ChildProcess | null = null;
 
 /** The pager's command line from the environment, or null: none (unset to cat, or empty). */
-export function pagerCommand(env: NodeJS.ProcessEnv = process.env): string | null {
+function pagerCommand(env: NodeJS.ProcessEnv = process.env): string | null {
   const chosen = (env.LSM_PAGER ?? env.PAGER ?? 'less').trim();
   return chosen === '' || chosen === 'cat' ? null : chosen;
 }
 
 /** Whether `command` ('log', 'fleet status') with these options pages its output here. */
-export function pages(command: string, args: PagerArgs): boolean {
+function pages(command: string, args: PagerArgs): boolean {
   return PAGED.has(command) && Boolean(process.stdout.isTTY) && args.pager !== false && !args.json && !args.quiet;
 }
 

@@ -9,6 +9,7 @@ import type { CommandModule, Options } from 'yargs';
 import { GLOBAL_OPTIONS } from './global-options.js';
 import { checkArgv, wordsOf } from './option-check.js';
 import { setColour } from './output.js';
+import { startPager } from './pager.js';
 
 interface FastCommand { default: CommandModule<object, object>; options: Record<string, Options> }
 
@@ -94,6 +95,7 @@ export async function fastPath(argv: string[]): Promise<boolean> {
   const args = readArgv(argv, name, positionals, options);
   if (!args) return false;
   setColour(args.color !== false);
+  startPager(name, args); // as on yargs' path (main.ts ends it)
   await (command.handler as (a: object) => Promise<void>)({ ...args, _: name.split(' '), $0: 'lsm' });
   return true;
 }

@@ -12,4 +12,5 @@ export const GLOBAL_OPTIONS = {
   config: { type: 'string', requiresArg: true, describe: 'config file (env LSM_CONFIG; default /etc/lsm/lsm.conf for root)', global: true },
   proc: { type: 'string', requiresArg: true, describe: 'the /proc to read (for tests and chroots)', global: true, hidden: true },
   color: { type: 'boolean', describe: 'colour output on a terminal (--no-color: never; NO_COLOR is honoured)', global: true, default: true },
-} as const satisfies Record<keyof GlobalArgs, Options>;
+  pager: { type: 'boolean', describe: 'page long output on a terminal through $LSM_PAGER, $PAGER or less -FRX (--no-pager: never; LSM_PAGER=cat too)', global: true, default: true },
+} as const satisfies Record<keyof GlobalArgs | 'pager', Options>; // pager.ts reads pager: no command does

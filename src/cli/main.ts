@@ -8,10 +8,12 @@ import { fastPath, rewriteLegacyFlags } from './fast-path.js';
 import { GLOBAL_OPTIONS } from './global-options.js';
 import { checkCommandLine } from './option-check.js';
 import { setColour } from './output.js';
+import { endPager, startPager, waitForPager } from './pager.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function fail(message: string, code: number): never {
+  waitForPager(); // the error after what the pager showed, not under it
   process.stderr.write(errorLine(message)); // yargs' messages run over several lines ('Invalid values:\n  Argument: ...')
   process.exit(code);
 }
@@ -43,7 +45,10 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName('lsm')
     .usage('$0 <command> [options]\n\nLinux Socket Monitor: snapshots every listening port, sniffer and unix socket into git and tells you what changed.\nLSM flags: lsm -g (baseline), lsm -c (check, what cron runs), lsm -d (forget the baseline).')
     .options(GLOBAL_OPTIONS)
-    .middleware((a) => setColour(a.color !== false))
+    .middleware((a) => {
+      setColour(a.color !== false);
+      startPager(a._.slice(0, a._[0] === 'fleet' ? 2 : 1).join(' '), a);
+    })
     .command(commands)
     .completion('completion', 'print a bash or zsh completion script: lsm completion bash >> ~/.bashrc (or zsh >> ~/.zshrc)')
     .demandCommand(1, 'name a command (lsm --help lists them)')
@@ -63,8 +68,9 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 // a system I/O error no write path worded (a full disk) is one line, not a stack
-main(process.argv.slice(2)).catch((err: unknown) => {
+main(process.argv.slice(2)).then(endPager, (err: unknown) => {
   const { code, text } = exitFor(systemIoError(err));
+  waitForPager();
   process.stderr.write(text);
   process.exit(code);
 });

@@ -14,8 +14,33 @@ export const yellow = paint('33');
 export const bold = paint('1');
 export const dim = paint('2');
 
+// where output goes: stdout, or the pager's input (pager.ts); null while lsm waits for its pager to end
+let stdout: NodeJS.WritableStream | null = process.stdout;
+
+export function sendOutputTo(stream: NodeJS.WritableStream | null): void {
+  stdout = stream;
+}
+
+/** Write text; false when it waits in memory: then `await drained()`. A closed pager takes nothing. */
+function write(text: string): boolean {
+  const stream = stdout;
+  if (stream === null || (stream as { destroyed?: boolean }).destroyed) return true;
+  return stream.write(text);
+}
+
+/** Until what waits is written, or the stream closed (a pager that quit never drains). */
+function drained(): Promise<void> {
+  const stream = stdout;
+  if (stream === null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { stream.off('drain', done); stream.off('close', done); resolve(); };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
 export function out(line = ''): void {
-  process.stdout.write(line + '\n');
+  write(line + '\n');
 }
 
 /**
@@ -35,7 +60,7 @@ export class ChunkedWriter {
     const text = this.parts.join('');
     this.parts = [];
     this.size = 0;
-    if (text && !process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+    if (text && !write(text)) await drained();
   }
 }
 

@@ -125,7 +125,7 @@ describe('each channel under its bound', () => {
     const text = alertText(a);
     expect(bytes(text)).toBeLessThan(20_000);
     expect(text.indexOf(rootBlock(0))).toBeGreaterThan(0);
-    expect(text.indexOf(rootBlock(0))).toBeLessThan(text.indexOf('@crowd-0')); // root's first
+    expect(text.indexOf(rootBlock(0))).toBeLessThan(text.indexOf('  host/unix  @crowd-0')); // root's first
     expect(text).toMatch(/^ {6}and 27 more processes \(pids 1003, 1004, .*, 1012, \.\.\.\)$/m);
     expect(text).toContain('The whole change: lsm show aaaaaaaaaa or git -C /var/lib/lsm/snapshots show ' + A);
   });

@@ -86,9 +86,10 @@ describe('the alert mail in a busy inbox', () => {
     }
     // a repository given relative (lsm -c --repo snapshots) is named absolute: the mail is read elsewhere
     const rel = alertText(buildAlert({ commit: 'c'.repeat(40), parent: null, time: 0, summary: 's', files: [{ path: 'host/tcp', added: [line(1)], removed: [] }] }, null, '', 'h', 'snapshots', true));
-    expect(rel).toContain(`  lsm show cccccccccc --repo=${process.cwd()}/snapshots\n`);
-    expect(rel).toContain(`  lsm blame 1/tcp --repo=${process.cwd()}/snapshots\n`);
-    expect(alertText(buildAlert({ commit: 'c'.repeat(40), parent: null, time: 0, summary: 's', files: [] }, null, '', 'h', '/var/lib/lsm/snapshots'))).toContain('  lsm show cccccccccc\n');
+    expect(rel).toContain(`    lsm show cccccccccc --repo=${process.cwd()}/snapshots\n`);
+    expect(rel).toContain(`    lsm blame 1/tcp --repo=${process.cwd()}/snapshots\n`);
+    expect(rel).toContain(`    lsm accept cccccccccc --repo=${process.cwd()}/snapshots\n`);
+    expect(alertText(buildAlert({ commit: 'c'.repeat(40), parent: null, time: 0, summary: 's', files: [] }, null, '', 'h', '/var/lib/lsm/snapshots'))).toContain('    lsm show cccccccccc\n');
     const esc = escapeField(Buffer.from('/tmp/a b\n\\é', 'utf8').toString('latin1'));
     expect(unescapeField(esc).toString('utf8')).toBe('/tmp/a b\n\\é');
   });

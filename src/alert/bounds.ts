@@ -108,6 +108,7 @@ type Piece = [text: string, raw: number];
 const ESCAPE_UNIT = /\\(?:x[0-9a-f]{2}|u\{[0-9a-f]{1,6}\}|\\)|[\s\S]/gu;
 // what a shell takes as it is in a word: no quote, no expansion, no split (non-ASCII: visible, escapeField kept it)
 const BARE = /^(?:[A-Za-z0-9_@%+=:,./-]|[^\x00-\x7f])$/u;
+const PLAIN_WORD = /^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$/; // ASCII: the raw byte is its own escape
 const rawOf = (u: string): number => (u.length > 1 && u[0] === '\\' ? (u[1] === 'u' ? bytes(String.fromCodePoint(parseInt(u.slice(3, -1), 16))) : 1) : bytes(u));
 
 /**
@@ -115,12 +116,13 @@ const rawOf = (u: string): number => (u.length > 1 && u[0] === '\\' ? (u[1] === 
  * shown as a space, then quoted only when needed: bare ('-m', '/usr/bin/x'), in single quotes when
  * a shell would split or expand it ('nc -l 4444', "it'\''s"), as $'...' when it holds an escape
  * ($'a\\b', $'-l\x0a4444': bash and zsh read \\ and \xHH back as the bytes; \u{H} stays readable only).
- * The first word is quoted when it holds '=' (else a shell takes it for an assignment).
+ * Quoted too: a first word with '=' (a shell takes it for an assignment), a word starting with '='
+ * (zsh expands =cmd).
  */
 function argPieces(raw: string, first: boolean): Piece[] {
   if (raw === '') return [["''", 0]];
   const units = escapeField(raw).match(ESCAPE_UNIT)!;
-  if (units.every((u) => BARE.test(u)) && !(first && units.includes('='))) return units.map((u) => [u, rawOf(u)]);
+  if (units.every((u) => BARE.test(u)) && units[0] !== '=' && !(first && units.includes('='))) return units.map((u) => [u, rawOf(u)]);
   const dollar = units.some((u) => u.length > 1 && u !== '\\x20');
   const quote = (u: string): Piece => [u === '\\x20' ? ' ' : u === "'" ? (dollar ? "\\'" : "'\\''") : u, rawOf(u)];
   return [[dollar ? "$'" : "'", 0], ...units.map(quote), ["'", 0]];
@@ -135,6 +137,11 @@ function argPieces(raw: string, first: boolean): Piece[] {
 // for a command line, the marker's hash is of the arguments each ended by a NUL, so
 // `sha256sum /proc/PID/cmdline` matches while the process runs
 export function boundArgv(args: string[], max = FIELD_MAX): string {
+  // the common command line (plain words that fit) is joined as it is, without pieces
+  if (args.every((p, i) => PLAIN_WORD.test(p) && (i > 0 || !p.includes('=')))) {
+    const text = args.join(' ');
+    if (text.length <= max) return text;
+  }
   const pieces: Piece[] = [];
   let room = max + 4; // a raw byte is at least one byte shown: this start is enough
   let whole = true;

@@ -111,7 +111,7 @@ describe('a command line as a person reads it', () => {
     expect(boundArgv(argv('sh', '-c', 'nc -l 4444'))).toBe("sh -c 'nc -l 4444'");
     expect(boundArgv(argv('nc', '-l', 'a b', ''))).toBe("nc -l 'a b' ''");
     expect(boundArgv(argv('echo', "it's", 'say "hi"', '$HOME', '*', '~', 'a;b', 'été', '--port=80'))).toBe(`echo 'it'\\''s' 'say "hi"' '$HOME' '*' '~' 'a;b' été --port=80`);
-    expect(boundArgv(argv('A=b', 'c=d'))).toBe("'A=b' c=d"); // a first word with '=' is no assignment
+    expect(boundArgv(argv('A=b', 'c=d', '=ls'))).toBe("'A=b' c=d '=ls'"); // a first word with '=' is no assignment; =ls no zsh expansion
     // printable text: pasted in a shell, the same argv, byte for byte
     for (const a of [argv('/usr/bin/python3', '-m', 'http.server', '8000'), argv('sh', '-c', 'nc -l 4444'), argv('x', "it's", 'say "hi" `id`', '$(id)', '!x', 'a\\b', ' lead', 'été ü', '', 'tab')]) {
       expect(backInBash(boundArgv(a))).toEqual(a);

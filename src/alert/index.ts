@@ -95,8 +95,8 @@ function notCoveredYet(repo: Repo, spool: Spool, walked: string[]): string[] {
 }
 
 /**
- * The change against the approved baseline, for the mail's "what to do": two commits read, and the
- * baseline's copy of the files the change touched only (not the whole snapshot). A baseline that
+ * The change against the approved baseline, for the mail's "what to do": two trees read, and of
+ * the files the change touched, the baseline's copy and now's (not the whole snapshot). A baseline that
  * does not read leaves it out (lsm -c and lsm verify say so; the alert still goes).
  */
 async function againstBaseline(repo: Repo, change: Change): Promise<AlertBaseline | undefined> {
@@ -108,15 +108,22 @@ async function againstBaseline(repo: Repo, change: Change): Promise<AlertBaselin
     const move = baselineHistory(repo).reverse().find((m) => m.to === commit);
     const approved = move ? { approvedAt: move.time, approvedBy: move.who } : {};
     if ((await tree(commit)) === (await tree(change.commit))) return { commit, ...approved, notIn: 0, goneFrom: 0, matches: true };
-    const files = await treeFiles(repo, commit);
+    const [base, now] = [await treeFiles(repo, commit), await treeFiles(repo, change.commit)];
     let notIn = 0, goneFrom = 0;
+    const changed = new Set(change.files.map((f) => f.path));
+    // differences this change did not make: a file it did not touch that differs, or in a file it
+    // touched, a line of the baseline's or of now's that neither this change added nor removed
+    let earlier = [...new Set([...base.keys(), ...now.keys()])].some((p) => !changed.has(p) && base.get(p) !== now.get(p));
     for (const f of change.files) {
-      const oid = files.get(f.path);
-      const lines = new Set(oid ? textLines(await readBlobText(repo, oid)) : []);
-      notIn += f.added.filter((l) => !lines.has(l)).length;
-      goneFrom += f.removed.filter((l) => lines.has(l)).length;
+      const read = async (oid: string | undefined) => new Set(oid ? textLines(await readBlobText(repo, oid)) : []);
+      const [was, is] = [await read(base.get(f.path)), await read(now.get(f.path))];
+      notIn += f.added.filter((l) => !was.has(l)).length;
+      goneFrom += f.removed.filter((l) => was.has(l)).length;
+      if (earlier) continue;
+      const added = new Set(f.added), removed = new Set(f.removed);
+      earlier = [...is].some((l) => !was.has(l) && !added.has(l)) || [...was].some((l) => !is.has(l) && !removed.has(l));
     }
-    return { commit, ...approved, notIn, goneFrom, matches: false };
+    return { commit, ...approved, notIn, goneFrom, matches: false, ...(earlier ? { earlier } : {}) };
   } catch {
     return undefined;
   }

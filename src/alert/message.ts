@@ -37,9 +37,10 @@ export interface Alert {
 /**
  * The change against the approved baseline (refs/lsm/baseline) when the alert was built (commit
  * null: none approved yet). notIn: new lines the baseline lacks; goneFrom: gone lines it has;
- * matches: after this change the snapshot is the baseline's.
+ * matches: after this change the snapshot is the baseline's; earlier: differences this change did
+ * not make remain.
  */
-export interface AlertBaseline { commit: string | null; approvedAt?: number; approvedBy?: string; notIn: number; goneFrom: number; matches: boolean }
+export interface AlertBaseline { commit: string | null; approvedAt?: number; approvedBy?: string; notIn: number; goneFrom: number; matches: boolean; earlier?: boolean }
 
 // escaped and bounded (bounds.ts) as it is read: a user's 1 MB command line is never escaped whole
 function owner(o: Owner): AlertOwner {
@@ -155,7 +156,7 @@ function driftLine(a: Alert): string | null {
   if (b.notIn + b.goneFrom === 0) return `Drift: none new, this change goes back toward the approved baseline (${which}); other differences remain (lsm drift).`;
   const when = a.reminder ? `unapproved since ${stamp(Math.min(a.time, ...[...a.added, ...a.removed].map((l) => l.since?.time ?? a.time)))}` : `since this change (${stamp(a.time)})`;
   const what = [...(b.notIn ? [`${count(b.notIn, 'new socket')} not in it`] : []), ...(b.goneFrom ? [`${count(b.goneFrom, 'socket')} of it gone`] : [])];
-  return `Drift: yes, ${when}, from the approved baseline (${which}): ${what.join(', ')}.`;
+  return `Drift: yes, ${when}, from the approved baseline (${which}): ${what.join(', ')}.${b.earlier && !a.reminder ? ' Earlier differences remain too (lsm drift).' : ''}`;
 }
 
 /**

@@ -255,6 +255,11 @@ describe('alerts', { timeout: 180_000 }, () => {
     await start();
     const three = await check();
     expect(three.todo).toMatch(new RegExp(`\\n  Drift: none, this change brings the host back to the approved baseline \\(${one.short}, approved ${STAMP} by \\S+\\)\\.\\n  Approve: nothing to approve, the host is as approved\\.\\n  Investigate:\\n`));
+    // drift on top of drift: the mail says the earlier differences remain
+    await hold(4041, 'svc-todo2');
+    expect((await check()).todo).toMatch(/: 1 new socket not in it\.\n/);
+    await hold(4042, 'svc-todo3');
+    expect((await check()).todo).toMatch(/: 1 new socket not in it\. Earlier differences remain too \(lsm drift\)\.\n/);
   });
 
   it('keeps the line of a binary replaced on disk, and says a restart is pending', async () => {

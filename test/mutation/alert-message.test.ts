@@ -213,6 +213,8 @@ describe('the alert mail body, word for word', () => {
       '    lsm blame 53/tcp',
       '    git -C /r log -p',
     ].join('\n'));
+    a.baseline = { ...a.baseline, earlier: true };
+    expect(block(a)).toContain(': 2 new sockets not in it, 1 socket of it gone. Earlier differences remain too (lsm drift).\n');
     a.baseline = { commit: B, notIn: 0, goneFrom: 1, matches: false }; // no reflog entry: no date, no name
     expect(block(a)).toContain('\n  Drift: yes, since this change (2026-11-25 10:00:00 UTC), from the approved baseline (bbbbbbbbbb): 1 socket of it gone.\n');
     a.baseline = { commit: B, notIn: 0, goneFrom: 0, matches: false };

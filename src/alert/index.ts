@@ -14,6 +14,7 @@ import { summarize } from '../store/changes.js';
 import { lockRepository } from '../store/lock.js';
 import { BASELINE_REF, headCommit, openRepo, readBlobText, textLines, treeFiles, type Repo } from '../store/repo.js';
 import { baselineHistory } from '../store/baseline.js';
+import { escapeText } from '../snapshot/escape.js';
 import { asDamage } from '../store/damage.js';
 import { isRepairMessage } from '../store/recover.js';
 import { crashPoint } from '../testing/crash-point.js';
@@ -106,7 +107,7 @@ async function againstBaseline(repo: Repo, change: Change): Promise<AlertBaselin
     const git = await igit();
     const tree = async (oid: string) => (await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache })).commit.tree;
     const move = baselineHistory(repo).reverse().find((m) => m.to === commit);
-    const approved = move ? { approvedAt: move.time, approvedBy: move.who } : {};
+    const approved = move ? { approvedAt: move.time, approvedBy: escapeText(move.who) } : {}; // a name from the system: escaped as every one is
     if ((await tree(commit)) === (await tree(change.commit))) return { commit, ...approved, notIn: 0, goneFrom: 0, matches: true };
     const [base, now] = [await treeFiles(repo, commit), await treeFiles(repo, change.commit)];
     let notIn = 0, goneFrom = 0;

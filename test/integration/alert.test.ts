@@ -245,13 +245,14 @@ describe('alerts', { timeout: 180_000 }, () => {
     // the approve command, as the mail gives it, approves that state
     const accept = one.todo.split('\n').find((l) => l.startsWith('    lsm accept '))!;
     const words = execFileSync('bash', ['-c', `lsm() { printf '%s\\0' "$@"; }; ${accept}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
-    expect((await world.lsm(words, env)).code).toBe(0);
+    expect((await world.lsm(words, { ...env, SUDO_USER: 'ops\x1b[2J admin' })).code).toBe(0); // the approver's name reaches the mail escaped
     expect(git(own, 'rev-parse', 'refs/lsm/baseline').trim().slice(0, 10)).toBe(one.short);
     // gone from the approved state: drift again; back as approved: none, nothing to approve
     await world.kill(pid);
     held.splice(held.indexOf(pid), 1);
     const two = await check();
-    expect(two.todo).toMatch(new RegExp(`\\n  Drift: yes, since this change \\(${STAMP}\\), from the approved baseline \\(${one.short}, approved ${STAMP} by \\S+\\): 1 socket of it gone\\.\\n`));
+    expect(two.todo).toMatch(new RegExp(`\\n  Drift: yes, since this change \\(${STAMP}\\), from the approved baseline \\(${one.short}, approved ${STAMP} by ${re('ops\\x1b[2J\\x20admin')}\\): 1 socket of it gone\\.\\n`));
+    expect(two.m.text).not.toMatch(/\x1b/);
     await start();
     const three = await check();
     expect(three.todo).toMatch(new RegExp(`\\n  Drift: none, this change brings the host back to the approved baseline \\(${one.short}, approved ${STAMP} by \\S+\\)\\.\\n  Approve: nothing to approve, the host is as approved\\.\\n  Investigate:\\n`));

@@ -78,13 +78,11 @@ export function boundField(text: string, max = FIELD_MAX): string {
 }
 
 /**
- * A value lsm read raw (latin1, one char a byte, as the collector reads /proc): its parts escaped
- * and joined by a space, bounded as boundField does, but escaping no more than can be shown (a
- * 1 MB command line costs what 4 KiB do) and with the marker's count and hash of the raw bytes:
- * for a command line, the parts each ended by a NUL, so `sha256sum /proc/PID/cmdline` matches
- * while the process runs.
+ * A value lsm read raw (latin1, one char a byte, as the collector reads /proc): escaped, bounded
+ * as boundField does, but escaping no more than can be shown (a 1 MB path costs what 4 KiB do)
+ * and with the marker's count and hash of the raw bytes.
  */
-function boundRawParts(parts: string[], terminated: boolean, max: number): string {
+function boundRawParts(parts: string[], max: number): string {
   const shown: string[] = [];
   let room = max + 4; // an escape is at least one byte a raw byte: this start is enough
   let whole = true;
@@ -96,17 +94,80 @@ function boundRawParts(parts: string[], terminated: boolean, max: number): strin
   const text = shown.join(' ');
   if (whole && bytes(text) <= max) return text;
   const hash = createHash('sha256');
-  for (const p of parts) hash.update(terminated ? `${p}\0` : p, 'latin1');
-  const total = parts.reduce((n, p) => n + p.length + 1, terminated ? 0 : -1);
+  for (const p of parts) hash.update(p, 'latin1');
+  const total = parts.reduce((n, p) => n + p.length + 1, -1);
   const marker = (cut: number) => `…[cut ${cut} bytes, sha256:${hash.copy().digest('hex').slice(0, 16)}]`;
   const keep = prefix(text, max - bytes(marker(total)));
   return keep.text + marker(total - keep.raw);
 }
 
 /** One raw field (an exe path, a user or container name), escaped and bounded. */
-export const boundRaw = (raw: string, max = FIELD_MAX): string => boundRawParts([raw], false, max);
-/** A raw argv, escaped, joined by spaces and bounded. */
-export const boundArgv = (args: string[], max = FIELD_MAX): string => boundRawParts(args, true, max);
+export const boundRaw = (raw: string, max = FIELD_MAX): string => boundRawParts([raw], max);
+// A piece of a rendered command line and how many raw bytes it stands for (a quote: none).
+type Piece = [text: string, raw: number];
+const ESCAPE_UNIT = /\\(?:x[0-9a-f]{2}|u\{[0-9a-f]{1,6}\}|\\)|[\s\S]/gu;
+// what a shell takes as it is in a word: no quote, no expansion, no split (non-ASCII: visible, escapeField kept it)
+const BARE = /^(?:[A-Za-z0-9_@%+=:,./-]|[^\x00-\x7f])$/u;
+const PLAIN_WORD = /^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$/; // ASCII: the raw byte is its own escape
+const rawOf = (u: string): number => (u.length > 1 && u[0] === '\\' ? (u[1] === 'u' ? bytes(String.fromCodePoint(parseInt(u.slice(3, -1), 16))) : 1) : bytes(u));
+
+/**
+ * One argument as a person reads it and a shell reads it back: escaped by escapeField, a space
+ * shown as a space, then quoted only when needed: bare ('-m', '/usr/bin/x'), in single quotes when
+ * a shell would split or expand it ('nc -l 4444', "it'\''s"), as $'...' when it holds an escape
+ * ($'a\\b', $'-l\x0a4444': bash and zsh read \\ and \xHH back as the bytes; \u{H} stays readable only).
+ * Quoted too: a first word with '=' (a shell takes it for an assignment), a word starting with '='
+ * (zsh expands =cmd).
+ */
+function argPieces(raw: string, first: boolean): Piece[] {
+  if (raw === '') return [["''", 0]];
+  const units = escapeField(raw).match(ESCAPE_UNIT)!;
+  if (units.every((u) => BARE.test(u)) && units[0] !== '=' && !(first && units.includes('='))) return units.map((u) => [u, rawOf(u)]);
+  const dollar = units.some((u) => u.length > 1 && u !== '\\x20');
+  const quote = (u: string): Piece => [u === '\\x20' ? ' ' : u === "'" ? (dollar ? "\\'" : "'\\''") : u, rawOf(u)];
+  return [[dollar ? "$'" : "'", 0], ...units.map(quote), ["'", 0]];
+}
+
+/**
+ * A raw argv as a person reads it: each argument escaped and quoted as argPieces says, joined by
+ * spaces, bounded as boundRawParts bounds (escaping no more than can be shown, the marker's count
+ * of the raw bytes not shown and its hash of /proc/PID/cmdline's bytes); a cut may fall inside a
+ * quoted argument, never inside an escape or a character.
+ */
+// for a command line, the marker's hash is of the arguments each ended by a NUL, so
+// `sha256sum /proc/PID/cmdline` matches while the process runs
+export function boundArgv(args: string[], max = FIELD_MAX): string {
+  // the common command line (plain words that fit) is joined as it is, without pieces
+  if (args.every((p, i) => PLAIN_WORD.test(p) && (i > 0 || !p.includes('=')))) {
+    const text = args.join(' ');
+    if (text.length <= max) return text;
+  }
+  const pieces: Piece[] = [];
+  let room = max + 4; // a raw byte is at least one byte shown: this start is enough
+  let whole = true;
+  for (const [i, p] of args.entries()) {
+    if (room <= 0) { whole = false; break; }
+    const part = p.length > room ? p.slice(0, room) : p;
+    if (i > 0) pieces.push([' ', 1]); // the NUL that ended the argument before
+    pieces.push(...argPieces(part, i === 0));
+    room -= p.length + 1;
+    if (part !== p) { whole = false; break; }
+  }
+  const text = pieces.map((x) => x[0]).join('');
+  if (whole && bytes(text) <= max) return text;
+  const hash = createHash('sha256');
+  for (const p of args) hash.update(`${p}\0`, 'latin1');
+  const total = args.reduce((n, p) => n + p.length + 1, 0);
+  const marker = (cut: number) => `…[cut ${cut} bytes, sha256:${hash.copy().digest('hex').slice(0, 16)}]`;
+  const budget = max - bytes(marker(total)); // the count is at most total: as many digits
+  let used = 0, raw = 0, keep = '';
+  for (const [t, r] of pieces) {
+    const n = bytes(t);
+    if (used + n > budget) break;
+    used += n; raw += r; keep += t;
+  }
+  return keep + marker(total - raw);
+}
 
 /** The fields of an alert's owner that a user controls. */
 export interface BoundableOwner { pid: number; uid?: number | null; user: string; exe: string; cmdline: string; container: string | null }

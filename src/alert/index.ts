@@ -12,13 +12,15 @@ import type { SnapshotLine } from '../snapshot/index.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { summarize } from '../store/changes.js';
 import { lockRepository } from '../store/lock.js';
-import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
+import { BASELINE_REF, headCommit, openRepo, readBlobText, textLines, treeFiles, type Repo } from '../store/repo.js';
+import { baselineHistory } from '../store/baseline.js';
+import { escapeText } from '../snapshot/escape.js';
 import { asDamage } from '../store/damage.js';
 import { isRepairMessage } from '../store/recover.js';
 import { crashPoint } from '../testing/crash-point.js';
 import type { Change } from '../types.js';
 import type { MailSettings } from './mail.js';
-import type { Alert } from './message.js';
+import type { Alert, AlertBaseline } from './message.js';
 import { CHANNELS, InvalidEntry, QUARANTINE, Spool, type Channel, type ChannelState, type SpoolEntry } from './spool.js';
 
 export const ALERTED_REF = 'refs/lsm/alerted'; // the last commit whose alert is spooled
@@ -93,10 +95,47 @@ function notCoveredYet(repo: Repo, spool: Spool, walked: string[]): string[] {
   return newestCovered < 0 ? walked : walked.slice(0, newestCovered);
 }
 
+/**
+ * The change against the approved baseline, for the mail's "what to do": two trees read, and of
+ * the files the change touched, the baseline's copy and now's (not the whole snapshot). A baseline that
+ * does not read leaves it out (lsm -c and lsm verify say so; the alert still goes).
+ */
+async function againstBaseline(repo: Repo, change: Change): Promise<AlertBaseline | undefined> {
+  try {
+    const commit = readRef(repo.gitdir, BASELINE_REF);
+    if (commit === null) return { commit: null, notIn: 0, goneFrom: 0, matches: false };
+    const git = await igit();
+    const tree = async (oid: string) => (await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache })).commit.tree;
+    const move = baselineHistory(repo).reverse().find((m) => m.to === commit);
+    const approved = move ? { approvedAt: move.time, approvedBy: escapeText(move.who) } : {}; // a name from the system: escaped as every one is
+    if ((await tree(commit)) === (await tree(change.commit))) return { commit, ...approved, notIn: 0, goneFrom: 0, matches: true };
+    const [base, now] = [await treeFiles(repo, commit), await treeFiles(repo, change.commit)];
+    let notIn = 0, goneFrom = 0;
+    const changed = new Set(change.files.map((f) => f.path));
+    // differences this change did not make: a file it did not touch that differs, or in a file it
+    // touched, a line of the baseline's or of now's that neither this change added nor removed
+    let earlier = [...new Set([...base.keys(), ...now.keys()])].some((p) => !changed.has(p) && base.get(p) !== now.get(p));
+    for (const f of change.files) {
+      const read = async (oid: string | undefined) => new Set(oid ? textLines(await readBlobText(repo, oid)) : []);
+      const [was, is] = [await read(base.get(f.path)), await read(now.get(f.path))];
+      notIn += f.added.filter((l) => !was.has(l)).length;
+      goneFrom += f.removed.filter((l) => was.has(l)).length;
+      if (earlier) continue;
+      const added = new Set(f.added), removed = new Set(f.removed);
+      earlier = [...is].some((l) => !was.has(l) && !added.has(l)) || [...was].some((l) => !is.has(l) && !removed.has(l));
+    }
+    return { commit, ...approved, notIn, goneFrom, matches: false, ...(earlier ? { earlier } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
 async function alertFor(repo: Repo, change: Change, now: Map<string, SnapshotLine[]> | null, s: AlertSettings): Promise<Alert> {
   await loadDelivery();
   const diff = await history.commitDiff(repo, change.parent, change.commit);
-  return message.buildAlert(change, now, diff, s.host, s.repoDir, s.repoFlag);
+  const alert = message.buildAlert(change, now, diff, s.host, s.repoDir, s.repoFlag);
+  const baseline = await againstBaseline(repo, change);
+  return baseline ? { ...alert, baseline } : alert;
 }
 
 export interface SpoolResult { added: number; notes: string[] }

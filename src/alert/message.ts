@@ -31,7 +31,16 @@ export interface Alert {
   reminder?: boolean; // a reminder of unapproved drift, not a new change
   subject?: string; // a subject of its own, in place of SUB's (the fleet's central alerts name the host)
   notice?: string; // not a change (a fleet host silent, or back): this text is the whole body
+  baseline?: AlertBaseline; // absent: an alert spooled before it was kept, or a baseline that did not read
 }
+
+/**
+ * The change against the approved baseline (refs/lsm/baseline) when the alert was built (commit
+ * null: none approved yet). notIn: new lines the baseline lacks; goneFrom: gone lines it has;
+ * matches: after this change the snapshot is the baseline's; earlier: differences this change did
+ * not make remain.
+ */
+export interface AlertBaseline { commit: string | null; approvedAt?: number; approvedBy?: string; notIn: number; goneFrom: number; matches: boolean; earlier?: boolean }
 
 // escaped and bounded (bounds.ts) as it is read: a user's 1 MB command line is never escaped whole
 function owner(o: Owner): AlertOwner {
@@ -135,6 +144,42 @@ function blameArg(a: AlertLine): string {
   return port && (kind === 'tcp' || kind === 'udp') ? `${port[1]}/${kind}` : shellWord(unescapeField(endpoint));
 }
 
+const count = (n: number, what: string, many = `${what}s`) => `${n} ${n === 1 ? what : many}`;
+
+/** 'Drift: ...': whether this change is drift from the approved baseline, and since when; null: not known. */
+function driftLine(a: Alert): string | null {
+  const b = a.baseline;
+  if (!b) return null;
+  if (b.commit === null) return 'Drift: no baseline is approved yet, so nothing here is approved.';
+  const which = `${b.commit.slice(0, 10)}${b.approvedAt ? `, approved ${stamp(b.approvedAt)}${b.approvedBy ? ` by ${boundField(b.approvedBy)}` : ''}` : ''}`;
+  if (b.matches) return `Drift: none, this change brings the host back to the approved baseline (${which}).`;
+  if (b.notIn + b.goneFrom === 0) return `Drift: none new, this change goes back toward the approved baseline (${which}); other differences remain (lsm drift).`;
+  const when = a.reminder ? `unapproved since ${stamp(Math.min(a.time, ...[...a.added, ...a.removed].map((l) => l.since?.time ?? a.time)))}` : `since this change (${stamp(a.time)})`;
+  const what = [...(b.notIn ? [`${count(b.notIn, 'new socket')} not in it`] : []), ...(b.goneFrom ? [`${count(b.goneFrom, 'socket')} of it gone`] : [])];
+  return `Drift: yes, ${when}, from the approved baseline (${which}): ${what.join(', ')}.${b.earlier && !a.reminder ? ' Earlier differences remain too (lsm drift).' : ''}`;
+}
+
+/**
+ * The block the body leads with: whether the change is drift from the approved baseline, the
+ * command that approves it, the commands that investigate it (--repo when the repository is not
+ * the default one).
+ */
+function whatToDo(a: Alert, repo: string): string[] {
+  const short = a.commit.slice(0, 10);
+  const out = ['What to do:'];
+  const drift = driftLine(a);
+  if (drift) out.push(`  ${drift}`);
+  // commands alone on their lines: pasted as they are
+  if (a.baseline?.matches) out.push('  Approve: nothing to approve, the host is as approved.');
+  else if (a.subject !== undefined) out.push(`  Approve this state on ${a.host} (or there lsm -g: scan again and approve what listens then):`, `    lsm accept ${short}`); // a fleet's central alert: the host approves
+  else out.push(`  Approve this state (or lsm -g${repo}: scan again and approve what listens then):`, `    lsm accept ${short}${repo}`);
+  const blame = [...new Set(a.added.map(blameArg))];
+  out.push(`  Investigate${blame.length > 5 ? ` (lsm blame PORT/KIND or PATH for the ${blame.length - 5} other new sockets)` : ''}:`);
+  out.push(`    ${a.reminder ? `lsm drift${repo}` : `lsm show ${short}${repo}`}`, ...blame.slice(0, 5).map((arg) => `    lsm blame ${arg}${repo}`));
+  out.push(`    git -C ${shellWord(resolve(a.repo))} log -p`);
+  return out;
+}
+
 // A mail is read by a person: past these, the body says how many more and where to see them.
 // Then the bytes: whatever a user holds, the body fits MAIL_BODY_MAX (bounds.ts).
 const LISTED = 200;
@@ -160,8 +205,8 @@ export function seeWhole(a: Alert): string {
 }
 
 /**
- * The plain-text mail body: summary, new sockets with owners now, gone sockets, diff, next steps;
- * at most `max` bytes. Root's sockets are listed first; when the body would be larger, sockets
+ * The plain-text mail body: summary, what to do (drift, approve, investigate), new sockets with
+ * owners now, gone sockets, diff; at most `max` bytes. Root's sockets are listed first; when the body would be larger, sockets
  * are listed without their owners, then not at all, from the last (users' first), and the diff
  * gets what is left; a note at the top says what was cut and how to see all of it.
  */
@@ -174,24 +219,21 @@ export function alertText(a: Alert, max = MAIL_BODY_MAX): string {
   if (a.reminder) {
     head.push(`REMINDER: lsm on ${a.host} still sees ${a.added.length + a.removed.length} difference${a.added.length + a.removed.length === 1 ? '' : 's'} ` +
       `from the approved baseline (${a.parent?.slice(0, 10)}) at ${stamp(a.time)}: ${a.added.length} socket${a.added.length === 1 ? '' : 's'} more, ` +
-      `${a.removed.length} fewer. Approve the current state with lsm accept${repo}, or remove them.`);
+      `${a.removed.length} fewer.`);
   } else {
     head.push(`lsm on ${a.host} recorded a change at ${stamp(a.time)} (commit ${short}): ` +
       `${a.added.length} socket${a.added.length === 1 ? '' : 's'} appeared, ${a.removed.length} vanished. ${boundField(a.summary)}`);
   }
-  const tail = ['To look further:', a.reminder ? `  lsm drift${repo}` : `  lsm show ${short}${repo}`];
-  for (const arg of [...new Set(a.added.map(blameArg))].slice(0, 5)) tail.push(`  lsm blame ${arg}${repo}`);
-  tail.push(`  git -C ${shellWord(resolve(a.repo))} log -p`);
-  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  head.push('', ...whatToDo(a, repo));
   const notice = (fields: boolean, condensed: number, omitted: number, diff: boolean) => `Cut to fit ${max} bytes: ${[
     ...(fields ? ['long fields end in …[cut N bytes, sha256:H] (N bytes not shown, H a hash of the whole)'] : []),
-    ...(condensed ? [`${plural(condensed, 'socket')} listed without owners`] : []), ...(omitted ? [`${plural(omitted, 'socket')} not listed`] : []),
+    ...(condensed ? [`${count(condensed, 'socket')} listed without owners`] : []), ...(omitted ? [`${count(omitted, 'socket')} not listed`] : []),
     ...(diff ? ['the diff shortened'] : []),
   ].join('; ')}; root's sockets are listed first. The whole change: ${seeWhole(a)}.`;
   const diffWhere = diffAttached(a) ? `attached whole as lsm-${short}.diff` : seeWhole(a);
   // what the sections' titles and "... more" lines and the note can take, whatever is cut
   const reserve = 1024 + 2 * bytes(seeWhole(a)) + bytes(notice(true, LISTED * 2, a.added.length + a.removed.length, true));
-  let left = max - bytes(head.join('\n')) - bytes(tail.join('\n')) - reserve;
+  let left = max - bytes(head.join('\n')) - reserve;
 
   const since = (l: AlertLine) => (l.since ? [`      ${l.since.commit ? `since commit ${l.since.commit.slice(0, 10)}, ` : 'since '}${stamp(l.since.time)}`] : []);
   const whole = (l: AlertLine): string[] => {
@@ -252,8 +294,6 @@ export function alertText(a: Alert, max = MAIL_BODY_MAX): string {
   out.push('');
   out.push(...diffShown);
   if (diff.length > diffShown.length) out.push(more(diff.length - diffShown.length, 'lines of diff', diffWhere));
-  out.push('');
-  out.push(...tail);
   const body = out.join('\n') + '\n';
   return bytes(body) <= max ? body : boundField(body, max); // never: the reserve covers what is added
 }

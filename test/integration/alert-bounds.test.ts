@@ -65,7 +65,7 @@ describe('an alert a user tries to inflate', { timeout: 400_000 }, () => {
     const text = mail.text!;
     expect(bytes(text)).toBeLessThanOrEqual(1 << 20);
     // root's listener first, whole: its line, its owner, its whole command line
-    const rootBlock = new RegExp(`^New sockets, and who holds them now:\\n  host/tcp  127\\.0\\.0\\.1:4701  rootd  root  \\S+\\n      pid ${root.pid}  user root  running \\d+s\\n      exe \\S+\\n      cmdline \\S*python3 ${HOLDER.replace(/[./]/g, '\\$&')} \\{"comm":"rootd","sockets":\\[\\{"kind":"tcp4","addr":"127\\.0\\.0\\.1","port":4701\\}\\]\\}\\n`, 'm');
+    const rootBlock = new RegExp(`^New sockets, and who holds them now:\\n  host/tcp  127\\.0\\.0\\.1:4701  rootd  root  \\S+\\n      pid ${root.pid}  user root  running \\d+s\\n      exe \\S+\\n      cmdline \\S*python3 ${HOLDER.replace(/[./]/g, '\\$&')} '\\{"comm":"rootd","sockets":\\[\\{"kind":"tcp4","addr":"127\\.0\\.0\\.1","port":4701\\}\\]\\}'\\n`, 'm');
     expect(text).toMatch(rootBlock);
     // the users' listener: three of its 30 processes, their command lines cut with a marker and a hash
     expect(text).toMatch(/^ {2}host\/tcp {2}127\.0\.0\.1:4700 {2}python3 {2}nobody {2}\S+$/m);
@@ -85,7 +85,7 @@ describe('an alert a user tries to inflate', { timeout: 400_000 }, () => {
     const event = JSON.parse(line);
     expect(event.commit).toBe(commit);
     expect(event.added[0]).toMatchObject({ path: 'host/tcp', line: expect.stringMatching(/^127\.0\.0\.1:4701  rootd  root  /),
-      owners: [{ pid: root.pid, uid: 0, user: 'root', cmdline: expect.stringMatching(/^\S*python3 \S*holder\.py \{"comm":"rootd","sockets":\[\{"kind":"tcp4","addr":"127\.0\.0\.1","port":4701\}\]\}$/) }] });
+      owners: [{ pid: root.pid, uid: 0, user: 'root', cmdline: expect.stringMatching(/^\S*python3 \S*holder\.py '\{"comm":"rootd","sockets":\[\{"kind":"tcp4","addr":"127\.0\.0\.1","port":4701\}\]\}'$/) }] });
     expect(event.cut).toMatchObject({ see: `lsm show ${commit.slice(0, 10)} --repo=${repo} or git -C ${repo} show ${commit}` });
     expect(event.added.length + event.cut.omitted.added).toBe(62); // 60 abstract sockets, 2 listeners
     expect(JSON.stringify(event.added.slice(1))).toMatch(MARK);

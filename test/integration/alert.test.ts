@@ -198,8 +198,8 @@ describe('alerts', { timeout: 180_000 }, () => {
     await hold(4020, 'svc-q');
     expect((await world.lsm(['-c', '--repo', hostile], env)).code).toBe(0);
     const m = (await received()).pop()!;
-    const commands = m.text!.split('\n').filter((l) => /^ {2}(lsm|git) /.test(l));
-    expect(commands.length).toBeGreaterThanOrEqual(3);
+    const commands = m.text!.split('\n').filter((l) => /^ {4}(lsm|git) /.test(l));
+    expect(commands.length).toBeGreaterThanOrEqual(4); // accept, show, blame, git log
     // each command, run by bash with lsm and git as functions that print their arguments
     for (const c of commands) {
       const r = execFileSync('bash', ['-c', `lsm() { printf '%s\\0' "$@"; }; git() { printf '%s\\0' "$@"; }; cd ${JSON.stringify(tmp)}; ${c}`], { encoding: 'latin1' });
@@ -207,6 +207,60 @@ describe('alerts', { timeout: 180_000 }, () => {
       expect(words.some((w) => w === `--repo=${hostile}` || w === hostile), c).toBe(true);
     }
     expect(readdirSync(tmp).filter((n) => n.startsWith('PWNED'))).toEqual([]);
+  });
+
+  it('leads the mail with what to do: drift from the baseline and since when, the approve and investigate commands; argv as a shell reads it', async () => {
+    const own = join(tmp, 'repo-todo');
+    const env = { LSM_CONFIG: testConfig(join(tmp, 'etc-todo'), { SMTP_URL: 'smtp://127.0.0.1:2525', USER: 'ops@example.org', FROM: 'lsm@example.org' }) };
+    writeFileSync(join(tmp, 'etc-todo', 'ignore'), 'tcp 127.0.0.1:2525\n');
+    expect((await world.lsm(['-g', '--repo', own], env)).code).toBe(0);
+    const approved = git(own, 'rev-parse', 'refs/lsm/baseline').trim().slice(0, 10);
+    const args = [join(ROOT, 'test', 'helpers', 'holder.py'), JSON.stringify({ comm: 'svc-todo', sockets: [{ kind: 'tcp4', addr: '127.0.0.1', port: 4040 }] }), 'listen here now', "it's", ''];
+    const start = async () => { const h = await world.spawn(['python3', ...args]); held.push(h.pid); return h.pid; };
+    const check = async () => {
+      expect((await world.lsm(['-c', '--repo', own], env)).code).toBe(0);
+      const m = (await received()).pop()!;
+      return { m, short: git(own, 'rev-parse', 'HEAD').trim().slice(0, 10), todo: m.text!.split('\n\n')[1] };
+    };
+    const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const STAMP = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC';
+    const pid = await start();
+    const one = await check();
+    expect(one.m.subject).toMatch(/: \+1 tcp 127\.0\.0\.1:4040 \(svc-todo\)$/);
+    expect(one.todo).toMatch(new RegExp(`^${[
+      'What to do:',
+      `  Drift: yes, since this change \\(${STAMP}\\), from the approved baseline \\(${approved}, approved ${STAMP} by \\S+\\): 1 new socket not in it\\.`,
+      re(`  Approve this state (or lsm -g --repo=${own}: scan again and approve what listens then):`),
+      re(`    lsm accept ${one.short} --repo=${own}`),
+      '  Investigate:',
+      re(`    lsm show ${one.short} --repo=${own}`),
+      re(`    lsm blame 4040/tcp --repo=${own}`),
+      re(`    git -C ${own} log -p`),
+    ].join('\n')}$`));
+    // the command line: each argument quoted only when needed, no \x20; bash reads it back as the argv
+    const cmdline = one.m.text!.split('\n').find((l) => l.startsWith('      cmdline ') && l.includes('holder.py'))!.slice('      cmdline '.length);
+    expect(cmdline).toMatch(/^\S*python3 \S+holder\.py '\{"comm":"svc-todo",.*\}' 'listen here now' 'it'\\''s' ''$/);
+    expect(cmdline).not.toContain('\\x20');
+    expect(execFileSync('bash', ['-c', `printf '%s\\0' ${cmdline}`], { encoding: 'utf8' }).split('\0').slice(1, -1)).toEqual(args);
+    // the approve command, as the mail gives it, approves that state
+    const accept = one.todo.split('\n').find((l) => l.startsWith('    lsm accept '))!;
+    const words = execFileSync('bash', ['-c', `lsm() { printf '%s\\0' "$@"; }; ${accept}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+    expect((await world.lsm(words, { ...env, SUDO_USER: 'ops\x1b[2J admin' })).code).toBe(0); // the approver's name reaches the mail escaped
+    expect(git(own, 'rev-parse', 'refs/lsm/baseline').trim().slice(0, 10)).toBe(one.short);
+    // gone from the approved state: drift again; back as approved: none, nothing to approve
+    await world.kill(pid);
+    held.splice(held.indexOf(pid), 1);
+    const two = await check();
+    expect(two.todo).toMatch(new RegExp(`\\n  Drift: yes, since this change \\(${STAMP}\\), from the approved baseline \\(${one.short}, approved ${STAMP} by ${re('ops\\x1b[2J\\x20admin')}\\): 1 socket of it gone\\.\\n`));
+    expect(two.m.text).not.toMatch(/\x1b/);
+    await start();
+    const three = await check();
+    expect(three.todo).toMatch(new RegExp(`\\n  Drift: none, this change brings the host back to the approved baseline \\(${one.short}, approved ${STAMP} by \\S+\\)\\.\\n  Approve: nothing to approve, the host is as approved\\.\\n  Investigate:\\n`));
+    // drift on top of drift: the mail says the earlier differences remain
+    await hold(4041, 'svc-todo2');
+    expect((await check()).todo).toMatch(/: 1 new socket not in it\.\n/);
+    await hold(4042, 'svc-todo3');
+    expect((await check()).todo).toMatch(/: 1 new socket not in it\. Earlier differences remain too \(lsm drift\)\.\n/);
   });
 
   it('keeps the line of a binary replaced on disk, and says a restart is pending', async () => {

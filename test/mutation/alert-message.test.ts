@@ -55,6 +55,16 @@ describe('the alert mail body, word for word', () => {
     expect(alertText(a)).toBe([
       'lsm on web1 recorded a change at 2026-11-25 10:00:00 UTC (commit aaaaaaaaaa): 3 sockets appeared, 1 vanished. +3 -1: host/tcp +1 -1, host/unix +1, netns/web/udp +1',
       '',
+      'What to do:',
+      '  Approve this state (or lsm -g: scan again and approve what listens then):',
+      '    lsm accept aaaaaaaaaa',
+      '  Investigate:',
+      '    lsm show aaaaaaaaaa',
+      '    lsm blame 4444/tcp',
+      "    lsm blame '/run/a b.sock'",
+      '    lsm blame 53/udp',
+      '    git -C /var/lib/lsm/snapshots log -p',
+      '',
       'New sockets, and who holds them now:',
       `  host/tcp  ${NC}`,
       '      pid 10  user root  running 90s  container c0ffee',
@@ -83,13 +93,6 @@ describe('the alert mail body, word for word', () => {
       '-0.0.0.0:22  sshd  root  /usr/sbin/sshd',
       '+0.0.0.0:4444  nc  root  /usr/bin/nc',
       '',
-      'To look further:',
-      '  lsm show aaaaaaaaaa',
-      '  lsm blame 4444/tcp',
-      "  lsm blame '/run/a b.sock'",
-      '  lsm blame 53/udp',
-      '  git -C /var/lib/lsm/snapshots log -p',
-      '',
     ].join('\n'));
   });
 
@@ -114,6 +117,14 @@ describe('the alert mail body, word for word', () => {
     expect(text).toBe([
       'lsm on web1 recorded a change at 2026-11-25 10:00:00 UTC (commit aaaaaaaaaa): 1 socket appeared, 0 vanished. +1 -0: host/tcp +1',
       '',
+      'What to do:',
+      '  Approve this state (or lsm -g: scan again and approve what listens then):',
+      '    lsm accept aaaaaaaaaa',
+      '  Investigate:',
+      '    lsm show aaaaaaaaaa',
+      '    lsm blame 4444/tcp',
+      '    git -C /r log -p',
+      '',
       'New sockets, and who holds them now:',
       `  host/tcp  ${NC}`,
       '      owner: unknown now (the process exited, or lsm could not read it)',
@@ -122,18 +133,14 @@ describe('the alert mail body, word for word', () => {
       '',
       '',
       '',
-      'To look further:',
-      '  lsm show aaaaaaaaaa',
-      '  lsm blame 4444/tcp',
-      '  git -C /r log -p',
-      '',
     ].join('\n'));
     // exactly 200 gone sockets are all listed, with no '... and 0 more'
     const all = alertText(buildAlert(change([{ path: 'host/tcp', added: [], removed: Array.from({ length: 200 }, (_, i) => `0.0.0.0:${i + 1}  x  root  /x`) }]), null, '', 'web1', '/r'));
     expect(all).not.toContain('more gone sockets');
     expect(all.match(/^  host\/tcp  /gm)).toHaveLength(200);
     const gone = alertText(buildAlert(change([{ path: 'host/tcp', added: [], removed: [SSHD, NC] }]), null, '', 'web1', '/r'));
-    expect(gone).toContain('0 sockets appeared, 2 vanished. s\n\nGone:\n');
+    expect(gone).toContain('0 sockets appeared, 2 vanished. s\n\nWhat to do:\n');
+    expect(gone).toContain('\n    git -C /r log -p\n\nGone:\n');
     expect(gone).not.toContain('New sockets');
     expect(gone).not.toContain('lsm blame'); // nothing new to blame
   });
@@ -141,9 +148,10 @@ describe('the alert mail body, word for word', () => {
   it('asks blame about at most five distinct endpoints, a tcp/udp port as PORT/KIND and anything else as one shell word', () => {
     const lines = ['0.0.0.0:1  a  root  /a', '[::]:1  a  root  /a', '0.0.0.0:2  b  root  /b', '0.0.0.0:3  c  root  /c', '0.0.0.0:4  d  root  /d', '0.0.0.0:5  e  root  /e', '0.0.0.0:6  f  root  /f'];
     const text = alertText(buildAlert(change([{ path: 'host/tcp', added: lines, removed: [] }, { path: 'host/raw', added: ['0.0.0.0:17  x  root  /x'], removed: [] }]), null, '', 'h', '/r'));
-    expect(text.match(/^ {2}lsm blame .*$/gm)).toEqual(['  lsm blame 1/tcp', '  lsm blame 2/tcp', '  lsm blame 3/tcp', '  lsm blame 4/tcp', '  lsm blame 5/tcp']);
+    expect(text.match(/^ {4}lsm blame .*$/gm)).toEqual(['    lsm blame 1/tcp', '    lsm blame 2/tcp', '    lsm blame 3/tcp', '    lsm blame 4/tcp', '    lsm blame 5/tcp']);
+    expect(text).toContain('\n  Investigate (lsm blame PORT/KIND or PATH for the 2 other new sockets):\n'); // 6/tcp and 0.0.0.0:17
     const raw = alertText(buildAlert(change([{ path: 'host/raw', added: ['0.0.0.0:17  x  root  /x'], removed: [] }, { path: 'host/packet', added: ['eth0:0003  raw  tcpdump  root  /usr/bin/tcpdump'], removed: [] }]), null, '', 'h', '/r'));
-    expect(raw.match(/^ {2}lsm blame .*$/gm)).toEqual(['  lsm blame 0.0.0.0:17', '  lsm blame eth0:0003']);
+    expect(raw.match(/^ {4}lsm blame .*$/gm)).toEqual(['    lsm blame 0.0.0.0:17', '    lsm blame eth0:0003']);
   });
 
   it('a reminder: how many differences from which baseline, each dated by the commit that made it, and the commands with --repo', () => {
@@ -151,8 +159,18 @@ describe('the alert mail body, word for word', () => {
     a.reminder = true;
     a.added[0].since = { commit: 'd'.repeat(40), time: Date.parse('2026-11-20T08:00:00Z') };
     a.removed[0].since = { commit: null, time: Date.parse('2026-11-19T07:30:00Z') };
+    a.baseline = { commit: B, approvedAt: Date.parse('2026-11-18T12:00:00Z'), approvedBy: 'alice', notIn: 1, goneFrom: 1, matches: false };
     expect(alertText(a)).toBe([
-      'REMINDER: lsm on web1 still sees 2 differences from the approved baseline (bbbbbbbbbb) at 2026-11-25 10:00:00 UTC: 1 socket more, 1 fewer. Approve the current state with lsm accept --repo=/r, or remove them.',
+      'REMINDER: lsm on web1 still sees 2 differences from the approved baseline (bbbbbbbbbb) at 2026-11-25 10:00:00 UTC: 1 socket more, 1 fewer.',
+      '',
+      'What to do:',
+      '  Drift: yes, unapproved since 2026-11-19 07:30:00 UTC, from the approved baseline (bbbbbbbbbb, approved 2026-11-18 12:00:00 UTC by alice): 1 new socket not in it, 1 socket of it gone.',
+      '  Approve this state (or lsm -g --repo=/r: scan again and approve what listens then):',
+      '    lsm accept aaaaaaaaaa --repo=/r',
+      '  Investigate:',
+      '    lsm drift --repo=/r',
+      '    lsm blame 4444/tcp --repo=/r',
+      '    git -C /r log -p',
       '',
       'Not in the baseline, and who holds them now:',
       `  host/tcp  ${NC}`,
@@ -170,19 +188,43 @@ describe('the alert mail body, word for word', () => {
       '-x',
       '+y',
       '',
-      'To look further:',
-      '  lsm drift --repo=/r',
-      '  lsm blame 4444/tcp --repo=/r',
-      '  git -C /r log -p',
-      '',
     ].join('\n'));
     // the subject dates it by its oldest difference
     expect(alertSubject(a, 'S')).toBe('S: reminder, unapproved since 2026-11-19 07:30:00 UTC: +1 -1: +tcp 0.0.0.0:4444 (nc), -tcp 0.0.0.0:22 (sshd)');
     const one = buildAlert(change([{ path: 'host/tcp', added: [], removed: [SSHD, NC] }]), null, '', 'web1', '/r');
     one.reminder = true;
-    expect(alertText(one)).toMatch(/^REMINDER: lsm on web1 still sees 2 differences from the approved baseline \(bbbbbbbbbb\) at .*: 0 sockets more, 2 fewer\. Approve the current state with lsm accept, or remove them\.\n/);
+    expect(alertText(one)).toMatch(/^REMINDER: lsm on web1 still sees 2 differences from the approved baseline \(bbbbbbbbbb\) at .*: 0 sockets more, 2 fewer\.\n\nWhat to do:\n {2}Approve this state \(or lsm -g: scan again and approve what listens then\):\n {4}lsm accept aaaaaaaaaa\n/);
     one.removed.pop();
     expect(alertText(one)).toMatch(/^REMINDER: lsm on web1 still sees 1 difference from .*: 0 sockets more, 1 fewer\./);
+  });
+
+  it('what to do: whether the change is drift from the approved baseline and since when, the approve command (or none), the fleet host that approves', () => {
+    const block = (a: ReturnType<typeof buildAlert>) => alertText(a).split('\n\n')[1];
+    const a = buildAlert(change([{ path: 'host/tcp', added: [NC, DNS], removed: [SSHD] }]), null, '', 'web1', '/r');
+    a.baseline = { commit: B, approvedAt: Date.parse('2026-11-18T12:00:00Z'), approvedBy: 'alice', notIn: 2, goneFrom: 1, matches: false };
+    expect(block(a)).toBe([
+      'What to do:',
+      '  Drift: yes, since this change (2026-11-25 10:00:00 UTC), from the approved baseline (bbbbbbbbbb, approved 2026-11-18 12:00:00 UTC by alice): 2 new sockets not in it, 1 socket of it gone.',
+      '  Approve this state (or lsm -g: scan again and approve what listens then):',
+      '    lsm accept aaaaaaaaaa',
+      '  Investigate:',
+      '    lsm show aaaaaaaaaa',
+      '    lsm blame 4444/tcp',
+      '    lsm blame 53/tcp',
+      '    git -C /r log -p',
+    ].join('\n'));
+    a.baseline = { ...a.baseline, earlier: true };
+    expect(block(a)).toContain(': 2 new sockets not in it, 1 socket of it gone. Earlier differences remain too (lsm drift).\n');
+    a.baseline = { commit: B, notIn: 0, goneFrom: 1, matches: false }; // no reflog entry: no date, no name
+    expect(block(a)).toContain('\n  Drift: yes, since this change (2026-11-25 10:00:00 UTC), from the approved baseline (bbbbbbbbbb): 1 socket of it gone.\n');
+    a.baseline = { commit: B, notIn: 0, goneFrom: 0, matches: false };
+    expect(block(a)).toContain('\n  Drift: none new, this change goes back toward the approved baseline (bbbbbbbbbb); other differences remain (lsm drift).\n  Approve this state');
+    a.baseline = { commit: B, approvedAt: T - 1000, approvedBy: 'bob', notIn: 0, goneFrom: 0, matches: true };
+    expect(block(a)).toContain('\n  Drift: none, this change brings the host back to the approved baseline (bbbbbbbbbb, approved 2026-11-25 09:59:59 UTC by bob).\n  Approve: nothing to approve, the host is as approved.\n  Investigate:\n');
+    a.baseline = { commit: null, notIn: 0, goneFrom: 0, matches: false };
+    expect(block(a)).toContain('\n  Drift: no baseline is approved yet, so nothing here is approved.\n  Approve this state');
+    a.subject = 'web1: +2 -1'; // a fleet's central alert: approved on the host
+    expect(block(a)).toContain('\n  Approve this state on web1 (or there lsm -g: scan again and approve what listens then):\n    lsm accept aaaaaaaaaa\n');
   });
 
   it('a subject names each socket once per command, and its namespace when it is not the host', () => {

@@ -67,13 +67,13 @@ describe('boundField', () => {
     const [, n, h] = MARK.exec(cut)!;
     expect(h).toBe(createHash('sha256').update(file).digest('hex').slice(0, 16));
     const shown = cut.replace(MARK, '');
-    expect(shown.startsWith('python3 -c \\x01é\\xff\\x20\\x01é')).toBe(true);
-    // the count: the file's bytes less those the shown text stands for (an escape is one byte, é two)
-    const units = shown.slice('python3 -c '.length).match(/\\x[0-9a-f]{2}|./gu)!;
+    expect(shown.startsWith("python3 -c $'\\x01é\\xff \\x01é")).toBe(true);
+    // the count: the file's bytes less those the shown text stands for (an escape is one byte, é two, the quote none)
+    const units = shown.slice("python3 -c $'".length).match(/\\x[0-9a-f]{2}|./gu)!;
     const standsFor = 'python3 -c '.length + units.reduce((k, u) => k + (u === 'é' ? 2 : 1), 0);
     expect(Number(n)).toBe(file.length - standsFor);
-    // short ones are as escapeField writes them, joined by spaces
-    expect(boundArgv(['nc', '-l', 'a b', ''])).toBe('nc -l a\\x20b ""');
+    // short ones escaped by escapeField, quoted shell-style when needed, joined by spaces
+    expect(boundArgv(['nc', '-l', 'a b', ''])).toBe("nc -l 'a b' ''");
     expect(boundRaw('/usr/bin/nc')).toBe('/usr/bin/nc');
     expect(boundRaw('/tmp/' + 'd/'.repeat(3000))).toMatch(MARK);
   });
@@ -125,7 +125,7 @@ describe('each channel under its bound', () => {
     const text = alertText(a);
     expect(bytes(text)).toBeLessThan(20_000);
     expect(text.indexOf(rootBlock(0))).toBeGreaterThan(0);
-    expect(text.indexOf(rootBlock(0))).toBeLessThan(text.indexOf('@crowd-0')); // root's first
+    expect(text.indexOf(rootBlock(0))).toBeLessThan(text.indexOf('  host/unix  @crowd-0')); // root's first
     expect(text).toMatch(/^ {6}and 27 more processes \(pids 1003, 1004, .*, 1012, \.\.\.\)$/m);
     expect(text).toContain('The whole change: lsm show aaaaaaaaaa or git -C /var/lib/lsm/snapshots show ' + A);
   });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { alertSubject, alertText, buildAlert, shellWord, unescapeField, type Alert } from '../../src/alert/message.js';
+import { boundArgv } from '../../src/alert/bounds.js';
 import { escapeField } from '../../src/snapshot/escape.js';
 import type { SnapshotLine } from '../../src/snapshot/index.js';
 import type { Change } from '../../src/types.js';
@@ -85,9 +86,10 @@ describe('the alert mail in a busy inbox', () => {
     }
     // a repository given relative (lsm -c --repo snapshots) is named absolute: the mail is read elsewhere
     const rel = alertText(buildAlert({ commit: 'c'.repeat(40), parent: null, time: 0, summary: 's', files: [{ path: 'host/tcp', added: [line(1)], removed: [] }] }, null, '', 'h', 'snapshots', true));
-    expect(rel).toContain(`  lsm show cccccccccc --repo=${process.cwd()}/snapshots\n`);
-    expect(rel).toContain(`  lsm blame 1/tcp --repo=${process.cwd()}/snapshots\n`);
-    expect(alertText(buildAlert({ commit: 'c'.repeat(40), parent: null, time: 0, summary: 's', files: [] }, null, '', 'h', '/var/lib/lsm/snapshots'))).toContain('  lsm show cccccccccc\n');
+    expect(rel).toContain(`    lsm show cccccccccc --repo=${process.cwd()}/snapshots\n`);
+    expect(rel).toContain(`    lsm blame 1/tcp --repo=${process.cwd()}/snapshots\n`);
+    expect(rel).toContain(`    lsm accept cccccccccc --repo=${process.cwd()}/snapshots\n`);
+    expect(alertText(buildAlert({ commit: 'c'.repeat(40), parent: null, time: 0, summary: 's', files: [] }, null, '', 'h', '/var/lib/lsm/snapshots'))).toContain('    lsm show cccccccccc\n');
     const esc = escapeField(Buffer.from('/tmp/a b\n\\é', 'utf8').toString('latin1'));
     expect(unescapeField(esc).toString('utf8')).toBe('/tmp/a b\n\\é');
   });
@@ -97,5 +99,43 @@ describe('the alert mail in a busy inbox', () => {
     const owner = { pid: 7, comm: 'svc', exe: '/usr/bin/svc', exeReplaced: true, uid: 0, user: 'root', cmdline: ['svc'], container: null, startedAt: null };
     const now = new Map<string, SnapshotLine[]>([['host/tcp', [{ line: line(1), sockets: [{ owners: [owner] }] as unknown as SnapshotLine['sockets'] }]]]);
     expect(alertText(buildAlert(change, now, '', 'h', '/r'))).toContain('      exe /usr/bin/svc  (binary replaced, restart pending)\n');
+  });
+});
+
+describe('a command line as a person reads it', () => {
+  const argv = (...a: string[]) => a.map((x) => Buffer.from(x, 'utf8').toString('latin1')); // as the collector reads /proc
+  const backInBash = (shown: string) => execFileSync('bash', ['-c', `printf '%s\\0' ${shown}`]).toString('latin1').split('\0').slice(0, -1);
+
+  it('each argument escaped, quoted shell-style only when needed, and read back by a shell as the same argv', () => {
+    expect(boundArgv(argv('/usr/bin/python3', '-m', 'http.server', '8000'))).toBe('/usr/bin/python3 -m http.server 8000');
+    expect(boundArgv(argv('sh', '-c', 'nc -l 4444'))).toBe("sh -c 'nc -l 4444'");
+    expect(boundArgv(argv('nc', '-l', 'a b', ''))).toBe("nc -l 'a b' ''");
+    expect(boundArgv(argv('echo', "it's", 'say "hi"', '$HOME', '*', '~', 'a;b', 'été', '--port=80'))).toBe(`echo 'it'\\''s' 'say "hi"' '$HOME' '*' '~' 'a;b' été --port=80`);
+    expect(boundArgv(argv('A=b', 'c=d', '=ls'))).toBe("'A=b' c=d '=ls'"); // a first word with '=' is no assignment; =ls no zsh expansion
+    // printable text: pasted in a shell, the same argv, byte for byte
+    for (const a of [argv('/usr/bin/python3', '-m', 'http.server', '8000'), argv('sh', '-c', 'nc -l 4444'), argv('x', "it's", 'say "hi" `id`', '$(id)', '!x', 'a\\b', ' lead', 'été ü', '', 'tab')]) {
+      expect(backInBash(boundArgv(a))).toEqual(a);
+    }
+  });
+
+  it('control characters, a backslash and invalid UTF-8 stay escaped (escape.ts) in $\'...\', which bash reads back as the bytes', () => {
+    const hostile = ['nc\x1b[2J', '-l\n4444', 'a\\b', "\xff o'k", 'a\tb', '\xc3\xa9\x00'];
+    const shown = boundArgv(hostile);
+    expect(shown).toBe("$'nc\\x1b[2J' $'-l\\x0a4444' $'a\\\\b' $'\\xff o\\'k' $'a\\x09b' $'é\\x00'");
+    expect(shown).not.toMatch(/[\x00-\x1f\x7f]/);
+    expect(Buffer.from(shown, 'utf8').toString('utf8')).toBe(shown); // valid UTF-8
+    // bash reads the escapes back as the bytes (but the NUL, which no argument can hold)
+    expect(backInBash(shown.replace(" $'é\\x00'", ''))).toEqual(hostile.slice(0, -1));
+  });
+
+  it('a long argv keeps its bound, marker and hash; the count is of raw bytes, quotes not counted', () => {
+    const args = ['sh', '-c', `nc -l ${'x '.repeat(10_000)}`];
+    const cut = boundArgv(args);
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(4096);
+    expect(cut.startsWith("sh -c 'nc -l x x ")).toBe(true);
+    const [, n] = /…\[cut (\d+) bytes, sha256:[0-9a-f]{16}\]$/.exec(cut)!;
+    const shown = cut.replace(/…\[cut.*$/, '');
+    const standsFor = shown.length - 1; // one opening quote; the spaces between words stand for the NULs
+    expect(Number(n)).toBe(args.reduce((k, a) => k + a.length + 1, 0) - standsFor);
   });
 });

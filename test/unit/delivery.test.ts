@@ -102,18 +102,18 @@ describe('delivery', () => {
     const owner = { pid: 42, comm: 'nc', exe: '/tmp/x\n0.0.0.0:22  sshd', uid: 0, user: 'root', cmdline: ['nc\x1b[2J', '-l\n4444', 'a b'], container: null, startedAt: T };
     const a = buildAlert({ commit: 'c'.repeat(40), parent: null, time: T, summary: '+1 -0: host/tcp +1', files: [{ path: 'host/tcp', added: [line], removed: [] }] },
       new Map([['host/tcp', [{ line, sockets: [{ owners: [owner] }] } as never]]]), '', 'web1', '/r');
-    expect(a.added[0].owners[0]).toMatchObject({ exe: '/tmp/x\\x0a0.0.0.0:22\\x20\\x20sshd', cmdline: 'nc\\x1b[2J -l\\x0a4444 a\\x20b' });
+    expect(a.added[0].owners[0]).toMatchObject({ exe: '/tmp/x\\x0a0.0.0.0:22\\x20\\x20sshd', cmdline: "$'nc\\x1b[2J' $'-l\\x0a4444' 'a b'" });
     await new Spool(s.spoolDir).add(a);
     expect(await deliver(s, { now: T })).toMatchObject({ delivered: 1 });
 
     const mail = await simpleParser(readFileSync(join(sendmail.outbox, readdirSync(sendmail.outbox)[0])));
     expect(mail.text).toContain('exe /tmp/x\\x0a0.0.0.0:22\\x20\\x20sshd\n');
-    expect(mail.text).toContain('cmdline nc\\x1b[2J -l\\x0a4444 a\\x20b\n');
+    expect(mail.text).toContain("cmdline $'nc\\x1b[2J' $'-l\\x0a4444' 'a b'\n");
     expect(mail.text).not.toMatch(/[\x1b]|\n0\.0\.0\.0:22|\n4444/); // nothing raw: no forged line, no terminal escape
     const event = JSON.parse(readFileSync(s.eventLog, 'utf8'));
     const hookJson = JSON.parse(readFileSync(join(dir, 'hook.json'), 'utf8'));
     for (const o of [event.added[0].owners[0], hookJson.added[0].owners[0]]) {
-      expect(o).toMatchObject({ exe: '/tmp/x\\x0a0.0.0.0:22\\x20\\x20sshd', cmdline: 'nc\\x1b[2J -l\\x0a4444 a\\x20b' });
+      expect(o).toMatchObject({ exe: '/tmp/x\\x0a0.0.0.0:22\\x20\\x20sshd', cmdline: "$'nc\\x1b[2J' $'-l\\x0a4444' 'a b'" });
     }
   });
 });

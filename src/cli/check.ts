@@ -4,6 +4,7 @@
 // again, at most that often.
 import type { CommandModule, Options } from 'yargs';
 import { EXIT } from '../errors.js';
+import { raiseExitCode } from '../run/outcome.js';
 import { summarize } from '../store/changes.js';
 import { driftNow, runCheck } from '../run/check.js';
 import { recordedRun, settle } from '../run/scan.js';
@@ -40,7 +41,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (drift.length) out(`drift from baseline ${shortId(baseline)}: ${summarize(drift)} (lsm drift; approve with lsm -g)${reminded ? '; reminder sent' : ''}`);
     }
     settle(scanned); // an alert it could not spool fails the run, once what it found is printed
-    if (drift.length && argv['exit-code']) process.exitCode = EXIT.CHANGED;
+    if (drift.length && argv['exit-code']) raiseExitCode(EXIT.CHANGED); // a failure set before (an event log that could not record) wins over 3
   },
 };
 export default command;

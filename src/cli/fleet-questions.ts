@@ -37,7 +37,12 @@ export const status: Sub = {
     const rows = fleetStatus(gitdir, silentAfter(argv, context(argv).loaded.config.interval));
     const failing = centralFailing(gitdir);
     const central = failing && { failingSince: new Date(failing.since).toISOString(), problems: failing.problems };
-    if (argv.json) return json({ hosts: rows, central });
+    // central alerts not spooled or delivered: the answer is given, and its exit says the server is not doing its job
+    if (central) process.exitCode = EXIT.FAILURE;
+    if (argv.json) {
+      if (central) process.stderr.write(`lsm: central alerts failing since ${central.failingSince}: ${central.problems[0]}; lsm fleet check retries\n`);
+      return json({ hosts: rows, central });
+    }
     out('HOST  LAST SEEN  LAST CHANGE  CHANGES  SOCKETS  DRIFT');
     for (const r of rows) {
       // drift from the host's pushed baseline: lines now and not approved, and approved but gone

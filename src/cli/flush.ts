@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { EXIT } from '../errors.js';
 import { checkSpoolOwner, flushAlerts } from '../run/alerts.js';
+import { trackProblems } from '../run/outcome.js';
 import { context, type GlobalArgs } from '../run/settings.js';
 import { out } from './output.js';
 
@@ -16,6 +17,7 @@ const command: CommandModule<GlobalArgs, Args> = {
   handler: async (argv) => {
     const ctx = context(argv);
     checkSpoolOwner(ctx); // another repository's alerts are not this one's to deliver
+    trackProblems(ctx.repoDir); // an event log that records again is no longer said by lsm status
     const r = await flushAlerts(ctx, { force: true, retryDead: argv['retry-dead'] });
     if (!argv.quiet || r.pending || r.dead) out(`${r.delivered} delivered, ${r.pending} waiting, ${r.dead} failed permanently`);
     if (r.pending || r.dead) process.exitCode = EXIT.FAILURE;

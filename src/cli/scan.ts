@@ -1,7 +1,8 @@
 // lsm scan: take a snapshot, commit it if anything changed, print what changed.
 import type { CommandModule, Options } from 'yargs';
 import { EXIT } from '../errors.js';
-import { scan, settle } from '../run/scan.js';
+import { raiseExitCode } from '../run/outcome.js';
+import { scan, settle, trackRun } from '../run/scan.js';
 import { context, type GlobalArgs } from '../run/settings.js';
 import { changeJson, json } from './json.js';
 import { out, printChange } from './output.js';
@@ -21,6 +22,7 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y.options(options),
   handler: async (argv) => {
     const ctx = context(argv);
+    trackRun(ctx); // what it could not do stays in lsm status until a run does it
     const scanned = await scan(ctx, { established: argv.established, deferFailure: true });
     const { change } = scanned;
     if (!argv.quiet) {
@@ -28,7 +30,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       else if (change) printChange(change);
     }
     settle(scanned); // an alert it could not spool fails the run, once the change is printed
-    if (change && argv['exit-code']) process.exitCode = EXIT.CHANGED;
+    if (change && argv['exit-code']) raiseExitCode(EXIT.CHANGED); // a failure set before (an event log that could not record) wins over 3
   },
 };
 export default command;

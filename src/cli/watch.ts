@@ -12,15 +12,16 @@
 import type { CommandModule } from 'yargs';
 import { spoolPending } from '../alert/index.js';
 import { parseDuration } from '../duration.js';
-import { EXIT, LsmError } from '../errors.js';
+import { EXIT, LsmError, reason } from '../errors.js';
 import { Probe } from '../collect/probe.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { recordable, recordableState } from '../snapshot/select.js';
 import { readBaseline } from '../store/baseline.js';
 import { diffFiles } from '../store/history.js';
 import { headCommit, openRepo, treeFiles } from '../store/repo.js';
-import { alertSettings, flushAlerts } from '../run/alerts.js';
+import { alertSettings, eventLogCaughtUp, flushAlerts } from '../run/alerts.js';
 import { writeMetrics, type RunFacts } from '../run/metrics.js';
+import { outstanding, outstandingExit, problemFound, problemResolved } from '../run/outcome.js';
 import { recordedRun, scan } from '../run/scan.js';
 import type { Context, GlobalArgs } from '../run/settings.js';
 import { duration, wholeNumber } from './option-check.js';
@@ -98,10 +99,13 @@ const command: CommandModule<GlobalArgs, Args> = {
       try {
         const r = await spoolPending(settings, latest, { coalesce: true });
         for (const note of r.notes) process.stderr.write(`lsm: ${note}\n`);
+        problemResolved('spool');
         if (r.added === 0 && burstStart === null) return true;
       } catch (err) {
         if (err instanceof LsmError && err.exitCode === EXIT.USAGE) throw err;
-        process.stderr.write(`lsm: cannot spool the alert (tried again at the next scan): ${(err as Error).message}\n`);
+        const message = `cannot spool the alert (tried again at the next scan): ${reason(err)}`;
+        process.stderr.write(`lsm: ${message}\n`);
+        problemFound('spool', message, err instanceof LsmError ? err.exitCode : EXIT.FAILURE); // watch goes on; status, metrics and its exit say it until spooled
         return false;
       }
       try { await flushAlerts(ctx); } catch (err) { process.stderr.write(`lsm: alert delivery failed: ${(err as Error).message}\n`); }
@@ -111,7 +115,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const writeMetricsNow = async () => {
       if (!ctx.loaded.config.metricsFile) return;
       if (drift) facts.drift = await drift().catch(() => facts.drift);
-      writeMetrics(ctx, facts, true);
+      writeMetrics(ctx, facts, outstandingExit(ctx.repoDir) === EXIT.OK); // 0 while an alert is not spooled or recorded
       lastMetrics = elapsed();
     };
 
@@ -129,6 +133,7 @@ const command: CommandModule<GlobalArgs, Args> = {
         lastFull = elapsed();
         const { change, lines, collection, snapshot, failure } = await scan(ctx, { alert: false, deferFailure: true });
         if (failure) process.stderr.write(`lsm: ${failure.message}\n`); // a fleet alert not spooled: raised again at the next scan
+        if (failure?.code !== 'Damaged') problemResolved('damaged'); // a scan that committed whole
         probe.learn(collection);
         facts.snapshot = snapshot;
         if (change) facts.commitTime = change.time;
@@ -148,6 +153,7 @@ const command: CommandModule<GlobalArgs, Args> = {
           if (await alertPending()) burstStart = null; // quiet for one interval (or a catch-up: cheap when nothing waits)
         }
       }
+      if (outstanding(ctx.repoDir).eventlog && eventLogCaughtUp(ctx)) problemResolved('eventlog'); // written since (lsm flush, a delivery)
       if (elapsed() - lastMetrics >= HEARTBEAT) await writeMetricsNow();
       if (stopping || (argv.count !== undefined && n + 1 >= argv.count)) break;
       // looks keep to a grid of intervals (a scan's time is not added): a change is seen at the next
@@ -159,6 +165,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     }
     if (burstStart !== null) await alertPending();
     if (stopping) out('lsm watch: stopped');
+    // its exit says what is still outstanding as it ends (an alert not spooled, an event log that did not
+    // record): a failure the disk recovered from and the spool caught up with is done, not exit 1
+    process.exitCode = outstandingExit(ctx.repoDir);
   },
 };
 export default command;

@@ -3,9 +3,10 @@
 import { hostname } from 'node:os';
 import { deliver, firstTimeUnconfigured, spoolPending, spoolSummary, type AlertSettings, type DeliveryReport } from '../alert/index.js';
 import { qualified } from '../alert/mail.js';
-import { claimProblem } from '../alert/spool.js';
+import { claimProblem, Spool } from '../alert/spool.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { EXIT, LsmError, reason } from '../errors.js';
+import { outstanding, problemFound, problemResolved } from './outcome.js';
 import type { Context } from './settings.js';
 import { warn } from './warn.js';
 
@@ -37,12 +38,25 @@ export async function spoolAlerts(ctx: Context, lines: Map<string, SnapshotLine[
   try {
     const r = await spoolPending(alertSettings(ctx), lines, options);
     for (const note of r.notes) warn(note);
+    problemResolved('spool');
     return r.added;
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code;
-    throw new LsmError(`cannot spool the alert (the change is committed; the next run spools it): ${reason(err)}`,
+    const failure = new LsmError(`cannot spool the alert (the change is committed; the next run spools it): ${reason(err)}`,
       err instanceof LsmError ? err.code : 'NotRecorded', err instanceof LsmError ? err.data : { errno, spool: ctx.loaded.config.spoolDir });
+    spoolFailed(failure);
+    throw failure;
   }
+}
+
+/** An alert that could not be spooled: the run's exit, lsm status and the metrics say it until one is. */
+export function spoolFailed(err: LsmError): void {
+  problemFound('spool', err.message, err.exitCode);
+}
+
+/** No alert in the spool waits for the event log (another lsm flush may have written it). */
+export function eventLogCaughtUp(ctx: Context): boolean {
+  return !new Spool(ctx.loaded.config.spoolDir).list().some((e) => !e.channels.eventlog.done);
 }
 
 /** Deliver what the spool holds: a channel's trouble is said on stderr (the alert stays spooled, retried); only an event log that could not record fails the run. */
@@ -50,7 +64,10 @@ export async function flushAlerts(ctx: Context, options: { force?: boolean; retr
   const settings = alertSettings(ctx);
   const report = await deliver(settings, options);
   for (const p of report.problems) warn(p);
-  if (report.unrecorded) process.exitCode = EXIT.FAILURE; // an event log that could not record (said above; the spool keeps it)
+  // an event log that could not record fails the run (said above; the spool keeps the alert), until it records
+  if (report.unrecorded) problemFound('eventlog', report.problems.find((p) => p.includes(': eventlog: ')) ?? 'the event log could not record', EXIT.FAILURE);
+  else if (!(report.pending + report.dead) || eventLogCaughtUp(ctx)) problemResolved('eventlog');
+  else if (outstanding(ctx.repoDir).eventlog) problemFound('eventlog', outstanding(ctx.repoDir).eventlog!.message, EXIT.FAILURE); // still behind (its back-off): still failing
   if (report.mailUnconfigured && firstTimeUnconfigured(settings.spoolDir)) {
     warn(`no mail delivery: no sendmail on this machine and no SMTP_URL in the config; alerts stay in ${settings.spoolDir} (lsm status shows them). Set SMTP_URL or SENDMAIL, then run lsm flush`);
   }

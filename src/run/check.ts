@@ -14,7 +14,7 @@ import { headCommit, openRepo, treeFiles, type Repo } from '../store/repo.js';
 import type { Change, FileChange } from '../types.js';
 import { alertSettings, flushAlerts } from './alerts.js';
 import type { RunFacts } from './metrics.js';
-import { scan, type ScanResult } from './scan.js';
+import { damageFound, scan, type ScanResult } from './scan.js';
 import type { Context } from './settings.js';
 
 const REMINDED = 'lsm/drift-reminded'; // unix ms of the last reminder, under .git
@@ -84,7 +84,7 @@ export async function runCheck(ctx: Context, facts: RunFacts, options: { exitCod
     .catch((err) => { // a baseline lost with a damaged history: said once by the repair, then until lsm -g
       if (!isGitDamage(err)) throw err;
       if (change?.damage) return [];
-      throw new RepositoryDamaged({ repo: ctx.repoDir, what: `the baseline ${baseline.slice(0, 10)} does not read (${damageText(err, repo.gitdir)}): lsm -g approves the current state again` });
+      throw damageFound(new RepositoryDamaged({ repo: ctx.repoDir, what: `the baseline ${baseline.slice(0, 10)} does not read (${damageText(err, repo.gitdir)}): lsm -g approves the current state again` }));
     });
   facts.drift = drift;
   const reminded = scanned.failure ? false : await remindIfDue(ctx, repo, baseline, head, drift, lines); // a disk that refused the alert is not asked for a reminder

@@ -13,6 +13,7 @@ import { checkPath, createExclusive } from '../safe-path.js';
 import { journalPath } from '../store/journal-read.js';
 import { openRepo } from '../store/repo.js';
 import type { FileChange, Snapshot } from '../types.js';
+import { outstanding, PROBLEM_KINDS } from './outcome.js';
 import type { Context } from './settings.js';
 
 export interface RunFacts {
@@ -68,6 +69,12 @@ export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: num
     metric('lsm_spool_alerts', 'Alerts waiting in the spool for delivery.', [['', spool.pending]]);
     metric('lsm_dead_alerts', 'Alerts a channel refused for good (lsm flush --retry-dead).', [['', spool.dead]]);
   } catch { /* no spool yet */ }
+  // what a run could not do and is not done yet (lsm status says what and what to run): alert on 1
+  const problems = outstanding(ctx.repoDir);
+  metric('lsm_problem', 'Outstanding until a run does it: damaged (the repository), spool (an alert not spooled), eventlog (the event log could not record).',
+    PROBLEM_KINDS.map((k) => [`{kind="${k}"}`, problems[k] ? 1 : 0]));
+  const since = PROBLEM_KINDS.flatMap((k) => (problems[k] ? [[`{kind="${k}"}`, seconds(problems[k]!.since)] as [string, number]] : []));
+  if (since.length) metric('lsm_problem_since_timestamp_seconds', 'Unix time each outstanding problem was first seen.', since);
   const committed = facts.commitTime ?? lastCommitTime(ctx.repoDir);
   if (committed !== null) metric('lsm_last_commit_timestamp_seconds', 'Unix time of the last commit (the last change seen).', [['', seconds(committed)]]);
   if (ctx.loaded.config.remote) {

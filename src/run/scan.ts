@@ -7,8 +7,10 @@ import type { SnapshotLine } from '../snapshot/index.js';
 import { commitSnapshot } from '../store/commit.js';
 import { crashPoint } from '../testing/crash-point.js';
 import type { Change, Collection, Snapshot } from '../types.js';
-import { LsmError, reason } from '../errors.js';
-import { checkSpoolOwner, flushAlerts, spoolAlerts } from './alerts.js';
+import { EXIT, LsmError, reason } from '../errors.js';
+import { checkSpoolOwner, flushAlerts, spoolAlerts, spoolFailed } from './alerts.js';
+import { isGitDamage } from '../store/damage.js';
+import { problemFound, runEnded, trackProblems } from './outcome.js';
 import type { RunFacts } from './metrics.js';
 import { checkSettings, resolveSettings, type Context, type GlobalArgs } from './settings.js';
 import { takeSnapshot } from './snapshot.js';
@@ -31,11 +33,25 @@ export interface ScanResult {
 export async function recordedRun(argv: GlobalArgs): Promise<{ ctx: Context; facts: RunFacts }> {
   const ctx = resolveSettings(argv);
   const facts: RunFacts = {};
+  process.once('exit', (code) => runEnded(code)); // before the metrics' own 'exit': they read what is left outstanding
   if (ctx.loaded.config.metricsFile) (await import('./metrics.js')).recordRun(ctx, facts);
   checkSettings(ctx);
   checkSpoolOwner(ctx);
+  trackProblems(ctx.repoDir);
   facts.checked = true;
   return { ctx, facts };
+}
+
+/** This process is a run whose problems lsm status shows (outcome.ts): kept as found, cleared when it ends well. */
+export function trackRun(ctx: Context): void {
+  trackProblems(ctx.repoDir);
+  process.once('exit', (code) => runEnded(code));
+}
+
+/** A damaged repository found: the exit (65), lsm status and the metrics say it until a run succeeds. */
+export function damageFound<E>(err: E): E {
+  if (err instanceof LsmError ? err.code === 'Damaged' : isGitDamage(err)) problemFound('damaged', err instanceof LsmError ? err.message : reason(err), EXIT.DAMAGED);
+  return err;
 }
 
 /**
@@ -48,7 +64,7 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
   const { collection, snapshot, lines } = takeSnapshot(ctx, options);
   const unseen = unseenSummary(collection.stats);
   if (unseen) warn(unseen); // recorded in host/unattributed too; the exit stays 0: what could be seen was
-  const change = await commitSnapshot(ctx.repoDir, snapshot);
+  const change = await commitSnapshot(ctx.repoDir, snapshot).catch((err) => { throw damageFound(err); });
   if (change) crashPoint('after-commit');
   let failure: LsmError | null = null;
   if (options.alert !== false) {
@@ -68,11 +84,17 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
     try {
       await (await import('./push.js')).pushFleet(ctx);
     } catch (err) {
-      failure ??= err instanceof LsmError ? err : new LsmError(`fleet push: ${reason(err)}`, 'NotRecorded');
+      const pushFailure = err instanceof LsmError ? err : new LsmError(`fleet push: ${reason(err)}`, 'NotRecorded');
+      spoolFailed(pushFailure); // the divergence alert, not spooled
+      failure ??= pushFailure;
     }
   }
   // a repaired repository: alerted above like any change, and said (exit 65) on every command that scans
-  if (change?.damage) failure ??= new LsmError(change.damage, 'Damaged', { damage: change.damage });
+  if (change?.damage) {
+    const damaged = new LsmError(change.damage, 'Damaged', { damage: change.damage });
+    damageFound(damaged);
+    failure ??= damaged;
+  }
   const result = { collection, snapshot, lines, change, failure };
   return options.deferFailure ? result : settle(result);
 }

@@ -328,8 +328,13 @@ describe('fleet', { timeout: 240_000 }, () => {
       expect([r.code, r.stderr]).toEqual([0, '']);
       await drainIdle(execFileSync('git', ['-C', repo('web-2'), 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim());
       expect(marker()).toBe(before);
-      expect((await centralLsm(['fleet', 'status'])).stdout).toMatch(/^central alerts: failing since \S+: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .*spool \(retried next time\): .*EPERM.*; lsm fleet check retries$/m);
-      expect(JSON.parse((await centralLsm(['fleet', 'status', '--json'])).stdout).central).toMatchObject({ failingSince: expect.any(String), problems: expect.arrayContaining([expect.stringMatching(/^central alert for hosts\/web-2 /)]) });
+      const failingStatus = await centralLsm(['fleet', 'status']);
+      expect(failingStatus.stdout).toMatch(/^central alerts: failing since \S+: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .*spool \(retried next time\): .*EPERM.*; lsm fleet check retries$/m);
+      expect(failingStatus.code).toBe(1); // the answer is given, and the exit says the server is not doing its job
+      const failingJson = await centralLsm(['fleet', 'status', '--json']);
+      expect(failingJson.code).toBe(1);
+      expect(failingJson.stderr).toMatch(/^lsm: central alerts failing since \S+: central alert for hosts\/web-2 .*EPERM.*; lsm fleet check retries\n$/);
+      expect(JSON.parse(failingJson.stdout).central).toMatchObject({ failingSince: expect.any(String), problems: expect.arrayContaining([expect.stringMatching(/^central alert for hosts\/web-2 /)]) });
       const check = await centralLsm(['fleet', 'check']);
       expect(check.code).toBe(1);
       expect(check.stderr).toMatch(/^lsm: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .* \(retried next time\): .*EPERM/m);
@@ -342,7 +347,9 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect(marker()).not.toBe(before);
     const has4450 = (m: ParsedMail) => m.headers.get('x-lsm-host') === 'web-2' && /^  host\/tcp  0\.0\.0\.0:4450 /m.test(m.text!);
     expect((await mailsUntil('fleet@example.org', (ms) => ms.some(has4450))).filter(has4450)).toHaveLength(1);
-    expect((await centralLsm(['fleet', 'status'])).stdout).not.toMatch(/central alerts/);
+    const healthy = await centralLsm(['fleet', 'status']);
+    expect(healthy.stdout).not.toMatch(/central alerts/);
+    expect(healthy.code).toBe(0);
   });
   it('the index never answers wrong: a port changed by hand in now/ or changes/ is found by verify, and the questions rebuild that host first', async () => {
     const file = (part: string, h: string) => join(central, 'lsm', 'index', part, `${h}.json`);

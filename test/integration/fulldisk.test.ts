@@ -1,11 +1,11 @@
 // A full disk is a failure said in one line (exit 1), never a stack, a torn record or exit 0
 // (issue 17, item 2): real tmpfs file systems filled for real, and /dev/full as stdout. The scans
 // read fixture /proc trees, so each run writes the same files and the sweeps are repeatable.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fullDisks, sh } from '../helpers/full-disk.js';
 import { LSM, ROOT } from '../helpers/world.js';
 import { testConfig } from '../helpers/config.js';
 
@@ -17,45 +17,19 @@ function lsm(args: string[], env: Record<string, string>, stdout: 'pipe' | numbe
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr };
 }
 
-function sh(cmd: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 const fsck = (repo: string) => sh(['git', '-C', repo, 'fsck', '--strict', '--no-dangling']);
 
 describe('a full disk', () => {
-  let tmp: string;
-  const mounts: string[] = [];
-  /** A tmpfs of its own (mode 755: lsm refuses to create under a world-writable directory). */
-  const mount = (name: string, options: string) => {
-    const dir = join(tmp, name);
-    mkdirSync(dir);
-    expect(sh(['mount', '-t', 'tmpfs', '-o', `${options},mode=755`, 'tmpfs', dir]).code).toBe(0);
-    mounts.push(dir);
-    return dir;
-  };
-  /** Fill what is left with one file; dd stops at ENOSPC. */
-  const fill = (dir: string) => {
-    const r = sh(['dd', 'if=/dev/zero', `of=${join(dir, 'filler')}`, 'bs=4k', 'count=100000']);
-    expect(r.stderr).toContain('No space left on device');
-  };
-  beforeAll(() => {
-    tmp = mkdtempSync(join(tmpdir(), 'lsm-fulldisk-'));
-    chmodSync(tmp, 0o755);
-  });
-  afterAll(() => {
-    for (const m of mounts.reverse()) sh(['umount', m]);
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  const disks = fullDisks('lsm-fulldisk-');
+  const { mount, fill, mounts } = disks;
 
   it('the event log: a line is written whole or not at all; the run fails in one line and the alert is written once there is room', () => {
     const small = mount('log', 'size=200k');
-    const etc = join(tmp, 'etc-log');
+    const etc = join(disks.tmp, 'etc-log');
     const eventLog = join(small, 'events.jsonl');
     const config = testConfig(etc, { EVENT_LOG: eventLog });
     const env = { LSM_CONFIG: config };
-    const repo = join(tmp, 'repo-log');
+    const repo = join(disks.tmp, 'repo-log');
     expect(lsm(['scan', '--repo', repo, '--proc', PROCS[0]], env).code).toBe(0);
     // a log whose last page has 96 bytes left, on a disk with no page left: the next line is cut short
     const first = JSON.stringify({ id: null, schema: 1, event: 'padding', pad: '' });
@@ -81,7 +55,7 @@ describe('a full disk', () => {
   });
 
   it('a first scan on a disk that fills at any file: one line, exit 1, and the next run with room commits with git fsck clean', { timeout: 600_000 }, () => {
-    const etc = join(tmp, 'etc-first');
+    const etc = join(disks.tmp, 'etc-first');
     // the spool and event log in the repository (with --repo and none configured): all on the full disk
     const config = testConfig(etc);
     writeFileSync(config, readFileSync(config, 'utf8').split('\n').filter((l) => !/^(SPOOL_DIR|EVENT_LOG)=/.test(l)).join('\n'));
@@ -118,9 +92,9 @@ describe('a full disk', () => {
   });
 
   it('output to a full device (> /dev/full): one line and exit 1, never a stack; a closed pipe stays quiet', () => {
-    const etc = join(tmp, 'etc-out');
+    const etc = join(disks.tmp, 'etc-out');
     const env = { LSM_CONFIG: testConfig(etc) };
-    const repo = join(tmp, 'repo-out');
+    const repo = join(disks.tmp, 'repo-out');
     const full = openSync('/dev/full', 'w');
     try {
       for (const args of [['scan', '--proc', PROCS[0]], ['log'], ['status', '--json', '--proc', PROCS[0]], ['log', '-p'], ['show'], ['config']]) {

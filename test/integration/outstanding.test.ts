@@ -3,11 +3,11 @@
 // never hidden by --exit-code's 3), in `lsm status` (what, since when, what to run) and in
 // METRICS_FILE, and go once a run did the job; `lsm watch` goes on through them and its exit says
 // whether one is still outstanding when it ends. Real tmpfs file systems filled for real.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fullDisks, sh } from '../helpers/full-disk.js';
 import { LSM, ROOT } from '../helpers/world.js';
 import { testConfig } from '../helpers/config.js';
 
@@ -16,11 +16,6 @@ const PROCS = [join(FIX, 'basic', 'proc'), join(FIX, 'hostile', 'proc')];
 
 function lsm(args: string[], env: Record<string, string>) {
   const r = spawnSync(process.execPath, [LSM, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function sh(cmd: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,33 +28,17 @@ function sample(file: string, name: string): number | null {
 }
 
 describe('what a run could not do, said until it is done', { timeout: 120_000 }, () => {
-  let tmp: string;
-  const mounts: string[] = [];
-  const mount = (name: string, options: string) => {
-    const dir = join(tmp, name);
-    mkdirSync(dir);
-    expect(sh(['mount', '-t', 'tmpfs', '-o', `${options},mode=755`, 'tmpfs', dir]).code).toBe(0);
-    mounts.push(dir);
-    return dir;
-  };
-  const fill = (dir: string) => expect(sh(['dd', 'if=/dev/zero', `of=${join(dir, 'filler')}`, 'bs=4k', 'count=100000']).stderr).toContain('No space left on device');
+  const disks = fullDisks('lsm-outstanding-');
+  const { mount, fill } = disks;
   /** A config whose EVENT_LOG or SPOOL_DIR (key) is on a small disk of its own; METRICS_FILE beside it. */
   const setup = (name: string, key: 'EVENT_LOG' | 'SPOOL_DIR') => {
     const small = mount(name, 'size=300k');
-    const etc = join(tmp, `etc-${name}`);
+    const etc = join(disks.tmp, `etc-${name}`);
     mkdirSync(join(etc, 'metrics'), { recursive: true });
     const metrics = join(etc, 'metrics', 'lsm.prom');
     const config = testConfig(etc, { [key]: join(small, key === 'EVENT_LOG' ? 'events.jsonl' : 'spool'), METRICS_FILE: metrics });
-    return { small, metrics, env: { LSM_CONFIG: config }, repo: join(tmp, `repo-${name}`) };
+    return { small, metrics, env: { LSM_CONFIG: config }, repo: join(disks.tmp, `repo-${name}`) };
   };
-  beforeAll(() => {
-    tmp = mkdtempSync(join(tmpdir(), 'lsm-outstanding-'));
-    chmodSync(tmp, 0o755);
-  });
-  afterAll(() => {
-    for (const m of mounts.reverse()) sh(['umount', m]);
-    rmSync(tmp, { recursive: true, force: true });
-  });
 
   it('check --exit-code: an event log that could not record is exit 1, not 3; status and metrics say it until it records', () => {
     const { small, metrics, env, repo } = setup('log', 'EVENT_LOG');
@@ -99,11 +78,11 @@ describe('what a run could not do, said until it is done', { timeout: 120_000 },
   });
 
   it('a damaged repository: exit 65, and status and metrics say it until a run succeeds', () => {
-    const etc = join(tmp, 'etc-damaged');
+    const etc = join(disks.tmp, 'etc-damaged');
     mkdirSync(join(etc, 'metrics'), { recursive: true });
     const metrics = join(etc, 'metrics', 'lsm.prom');
     const env = { LSM_CONFIG: testConfig(etc, { METRICS_FILE: metrics }) };
-    const repo = join(tmp, 'repo-damaged');
+    const repo = join(disks.tmp, 'repo-damaged');
     expect(lsm(['-c', '--repo', repo, '--proc', PROCS[0]], env).code).toBe(0);
     rmSync(join(repo, '.git', 'refs', 'heads', 'main'));
     expect(lsm(['-c', '--exit-code', '--repo', repo, '--proc', PROCS[0]], env).code).toBe(65);

@@ -8,8 +8,9 @@
 // lsm's exit code stays its own: a pager that quits early (q after one screen, `true`) takes no
 // more output, and the command finishes its job (a check still reports what it could not spool).
 // lsm waits for the pager to end, however lsm ends, so the shell's prompt never lands in it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { sendOutputTo } from './output.js';
 
 /** The commands that print history or lists (never watch, install, config or the prompts). */
@@ -43,6 +44,8 @@ export function startPager(command: string, args: PagerArgs): void {
   if (pager || line === null || !pages(command, args)) return;
   const env = { ...process.env, LESS: process.env.LESS ?? 'FRX', LV: process.env.LV ?? '-c' };
   const [file, ...words] = SHELL_SYNTAX.test(line) ? ['/bin/sh', '-c', line] : line.split(/[ \t]+/);
+  // loaded only to page: cron's lsm -c never loads child_process (test/integration/cron-imports.test.ts)
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const child = spawn(file, words, { stdio: ['pipe', 'inherit', 'inherit'], env });
   child.on('error', () => {}); // could not start (no such file, not executable): no pid, below
   if (child.pid === undefined || !child.stdin) {

@@ -50,8 +50,9 @@ function world(metrics: boolean, extra: Record<string, string> = {}) {
       return { code, added, said: chunks.join('') };
     },
     /** what the metrics file says after the process would have ended with this code */
-    metricsAt: (listener: (code: number) => void, code: number): Map<string, number> => {
-      listener(code);
+    /** Run the exit listeners as the process would (the run's outcome first, then the metrics), then read the file. */
+    metricsAt: (listeners: ((code: number) => void)[], code: number): Map<string, number> => {
+      for (const l of listeners) l(code);
       return new Map(readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
         const cut = l.lastIndexOf(' ');
         return [l.slice(0, cut), Number(l.slice(cut + 1))];
@@ -64,8 +65,8 @@ describe('lsm check and METRICS_FILE', () => {
   it('records each run at exit: its sockets, the drift it leaves, also while drift stands with nothing new', async () => {
     const w = world(true);
     const first = await w.check();
-    expect(first.added).toHaveLength(1);
-    let m = w.metricsAt(first.added[0], first.code);
+    expect(first.added).toHaveLength(2); // the run's outcome (outcome.ts: lsm status), then the metrics
+    let m = w.metricsAt(first.added, first.code);
     expect(m.get('lsm_last_run_success')).toBe(1);
     expect(m.get('lsm_sockets{namespace="host",kind="tcp"}')).toBe(3);
     expect([m.get('lsm_drift_lines{change="added"}'), m.get('lsm_drift_lines{change="removed"}')]).toEqual([0, 0]);
@@ -74,26 +75,26 @@ describe('lsm check and METRICS_FILE', () => {
 
     w.listen4444(true);
     const changed = await w.check();
-    m = w.metricsAt(changed.added[0], changed.code);
+    m = w.metricsAt(changed.added, changed.code);
     expect(m.get('lsm_sockets{namespace="host",kind="tcp"}')).toBe(4);
     expect([m.get('lsm_drift_lines{change="added"}'), m.get('lsm_drift_lines{change="removed"}')]).toEqual([1, 0]);
     expect(m.get('lsm_last_commit_timestamp_seconds')).toBeGreaterThanOrEqual(commitTime);
 
     const standing = await w.check(); // nothing new: the drift is still read, for the file
-    m = w.metricsAt(standing.added[0], standing.code);
+    m = w.metricsAt(standing.added, standing.code);
     expect([m.get('lsm_drift_lines{change="added"}'), m.get('lsm_drift_lines{change="removed"}')]).toEqual([1, 0]);
 
     const failed = await w.check(true); // exit 3 (drift) is a success for the heartbeat; any other code is not
     expect(failed.code).toBe(3);
-    expect(w.metricsAt(failed.added[0], 3).get('lsm_last_run_success')).toBe(1);
-    expect(w.metricsAt(failed.added[0], 1).get('lsm_last_run_success')).toBe(0);
+    expect(w.metricsAt(failed.added, 3).get('lsm_last_run_success')).toBe(1);
+    expect(w.metricsAt(failed.added, 1).get('lsm_last_run_success')).toBe(0);
   });
 
-  it('without METRICS_FILE nothing is left to run at exit', async () => {
+  it('without METRICS_FILE only the run\'s outcome is left to run at exit (no metrics)', async () => {
     const w = world(false);
-    expect((await w.check()).added).toEqual([]);
+    expect((await w.check()).added).toHaveLength(1); // the run's outcome only: no metrics
     w.listen4444(true);
-    expect((await w.check(true)).added).toEqual([]);
+    expect((await w.check(true)).added).toHaveLength(1);
   });
 });
 

@@ -15,12 +15,12 @@ const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 const README = read('README.md');
 const lines = README.split('\n');
 /** The rows of the markdown table that follows the heading `## title`: cells, backticks kept. */
-function table(title: string): string[][] {
-  const at = lines.indexOf(`## ${title}`);
+function table(title: string, text = lines): string[][] {
+  const at = text.indexOf(`## ${title}`);
   expect(at, title).toBeGreaterThan(0);
-  const start = lines.findIndex((l, i) => i > at && l.startsWith('| --- |'));
+  const start = text.findIndex((l, i) => i > at && l.startsWith('| --- |'));
   const rows: string[][] = [];
-  for (let i = start + 1; lines[i]?.startsWith('|'); i++) rows.push(lines[i].slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim()));
+  for (let i = start + 1; text[i]?.startsWith('|'); i++) rows.push(text[i].slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim()));
   return rows;
 }
 
@@ -36,6 +36,7 @@ describe('README', () => {
   it("the exit-code table is the code's: every exit code lsm has, and no other", () => {
     const codes = table('Exit codes').map(([c]) => Number(c));
     expect(codes).toEqual([...new Set([...Object.values(EXIT), INTERNAL_ERROR, 141])].sort((a, b) => a - b));
+    expect(table('Exit codes', read('docs/exit-codes.md').split('\n')).map(([c]) => Number(c))).toEqual(codes); // every case, the same codes
   });
 
   it("the config table is src/config.ts's keys, with root's defaults where the default is a value", () => {

@@ -23,6 +23,7 @@ export async function approve(argv: ApproveArgs, scanFirst: boolean, why: string
     const lines = [...snapshot.values()].reduce((n, l) => n + l.length, 0);
     if (change) out(`${shortId(change.commit)} ${change.summary}`);
     out(`baseline ${move.from === head ? 'unchanged at' : 'set to'} ${shortId(head)} (${lines} sockets in ${snapshot.size} files), approved by ${move.who}`);
+    if (change?.parent === null && process.stdout.isTTY) (await import('./first-run.js')).sayFirstScan(change, ctx.repoDir, ctx.ownRepo, true);
   } finally {
     lock.release();
     // fleet: the approval reaches the server now (its drift column), not at the next scan

@@ -29,6 +29,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { scanned, repo, baseline, firstBaseline, drift, reminded } = await runCheck(ctx, facts, { exitCode: argv['exit-code'] });
     const { change } = scanned;
     if (firstBaseline && !argv.quiet) out(`no baseline yet: approved the current state (${shortId(baseline)}) as the baseline`);
+    if (change?.parent === null && process.stdout.isTTY && !argv.quiet && !argv.json) (await import('./first-run.js')).sayFirstScan(change, ctx.repoDir, ctx.ownRepo, firstBaseline);
     if (argv.json) {
       if (!argv.quiet) {
         const d = await driftNow(ctx, repo); // with since and commit per line

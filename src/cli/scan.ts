@@ -27,7 +27,10 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { change } = scanned;
     if (!argv.quiet) {
       if (argv.json) out(json({ change: change && changeJson(change) })); // an object even when nothing changed
-      else if (change) printChange(change);
+      else if (change) {
+        if (change.parent === null && process.stdout.isTTY) (await import('./first-run.js')).sayFirstScan(change, ctx.repoDir, ctx.ownRepo, false);
+        printChange(change);
+      }
     }
     settle(scanned); // an alert it could not spool fails the run, once the change is printed
     if (change && argv['exit-code']) raiseExitCode(EXIT.CHANGED); // a failure set before (an event log that could not record) wins over 3

@@ -148,7 +148,7 @@ describe('alerts', { timeout: 180_000 }, () => {
     expect(partly.pop()!.text).toContain('127.0.0.1:4007  svc-g');
     expect((await world.lsm(['-c', '--repo', repo])).code).toBe(0);
     const f = await world.lsm(['flush', '--repo', repo]);
-    expect(f.code).toBe(1); // README: flush exits 1 when it left alerts undelivered
+    expect(f.code).toBe(1); // README's exit codes: flush exits 1 when it left alerts undelivered
     expect((await received()).length).toBe(before + 1); // not retried by itself
     expect(readdirSync(join(etc, 'spool')).filter((n) => n.endsWith('.json'))).toHaveLength(1);
     // the cause fixed, --retry-dead mails the rejected recipient alone, with the same Message-ID

@@ -12,7 +12,7 @@ import { testConfig } from '../helpers/config.js';
 const DIST = join(__dirname, '..', '..', 'dist');
 const ZERO = '0'.repeat(40);
 
-/** `lsm fleet init` as README says; the hooks' node replaced by a wrapper that logs its arguments. */
+/** `lsm fleet init` as docs/fleet.md says; the hooks' node replaced by a wrapper that logs its arguments. */
 function initCounted(tmp: string, config?: string, before = ''): { gitdir: string; starts: () => string[] } {
   const gitdir = join(tmp, 'srv', 'fleet.git');
   execFileSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'init', gitdir, ...(config ? ['--config', config] : []), '--htpasswd', join(tmp, 'htpasswd')], { stdio: 'pipe' });

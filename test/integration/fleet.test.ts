@@ -1,5 +1,5 @@
 // A fleet for real: lighttpd + git http-backend with basic auth, as `lsm fleet init` prints it and
-// README documents, inside the test's network namespace; hosts (separate repositories, HOST_IDs)
+// docs/fleet.md documents, inside the test's network namespace; hosts (separate repositories, HOST_IDs)
 // pushing with isomorphic-git; the guard's refusals seen by a real `git push`; central alerts read
 // back from a real SMTP server; an outage and the catch-up; a `git clone` of the central copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +57,7 @@ describe('fleet', { timeout: 240_000 }, () => {
     mkdirSync(inbox);
     url = 'http://127.0.0.1:8080/git/fleet.git';
     const centralConf = testConfig(join(tmp, 'central'), { SMTP_URL: 'smtp://127.0.0.1:2525', USER: 'fleet@example.org', SUB: 'lsm fleet change', FROM: 'lsm@example.org' });
-    // the set-up README documents: init, then lighttpd with the configuration it prints
+    // the set-up docs/fleet.md documents: init, then lighttpd with the configuration it prints
     const init = await world.lsm(['fleet', 'init', central, '--config', centralConf, '--listen', '127.0.0.1', '--port', '8080', '--htpasswd', join(tmp, 'htpasswd')]);
     expect([init.code, init.stderr]).toEqual([0, '']);
     // (and an access log, to count a push's requests)

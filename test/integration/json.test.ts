@@ -1,4 +1,4 @@
-// Every --json output has one shape (README, "JSON output"): an object with "schema", times as
+// Every --json output has one shape (docs/json.md): an object with "schema", times as
 // RFC 3339 UTC with milliseconds, one change object, and sockets as objects beside their line
 // text. Each command is run for real (fixture /proc trees, a real repository) and its output
 // checked against that schema.

@@ -1,4 +1,4 @@
-// The mail paths README promises, each through real parts: smtp-server with STARTTLS, with TLS from
+// The mail paths docs/alerts.md promises, each through real parts: smtp-server with STARTTLS, with TLS from
 // the first byte (smtps://), with AUTH required and checked, and LSM's default, the local sendmail,
 // being a real MTA (Debian's msmtp-mta as /usr/sbin/sendmail) relaying to the test's server.
 // Certificates are made here with openssl; lsm trusts them through NODE_EXTRA_CA_CERTS.
@@ -95,7 +95,7 @@ describe('mail', () => {
   });
 
   it("LSM's default: /usr/sbin/sendmail, a real MTA (msmtp), relays the alert", async () => {
-    expect(existsSync('/usr/sbin/sendmail')).toBe(true); // .ci/run installs msmtp-mta
+    expect(existsSync('/usr/sbin/sendmail')).toBe(true); // test/setup/need.sh (npm test's pretest) installs msmtp-mta
     const s = await sink({ SINK_TLS: 'starttls' });
     // msmtp's user config, found through HOME; it relays with STARTTLS, trusting the test's cert
     const home = join(tmp, 'msmtp-home');

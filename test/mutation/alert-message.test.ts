@@ -1,6 +1,6 @@
 // What a person reads, word for word: the mail body of a change and of a drift reminder, the
 // subject, and the event log's record. Written out whole on purpose: every word of it is a promise
-// (README shows these texts), and a test that only looks for fragments lets a changed word, a lost
+// (docs/alerts.md shows these texts), and a test that only looks for fragments lets a changed word, a lost
 // plural or a wrong age through. Pure functions: no files needed.
 import { describe, expect, it } from 'vitest';
 import { alertSubject, alertText, buildAlert, shellWord, unescapeField } from '../../src/alert/message.js';

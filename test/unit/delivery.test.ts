@@ -88,7 +88,7 @@ describe('delivery', () => {
     expect(await deliver(s, { now: T + MIN })).toMatchObject({ delivered: 1 });
     expect([ok.runs(), flaky.runs()]).toEqual([[7], [7, 7]]);
     const a = alert(7);
-    // README's seven (others, like LSM_ID and LSM_HOOK, may come beside them)
+    // docs/alerts.md's seven (others, like LSM_ID and LSM_HOOK, may come beside them)
     const env = Object.fromEntries(readFileSync(join(dir, 'env'), 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
     expect(env).toMatchObject({ LSM_ADDED: '1', LSM_COMMIT: a.commit, LSM_HOST: 'web1', LSM_PARENT: a.parent, LSM_REMOVED: '0', LSM_REPO: '/r', LSM_SUMMARY: a.summary });
   });

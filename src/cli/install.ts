@@ -50,7 +50,7 @@ export function installPaths(root = '') {
   };
 }
 
-const SYSTEM_ENV: ConfigEnv = { root: true, configDir: '/etc/lsm', stateDir: '/var/lib/lsm' };
+export const SYSTEM_ENV: ConfigEnv = { root: true, configDir: '/etc/lsm', stateDir: '/var/lib/lsm' };
 
 /** The default config: every key commented out at its default, with its one-line doc; `set` lines first. */
 export function defaultConfigText(set: string[] = [], from = ''): string {

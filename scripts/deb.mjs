@@ -44,7 +44,7 @@ try {
   mkdirSync(stage);
   for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(ROOT, f), join(stage, f));
   // --ignore-scripts: lsm's own install/prepare would rebuild what is copied below; no dependency has a build step
-  execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: stage, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: stage, stdio: ['ignore', 'ignore', 'inherit'] });
   for (const part of ['bin', 'dist', 'hooks', 'docs', 'README.md']) cpSync(join(ROOT, part), join(stage, part), { recursive: true });
   mkdirSync(join(stage, 'build', 'Release'), { recursive: true });
   copyFileSync(addon, join(stage, 'build', 'Release', 'sockdiag.node'));
@@ -103,17 +103,17 @@ try {
 }
 
 /**
- * Production files only: npm packages ship their own dev metadata (.eslintrc, .npmignore, .github):
- * no dotfile under node_modules is read at run time. A file is executable exactly when it is a
- * script (#!) or ELF program: npm's tarballs carry stray modes.
+ * Production files only: npm packages ship their own dev metadata (.eslintrc, .npmignore, .github)
+ * and dist/ a build stamp: no dotfile in the program is read at run time. A file is executable
+ * exactly when it is a script (#!) or an ELF program: npm's tarballs carry stray modes.
  */
 function tidyProgram(lib) {
-  const visit = (d, inModules) => {
+  const visit = (d) => {
     for (const name of readdirSync(d)) {
       const full = join(d, name);
       const st = lstatSync(full);
-      if (inModules && name.startsWith('.')) { rmSync(full, { recursive: true, force: true }); continue; }
-      if (st.isDirectory()) { visit(full, inModules || name === 'node_modules'); continue; }
+      if (name.startsWith('.')) { rmSync(full, { recursive: true, force: true }); continue; }
+      if (st.isDirectory()) { visit(full); continue; }
       if (!st.isFile() || name.endsWith('.node')) continue;
       const head = Buffer.alloc(4);
       const fd = openSync(full, 'r');
@@ -122,7 +122,7 @@ function tidyProgram(lib) {
       chmodSync(full, runnable ? 0o755 : 0o644);
     }
   };
-  visit(lib, false);
+  visit(lib);
 }
 
 function fill(text, values) {

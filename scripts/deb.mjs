@@ -71,7 +71,8 @@ try {
   put(p.ignore, IGNORE_TEXT, 0o644);
   mkdirSync(at(p.hooksDir), { recursive: true });
   const interval = KEYS.INTERVAL.default(SYSTEM_ENV);
-  put(p.cron, template('cron.d/lsm', { LSM: COMMAND, INTERVAL: interval, CRON_SPEC: scheduleSpec(interval).cron }), 0o644);
+  // after `apt remove` the cron entry stays (a conffile) and the command is gone: the entry then does nothing, quietly
+  put(p.cron, template('cron.d/lsm', { LSM: `[ ! -x ${COMMAND} ] || ${COMMAND}`, INTERVAL: interval, CRON_SPEC: scheduleSpec(interval).cron }), 0o644);
   put(p.logrotate, template('logrotate.d/lsm', { EVENT_LOG: KEYS.EVENT_LOG.default(SYSTEM_ENV) }), 0o644);
   const conffiles = [p.config, p.ignore, p.cron, p.logrotate];
 

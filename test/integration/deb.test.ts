@@ -171,8 +171,12 @@ describe('the Debian package', () => {
     expect(inCopy(`node -e "require('/usr/lib/lsm/build/Release/sockdiag.node'); console.log('loaded')"`).out.trim()).toBe('loaded');
   }, 120_000);
 
-  it('dpkg -r keeps config (an admin\'s edit too) and history; dpkg -P removes them', () => {
+  it('an upgrade, then dpkg -r, keep config (an admin\'s edit too) and history; dpkg -P removes them', () => {
     expect(inCopy('echo "# an administrator\'s edit" >> /etc/lsm/lsm.conf').code).toBe(0);
+    // an upgrade (the same version again runs the same scripts: postrm upgrade, postinst configure OLD)
+    const upgraded = inCopy(`dpkg -i ${shq(deb)} >/dev/null && tail -1 /etc/lsm/lsm.conf && ls /var/lib/lsm/snapshots/host`);
+    expect(upgraded.code, upgraded.err).toBe(0);
+    expect(upgraded.out).toMatch(/^# an administrator's edit\n(.*\n)*unix\n/);
     const removed = inCopy('dpkg -r lsm');
     expect(removed.code, removed.err).toBe(0);
     expect(inCopy("dpkg-query -W -f='${Status}' lsm").out).toBe('deinstall ok config-files');

@@ -14,6 +14,9 @@ const PROGRAM_PARTS = ['package.json', 'bin', 'dist', 'hooks', 'docs', 'README.m
 /** Written into every file lsm install writes: what carries it is ours to replace. */
 export const MARKER = 'lsm install';
 
+/** In dependencies only so that `prepare` builds dist/ at `npm ci --omit=dev`; the program never loads it. */
+const BUILD_ONLY = new Set(['typescript']);
+
 interface PackageJson { name?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string> }
 const readPackage = (dir: string): PackageJson => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 
@@ -28,6 +31,7 @@ export function productionPackages(pkgRoot = PACKAGE_ROOT): string[] {
     const pkg = readPackage(fromDir);
     const optional = new Set([...Object.keys(pkg.optionalDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
     for (const name of new Set([...Object.keys(pkg.dependencies ?? {}), ...optional])) {
+      if (fromDir === pkgRoot && BUILD_ONLY.has(name)) continue;
       let dir = fromDir;
       let at: string | null = null;
       for (;;) {

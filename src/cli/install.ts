@@ -50,7 +50,7 @@ export function installPaths(root = '') {
   };
 }
 
-const SYSTEM_ENV: ConfigEnv = { root: true, configDir: '/etc/lsm', stateDir: '/var/lib/lsm' };
+export const SYSTEM_ENV: ConfigEnv = { root: true, configDir: '/etc/lsm', stateDir: '/var/lib/lsm' };
 
 /** The default config: every key commented out at its default, with its one-line doc; `set` lines first. */
 export function defaultConfigText(set: string[] = [], from = ''): string {
@@ -65,7 +65,7 @@ export function defaultConfigText(set: string[] = [], from = ''): string {
   return lines.join('\n');
 }
 
-const IGNORE_TEXT = `# lsm ignore rules: lines matching a rule are never recorded. One rule a line: WHERE PATTERN.
+export const IGNORE_TEXT = `# lsm ignore rules: lines matching a rule are never recorded. One rule a line: WHERE PATTERN.
 # WHERE: a kind (tcp udp raw packet unix *) in any namespace, or a path glob (host/udp, netns/*/unix).
 # PATTERN: a glob over the snapshot line (or just its endpoint). Examples:
 #udp        *:68                         # DHCP client
@@ -73,6 +73,11 @@ const IGNORE_TEXT = `# lsm ignore rules: lines matching a rule are never recorde
 #unix       @/tmp/dbus-*                 # D-Bus session buses with random names
 #unix       /run/user/*                  # per-user desktop sockets
 `;
+
+/** The command on PATH: runs the program copied to `lib` with this node (cron's PATH may not hold node). */
+export function commandScript(lib: string, node: string): string {
+  return `#!/bin/sh\n# lsm, written by lsm install: runs the program in ${lib}\nLSM_NODE=${shellQuote(node)} exec ${lib}/bin/lsm "$@"\n`;
+}
 
 /** '10m' -> the cron spec and the systemd OnCalendar= spec (the same wall-clock times). */
 export function scheduleSpec(interval: string): { cron: string; systemd: string } {
@@ -88,7 +93,7 @@ export function scheduleSpec(interval: string): { cron: string; systemd: string 
   return { cron: minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`, systemd: minutes === 1 ? '*-*-* *:*:00' : `*-*-* *:0/${minutes}:00` };
 }
 
-function template(name: string, values: Record<string, string>): string {
+export function template(name: string, values: Record<string, string>): string {
   let text = readFileSync(join(HOOKS_SRC, name), 'utf8');
   for (const [k, v] of Object.entries(values)) text = text.replaceAll(`@${k}@`, v);
   return text;
@@ -193,7 +198,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       // the program: a copy of this one; the command names it by its path in the installed system
       const copied = installProgram(p.lib, PACKAGE_ROOT, journal);
       claim(p.command, 'a command');
-      writeOwned(p.command, `#!/bin/sh\n# lsm, written by lsm install: runs the program in ${LIB}\nLSM_NODE=${shellQuote(process.execPath)} exec ${LIB}/bin/lsm "$@"\n`, 0o755, journal);
+      writeOwned(p.command, commandScript(LIB, process.execPath), 0o755, journal);
       if (/^\/(home|root|tmp|run\/user)\//.test(process.execPath)) warn(`node is ${process.execPath}: cron may not see it, and the systemd unit hides /home, /root and /tmp; install node system-wide (apt-get install nodejs) and re-run lsm install`);
       claim(p.man, 'a man page', '.TH LSM');
       writeOwned(p.man, readFileSync(join(PACKAGE_ROOT, 'docs', 'lsm.8'), 'utf8'), 0o644, journal);

@@ -1,9 +1,9 @@
 // lsm install / uninstall into a root the test owns, and lsm watch coalescing a burst.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HOLDER, LSM, ROOT, World } from '../helpers/world.js';
 import { testConfig } from '../helpers/config.js';
 import { isIgnored, parseIgnoreRules } from '../../src/snapshot/ignore.js';
@@ -301,12 +301,22 @@ describe('lsm install in a world of its own', () => {
 });
 
 describe('the package', () => {
-  it('npm pack ships built code and no sources; installing it needs no TypeScript', () => {
+  it('npm pack ships built code and no sources; prepare builds dist/ from production dependencies only', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(pkg.scripts.prepack).toBe('npm run build');
-    // prepare builds a clone after npm ci, and does nothing where TypeScript is not installed (--omit=dev)
+    // npm ci --omit=dev in a clone: prepare builds dist/ with the typescript in dependencies, without
+    // the @types of devDependencies (a clone with node_modules holding typescript alone)
+    expect(Object.keys(pkg.dependencies)).toContain('typescript');
     const bare = mkdtempSync(join(tmpdir(), 'lsm-prepare-'));
-    expect(spawnSync('sh', ['-c', pkg.scripts.prepare], { cwd: bare, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).status).toBe(0);
+    cpSync(join(ROOT, 'src'), join(bare, 'src'), { recursive: true });
+    cpSync(join(ROOT, 'tsconfig.json'), join(bare, 'tsconfig.json'));
+    mkdirSync(join(bare, 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules', 'typescript'), join(bare, 'node_modules', 'typescript'));
+    symlinkSync('../typescript/bin/tsc', join(bare, 'node_modules', '.bin', 'tsc'));
+    const prepared = spawnSync('sh', ['-c', pkg.scripts.prepare], { cwd: bare, encoding: 'utf8', env: { PATH: `${join(bare, 'node_modules', '.bin')}:${dirname(process.execPath)}:/usr/bin:/bin` } });
+    expect(prepared.status, prepared.stdout + prepared.stderr).toBe(0);
+    expect(existsSync(join(bare, 'dist', 'cli', 'main.js'))).toBe(true);
+    rmSync(bare, { recursive: true, force: true });
     const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status).toBe(0);
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);

@@ -24,6 +24,7 @@ import {
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan } from './fds.js';
+import { nameRingHeld } from './io-uring.js';
 import { labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
 import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
@@ -182,7 +183,9 @@ export function collect(options: CollectOptions = {}): Collection {
         if (rest.length > 0) strays.set(pid, rest); else strays.delete(pid);
       }
     }
-    for (const s of unattributed(procRoot, strays, pidNs, ownerOf, held?.what)) sockets.push(s);
+    const what = new Map(held?.what);
+    if (strays.size > 0) nameRingHeld(procRoot, strays, what);
+    for (const s of unattributed(procRoot, strays, pidNs, ownerOf, what)) sockets.push(s);
   } finally {
     for (const fd of held?.fds ?? []) closeSync(fd);
   }

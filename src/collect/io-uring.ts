@@ -22,7 +22,7 @@ export function parseRingFiles(text: string): number[] | null {
   const lines = text.split('\n');
   let at = 0;
   while (at < lines.length && !lines[at].startsWith('UserFiles:\t')) at++;
-  if (at === lines.length) return []; // a kernel that lists no files
+  if (at === lines.length) return null; // not a ring's fdinfo, or cut before its table
   const declared = lines[at].slice('UserFiles:\t'.length);
   if (!/^\d{1,10}$/.test(declared)) return null;
   const count = Number(declared);
@@ -30,7 +30,7 @@ export function parseRingFiles(text: string): number[] | null {
   let last = -1;
   let entries = 0;
   for (at++; at < lines.length; at++) {
-    const entry = /^ *(\d{1,10}): (.*)$/.exec(lines[at]);
+    const entry = /^ *(\d{1,10}): ([^]*)$/.exec(lines[at]); // [^]: a name may hold a CR, raw
     if (entry === null) break; // the next header (UserBufs:)
     const index = Number(entry[1]);
     const name = entry[2];
@@ -43,8 +43,9 @@ export function parseRingFiles(text: string): number[] | null {
     const socket = /^socket:\[(\d{1,15})\]$/.exec(name);
     if (socket !== null) inodes.push(Number(socket[1]));
   }
-  // the text ends inside the table (cut): what is missing is unknown
-  if (at === lines.length && entries < count) return null;
+  // empty slots are skipped, so fewer entries are fine when the next header follows; else the text
+  // was cut inside the table, and what is missing is unknown
+  if (entries < count && !/^[A-Z][A-Za-z]*:/.test(lines[at] ?? '')) return null;
   return inodes;
 }
 

@@ -12,6 +12,7 @@
 // dentry's short name raw (a socket as 'TCP', an empty slot as '<none>'): there a user names what
 // they like, so such a table gives no sockets at all and says it cannot be read.
 import * as fs from 'node:fs';
+import { readNetns } from './processes.js';
 
 /**
  * Socket inodes in the fixed-file table of one ring's fdinfo text; null when the table is not in
@@ -82,13 +83,12 @@ export function ringSocketInodes(files: typeof fs, fdinfoPath: string): number[]
 }
 
 /**
- * Name 'io_uring' what each of a process's sockets in no table read is, when one of its rings holds
- * it and nothing else named it: the line then says where the socket hides (a ring keeps no fd of
- * it to look at, so its namespace cannot be entered through it).
+ * Of each process's sockets in no table read, those one of its rings holds (pid -> inodes): they
+ * have no fd to look through (index.ts lookAtStrays), so they are found here.
  */
-export function nameRingHeld(procRoot: string, strays: Map<number, number[]>, what: Map<number, string>): void {
+export function ringHeldStrays(procRoot: string, strays: Map<number, number[]>): Map<number, Set<number>> {
+  const result = new Map<number, Set<number>>();
   for (const [pid, inodes] of strays) {
-    if (inodes.every((inode) => what.has(inode))) continue;
     const dir = `${procRoot}/${pid}/fd`;
     let fds: string[];
     try { fds = fs.readdirSync(dir); } catch { continue; }
@@ -96,7 +96,43 @@ export function nameRingHeld(procRoot: string, strays: Map<number, number[]>, wh
       let link: string;
       try { link = fs.readlinkSync(`${dir}/${fd}`); } catch { continue; }
       if (link !== 'anon_inode:[io_uring]') continue;
-      for (const inode of ringSocketInodes(fs, `${dir}info/${fd}`) ?? []) if (inodes.includes(inode) && !what.has(inode)) what.set(inode, 'io_uring');
+      for (const inode of ringSocketInodes(fs, `${dir}info/${fd}`) ?? []) {
+        if (!inodes.includes(inode)) continue;
+        const set = result.get(pid);
+        if (set) set.add(inode); else result.set(pid, new Set([inode]));
+      }
     }
   }
+  return result;
+}
+
+/**
+ * Namespaces a ring holder's own threads are in, that no table read covers: each a way in
+ * (netns -> a thread id, and the holders). A ring made with IORING_SETUP_SQPOLL keeps its
+ * iou-sqp thread in the namespace the ring was made in, and io-wq workers stay in the one they
+ * started in, after the process itself moved on: the likeliest home of what the ring holds.
+ * At most `max` (each is a namespace read; a user can make many).
+ */
+export function ringThreadDoors(procRoot: string, holders: Iterable<number>, known: Set<number>, max: number): Map<number, { tid: number; pids: number[] }> {
+  const doors = new Map<number, { tid: number; pids: number[] }>();
+  for (const pid of holders) {
+    let tids: string[];
+    try { tids = fs.readdirSync(`${procRoot}/${pid}/task`); } catch { continue; }
+    for (const tid of tids) {
+      if (!/^\d{1,10}$/.test(tid)) continue;
+      const ns = readNetns(procRoot, Number(tid));
+      if (!ns.ok || known.has(ns.value)) continue;
+      const door = doors.get(ns.value);
+      if (door) { if (!door.pids.includes(pid)) door.pids.push(pid); } else if (doors.size < max) doors.set(ns.value, { tid: Number(tid), pids: [pid] });
+    }
+  }
+  return doors;
+}
+
+/**
+ * Name 'io_uring' what each ring-held socket still in no table is, unless something else named
+ * it: the line then says where the socket hides.
+ */
+export function nameRingHeld(ringHeld: Map<number, Set<number>>, what: Map<number, string>): void {
+  for (const inodes of ringHeld.values()) for (const inode of inodes) if (!what.has(inode)) what.set(inode, 'io_uring');
 }

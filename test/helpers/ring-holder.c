@@ -2,6 +2,8 @@
 //   ring-holder PORT stay   listen on 0.0.0.0:PORT here, register it in a ring, close the plain fd
 //   ring-holder PORT leave  the same in a new network namespace (unshare), then go back to the one
 //                           it started in: only the ring keeps that namespace alive
+//   ring-holder PORT leave-sqpoll  the same with an IORING_SETUP_SQPOLL ring, whose kernel thread
+//                           (iou-sqp-<pid>) stays in the namespace the ring was made in
 //   ring-holder 0 probe     only say whether io_uring can be set up here (exit 0 or 2)
 // then prints "ready <pid> <ring fd>" and sleeps until killed. Exit 2: io_uring refused (the
 // message says why: ENOSYS, or EPERM with kernel.io_uring_disabled), exit 1: anything else.
@@ -21,8 +23,8 @@
 static int fail(const char *what) { fprintf(stderr, "ring-holder: %s: %s\n", what, strerror(errno)); return 1; }
 
 int main(int argc, char **argv) {
-  if (argc != 3) { fprintf(stderr, "usage: ring-holder PORT stay|leave|probe\n"); return 1; }
-  int leave = strcmp(argv[2], "leave") == 0;
+  if (argc != 3) { fprintf(stderr, "usage: ring-holder PORT stay|leave|leave-sqpoll|probe\n"); return 1; }
+  int leave = strncmp(argv[2], "leave", 5) == 0;
   int home = -1;
   if (leave) {
     home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -31,6 +33,7 @@ int main(int argc, char **argv) {
   }
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
+  if (strcmp(argv[2], "leave-sqpoll") == 0) p.flags = IORING_SETUP_SQPOLL;
   int ring = (int)syscall(__NR_io_uring_setup, 4, &p);
   if (ring < 0) {
     fprintf(stderr, "ring-holder: io_uring_setup: %s\n", strerror(errno));

@@ -44,7 +44,7 @@ describe('a socket held only in an io_uring fixed-file table', { timeout: 120_00
   };
   const newMail = (before: Set<string>) => Promise.all(readdirSync(outbox).filter((n) => n.endsWith('.eml') && !before.has(n))
     .map(async (n) => (await simpleParser(readFileSync(join(outbox, n)))).text ?? ''));
-  const ring = async (port: number, mode: 'stay' | 'leave') => {
+  const ring = async (port: number, mode: 'stay' | 'leave' | 'leave-sqpoll') => {
     const h = await world.spawn([holder, String(port), mode]);
     pids.push(h.pid);
     expect(h.ready).toMatch(new RegExp(`^ready ${h.pid} \\d+`));
@@ -92,5 +92,20 @@ describe('a socket held only in an io_uring fixed-file table', { timeout: 120_00
     const mails = await newMail(before);
     expect(mails).toHaveLength(1);
     expect(mails[0]).toMatch(new RegExp(`^  host/unattributed  io_uring  ring-holder  root  \\S+\\n      pid ${pid}  user root `, 'm'));
+  });
+
+  it("finds a namespace only the ring keeps alive through the ring's own thread (SQPOLL), and names the owner", async (ctx) => {
+    needRing(ctx);
+    const pid = await ring(7504, 'leave-sqpoll');
+    const before = new Set(readdirSync(outbox));
+    const r = await world.lsm(['-c', '--repo', repo]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const files = git(repo, 'ls-tree', '-r', '--name-only', 'HEAD').split('\n');
+    const tcp = files.filter((f) => /^netns\/[^/]+\/tcp$/.test(f));
+    expect(tcp).toHaveLength(1);
+    expect(git(repo, 'show', `HEAD:${tcp[0]}`)).toBe(`0.0.0.0:7504  ring-holder  root  ${holder}\n`);
+    const mails = await newMail(before);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatch(new RegExp(`^  ${tcp[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  0\\.0\\.0\\.0:7504  ring-holder  root  \\S+\\n      pid ${pid}  user root `, 'm'));
   });
 });

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRingFiles, ringSocketInodes } from '../../src/collect/io-uring.js';
+import { parseRingFiles, ringSocketInodes, ringThreadDoors } from '../../src/collect/io-uring.js';
 import { collect } from '../../src/collect/index.js';
 import { FIXTURES } from './fixtures.js';
 
@@ -45,6 +45,29 @@ describe('the fixed-file table of a ring (fdinfo)', () => {
   });
 });
 
+/** A thread `tid` of `pid` in namespace `netns`, with its own /proc/<tid> (net/ to be filled). */
+function thread(root: string, pid: number, tid: number, netns: number): void {
+  for (const t of [pid, tid]) { fs.mkdirSync(join(root, 'proc', String(pid), 'task', String(t)), { recursive: true }); }
+  fs.mkdirSync(join(root, 'proc', String(tid), 'ns'), { recursive: true });
+  fs.mkdirSync(join(root, 'proc', String(tid), 'net'), { recursive: true });
+  symlinkSync(`net:[${netns}]`, join(root, 'proc', String(tid), 'ns', 'net'));
+}
+
+describe("ways into a ring-held socket's namespace: the ring holder's threads", () => {
+  it('gives each namespace a thread is in and none is read yet, once, within the cap', () => {
+    const root = mkdtempSync(join(tmpdir(), 'lsm-ring-threads-'));
+    cpSync(join(FIXTURES, 'basic'), root, { recursive: true, verbatimSymlinks: true });
+    thread(root, 1, 55, 4026532999);
+    thread(root, 1, 56, 4026532999);
+    thread(root, 500, 57, 4026532998);
+    fs.mkdirSync(join(root, 'proc', '1', 'task', 'x'), { recursive: true }); // not a thread id
+    const known = new Set([4026531840]);
+    expect(ringThreadDoors(join(root, 'proc'), [1, 500, 999], known, 32)).toEqual(new Map([[4026532999, { tid: 55, pids: [1] }], [4026532998, { tid: 57, pids: [500] }]]));
+    expect(ringThreadDoors(join(root, 'proc'), [1, 500], known, 1)).toEqual(new Map([[4026532999, { tid: 55, pids: [1] }]]));
+    expect(ringThreadDoors(join(root, 'proc'), [1], new Set([...known, 4026532999]), 32)).toEqual(new Map());
+  });
+});
+
 describe('collect, with rings in a fixture /proc', () => {
   it('gives a ring-held socket its owner, trusts no forged table, and names a ring-held socket in no table io_uring', () => {
     const root = mkdtempSync(join(tmpdir(), 'lsm-ring-tree-'));
@@ -56,7 +79,11 @@ describe('collect, with rings in a fixture /proc', () => {
     };
     // pid 500 holds the lo packet socket (9098, no fd anywhere) through a ring; pid 1 one in no table
     ring(500, 7, 'pos:\t0\nUserFiles:\t1\n    0: socket:[9098]\nUserBufs:\t0\n');
-    ring(1, 7, 'pos:\t0\nUserFiles:\t4\n    2: socket:[777777]\n    3: /tmp/a\rb\nUserBufs:\t0\n');
+    ring(1, 7, 'pos:\t0\nUserFiles:\t5\n    2: socket:[777777]\n    3: /tmp/a\rb\n    4: socket:[888888]\nUserBufs:\t0\n');
+    // pid 1's thread 55 (an SQPOLL ring's iou-sqp) is in a namespace no process is in, where 888888 listens
+    thread(root, 1, 55, 4026532999);
+    writeFileSync(join(root, 'proc', '55', 'net', 'tcp'), readFileSync(join(root, 'proc', '700', 'net', 'tcp'), 'latin1').replace(' 9500 ', ' 888888 ').replace('0050', '1F90'));
+    writeFileSync(join(root, 'proc', '55', 'net', 'unix'), 'Num       RefCount Protocol Flags    Type St Inode Path\n');
     // pid 400's ring text is forged (the raw format): it claims dbus's listener, and gets nothing
     ring(400, 9, fixture('forged-newline.fdinfo').replace('4242', '9100'));
     const c = collect({ procRoot: join(root, 'proc'), passwdPath: join(root, 'etc', 'passwd'), netnsDir: join(root, 'run', 'netns') });
@@ -64,5 +91,8 @@ describe('collect, with rings in a fixture /proc', () => {
     expect(owners(9098)).toEqual([['packet', 'lo', [500]]]);
     expect(owners(9100)).toEqual([['unix', '/run/dbus/system_bus_socket', [600]]]);
     expect(owners(777777)).toEqual([['unattributed', 'io_uring', [1]]]);
+    expect(owners(888888)).toEqual([['tcp', '0.0.0.0', [1]]]);
+    expect(c.sockets.find((s) => s.inode === 888888)!.netns).toBe(4026532999);
+    expect(c.namespaces.map((n) => n.inode)).toContain(4026532999);
   });
 });

@@ -304,6 +304,17 @@ const INET: { file: ProcTable; kind: 'tcp' | 'udp' | 'raw'; v6: boolean }[] = [
   { file: 'raw', kind: 'raw', v6: false }, { file: 'raw6', kind: 'raw', v6: true },
 ];
 
+/** What one dump of a namespace is: the links (interface names), or one /proc table's sockets. */
+export type DumpKind = 'links' | ProcTable;
+
+// the requests readNetlinkTables sends, in order: their replies are what a saved dump holds
+const DUMPS: { kind: DumpKind; protocol: number; request: (states: number, seq: number) => Buffer; inet?: (typeof INET)[number] }[] = [
+  { kind: 'links', protocol: NETLINK_ROUTE, request: (_, seq) => linkRequest(seq) },
+  ...INET.map((t) => ({ kind: t.file, protocol: NETLINK_SOCK_DIAG, inet: t, request: (states: number, seq: number) => inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], states, seq) })),
+  { kind: 'unix', protocol: NETLINK_SOCK_DIAG, request: (_, seq) => unixRequest(seq) },
+  { kind: 'packet', protocol: NETLINK_SOCK_DIAG, request: (_, seq) => packetRequest(seq) },
+];
+
 /**
  * Every socket of the namespace that `nsFile` (/proc/<pid>/ns/net, an nsfs mount) names, if it
  * still is the namespace `inode`; null when netlink cannot be used there at all (no addon, not a
@@ -316,10 +327,25 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
   keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): NetlinkTables | null {
   const a = netlinkAddon();
   if (a === null) return null;
+  return parseDumps((kind) => {
+    const i = DUMPS.findIndex((d) => d.kind === kind);
+    const d = DUMPS[i];
+    const states = d.inet && !saw ? stateMask(d.inet.kind, keepState) : 0xffffffff;
+    return a.query(nsFile, inode, d.protocol, [d.request(states, 1 + i)])[0];
+  }, inode, keep, keepState, saw);
+}
+
+/**
+ * The sockets of the dumps `dump(kind)` gives (each a reply's bytes, or the errno the kernel
+ * answered), parsed one at a time: the kernel's (readNetlinkTables), or saved ones replayed, as
+ * ss replays TCPDIAG_FILE (test/fixtures/netlink/). A dump that throws (the namespace went away,
+ * or it is not one) makes it null: the caller reads /proc instead.
+ */
+export function parseDumps(dump: (kind: DumpKind) => Buffer | number, inode: number, keep?: (s: Socket) => boolean,
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): NetlinkTables | null {
   let ifNames: Map<number, string>;
-  const dump = (protocol: number, request: Buffer): Buffer | number => a.query(nsFile, inode, protocol, [request])[0];
   try {
-    const links = dump(NETLINK_ROUTE, linkRequest(1));
+    const links = dump('links');
     ifNames = links instanceof Buffer ? parseLinks(links) : new Map<number, string>();
   } catch {
     return null; // not a namespace file, or not this namespace any more
@@ -327,21 +353,29 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
   const sockets: Socket[] = [];
   const fallback: ProcTable[] = [];
   try {
-    for (let i = 0; i < INET.length; i++) {
-      const t = INET[i];
-      const states = stateMask(t.kind, keepState);
-      const reply = dump(NETLINK_SOCK_DIAG, inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], saw ? 0xffffffff : states, 2 + i));
-      if (reply instanceof Buffer) parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, states, saw);
+    for (const t of INET) {
+      const reply = dump(t.file);
+      if (reply instanceof Buffer) parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, stateMask(t.kind, keepState), saw);
       else fallback.push(t.file);
     }
-    const unix = dump(NETLINK_SOCK_DIAG, unixRequest(10));
+    const unix = dump('unix');
     if (unix instanceof Buffer) parseUnix(unix, inode, sockets, keep, saw); else fallback.push('unix');
-    const packet = dump(NETLINK_SOCK_DIAG, packetRequest(11));
+    const packet = dump('packet');
     if (packet instanceof Buffer) parsePacket(packet, inode, ifNames, sockets, keep, saw); else fallback.push('packet');
   } catch {
     return null; // the namespace went away between two dumps: read from /proc
   }
   return { sockets, fallback };
+}
+
+/**
+ * Each dump of the namespace `nsFile` names, as readNetlinkTables asks for it (every state), for
+ * saving and replaying through parseDumps; null without the addon. Host byte order.
+ */
+export function saveDumps(nsFile: string | null, inode: number): Map<DumpKind, Buffer | number> | null {
+  const a = netlinkAddon();
+  if (a === null) return null;
+  return new Map(DUMPS.map((d, i) => [d.kind, a.query(nsFile, inode, d.protocol, [d.request(0xffffffff, 1 + i)])[0]]));
 }
 
 export interface NetlinkFingerprint {

@@ -22,7 +22,7 @@ describe('a socket held only in an io_uring fixed-file table', { timeout: 120_00
     tmp = mkdtempSync(join(tmpdir(), 'lsm-uring-'));
     repo = join(tmp, 'repo');
     holder = join(tmp, 'ring-holder');
-    execFileSync('cc', ['-O', '-Wall', '-Werror', '-o', holder, join(ROOT, 'test', 'helpers', 'ring-holder.c')]);
+    execFileSync('cc', ['-O', '-Wall', '-o', holder, join(ROOT, 'test', 'helpers', 'ring-holder.c')]);
     const probe = await world.run([holder, '0', 'probe']);
     if (probe.code === 2) unavailable = probe.stderr.trim(); // ENOSYS, or EPERM: sysctl kernel.io_uring_disabled
     else expect([probe.code, probe.stderr]).toEqual([0, '']);
@@ -38,7 +38,9 @@ describe('a socket held only in an io_uring fixed-file table', { timeout: 120_00
 
   const needRing = (ctx: { skip: (note?: string) => void }) => {
     if (unavailable !== '') {
-      console.warn(`io_uring test SKIPPED: ${unavailable} (kernel.io_uring_disabled=${readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim()})`);
+      let sysctl = 'absent';
+      try { sysctl = readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim(); } catch { /* a kernel before 6.6 */ }
+      console.warn(`io_uring test SKIPPED: ${unavailable} (kernel.io_uring_disabled=${sysctl})`);
       ctx.skip(`io_uring unavailable: ${unavailable}`);
     }
   };

@@ -15,6 +15,10 @@
 //     entry in a namespace read has no endpoint (never bound, or closed) and is not recorded, as
 //     `ss -a` shows none. Whatever is left (no way to look: the /proc fallback, a kernel before 5.6;
 //     a family with no table) is kept as an 'unattributed' socket, with its owner.
+//  A socket held in an io_uring's fixed-file table has no fd link: the fd walk reads it from the
+//  ring's fdinfo (io-uring.ts), and a namespace only such a socket holds is read through the ring
+//  holder's own threads (an SQPOLL ring's thread stays where the ring was made), else it is an
+//  'io_uring' unattributed line.
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';

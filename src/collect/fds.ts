@@ -7,6 +7,7 @@
 // Atomics, so collect() stays synchronous.
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { parseRingFiles, ringSocketInodes } from './io-uring.js';
 
 export type FdResult = number[] | 'gone' | 'unreadable';
 
@@ -22,8 +23,9 @@ export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(ino
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ESRCH' ? 'gone' : 'unreadable';
   }
-  const inodes: number[] = [];
+  let inodes: number[] = [];
   let denied = 0;
+  let rings = 0;
   for (const fd of fds) {
     let link: string;
     try {
@@ -36,8 +38,15 @@ export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(ino
     if (link.charCodeAt(0) === 115 && link.startsWith('socket:[')) {
       const inode = Number(link.slice(8, -1));
       if (!wanted || wanted.has(inode)) inodes.push(inode);
+    } else if (link.charCodeAt(0) === 97 && link === 'anon_inode:[io_uring]') {
+      // io-uring.ts: sockets held in the ring's fixed-file table, with no fd of their own
+      const held = ringSocketInodes(files, `${dir}info/${fd}`);
+      if (held === null) denied++;
+      else for (const inode of held) if (!wanted || wanted.has(inode)) inodes.push(inode);
+      rings++;
     }
   }
+  if (rings > 0 && inodes.length > 1) inodes = [...new Set(inodes)]; // a socket both in a ring and in an fd
   // fds we may list but not follow (a sandbox, Yama, an LSM): this process's sockets stay unattributed
   return denied > 0 && inodes.length === 0 ? 'unreadable' : inodes;
 }
@@ -73,6 +82,8 @@ const PARALLEL_FROM = 20_000;
 const WORKER_SOURCE = `
 const fs = require('node:fs');
 const { workerData: w } = require('node:worker_threads');
+const parseRingFiles = ${parseRingFiles.toString()};
+const ringSocketInodes = ${ringSocketInodes.toString()};
 const socketInodesOf = ${socketInodesOf.toString()};
 const control = new Int32Array(w.control);
 const out = new Float64Array(w.data);

@@ -15,6 +15,10 @@
 //     entry in a namespace read has no endpoint (never bound, or closed) and is not recorded, as
 //     `ss -a` shows none. Whatever is left (no way to look: the /proc fallback, a kernel before 5.6;
 //     a family with no table) is kept as an 'unattributed' socket, with its owner.
+//  A socket held in an io_uring's fixed-file table has no fd link: the fd walk reads it from the
+//  ring's fdinfo (io-uring.ts), and a namespace only such a socket holds is read through the ring
+//  holder's own threads (an SQPOLL ring's thread stays where the ring was made), else it is an
+//  'io_uring' unattributed line.
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
@@ -24,6 +28,7 @@ import {
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan } from './fds.js';
+import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
 import { labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
 import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
@@ -160,14 +165,19 @@ export function collect(options: CollectOptions = {}): Collection {
   }
   // step 4: sockets in no table read
   const held = procRoot === '/proc' && strays.size > 0 ? lookAtStrays(strays, new Set(readable)) : null;
+  // sockets only a ring holds have no fd to look through: the ring holder's threads are the way in (io-uring.ts)
+  const ringHeld = strays.size > 0 ? ringHeldStrays(procRoot, strays) : new Map<number, Set<number>>();
+  const ways = new Map<number, Door>(held?.doors);
+  const holders = new Map(held?.holders);
+  for (const [netns, t] of ringThreadDoors(procRoot, ringHeld.keys(), new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size)) { ways.set(netns, t.tid); holders.set(netns, t.pids); }
   try {
-    if (held !== null) {
+    if (ways.size > 0 || held !== null) {
       const there = new Set<number>(); // every socket inode in the namespaces read now
-      for (const [netns, door] of held.doors) {
+      for (const [netns, door] of ways) {
         const found = readNamespaceTables(procRoot, netns, [door], { keep: options.keep, keepState: options.keepState, saw: (i) => there.add(i) });
         if (found === null) continue;
         readable.push(netns);
-        nsPids.set(netns, held.holders.get(netns) ?? []); // no process is in it: its label comes from what holds it
+        nsPids.set(netns, holders.get(netns) ?? []); // no process is in it: its label comes from what holds it
         for (let i = 0; i < found.length; i++) { sockets.push(found[i]); byInode.set(found[i].inode, found[i]); }
       }
       for (const [pid, inodes] of strays) {
@@ -177,12 +187,14 @@ export function collect(options: CollectOptions = {}): Collection {
           if (s !== undefined) {
             const o = ownerOf(pid);
             if (o !== null && !s.owners.includes(o)) s.owners = [...s.owners, o];
-          } else if (!there.has(inode) && !held.noEndpoint.has(inode)) rest.push(inode);
+          } else if (!there.has(inode) && !held?.noEndpoint.has(inode)) rest.push(inode);
         }
         if (rest.length > 0) strays.set(pid, rest); else strays.delete(pid);
       }
     }
-    for (const s of unattributed(procRoot, strays, pidNs, ownerOf, held?.what)) sockets.push(s);
+    const what = new Map(held?.what);
+    nameRingHeld(ringHeld, what);
+    for (const s of unattributed(procRoot, strays, pidNs, ownerOf, what)) sockets.push(s);
   } finally {
     for (const fd of held?.fds ?? []) closeSync(fd);
   }

@@ -7,6 +7,10 @@ import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import type { Socket } from '../../types.js';
 import { formatIPv6 } from '../addresses.js';
+import {
+  IFINFOMSG, INET_DIAG_MSG, INET_DIAG_REQ_V2, INET_DIAG_SOCKID, NLMSGHDR, PACKET_DIAG_INFO_PAYLOAD, PACKET_DIAG_MSG,
+  PACKET_DIAG_REQ, RTATTR, UNIX_DIAG_MSG, UNIX_DIAG_REQ,
+} from './structs.js';
 
 interface Addon {
   query(nsFile: string | null, inode: number, protocol: number, requests: Buffer[]): (Buffer | number)[];
@@ -95,46 +99,49 @@ function stateName(kind: 'tcp' | 'udp' | 'raw', st: number): string {
 function header(buf: Buffer, type: number, seq: number): void {
   const w32 = LE ? buf.writeUInt32LE.bind(buf) : buf.writeUInt32BE.bind(buf);
   const w16 = LE ? buf.writeUInt16LE.bind(buf) : buf.writeUInt16BE.bind(buf);
-  w32(buf.length, 0);
-  w16(type, 4);
-  w16(NLM_F_REQUEST | NLM_F_DUMP, 6);
-  w32(seq, 8);
-  w32(0, 12);
+  w32(buf.length, NLMSGHDR.nlmsg_len);
+  w16(type, NLMSGHDR.nlmsg_type);
+  w16(NLM_F_REQUEST | NLM_F_DUMP, NLMSGHDR.nlmsg_flags);
+  w32(seq, NLMSGHDR.nlmsg_seq);
+  w32(0, NLMSGHDR.nlmsg_pid);
 }
+
+// where a request's or a reply's own struct starts: after its nlmsghdr
+const BODY = NLMSGHDR.size;
 
 function u32(buf: Buffer, value: number, at: number): void {
   if (LE) buf.writeUInt32LE(value >>> 0, at); else buf.writeUInt32BE(value >>> 0, at);
 }
 
-/** inet_diag_req_v2: family, protocol, ext, pad, states, then an all-zero inet_diag_sockid. */
+/** inet_diag_req_v2 of one family and protocol, the states wanted, an all-zero inet_diag_sockid. */
 function inetRequest(family: number, protocol: number, states: number, seq: number): Buffer {
-  const buf = Buffer.alloc(16 + 56);
+  const buf = Buffer.alloc(BODY + INET_DIAG_REQ_V2.size);
   header(buf, SOCK_DIAG_BY_FAMILY, seq);
-  buf[16] = family;
-  buf[17] = protocol;
-  u32(buf, states, 20);
+  buf[BODY + INET_DIAG_REQ_V2.sdiag_family] = family;
+  buf[BODY + INET_DIAG_REQ_V2.sdiag_protocol] = protocol;
+  u32(buf, states, BODY + INET_DIAG_REQ_V2.idiag_states);
   return buf;
 }
 
 function unixRequest(seq: number): Buffer {
-  const buf = Buffer.alloc(16 + 24);
+  const buf = Buffer.alloc(BODY + UNIX_DIAG_REQ.size);
   header(buf, SOCK_DIAG_BY_FAMILY, seq);
-  buf[16] = AF_UNIX;
-  u32(buf, 0xffffffff, 20); // every state
-  u32(buf, UDIAG_SHOW_NAME | UDIAG_SHOW_UID, 28);
+  buf[BODY + UNIX_DIAG_REQ.sdiag_family] = AF_UNIX;
+  u32(buf, 0xffffffff, BODY + UNIX_DIAG_REQ.udiag_states); // every state
+  u32(buf, UDIAG_SHOW_NAME | UDIAG_SHOW_UID, BODY + UNIX_DIAG_REQ.udiag_show);
   return buf;
 }
 
 function packetRequest(seq: number): Buffer {
-  const buf = Buffer.alloc(16 + 20); // packet_diag_req: family, protocol, pad, ino, show, cookie[2]
+  const buf = Buffer.alloc(BODY + PACKET_DIAG_REQ.size);
   header(buf, SOCK_DIAG_BY_FAMILY, seq);
-  buf[16] = AF_PACKET;
-  u32(buf, PACKET_SHOW_INFO, 24);
+  buf[BODY + PACKET_DIAG_REQ.sdiag_family] = AF_PACKET;
+  u32(buf, PACKET_SHOW_INFO, BODY + PACKET_DIAG_REQ.pdiag_show);
   return buf;
 }
 
 function linkRequest(seq: number): Buffer {
-  const buf = Buffer.alloc(16 + 16);
+  const buf = Buffer.alloc(BODY + IFINFOMSG.size);
   header(buf, RTM_GETLINK, seq);
   return buf; // ifinfomsg all zero: every family, every link
 }
@@ -159,10 +166,10 @@ const align4 = (n: number) => (n + 3) & ~3;
 /** Each message of a dump: (payload offset, payload end) after its nlmsghdr. */
 function eachMessage(buf: Buffer, type: number, visit: (start: number, end: number) => void): void {
   const r = reader(buf);
-  for (let at = 0; at + 16 <= buf.length; ) {
-    const len = r.u32(at);
-    if (len < 16 || at + len > buf.length) break;
-    if (r.u16(at + 4) === type) visit(at + 16, at + len);
+  for (let at = 0; at + NLMSGHDR.size <= buf.length; ) {
+    const len = r.u32(at + NLMSGHDR.nlmsg_len);
+    if (len < NLMSGHDR.size || at + len > buf.length) break;
+    if (r.u16(at + NLMSGHDR.nlmsg_type) === type) visit(at + BODY, at + len);
     at += align4(len);
   }
 }
@@ -170,10 +177,10 @@ function eachMessage(buf: Buffer, type: number, visit: (start: number, end: numb
 /** Each rtattr in [start, end): type, payload offset, payload length. */
 function eachAttribute(buf: Buffer, start: number, end: number, visit: (type: number, at: number, len: number) => void): void {
   const r = reader(buf);
-  for (let at = start; at + 4 <= end; ) {
-    const len = r.u16(at);
-    if (len < 4 || at + len > end) break;
-    visit(r.u16(at + 2) & 0x3fff, at + 4, len - 4);
+  for (let at = start; at + RTATTR.size <= end; ) {
+    const len = r.u16(at + RTATTR.rta_len);
+    if (len < RTATTR.size || at + len > end) break;
+    visit(r.u16(at + RTATTR.rta_type) & 0x3fff, at + RTATTR.size, len - RTATTR.size);
     at += align4(len);
   }
 }
@@ -199,21 +206,23 @@ function parseInet(buf: Buffer, kind: 'tcp' | 'udp' | 'raw', v6: boolean, netns:
   out: Socket[], keep: ((s: Socket) => boolean) | undefined, states: number, saw?: (inode: number) => void): void {
   const r = reader(buf);
   eachMessage(buf, SOCK_DIAG_BY_FAMILY, (m, end) => {
-    if (end - m < 72) return;
-    const inode = r.u32(m + 68);
+    if (end - m < INET_DIAG_MSG.size) return;
+    const inode = r.u32(m + INET_DIAG_MSG.idiag_inode);
     if (inode === 0) return; // a request or TIME_WAIT mini-socket: no socket behind it (as /proc shows 0)
     saw?.(inode);
-    if (buf[m + 1] > 31 || (states & (1 << buf[m + 1])) === 0) return;
-    const ifindex = r.u32(m + 40);
+    const st = buf[m + INET_DIAG_MSG.idiag_state];
+    if (st > 31 || (states & (1 << st)) === 0) return;
+    const id = m + INET_DIAG_MSG.id;
+    const ifindex = r.u32(id + INET_DIAG_SOCKID.idiag_if);
     const s: Socket = {
-      kind, family: v6 ? 'inet6' : 'inet', netns, inode, state: stateName(kind, buf[m + 1]),
-      localAddress: address(buf, m + 8, v6), localPort: r.be16(m + 4),
-      remoteAddress: address(buf, m + 24, v6), remotePort: r.be16(m + 6),
-      uid: r.u32(m + 64), user: null, owners: [],
+      kind, family: v6 ? 'inet6' : 'inet', netns, inode, state: stateName(kind, st),
+      localAddress: address(buf, id + INET_DIAG_SOCKID.idiag_src, v6), localPort: r.be16(id + INET_DIAG_SOCKID.idiag_sport),
+      remoteAddress: address(buf, id + INET_DIAG_SOCKID.idiag_dst, v6), remotePort: r.be16(id + INET_DIAG_SOCKID.idiag_dport),
+      uid: r.u32(m + INET_DIAG_MSG.idiag_uid), user: null, owners: [],
       device: ifindex === 0 ? null : ifNames.get(ifindex) ?? `if${ifindex}`,
     };
     if (v6) {
-      eachAttribute(buf, m + 72, end, (type, at, len) => {
+      eachAttribute(buf, m + INET_DIAG_MSG.size, end, (type, at, len) => {
         if (type === INET_DIAG_SKV6ONLY && len >= 1) s.v6only = buf[at] !== 0;
       });
     }
@@ -229,14 +238,15 @@ function unixState(st: number): string {
 function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket) => boolean, saw?: (inode: number) => void): void {
   const r = reader(buf);
   eachMessage(buf, SOCK_DIAG_BY_FAMILY, (m, end) => {
-    if (end - m < 16) return;
-    saw?.(r.u32(m + 4));
+    if (end - m < UNIX_DIAG_MSG.size) return;
+    const inode = r.u32(m + UNIX_DIAG_MSG.udiag_ino);
+    saw?.(inode);
     const s: Socket = {
-      kind: 'unix', family: 'unix', netns, inode: r.u32(m + 4), state: unixState(buf[m + 2]),
+      kind: 'unix', family: 'unix', netns, inode, state: unixState(buf[m + UNIX_DIAG_MSG.udiag_state]),
       localAddress: '', localPort: 0, remoteAddress: '', remotePort: 0,
-      socketType: UNIX_TYPES[buf[m + 1]], uid: -1, user: null, owners: [],
+      socketType: UNIX_TYPES[buf[m + UNIX_DIAG_MSG.udiag_type]], uid: -1, user: null, owners: [],
     };
-    eachAttribute(buf, m + 16, end, (type, at, len) => {
+    eachAttribute(buf, m + UNIX_DIAG_MSG.size, end, (type, at, len) => {
       if (type === UNIX_DIAG_NAME && len > 0) {
         // abstract: a NUL, then bytes (NULs included) as they are; a path ends at its NUL
         if (buf[at] === 0) s.localAddress = '@' + buf.toString('latin1', at + 1, at + len);
@@ -253,19 +263,20 @@ function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket)
 function parsePacket(buf: Buffer, netns: number, ifNames: Map<number, string>, out: Socket[], keep?: (s: Socket) => boolean, saw?: (inode: number) => void): void {
   const r = reader(buf);
   eachMessage(buf, SOCK_DIAG_BY_FAMILY, (m, end) => {
-    if (end - m < 16) return;
-    saw?.(r.u32(m + 4));
-    const type = buf[m + 1];
+    if (end - m < PACKET_DIAG_MSG.size) return;
+    const inode = r.u32(m + PACKET_DIAG_MSG.pdiag_ino);
+    saw?.(inode);
+    const type = buf[m + PACKET_DIAG_MSG.pdiag_type];
     let ifindex = 0;
     let uid = -1;
-    eachAttribute(buf, m + 16, end, (t, at, len) => {
-      if (t === PACKET_DIAG_INFO && len >= 4) ifindex = r.u32(at);
+    eachAttribute(buf, m + PACKET_DIAG_MSG.size, end, (t, at, len) => {
+      if (t === PACKET_DIAG_INFO && len >= 4) ifindex = r.u32(at + PACKET_DIAG_INFO_PAYLOAD.pdi_index);
       else if (t === PACKET_DIAG_UID && len >= 4) uid = r.u32(at);
     });
     const s: Socket = {
-      kind: 'packet', family: 'packet', netns, inode: r.u32(m + 4), state: 'UNCONN',
+      kind: 'packet', family: 'packet', netns, inode, state: 'UNCONN',
       localAddress: ifindex === 0 ? '*' : ifNames.get(ifindex) ?? `if${ifindex}`,
-      localPort: r.u16(m + 2), remoteAddress: '', remotePort: 0,
+      localPort: r.u16(m + PACKET_DIAG_MSG.pdiag_num), remoteAddress: '', remotePort: 0,
       socketType: type === 3 ? 'raw' : type === 2 ? 'dgram' : undefined, uid, user: null, owners: [],
     };
     if (!keep || keep(s)) out.push(s);
@@ -276,9 +287,9 @@ function parseLinks(buf: Buffer): Map<number, string> {
   const names = new Map<number, string>();
   const r = reader(buf);
   eachMessage(buf, RTM_NEWLINK, (m, end) => {
-    if (end - m < 16) return;
-    const index = r.u32(m + 4);
-    eachAttribute(buf, m + 16, end, (type, at, len) => {
+    if (end - m < IFINFOMSG.size) return;
+    const index = r.u32(m + IFINFOMSG.ifi_index);
+    eachAttribute(buf, m + IFINFOMSG.size, end, (type, at, len) => {
       if (type !== IFLA_IFNAME || len < 1) return;
       const nul = buf.indexOf(0, at);
       names.set(index, buf.toString('latin1', at, nul >= 0 && nul < at + len ? nul : at + len));
@@ -293,6 +304,17 @@ const INET: { file: ProcTable; kind: 'tcp' | 'udp' | 'raw'; v6: boolean }[] = [
   { file: 'raw', kind: 'raw', v6: false }, { file: 'raw6', kind: 'raw', v6: true },
 ];
 
+/** What one dump of a namespace is: the links (interface names), or one /proc table's sockets. */
+export type DumpKind = 'links' | ProcTable;
+
+// the requests readNetlinkTables sends, in order: their replies are what a saved dump holds
+const DUMPS: { kind: DumpKind; protocol: number; request: (states: number, seq: number) => Buffer; inet?: (typeof INET)[number] }[] = [
+  { kind: 'links', protocol: NETLINK_ROUTE, request: (_, seq) => linkRequest(seq) },
+  ...INET.map((t) => ({ kind: t.file, protocol: NETLINK_SOCK_DIAG, inet: t, request: (states: number, seq: number) => inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], states, seq) })),
+  { kind: 'unix', protocol: NETLINK_SOCK_DIAG, request: (_, seq) => unixRequest(seq) },
+  { kind: 'packet', protocol: NETLINK_SOCK_DIAG, request: (_, seq) => packetRequest(seq) },
+];
+
 /**
  * Every socket of the namespace that `nsFile` (/proc/<pid>/ns/net, an nsfs mount) names, if it
  * still is the namespace `inode`; null when netlink cannot be used there at all (no addon, not a
@@ -305,10 +327,25 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
   keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): NetlinkTables | null {
   const a = netlinkAddon();
   if (a === null) return null;
+  return parseDumps((kind) => {
+    const i = DUMPS.findIndex((d) => d.kind === kind);
+    const d = DUMPS[i];
+    const states = d.inet && !saw ? stateMask(d.inet.kind, keepState) : 0xffffffff;
+    return a.query(nsFile, inode, d.protocol, [d.request(states, 1 + i)])[0];
+  }, inode, keep, keepState, saw);
+}
+
+/**
+ * The sockets of the dumps `dump(kind)` gives (each a reply's bytes, or the errno the kernel
+ * answered), parsed one at a time: the kernel's (readNetlinkTables), or saved ones replayed, as
+ * ss replays TCPDIAG_FILE (test/fixtures/netlink/). A dump that throws (the namespace went away,
+ * or it is not one) makes it null: the caller reads /proc instead.
+ */
+export function parseDumps(dump: (kind: DumpKind) => Buffer | number, inode: number, keep?: (s: Socket) => boolean,
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): NetlinkTables | null {
   let ifNames: Map<number, string>;
-  const dump = (protocol: number, request: Buffer): Buffer | number => a.query(nsFile, inode, protocol, [request])[0];
   try {
-    const links = dump(NETLINK_ROUTE, linkRequest(1));
+    const links = dump('links');
     ifNames = links instanceof Buffer ? parseLinks(links) : new Map<number, string>();
   } catch {
     return null; // not a namespace file, or not this namespace any more
@@ -316,21 +353,29 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
   const sockets: Socket[] = [];
   const fallback: ProcTable[] = [];
   try {
-    for (let i = 0; i < INET.length; i++) {
-      const t = INET[i];
-      const states = stateMask(t.kind, keepState);
-      const reply = dump(NETLINK_SOCK_DIAG, inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], saw ? 0xffffffff : states, 2 + i));
-      if (reply instanceof Buffer) parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, states, saw);
+    for (const t of INET) {
+      const reply = dump(t.file);
+      if (reply instanceof Buffer) parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, stateMask(t.kind, keepState), saw);
       else fallback.push(t.file);
     }
-    const unix = dump(NETLINK_SOCK_DIAG, unixRequest(10));
+    const unix = dump('unix');
     if (unix instanceof Buffer) parseUnix(unix, inode, sockets, keep, saw); else fallback.push('unix');
-    const packet = dump(NETLINK_SOCK_DIAG, packetRequest(11));
+    const packet = dump('packet');
     if (packet instanceof Buffer) parsePacket(packet, inode, ifNames, sockets, keep, saw); else fallback.push('packet');
   } catch {
     return null; // the namespace went away between two dumps: read from /proc
   }
   return { sockets, fallback };
+}
+
+/**
+ * Each dump of the namespace `nsFile` names, as readNetlinkTables asks for it (every state), for
+ * saving and replaying through parseDumps; null without the addon. Host byte order.
+ */
+export function saveDumps(nsFile: string | null, inode: number): Map<DumpKind, Buffer | number> | null {
+  const a = netlinkAddon();
+  if (a === null) return null;
+  return new Map(DUMPS.map((d, i) => [d.kind, a.query(nsFile, inode, d.protocol, [d.request(0xffffffff, 1 + i)])[0]]));
 }
 
 export interface NetlinkFingerprint {
@@ -372,33 +417,34 @@ export function netlinkFingerprint(nsFile: string, inode: number,
     const udp = kind === 'udp' || kind === 'udp6';
     const kept: number[] = []; // unix: start, end of each kept message
     // plain loops: this runs every interval, over every recorded socket
-    for (let at = 0; at + 16 <= reply.length;) {
-      const len = r.u32(at);
-      if (len < 16 || at + len > reply.length) break;
-      const m = at + 16;
+    for (let at = 0; at + NLMSGHDR.size <= reply.length;) {
+      const len = r.u32(at + NLMSGHDR.nlmsg_len);
+      if (len < NLMSGHDR.size || at + len > reply.length) break;
+      const m = at + BODY;
       const end = at + len;
-      for (let z = at + 8; z < at + 16; z++) reply[z] = 0; // seq, port id: this query's, not the sockets'
-      if (r.u16(at + 4) === SOCK_DIAG_BY_FAMILY) {
+      for (let z = at + NLMSGHDR.nlmsg_seq; z < at + NLMSGHDR.size; z++) reply[z] = 0; // seq, port id: this query's, not the sockets'
+      if (r.u16(at + NLMSGHDR.nlmsg_type) === SOCK_DIAG_BY_FAMILY) {
         if (kind === 'unix') {
-          if (end - m >= 16) {
-            const type = reply[m + 1];
-            const state = reply[m + 2];
+          if (end - m >= UNIX_DIAG_MSG.size) {
+            const type = reply[m + UNIX_DIAG_MSG.udiag_type];
+            const state = reply[m + UNIX_DIAG_MSG.udiag_state];
             let named = false;
-            for (let p = m + 16; p + 4 <= end;) {
-              const alen = r.u16(p);
-              if (alen < 4 || p + alen > end) break;
-              if ((r.u16(p + 2) & 0x3fff) === UNIX_DIAG_NAME && alen > 4) { named = true; break; }
+            for (let p = m + UNIX_DIAG_MSG.size; p + RTATTR.size <= end;) {
+              const alen = r.u16(p + RTATTR.rta_len);
+              if (alen < RTATTR.size || p + alen > end) break;
+              if ((r.u16(p + RTATTR.rta_type) & 0x3fff) === UNIX_DIAG_NAME && alen > RTATTR.size) { named = true; break; }
               p += align4(alen);
             }
-            if (named && (state === 10 || state === 7 || type === 2)) { kept.push(at, end); inodes.push(r.u32(m + 4)); }
+            if (named && (state === 10 || state === 7 || type === 2)) { kept.push(at, end); inodes.push(r.u32(m + UNIX_DIAG_MSG.udiag_ino)); }
           }
         } else if (kind === 'packet') {
-          if (end - m >= 16) inodes.push(r.u32(m + 4));
-        } else if (end - m >= 72) {
-          reply[m + 2] = 0; reply[m + 3] = 0; // timer, retransmits
-          for (let z = m + 52; z < m + 64; z++) reply[z] = 0; // expires, rqueue, wqueue
-          const ino = r.u32(m + 68);
-          if (ino !== 0 && !(udp && reply[m + 4] === 0 && reply[m + 5] === 0)) inodes.push(ino);
+          if (end - m >= PACKET_DIAG_MSG.size) inodes.push(r.u32(m + PACKET_DIAG_MSG.pdiag_ino));
+        } else if (end - m >= INET_DIAG_MSG.size) {
+          reply[m + INET_DIAG_MSG.idiag_timer] = 0; reply[m + INET_DIAG_MSG.idiag_retrans] = 0;
+          for (let z = m + INET_DIAG_MSG.idiag_expires; z < m + INET_DIAG_MSG.idiag_uid; z++) reply[z] = 0; // expires, rqueue, wqueue
+          const ino = r.u32(m + INET_DIAG_MSG.idiag_inode);
+          const sport = m + INET_DIAG_MSG.id + INET_DIAG_SOCKID.idiag_sport;
+          if (ino !== 0 && !(udp && reply[sport] === 0 && reply[sport + 1] === 0)) inodes.push(ino);
         }
       }
       at += align4(len);

@@ -27,18 +27,31 @@
 #define RECV_SIZE 65536
 #define MAX_REPLY (1u << 30) /* bound on one dump: 1 GiB */
 
+/* Throws an Error whose code is the errno's name, as Node's own ('EACCES'; its number where the C
+ * library cannot name it), and whose message says what failed and why. */
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[4400];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  char code[16];
-  snprintf(code, sizeof code, "%d", err);
+  char code[32];
+  const char *name = NULL;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  name = strerrorname_np(err);
+#endif
+  if (name) snprintf(code, sizeof code, "%s", name);
+  else snprintf(code, sizeof code, "%d", err);
   napi_throw_error(env, code, msg);
   return NULL;
 }
 
+/* A netlink socket made here: its fd, or -errno (never -1, which the caller would take for EPERM). */
+static int netlink_socket(int protocol) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  return fd < 0 ? -errno : fd;
+}
+
 /* A netlink socket in the namespace of nsFile (NULL: this thread's own); -errno on failure. */
 static int open_in_namespace(const char *ns_file, double want_inode, int protocol) {
-  if (ns_file == NULL) return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (ns_file == NULL) return netlink_socket(protocol);
   int target = open(ns_file, O_RDONLY | O_CLOEXEC);
   if (target < 0) return -errno;
   struct stat ts, cs;
@@ -49,18 +62,17 @@ static int open_in_namespace(const char *ns_file, double want_inode, int protoco
   if (self < 0) { int e = errno; close(target); return -e; }
   if (fstat(self, &cs) == 0 && cs.st_ino == ts.st_ino && cs.st_dev == ts.st_dev) {
     close(target); close(self);
-    return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    return netlink_socket(protocol);
   }
   if (setns(target, CLONE_NEWNET) < 0) { int e = errno; close(target); close(self); return -e; }
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-  int e = errno;
+  int fd = netlink_socket(protocol);
   if (setns(self, CLONE_NEWNET) < 0) {
     // this thread would go on in a namespace not its own: nothing after could be trusted
     fprintf(stderr, "lsm: cannot return to the own network namespace: %s\n", strerror(errno));
     abort();
   }
   close(target); close(self);
-  return fd < 0 ? -e : fd;
+  return fd;
 }
 
 typedef struct { char *data; size_t len, cap; } bytes;

@@ -9,7 +9,8 @@ import type { Socket } from '../../types.js';
 import { formatIPv6 } from '../addresses.js';
 
 interface Addon {
-  query(nsFile: string | null, inode: number, protocol: number, requests: Buffer[]): (Buffer | number)[];
+  /** keep[i]: an inet request's states returned whole; the others' inodes only, in the reply's `dropped` */
+  query(nsFile: string | null, inode: number, protocol: number, requests: Buffer[], keep?: (number | null)[]): (Buffer & { dropped?: Uint32Array } | number)[];
   inspect?(pid: number, fds: number[], inodes: number[], known: number[]): (HeldSocket | null)[];
 }
 
@@ -306,7 +307,8 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
   const a = netlinkAddon();
   if (a === null) return null;
   let ifNames: Map<number, string>;
-  const dump = (protocol: number, request: Buffer): Buffer | number => a.query(nsFile, inode, protocol, [request])[0];
+  const dump = (protocol: number, request: Buffer, keepStates?: number): Buffer & { dropped?: Uint32Array } | number =>
+    a.query(nsFile, inode, protocol, [request], keepStates === undefined ? undefined : [keepStates])[0];
   try {
     const links = dump(NETLINK_ROUTE, linkRequest(1));
     ifNames = links instanceof Buffer ? parseLinks(links) : new Map<number, string>();
@@ -319,9 +321,12 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
     for (let i = 0; i < INET.length; i++) {
       const t = INET[i];
       const states = stateMask(t.kind, keepState);
-      const reply = dump(NETLINK_SOCK_DIAG, inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], saw ? 0xffffffff : states, 2 + i));
-      if (reply instanceof Buffer) parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, states, saw);
-      else fallback.push(t.file);
+      // with saw: every state dumped, but the unwanted ones come back as bare inodes (reply.dropped)
+      const reply = dump(NETLINK_SOCK_DIAG, inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], saw ? 0xffffffff : states, 2 + i), saw ? states : undefined);
+      if (!(reply instanceof Buffer)) { fallback.push(t.file); continue; }
+      const dropped = reply.dropped;
+      if (saw && dropped) for (let k = 0; k < dropped.length; k++) saw(dropped[k]);
+      parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, states, saw);
     }
     const unix = dump(NETLINK_SOCK_DIAG, unixRequest(10));
     if (unix instanceof Buffer) parseUnix(unix, inode, sockets, keep, saw); else fallback.push('unix');

@@ -3,6 +3,7 @@
 // (`lsm -c`, nothing changed, 1k sockets) vs `node -e 0` (<= +50 ms). LSM_BENCH_BEFORE=<dir of
 // another build of lsm> measures that one beside this one (before/after in one run).
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, measure, withFarm } from './lib.mjs';
@@ -48,11 +49,27 @@ export default async function run({ quick }) {
         argvs.push(inNs([bin, ...args, ...(big ? ['scan', '-q'] : ['-c'])]));
       }
       const [ref, ...measured] = interleaved(argvs, big ? 5 : 10);
+      // collect() alone, in process, fd links read natively vs by the JS worker (as before), taking turns
+      const split = { worker: [], native: [] };
+      const script = fileURLToPath(new URL('./collect-cpu.mjs', import.meta.url));
+      for (let i = 0; big && i < 5; i++) {
+        for (const mode of ['worker', 'native']) {
+          const r = JSON.parse(execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--optimize-for-size', script, mode], { encoding: 'utf8' }));
+          split[mode].push(r);
+        }
+      }
       if (big) {
         out.push(`### \`lsm scan\` (no change) at 100k sockets (${sockets}), load average ${at} at the start`, '');
         out.push('| command | CPU | wall | peak RSS | CPU ratio to `ss -tuan` | target |', '| --- | --- | --- | --- | --- | --- |');
         out.push(`| \`ss -tuan\` | ${ms(ref.cpu)} | ${ms(ref.wall)} | ${ref.rss.toFixed(0)} MiB | 1× | |`);
         builds.forEach(([name], k) => out.push(`| lsm scan (${name}) | ${ms(measured[k].cpu)} | ${ms(measured[k].wall)} | ${measured[k].rss.toFixed(0)} MiB | **${(measured[k].cpu / ref.cpu).toFixed(2)}×** | ≤ 2×, ≤ 64 MiB |`));
+        const c = (mode) => median(split[mode].map((r) => r.cpu));
+        out.push('');
+        // separate collections of a live host: a process or two may come and go between them (the
+        // walks' equality is the tests' job: test/unit/fd-walk, test/integration/fds)
+        const owned = (mode) => [...new Set(split[mode].map((r) => r.owned))].join('/');
+        out.push(`collect() alone (in process, median of 5 each, taking turns; ${split.native[0].sockets} sockets kept; with owners: native ${owned('native')}, worker ${owned('worker')}):`);
+        out.push(`fd links read natively ${ms(c('native'))} CPU, by the JS worker and main thread (the default before) ${ms(c('worker'))}: **${((1 - c('native') / c('worker')) * 100).toFixed(0)} % less**.`);
       } else {
         out.push(`### Cron case, \`lsm -c\` with nothing changed at 1k sockets (${sockets}), load average ${at} at the start`, '');
         out.push('| command | CPU | wall | peak RSS | CPU over `node -e 0` | target |', '| --- | --- | --- | --- | --- | --- |');

@@ -1,7 +1,8 @@
 // Socket fds of every process: /proc/<pid>/fd/* -> 'socket:[inode]'. On a busy host this is one
 // readlink per open file (100k sockets: 100k links). The native reader (netlink/sockdiag.c:
-// walkFds) walks them all in one call and hands back numbers (FdWalk), not a string per link:
-// 100k sockets, ~1.1 s of CPU and most of the garbage gone. Without the addon, the same walk in JS
+// walkFds) walks them all in one call and hands back numbers (FdWalk), not a string per link
+// (100k sockets: collect's CPU -27 %, bench/RESULTS.md; the readlinks' kernel time stays, ~0.4 s
+// there, more than `ss -tuan` takes in all). Without the addon, the same walk in JS
 // (walkFdsJs, the reference the native one is tested against); and on a busy host a worker thread
 // reads the links while the main thread reads the tables, both taking processes from one shared
 // counter (the worker writes into shared memory, the main thread waits on it with Atomics, so

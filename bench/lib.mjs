@@ -7,21 +7,29 @@ import { join } from 'node:path';
 /** The command as users run it (bin/lsm: node with the flags lsm ships with). */
 export const BIN = new URL('../bin/lsm', import.meta.url).pathname;
 
-/** Run argv `runs` times; returns median (and best) wall seconds and max peak RSS in MiB. */
+/**
+ * Run argv `runs` times; returns median (and best) wall seconds, median CPU seconds (user + system,
+ * children included: what a shared machine's load does not inflate the way it does wall time) and
+ * max peak RSS in MiB.
+ */
 export function measure(argv, { runs = 5, env = {}, before } = {}) {
   const walls = [];
+  const cpus = [];
   let rss = 0;
   for (let i = 0; i < runs; i++) {
     before?.();
     const t0 = process.hrtime.bigint();
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 30 });
+    const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', ...argv], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 30 });
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr.slice(-500)}`);
     walls.push(wall);
-    rss = Math.max(rss, Number(r.stderr.trim().split('\n').pop()) / 1024);
+    const [user, sys, maxrss] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+    cpus.push(user + sys);
+    rss = Math.max(rss, maxrss / 1024);
   }
   walls.sort((a, b) => a - b);
-  return { wall: walls[Math.floor(walls.length / 2)], best: walls[0], rss, runs };
+  cpus.sort((a, b) => a - b);
+  return { wall: walls[Math.floor(walls.length / 2)], best: walls[0], cpu: cpus[Math.floor(cpus.length / 2)], rss, runs };
 }
 
 export function machine() {

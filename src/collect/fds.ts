@@ -1,13 +1,119 @@
 // Socket fds of every process: /proc/<pid>/fd/* -> 'socket:[inode]'. On a busy host this is one
-// readlink per open file (100k sockets: ~0.4 s of kernel time), as long as reading every socket
-// table; so when the host has many open files, a worker thread reads the links while the main
-// thread reads the tables, and the two costs overlap instead of adding up. Both take processes
-// from one shared counter, so the main thread, done with the tables, reads what the worker has
-// not reached yet. The worker writes into shared memory and the main thread waits on it with
-// Atomics, so collect() stays synchronous.
+// readlink per open file (100k sockets: 100k links). The native reader (netlink/sockdiag.c:
+// walkFds) walks them all in one call and hands back numbers (FdWalk), not a string per link
+// (100k sockets: collect's CPU -27 %, bench/RESULTS.md; the readlinks' kernel time stays, ~0.4 s
+// there, more than `ss -tuan` takes in all). Without the addon, the same walk in JS
+// (walkFdsJs, the reference the native one is tested against); and on a busy host a worker thread
+// reads the links while the main thread reads the tables, both taking processes from one shared
+// counter (the worker writes into shared memory, the main thread waits on it with Atomics, so
+// collect() stays synchronous).
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseRingFiles, ringSocketInodes } from './io-uring.js';
+import { netlinkAddon } from './netlink/index.js';
+
+/**
+ * Every fd link of some processes, as numbers. `sockets` holds one record per pid: pid, n (-1: the
+ * process is gone, -2: its fd directory could not be read), denied (links that could not be
+ * read), then n pairs (socket inode, fd). `ioUring` holds (pid, fd) of each io_uring instance
+ * (an 'anon_inode:[io_uring]' link). Entries whose name is not an fd number are skipped.
+ */
+export interface FdWalk { sockets: Float64Array; ioUring: Float64Array }
+
+type Walker = (procRoot: string, pids: number[]) => [Float64Array, Float64Array];
+
+/** The native walk, or null when the addon is not built (or is turned off: LSM_NETLINK=off). */
+function nativeWalker(): Walker | null {
+  const a = netlinkAddon() as { walkFds?: Walker } | null;
+  return a?.walkFds ?? null;
+}
+
+/** The socket inode a link names ('socket:[123]': 1 to 15 digits, nothing else), or -1. */
+export function socketLinkInode(link: string): number {
+  return /^socket:\[\d{1,15}\]$/.test(link) ? Number(link.slice(8, -1)) : -1;
+}
+
+const FD_NAME = /^\d{1,10}$/;
+
+/** walkFds in JS: the reference for the native walk, and the path when the addon is missing. */
+export function walkFdsJs(procRoot: string, pids: number[]): FdWalk {
+  const out: number[] = [];
+  const uring: number[] = [];
+  for (const pid of pids) {
+    if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) continue;
+    const dir = `${procRoot}/${pid}/fd`;
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      out.push(pid, code === 'ENOENT' || code === 'ESRCH' ? -1 : -2, 0);
+      continue;
+    }
+    const head = out.length;
+    out.push(pid, 0, 0);
+    let n = 0;
+    let denied = 0;
+    for (const name of names) {
+      if (!FD_NAME.test(name) || Number(name) > 0x7fffffff) continue;
+      let link: string;
+      try {
+        link = fs.readlinkSync(`${dir}/${name}`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') denied++; // ENOENT: closed while we read
+        continue;
+      }
+      const inode = socketLinkInode(link);
+      if (inode >= 0) { out.push(inode, Number(name)); n++; } else if (link === 'anon_inode:[io_uring]') uring.push(pid, Number(name));
+    }
+    out[head + 1] = n;
+    out[head + 2] = denied;
+  }
+  return { sockets: Float64Array.from(out), ioUring: Float64Array.from(uring) };
+}
+
+/** The fd links of `pids` under `procRoot`: natively when the addon is there, else in JS. */
+export function walkFds(procRoot: string, pids: number[]): FdWalk {
+  const native = nativeWalker();
+  if (native === null) return walkFdsJs(procRoot, pids);
+  const [sockets, ioUring] = native(procRoot, pids);
+  return { sockets, ioUring };
+}
+
+/**
+ * Each pid's socket inodes from a walk (only those in `wanted`, when given), as socketInodesOf
+ * gives them: 'unreadable' when links were refused and no wanted socket was read.
+ */
+export function walkResults(walk: FdWalk, procRoot: string, wanted?: { has(inode: number): boolean }): Map<number, FdResult> {
+  const result = new Map<number, FdResult>();
+  // io-uring.ts: sockets held in a ring's fixed-file table, with no fd of their own
+  const rings = new Map<number, { inodes: number[]; denied: number }>();
+  const u = walk.ioUring;
+  for (let k = 0; k + 2 <= u.length; k += 2) {
+    const pid = u[k];
+    const held = ringSocketInodes(fs, `${procRoot}/${pid}/fdinfo/${u[k + 1]}`);
+    const r = rings.get(pid) ?? { inodes: [], denied: 0 };
+    if (held === null) r.denied++;
+    else for (const inode of held) if (!wanted || wanted.has(inode)) r.inodes.push(inode);
+    rings.set(pid, r);
+  }
+  const v = walk.sockets;
+  for (let at = 0; at + 3 <= v.length;) {
+    const pid = v[at];
+    const n = v[at + 1];
+    const denied = v[at + 2];
+    at += 3;
+    if (n === -1) { result.set(pid, 'gone'); continue; }
+    if (n < 0) { result.set(pid, 'unreadable'); continue; }
+    let inodes: number[] = [];
+    for (let k = 0; k < n; k++, at += 2) if (!wanted || wanted.has(v[at])) inodes.push(v[at]);
+    const ring = rings.get(pid);
+    // a socket both in a ring and in an fd is one socket
+    if (ring) inodes = [...new Set([...inodes, ...ring.inodes])];
+    result.set(pid, denied + (ring?.denied ?? 0) > 0 && inodes.length === 0 ? 'unreadable' : inodes);
+  }
+  return result;
+}
 
 export type FdResult = number[] | 'gone' | 'unreadable';
 
@@ -27,6 +133,8 @@ export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(ino
   let denied = 0;
   let rings = 0;
   for (const fd of fds) {
+    // an fd number (what the native walk reads too): a fixture or a hostile mount may hold others
+    if (!/^\d{1,10}$/.test(fd) || Number(fd) > 0x7fffffff) continue;
     let link: string;
     try {
       link = files.readlinkSync(`${dir}/${fd}`);
@@ -34,8 +142,8 @@ export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(ino
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') denied++; // ENOENT: closed while we read
       continue;
     }
-    // 'socket:[' is 8 characters; the check on the first one keeps the hot loop cheap
-    if (link.charCodeAt(0) === 115 && link.startsWith('socket:[')) {
+    // 'socket:[' and 1 to 15 digits and ']', nothing else (as socketLinkInode and the native walk)
+    if (link.charCodeAt(0) === 115 && /^socket:\[\d{1,15}\]$/.test(link)) {
       const inode = Number(link.slice(8, -1));
       if (!wanted || wanted.has(inode)) inodes.push(inode);
     } else if (link.charCodeAt(0) === 97 && link === 'anon_inode:[io_uring]') {
@@ -51,16 +159,15 @@ export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(ino
   return denied > 0 && inodes.length === 0 ? 'unreadable' : inodes;
 }
 
-/** fd number of each of `inodes` that the process in `dir` holds (inode -> fd). */
-export function socketFds(dir: string, inodes: Set<number>): Map<number, number> {
+/** fd number of each of `inodes` that process `pid` holds (inode -> fd; the lowest fd of several). */
+export function socketFds(procRoot: string, pid: number, inodes: Set<number>): Map<number, number> {
   const found = new Map<number, number>();
-  let fds: string[];
-  try { fds = fs.readdirSync(dir); } catch { return found; }
-  for (const fd of fds) {
-    let link: string;
-    try { link = fs.readlinkSync(`${dir}/${fd}`); } catch { continue; }
-    const inode = link.startsWith('socket:[') ? Number(link.slice(8, -1)) : NaN;
-    if (inodes.has(inode) && !found.has(inode)) found.set(inode, Number(fd));
+  const v = walkFds(procRoot, [pid]).sockets;
+  const n = v.length >= 3 ? v[1] : 0;
+  for (let k = 0, at = 3; k < n; k++, at += 2) {
+    const inode = v[at];
+    const fd = v[at + 1];
+    if (inodes.has(inode) && !(found.get(inode)! <= fd)) found.set(inode, fd);
   }
   return found;
 }
@@ -104,6 +211,8 @@ Atomics.notify(control, 0);
 `;
 
 export interface FdScan {
+  /** (pid, fd) of each io_uring instance the walk saw (empty until finish(); the worker does not look) */
+  ioUring: Float64Array;
   /**
    * Read the processes the worker has not taken yet here (with `wanted`; `help` false: leave
    * them all to the worker), wait for the worker, and give every pid's socket inodes. A pid the
@@ -118,6 +227,18 @@ export interface FdScan {
  * to pay (`parallel`: true forces it, false never); null means: read them in line.
  */
 export function startFdScan(procRoot: string, pids: number[], parallel?: boolean): FdScan | null {
+  // the native walk costs less CPU than the worker and the JS walk together (the worker: only without it)
+  if (parallel !== true && parallel !== false && nativeWalker() !== null) {
+    const scan: FdScan = {
+      ioUring: new Float64Array(0),
+      finish(wanted) {
+        const walk = walkFds(procRoot, pids);
+        scan.ioUring = walk.ioUring;
+        return walkResults(walk, procRoot, wanted);
+      },
+    };
+    return scan;
+  }
   const files = parallel === false ? 0 : openFiles(procRoot);
   if (parallel !== true && files < PARALLEL_FROM) return null;
   // room for every open file on the host, a margin for new ones, and two fields per pid
@@ -136,6 +257,7 @@ export function startFdScan(procRoot: string, pids: number[], parallel?: boolean
   worker.unref();
   worker.on('error', () => { /* reported as an unfinished scan by finish() */ });
   return {
+    ioUring: new Float64Array(0),
     finish(wanted, help = true) {
       const state = new Int32Array(control);
       const result = new Map<number, FdResult>();

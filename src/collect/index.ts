@@ -459,7 +459,7 @@ const MAX_HELD_NAMESPACES = 32;
 export function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Strays {
   const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), what: new Map(), fds: [] };
   for (const [pid, inodes] of strays) {
-    const fdOf = socketFds(`/proc/${pid}/fd`, new Set(inodes));
+    const fdOf = socketFds('/proc', pid, new Set(inodes));
     if (fdOf.size === 0) continue;
     const held = [...fdOf];
     const known = [...readable, ...result.doors.keys()];

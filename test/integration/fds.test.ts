@@ -1,5 +1,5 @@
-// The fd links of every process, read in a worker thread (a busy host) or in line (a quiet one):
-// both give the same owners for real sockets in a namespace the test makes.
+// The fd links of every process, read natively (sockdiag.c walkFds), in a worker thread or in line
+// (JS, without the addon): all three give the same owners for real sockets in a namespace the test makes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,15 +15,16 @@ describe('socket owners from /proc/<pid>/fd', () => {
     await world?.stop();
   });
 
-  it('are the same read by a worker thread and in line', async () => {
+  it('are the same read natively, by a worker thread and in line', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'lsm-fds-'));
     const a = await world.hold([{ kind: 'tcp4', port: 2201 }, { kind: 'udp6', port: 2202 }, { kind: 'unix', path: join(tmp, 'a.sock') }], 'holder-a');
     const b = await world.hold([{ kind: 'tcp6', port: 2203 }, { kind: 'abstract', name: 'lsm-fds-test' }], 'holder-b');
     pids.push(a.pid, b.pid);
     const r = await world.run([process.execPath, join(__dirname, '..', 'helpers', 'collect-both.mjs'), String(a.pid), String(b.pid), '999999']);
     expect(r.stderr).toBe('');
-    const { parallel, inline, worker } = JSON.parse(r.stdout);
+    const { native, parallel, inline, worker } = JSON.parse(r.stdout);
     expect(parallel).toEqual(inline);
+    expect(native).toEqual(inline);
     // bound sockets only: the world's pipes to each holder are unnamed unix sockets
     const ownedBy = (pid: number) => inline.filter((s: { owners: number[]; local: string }) => s.owners.includes(pid) && s.local !== ':0')
       .map((s: { local: string }) => s.local).sort();

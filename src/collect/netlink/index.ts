@@ -13,7 +13,8 @@ import {
 } from './structs.js';
 
 interface Addon {
-  query(nsFile: string | null, inode: number, protocol: number, requests: Buffer[]): (Buffer | number)[];
+  /** keep[i]: an inet request's states returned whole; the others' inodes only, in the reply's `dropped` */
+  query(nsFile: string | null, inode: number, protocol: number, requests: Buffer[], keep?: (number | null)[]): (Buffer & { dropped?: Uint32Array } | number)[];
   inspect?(pid: number, fds: number[], inodes: number[], known: number[]): (HeldSocket | null)[];
 }
 
@@ -330,8 +331,10 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
   return parseDumps((kind) => {
     const i = DUMPS.findIndex((d) => d.kind === kind);
     const d = DUMPS[i];
-    const states = d.inet && !saw ? stateMask(d.inet.kind, keepState) : 0xffffffff;
-    return a.query(nsFile, inode, d.protocol, [d.request(states, 1 + i)])[0];
+    if (!d.inet) return a.query(nsFile, inode, d.protocol, [d.request(0xffffffff, 1 + i)])[0];
+    // with saw: every state dumped, but the unwanted ones come back as bare inodes (reply.dropped)
+    const states = stateMask(d.inet.kind, keepState);
+    return a.query(nsFile, inode, d.protocol, [d.request(saw ? 0xffffffff : states, 1 + i)], saw ? [states] : undefined)[0];
   }, inode, keep, keepState, saw);
 }
 
@@ -341,7 +344,7 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
  * ss replays TCPDIAG_FILE (test/fixtures/netlink/). A dump that throws (the namespace went away,
  * or it is not one) makes it null: the caller reads /proc instead.
  */
-export function parseDumps(dump: (kind: DumpKind) => Buffer | number, inode: number, keep?: (s: Socket) => boolean,
+export function parseDumps(dump: (kind: DumpKind) => (Buffer & { dropped?: Uint32Array }) | number, inode: number, keep?: (s: Socket) => boolean,
   keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): NetlinkTables | null {
   let ifNames: Map<number, string>;
   try {
@@ -355,8 +358,10 @@ export function parseDumps(dump: (kind: DumpKind) => Buffer | number, inode: num
   try {
     for (const t of INET) {
       const reply = dump(t.file);
-      if (reply instanceof Buffer) parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, stateMask(t.kind, keepState), saw);
-      else fallback.push(t.file);
+      if (!(reply instanceof Buffer)) { fallback.push(t.file); continue; }
+      const dropped = reply.dropped;
+      if (saw && dropped) for (let k = 0; k < dropped.length; k++) saw(dropped[k]);
+      parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, stateMask(t.kind, keepState), saw);
     }
     const unix = dump('unix');
     if (unix instanceof Buffer) parseUnix(unix, inode, sockets, keep, saw); else fallback.push('unix');

@@ -4,8 +4,10 @@
 // setns on this thread, socket, setns back), sends each request (a whole nlmsghdr built by the
 // caller) and returns, per request, the concatenated reply messages as a Buffer, or the errno the
 // kernel answered (a number). Parsing is the caller's: this file only moves bytes.
-// inspect(pid, fds, inodes) looks at sockets that are in no table: see below.
+// inspect(pid, fds, inodes) looks at sockets that are in no table; walkFds(procRoot, pids) reads
+// every process's fd links: see below.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -91,8 +93,13 @@ static int append(bytes *b, const void *p, size_t n) {
   return 0;
 }
 
-/* Send one request, collect every reply until NLMSG_DONE: 0, or -errno. */
-static int dump(int fd, const void *req, size_t req_len, bytes *out, char *buf) {
+/*
+ * Send one request, collect every reply until NLMSG_DONE: 0, or -errno. With `dropped` (inet
+ * dumps), a socket whose state is not in `keep` is not copied: only its inode goes to `dropped`
+ * (at 100k sockets most of a dump of every state is established connections the caller only
+ * needs to know exist: megabytes less to copy and to hand to JS).
+ */
+static int dump(int fd, const void *req, size_t req_len, bytes *out, char *buf, uint32_t keep, bytes *dropped) {
   struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
   if (sendto(fd, req, req_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return -errno;
   __u32 seq = ((const struct nlmsghdr *)req)->nlmsg_seq;
@@ -122,16 +129,28 @@ static int dump(int fd, const void *req, size_t req_len, bytes *out, char *buf) 
         int err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
         return err < 0 ? err : -EBADMSG;
       }
+      if (dropped != NULL && h->nlmsg_len >= NLMSG_LENGTH(72)) {
+        const unsigned char *m = NLMSG_DATA(h);
+        unsigned state = m[1];
+        if (state > 31 || (keep & (1u << state)) == 0) {
+          uint32_t inode;
+          memcpy(&inode, m + 68, sizeof inode); /* inet_diag_msg.idiag_inode */
+          if (inode != 0) { int r = append(dropped, &inode, sizeof inode); if (r < 0) return r; }
+          continue;
+        }
+      }
       int r = append(out, h, NLMSG_ALIGN(h->nlmsg_len) <= (size_t)n ? NLMSG_ALIGN(h->nlmsg_len) : h->nlmsg_len);
       if (r < 0) return r;
     }
   }
 }
 
-// query(nsFile: string | null, inode: number, protocol: number, requests: Buffer[]): (Buffer | number)[]
+// query(nsFile: string | null, inode: number, protocol: number, requests: Buffer[], keep?: (number | null)[]): (Buffer | number)[]
+// keep[i], for an inet request: the states whose sockets are returned whole (a bit each); the
+// inodes of the others are in the reply's `dropped` (a Uint32Array).
 static napi_value query(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
     napi_throw_type_error(env, NULL, "query(nsFile, inode, protocol, requests)");
     return NULL;
@@ -179,11 +198,35 @@ static napi_value query(napi_env env, napi_callback_info info) {
       napi_throw_type_error(env, NULL, "a request is a Buffer holding one nlmsghdr");
       return NULL;
     }
-    bytes out = { NULL, 0, 0 };
-    int r = dump(fd, data, len, &out, buf);
+    bytes out = { NULL, 0, 0 }, dropped = { NULL, 0, 0 };
+    uint32_t keep = 0;
+    bool filtered = false;
+    if (argc >= 5) {
+      bool keep_array = false;
+      napi_value k;
+      napi_valuetype kt;
+      napi_is_array(env, argv[4], &keep_array);
+      if (keep_array && napi_get_element(env, argv[4], i, &k) == napi_ok && napi_typeof(env, k, &kt) == napi_ok && kt == napi_number) {
+        napi_get_value_uint32(env, k, &keep);
+        filtered = true;
+      }
+    }
+    int r = dump(fd, data, len, &out, buf, keep, filtered ? &dropped : NULL);
     if (r < 0) napi_create_int32(env, -r, &item);
-    else napi_create_buffer_copy(env, out.len, out.len ? out.data : "", NULL, &item);
+    else {
+      napi_create_buffer_copy(env, out.len, out.len ? out.data : "", NULL, &item);
+      if (filtered) {
+        napi_value ab, arr;
+        void *d;
+        size_t count = dropped.len / sizeof(uint32_t);
+        napi_create_arraybuffer(env, dropped.len, &d, &ab);
+        if (dropped.len) memcpy(d, dropped.data, dropped.len);
+        napi_create_typedarray(env, napi_uint32_array, count, ab, 0, &arr);
+        napi_set_named_property(env, item, "dropped", arr);
+      }
+    }
     free(out.data);
+    free(dropped.data);
     napi_set_element(env, result, i, item);
   }
   free(buf);
@@ -302,11 +345,136 @@ static napi_value inspect(napi_env env, napi_callback_info info) {
   return result;
 }
 
+typedef struct { double *v; size_t len, cap; } doubles;
+
+static int push(doubles *d, double x) {
+  if (d->len == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 4096;
+    double *v = realloc(d->v, cap * sizeof *v);
+    if (!v) return -1;
+    d->v = v; d->cap = cap;
+  }
+  d->v[d->len++] = x;
+  return 0;
+}
+
+/* The number `s[0..len)` spells in decimal digits only (1 to max_digits of them), else -1. */
+static double decimal(const char *s, size_t len, size_t max_digits) {
+  if (len == 0 || len > max_digits) return -1;
+  double v = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+#define SOCKET_PREFIX "socket:["
+#define IO_URING_LINK "anon_inode:[io_uring]"
+#define LINK_BUF 64 /* any link this long or longer is neither of the two above */
+
+/*
+ * One process's fd directory, appended to `out` as: pid, n (-1: gone, -2: the directory could not
+ * be read), denied (links that could not be read, not counting ENOENT: closed meanwhile), then n
+ * pairs (socket inode, fd); and (pid, fd) to `uring` for each io_uring instance. Entries whose name
+ * is not an fd number (a fixture tree, a hostile mount) are skipped, as fds.ts's JS walk does.
+ */
+static int walk_one(int root, int32_t pid, doubles *out, doubles *uring) {
+  char path[32];
+  snprintf(path, sizeof path, "%d/fd", (int)pid);
+  size_t head = out->len;
+  if (push(out, pid) || push(out, 0) || push(out, 0)) return -1;
+  int dfd = openat(root, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = dfd < 0 ? NULL : fdopendir(dfd);
+  if (dir == NULL) {
+    int e = errno;
+    if (dfd >= 0) close(dfd);
+    out->v[head + 1] = e == ENOENT || e == ESRCH ? -1 : -2;
+    return 0;
+  }
+  double n = 0, denied = 0;
+  char link[LINK_BUF];
+  for (;;) {
+    errno = 0;
+    struct dirent *de = readdir(dir);
+    if (de == NULL) break; /* the end, or the process went away while listed: what was read stands */
+    double fd = decimal(de->d_name, strlen(de->d_name), 10);
+    if (fd < 0 || fd > 2147483647) continue;
+    ssize_t len = readlinkat(dirfd(dir), de->d_name, link, sizeof link);
+    if (len < 0) {
+      if (errno != ENOENT) denied++;
+      continue;
+    }
+    if ((size_t)len >= sizeof link) continue; /* truncated: longer than either form */
+    size_t plen = sizeof SOCKET_PREFIX - 1;
+    if ((size_t)len > plen + 1 && memcmp(link, SOCKET_PREFIX, plen) == 0 && link[len - 1] == ']') {
+      double inode = decimal(link + plen, (size_t)len - plen - 1, 15);
+      if (inode < 0) continue;
+      if (push(out, inode) || push(out, fd)) { closedir(dir); return -1; }
+      n++;
+    } else if ((size_t)len == sizeof IO_URING_LINK - 1 && memcmp(link, IO_URING_LINK, (size_t)len) == 0) {
+      if (push(uring, pid) || push(uring, fd)) { closedir(dir); return -1; }
+    }
+  }
+  closedir(dir);
+  out->v[head + 1] = n;
+  out->v[head + 2] = denied;
+  return 0;
+}
+
+static napi_value to_float64(napi_env env, doubles *d) {
+  napi_value ab, arr;
+  void *data;
+  napi_create_arraybuffer(env, d->len * sizeof(double), &data, &ab);
+  if (d->len) memcpy(data, d->v, d->len * sizeof(double));
+  napi_create_typedarray(env, napi_float64_array, d->len, ab, 0, &arr);
+  return arr;
+}
+
+// walkFds(procRoot: string, pids: number[]): [Float64Array, Float64Array]
+// The socket fds of every process in one call, as numbers (records: see walk_one), instead of a
+// string per fd link; the second array holds (pid, fd) of each io_uring instance.
+static napi_value walk_fds(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool is_array = false;
+  char root_path[4096];
+  size_t root_len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2
+      || napi_get_value_string_utf8(env, argv[0], root_path, sizeof root_path, &root_len) != napi_ok
+      || root_len >= sizeof root_path - 1 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "walkFds(procRoot, pids)");
+    return NULL;
+  }
+  uint32_t count = 0;
+  napi_get_array_length(env, argv[1], &count);
+  int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return throw_errno(env, root_path, errno);
+  doubles out = { NULL, 0, 0 }, uring = { NULL, 0, 0 };
+  int failed = 0;
+  for (uint32_t i = 0; i < count && !failed; i++) {
+    napi_value v;
+    int32_t pid = 0;
+    if (napi_get_element(env, argv[1], i, &v) != napi_ok || napi_get_value_int32(env, v, &pid) != napi_ok || pid <= 0) continue;
+    failed = walk_one(root, pid, &out, &uring);
+  }
+  close(root);
+  if (failed) { free(out.v); free(uring.v); return throw_errno(env, "walkFds", ENOMEM); }
+  napi_value result;
+  napi_create_array_with_length(env, 2, &result);
+  napi_set_element(env, result, 0, to_float64(env, &out));
+  napi_set_element(env, result, 1, to_float64(env, &uring));
+  free(out.v); free(uring.v);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "query", NAPI_AUTO_LENGTH, query, NULL, &fn);
   napi_set_named_property(env, exports, "query", fn);
   napi_create_function(env, "inspect", NAPI_AUTO_LENGTH, inspect, NULL, &fn);
   napi_set_named_property(env, exports, "inspect", fn);
+  napi_create_function(env, "walkFds", NAPI_AUTO_LENGTH, walk_fds, NULL, &fn);
+  napi_set_named_property(env, exports, "walkFds", fn);
   return exports;
 }

@@ -79,7 +79,7 @@ export function recentPushes(text: string, now: number): number[] {
 export function rateProblem(limits: FleetLimits, recent: number[], now: number): string | null {
   if (recent.length < limits.pushesPerMinute) return null;
   const wait = Math.max(1, Math.ceil((Math.min(...recent) + WINDOW_MS - now) / 1000));
-  return `${recent.length + 1} pushes in a minute is over ${LIMIT_KEYS.pushesPerMinute}=${limits.pushesPerMinute}; try again in ${wait}s`;
+  return `${recent.length + 1} pushes in a minute, over ${LIMIT_KEYS.pushesPerMinute}=${limits.pushesPerMinute}; try again in ${wait}s`;
 }
 
 /**

@@ -38,8 +38,9 @@ export async function runReceive(gitdir: string, stdin: string, config?: string)
  */
 async function runDrain(gitdir: string): Promise<void> {
   const [{ alertSettings }, { centralContext }, { drainWhileQueued }] = await Promise.all([import('../run/alerts.js'), import('../run/settings.js'), import('../fleet/receive.js')]);
-  const { host: _h, repoDir: _r, ...alerts } = alertSettings(centralContext({}, gitdir));
-  await drainWhileQueued(gitdir, alerts);
+  const ctx = centralContext({}, gitdir);
+  const { host: _h, repoDir: _r, ...alerts } = alertSettings(ctx);
+  await drainWhileQueued(gitdir, alerts, { interval: ctx.loaded.config.fleetMailInterval });
   // housekeeping that receive-pack would do inside the push (fleet init turns receive.autogc off)
   const { runGit } = await import('../fleet/git-run.js');
   runGit(gitdir, ['gc', '--auto', '--quiet']);

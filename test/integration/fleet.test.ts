@@ -56,7 +56,8 @@ describe('fleet', { timeout: 240_000 }, () => {
     inbox = join(tmp, 'inbox');
     mkdirSync(inbox);
     url = 'http://127.0.0.1:8080/git/fleet.git';
-    const centralConf = testConfig(join(tmp, 'central'), { SMTP_URL: 'smtp://127.0.0.1:2525', USER: 'fleet@example.org', SUB: 'lsm fleet change', FROM: 'lsm@example.org' });
+    // every change its own central mail (FLEET_MAIL_INTERVAL=0): the digest is fleet-limits.test.ts's
+    const centralConf = testConfig(join(tmp, 'central'), { SMTP_URL: 'smtp://127.0.0.1:2525', USER: 'fleet@example.org', SUB: 'lsm fleet change', FROM: 'lsm@example.org', FLEET_MAIL_INTERVAL: '0' });
     // the set-up README documents: init, then lighttpd with the configuration it prints
     const init = await world.lsm(['fleet', 'init', central, '--config', centralConf, '--listen', '127.0.0.1', '--port', '8080', '--htpasswd', join(tmp, 'htpasswd')]);
     expect([init.code, init.stderr]).toEqual([0, '']);

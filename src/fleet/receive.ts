@@ -181,7 +181,7 @@ async function centralAlert(gitdir: string, host: string, held: HeldChange[], in
   const summary = new Map(summaries.map((l) => [l.slice(0, 40), boundField(escapeField(l.slice(41)), 200)]));
   const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   const head = digestHead(host, held.map((h) => ({ ...h, summary: summary.get(h.oid) ?? '' })), formatDuration(interval), stamp).join('\n') + '\n';
-  const digest = { ...alert, id: `${last}-fleet-digest-${host}-${held.length}`, subject: alertSubject(alert, `${host}: ${held.length} changes`) };
+  const digest = { ...alert, id: `${last}-fleet-digest-${host}-${held.length}`, subject: alertSubject({ ...alert, subject: undefined }, `${host}: ${held.length} changes`) };
   const budget = MAIL_BODY_MAX - Buffer.byteLength(head);
   digest.notice = budget > 64 << 10 ? head + alertText(alert, budget) : prefixWithin(head, MAIL_BODY_MAX - 200) + `\n…[cut: the rest of ${held.length} changes; lsm fleet log --host ${host}]\n`;
   return digest;

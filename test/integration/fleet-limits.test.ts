@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleetServer, ZERO, type FleetServer } from '../helpers/fleet-server.js';
 
@@ -114,6 +114,55 @@ describe('fleet limits', { timeout: 120_000 }, () => {
       expect(other.stderr).toMatch(/user 'web-3' may not push to hosts\/web-4/);
       const web4 = await s.push('web-4', s.commit('web-4', [SSHD]));
       expect([web4.code, web4.stderr]).toEqual([0, expect.not.stringMatching(/remote: lsm/)]);
+    } finally {
+      s.configure({});
+    }
+  });
+
+  it('20 quick pushes give one digest mail that names every change; held changes show in fleet status; a huge change keeps the mail bounded', async () => {
+    s.configure({ FLEET_MAX_PUSHES_PER_MINUTE: '100', FLEET_MAIL_INTERVAL: '1h' });
+    const lsmCentral = (args: string[]) => s.world.lsm(['fleet', ...args, '--fleet', s.central], { LSM_CONFIG: s.centralConf });
+    try {
+      const web5 = () => s.mails('fleet@example.org').then((ms) => ms.filter((m) => m.headers.get('x-lsm-host') === 'web-5'));
+      let tip = s.commit('web-5', [SSHD]);
+      expect((await s.push('web-5', tip)).code).toBe(0);
+      // the first change is mailed at once
+      tip = s.commit('web-5', [SSHD, '0.0.0.0:6000  svc  root  /svc'], tip);
+      expect((await s.push('web-5', tip)).code).toBe(0);
+      for (let i = 0; i < 300 && (await web5()).length < 1; i++) await new Promise((r) => setTimeout(r, 100));
+      expect((await web5()).map((m) => m.subject)).toEqual(['web-5: +1 tcp 0.0.0.0:6000 (svc)']);
+      // 20 more within the interval: held, not mailed; the last brings 30k lines
+      const commits: string[] = [];
+      for (let i = 1; i <= 20; i++) {
+        const lines = i < 20 ? [SSHD, `0.0.0.0:${6000 + i}  svc  root  /svc`] : [SSHD, ...Array.from({ length: 30_000 }, (_, j) => `10.0.${j >> 8}.${j & 255}:${7000 + (j % 50)}  svc${j}  root  /usr/bin/svc${j}`)];
+        tip = s.commit('web-5', lines, tip);
+        commits.push(tip);
+        const r = await s.push('web-5', tip);
+        expect([r.code, r.stderr], `push ${i}`).toEqual([0, expect.not.stringMatching(/remote: lsm/)]);
+      }
+      await s.drained(tip);
+      expect(await web5()).toHaveLength(1);
+      const status = await lsmCentral(['status']);
+      expect(status.stdout).toMatch(/^central mail: 20 changes of web-5 held for one digest \(since \S+\), sent by the first drain or lsm fleet check after \S+$/m);
+      expect(JSON.parse((await lsmCentral(['status', '--json'])).stdout).heldMail).toEqual([expect.objectContaining({ host: 'web-5', changes: 20 })]);
+      // the interval has passed (made short): the next fleet check sends the digest, once
+      s.configure({ FLEET_MAIL_INTERVAL: '1s' });
+      const check = await lsmCentral(['check']);
+      expect([check.code, check.stderr]).toEqual([0, '']);
+      const mails = await web5();
+      expect(mails).toHaveLength(2);
+      const digest = mails[1];
+      expect(digest.subject).toMatch(/^web-5: 20 changes: \+/);
+      expect(digest.text).toMatch(/^lsm on web-5 pushed 20 changes from /);
+      for (const c of commits) expect(digest.text).toContain(`  ${c.slice(0, 10)}  `);
+      // bounded: cut with a marker saying what was cut, and the command that shows the whole
+      expect(digest.text).toMatch(/^  \.\.\. and 29800 more new sockets \(lsm show [0-9a-f]{10}\)$/m);
+      expect(digest.text).toMatch(/^  \.\.\. and \d+ more lines of diff \(lsm show [0-9a-f]{10} or git -C .* show [0-9a-f]{40}\)$/m);
+      const sizes = readdirSync(s.inbox).filter((n) => n.endsWith('.eml')).map((n) => statSync(join(s.inbox, n)).size);
+      expect(Math.max(...sizes)).toBeLessThan(3 << 20);
+      expect(await lsmCentral(['status'])).toMatchObject({ code: 0, stdout: expect.not.stringMatching(/central mail:/) });
+      expect((await lsmCentral(['check'])).code).toBe(0);
+      expect(await web5()).toHaveLength(2);
     } finally {
       s.configure({});
     }

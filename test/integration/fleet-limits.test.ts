@@ -144,7 +144,7 @@ describe('fleet limits', { timeout: 120_000 }, () => {
       expect(await web5()).toHaveLength(1);
       const status = await lsmCentral(['status']);
       expect(status.stdout).toMatch(/^central mail: 20 changes of web-5 held for one digest \(since \S+\), sent by the first drain or lsm fleet check after \S+$/m);
-      expect(JSON.parse((await lsmCentral(['status', '--json'])).stdout).heldMail).toEqual([expect.objectContaining({ host: 'web-5', changes: 20 })]);
+      expect(JSON.parse((await lsmCentral(['status', '--json'])).stdout).heldMail).toContainEqual(expect.objectContaining({ host: 'web-5', changes: 20 }));
       // the interval has passed (made short): the next fleet check sends the digest, once
       s.configure({ FLEET_MAIL_INTERVAL: '1s' });
       const check = await lsmCentral(['check']);
@@ -160,7 +160,7 @@ describe('fleet limits', { timeout: 120_000 }, () => {
       expect(digest.text).toMatch(/^  \.\.\. and \d+ more lines of diff \(lsm show [0-9a-f]{10} or git -C .* show [0-9a-f]{40}\)$/m);
       const sizes = readdirSync(s.inbox).filter((n) => n.endsWith('.eml')).map((n) => statSync(join(s.inbox, n)).size);
       expect(Math.max(...sizes)).toBeLessThan(3 << 20);
-      expect(await lsmCentral(['status'])).toMatchObject({ code: 0, stdout: expect.not.stringMatching(/central mail:/) });
+      expect(await lsmCentral(['status'])).toMatchObject({ code: 0, stdout: expect.not.stringMatching(/central mail: .* of web-5 /) });
       expect((await lsmCentral(['check'])).code).toBe(0);
       expect(await web5()).toHaveLength(2);
     } finally {

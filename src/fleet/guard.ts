@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { batchObjects, runGit as git } from './git-run.js';
-import { DEFAULT_LIMITS, countPush, overLimit, readQuarantine, type FleetLimits } from './limits.js';
+import { DEFAULT_LIMITS, countPush, overLimit, packIndexOids, readQuarantine, type FleetLimits } from './limits.js';
 import { HOST_FILES, baselineOfRef, hostOfRef, hostRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
 
 export const ZERO = '0000000000000000000000000000000000000000';
@@ -172,9 +172,9 @@ function allowedHost(u: RefUpdate, user: string | undefined, users: Map<string, 
 function unreachableObjects(gitdir: string, updates: RefUpdate[], q: ReturnType<typeof readQuarantine>): string[] | string {
   const oids = [...q.loose];
   for (const idx of q.packIndexes) {
-    const r = git(gitdir, ['show-index'], readFileSync(idx));
-    if (r.code !== 0) return `cannot list the pushed objects: ${r.err.trim().split('\n')[0]}`;
-    for (const l of r.out.toString().split('\n')) if (l) oids.push(l.split(' ')[1]);
+    const listed = packIndexOids(readFileSync(idx));
+    if (!listed) return `cannot list the pushed objects: ${idx} is not a pack index version 2`;
+    oids.push(...listed);
   }
   if (oids.length === 0) return [];
   const tips = updates.filter((u) => u.new !== ZERO && u.new !== u.old).map((u) => u.new);

@@ -68,6 +68,20 @@ export function readQuarantine(dir: string): Quarantine {
   return q;
 }
 
+/**
+ * The object ids a pack index (version 2, what index-pack writes) lists, read here rather than by
+ * a `git show-index` per pack (the guard runs inside every push); null: not an index this knows.
+ */
+export function packIndexOids(idx: Buffer): string[] | null {
+  if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) return null;
+  const n = idx.readUInt32BE(8 + 255 * 4);
+  const at = 8 + 1024;
+  if (idx.length < at + n * 20) return null;
+  const oids: string[] = new Array(n);
+  for (let i = 0; i < n; i++) oids[i] = idx.toString('hex', at + i * 20, at + i * 20 + 20);
+  return oids;
+}
+
 const WINDOW_MS = 60_000;
 
 /** The times of a host's counted pushes within the last minute (lsm/rate/<host>: one ms time a line). */

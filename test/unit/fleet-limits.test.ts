@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_LIMITS, countPush, humanBytes, limitsOf, overLimit, rateProblem, readQuarantine, recentPushes } from '../../src/fleet/limits.js';
+import { DEFAULT_LIMITS, countPush, humanBytes, limitsOf, overLimit, packIndexOids, rateProblem, readQuarantine, recentPushes } from '../../src/fleet/limits.js';
+import { execFileSync } from 'node:child_process';
 import { DIGEST_LISTED, digestHead, digestHosts, mailDue, pendingMail, readDigest, sendAfter, writeDigest } from '../../src/fleet/digest.js';
 import { loadConfig } from '../../src/config.js';
 
@@ -70,6 +71,19 @@ describe('fleet limits', () => {
     writeFileSync(join(q, 'pack', 'pack-1.idx'), Buffer.alloc(50));
     expect(readQuarantine(q)).toEqual({ bytes: 1150, loose: [`ab${'c'.repeat(38)}`], packIndexes: [join(q, 'pack', 'pack-1.idx')] });
     expect(readQuarantine(join(q, 'none'))).toEqual({ bytes: 0, loose: [], packIndexes: [] });
+  });
+
+  it("a pack index's object ids are git's own (git show-index)", () => {
+    const g = join(mkdtempSync(join(tmpdir(), 'lsm-idx-')), 'x.git');
+    execFileSync('git', ['init', '-q', '--bare', g]);
+    const blobs = Array.from({ length: 300 }, (_, i) => execFileSync('git', ['--git-dir', g, 'hash-object', '-w', '--stdin'], { input: `blob ${i}\n`, encoding: 'utf8' }).trim());
+    const name = execFileSync('git', ['--git-dir', g, 'pack-objects', join(g, 'objects', 'pack', 'pack')], { input: blobs.join('\n') + '\n', encoding: 'utf8' }).trim();
+    const idx = readFileSync(join(g, 'objects', 'pack', `pack-${name}.idx`));
+    const git = execFileSync('git', ['show-index'], { input: idx, encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[1]);
+    expect(packIndexOids(idx)).toEqual(git);
+    expect(new Set(git)).toEqual(new Set(blobs));
+    expect(packIndexOids(Buffer.from('not an index'))).toBeNull();
+    expect(packIndexOids(idx.subarray(0, 2000))).toBeNull();
   });
 });
 

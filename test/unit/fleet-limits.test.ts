@@ -76,7 +76,8 @@ describe('fleet limits', () => {
   it("a pack index's object ids are git's own (git show-index)", () => {
     const g = join(mkdtempSync(join(tmpdir(), 'lsm-idx-')), 'x.git');
     execFileSync('git', ['init', '-q', '--bare', g]);
-    const blobs = Array.from({ length: 300 }, (_, i) => execFileSync('git', ['--git-dir', g, 'hash-object', '-w', '--stdin'], { input: `blob ${i}\n`, encoding: 'utf8' }).trim());
+    const files = Array.from({ length: 300 }, (_, i) => { const f = join(g, `blob-${i}`); writeFileSync(f, `blob ${i}\n`); return f; });
+    const blobs = execFileSync('git', ['--git-dir', g, 'hash-object', '-w', ...files], { encoding: 'utf8' }).trim().split('\n');
     const name = execFileSync('git', ['--git-dir', g, 'pack-objects', join(g, 'objects', 'pack', 'pack')], { input: blobs.join('\n') + '\n', encoding: 'utf8' }).trim();
     const idx = readFileSync(join(g, 'objects', 'pack', `pack-${name}.idx`));
     const git = execFileSync('git', ['show-index'], { input: idx, encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[1]);

@@ -44,6 +44,12 @@ export interface Config {
   remoteTokenFile: string;
   /** fleet: this host's name in the fleet */
   hostId: string;
+  /** fleet server: per-host limits (src/fleet/limits.ts) and the central mail's digest interval in ms (0: every change at once) */
+  fleetMaxPushBytes: number;
+  fleetMaxFileBytes: number;
+  fleetMaxLines: number;
+  fleetMaxPushesPerMinute: number;
+  fleetMailInterval: number;
 }
 
 type Parser = (value: string, key: string) => unknown;
@@ -87,6 +93,20 @@ const interval: Parser = (v, key) => {
   const ms = durationIn(v, 6e4, 864e5);
   if (ms === null || (ms % 6e4 !== 0) || (ms > 59 * 6e4 && ms % 36e5 !== 0)) throw new Error(`${key} must be a duration from 1m to 59m or whole hours up to 24h (10m, 30m, 1h, 2h), not '${v}'`);
   return v;
+};
+const size: Parser = (v, key) => {
+  const m = /^(\d{1,13})([KMG]?)$/i.exec(v);
+  if (!m || Number(m[1]) === 0) throw new Error(`${key} must be a size in bytes above 0, with K, M or G (64M), not '${v}'`);
+  return Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
+};
+const count = (max: number): Parser => (v, key) => {
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1 || Number(v) > max) throw new Error(`${key} must be a whole number from 1 to ${max}, not '${v}'`);
+  return Number(v);
+};
+const mailInterval: Parser = (v, key) => {
+  const ms = v === '0' ? 0 : durationIn(v, 1000, 864e5);
+  if (ms === null) throw new Error(`${key} must be 0 or a duration from 1s to 24h (10m, 1h), not '${v}'`);
+  return ms;
 };
 const hours: Parser = (v, key) => {
   if (!/^\d+(\.\d+)?$/.test(v) || Number(v) > 8760) throw new Error(`${key} must be a number of hours from 0 to 8760 (a year), not '${v}'`);
@@ -141,6 +161,11 @@ export const KEYS: Record<string, KeyDef> = {
   REMOTE: { field: 'remote', default: () => '', parse: remoteUrl, secret: true, doc: 'fleet: push every commit to this git server (https://host/fleet.git), branch hosts/<HOST_ID>; empty = off' },
   REMOTE_TOKEN_FILE: { field: 'remoteTokenFile', default: () => '', parse: text, doc: 'fleet: file (mode 600) with the push password, as user:password or a token sent with HOST_ID as the user' },
   HOST_ID: { field: 'hostId', default: () => hostname(), parse: text, doc: "fleet: this host's name in the fleet (its branch is hosts/<HOST_ID>)" },
+  FLEET_MAX_PUSH_BYTES: { field: 'fleetMaxPushBytes', default: () => '64M', parse: size, doc: 'fleet server: bytes one push may bring (K, M, G); a bigger push is refused' },
+  FLEET_MAX_FILE_BYTES: { field: 'fleetMaxFileBytes', default: () => '32M', parse: size, doc: 'fleet server: bytes of one snapshot file a host may push' },
+  FLEET_MAX_LINES: { field: 'fleetMaxLines', default: () => '500000', parse: count(1e8), doc: 'fleet server: lines of one snapshot file a host may push' },
+  FLEET_MAX_PUSHES_PER_MINUTE: { field: 'fleetMaxPushesPerMinute', default: () => '12', parse: count(1e6), doc: 'fleet server: pushes a host may make in any minute (heartbeats are not counted)' },
+  FLEET_MAIL_INTERVAL: { field: 'fleetMailInterval', default: () => '10m', parse: mailInterval, doc: "fleet server: at most one central mail per host per interval; changes in between wait for one digest; 0 = every change at once" },
   INTERVAL: { field: 'interval', default: () => '10m', parse: interval, doc: 'how often the scheduled scan runs (LSM: every 10 minutes)' },
 };
 

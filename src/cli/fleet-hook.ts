@@ -4,14 +4,18 @@
 // which only queues: record, index, spool and deliver the central alerts).
 // `lsm fleet guard` / `lsm fleet receive` are the same for a person.
 import { EXIT, LsmError } from '../errors.js';
-import { guard, parseUpdates } from '../fleet/guard.js';
+import { LIMIT, guard, parseUpdates } from '../fleet/guard.js';
+import { loadConfig } from '../config.js';
+import { limitsOf } from '../fleet/limits.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fleetGitdir } from './fleet-gitdir.js';
 
 export function runGuard(gitdir: string, stdin: string): boolean {
-  const problems = guard(gitdir, parseUpdates(stdin), process.env.REMOTE_USER || undefined);
-  for (const p of problems) process.stderr.write(`lsm fleet guard: ${p}\n`);
+  // the per-host limits are the central config's (the one the hooks were installed with)
+  const limits = limitsOf(loadConfig(process.env.LSM_CONFIG || undefined).config);
+  const problems = guard(gitdir, parseUpdates(stdin), process.env.REMOTE_USER || undefined, undefined, { limits, quarantine: process.env.GIT_QUARANTINE_PATH || null });
+  for (const p of problems) process.stderr.write(p.startsWith(LIMIT) ? `${p}\n` : `lsm fleet guard: ${p}\n`);
   return problems.length === 0;
 }
 
@@ -34,8 +38,9 @@ export async function runReceive(gitdir: string, stdin: string, config?: string)
  */
 async function runDrain(gitdir: string): Promise<void> {
   const [{ alertSettings }, { centralContext }, { drainWhileQueued }] = await Promise.all([import('../run/alerts.js'), import('../run/settings.js'), import('../fleet/receive.js')]);
-  const { host: _h, repoDir: _r, ...alerts } = alertSettings(centralContext({}, gitdir));
-  await drainWhileQueued(gitdir, alerts);
+  const ctx = centralContext({}, gitdir);
+  const { host: _h, repoDir: _r, ...alerts } = alertSettings(ctx);
+  await drainWhileQueued(gitdir, alerts, { interval: ctx.loaded.config.fleetMailInterval });
   // housekeeping that receive-pack would do inside the push (fleet init turns receive.autogc off)
   const { runGit } = await import('../fleet/git-run.js');
   runGit(gitdir, ['gc', '--auto', '--quiet']);

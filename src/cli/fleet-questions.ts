@@ -5,6 +5,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { parseDuration, parseTime } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
 import { centralFailing } from '../fleet/central-state.js';
+import { pendingMail } from '../fleet/digest.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../fleet/questions.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import { context, type GlobalArgs } from './global-options.js';
@@ -34,14 +35,17 @@ export const status: Sub = {
   builder: (y: Argv) => y.options(statusOptions),
   handler: (argv: FleetArgv) => {
     const gitdir = fleetGitdir(argv);
-    const rows = fleetStatus(gitdir, silentAfter(argv, context(argv).loaded.config.interval));
+    const { config } = context(argv).loaded;
+    const rows = fleetStatus(gitdir, silentAfter(argv, config.interval));
     const failing = centralFailing(gitdir);
+    // changes held for a host's next central mail (one a host every FLEET_MAIL_INTERVAL): shown, never silent
+    const held = pendingMail(gitdir, config.fleetMailInterval);
     const central = failing && { failingSince: new Date(failing.since).toISOString(), problems: failing.problems };
     // central alerts not spooled or delivered: the answer is given, and its exit says the server is not doing its job
     if (central) process.exitCode = EXIT.FAILURE;
     if (argv.json) {
       if (central) process.stderr.write(`lsm: central alerts failing since ${central.failingSince}: ${central.problems[0]}; lsm fleet check retries\n`);
-      return json({ hosts: rows, central });
+      return json({ hosts: rows, central, heldMail: held });
     }
     out('HOST  LAST SEEN  LAST CHANGE  CHANGES  SOCKETS  DRIFT');
     for (const r of rows) {
@@ -51,6 +55,7 @@ export const status: Sub = {
     }
     const silent = rows.filter((r) => r.silent).length;
     out(`${rows.length} hosts, ${silent} silent`);
+    for (const h of held) out(`central mail: ${h.changes} change${h.changes === 1 ? '' : 's'} of ${h.host} held for one digest (since ${h.oldest}), sent by the first drain or lsm fleet check after ${h.sendAfter}`);
     if (central) out(`central alerts: failing since ${central.failingSince}: ${central.problems[0]}${central.problems.length > 1 ? ` (and ${central.problems.length - 1} more)` : ''}; lsm fleet check retries`);
   },
 };

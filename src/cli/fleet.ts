@@ -60,8 +60,9 @@ const subcommands: Sub[] = [
     describe: 'spool a central alert per host change recorded since the last time, and deliver the spool (the post-receive hook starts it)',
     handler: async (argv: FleetArgv) => {
       const gitdir = fleetGitdir(argv);
-      const { host: _h, repoDir: _r, ...alerts } = alertSettings(centralContext(argv, gitdir));
-      const report = await deliverCentral(gitdir, alerts);
+      const ctx = centralContext(argv, gitdir);
+      const { host: _h, repoDir: _r, ...alerts } = alertSettings(ctx);
+      const report = await deliverCentral(gitdir, alerts, { interval: ctx.loaded.config.fleetMailInterval });
       for (const p of report.problems) process.stderr.write(`lsm: ${p}\n`);
       if (report.problems.length) process.exitCode = EXIT.FAILURE;
     },
@@ -90,7 +91,7 @@ const subcommands: Sub[] = [
       } finally {
         lock.release();
       }
-      const report = await deliverCentral(gitdir, settings);
+      const report = await deliverCentral(gitdir, settings, { interval: ctx.loaded.config.fleetMailInterval });
       if (problems.length) recordCentralProblems(gitdir, [...problems, ...report.problems]);
       // anything not spooled or not delivered is kept and retried; the exit says it is not done
       for (const p of [...problems, ...report.problems]) process.stderr.write(`lsm: ${p}\n`);

@@ -19,15 +19,16 @@ function readObjects(gitdir: string, oids: string[]): Map<string, BatchObject> {
 }
 
 /**
- * The change a commit made against its first parent, and the before/after text of only the files it
- * changed (what unifiedDiff needs): as store/history's commitChange and commitDiff give them.
+ * The change a commit made against its first parent (or against `base`: several commits as one, a
+ * digest's), and the before/after text of only the files it changed (what unifiedDiff needs): as
+ * store/history's commitChange and commitDiff give them.
  */
-export function pushedChange(gitdir: string, oid: string): { change: Change; before: Snapshot; after: Snapshot } {
+export function pushedChange(gitdir: string, oid: string, base?: string): { change: Change; before: Snapshot; after: Snapshot } {
   const commit = readObjects(gitdir, [oid]).get(oid)!;
   if (commit.type !== 'commit') throw new Error(`${oid} is a ${commit.type}, not a commit`);
   const text = commit.body.toString('utf8');
   const headers = text.slice(0, text.indexOf('\n\n'));
-  const parent = /^parent ([0-9a-f]{40})$/m.exec(headers)?.[1] ?? null;
+  const parent = base ?? /^parent ([0-9a-f]{40})$/m.exec(headers)?.[1] ?? null;
   const time = Number(/^committer .* (\d+) [+-]\d{4}$/m.exec(headers)?.[1] ?? 0) * 1000;
   const summary = text.slice(headers.length + 2).split('\n')[0];
   const before: Snapshot = new Map();

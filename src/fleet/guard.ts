@@ -2,12 +2,16 @@
 // the bare repository as git's hook (the pushed objects are in git's quarantine, so it asks the
 // git binary, which sees them). A refusal is one line per problem on stderr: git sends it to the
 // pushing host ('remote: ...'), and the whole push is refused.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { batchObjects, runGit as git } from './git-run.js';
-import { HOST_FILES, MAX_FILE_BYTES, baselineOfRef, hostOfRef, hostRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
+import { DEFAULT_LIMITS, countPush, overLimit, packIndexOids, readQuarantine, type FleetLimits } from './limits.js';
+import { HOST_FILES, baselineOfRef, hostOfRef, hostRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
 
 export const ZERO = '0000000000000000000000000000000000000000';
+/** A refusal for a limit starts so ('remote: lsm: refused ...'): the line names the limit and the value. */
+export const LIMIT = 'lsm: ';
 
 export interface RefUpdate { old: string; new: string; ref: string }
 
@@ -73,8 +77,8 @@ function fastForward(gitdir: string, u: RefUpdate, commits: PushedCommit[] | str
   return git(gitdir, ['merge-base', '--is-ancestor', u.old, u.new]).code === 0;
 }
 
-/** Problems with the new commits of one update (linear history, valid snapshot trees). */
-function contentProblems(gitdir: string, commits: PushedCommit[] | string): string[] {
+/** Problems with the new commits of one update (linear history, valid snapshot trees, within the limits). */
+function contentProblems(gitdir: string, commits: PushedCommit[] | string, limits: FleetLimits): string[] {
   if (typeof commits === 'string') return [commits];
   for (const c of commits) if (c.parents.length > 1) return [`commit ${c.id.slice(0, 10)} is a merge: a host's history is linear`];
   const problems: string[] = [];
@@ -100,19 +104,25 @@ function contentProblems(gitdir: string, commits: PushedCommit[] | string): stri
   if (blobs.size === 0) return [];
   // one git for every blob: at most as much as that many snapshot files may hold (and 1 GiB) is read;
   // past it git is stopped and only then asked which blob is too big
-  const cap = Math.min(blobs.size * (MAX_FILE_BYTES + 100), 1 << 30);
+  const cap = Math.min(blobs.size * (limits.fileBytes + 100), 1 << 30);
   const batch = git(gitdir, ['cat-file', '--batch'], [...blobs.keys()].join('\n') + '\n', cap);
   if (batch.tooBig) {
     const sizes = git(gitdir, ['cat-file', '--batch-check'], [...blobs.keys()].join('\n') + '\n').out.toString().split('\n');
     for (const l of sizes) {
       const [oid, , size] = l.split(' ');
-      if (oid && Number(size) > MAX_FILE_BYTES) return [`${blobs.get(oid)}: ${size} bytes, more than a snapshot file may hold`];
+      const over = oid ? overLimit(limits, 'fileBytes', Number(size), `${blobs.get(oid)} is`) : null;
+      if (over) return [LIMIT + over];
     }
     return [`the pushed snapshot files hold more than ${cap} bytes`];
   }
   for (const { oid, type, size: n, body } of batchObjects(batch.out)) {
     if (type !== 'blob') return [`${blobs.get(oid) ?? oid}: not a blob`];
-    if (n > MAX_FILE_BYTES) return [`${blobs.get(oid)}: ${n} bytes, more than a snapshot file may hold`];
+    const tooBig = overLimit(limits, 'fileBytes', n, `${blobs.get(oid)} is`);
+    if (tooBig) return [LIMIT + tooBig];
+    let lines = 0;
+    for (let at = body.indexOf(10); at >= 0; at = body.indexOf(10, at + 1)) lines++;
+    const tooLong = overLimit(limits, 'lines', lines, `${blobs.get(oid)} has`);
+    if (tooLong) return [LIMIT + tooLong];
     const text = body.toString('utf8');
     if (Buffer.byteLength(text) !== n || text.includes('\ufffd')) { problems.push(`${blobs.get(oid)}: not UTF-8 text`); continue; }
     const p = snapshotTextProblem(blobs.get(oid)!, text);
@@ -140,11 +150,85 @@ function baselineProblems(gitdir: string, u: RefUpdate, host: string, updates: R
   return [];
 }
 
+export interface GuardOptions {
+  limits?: FleetLimits;
+  /** git's quarantine of this push (GIT_QUARANTINE_PATH): what it brought, before anything is kept */
+  quarantine?: string | null;
+  now?: number;
+}
+
+/** The host an update is for (its branch or its baseline), when the user may push it; else null. */
+function allowedHost(u: RefUpdate, user: string | undefined, users: Map<string, Set<string>>): string | null {
+  const host = hostOfRef(u.ref) ?? baselineOfRef(u.ref);
+  return host !== null && user && mayPush(users, user, host) ? host : null;
+}
+
+/**
+ * The objects of the quarantine that the new tips do not reach and the repository does not hold
+ * already: a pack of junk would be kept for ever (git gc keeps what a pack brought while it is
+ * recent, and the server never asked for it). A thin pack's bases, or an object sent again, are
+ * in the repository already: harmless.
+ */
+function unreachableObjects(gitdir: string, updates: RefUpdate[], q: ReturnType<typeof readQuarantine>): string[] | string {
+  const oids = [...q.loose];
+  for (const idx of q.packIndexes) {
+    const listed = packIndexOids(readFileSync(idx));
+    if (!listed) return `cannot list the pushed objects: ${idx} is not a pack index version 2`;
+    oids.push(...listed);
+  }
+  if (oids.length === 0) return [];
+  const tips = updates.filter((u) => u.new !== ZERO && u.new !== u.old).map((u) => u.new);
+  const not = updates.some((u) => u.old === ZERO) ? ['--all'] : updates.filter((u) => u.new !== ZERO).map((u) => u.old);
+  const reached = new Set<string>();
+  if (tips.length) {
+    const r = git(gitdir, ['rev-list', '--objects', '--no-object-names', ...tips, '--not', ...not]);
+    if (r.code !== 0) return `cannot list what the new tips reach: ${r.err.trim().split('\n')[0]}`;
+    for (const l of r.out.toString().split('\n')) if (l) reached.add(l);
+  }
+  const others = oids.filter((o) => !reached.has(o));
+  if (others.length === 0) return [];
+  // which of them the repository holds without this push: git without the quarantine
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_DIR: gitdir, GIT_OBJECT_DIRECTORY: join(gitdir, 'objects') };
+  delete env.GIT_QUARANTINE_PATH;
+  delete env.GIT_ALTERNATE_OBJECT_DIRECTORIES;
+  const held = spawnSync('git', ['cat-file', '--batch-check'], { cwd: gitdir, input: others.join('\n') + '\n', env, maxBuffer: 1 << 30 });
+  if (held.status !== 0) return `cannot look the pushed objects up: ${(held.stderr ?? '').toString().trim().split('\n')[0]}`;
+  return held.stdout.toString().split('\n').filter((l) => l.endsWith(' missing')).map((l) => l.split(' ')[0]);
+}
+
 /** Every reason to refuse these updates; empty: accept. */
-export function guard(gitdir: string, updates: RefUpdate[], user: string | undefined, users = readUserMap(gitdir)): string[] {
+export function guard(gitdir: string, updates: RefUpdate[], user: string | undefined, users = readUserMap(gitdir), o: GuardOptions = {}): string[] {
+  const limits = o.limits ?? DEFAULT_LIMITS;
   const problems: string[] = [];
+  const sayOf = (u: RefUpdate) => (why: string) => problems.push(why.startsWith(LIMIT) ? `${LIMIT}refused ${u.ref}: ${why.slice(LIMIT.length)}` : `refused ${u.ref}: ${why}`);
+  // the limits, when every update is one the user may make (else it is refused below, and not
+  // counted: nobody can use up another host's pushes), before the content is read
+  const changes = updates.filter((u) => u.old !== u.new);
+  if (changes.length && updates.every((u) => allowedHost(u, user, users) !== null)) {
+    const now = o.now ?? Date.now();
+    for (const host of new Set(changes.map((u) => allowedHost(u, user, users)!))) {
+      const refused = countPush(gitdir, host, limits, now);
+      if (refused) for (const u of changes.filter((c) => allowedHost(c, user, users) === host)) sayOf(u)(LIMIT + refused);
+    }
+    if (problems.length) return problems;
+    const q = o.quarantine ? readQuarantine(o.quarantine) : null;
+    const over = q && overLimit(limits, 'pushBytes', q.bytes, 'the push brings');
+    if (over) { for (const u of changes) sayOf(u)(LIMIT + over); return problems; }
+    refProblems(gitdir, updates, user, users, limits, sayOf);
+    if (problems.length || !q) return problems;
+    const junk = unreachableObjects(gitdir, updates, q);
+    if (typeof junk === 'string') for (const u of changes) sayOf(u)(junk);
+    else if (junk.length) for (const u of changes) sayOf(u)(`${LIMIT}the push brings ${junk.length} object${junk.length === 1 ? '' : 's'} its new tips do not reach (${junk[0].slice(0, 10)}${junk.length > 1 ? ', ...' : ''}): only a host's snapshots are kept`);
+    return problems;
+  }
+  refProblems(gitdir, updates, user, users, limits, sayOf);
+  return problems;
+}
+
+/** What each update may do: whose branch, append-only, a valid snapshot within the limits. */
+function refProblems(gitdir: string, updates: RefUpdate[], user: string | undefined, users: Map<string, Set<string>>, limits: FleetLimits, sayOf: (u: RefUpdate) => (why: string) => void): void {
   for (const u of updates) {
-    const say = (why: string) => problems.push(`refused ${u.ref}: ${why}`);
+    const say = sayOf(u);
     const baselineOf = baselineOfRef(u.ref);
     if (baselineOf !== null) { for (const p of baselineProblems(gitdir, u, baselineOf, updates, user, users)) say(p); continue; }
     const host = hostOfRef(u.ref);
@@ -157,7 +241,6 @@ export function guard(gitdir: string, updates: RefUpdate[], user: string | undef
       say(`non-fast-forward (${u.old.slice(0, 10)} is not an ancestor of ${u.new.slice(0, 10)}): the fleet history is append-only, rewritten history is refused`);
       continue;
     }
-    for (const p of contentProblems(gitdir, commits)) say(p);
+    for (const p of contentProblems(gitdir, commits, limits)) say(p);
   }
-  return problems;
 }

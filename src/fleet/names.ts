@@ -53,7 +53,6 @@ export const HOST_FILES = KINDS.filter((k) => k !== 'unattributed').map((k) => `
 
 // escaped text (snapshot/escape.ts): no control characters anywhere, never an empty line
 const BAD_LINE = /[\x00-\x1f\x7f]/;
-export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Why a file's text cannot be a snapshot file (newline-terminated unique escaped lines), or null. */
 export function snapshotTextProblem(path: string, text: string): string | null {

@@ -8,6 +8,8 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { join } from 'node:path';
 import { lockRepository, type Lock } from '../store/lock.js';
 import type { AlertSettings, DeliveryReport } from '../alert/index.js';
+import type { Alert } from '../alert/message.js';
+import { digestHead, digestHosts, mailDue, readDigest, writeDigest, type HeldChange } from './digest.js';
 import { fleetRefs, markSeen, recordPush, updateHostIndex, type FleetRefs, type PushRecord } from './catalog.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { recordCentralProblems } from './central-state.js';
@@ -83,30 +85,36 @@ export function drainQueue(gitdir: string): ReceiveReport {
 
 const SPOOLED = 'lsm/pushes.spooled'; // 'OFFSET' or 'OFFSET DONE': pushes.jsonl spooled up to OFFSET, and DONE commits of the record there
 
+/** How central mail is paced: at most one mail a host every `interval` ms (0: every change at once). */
+export interface MailPace { interval: number; now?: number }
+
 /**
- * Spool one central alert per commit recorded in pushes.jsonl since the last time. Call under
- * lockCentral. A commit counts as spooled only once its alert is on disk: the first failure stops
- * here, lsm/pushes.spooled says how far it got, and the next drain or check starts again there.
+ * Take the commits recorded in pushes.jsonl since the last time into each host's held changes
+ * (digest.ts), then spool what is due: a host's one change as its own alert, several as one digest.
+ * Call under lockCentral. Nothing counts as done before it is on disk: lsm/pushes.spooled moves past
+ * a record only once its commits are held, and held changes are let go only once their alert is
+ * spooled; the first failure stops here and the next drain or check starts again there.
  */
-export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>): Promise<{ spooled: number; problems: string[] }> {
+export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: MailPace): Promise<{ spooled: number; problems: string[] }> {
   const out = { spooled: 0, problems: [] as string[] };
+  const now = pace.now ?? Date.now();
   let offset = 0, done = 0;
   try { [offset, done] = readFileSync(join(gitdir, SPOOLED), 'utf8').trim().split(' ').map((x) => Number(x) || 0); done ||= 0; } catch { /* from the start */ }
-  let fd: number;
-  try { fd = openSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'r'); } catch { return out; }
-  let text: string;
-  try {
-    const size = fstatSync(fd).size;
-    if (size <= offset) return out;
-    const buf = Buffer.alloc(size - offset);
-    readSync(fd, buf, 0, buf.length, offset);
-    text = buf.toString('utf8');
-  } finally {
-    closeSync(fd);
+  let text = '';
+  let fd: number | null = null;
+  try { fd = openSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'r'); } catch { /* nothing recorded yet */ }
+  if (fd !== null) {
+    try {
+      const size = fstatSync(fd).size;
+      if (size > offset) {
+        const buf = Buffer.alloc(size - offset);
+        readSync(fd, buf, 0, buf.length, offset);
+        text = buf.toString('utf8');
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
-  // the alert pipeline is loaded only here, never in the push's own hook
-  const [{ alertSubject, buildAlert }, { Spool }, { unifiedDiff }, { pushedChange }] = await Promise.all([import('../alert/message.js'), import('../alert/spool.js'), import('../store/history.js'), import('./commit-read.js')]);
-  const spool = new Spool(alerts.spoolDir);
   const mark = async (at: string) => {
     try { await writeFileAtomic(join(gitdir, SPOOLED), at, join(gitdir, 'lsm'), 0o644, 'none'); return true; }
     catch (err) { out.problems.push(`cannot record how far central alerts are spooled (${SPOOLED}): ${(err as Error).message}`); return false; }
@@ -118,31 +126,65 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     try { rec = JSON.parse(line) as PushRecord; } catch { out.problems.push(`lsm/pushes.jsonl: a damaged record skipped at byte ${start}`); if (!(await mark(String(offset)))) return out; continue; }
     const host = rec.host;
     const range = rec.old === ZERO ? [rec.new] : [rec.new, '--not', rec.old];
-    const r = runGit(gitdir, ['rev-list', '--reverse', '--first-parent', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range]);
+    const r = runGit(gitdir, ['rev-list', '--reverse', '--first-parent', '--parents', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range]);
     if (r.code !== 0) { out.problems.push(`central alerts for hosts/${host}: cannot list the pushed commits: ${r.err.trim().split('\n')[0]} (retried next time)`); return out; }
-    const oids = r.out.toString().split('\n').filter(Boolean);
-    for (let i = done; i < oids.length; i++) {
-      const oid = oids[i];
-      try {
-        if (spool.has(`${oid}-fleet-host-${host}`)) continue;
-        const { change, before, after } = pushedChange(gitdir, oid);
-        if (change.parent === null) continue; // a host's first snapshot is its starting point, not a change
-        const diff = unifiedDiff(before, after);
-        // two hosts can make the same commit (same snapshot, same second): the id names the host too
-        const alert = { ...buildAlert(change, null, diff, host, `${gitdir} (branch hosts/${host})`), id: `${oid}-fleet-host-${host}` };
-        alert.subject = alertSubject(alert, host); // 'web-1: +1 tcp 0.0.0.0:4444': the host, not the server SUB names
-        if (await spool.add(alert)) out.spooled++;
-      } catch (err) {
-        // not spooled, so not counted: what is done of this record is marked, the rest retried
-        out.problems.push(`central alert for hosts/${host} ${oid.slice(0, 10)} not spooled in ${alerts.spoolDir} (retried next time): ${(err as Error).message}`);
-        if (i > done) await mark(`${start} ${i}`);
-        return out;
-      }
+    const state = readDigest(gitdir, host);
+    const held = new Set(state.held.map((h) => h.oid));
+    for (const l of r.out.toString().split('\n').filter(Boolean).slice(done)) {
+      const [oid, parent] = l.split(' ');
+      // a host's first snapshot is its starting point, not a change
+      if (parent !== undefined && !held.has(oid)) { state.held.push({ oid, t: rec.t }); held.add(oid); }
     }
     done = 0;
+    try { writeDigest(gitdir, host, state); } catch (err) {
+      out.problems.push(`central alerts for hosts/${host}: cannot hold its changes in lsm/digest (retried next time): ${(err as Error).message}`);
+      return out;
+    }
     if (!(await mark(String(offset)))) return out; // after each record: a crash repeats at most one
   }
+  const { Spool } = await import('../alert/spool.js');
+  const spool = new Spool(alerts.spoolDir);
+  for (const host of digestHosts(gitdir)) {
+    const state = readDigest(gitdir, host);
+    if (!mailDue(state, pace.interval, now)) continue;
+    // an interval of 0: every change its own mail, as they came; else all held ones in one
+    const mails = pace.interval === 0 ? state.held.map((h) => [h]) : [state.held];
+    for (const [i, held] of mails.entries()) {
+      try {
+        const alert = await centralAlert(gitdir, host, held, pace.interval);
+        if (!spool.has(alert.id) && await spool.add(alert)) out.spooled++;
+        writeDigest(gitdir, host, { lastMail: now, held: mails.slice(i + 1).flat() });
+      } catch (err) {
+        // not spooled: still held, retried by the next drain or check
+        out.problems.push(`central alert for hosts/${host} ${held[0].oid.slice(0, 10)}${held.length > 1 ? ` and ${held.length - 1} more changes` : ''} not spooled in ${alerts.spoolDir} (retried next time): ${(err as Error).message}`);
+        break;
+      }
+    }
+  }
   return out;
+}
+
+/** One held change: its alert as ever; several: one digest naming each, showing the net change. */
+async function centralAlert(gitdir: string, host: string, held: HeldChange[], interval: number): Promise<Alert> {
+  // the alert pipeline is loaded only here, never in the push's own hook
+  const [{ alertSubject, alertText, buildAlert }, { unifiedDiff }, { pushedChange }, { boundField, prefixWithin, MAIL_BODY_MAX }, { escapeField }, { formatDuration }] = await Promise.all([
+    import('../alert/message.js'), import('../store/history.js'), import('./commit-read.js'), import('../alert/bounds.js'), import('../snapshot/escape.js'), import('../duration.js')]);
+  const first = held[0].oid, last = held[held.length - 1].oid;
+  const parent = held.length === 1 ? undefined : runGit(gitdir, ['rev-parse', '--verify', '--quiet', `${first}^`]).out.toString().trim() || undefined;
+  const { change, before, after } = pushedChange(gitdir, last, parent);
+  const where = `${gitdir} (branch hosts/${host})`;
+  const alert = { ...buildAlert(change, null, unifiedDiff(before, after), host, where), id: `${last}-fleet-host-${host}` };
+  alert.subject = alertSubject(alert, host); // 'web-1: +1 tcp 0.0.0.0:4444': the host, not the server SUB names
+  if (held.length === 1) return alert;
+  // each change's own line (a host wrote it: escaped, bounded), then the net change, within the mail's bound
+  const summaries = runGit(gitdir, ['log', '--first-parent', '--format=%H %s', `${first}^..${last}`]).out.toString('utf8').split('\n');
+  const summary = new Map(summaries.map((l) => [l.slice(0, 40), boundField(escapeField(l.slice(41)), 200)]));
+  const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const head = digestHead(host, held.map((h) => ({ ...h, summary: summary.get(h.oid) ?? '' })), formatDuration(interval), stamp).join('\n') + '\n';
+  const digest = { ...alert, id: `${last}-fleet-digest-${host}-${held.length}`, subject: alertSubject({ ...alert, subject: undefined }, `${host}: ${held.length} changes`) };
+  const budget = MAIL_BODY_MAX - Buffer.byteLength(head);
+  digest.notice = budget > 64 << 10 ? head + alertText(alert, budget) : prefixWithin(head, MAIL_BODY_MAX - 200) + `\n…[cut: the rest of ${held.length} changes; lsm fleet log --host ${host}]\n`;
+  return digest;
 }
 
 /**
@@ -150,11 +192,11 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
  * alert), and run after the push has returned (the hook starts them apart), so a slow mail server
  * never holds a host's push.
  */
-export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>): Promise<DeliveryReport> {
+export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: MailPace): Promise<DeliveryReport> {
   const lock = await lockCentral(gitdir);
   try {
     const queued = drainQueue(gitdir);
-    const spooled = await spoolReceived(gitdir, alerts);
+    const spooled = await spoolReceived(gitdir, alerts, pace);
     const { deliver } = await import('../alert/index.js');
     const report = await deliver({ ...alerts, host: '', repoDir: gitdir });
     const problems = [...queued.problems, ...spooled.problems, ...report.problems];
@@ -176,10 +218,10 @@ export function queued(gitdir: string): boolean {
  * fleet's steady heartbeats, is one node start, not one a push; after shiftMs it ends, and the
  * hook's loop starts the next one if anything is queued.
  */
-export async function drainWhileQueued(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, o = { lingerMs: 2000, shiftMs: 600_000 }): Promise<void> {
+export async function drainWhileQueued(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: MailPace, o = { lingerMs: 2000, shiftMs: 600_000 }): Promise<void> {
   const started = Date.now();
   do {
-    await deliverCentral(gitdir, alerts);
+    await deliverCentral(gitdir, alerts, pace);
     for (const until = Date.now() + o.lingerMs; !queued(gitdir) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
   } while (queued(gitdir) && Date.now() - started < o.shiftMs);
 }

@@ -31,6 +31,7 @@ describe('config keys', () => {
       user: ['root'], subject: `LSM Port Monitor Alert on ${hostname()}`, from: `lsm@${hostname()}`, sendmail, smtpUrl: '', smtpInsecure: false,
       hooksDir: '/etc/lsm/hooks.d', eventLog: '/var/log/lsm/events.jsonl', spoolDir: '/var/lib/lsm/spool', ignoreFile: '/etc/lsm/ignore',
       established: false, schedule: 'cron', driftReminderHours: 0, metricsFile: '', remote: '', remoteTokenFile: '', hostId: hostname(), interval: '10m',
+      fleetMaxPushBytes: 64 << 20, fleetMaxFileBytes: 32 << 20, fleetMaxLines: 500_000, fleetMaxPushesPerMinute: 12, fleetMailInterval: 600_000,
     };
     const none = loadConfig(undefined, { ...root, configDir: '/nonexistent' });
     expect(none.config).toEqual({ ...expected, hooksDir: '/nonexistent/hooks.d', ignoreFile: '/nonexistent/ignore' });

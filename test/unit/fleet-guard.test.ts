@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZERO, guard } from '../../src/fleet/guard.js';
-import { MAX_FILE_BYTES } from '../../src/fleet/names.js';
+import { DEFAULT_LIMITS, type FleetLimits } from '../../src/fleet/limits.js';
 
 const SSHD = '0.0.0.0:22  sshd  root  /usr/sbin/sshd\n';
 type File = [mode: string, path: string, body: string | Buffer];
@@ -35,7 +35,8 @@ function server(): string {
   return gitdir;
 }
 const land = (gitdir: string, host: string, id: string) => execFileSync('git', ['--git-dir', gitdir, 'update-ref', `refs/heads/hosts/${host}`, id]);
-const check = (gitdir: string, old: string, id: string, host = 'web-1') => guard(gitdir, [{ old, new: id, ref: `refs/heads/hosts/${host}` }], host);
+// (many checks a test: the rate limit is another test's)
+const check = (gitdir: string, old: string, id: string, host = 'web-1', limits: Partial<FleetLimits> = {}) => guard(gitdir, [{ old, new: id, ref: `refs/heads/hosts/${host}` }], host, undefined, { limits: { ...DEFAULT_LIMITS, pushesPerMinute: 1e6, ...limits } });
 
 describe('fleet guard: the pushed commits', () => {
   it('accepts a new host history and a fast-forward of several snapshots', () => {
@@ -109,16 +110,29 @@ describe('fleet guard: the pushed commits', () => {
     for (const [i, [body, why]] of cases.entries()) expect(check(g, a, pushed(g, valid(body as string), [a], 20 + i)).join('\n')).toMatch(why);
   });
 
-  it('refuses a snapshot file bigger than MAX_FILE_BYTES, and names it, without reading past the limit', () => {
+  it('refuses a snapshot file bigger than FLEET_MAX_FILE_BYTES, and names it, the limit and the value, without reading past the limit', () => {
     const g = server();
     const a = pushed(g, valid());
     land(g, 'web-1', a);
     const line = '0.0.0.0:1  x  root  /x\n';
-    const big = Buffer.alloc(MAX_FILE_BYTES + line.length, line); // valid lines (the same one repeated), one more than fits
+    const fileBytes = 1 << 20;
+    const big = Buffer.alloc(fileBytes + line.length, line); // valid lines (the same one repeated), one more than fits
     const c = pushed(g, [...valid().slice(1), ['100644', 'host/tcp', big]], [a], 30);
-    expect(check(g, a, c)).toEqual([`refused refs/heads/hosts/web-1: host/tcp: ${big.length} bytes, more than a snapshot file may hold`]);
+    const said = `lsm: refused refs/heads/hosts/web-1: host/tcp is ${big.length} bytes (1.0 MiB), over FLEET_MAX_FILE_BYTES=${fileBytes} (1 MiB)`;
+    expect(check(g, a, c, 'web-1', { fileBytes })).toEqual([said]);
     // beside a small file the limit is still per file
     const d = pushed(g, [...valid().slice(2), ['100644', 'host/udp', '0.0.0.0:53  dns  root  /d\n'], ['100644', 'host/tcp', big]], [a], 31);
-    expect(check(g, a, d)).toEqual([`refused refs/heads/hosts/web-1: host/tcp: ${big.length} bytes, more than a snapshot file may hold`]);
+    expect(check(g, a, d, 'web-1', { fileBytes })).toEqual([said]);
+  });
+
+  it('refuses a snapshot file of more lines than FLEET_MAX_LINES, at the first line too many', () => {
+    const g = server();
+    const a = pushed(g, valid());
+    land(g, 'web-1', a);
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => `0.0.0.0:${i + 1}  x  root  /x\n`).join('');
+    const atLimit = pushed(g, valid(lines(1000)), [a], 40);
+    const over = pushed(g, valid(lines(1001)), [a], 41);
+    expect(check(g, a, atLimit, 'web-1', { lines: 1000 })).toEqual([]);
+    expect(check(g, a, over, 'web-1', { lines: 1000 })).toEqual(['lsm: refused refs/heads/hosts/web-1: host/tcp has 1001 lines, over FLEET_MAX_LINES=1000']);
   });
 });

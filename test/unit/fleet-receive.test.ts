@@ -46,17 +46,17 @@ describe('fleet receive', () => {
     expect(readFileSync(join(gitdir, 'lsm', 'seen', 'web-1'), 'utf8')).toBe(String((T0 + 60) * 1000));
     received(gitdir, [{ old: d, new: d, ref: 'refs/heads/hosts/web-1' }], 'web-1', (T0 + 55) * 1000);
     expect(readFileSync(join(gitdir, 'lsm', 'seen', 'web-1'), 'utf8')).toBe(String((T0 + 60) * 1000));
-    const first = await spoolReceived(gitdir, alerts);
+    const first = await spoolReceived(gitdir, alerts, { interval: 0 });
     expect(first).toEqual({ spooled: 3, problems: [] });
     const ids = new Spool(alerts.spoolDir).list().map((e) => e.alert.id).sort();
     expect(ids).toEqual([b, c, d].map((x) => `${x}-fleet-host-web-1`).sort());
     // spooled once: a later run (delivered meanwhile: the spool emptied) spools nothing again
     const spool = new Spool(alerts.spoolDir);
     for (const e of spool.list()) spool.remove(e);
-    expect(await spoolReceived(gitdir, alerts)).toEqual({ spooled: 0, problems: [] });
+    expect(await spoolReceived(gitdir, alerts, { interval: 0 })).toEqual({ spooled: 0, problems: [] });
     // a record being written (no newline yet) waits for the next run
     writeFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8') + '{"t":1,"host":"web-1"');
-    expect(await spoolReceived(gitdir, alerts)).toEqual({ spooled: 0, problems: [] });
+    expect(await spoolReceived(gitdir, alerts, { interval: 0 })).toEqual({ spooled: 0, problems: [] });
   });
 
   it('one process spools push after push, and a repack between them (packs replaced) changes nothing it reads', async () => {
@@ -76,7 +76,7 @@ describe('fleet receive', () => {
       const before = packs();
       if (i === 2) execFileSync('git', ['--git-dir', gitdir, 'gc', '--quiet']); // what the drain's gc --auto does
       if (i === 2) expect(packs().some((p) => before.includes(p))).toBe(false);
-      expect(await spoolReceived(gitdir, alerts)).toEqual({ spooled: 1, problems: [] });
+      expect(await spoolReceived(gitdir, alerts, { interval: 0 })).toEqual({ spooled: 1, problems: [] });
       const spooled = new Spool(alerts.spoolDir).list().find((e) => e.alert.id === `${next}-fleet-host-web-1`)!;
       expect(spooled.alert.diff).toContain(`+0.0.0.0:${4440 + i}  nc  root  /usr/bin/nc\n`);
       if (i > 1) expect(spooled.alert.diff).toContain(`-0.0.0.0:${4439 + i}  nc  root  /usr/bin/nc\n`);
@@ -116,14 +116,14 @@ describe('fleet receive', () => {
     const recorded = () => readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).host);
     queue(0);
     const later = setTimeout(() => queue(1), 300); // a push while the drain waits for more
-    await drainWhileQueued(gitdir, alerts, { lingerMs: 1500, shiftMs: 60_000 });
+    await drainWhileQueued(gitdir, alerts, { interval: 0 }, { lingerMs: 1500, shiftMs: 60_000 });
     clearTimeout(later);
     expect(recorded()).toEqual(['web-1', 'web-2']);
     expect(readdirSync(q)).toEqual([]);
     // a shift's end: the drain stops even with pushes queued (the hook's loop starts the next)
     queue(2);
     writeFileSync(join(q, '1793491200009-9.tmp'), 'web-1\n'); // one being written: not a push yet
-    await drainWhileQueued(gitdir, alerts, { lingerMs: 0, shiftMs: 0 });
+    await drainWhileQueued(gitdir, alerts, { interval: 0 }, { lingerMs: 0, shiftMs: 0 });
     expect(recorded()).toEqual(['web-1', 'web-2', 'web-3']);
   });
 });

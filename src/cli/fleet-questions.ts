@@ -6,8 +6,9 @@ import { parseDuration, parseTime } from '../duration.js';
 import { EXIT, LsmError } from '../errors.js';
 import { centralFailing } from '../fleet/central-state.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../fleet/questions.js';
+import { readOnlyConfig } from '../run/settings.js';
 import { fleetGitdir } from './fleet-gitdir.js';
-import { context, type GlobalArgs } from './global-options.js';
+import type { GlobalArgs } from './global-options.js';
 import { duration, time } from './option-check.js';
 import { out } from './output.js';
 
@@ -34,7 +35,7 @@ export const status: Sub = {
   builder: (y: Argv) => y.options(statusOptions),
   handler: (argv: FleetArgv) => {
     const gitdir = fleetGitdir(argv);
-    const rows = fleetStatus(gitdir, silentAfter(argv, context(argv).loaded.config.interval));
+    const rows = fleetStatus(gitdir, silentAfter(argv, readOnlyConfig(argv).config.interval));
     const failing = centralFailing(gitdir);
     const central = failing && { failingSince: new Date(failing.since).toISOString(), problems: failing.problems };
     // central alerts not spooled or delivered: the answer is given, and its exit says the server is not doing its job

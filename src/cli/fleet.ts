@@ -3,8 +3,8 @@
 // reindex and verify rebuild and check the derived index.
 import type { Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Spool } from '../alert/spool.js';
-import { loadConfig } from '../config.js';
 import { EXIT } from '../errors.js';
 import { reindex, verifyIndex } from '../fleet/catalog.js';
 import { fleetStatus } from '../fleet/questions.js';
@@ -13,7 +13,7 @@ import { deliverCentral, lockCentral } from '../fleet/receive.js';
 import { span, tellSilence } from '../fleet/silence.js';
 import { initServer } from '../fleet/server.js';
 import { alertSettings } from '../run/alerts.js';
-import { centralContext, type GlobalArgs } from '../run/settings.js';
+import { centralConfig, centralContext, type GlobalArgs } from '../run/settings.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import { blame, diff, fleetOption, log, silentAfter, status, statusOptions, where, type FleetArgs, type FleetArgv } from './fleet-questions.js';
 import { runGuard, runReceive } from './fleet-hook.js';
@@ -36,9 +36,9 @@ const subcommands: Sub[] = [
       'web-user': { type: 'string', describe: 'the user the web server runs as (owns DIR)' },
     }),
     handler: (argv: FleetArgv) => {
-      // what the hooks write outside the repository, as the config says
-      // (read, not checked: what the web server's user owns is not root's, and context() would refuse it)
-      const settings = argv['web-user'] ? loadConfig(argv.config || process.env.LSM_CONFIG || undefined).config : null;
+      // what the hooks write, where they place it (the repository's own lsm/spool when SPOOL_DIR is
+      // left unset); read, not checked: what the web server's user owns is not root's, and context() would refuse it
+      const settings = argv['web-user'] ? centralConfig(argv, resolve(argv.dir)).config : null;
       const writes = settings ? [{ path: settings.spoolDir, what: "SPOOL_DIR (the central alerts' spool)" }, { path: settings.eventLog, what: 'EVENT_LOG' }] : [];
       out(initServer(argv.dir, { config: argv.config, listen: argv.listen, port: argv.port, htpasswd: argv.htpasswd, user: argv['web-user'], writes }).trimEnd());
     },

@@ -1,14 +1,17 @@
 // The fleet questions' edges, in-process on a real central repository (real git, branches written
 // with git fast-import, pushes recorded as the drain records them): a host that sends only
 // heartbeats is alive, one that sends nothing is silent, the limit itself is not yet silence; a
-// change the server received exactly at T is in `log --since T` (and one a millisecond before is not).
+// change the server received exactly at T is in `log --since T` (and one a millisecond before is not);
+// `fleet check` tells a silence once, and a return once, into a real spool.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { markSeen, recordPush, updateHostIndex } from '../../src/fleet/catalog.js';
+import { Spool } from '../../src/alert/spool.js';
+import { lastSeen, markSeen, recordPush, updateHostIndex } from '../../src/fleet/catalog.js';
 import { fleetLog, fleetStatus } from '../../src/fleet/questions.js';
+import { tellSilence } from '../../src/fleet/silence.js';
 
 const HOUR = 3_600_000;
 const T = Date.parse('2026-11-01T12:00:00Z'); // the --since of the log tests, and when web-1's second change arrived
@@ -71,5 +74,21 @@ describe('fleet questions: heartbeats and --since at its edge', () => {
     expect(fleetLog(gitdir, { since: T + 1 })).toEqual([]);
     // the same edge for one host: its latest change is exactly T, so it is not skipped unread
     expect(fleetLog(gitdir, { since: T, host: 'web-1' }).map((e) => e.commit)).toEqual([web1[1]]);
+  });
+
+  it('a heartbeat never moves last seen back; check tells the silent host once and its return once, never the one sending heartbeats', async () => {
+    markSeen(gitdir, 'web-1', T); // a late drain recording an old push after a newer heartbeat
+    expect(lastSeen(gitdir, 'web-1')).toBe(NOW - 5 * 60_000);
+    const spool = new Spool(mkdtempSync(join(tmpdir(), 'lsm-fleet-q-spool-')));
+    const subjects = () => spool.list().map((e) => e.alert.subject).sort();
+    const check = async (now: number) => (await tellSilence(gitdir, spool, fleetStatus(gitdir, HOUR, now), '1h', now)).raised;
+    expect(await check(NOW)).toBe(1);
+    expect(subjects()).toEqual(['web-2: silent for 10h, last push 2026-11-01T11:59:59.999Z']);
+    expect(await check(NOW + 60_000)).toBe(0); // told once per silence
+    markSeen(gitdir, 'web-2', NOW + 120_000); // web-2's heartbeat
+    expect(await check(NOW + 180_000)).toBe(1);
+    expect(subjects()).toEqual(['web-2: pushing again, silent since 2026-11-01T11:59:59.999Z', 'web-2: silent for 10h, last push 2026-11-01T11:59:59.999Z']);
+    expect(await check(NOW + 240_000)).toBe(0); // its return, once
+    rmSync(spool.dir, { recursive: true, force: true });
   });
 });

@@ -1,15 +1,18 @@
-// docs/fleet.md's server recipe as it is written: `lsm fleet init --web-user www-data` with the
-// central config leaving SPOOL_DIR unset, `chown -R www-data:` the repository; then root asks the
+// docs/fleet.md's server recipe as it is written (its commands run under a test directory): a
+// central config www-data can read, SPOOL_DIR left unset, `lsm fleet init --web-user www-data`,
+// `chown -R www-data:` the repository; then root asks the
 // fleet questions with that config (a spool www-data owns) and gets answers, while writing nothing
 // into what www-data owns (a link planted there leads nowhere) and refusing to rewrite its index.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const WEB = 'www-data';
+const BIN = join(__dirname, '..', '..', 'bin');
+const DOC = join(__dirname, '..', '..', 'docs', 'fleet.md');
 
 const lsm = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 
@@ -28,18 +31,30 @@ describe("fleet questions as root on the web server user's repository", { timeou
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'lsm-fleet-root-'));
     chmodSync(tmp, 0o755); // www-data reaches the repository
-    gitdir = join(tmp, 'srv', 'fleet.git');
-    mkdirSync(join(tmp, 'etc'));
-    conf = join(tmp, 'etc', 'lsm.conf');
-    // the recipe's central config: SPOOL_DIR and EVENT_LOG left unset (the repository's own lsm/)
-    writeFileSync(conf, 'USER="fleet@example.org"\nSMTP_URL="smtp://127.0.0.1:2525"\n', { mode: 0o600 });
+    gitdir = join(tmp, 'srv', 'lsm', 'fleet.git');
+    conf = join(tmp, 'etc', 'lsm', 'fleet.conf');
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it("init --web-user, with the config's spool left unset, places it in the repository and passes its own check", () => {
-    const init = lsm(['fleet', 'init', gitdir, '--config', conf, '--listen', '127.0.0.1', '--port', '8080', '--htpasswd', join(tmp, 'etc', 'fleet.htpasswd'), '--web-user', WEB]);
-    expect([init.status, init.stderr]).toEqual([0, '']);
-    expect(init.stdout).toContain('server.username = "www-data"');
+  it("docs/fleet.md's server recipe runs as it is written (under a test directory): the config the web server's user reads, the spool in the repository", () => {
+    const block = /## The server\n[^]*?```sh\n([^]*?)```/.exec(readFileSync(DOC, 'utf8'))![1].replace(/\\\n\s*/g, '');
+    const lines = block.split('\n').filter((l) => l && !/^(apt-get|htpasswd|lighttpd) /.test(l)); // packages installed here; htpasswd asks a password; lighttpd: fleet.test.ts
+    expect(lines.map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(['install -D', "echo 'USER=\"security@example.org\"'", 'lsm fleet', 'chown -R']);
+    for (const line of lines) {
+      const cmd = line.replace(/ \/etc\/lighttpd\//g, ` ${tmp}/`).replace(/ (\/etc|\/srv)\//g, ` ${tmp}$1/`);
+      const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, PATH: `${BIN}:${process.env.PATH}` } });
+      expect([cmd, r.status, r.stderr], cmd).toEqual([cmd, 0, '']);
+    }
+    expect(readFileSync(join(tmp, 'lsm-fleet.conf'), 'utf8')).toContain('server.username = "www-data"');
+    expect(statSync(gitdir).uid).toBe(33);
+  });
+
+  it("init refuses a config the web server's user cannot read (root's mode 600 lsm.conf): the hooks would lose every alert", () => {
+    const own = join(tmp, 'etc', 'lsm', 'lsm.conf');
+    writeFileSync(own, 'USER="root@example.org"\n', { mode: 0o600 });
+    const init = lsm(['fleet', 'init', join(tmp, 'other.git'), '--config', own, '--htpasswd', join(tmp, 'htpasswd'), '--web-user', WEB]);
+    expect([init.status, init.stdout]).toEqual([2, '']);
+    expect(init.stderr).toBe(`lsm: the web server's user www-data cannot read --config ${own}: the hooks run as www-data and would lose central alerts; give the central alerts a config of their own that www-data can read (docs/fleet.md: install -m 640 -g www-data), then run lsm fleet init again\n`);
   });
 
   it('root asks status, where and log with the central config naming a spool www-data owns; nothing root-owned appears in the repository', () => {
@@ -49,9 +64,9 @@ describe("fleet questions as root on the web server user's repository", { timeou
     mkdirSync(join(gitdir, 'lsm', 'seen'), { recursive: true });
     writeFileSync(join(gitdir, 'lsm', 'seen', 'web-1'), String(Date.now()));
     // the docs' other choice: SPOOL_DIR names a directory the web server's user owns
-    mkdirSync(join(tmp, 'srv', 'spool'));
-    writeFileSync(conf, `USER="fleet@example.org"\nSMTP_URL="smtp://127.0.0.1:2525"\nSPOOL_DIR="${join(tmp, 'srv', 'spool')}"\n`, { mode: 0o600 });
-    execFileSync('chown', ['-R', `${WEB}:`, gitdir, join(tmp, 'srv', 'spool')]); // the recipe's chown
+    mkdirSync(join(tmp, 'srv', 'lsm', 'spool'));
+    writeFileSync(conf, `USER="fleet@example.org"\nSMTP_URL="smtp://127.0.0.1:2525"\nSPOOL_DIR="${join(tmp, 'srv', 'lsm', 'spool')}"\n`);
+    execFileSync('chown', ['-R', `${WEB}:`, gitdir, join(tmp, 'srv', 'lsm', 'spool')]); // the recipe's chown
     // www-data plants a link where root would write the index: its target must stay empty
     trap = join(tmp, 'trap');
     mkdirSync(trap, { mode: 0o700 });

@@ -7,8 +7,9 @@ import { EXIT, LsmError } from '../errors.js';
 import { centralFailing } from '../fleet/central-state.js';
 import { pendingMail } from '../fleet/digest.js';
 import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../fleet/questions.js';
+import { readOnlyConfig } from '../run/settings.js';
 import { fleetGitdir } from './fleet-gitdir.js';
-import { context, type GlobalArgs } from './global-options.js';
+import type { GlobalArgs } from './global-options.js';
 import { duration, time } from './option-check.js';
 import { out } from './output.js';
 
@@ -35,7 +36,7 @@ export const status: Sub = {
   builder: (y: Argv) => y.options(statusOptions),
   handler: (argv: FleetArgv) => {
     const gitdir = fleetGitdir(argv);
-    const { config } = context(argv).loaded;
+    const { config } = readOnlyConfig(argv);
     const rows = fleetStatus(gitdir, silentAfter(argv, config.interval));
     const failing = centralFailing(gitdir);
     // changes held for a host's next central mail (one a host every FLEET_MAIL_INTERVAL): shown, never silent

@@ -2,10 +2,11 @@
 // status, where, log, blame, diff answer questions across hosts; check alerts on silent hosts;
 // reindex and verify rebuild and check the derived index.
 import type { Argv, CommandModule } from 'yargs';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Spool } from '../alert/spool.js';
-import { loadConfig } from '../config.js';
-import { EXIT } from '../errors.js';
+import { EXIT, LsmError } from '../errors.js';
 import { reindex, verifyIndex } from '../fleet/catalog.js';
 import { fleetStatus } from '../fleet/questions.js';
 import { recordCentralProblems } from '../fleet/central-state.js';
@@ -13,7 +14,7 @@ import { deliverCentral, lockCentral } from '../fleet/receive.js';
 import { span, tellSilence } from '../fleet/silence.js';
 import { initServer } from '../fleet/server.js';
 import { alertSettings } from '../run/alerts.js';
-import { centralContext, type GlobalArgs } from '../run/settings.js';
+import { centralConfig, centralContext, type GlobalArgs } from '../run/settings.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import { blame, diff, fleetOption, log, silentAfter, status, statusOptions, where, type FleetArgs, type FleetArgv } from './fleet-questions.js';
 import { runGuard, runReceive } from './fleet-hook.js';
@@ -21,6 +22,13 @@ import { wholeNumber } from './option-check.js';
 import { out } from './output.js';
 
 type Args = FleetArgs;
+
+/** The hooks run as the web server's user with --config: one it cannot read would lose every central alert. */
+function hooksReadConfig(user: string, config: string): void {
+  if (process.getuid?.() !== 0) return; // only root can act as another user
+  const r = spawnSync('runuser', ['-u', user, '--', 'test', '-r', resolve(config)]);
+  if (r.status !== 0) throw new LsmError(`the web server's user ${user} cannot read --config ${config}: the hooks run as ${user} and would lose central alerts; give the central alerts a config of their own that ${user} can read (docs/fleet.md: install -m 640 -g ${user}), then run lsm fleet init again`, EXIT.USAGE);
+}
 const readStdin = () => readFileSync(0, 'utf8');
 const json = (v: unknown) => out(JSON.stringify(v));
 type Sub = CommandModule<Args, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -36,11 +44,13 @@ const subcommands: Sub[] = [
       'web-user': { type: 'string', describe: 'the user the web server runs as (owns DIR)' },
     }),
     handler: (argv: FleetArgv) => {
-      // what the hooks write outside the repository, as the config says
-      // (read, not checked: what the web server's user owns is not root's, and context() would refuse it)
-      const settings = argv['web-user'] ? loadConfig(argv.config || process.env.LSM_CONFIG || undefined).config : null;
+      // what the hooks write, where they place it (the repository's own lsm/spool when SPOOL_DIR is
+      // left unset); read, not checked: what the web server's user owns is not root's, and context() would refuse it
+      const settings = argv['web-user'] ? centralConfig(argv, resolve(argv.dir)).config : null;
       const writes = settings ? [{ path: settings.spoolDir, what: "SPOOL_DIR (the central alerts' spool)" }, { path: settings.eventLog, what: 'EVENT_LOG' }] : [];
-      out(initServer(argv.dir, { config: argv.config, listen: argv.listen, port: argv.port, htpasswd: argv.htpasswd, user: argv['web-user'], writes }).trimEnd());
+      const served = initServer(argv.dir, { config: argv.config, listen: argv.listen, port: argv.port, htpasswd: argv.htpasswd, user: argv['web-user'], writes }).trimEnd();
+      if (argv['web-user'] && argv.config) hooksReadConfig(argv['web-user'], argv.config);
+      out(served);
     },
   },
   {

@@ -17,9 +17,10 @@
 // Times are the server's: a change's 'rt' is when the first push that brought it was recorded
 // (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
 // mirror clone) the commit date stands in.
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { EXIT, LsmError } from '../errors.js';
 import { gitOut, runGit } from './git-run.js';
 import { BASELINE_PREFIX, HOST_PREFIX, baselineOfRef, hostOfRef } from './names.js';
 
@@ -57,6 +58,21 @@ const partDir = (gitdir: string, part: Part) => join(indexDir(gitdir), part);
 const fileOf = (gitdir: string, part: Part, host: string) => join(partDir(gitdir, part), `${host}.json`);
 
 const git = (gitdir: string, args: string[]): string => gitOut(gitdir, args).toString('utf8');
+
+/**
+ * Whether this run may write the index: any user but root may (the kernel refuses what it must
+ * not); root only where root owns the repository, its lsm/ and lsm/index/ (none a symbolic link).
+ * Root asking questions of the web server user's repository writes nothing there (that user could
+ * plant a link where root would write): it answers from what it rebuilds in memory (`built`).
+ */
+function writesIndex(gitdir: string): boolean {
+  if ((process.geteuid?.() ?? 0) !== 0) return true;
+  return [gitdir, join(gitdir, 'lsm'), indexDir(gitdir)].every((p) => {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    return !st || (st.uid === 0 && !st.isSymbolicLink());
+  });
+}
+const built = new Map<string, string>(); // index file -> its text, built by a run that does not own the index
 
 export interface FleetRefs { tips: Map<string, string>; baselines: Map<string, string> }
 
@@ -119,7 +135,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** A part's JSON text, when its header says it was built from `tip` (any tip when not given) and its checksum holds. */
 function readPartText(gitdir: string, part: Part, host: string, tip?: string): string | null {
   let text: string;
-  try { text = readFileSync(fileOf(gitdir, part, host), 'utf8'); } catch { return null; }
+  const path = fileOf(gitdir, part, host);
+  try { text = built.get(path) ?? readFileSync(path, 'utf8'); } catch { return null; }
   const nl = text.indexOf('\n');
   try {
     const head = JSON.parse(text.slice(0, nl)) as { v?: number; tip?: string; sha256?: string };
@@ -150,6 +167,7 @@ function partTexts(h: HostHistory, now: HostNow): Record<Part, string> {
 }
 
 function writePart(gitdir: string, part: Part, host: string, text: string): void {
+  if (!writesIndex(gitdir)) { built.set(fileOf(gitdir, part, host), text); return; }
   mkdirSync(partDir(gitdir, part), { recursive: true });
   const path = fileOf(gitdir, part, host);
   const tmp = `${path}.${process.pid}.tmp`;
@@ -313,6 +331,7 @@ const lastPush = (records: PushRecord[] | undefined) => (records?.length ? Math.
 
 /** Rebuild every host's index from the branches (and the push record). */
 export function reindex(gitdir: string): number {
+  if (!writesIndex(gitdir)) throw new LsmError(`refusing to rewrite the index of ${gitdir}: it is another user's, and root writes nothing there (run lsm fleet reindex as its owner: runuser -u USER -- lsm fleet reindex)`, EXIT.UNSAFE);
   const pushes = recordsByHost(gitdir);
   const { tips, baselines } = fleetRefs(gitdir);
   mkdirSync(indexDir(gitdir), { recursive: true });

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config.js';
 import { EXIT, LsmError } from '../errors.js';
 import { hostIdProblem } from '../fleet/names.js';
-import { checkRunPaths } from '../safe-path.js';
+import { checkPath, checkRunPaths } from '../safe-path.js';
 
 export interface GlobalArgs {
   repo?: string;
@@ -89,10 +89,28 @@ export function context(argv: GlobalArgs): Context {
  * (whose alerts `lsm status` counts as the host's).
  */
 export function centralContext(argv: GlobalArgs, gitdir: string): Context {
-  given(argv);
-  const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
-  keepInRepository(loaded, join(gitdir, 'lsm'));
+  const loaded = centralConfig(argv, gitdir);
   const ctx: Context = { repoDir: gitdir, loaded, procRoot: argv.proc || '/proc', ownRepo: true };
   checkSettings(ctx, 'none'); // the repository is the web server user's (README: fleet)
   return ctx;
+}
+
+/** The central config with its paths placed as the hooks place them (for init's check), read, not checked. */
+export function centralConfig(argv: GlobalArgs, gitdir: string): LoadedConfig {
+  given(argv);
+  const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
+  keepInRepository(loaded, join(gitdir, 'lsm'));
+  return loaded;
+}
+
+/**
+ * The config of a command that writes nothing the config names (the fleet questions read INTERVAL):
+ * only the config file is checked, as every file root reads settings from. The spool and event
+ * log are not: on the server they are the web server user's, and a question never touches them.
+ */
+export function readOnlyConfig(argv: GlobalArgs): LoadedConfig {
+  given(argv);
+  const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
+  if (loaded.path) checkPath(loaded.path, 'config file', 'file');
+  return loaded;
 }

@@ -220,6 +220,7 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     chmodSync(tmp, 0o755); // the web server's user reaches the repository
     const srv = join(tmp, 'srv');
     const conf = testConfig(join(tmp, 'etc'), { SPOOL_DIR: join(srv, 'spool'), EVENT_LOG: join(srv, 'events.jsonl') });
+    chmodSync(conf, 0o644); // the hooks read it as nobody (no password in it)
     const init = () => spawnSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'init', join(srv, 'fleet.git'), '--config', conf, '--web-user', 'nobody', '--htpasswd', join(tmp, 'htpasswd')], { encoding: 'utf8' });
     const refused = init();
     expect(refused.status).toBe(2);

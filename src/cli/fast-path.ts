@@ -7,6 +7,7 @@
 // yargs reads it as it always did. LSM 0.6's flags (-g, -c, -d) become commands here, for both.
 import type { CommandModule, Options } from 'yargs';
 import { GLOBAL_OPTIONS } from './global-options.js';
+import { LEGACY } from './legacy-flags.js';
 import { checkArgv, wordsOf } from './option-check.js';
 import { setColour } from './output.js';
 import { startPager } from './pager.js';
@@ -25,7 +26,6 @@ const COMMANDS: Record<string, () => Promise<FastCommand>> = {
 // lsm fleet status / where / log: the questions asked of a fleet (their module loads only the index reader)
 const FLEET = new Set(['status', 'where', 'log']);
 
-const LEGACY: Record<string, string> = { '-g': 'baseline', '-c': 'check', '-d': 'forget' };
 
 /**
  * LSM 0.6 flags become commands: -g baseline, -c check, -d forget; only before any command (its
@@ -81,6 +81,13 @@ export function readArgv(argv: string[], command: string, positionals: string[],
 
 /** Run one of COMMANDS without yargs when the command line is plain; false: use yargs. */
 export async function fastPath(argv: string[]): Promise<boolean> {
+  // a TAB: lsm --get-yargs-completions lsm WORDS... (bin/lsm sends it to completion-answer.js; this
+  // when main.js is run directly)
+  if (argv.includes('--get-yargs-completions')) {
+    const { answer } = await import('./completion.js');
+    process.stdout.write(answer(argv, process.env));
+    return true;
+  }
   const f = argv.indexOf('fleet');
   const name = f >= 0 && FLEET.has(argv[f + 1]) ? `fleet ${argv[f + 1]}` : argv.find((a) => Object.hasOwn(COMMANDS, a));
   if (name === undefined) return false;

@@ -31,6 +31,12 @@ export async function commitChange(repo: Repo, commit: string): Promise<Change> 
   return { commit, parent, time: c.committer.timestamp * 1000, summary: c.message.split('\n')[0], files };
 }
 
+/** When a commit was made (its committer time), in ms. */
+export async function commitTime(repo: Repo, commit: string): Promise<number> {
+  const { commit: c } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid: commit, cache: repo.cache });
+  return c.committer.timestamp * 1000;
+}
+
 /** Snapshot contents (path -> lines) of the files a set of changes touched, before and after. */
 export async function snapshotFiles(repo: Repo, commit: string | null): Promise<Snapshot> {
   const snap: Snapshot = new Map();

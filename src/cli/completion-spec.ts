@@ -46,7 +46,7 @@ function optionsOf(y: Argv, positionals: string[]): CompletionOption[] {
 }
 
 async function yargsOf(): Promise<(args?: string[]) => Argv> {
-  return (await import('yargs')).default as unknown as (args?: string[]) => Argv;
+  return (await import('yargs')).default;
 }
 
 function commandOf(yargs: () => Argv, h: Handler, path: string, seen: Set<string>): CompletionCommand {

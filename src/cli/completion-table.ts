@@ -231,7 +231,7 @@ export const TABLE: CompletionCommand = {
      "names": [
       "json"
      ],
-     "describe": "print the difference as a change object (commit: null for the sockets now)",
+     "describe": "print the difference as a change object (time: the newer side's commit time, or the scan's for the sockets now, whose commit is null), with from and to: each side's commit and time",
      "value": false
     }
    ],

@@ -15,7 +15,7 @@ const PROGRAM_PARTS = ['package.json', 'bin', 'dist', 'hooks', 'docs', 'README.m
 export const MARKER = 'lsm install';
 
 interface PackageJson { name?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string> }
-const readPackage = (dir: string): PackageJson => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+const readPackage = (dir: string): PackageJson => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
 
 /**
  * The directories (relative to the package root) of the packages the program needs at run time:

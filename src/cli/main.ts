@@ -42,6 +42,7 @@ export async function main(argv: string[]): Promise<void> {
       setColour(a.color !== false);
       startPager(a._.slice(0, a._[0] === 'fleet' ? 2 : 1).join(' '), a);
     })
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- each command types its own argv (commands.ts)
     .command(commands)
     .demandCommand(1, 'name a command (lsm --help lists them)')
     .strict()

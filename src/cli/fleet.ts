@@ -17,12 +17,13 @@ import { centralContext, type GlobalArgs } from '../run/settings.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import { blame, diff, fleetOption, log, silentAfter, status, statusOptions, where, type FleetArgs, type FleetArgv } from './fleet-questions.js';
 import { runGuard, runReceive } from './fleet-hook.js';
+import { json as jsonText } from './json.js';
 import { wholeNumber } from './option-check.js';
 import { out } from './output.js';
 
 type Args = FleetArgs;
 const readStdin = () => readFileSync(0, 'utf8');
-const json = (v: unknown) => out(JSON.stringify(v));
+const json = (v: object) => out(jsonText(v)); // { schema, ... } as every --json
 type Sub = CommandModule<Args, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const subcommands: Sub[] = [

@@ -19,11 +19,13 @@ export default {
     'src/run/**/*.ts', // the application layer (test/mutation/run-layer.test.ts)
   ],
   ignorePatterns: ['dist', 'bench', 'reports', '.stryker-tmp'],
-  // re-test only mutants whose code or covering tests changed since the recorded run (committed, so
-  // the next session starts from it). A narrowed run (--mutate) should name its own file:
-  // --incrementalFile test/mutation/incremental-<scope>.json, or it would drop the other files' results.
+  // re-test only mutants whose code or covering tests changed since the recorded run. The cache is a
+  // local file under reports/ (ignored by git: megabytes of JSON that only this machine's next run
+  // reads; the results that matter are the tables in test/MUTATION.md). A narrowed run (--mutate)
+  // should name its own file: --incrementalFile reports/mutation/incremental-<scope>.json, or it
+  // would drop the other files' results.
   incremental: true,
-  incrementalFile: 'test/mutation/incremental.json',
+  incrementalFile: 'reports/mutation/incremental.json',
   // a mutant in module-level code (config.ts's KEYS table, regexes) runs at import, so perTest
   // coverage cannot tell which tests reach it and Stryker would run the whole set (~35 s) for each:
   // an hour for config.ts alone. Those are reported as Ignored (counted in test/MUTATION.md).

@@ -133,7 +133,7 @@ export function loggedLast(path: string, a: Alert): boolean {
       if (n < size) lines.shift(); // may start mid-line
       for (let i = lines.length - 1; i >= 0; i--) {
         let rec: { id?: unknown; repo?: unknown } | null = null;
-        try { rec = JSON.parse(lines[i]); } catch { /* not a record */ }
+        try { rec = JSON.parse(lines[i]) as { id?: unknown; repo?: unknown }; } catch { /* not a record */ }
         if (rec && typeof rec.id === 'string' && rec.repo === a.repo) return rec.id === a.id;
       }
       if (n >= size || n >= TAIL_MAX) return false;

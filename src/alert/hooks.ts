@@ -105,7 +105,7 @@ export function runHook(path: string, input: string, env: Record<string, string>
     let stderr = '';
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; killGroup(p.pid); }, timeoutMs);
-    p.stderr!.on('data', (d: Buffer) => { if (stderr.length < OUTPUT_CAP) stderr = (stderr + d).slice(0, OUTPUT_CAP); });
+    p.stderr!.on('data', (d: Buffer) => { if (stderr.length < OUTPUT_CAP) stderr = (stderr + d.toString()).slice(0, OUTPUT_CAP); });
     p.stdin!.on('error', () => {}); // a hook may exit without reading its input
     p.on('error', (err) => { clearTimeout(timer); resolve(`cannot run: ${err.message}`); });
     // 'exit', not 'close': a child left holding the pipes must not hold lsm

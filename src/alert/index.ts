@@ -65,10 +65,13 @@ function recordSpooled(repo: Repo, commits: string[]): void {
   appendChecked(join(repo.gitdir, SPOOLED_LOG), commits.map((c) => `${c}\n`).join(''), 0o600);
 }
 
-function spooledCommits(repo: Repo, spool: Spool): Set<string> {
+function spooledCommits(repo: Repo, spool: Spool, walked: string[]): Set<string> {
   const known = new Set<string>();
   try { for (const l of readChecked(join(repo.gitdir, SPOOLED_LOG)).split('\n')) if (/^[0-9a-f]{40}$/.test(l)) known.add(l); } catch { /* none yet */ }
-  for (const e of spool.list()) known.add(e.commit);
+  // the spool's entries count only when they are about this history: a spool can hold another
+  // repository's alerts (one removed and made again at the same path, or an unclaimed spool)
+  const ours = new Set(walked);
+  for (const e of spool.list()) if (ours.has(e.commit)) known.add(e.commit);
   return known;
 }
 
@@ -191,7 +194,7 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     const spool = new Spool(s.spoolDir);
     let missed = walked;
     if (reached) missed = notCoveredYet(repo, spool, walked);
-    const known = reached ? new Set<string>() : spooledCommits(repo, spool);
+    const known = reached ? new Set<string>() : spooledCommits(repo, spool, walked);
     // a new repository, nothing to repair: no ref, one change at most, and nothing ever spooled (a
     // lost ref after HEAD's own alert looks the same but for the record of spooled commits)
     const freshRepo = alerted === null && !damaged && walked.length <= 1 && known.size === 0;
@@ -223,7 +226,7 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     let coalesced = false;
     if (options.coalesce && missed.length > 1) {
       const parent = parents.get(missed[0])!;
-      const files = await history.diffFiles(repo, parent ? await treeFiles(repo, parent) : new Map(), await treeFiles(repo, head));
+      const files = await history.diffFiles(repo, parent ? await treeFiles(repo, parent) : new Map<string, string>(), await treeFiles(repo, head));
       // a socket that came and went within the burst nets to nothing: alert each commit instead
       if (files.length) {
         const last = await history.commitChange(repo, head);
@@ -280,7 +283,7 @@ const backoffMs = (attempts: number) => Math.min(60_000 * 2 ** (Math.max(1, atte
  * makes it due sooner.
  */
 const due = (st: ChannelState, now: number) => !(st.nextAttempt > now) || st.nextAttempt - now > backoffMs(st.attempts);
-const copy = (channels: Record<Channel, ChannelState>): Record<Channel, ChannelState> => JSON.parse(JSON.stringify(channels));
+const copy = (channels: Record<Channel, ChannelState>): Record<Channel, ChannelState> => JSON.parse(JSON.stringify(channels)) as Record<Channel, ChannelState>;
 
 async function deliverHooks(e: SpoolEntry, spool: Spool, s: AlertSettings, problems: string[]): Promise<void> {
   const found = hooks.listHooks(s.hooksDir);

@@ -126,7 +126,7 @@ export class Spool {
       renameSync(join(this.dir, name), join(qdir, `${Date.now()}-${name}`));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another run moved it
-      reason += ` (could not move it: ${(err as NodeJS.ErrnoException).code ?? err})`;
+      reason += ` (could not move it: ${(err as NodeJS.ErrnoException).code ?? String(err)})`;
     }
     this.quarantined.push({ file: name, reason });
   }
@@ -156,7 +156,7 @@ export class Spool {
       // were kept apart, with its channels inside
       let body: { alert: Alert; channels?: Record<Channel, ChannelState> };
       try {
-        body = JSON.parse(readChecked(join(this.dir, name)));
+        body = JSON.parse(readChecked(join(this.dir, name))) as typeof body; // checked below (alertProblem)
       } catch (err) {
         bad(name, `not a spool entry: ${(err as Error).message.split('\n')[0]}`);
         continue;

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import accept from './accept.js';
 import baseline from './baseline.js';
 import blame from './blame.js';
+import completion from './completion.js';
 import check from './check.js';
 import config from './config.js';
 import diff from './diff.js';
@@ -21,4 +22,4 @@ import verify from './verify.js';
 import watch from './watch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, accept, check, forget, flush, config, install, uninstall, watch, blame, drift, reindex, verify, fleet];
+export const commands: CommandModule<any, any>[] = [scan, status, log, show, diff, baseline, accept, check, forget, flush, config, install, uninstall, watch, blame, drift, reindex, verify, fleet, completion];

@@ -17,5 +17,5 @@ export function exitFor(err: unknown): { code: number; text: string } {
   if (err instanceof LsmError) return { code: err.exitCode, text: errorLine(err.message) };
   if (isGitDamage(err)) return { code: EXIT.DAMAGED, text: errorLine(`the repository is damaged: ${damageText(err)} (git fsck in it says more; lsm verify checks it)`) };
   if (isSystemError(err)) return exitFor(ioError(`${err.syscall}${err.path ? ` ${err.path}` : ''}`, err));
-  return { code: INTERNAL_ERROR, text: `lsm: internal error: ${(err as Error)?.stack ?? err}\n` };
+  return { code: INTERNAL_ERROR, text: `lsm: internal error: ${(err as Error)?.stack ?? String(err)}\n` };
 }

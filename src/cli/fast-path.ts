@@ -7,6 +7,7 @@
 // yargs reads it as it always did. LSM 0.6's flags (-g, -c, -d) become commands here, for both.
 import type { CommandModule, Options } from 'yargs';
 import { GLOBAL_OPTIONS } from './global-options.js';
+import { LEGACY } from './legacy-flags.js';
 import { checkArgv, wordsOf } from './option-check.js';
 import { setColour } from './output.js';
 import { startPager } from './pager.js';
@@ -15,17 +16,16 @@ interface FastCommand { default: CommandModule<object, object>; options: Record<
 
 // commands whose module imports nothing heavy, with only <required> positionals
 const COMMANDS: Record<string, () => Promise<FastCommand>> = {
-  check: () => import('./check.js') as Promise<FastCommand>,
-  scan: () => import('./scan.js') as Promise<FastCommand>,
-  status: () => import('./status.js') as Promise<FastCommand>,
+  check: () => import('./check.js'),
+  scan: () => import('./scan.js'),
+  status: () => import('./status.js'),
   blame: () => import('./blame.js') as Promise<FastCommand>,
-  log: () => import('./log.js') as Promise<FastCommand>,
+  log: () => import('./log.js'),
 };
 
 // lsm fleet status / where / log: the questions asked of a fleet (their module loads only the index reader)
 const FLEET = new Set(['status', 'where', 'log']);
 
-const LEGACY: Record<string, string> = { '-g': 'baseline', '-c': 'check', '-d': 'forget' };
 
 /**
  * LSM 0.6 flags become commands: -g baseline, -c check, -d forget; only before any command (its
@@ -75,16 +75,24 @@ export function readArgv(argv: string[], command: string, positionals: string[],
   const names = command.split(' ');
   if (words.slice(0, names.length).join(' ') !== command || words.length !== positionals.length + names.length) return null;
   positionals.forEach((p, i) => { args[p] = words[i + names.length]; });
-  for (const [k, o] of Object.entries({ ...GLOBAL_OPTIONS, ...options })) if (!Object.hasOwn(args, k) && 'default' in o) args[k] = o.default as Value;
+  for (const [k, o] of Object.entries({ ...GLOBAL_OPTIONS, ...options })) if (!Object.hasOwn(args, k) && 'default' in o) args[k] = o.default;
   return args;
 }
 
 /** Run one of COMMANDS without yargs when the command line is plain; false: use yargs. */
 export async function fastPath(argv: string[]): Promise<boolean> {
+  // a TAB: lsm --get-yargs-completions lsm WORDS... (bin/lsm sends it to completion-answer.js; this
+  // when main.js is run directly)
+  if (argv.includes('--get-yargs-completions')) {
+    const { answer } = await import('./completion.js');
+    process.stdout.write(answer(argv, process.env));
+    return true;
+  }
   const f = argv.indexOf('fleet');
   const name = f >= 0 && FLEET.has(argv[f + 1]) ? `fleet ${argv[f + 1]}` : argv.find((a) => Object.hasOwn(COMMANDS, a));
   if (name === undefined) return false;
   const { default: command, options } = name.startsWith('fleet ')
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: FAST's options are Record<string, unknown>
     ? (await import('./fleet-questions.js')).FAST[name.slice(6)] as unknown as FastCommand
     : await COMMANDS[name]();
   const spec = String(command.command);

@@ -55,7 +55,7 @@ if (isMain) {
     else if (what === 'drain') await runDrain(fleetGitdir({ fleet: process.argv[3] }));
     else throw new LsmError(`fleet-hook: guard or receive, not '${what}'`, EXIT.USAGE);
   })().catch((err: unknown) => {
-    process.stderr.write(`lsm fleet ${what}: ${err instanceof LsmError ? err.message : (err as Error)?.stack ?? err}\n`);
+    process.stderr.write(`lsm fleet ${what}: ${err instanceof LsmError ? err.message : (err as Error)?.stack ?? String(err)}\n`);
     process.exitCode = err instanceof LsmError ? err.exitCode : 70;
   });
 }

@@ -10,6 +10,7 @@ import { fleetBlame, fleetDiff, fleetLog, fleetStatus, fleetWhere } from '../fle
 import { readOnlyConfig } from '../run/settings.js';
 import { fleetGitdir } from './fleet-gitdir.js';
 import type { GlobalArgs } from './global-options.js';
+import { json as jsonText } from './json.js';
 import { duration, time } from './option-check.js';
 import { out } from './output.js';
 
@@ -27,7 +28,7 @@ export function silentAfter(argv: FleetArgv, ctxInterval: string): number {
 
 export const fleetOption = { fleet: { type: 'string', requiresArg: true, describe: 'the central repository (env LSM_FLEET; default: the current directory)' } } as const;
 export const jsonOption = { json: { type: 'boolean', describe: 'print JSON' } } as const;
-const json = (v: unknown) => out(JSON.stringify(v));
+const json = (v: object) => out(jsonText(v)); // { schema, ... } as every --json
 
 export const statusOptions = { ...jsonOption, 'silent-after': { type: 'string', coerce: duration(1, 366 * 864e5), describe: 'silent: no push for this long (default: 3 x INTERVAL)' } } as const;
 export const status: Sub = {

@@ -18,6 +18,7 @@ import { centralConfig, centralContext, type GlobalArgs } from '../run/settings.
 import { fleetGitdir } from './fleet-gitdir.js';
 import { blame, diff, fleetOption, log, silentAfter, status, statusOptions, where, type FleetArgs, type FleetArgv } from './fleet-questions.js';
 import { runGuard, runReceive } from './fleet-hook.js';
+import { json as jsonText } from './json.js';
 import { wholeNumber } from './option-check.js';
 import { out } from './output.js';
 
@@ -30,7 +31,7 @@ function hooksReadConfig(user: string, config: string): void {
   if (r.status !== 0) throw new LsmError(`the web server's user ${user} cannot read --config ${config}: the hooks run as ${user} and would lose central alerts; give the central alerts a config of their own that ${user} can read (docs/fleet.md: install -m 640 -g ${user}), then run lsm fleet init again`, EXIT.USAGE);
 }
 const readStdin = () => readFileSync(0, 'utf8');
-const json = (v: unknown) => out(JSON.stringify(v));
+const json = (v: object) => out(jsonText(v)); // { schema, ... } as every --json
 type Sub = CommandModule<Args, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const subcommands: Sub[] = [

@@ -18,7 +18,7 @@ export const MARKER = 'lsm install';
 const BUILD_ONLY = new Set(['typescript']);
 
 interface PackageJson { name?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string> }
-const readPackage = (dir: string): PackageJson => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+const readPackage = (dir: string): PackageJson => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
 
 /**
  * The directories (relative to the package root) of the packages the program needs at run time:

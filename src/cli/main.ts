@@ -34,13 +34,6 @@ export async function main(argv: string[]): Promise<void> {
   if (await fastPath(args)) return;
   const [{ default: yargs }, { commands }] = await Promise.all([import('yargs'), import('./commands.js')]);
   checkCommandLine(args, commands); // every value, before anything runs (yargs' reading hides some)
-  // lsm completion [bash|zsh]: yargs picks the script by $SHELL (read when yargs is made); a named
-  // shell overrides it
-  if (args[0] === 'completion' && (args[1] === 'bash' || args[1] === 'zsh')) {
-    process.env.SHELL = `/bin/${args[1]}`;
-    delete process.env.ZSH_NAME;
-    args.splice(1, 1);
-  }
   const parser = yargs(args)
     .scriptName('lsm')
     .usage('$0 <command> [options]\n\nLinux Socket Monitor: snapshots every listening port, sniffer and unix socket into git and tells you what changed.\nLSM flags: lsm -g (baseline), lsm -c (check, what cron runs), lsm -d (forget the baseline).')
@@ -49,8 +42,8 @@ export async function main(argv: string[]): Promise<void> {
       setColour(a.color !== false);
       startPager(a._.slice(0, a._[0] === 'fleet' ? 2 : 1).join(' '), a);
     })
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- each command types its own argv (commands.ts)
     .command(commands)
-    .completion('completion', 'print a bash or zsh completion script: lsm completion bash >> ~/.bashrc (or zsh >> ~/.zshrc)')
     .demandCommand(1, 'name a command (lsm --help lists them)')
     .strict()
     .recommendCommands()

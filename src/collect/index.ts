@@ -504,7 +504,7 @@ function unattributed(procRoot: string, strays: Map<number, number[]>, pidNs: Ma
     }
     if (now === null) continue;
     const candidates = new Set(inodes);
-    const still = socketInodesOf(fs, `${procRoot}/${pid}/fd`, { has: (i) => candidates.has(i) && !now!.has(i) });
+    const still = socketInodesOf(fs, `${procRoot}/${pid}/fd`, { has: (i) => candidates.has(i) && !now.has(i) });
     const o = ownerOf(pid);
     if (!Array.isArray(still) || o === null) continue;
     for (const inode of still) {

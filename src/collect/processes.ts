@@ -19,7 +19,7 @@ export function listPids(procRoot: string): number[] {
   try {
     names = readdirSync(procRoot);
   } catch (err) {
-    throw new LsmError(`cannot read ${procRoot}: ${(err as NodeJS.ErrnoException).code ?? err}`, EXIT.FAILURE);
+    throw new LsmError(`cannot read ${procRoot}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.FAILURE);
   }
   for (const name of names) {
     if (name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57 && /^\d+$/.test(name)) pids.push(Number(name));

@@ -9,6 +9,7 @@ export interface GitResult { code: number; out: Buffer; err: string; tooBig: boo
 /** Run git in GITDIR; tooBig: its output passed maxBuffer and it was stopped. */
 export function runGit(gitdir: string, args: string[], input?: string | Buffer, maxBuffer = 1 << 30): GitResult {
   const r = spawnSync('git', args, { cwd: gitdir, input, maxBuffer, env: { ...process.env, GIT_DIR: gitdir } });
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: spawnSync's error is an Error, code is ErrnoException's
   const tooBig = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS';
   return { code: r.status ?? -1, out: r.stdout ?? Buffer.alloc(0), err: (r.stderr ?? '').toString(), tooBig };
 }

@@ -77,7 +77,7 @@ export function packIndexOids(idx: Buffer): string[] | null {
   const n = idx.readUInt32BE(8 + 255 * 4);
   const at = 8 + 1024;
   if (idx.length < at + n * 20) return null;
-  const oids: string[] = new Array(n);
+  const oids = new Array<string>(n);
   for (let i = 0; i < n; i++) oids[i] = idx.toString('hex', at + i * 20, at + i * 20 + 20);
   return oids;
 }

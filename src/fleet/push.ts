@@ -145,7 +145,7 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
   const timeoutMs = s.timeoutMs ?? 60_000; // the server runs two hooks per push: generous under load
   const { default: http } = await import('isomorphic-git/http/node');
   // an idle socket ends the try: a server that hangs must not hang the cron run
-  const timed = { request: (r: Parameters<typeof http.request>[0]) => http.request({ ...r, fetchOptions: { ...(r.fetchOptions ?? {}), timeout: timeoutMs } }) };
+  const timed = { request: (r: Parameters<typeof http.request>[0]) => http.request({ ...r, fetchOptions: { ...((r.fetchOptions as Record<string, unknown> | undefined) ?? {}), timeout: timeoutMs } }) };
   const headers: Record<string, string> = auth ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
   const branch = { ref: `refs/heads/${BRANCH}`, remoteRef: hostRef(s.hostId) };
   let what = branch; // what the messages below name

@@ -73,7 +73,7 @@ export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: num
   const problems = outstanding(ctx.repoDir);
   metric('lsm_problem', 'Outstanding until a run does it: damaged (the repository), spool (an alert not spooled), eventlog (the event log could not record).',
     PROBLEM_KINDS.map((k) => [`{kind="${k}"}`, problems[k] ? 1 : 0]));
-  const since = PROBLEM_KINDS.flatMap((k) => (problems[k] ? [[`{kind="${k}"}`, seconds(problems[k]!.since)] as [string, number]] : []));
+  const since = PROBLEM_KINDS.flatMap((k) => (problems[k] ? [[`{kind="${k}"}`, seconds(problems[k].since)] as [string, number]] : []));
   if (since.length) metric('lsm_problem_since_timestamp_seconds', 'Unix time each outstanding problem was first seen.', since);
   const committed = facts.commitTime ?? lastCommitTime(ctx.repoDir);
   if (committed !== null) metric('lsm_last_commit_timestamp_seconds', 'Unix time of the last commit (the last change seen).', [['', seconds(committed)]]);

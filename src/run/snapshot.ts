@@ -17,7 +17,7 @@ export function ignoreRules(ctx: Context): IgnoreRule[] {
   } catch (err) {
     if (err instanceof LsmError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && ctx.loaded.sources.IGNORE_FILE === 'default') return [];
-    throw new LsmError(`cannot read ignore rules ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, EXIT.USAGE);
+    throw new LsmError(`cannot read ignore rules ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.USAGE);
   }
   return parseIgnoreRules(text, file);
 }

@@ -54,11 +54,12 @@ export function identity(s: Socket, listening: Set<string>, options: SelectOptio
       if (s.ambiguous) return { key: `! ${s.ambiguous}`, port: 0, address: '!' };
       // a stream socket bound but not listening says so: it is not the listener a client would reach
       return { key: `${localEndpoint(s)}  ${s.socketType ?? '?'}${s.state === 'LISTEN' || s.socketType === 'dgram' ? '' : ' bound'}`, port: 0, address: escapeField(s.localAddress) };
-    case 'unattributed':
+    case 'unattributed': {
       // one line per program holding such sockets, and per kind where lsm could look ('vsock/stream')
       const key = s.localAddress === '' ? 'socket' : escapeField(s.localAddress);
       const group = `${key}\0${s.owners.map((o) => `${o.comm}\0${o.exe}`).sort().join('\0')}`;
       return { key, port: 0, address: group, group };
+    }
   }
 }
 

@@ -27,8 +27,14 @@ export async function diffFiles(repo: Repo, before: Map<string, string>, after: 
 export async function commitChange(repo: Repo, commit: string): Promise<Change> {
   const { commit: c } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid: commit, cache: repo.cache });
   const parent = c.parent[0] ?? null;
-  const files = await diffFiles(repo, parent ? await treeFiles(repo, parent) : new Map(), await treeFiles(repo, commit));
+  const files = await diffFiles(repo, parent ? await treeFiles(repo, parent) : new Map<string, string>(), await treeFiles(repo, commit));
   return { commit, parent, time: c.committer.timestamp * 1000, summary: c.message.split('\n')[0], files };
+}
+
+/** When a commit was made (its committer time), in ms. */
+export async function commitTime(repo: Repo, commit: string): Promise<number> {
+  const { commit: c } = await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid: commit, cache: repo.cache });
+  return c.committer.timestamp * 1000;
 }
 
 /** Snapshot contents (path -> lines) of the files a set of changes touched, before and after. */

@@ -262,6 +262,7 @@ describe('fleet', { timeout: 240_000 }, () => {
     const log = JSON.parse((await world.lsm(['fleet', 'log', '--json', '--host', 'web-1', '--fleet', central])).stdout);
     expect(log.changes.map((c: { commit: string }) => c.commit)).toEqual(execFileSync('git', ['-C', repo('web-1'), 'log', '--reverse', '--format=%H', 'main'], { encoding: 'utf8' }).trim().split('\n'));
     const diff = JSON.parse((await world.lsm(['fleet', 'diff', 'web-1', 'web-2', '--json', '--fleet', central])).stdout);
+    for (const answer of [status, where, everywhere, log, diff]) expect(answer.schema).toBe(1); // as every --json (issue 20)
     expect(diff.files).toEqual([{ path: 'host/tcp', onlyA: [expect.stringMatching(/^0\.0\.0\.0:4446/), expect.stringMatching(/^0\.0\.0\.0:4447/)], onlyB: [] }]);
     // the mirror clone answers too (it indexes itself), and reindex/verify agree
     const fromClone = JSON.parse((await world.lsm(['fleet', 'where', '4444', '--json', '--fleet', clone])).stdout);
@@ -270,7 +271,7 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect((await world.lsm(['fleet', 'verify', '--fleet', central])).stdout).toBe('index agrees with the branches\n');
     // silence: with a tiny threshold every host is silent, and fleet check alerts once per host
     const check = await world.lsm(['fleet', 'check', '--silent-after', '1ms', '--json', '--fleet', central], { LSM_CONFIG: join(tmp, 'central', 'lsm.conf') });
-    expect(JSON.parse(check.stdout)).toEqual({ silent: HOSTS, raised: 3 });
+    expect(JSON.parse(check.stdout)).toEqual({ schema: 1, silent: HOSTS, raised: 3 });
     const silent = (await mails('fleet@example.org')).filter((m) => m.text!.includes('SILENT HOST'));
     expect(silent.map((m) => m.headers.get('x-lsm-host')).sort()).toEqual(HOSTS);
     for (const m of silent) {
@@ -279,7 +280,7 @@ describe('fleet', { timeout: 240_000 }, () => {
       expect(m.text).not.toContain('recorded a change');
     }
     const again = await world.lsm(['fleet', 'check', '--silent-after', '1ms', '--json', '--fleet', central], { LSM_CONFIG: join(tmp, 'central', 'lsm.conf') });
-    expect(JSON.parse(again.stdout)).toEqual({ silent: HOSTS, raised: 0 });
+    expect(JSON.parse(again.stdout)).toEqual({ schema: 1, silent: HOSTS, raised: 0 });
   });
 
   it('a change on top of what the server has goes in one request; a server branch not where the host thinks is pushed the long way', async () => {
@@ -409,7 +410,7 @@ describe('fleet', { timeout: 240_000 }, () => {
     // every host was told silent (--silent-after 1ms above) and has pushed or been checked since: the
     // checks with the default limit told each return once; one more check tells nothing
     const back = (ms: ParsedMail[]) => ms.filter((m) => / pushing again, silent since /.test(m.subject!));
-    expect((await centralLsm(['fleet', 'check', '--json'])).stdout).toBe('{"silent":[],"raised":0}\n');
+    expect((await centralLsm(['fleet', 'check', '--json'])).stdout).toBe('{"schema":1,"silent":[],"raised":0}\n');
     const all = await mails('fleet@example.org');
     expect(back(all).map((m) => m.headers.get('x-lsm-host')).sort()).toEqual(HOSTS);
     for (const m of back(all)) {

@@ -90,8 +90,20 @@ describe('JSON output', () => {
     const diff = parse(lsm('basic', 'diff', 'baseline', 'HEAD', '--json'), 'diff A B');
     change(diff.change as J, 'diff A B');
     expect((diff.change as J).added).toEqual((checked.change as J).added);
+    // each side's commit time (issue 20: it was null): the change's time is the newer side's, as show gives it
+    const firstChange = JSON.parse(log[1]).change as J;
+    expect((diff.change as J).time).toBe((show.change as J).time);
+    expect(diff.from).toEqual({ commit: firstChange.commit, time: firstChange.time });
+    expect(diff.to).toEqual({ commit: (show.change as J).commit, time: (show.change as J).time });
     const live = parse(lsm('basic', 'diff', '--json'), 'diff (now)');
     change(live.change as J, 'diff (now)', true);
+    expect(String((live.change as J).time)).toMatch(TIME); // the sockets now: the scan's time
+    expect(live.to).toEqual({ commit: null, time: (live.change as J).time });
+    expect((live.from as J).commit).toBe((show.change as J).commit);
+
+    // the configuration too (issue 20: it had no schema)
+    const shownConfig = parse(lsm('basic', 'config', '--json'), 'config');
+    expect((shownConfig.values as J[]).map((v) => v.key)).toContain('INTERVAL');
     expect((live.change as J).added).toEqual((checked.change as J).removed); // back to basic's sockets
 
     drift(parse(lsm('basic', 'drift', '--json'), 'drift'), 'drift');

@@ -13,6 +13,6 @@ process.env.LSM_MUTATE_TESTS ??= [...ALERT_TESTS, 'test/mutation/alert-*.test.ts
 export default {
   ...base,
   mutate: ['src/alert/**/*.ts'],
-  incrementalFile: 'test/mutation/incremental-alert.json',
+  incrementalFile: 'reports/mutation/incremental-alert.json', // local cache, not tracked (stryker.config.mjs),
   concurrency: 1,
 };

@@ -60,6 +60,21 @@ describe('refs/lsm/alerted', () => {
     expect((await spoolPending(s, null))).toEqual({ added: 0, notes: [] }); // and then it is quiet
   });
 
+  it("a first scan whose spool holds another repository's alert is a fresh start, not a missing ref", async () => {
+    // the other repository: one change spooled and not delivered (its mail failing), then the
+    // repository removed and a new one made at the same path, and one with a spool of its own path
+    const { s, spooled } = setup();
+    await commitSnapshot(s.repoDir, snapshot(1));
+    await commitSnapshot(s.repoDir, snapshot(2));
+    expect(await spoolPending(s, null)).toEqual({ added: 1, notes: [] });
+    rmSync(s.repoDir, { recursive: true });
+    await commitSnapshot(s.repoDir, snapshot(3));
+    expect(await spoolPending(s, null)).toEqual({ added: 0, notes: [] }); // the first snapshot: nothing to alert, nothing wrong
+    await commitSnapshot(s.repoDir, snapshot(5));
+    expect(await spoolPending(s, null)).toEqual({ added: 1, notes: [] });
+    expect(spooled()).toBe(2); // the other repository's alert is kept, to be delivered
+  });
+
   it('a burst (lsm watch) is one alert for all the commits not alerted, or one per commit when it nets to nothing', async () => {
     const { s, spooled } = setup();
     await commitSnapshot(s.repoDir, snapshot(1));

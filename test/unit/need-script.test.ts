@@ -14,7 +14,7 @@ const run = (argv: string[], env: Record<string, string | undefined> = process.e
 
 describe('test/setup/need.sh', () => {
   it('npm test runs it first; .ci/run runs npm test after npm ci', () => {
-    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.pretest).toBe('sh test/setup/need.sh');
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.pretest).toBe('sh test/setup/need.sh && npm run --silent lint');
     expect(readFileSync(join(ROOT, '.ci', 'run'), 'utf8')).toMatch(/\nnpm ci\nnpm test\n$/);
   });
 
@@ -32,7 +32,7 @@ describe('test/setup/need.sh', () => {
       ['apache2-utils', 'htpasswd'], ['git', 'git'], ['iproute2', 'ip'], ['openssl', 'openssl']]) {
       expect(r.stderr).toContain(`\n  ${pkg} (${tool}): `);
     }
-    expect(r.stderr).toMatch(/^test\/setup\/need\.sh: missing: systemd man-db g\+\+ make python3 lighttpd apache2-utils git iproute2 openssl dpkg-dev lintian\n/);
+    expect(r.stderr).toMatch(/^test\/setup\/need\.sh: missing: systemd man-db g\+\+ make python3 lighttpd apache2-utils git iproute2 openssl dpkg-dev lintian fish\n/);
     expect(r.stderr).toContain("no apt-get here: install them with this system's package manager, then run npm test again");
   });
 

@@ -71,6 +71,9 @@ export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] 
   try {
     const info = await t.sendMail({
       from: m.from, to, subject: alertSubject(alert, m.subject), messageId: messageId(alert),
+      // the envelope given: nodemailer's own drops a bare name (USER's default, root), so sendmail
+      // was run with no recipient (or without root, beside a full address) and nothing said so
+      envelope: { from: m.from, to },
       text: alertText(alert),
       attachments: alertAttachments(alert),
       // RFC 3834: no vacation replies or auto-responders answering a machine

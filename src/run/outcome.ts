@@ -58,7 +58,7 @@ function save(): void {
     createExclusive(tmp, JSON.stringify(tracked.problems) + '\n', 0o644); // O_EXCL|O_NOFOLLOW, then renamed: never read half written
     renameSync(tmp, file);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    try { rmSync(tmp, { force: true }); } catch { /* nothing was made (.git/lsm not a directory): still said below */ }
     warn(`cannot record the run's problems in ${file} (lsm status will not show them): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }

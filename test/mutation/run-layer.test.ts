@@ -126,6 +126,43 @@ describe('settings decided once', () => {
   });
 });
 
+describe('settings: each path checked, the default repository', () => {
+  it('a user\'s default repository is under XDG_STATE_HOME, else ~/.local/state; root\'s under /var/lib/lsm', async () => {
+    const { homedir } = await import('node:os');
+    expect(defaultRepo()).toBe('/var/lib/lsm/snapshots');
+    const saved = process.env.XDG_STATE_HOME;
+    try {
+      vi.spyOn(process, 'getuid').mockReturnValue(1000);
+      process.env.XDG_STATE_HOME = '/x/state';
+      expect(defaultRepo()).toBe('/x/state/lsm/snapshots');
+      process.env.XDG_STATE_HOME = '';
+      expect(defaultRepo()).toBe(join(homedir(), '.local', 'state', 'lsm', 'snapshots'));
+    } finally {
+      if (saved === undefined) delete process.env.XDG_STATE_HOME; else process.env.XDG_STATE_HOME = saved;
+    }
+  });
+
+  it('the hooks directory, the ignore file, the event log\'s directory and SENDMAIL are checked (77); SENDMAIL not when SMTP sends', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-run-'));
+    const open = join(dir, 'open');
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    writeFileSync(join(open, 'sendmail'), '#!/bin/sh\n');
+    chmodSync(join(open, 'sendmail'), 0o755);
+    const repo = join(dir, 'r');
+    const refused = (extra: string, n: number) => {
+      const err = (() => { try { context({ repo, config: defaultsConfig(join(dir, `etc${n}`), extra) }); return null; } catch (e) { return e as LsmError; } })();
+      return [err?.code, err?.exitCode, err?.message.replace(dir, 'DIR')];
+    };
+    expect(refused(`SENDMAIL="${join(open, 'sendmail')}"\n`, 1)).toEqual(['Unsafe', 77, expect.stringMatching(/^refusing unsafe sendmail \(SENDMAIL\): DIR\/open is writable by others/)]);
+    expect(refused(`SENDMAIL="${join(open, 'sendmail')}"\nSMTP_URL="smtp://mail.example:25"\n`, 2)).toEqual([undefined, undefined, undefined]);
+    expect(refused(`HOOKS_DIR="${open}"\n`, 3)).toEqual(['Unsafe', 77, expect.stringMatching(/^refusing unsafe hooks directory: DIR\/open is writable by others/)]);
+    expect(refused(`IGNORE_FILE="${join(open, 'ignore')}"\n`, 4)).toEqual(['Unsafe', 77, expect.stringMatching(/^refusing unsafe ignore file: DIR\/open is writable by others/)]);
+    expect(refused(`EVENT_LOG="${join(open, 'events.jsonl')}"\n`, 5)).toEqual(['Unsafe', 77, expect.stringMatching(/^refusing unsafe event log directory: DIR\/open is writable by others/)]);
+    expect(refused('EVENT_LOG=""\n', 6)).toEqual([undefined, undefined, undefined]);
+  });
+});
+
 describe('errors: a code, data, and one table of exit codes', () => {
   it('each code has its exit code in EXIT_CODE; an exit code given maps to its code', () => {
     expect(EXIT_CODE).toEqual({ Failure: 1, Io: 1, NotRecorded: 1, Usage: 2, SpoolClaimed: 2, Damaged: 65, Busy: 75, Unsafe: 77 });

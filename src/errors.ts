@@ -12,6 +12,7 @@ export const EXIT = {
   DAMAGED: 65, // the repository was damaged or reset: alerted, repaired what lsm could (EX_DATAERR)
   BUSY: 75, // another scan holds the repository lock (EX_TEMPFAIL)
   UNSAFE: 77, // a path others could use to turn root lsm against its host (EX_NOPERM)
+  OUTPUT_CLOSED: 141, // the output pipe closed (lsm log | head -1): 128 + SIGPIPE, as git ends then
 } as const;
 
 /** What went wrong, and the exit code it ends a command with: the one table. */

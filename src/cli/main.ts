@@ -3,6 +3,7 @@
 // flags (-g, -c, -d) working, and turns user errors into one line and an exit code.
 import { readFileSync } from 'node:fs';
 import { EXIT, LsmError, ioError, systemIoError } from '../errors.js';
+import { isRecordingRun, raiseExitCode } from '../run/outcome.js';
 import { errorLine, exitFor } from './exit.js';
 import { fastPath, rewriteLegacyFlags } from './fast-path.js';
 import { GLOBAL_OPTIONS } from './global-options.js';
@@ -21,11 +22,14 @@ function fail(message: string, code: number): never {
 // A closed pipe (lsm log -p | head -1) ends quietly, as git does when SIGPIPE kills it: exit 141
 // (128 + SIGPIPE), no stack. Node ignores SIGPIPE, so the write fails with EPIPE instead. Output
 // that cannot be written (stdout on a full disk, > /dev/full) is a failure: one line and exit 1.
+// A run that records (scan, -c, watch) does not stop there: it finishes its job, the rest of its
+// output is dropped (the stream is destroyed), and the exit is 141 or 1 unless a failure outranks it.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(141);
-    if (stream === process.stdout) process.stderr.write(errorLine(ioError('cannot write output', err).message)); // (stderr failing too: its own error exits)
-    process.exit(EXIT.FAILURE);
+    const code = err.code === 'EPIPE' ? EXIT.OUTPUT_CLOSED : EXIT.FAILURE;
+    if (code === EXIT.FAILURE && stream === process.stdout) process.stderr.write(errorLine(ioError('cannot write output', err).message)); // (stderr failing too: its own error exits)
+    if (!isRecordingRun()) process.exit(code);
+    raiseExitCode(code);
   });
 }
 

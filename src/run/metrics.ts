@@ -7,13 +7,13 @@
 import { chmodSync, closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { spoolSummary } from '../alert/index.js';
-import { EXIT, LsmError } from '../errors.js';
+import { LsmError } from '../errors.js';
 import { readPushState } from '../fleet/push.js';
 import { checkPath, createExclusive } from '../safe-path.js';
 import { journalPath } from '../store/journal-read.js';
 import { openRepo } from '../store/repo.js';
 import type { FileChange, Snapshot } from '../types.js';
-import { outstanding, PROBLEM_KINDS } from './outcome.js';
+import { jobDone, outstanding, PROBLEM_KINDS } from './outcome.js';
 import type { Context } from './settings.js';
 
 export interface RunFacts {
@@ -103,7 +103,7 @@ export function writeMetrics(ctx: Context, facts: RunFacts, ok: boolean, now = D
 /** Record this run in METRICS_FILE when the process ends, whatever way it ends; the facts are filled as they come. */
 export function recordRun(ctx: Context, facts: RunFacts = {}): RunFacts {
   if (ctx.loaded.config.metricsFile) {
-    process.once('exit', (code) => writeMetrics(ctx, facts, code === EXIT.OK || code === EXIT.CHANGED));
+    process.once('exit', (code) => writeMetrics(ctx, facts, jobDone(code)));
   }
   return facts;
 }

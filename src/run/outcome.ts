@@ -14,7 +14,18 @@ export type Problems = Partial<Record<ProblemKind, Problem>>;
 export const PROBLEM_KINDS: ProblemKind[] = ['damaged', 'spool', 'eventlog'];
 
 /** 0, then "changed" (3), then every failure, a higher code above a lower one: a failure is never hidden by 3 or lowered. */
-const rank = (code: number) => (code === EXIT.OK ? 0 : code === EXIT.CHANGED ? 1 : 2 + code);
+// a closed output pipe (141) outranks "changed" but no failure: the job was done, only the reader left
+const rank = (code: number) => (code === EXIT.OK ? 0 : code === EXIT.CHANGED ? 1 : code === EXIT.OUTPUT_CLOSED ? 2 : 3 + code);
+
+/** The exit codes of a run that did its job (a closed output pipe is the reader's doing, not a failure). */
+export const jobDone = (code: number) => code === EXIT.OK || code === EXIT.CHANGED || code === EXIT.OUTPUT_CLOSED;
+
+// A run that records (scan, -c, watch) finishes its job when its output cannot be written (lsm -c |
+// head -1, stdout on a full disk): main.ts then drops the rest of the output and leaves the exit
+// to raiseExitCode, so a failure met later (an alert not spooled) is still said and still decides it.
+let recording = false;
+export function runRecords(): void { recording = true; }
+export const isRecordingRun = (): boolean => recording;
 
 /** Set the exit code unless one that outranks it is set already (the one place that decides it). */
 export function raiseExitCode(code: number): void {
@@ -85,7 +96,7 @@ export function outstandingExit(repoDir: string): number {
 
 /** At the end of a run: one that succeeded (0, or 3) did the job, so nothing it tracked is outstanding. */
 export function runEnded(code: number): void {
-  if (!tracked || (code !== EXIT.OK && code !== EXIT.CHANGED)) return;
+  if (!tracked || !jobDone(code)) return;
   tracked.problems = {};
   save(); // one unlink when there was nothing
 }

@@ -10,7 +10,7 @@ import type { Change, Collection, Snapshot } from '../types.js';
 import { EXIT, LsmError, reason } from '../errors.js';
 import { checkSpoolOwner, flushAlerts, spoolAlerts, spoolFailed } from './alerts.js';
 import { isGitDamage } from '../store/damage.js';
-import { problemFound, runEnded, trackProblems } from './outcome.js';
+import { problemFound, runEnded, runRecords, trackProblems } from './outcome.js';
 import type { RunFacts } from './metrics.js';
 import { checkSettings, resolveSettings, type Context, type GlobalArgs } from './settings.js';
 import { takeSnapshot } from './snapshot.js';
@@ -33,6 +33,7 @@ export interface ScanResult {
 export async function recordedRun(argv: GlobalArgs): Promise<{ ctx: Context; facts: RunFacts }> {
   const ctx = resolveSettings(argv);
   const facts: RunFacts = {};
+  runRecords();
   process.once('exit', (code) => runEnded(code)); // before the metrics' own 'exit': they read what is left outstanding
   if (ctx.loaded.config.metricsFile) (await import('./metrics.js')).recordRun(ctx, facts);
   checkSettings(ctx);
@@ -44,6 +45,7 @@ export async function recordedRun(argv: GlobalArgs): Promise<{ ctx: Context; fac
 
 /** This process is a run whose problems lsm status shows (outcome.ts): kept as found, cleared when it ends well. */
 export function trackRun(ctx: Context): void {
+  runRecords();
   trackProblems(ctx.repoDir);
   process.once('exit', (code) => runEnded(code));
 }

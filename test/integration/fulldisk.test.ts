@@ -2,7 +2,7 @@
 // (issue 17, item 2): real tmpfs file systems filled for real, and /dev/full as stdout. The scans
 // read fixture /proc trees, so each run writes the same files and the sweeps are repeatable.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fullDisks, sh } from '../helpers/full-disk.js';
@@ -108,5 +108,35 @@ describe('a full disk', () => {
     const head = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${LSM}" log -p --repo "${repo}" | head -c1 >/dev/null`], { env: { ...process.env, ...env }, encoding: 'utf8' });
     expect(head.stderr).toBe('');
     expect([0, 141]).toContain(head.status);
+  });
+
+  it('a run whose output pipe closes (lsm -c | head -1) still finishes its job: what it could not record is said and decides the exit', async () => {
+    const small = mount('pipe', 'size=200k');
+    const eventLog = join(small, 'events.jsonl');
+    const env = { LSM_CONFIG: testConfig(join(disks.tmp, 'etc-pipe'), { EVENT_LOG: eventLog }) };
+    const repo = join(disks.tmp, 'repo-pipe');
+    expect(lsm(['scan', '--repo', repo, '--proc', PROCS[0]], env).code).toBe(0);
+    fill(small);
+    // the reader is gone before lsm writes a byte: its first write fails with EPIPE
+    const closedPipe = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [LSM, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
+    });
+    const r = await closedPipe(['-c', '--repo', repo, '--proc', PROCS[1]]);
+    const commit = sh(['git', '-C', repo, 'rev-parse', 'HEAD']).stdout.trim();
+    expect(r.stderr.split('\n').filter((l) => l.includes('event log'))).toEqual([`lsm: alert ${commit.slice(0, 10)}: eventlog: cannot write the event log ${eventLog}: no space left on device`]);
+    expect(r.code).toBe(1); // the failure, not the closed pipe (141), decides
+    expect(sh(['git', '-C', repo, 'log', '--format=%s']).stdout.trim().split('\n')).toHaveLength(2);
+    // room again: the job done and only the reader gone is 141, as git ends, and the run counts as done
+    rmSync(join(small, 'filler'));
+    expect(lsm(['flush', '--repo', repo], env).stderr).not.toContain('event log');
+    const done = await closedPipe(['-c', '--repo', repo, '--proc', PROCS[0]]);
+    expect([done.code, done.stderr]).toEqual([141, '']);
+    expect(sh(['git', '-C', repo, 'log', '--format=%s']).stdout.trim().split('\n')).toHaveLength(3);
+    expect(lsm(['status', '--repo', repo, '--proc', PROCS[0]], env).stdout).not.toMatch(/could not record|not spooled/);
   });
 });

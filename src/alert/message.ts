@@ -176,7 +176,9 @@ function whatToDo(a: Alert, repo: string): string[] {
   const blame = [...new Set(a.added.map(blameArg))];
   out.push(`  Investigate${blame.length > 5 ? ` (lsm blame PORT/KIND or PATH for the ${blame.length - 5} other new sockets)` : ''}:`);
   out.push(`    ${a.reminder ? `lsm drift${repo}` : `lsm show ${short}${repo}`}`, ...blame.slice(0, 5).map((arg) => `    lsm blame ${arg}${repo}`));
-  out.push(`    git -C ${shellWord(resolve(a.repo))} log -p`);
+  // a fleet's central alert names the server's repository and the host's branch (receive.ts, silence.ts)
+  const central = /^(\/.*) \(branch (hosts\/[^()]+)\)$/.exec(a.repo);
+  out.push(central ? `    git -C ${shellWord(central[1])} log -p ${shellWord(central[2])}` : `    git -C ${shellWord(resolve(a.repo))} log -p`);
   return out;
 }
 

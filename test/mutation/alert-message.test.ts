@@ -225,6 +225,8 @@ describe('the alert mail body, word for word', () => {
     expect(block(a)).toContain('\n  Drift: no baseline is approved yet, so nothing here is approved.\n  Approve this state');
     a.subject = 'web1: +2 -1'; // a fleet's central alert: approved on the host
     expect(block(a)).toContain('\n  Approve this state on web1 (or there lsm -g: scan again and approve what listens then):\n    lsm accept aaaaaaaaaa\n');
+    a.repo = '/srv/lsm/fleet.git (branch hosts/web1)'; // the server's repository and the host's branch: a command that runs
+    expect(block(a).split('\n').at(-1)).toBe('    git -C /srv/lsm/fleet.git log -p hosts/web1');
   });
 
   it('a subject names each socket once per command, and its namespace when it is not the host', () => {

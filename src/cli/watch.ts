@@ -100,7 +100,6 @@ const command: CommandModule<GlobalArgs, Args> = {
         const r = await spoolPending(settings, latest, { coalesce: true });
         for (const note of r.notes) process.stderr.write(`lsm: ${note}\n`);
         problemResolved('spool');
-        if (r.added === 0 && burstStart === null) return true;
       } catch (err) {
         if (err instanceof LsmError && err.exitCode === EXIT.USAGE) throw err;
         const message = `cannot spool the alert (tried again at the next scan): ${reason(err)}`;
@@ -108,8 +107,14 @@ const command: CommandModule<GlobalArgs, Args> = {
         problemFound('spool', message, err instanceof LsmError ? err.exitCode : EXIT.FAILURE); // watch goes on; status, metrics and its exit say it until spooled
         return false;
       }
-      try { await flushAlerts(ctx); } catch (err) { process.stderr.write(`lsm: alert delivery failed: ${(err as Error).message}\n`); }
+      // also when nothing new was spooled: what waits there (a mail server down, an event log on a
+      // full disk) is tried as its back-off falls due (deliver skips what is not), not only at the next change
+      await retryWaiting();
       return true;
+    };
+
+    const retryWaiting = async () => {
+      try { await flushAlerts(ctx); } catch (err) { process.stderr.write(`lsm: alert delivery failed: ${(err as Error).message}\n`); }
     };
 
     const writeMetricsNow = async () => {

@@ -130,4 +130,28 @@ describe('what a run could not do, said until it is done', { timeout: 120_000 },
     }
     expect(lsm(['status', '--repo', repo, '--proc', PROCS[1]], env).stdout).not.toMatch(/could not record/);
   });
+
+  it('lsm watch: an alert waiting in the spool is tried again as its back-off falls due, while nothing changes', async () => {
+    const { small, metrics, env, repo } = setup('watch-retry', 'EVENT_LOG');
+    expect(lsm(['-c', '--repo', repo, '--proc', PROCS[0]], env).code).toBe(0);
+    fill(small);
+    // the back-off's first wait is a minute: watch's wall clock steps 2 h ahead 5 s after it starts
+    const clock = { NODE_OPTIONS: `--import ${join(ROOT, 'test', 'helpers', 'step-clock.mjs')}`, STEP_CLOCK_MS: String(-2 * 3600_000), STEP_CLOCK_AFTER_MS: '5000' };
+    const child = spawn(process.execPath, [LSM, 'watch', '--count', '12', '--interval', '1s', '--full-every', '1s', '-q', '--repo', repo, '--proc', PROCS[1]], { env: { ...process.env, NO_COLOR: '1', ...env, ...clock }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      for (let i = 0; i < 200 && !/eventlog: cannot write/.test(stderr); i++) await sleep(50);
+      expect(stderr).toMatch(/eventlog: cannot write the event log .*: no space left on device/);
+      rmSync(join(small, 'filler')); // room again, and nothing changes: no lsm flush, no new alert
+      expect(await ended).toBe(0); // the log caught up before watch ended
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    const commit = sh(['git', '-C', repo, 'rev-parse', 'HEAD']).stdout.trim();
+    const records = readFileSync(join(small, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { commit?: string });
+    expect(records.filter((r) => r.commit === commit)).toHaveLength(1);
+    expect(sample(metrics, 'lsm_problem{kind="eventlog"}')).toBe(0);
+  });
 });

@@ -77,8 +77,18 @@ describe('a full disk', () => {
       unmount(small);
     }
     const seen = new Set<string>();
+    // the commit's hash (its time) decides whether its loose object needs a fan-out directory of its
+    // own (.git/objects/xx/): one inode more or less from run to run, so a run just below the minimum
+    // may have room; such a run did its job (exit 0), and the next attempt meets the full disk
+    const failing = (k: number) => {
+      for (let tries = 1; ; tries++) {
+        const a = attempt(k);
+        if (!(a.r.code === 0 && a.r.stderr === '' && k >= hi - 2 && tries < 5)) return a;
+        unmount(a.small);
+      }
+    };
     for (const k of [2, hi >> 1, hi - 5, hi - 3, hi - 2, hi - 1]) {
-      const { small, repo, r } = attempt(k);
+      const { small, repo, r } = failing(k);
       expect([k, r.code, r.stderr]).toEqual([k, 1, expect.stringMatching(/^lsm: [^\n]*: no space left on device\n$/)]);
       seen.add(r.stderr.replace(/^lsm: ([^:/]*).*/s, '$1'));
       // room again: the next run works on what the full disk left

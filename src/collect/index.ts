@@ -27,7 +27,7 @@ import {
   cgroupContainers, listPids, readBootClock, readNetns, readOwner, readUsers,
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
-import { socketFds, socketInodesOf, startFdScan } from './fds.js';
+import { socketFds, socketInodesOf, startFdScan, walkFds } from './fds.js';
 import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
 import { labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
@@ -166,7 +166,7 @@ export function collect(options: CollectOptions = {}): Collection {
   // step 4: sockets in no table read
   const held = procRoot === '/proc' && strays.size > 0 ? lookAtStrays(strays, new Set(readable)) : null;
   // sockets only a ring holds have no fd to look through: the ring holder's threads are the way in (io-uring.ts)
-  const ringHeld = strays.size > 0 ? ringHeldStrays(procRoot, strays) : new Map<number, Set<number>>();
+  const ringHeld = strays.size > 0 ? ringHeldStrays(procRoot, strays, walkFds(procRoot, [...strays.keys()]).ioUring) : new Map<number, Set<number>>();
   const ways = new Map<number, Door>(held?.doors);
   const holders = new Map(held?.holders);
   for (const [netns, t] of ringThreadDoors(procRoot, ringHeld.keys(), new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size)) { ways.set(netns, t.tid); holders.set(netns, t.pids); }

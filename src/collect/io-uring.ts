@@ -84,23 +84,19 @@ export function ringSocketInodes(files: typeof fs, fdinfoPath: string): number[]
 
 /**
  * Of each process's sockets in no table read, those one of its rings holds (pid -> inodes): they
- * have no fd to look through (index.ts lookAtStrays), so they are found here.
+ * have no fd to look through (index.ts lookAtStrays), so they are found here from `rings`, the fd
+ * walk's (pid, fd) of each io_uring instance of these processes (fds.ts walkFds).
  */
-export function ringHeldStrays(procRoot: string, strays: Map<number, number[]>): Map<number, Set<number>> {
+export function ringHeldStrays(procRoot: string, strays: Map<number, number[]>, rings: Float64Array): Map<number, Set<number>> {
   const result = new Map<number, Set<number>>();
-  for (const [pid, inodes] of strays) {
-    const dir = `${procRoot}/${pid}/fd`;
-    let fds: string[];
-    try { fds = fs.readdirSync(dir); } catch { continue; }
-    for (const fd of fds) {
-      let link: string;
-      try { link = fs.readlinkSync(`${dir}/${fd}`); } catch { continue; }
-      if (link !== 'anon_inode:[io_uring]') continue;
-      for (const inode of ringSocketInodes(fs, `${dir}info/${fd}`) ?? []) {
-        if (!inodes.includes(inode)) continue;
-        const set = result.get(pid);
-        if (set) set.add(inode); else result.set(pid, new Set([inode]));
-      }
+  for (let k = 0; k + 2 <= rings.length; k += 2) {
+    const pid = rings[k];
+    const inodes = strays.get(pid);
+    if (inodes === undefined) continue;
+    for (const inode of ringSocketInodes(fs, `${procRoot}/${pid}/fdinfo/${rings[k + 1]}`) ?? []) {
+      if (!inodes.includes(inode)) continue;
+      const set = result.get(pid);
+      if (set) set.add(inode); else result.set(pid, new Set([inode]));
     }
   }
   return result;

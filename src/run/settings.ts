@@ -52,11 +52,16 @@ function given(argv: GlobalArgs): void {
   }
 }
 
+/** The config file the command line or LSM_CONFIG names (else the default), read once the options are checked. */
+function givenConfig(argv: GlobalArgs): LoadedConfig {
+  given(argv);
+  return loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
+}
+
 /** Every setting of a command on a host repository, decided; nothing checked or written yet. */
 export function resolveSettings(argv: GlobalArgs): Context {
-  given(argv);
+  const loaded = givenConfig(argv);
   const repoDir = argv.repo || process.env.LSM_REPO || defaultRepo();
-  const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
   // another repository than the default keeps its spool and event log in its own .git/lsm unless
   // the config names them: two monitored repositories never cross
   const ownRepo = resolve(repoDir) !== resolve(defaultRepo());
@@ -97,8 +102,7 @@ export function centralContext(argv: GlobalArgs, gitdir: string): Context {
 
 /** The central config with its paths placed as the hooks place them (for init's check), read, not checked. */
 export function centralConfig(argv: GlobalArgs, gitdir: string): LoadedConfig {
-  given(argv);
-  const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
+  const loaded = givenConfig(argv);
   keepInRepository(loaded, join(gitdir, 'lsm'));
   return loaded;
 }
@@ -109,8 +113,7 @@ export function centralConfig(argv: GlobalArgs, gitdir: string): LoadedConfig {
  * log are not: on the server they are the web server user's, and a question never touches them.
  */
 export function readOnlyConfig(argv: GlobalArgs): LoadedConfig {
-  given(argv);
-  const loaded = loadConfig(argv.config || process.env.LSM_CONFIG || undefined);
+  const loaded = givenConfig(argv);
   if (loaded.path) checkPath(loaded.path, 'config file', 'file');
   return loaded;
 }

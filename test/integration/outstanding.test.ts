@@ -27,6 +27,18 @@ function sample(file: string, name: string): number | null {
   return line === undefined ? null : Number(line.slice(name.length + 1));
 }
 
+/** lsm watch (12 looks, 1 s apart, a full scan each) started on PROCS[1], once it said that its event log could not record. */
+async function watchUntilLogFails(repo: string, env: Record<string, string>, extra: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [LSM, 'watch', '--count', '12', '--interval', '1s', '--full-every', '1s', '-q', '--repo', repo, '--proc', PROCS[1]], { env: { ...process.env, NO_COLOR: '1', ...env, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  for (let i = 0; i < 200 && !/eventlog: cannot write/.test(stderr); i++) await sleep(50);
+  if (!/eventlog: cannot write the event log .*: no space left on device/.test(stderr)) child.kill('SIGKILL');
+  expect(stderr).toMatch(/eventlog: cannot write the event log .*: no space left on device/);
+  return { child, ended };
+}
+
 describe('what a run could not do, said until it is done', { timeout: 120_000 }, () => {
   const disks = fullDisks('lsm-outstanding-');
   const { mount, fill } = disks;
@@ -110,13 +122,8 @@ describe('what a run could not do, said until it is done', { timeout: 120_000 },
     const { small, metrics, env, repo } = setup('watch-log', 'EVENT_LOG');
     expect(lsm(['-c', '--repo', repo, '--proc', PROCS[0]], env).code).toBe(0);
     fill(small);
-    const child = spawn(process.execPath, [LSM, 'watch', '--count', '12', '--interval', '1s', '--full-every', '1s', '-q', '--repo', repo, '--proc', PROCS[1]], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += d; });
-    const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const { child, ended } = await watchUntilLogFails(repo, env);
     try {
-      for (let i = 0; i < 200 && !/eventlog: cannot write/.test(stderr); i++) await sleep(50);
-      expect(stderr).toMatch(/eventlog: cannot write the event log .*: no space left on device/);
       expect(lsm(['status', '--repo', repo, '--proc', PROCS[1]], env).stdout).toMatch(/^event log \S+ could not record \(exit 1\) since /m);
       for (let i = 0; i < 60 && sample(metrics, 'lsm_problem{kind="eventlog"}') !== 1; i++) await sleep(50);
       expect([sample(metrics, 'lsm_last_run_success'), sample(metrics, 'lsm_problem{kind="eventlog"}')]).toEqual([0, 1]);
@@ -137,13 +144,8 @@ describe('what a run could not do, said until it is done', { timeout: 120_000 },
     fill(small);
     // the back-off's first wait is a minute: watch's wall clock steps 2 h ahead 5 s after it starts
     const clock = { NODE_OPTIONS: `--import ${join(ROOT, 'test', 'helpers', 'step-clock.mjs')}`, STEP_CLOCK_MS: String(-2 * 3600_000), STEP_CLOCK_AFTER_MS: '5000' };
-    const child = spawn(process.execPath, [LSM, 'watch', '--count', '12', '--interval', '1s', '--full-every', '1s', '-q', '--repo', repo, '--proc', PROCS[1]], { env: { ...process.env, NO_COLOR: '1', ...env, ...clock }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += d; });
-    const ended = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const { child, ended } = await watchUntilLogFails(repo, env, clock);
     try {
-      for (let i = 0; i < 200 && !/eventlog: cannot write/.test(stderr); i++) await sleep(50);
-      expect(stderr).toMatch(/eventlog: cannot write the event log .*: no space left on device/);
       rmSync(join(small, 'filler')); // room again, and nothing changes: no lsm flush, no new alert
       expect(await ended).toBe(0); // the log caught up before watch ended
     } finally {

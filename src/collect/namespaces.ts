@@ -5,7 +5,7 @@
 // mounts are found in the mount table of every distinct mount namespace (/proc/<pid>/mountinfo,
 // fstype nsfs, root 'net:[inode]'), and reached through that process's root
 // (/proc/<pid>/root/<mountpoint>), since the mount may exist only in its mount namespace.
-import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import type { NetNamespace, Owner } from '../types.js';
 import type { ContainerName } from './containers.js';
 
@@ -84,6 +84,40 @@ function containerLabel(containers: Set<string | null>, nameOf: (containerId: st
   const names = [...new Set(pods.map((q) => q!.container).filter((c): c is string => c !== null))];
   return `pod/${p.namespace}/${p.pod}${names.length === 1 ? `/${names[0]}` : ''}`;
 }
+/**
+ * Whether a mount's name can be believed: the process it was seen through is in the user
+ * namespace of pid 1 (else lsm's own). A fixture tree without ns/user links trusts every mount.
+ */
+function mountTrust(procRoot: string): (m: NsfsMount) => boolean {
+  const userNs = (pid: number | 'self') => { try { return readlinkSync(`${procRoot}/${pid}/ns/user`); } catch { return null; } };
+  const host = userNs(1) ?? userNs('self');
+  const seen = new Map<number, boolean>();
+  return (m) => {
+    if (m.held !== undefined) return false; // a socket's namespace: no mount, no name
+    if (host === null) return true;
+    let ok = seen.get(m.pid);
+    if (ok === undefined) { ok = userNs(m.pid) === host; seen.set(m.pid, ok); }
+    return ok;
+  };
+}
+
+/**
+ * The owner of a namespace's oldest process (then lowest pid): its first process by pid would
+ * change whenever pids wrap or another joins with a lower pid (a user's child in a service's
+ * namespace), moving every line; a later process can never be older.
+ */
+function oldest(pids: number[], ownerOf: (pid: number) => Owner | null): Owner | undefined {
+  let best: Owner | undefined;
+  let bestPid = Infinity;
+  for (const pid of pids) {
+    const o = ownerOf(pid);
+    if (o === null) continue;
+    const since = o.startedAt ?? Infinity;
+    const bestSince = best?.startedAt ?? Infinity;
+    if (best === undefined || since < bestSince || (since === bestSince && pid < bestPid)) { best = o; bestPid = pid; }
+  }
+  return best;
+}
 const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
 
@@ -112,7 +146,12 @@ export function labelNamespaces(
   for (const name of names) {
     try { add(named, statSync(Buffer.from(`${netnsDir}/${name}`, 'latin1')).ino, name); } catch { /* unbound meanwhile */ }
   }
-  for (const m of mounts) add(IP_NETNS_DIRS.has(dirName(m.mountpoint)) ? named : other, m.netns, baseName(m.mountpoint));
+  // a mount names a namespace only where no user could have made it: in a mount namespace of the
+  // host's user namespace. In one of their own (unshare -rm) users mount what they like, where they
+  // like: /run/netns/<a real ip netns name> would take that name, or add a name sorted first, and
+  // move the real namespace's lines (a false removal and addition, blame losing the history)
+  const trusted = mountTrust(procRoot);
+  for (const m of mounts) if (trusted(m)) add(IP_NETNS_DIRS.has(dirName(m.mountpoint)) ? named : other, m.netns, baseName(m.mountpoint));
   const first = (list: string[] | undefined) => (list ? [...new Set(list)].sort()[0] : undefined);
 
   const ranked: { ns: NetNamespace; rank: number }[] = [];
@@ -133,7 +172,7 @@ export function labelNamespaces(
     if (label === undefined) {
       rank = 2;
       const mount = first(other.get(inode));
-      const owner = mount === undefined ? pids.map(ownerOf).find((o) => o !== null) : undefined;
+      const owner = mount === undefined ? oldest(pids, ownerOf) : undefined;
       label = mount !== undefined ? `${mount}-${inode}` : owner ? `${owner.comm}-${inode}` : `ns-${inode}`;
     }
     ranked.push({ ns: { inode, label, host: false }, rank });

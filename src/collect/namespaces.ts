@@ -64,6 +64,32 @@ export function openNsfs(procRoot: string, m: NsfsMount): number | null {
   return null;
 }
 
+/**
+ * How the proc mount at `procRoot` hides other users' processes from this run: a mount with
+ * hidepid=invisible (2) or ptraceable (4) lists only the processes it may trace, so the others are
+ * not even counted as unreadable; null when it hides none (root, a member of its gid=, hidepid off
+ * or noaccess, whose refusals are counted; or no such mount: a fixture tree).
+ */
+export function hiddenProcesses(procRoot: string, euid: number, groups: number[] = [...(process.getgroups?.() ?? []), process.getegid?.() ?? -1]): string | null {
+  if (euid === 0) return null;
+  let text: string;
+  try { text = readFileSync(`${procRoot}/self/mountinfo`, 'latin1'); } catch { return null; }
+  let options: string | null = null;
+  for (const line of text.split('\n')) {
+    const dash = line.indexOf(' - ');
+    const f = line.slice(0, dash).split(' ');
+    const super_ = line.slice(dash + 3).split(' ');
+    if (dash >= 0 && f.length >= 5 && unOctal(f[4]) === procRoot && super_[0] === 'proc') options = super_[2] ?? ''; // the last mount there is the one seen
+  }
+  if (options === null) return null;
+  const opt = (name: string) => options!.split(',').find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
+  const hidepid = opt('hidepid');
+  if (hidepid === undefined || !['2', 'invisible', '4', 'ptraceable'].includes(hidepid)) return null;
+  const gid = opt('gid');
+  if (gid !== undefined && groups.includes(Number(gid))) return null;
+  return `${procRoot} hidepid=${hidepid}`;
+}
+
 const IP_NETNS_DIRS = new Set(['/run/netns', '/var/run/netns']);
 // the names containerd's CNI setup (cni-<uuid>) and CRI-O's pinns (<uuid>) give pods' namespaces
 const RUNTIME_NETNS = /^(cni-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

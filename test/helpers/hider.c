@@ -4,6 +4,9 @@
 //                               receiving socket)
 //   hider regring PORT [away]   a listener in a ring's fixed-file table, the ring's own fd closed
 //                               after IORING_REGISTER_RING_FDS: no fdinfo names the ring any more
+//   hider bigring PORT [away]   a listener in a ring's fixed-file table beside 512 slots of a file
+//                               whose escaped path is ~20 KiB long (made under the current
+//                               directory): the ring's fdinfo runs to ~10 MiB; the listener's fd closed
 // away: the listener is made by a thread in a network namespace of its own (a user namespace
 // first when not root), which then exits: only the listener keeps that namespace alive.
 // Prints "ready <pid>" and sleeps until killed. Exit 2: the kernel refused a step this needs.
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -42,7 +46,7 @@ static void *make_listener(void *away) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage: hider inflight|regring PORT [away]\n"); return 1; }
+  if (argc < 3) { fprintf(stderr, "usage: hider inflight|regring|bigring PORT [away]\n"); return 1; }
   port = atoi(argv[2]);
   int away = argc > 3 && strcmp(argv[3], "away") == 0;
   if (away && geteuid() != 0 && unshare(CLONE_NEWUSER) != 0) die("unshare user", 2);
@@ -76,6 +80,29 @@ int main(int argc, char **argv) {
     if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_RING_FDS, &up, 1) != 1) die("IORING_REGISTER_RING_FDS", 2);
     close(listener);
     close(ring); // the ring lives on in this task's registered rings only
+  } else if (strcmp(argv[1], "bigring") == 0) {
+    // a file 20 directories of 255 backslashes deep, under the current directory: the kernel prints
+    // each backslash as 4 bytes, so each slot holding it is a line of ~20 KiB
+    char name[256];
+    memset(name, '\\', 255);
+    name[255] = 0;
+    for (int depth = 0; depth < 20; depth++) {
+      if (mkdir(name, 0700) != 0 && errno != EEXIST) die("mkdir", 1);
+      if (chdir(name) != 0) die("chdir", 1);
+    }
+    int big = open("f", O_RDONLY | O_CREAT, 0600);
+    if (big < 0) die("open", 1);
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    int ring = (int)syscall(__NR_io_uring_setup, 4, &p);
+    if (ring < 0) die("io_uring_setup", errno == ENOSYS || errno == EPERM ? 2 : 1);
+    enum { SLOTS = 512 }; // ~10 MiB of fdinfo
+    int files[SLOTS + 1];
+    files[0] = listener;
+    for (int i = 1; i <= SLOTS; i++) files[i] = big;
+    if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_FILES, files, SLOTS + 1) != 0) die("IORING_REGISTER_FILES", 1);
+    close(listener);
+    close(big);
   } else {
     fprintf(stderr, "hider: unknown mode %s\n", argv[1]);
     return 1;

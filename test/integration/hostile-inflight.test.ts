@@ -5,7 +5,7 @@
 // names an owner; lsm must still record the listener, with its socket's user and no owner.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, World } from '../helpers/world.js';
@@ -27,6 +27,7 @@ describe('a listener no fd names, hidden by a local user', { timeout: 120_000 },
   });
   afterAll(async () => {
     for (const pid of pids) await world.kill(pid);
+    await world?.run(['rm', '-rf', join(tmp, 'deep')]);
     await world?.stop();
   });
 
@@ -44,5 +45,24 @@ describe('a listener no fd names, hidden by a local user', { timeout: 120_000 },
     const r = await world.lsm(['scan', '--repo', repo]);
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(git(repo, 'show', 'HEAD:host/tcp')).toBe('0.0.0.0:7611  ?  nobody  ?\n0.0.0.0:7612  ?  nobody  ?\n');
+  });
+
+  it("says where a ring's table is too big to read, also when the socket's namespace only the ring keeps alive", async (ctx) => {
+    // 512 slots of a file ~20 KiB of escaped path deep beside the listener: ~10 MiB of fdinfo, past
+    // any bound a reader sets (or the kernel's own allocation); the listener made in a namespace of
+    // its own by a thread that is gone
+    const deep = join(tmp, 'deep');
+    mkdirSync(deep);
+    chownSync(deep, 65534, 65534);
+    const big = await world.spawn(['runuser', '-u', 'nobody', '--', 'sh', '-c', `cd ${deep} && exec ${hider} bigring 7631 away`]);
+    pids.push(big.pid);
+    if (!/^ready \d+/.test(big.ready)) ctx.skip(`io_uring or a user namespace unavailable: ${big.ready}`);
+    const pid = big.ready.split(' ')[1];
+    const size = await world.run(['sh', '-c', `for f in /proc/${pid}/fd/*; do [ "$(readlink $f)" != 'anon_inode:[io_uring]' ] || wc -c < /proc/${pid}/fdinfo/\${f##*/}; done`]);
+    expect(size.stdout.trim()).toMatch(/^\d{8,}$/); // over 10 MB
+    const repo = join(tmp, 'big');
+    const r = await world.lsm(['scan', '--repo', repo], { LSM_CONFIG: testConfig(join(tmp, 'etc-big'), { SENDMAIL: fakeSendmail(tmp).path, USER: 'ops@example.org' }) });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(git(repo, 'show', 'HEAD:host/unattributed')).toBe(`io_uring/unreadable  hider  nobody  ${hider}\n`);
   });
 });

@@ -82,7 +82,8 @@ export function hiddenProcesses(procRoot: string, euid: number, groups: number[]
     if (dash >= 0 && f.length >= 5 && unOctal(f[4]) === procRoot && super_[0] === 'proc') options = super_[2] ?? ''; // the last mount there is the one seen
   }
   if (options === null) return null;
-  const opt = (name: string) => options!.split(',').find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
+  const list = options.split(',');
+  const opt = (name: string) => list.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
   const hidepid = opt('hidepid');
   if (hidepid === undefined || !['2', 'invisible', '4', 'ptraceable'].includes(hidepid)) return null;
   const gid = opt('gid');

@@ -60,7 +60,9 @@ export interface CollectStats {
    * read (a namespace only they are in is not found), namespaces it found but could not read, and
    * why ('permission denied'). Absent when it saw everything.
    */
-  unseen?: { processes: number; namespaces: number; reason: string };
+  unseen?: { processes: number; namespaces: number; reason: string; hidden?: string };
+  // hidden: how /proc hides other users' processes from this run ('/proc hidepid=invisible'): not
+  // even counted, so a namespace only they are in is not found
 }
 
 export interface Collection {

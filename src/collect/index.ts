@@ -29,7 +29,7 @@ import {
 import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan, walkFds } from './fds.js';
 import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
-import { labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
+import { hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
 import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
 import { ipProtocolName } from './addresses.js';
@@ -206,7 +206,11 @@ export function collect(options: CollectOptions = {}): Collection {
   const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', mounts, ownerOf, containerOf, containerNames(options.containerDirs));
   stats.namespaces = namespaces.length;
   stats.sockets = sockets.length;
-  if (unseen.processes + unseen.namespaces > 0) stats.unseen = { processes: unseen.processes, namespaces: unseen.namespaces, reason: [...unseen.reasons].sort().join(', ') };
+  const hidden = hiddenProcesses(procRoot, options.euid ?? process.geteuid?.() ?? 0);
+  if (unseen.processes + unseen.namespaces > 0 || hidden !== null) {
+    stats.unseen = { processes: unseen.processes, namespaces: unseen.namespaces, reason: [...unseen.reasons].sort().join(', ') };
+    if (hidden !== null) stats.unseen.hidden = hidden;
+  }
   return { namespaces, sockets, stats };
 }
 

@@ -51,17 +51,27 @@ export function parseRingFiles(text: string): number[] | null {
 }
 
 /**
+ * Stands for the sockets of a ring whose table could not be read or trusted: a user can always
+ * make it so (register one socket in every slot RLIMIT_NOFILE allows, or files with long paths: the
+ * text passes any bound, or the kernel cannot allocate it). It flows like a socket in no table, to
+ * an unattributed line of the holder ('io_uring/unreadable'), so the ring cannot hide a
+ * socket, or the namespace only that socket keeps alive, without being said.
+ */
+export const RING_NOT_READ = -1;
+
+/**
  * Socket inodes held by the ring at `fdinfoPath` (/proc/<pid>/fdinfo/<fd>): [] when it is gone,
- * null when its table cannot be read or trusted. Self-contained but for parseRingFiles, with `files`
- * passed in, like fds.ts socketInodesOf, whose worker runs both from their source text.
+ * [RING_NOT_READ] when its table cannot be read or trusted. Self-contained but for parseRingFiles,
+ * with `files` passed in, like fds.ts socketInodesOf, whose worker runs both from their source text.
  */
 export function ringSocketInodes(files: typeof fs, fdinfoPath: string): number[] | null {
+  const notRead = [-1]; // RING_NOT_READ (a literal: the worker runs this from its source text)
   let fd: number;
   try {
     fd = files.openSync(fdinfoPath, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ESRCH' ? [] : null; // closed meanwhile: nothing held
+    return code === 'ENOENT' || code === 'ESRCH' ? [] : notRead; // closed meanwhile: nothing held
   }
   try {
     const chunks: Buffer[] = [];
@@ -71,12 +81,12 @@ export function ringSocketInodes(files: typeof fs, fdinfoPath: string): number[]
       const n = files.readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       total += n;
-      if (total > 8 << 20) return null; // a ring holds up to RLIMIT_NOFILE files (~40 bytes a line): bounded
+      if (total > 8 << 20) return notRead; // a ring holds up to RLIMIT_NOFILE files (~40 bytes a line): bounded
       chunks.push(buf.subarray(0, n));
     }
-    return parseRingFiles(Buffer.concat(chunks).toString('latin1'));
+    return parseRingFiles(Buffer.concat(chunks).toString('latin1')) ?? notRead;
   } catch {
-    return null;
+    return notRead;
   } finally {
     files.closeSync(fd);
   }
@@ -93,7 +103,7 @@ export function ringHeldStrays(procRoot: string, strays: Map<number, number[]>, 
     const pid = rings[k];
     const inodes = strays.get(pid);
     if (inodes === undefined) continue;
-    for (const inode of ringSocketInodes(fs, `${procRoot}/${pid}/fdinfo/${rings[k + 1]}`) ?? []) {
+    for (const inode of ringSocketInodes(fs, `${procRoot}/${pid}/fdinfo/${rings[k + 1]}`) ?? [RING_NOT_READ]) {
       if (!inodes.includes(inode)) continue;
       const set = result.get(pid);
       if (set) set.add(inode); else result.set(pid, new Set([inode]));
@@ -130,5 +140,5 @@ export function ringThreadDoors(procRoot: string, holders: Iterable<number>, kno
  * it: the line then says where the socket hides.
  */
 export function nameRingHeld(ringHeld: Map<number, Set<number>>, what: Map<number, string>): void {
-  for (const inodes of ringHeld.values()) for (const inode of inodes) if (!what.has(inode)) what.set(inode, 'io_uring');
+  for (const inodes of ringHeld.values()) for (const inode of inodes) if (!what.has(inode)) what.set(inode, inode === RING_NOT_READ ? 'io_uring/unreadable' : 'io_uring');
 }

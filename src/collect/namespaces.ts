@@ -5,7 +5,7 @@
 // mounts are found in the mount table of every distinct mount namespace (/proc/<pid>/mountinfo,
 // fstype nsfs, root 'net:[inode]'), and reached through that process's root
 // (/proc/<pid>/root/<mountpoint>), since the mount may exist only in its mount namespace.
-import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import type { NetNamespace, Owner } from '../types.js';
 import type { ContainerName } from './containers.js';
 
@@ -64,6 +64,33 @@ export function openNsfs(procRoot: string, m: NsfsMount): number | null {
   return null;
 }
 
+/**
+ * How the proc mount at `procRoot` hides other users' processes from this run: a mount with
+ * hidepid=invisible (2) or ptraceable (4) lists only the processes it may trace, so the others are
+ * not even counted as unreadable; null when it hides none (root, a member of its gid=, hidepid off
+ * or noaccess, whose refusals are counted; or no such mount: a fixture tree).
+ */
+export function hiddenProcesses(procRoot: string, euid: number, groups: number[] = [...(process.getgroups?.() ?? []), process.getegid?.() ?? -1]): string | null {
+  if (euid === 0) return null;
+  let text: string;
+  try { text = readFileSync(`${procRoot}/self/mountinfo`, 'latin1'); } catch { return null; }
+  let options: string | null = null;
+  for (const line of text.split('\n')) {
+    const dash = line.indexOf(' - ');
+    const f = line.slice(0, dash).split(' ');
+    const super_ = line.slice(dash + 3).split(' ');
+    if (dash >= 0 && f.length >= 5 && unOctal(f[4]) === procRoot && super_[0] === 'proc') options = super_[2] ?? ''; // the last mount there is the one seen
+  }
+  if (options === null) return null;
+  const list = options.split(',');
+  const opt = (name: string) => list.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
+  const hidepid = opt('hidepid');
+  if (hidepid === undefined || !['2', 'invisible', '4', 'ptraceable'].includes(hidepid)) return null;
+  const gid = opt('gid');
+  if (gid !== undefined && groups.includes(Number(gid))) return null;
+  return `${procRoot} hidepid=${hidepid}`;
+}
+
 const IP_NETNS_DIRS = new Set(['/run/netns', '/var/run/netns']);
 // the names containerd's CNI setup (cni-<uuid>) and CRI-O's pinns (<uuid>) give pods' namespaces
 const RUNTIME_NETNS = /^(cni-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -83,6 +110,40 @@ function containerLabel(containers: Set<string | null>, nameOf: (containerId: st
   if (!p || pods.some((q) => !q || q.namespace !== p.namespace || q.pod !== p.pod)) return null;
   const names = [...new Set(pods.map((q) => q!.container).filter((c): c is string => c !== null))];
   return `pod/${p.namespace}/${p.pod}${names.length === 1 ? `/${names[0]}` : ''}`;
+}
+/**
+ * Whether a mount's name can be believed: the process it was seen through is in the user
+ * namespace of pid 1 (else lsm's own). A fixture tree without ns/user links trusts every mount.
+ */
+function mountTrust(procRoot: string): (m: NsfsMount) => boolean {
+  const userNs = (pid: number | 'self') => { try { return readlinkSync(`${procRoot}/${pid}/ns/user`); } catch { return null; } };
+  const host = userNs(1) ?? userNs('self');
+  const seen = new Map<number, boolean>();
+  return (m) => {
+    if (m.held !== undefined) return false; // a socket's namespace: no mount, no name
+    if (host === null) return true;
+    let ok = seen.get(m.pid);
+    if (ok === undefined) { ok = userNs(m.pid) === host; seen.set(m.pid, ok); }
+    return ok;
+  };
+}
+
+/**
+ * The owner of a namespace's oldest process (then lowest pid): its first process by pid would
+ * change whenever pids wrap or another joins with a lower pid (a user's child in a service's
+ * namespace), moving every line; a later process can never be older.
+ */
+function oldest(pids: number[], ownerOf: (pid: number) => Owner | null): Owner | undefined {
+  let best: Owner | undefined;
+  let bestPid = Infinity;
+  for (const pid of pids) {
+    const o = ownerOf(pid);
+    if (o === null) continue;
+    const since = o.startedAt ?? Infinity;
+    const bestSince = best?.startedAt ?? Infinity;
+    if (best === undefined || since < bestSince || (since === bestSince && pid < bestPid)) { best = o; bestPid = pid; }
+  }
+  return best;
 }
 const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 const dirName = (p: string) => p.slice(0, p.lastIndexOf('/'));
@@ -112,7 +173,12 @@ export function labelNamespaces(
   for (const name of names) {
     try { add(named, statSync(Buffer.from(`${netnsDir}/${name}`, 'latin1')).ino, name); } catch { /* unbound meanwhile */ }
   }
-  for (const m of mounts) add(IP_NETNS_DIRS.has(dirName(m.mountpoint)) ? named : other, m.netns, baseName(m.mountpoint));
+  // a mount names a namespace only where no user could have made it: in a mount namespace of the
+  // host's user namespace. In one of their own (unshare -rm) users mount what they like, where they
+  // like: /run/netns/<a real ip netns name> would take that name, or add a name sorted first, and
+  // move the real namespace's lines (a false removal and addition, blame losing the history)
+  const trusted = mountTrust(procRoot);
+  for (const m of mounts) if (trusted(m)) add(IP_NETNS_DIRS.has(dirName(m.mountpoint)) ? named : other, m.netns, baseName(m.mountpoint));
   const first = (list: string[] | undefined) => (list ? [...new Set(list)].sort()[0] : undefined);
 
   const ranked: { ns: NetNamespace; rank: number }[] = [];
@@ -133,7 +199,7 @@ export function labelNamespaces(
     if (label === undefined) {
       rank = 2;
       const mount = first(other.get(inode));
-      const owner = mount === undefined ? pids.map(ownerOf).find((o) => o !== null) : undefined;
+      const owner = mount === undefined ? oldest(pids, ownerOf) : undefined;
       label = mount !== undefined ? `${mount}-${inode}` : owner ? `${owner.comm}-${inode}` : `ns-${inode}`;
     }
     ranked.push({ ns: { inode, label, host: false }, rank });

@@ -13,6 +13,7 @@ export function unseenLines(stats: CollectStats): string[] {
   const lines: string[] = [];
   if (u.namespaces > 0) lines.push(`${plural(u.namespaces, 'namespace')} not readable: ${u.reason}`);
   if (u.processes > 0) lines.push(`processes not readable: ${u.reason}: a namespace only they are in is not recorded`);
+  if (u.hidden) lines.push(`other users' processes hidden (${u.hidden}): a namespace only they are in is not recorded`);
   return lines;
 }
 
@@ -21,5 +22,6 @@ export function unseenSummary(stats: CollectStats): string | null {
   const u = stats.unseen;
   if (!u) return null;
   const what = [u.namespaces > 0 ? plural(u.namespaces, 'namespace') : '', u.processes > 0 ? `the namespaces of ${plural(u.processes, 'process')}` : ''].filter(Boolean).join(' and ');
-  return `${what} not readable (${u.reason}): sockets only there are not recorded`;
+  const hidden = u.hidden ? `other users' processes hidden (${u.hidden})` : '';
+  return `${[what ? `${what} not readable (${u.reason})` : '', hidden].filter(Boolean).join(', ')}: sockets only there are not recorded`;
 }

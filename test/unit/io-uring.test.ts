@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRingFiles, ringSocketInodes, ringThreadDoors } from '../../src/collect/io-uring.js';
+import { RING_NOT_READ, parseRingFiles, ringSocketInodes, ringThreadDoors } from '../../src/collect/io-uring.js';
 import { collect } from '../../src/collect/index.js';
 import { FIXTURES } from './fixtures.js';
 
@@ -35,13 +35,15 @@ describe('the fixed-file table of a ring (fdinfo)', () => {
     expect(parseRingFiles('UserFiles:\t1\n    0: socket:[5]')).toEqual([5]);
   });
 
-  it('reads the file: a ring closed meanwhile holds nothing; an unreadable or oversized one is unknown', () => {
+  it('reads the file: a ring closed meanwhile holds nothing; an unreadable, oversized or untrusted one holds what cannot be read', () => {
     expect(ringSocketInodes(fs, join(RINGS, 'exact.fdinfo'))).toEqual([1468410, 1468412]);
     expect(ringSocketInodes(fs, join(RINGS, 'gone.fdinfo'))).toEqual([]);
-    expect(ringSocketInodes(fs, RINGS)).toBeNull(); // a directory: EISDIR
+    expect(ringSocketInodes(fs, RINGS)).toEqual([RING_NOT_READ]); // a directory: EISDIR
     const big = join(mkdtempSync(join(tmpdir(), 'lsm-ring-')), 'big');
     writeFileSync(big, 'UserFiles:\t1\n    0: socket:[5]\n' + 'x'.repeat(9 << 20));
-    expect(ringSocketInodes(fs, big)).toBeNull();
+    expect(ringSocketInodes(fs, big)).toEqual([RING_NOT_READ]);
+    writeFileSync(big, fixture('forged-newline.fdinfo'));
+    expect(ringSocketInodes(fs, big)).toEqual([RING_NOT_READ]);
   });
 });
 
@@ -84,12 +86,13 @@ describe('collect, with rings in a fixture /proc', () => {
     thread(root, 1, 55, 4026532999);
     writeFileSync(join(root, 'proc', '55', 'net', 'tcp'), readFileSync(join(root, 'proc', '700', 'net', 'tcp'), 'latin1').replace(' 9500 ', ' 888888 ').replace('0050', '1F90'));
     writeFileSync(join(root, 'proc', '55', 'net', 'unix'), 'Num       RefCount Protocol Flags    Type St Inode Path\n');
-    // pid 400's ring text is forged (the raw format): it claims dbus's listener, and gets nothing
+    // pid 400's ring text is forged (the raw format): it claims dbus's listener, and gets nothing but a line saying so
     ring(400, 9, fixture('forged-newline.fdinfo').replace('4242', '9100'));
     const c = collect({ procRoot: join(root, 'proc'), passwdPath: join(root, 'etc', 'passwd'), netnsDir: join(root, 'run', 'netns') });
     const owners = (inode: number) => c.sockets.filter((s) => s.inode === inode).map((s) => [s.kind, s.localAddress, s.owners.map((o) => o.pid)]);
     expect(owners(9098)).toEqual([['packet', 'lo', [500]]]);
     expect(owners(9100)).toEqual([['unix', '/run/dbus/system_bus_socket', [600]]]);
+    expect(owners(RING_NOT_READ)).toEqual([['unattributed', 'io_uring/unreadable', [400]]]);
     expect(owners(777777)).toEqual([['unattributed', 'io_uring', [1]]]);
     expect(owners(888888)).toEqual([['tcp', '0.0.0.0', [1]]]);
     expect(c.sockets.find((s) => s.inode === 888888)!.netns).toBe(4026532999);

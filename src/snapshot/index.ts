@@ -107,8 +107,9 @@ function fileLines(entries: Map<string, Entry> | undefined, path: string, ignore
     const e = sorted[i];
     // one process holds thousands of sockets: its owner text is made once (100k sockets: -40% time)
     const owners = e.sockets.length === 1 ? e.sockets[0].owners : e.sockets.flatMap((s) => s.owners);
-    let socketUser: string | null = null;
-    for (let k = 0; k < e.sockets.length && socketUser === null; k++) socketUser = e.sockets[k].user;
+    let k = 0;
+    while (k < e.sockets.length && e.sockets[k].user === null) k++;
+    const socketUser = k < e.sockets.length ? e.sockets[k].user ?? null : null; // the first socket's that has one
     const key = owners.length === 1 ? `${owners[0].pid}/${socketUser}` : `${owners.map((o) => o.pid).join(',')}/${socketUser}`;
     let text = memo.get(key);
     if (text === undefined) memo.set(key, (text = formatOwners(owners, socketUser)));

@@ -186,49 +186,73 @@ function eachAttribute(buf: Buffer, start: number, end: number, visit: (type: nu
   }
 }
 
-// few distinct addresses over many sockets: each formatted once (keyed by its raw bytes)
-const formatted = new Map<string, string>();
+// few distinct addresses over many sockets: each formatted once, keyed by its raw bytes (an IPv4
+// address by its number, an IPv6 one by its bytes as a string), without an object per socket
+const formatted4 = new Map<number, string>();
+const formatted6 = new Map<string, string>();
 function address(buf: Buffer, at: number, v6: boolean): string {
-  const key = buf.toString('latin1', at, at + (v6 ? 16 : 4));
-  let text = formatted.get(key);
+  if (!v6) {
+    const key = buf.readUInt32BE(at);
+    let text = formatted4.get(key);
+    if (text === undefined) {
+      text = `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+      if (formatted4.size < 4096) formatted4.set(key, text);
+    }
+    return text;
+  }
+  const key = buf.toString('latin1', at, at + 16);
+  let text = formatted6.get(key);
   if (text === undefined) {
-    const bytes = [...buf.subarray(at, at + (v6 ? 16 : 4))];
-    text = v6 ? formatIPv6(bytes) : bytes.join('.');
-    if (formatted.size < 4096) formatted.set(key, text);
+    text = formatIPv6([...buf.subarray(at, at + 16)]);
+    if (formatted6.size < 4096) formatted6.set(key, text);
   }
   return text;
 }
 
+// a socket's owners before the fd walk names any: one shared empty list, never written (collect
+// replaces it), not an array per socket
+const NO_OWNERS: Socket['owners'] = Object.freeze([]) as unknown as Socket['owners'];
+
 /**
  * `states`: the states to make sockets of (a bit each); `saw` is told the inode of every socket in
- * the reply, so a dump of every state only for `saw` costs no object per dropped socket.
+ * the reply, so a dump of every state only for `saw` costs no object per dropped socket. Plain
+ * loops, no callback per message: this runs over every socket of the host.
  */
 function parseInet(buf: Buffer, kind: 'tcp' | 'udp' | 'raw', v6: boolean, netns: number, ifNames: Map<number, string>,
   out: Socket[], keep: ((s: Socket) => boolean) | undefined, states: number, saw?: (inode: number) => void): void {
   const r = reader(buf);
-  eachMessage(buf, SOCK_DIAG_BY_FAMILY, (m, end) => {
-    if (end - m < INET_DIAG_MSG.size) return;
+  const family = v6 ? 'inet6' : 'inet';
+  for (let at = 0; at + NLMSGHDR.size <= buf.length;) {
+    const len = r.u32(at + NLMSGHDR.nlmsg_len);
+    if (len < NLMSGHDR.size || at + len > buf.length) break;
+    const m = at + BODY;
+    const end = at + len;
+    at += align4(len);
+    if (r.u16(m - BODY + NLMSGHDR.nlmsg_type) !== SOCK_DIAG_BY_FAMILY || end - m < INET_DIAG_MSG.size) continue;
     const inode = r.u32(m + INET_DIAG_MSG.idiag_inode);
-    if (inode === 0) return; // a request or TIME_WAIT mini-socket: no socket behind it (as /proc shows 0)
-    saw?.(inode);
+    if (inode === 0) continue; // a request or TIME_WAIT mini-socket: no socket behind it (as /proc shows 0)
+    if (saw !== undefined) saw(inode);
     const st = buf[m + INET_DIAG_MSG.idiag_state];
-    if (st > 31 || (states & (1 << st)) === 0) return;
+    if (st > 31 || (states & (1 << st)) === 0) continue;
     const id = m + INET_DIAG_MSG.id;
     const ifindex = r.u32(id + INET_DIAG_SOCKID.idiag_if);
     const s: Socket = {
-      kind, family: v6 ? 'inet6' : 'inet', netns, inode, state: stateName(kind, st),
+      kind, family, netns, inode, state: stateName(kind, st),
       localAddress: address(buf, id + INET_DIAG_SOCKID.idiag_src, v6), localPort: r.be16(id + INET_DIAG_SOCKID.idiag_sport),
       remoteAddress: address(buf, id + INET_DIAG_SOCKID.idiag_dst, v6), remotePort: r.be16(id + INET_DIAG_SOCKID.idiag_dport),
-      uid: r.u32(m + INET_DIAG_MSG.idiag_uid), user: null, owners: [],
+      uid: r.u32(m + INET_DIAG_MSG.idiag_uid), user: null, owners: NO_OWNERS,
       device: ifindex === 0 ? null : ifNames.get(ifindex) ?? `if${ifindex}`,
     };
     if (v6) {
-      eachAttribute(buf, m + INET_DIAG_MSG.size, end, (type, at, len) => {
-        if (type === INET_DIAG_SKV6ONLY && len >= 1) s.v6only = buf[at] !== 0;
-      });
+      for (let a = m + INET_DIAG_MSG.size; a + RTATTR.size <= end;) {
+        const alen = r.u16(a + RTATTR.rta_len);
+        if (alen < RTATTR.size || a + alen > end) break;
+        if ((r.u16(a + RTATTR.rta_type) & 0x3fff) === INET_DIAG_SKV6ONLY && alen - RTATTR.size >= 1) s.v6only = buf[a + RTATTR.size] !== 0;
+        a += align4(alen);
+      }
     }
     if (!keep || keep(s)) out.push(s);
-  });
+  }
 }
 
 const UNIX_TYPES: Socket['socketType'][] = [undefined, 'stream', 'dgram', 'raw', 'rdm', 'seqpacket'];
@@ -238,27 +262,40 @@ function unixState(st: number): string {
 
 function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket) => boolean, saw?: (inode: number) => void): void {
   const r = reader(buf);
-  eachMessage(buf, SOCK_DIAG_BY_FAMILY, (m, end) => {
-    if (end - m < UNIX_DIAG_MSG.size) return;
+  for (let at = 0; at + NLMSGHDR.size <= buf.length;) {
+    const len = r.u32(at + NLMSGHDR.nlmsg_len);
+    if (len < NLMSGHDR.size || at + len > buf.length) break;
+    const m = at + BODY;
+    const end = at + len;
+    at += align4(len);
+    if (r.u16(m - BODY + NLMSGHDR.nlmsg_type) !== SOCK_DIAG_BY_FAMILY || end - m < UNIX_DIAG_MSG.size) continue;
     const inode = r.u32(m + UNIX_DIAG_MSG.udiag_ino);
-    saw?.(inode);
+    if (saw !== undefined) saw(inode);
+    let localAddress = '';
+    let uid = -1;
+    for (let a = m + UNIX_DIAG_MSG.size; a + RTATTR.size <= end;) {
+      const alen = r.u16(a + RTATTR.rta_len);
+      if (alen < RTATTR.size || a + alen > end) break;
+      const type = r.u16(a + RTATTR.rta_type) & 0x3fff;
+      const p = a + RTATTR.size;
+      const plen = alen - RTATTR.size;
+      if (type === UNIX_DIAG_NAME && plen > 0) {
+        // abstract: a NUL, then bytes (NULs included) as they are; a path ends at its NUL
+        if (buf[p] === 0) localAddress = '@' + buf.toString('latin1', p + 1, p + plen);
+        else {
+          const nul = buf.indexOf(0, p);
+          localAddress = buf.toString('latin1', p, nul >= 0 && nul < p + plen ? nul : p + plen);
+        }
+      } else if (type === UNIX_DIAG_UID && plen >= 4) uid = r.u32(p);
+      a += align4(alen);
+    }
     const s: Socket = {
       kind: 'unix', family: 'unix', netns, inode, state: unixState(buf[m + UNIX_DIAG_MSG.udiag_state]),
-      localAddress: '', localPort: 0, remoteAddress: '', remotePort: 0,
-      socketType: UNIX_TYPES[buf[m + UNIX_DIAG_MSG.udiag_type]], uid: -1, user: null, owners: [],
+      localAddress, localPort: 0, remoteAddress: '', remotePort: 0,
+      socketType: UNIX_TYPES[buf[m + UNIX_DIAG_MSG.udiag_type]], uid, user: null, owners: NO_OWNERS,
     };
-    eachAttribute(buf, m + UNIX_DIAG_MSG.size, end, (type, at, len) => {
-      if (type === UNIX_DIAG_NAME && len > 0) {
-        // abstract: a NUL, then bytes (NULs included) as they are; a path ends at its NUL
-        if (buf[at] === 0) s.localAddress = '@' + buf.toString('latin1', at + 1, at + len);
-        else {
-          const nul = buf.indexOf(0, at);
-          s.localAddress = buf.toString('latin1', at, nul >= 0 && nul < at + len ? nul : at + len);
-        }
-      } else if (type === UNIX_DIAG_UID && len >= 4) s.uid = r.u32(at);
-    });
     if (!keep || keep(s)) out.push(s);
-  });
+  }
 }
 
 function parsePacket(buf: Buffer, netns: number, ifNames: Map<number, string>, out: Socket[], keep?: (s: Socket) => boolean, saw?: (inode: number) => void): void {
@@ -278,7 +315,7 @@ function parsePacket(buf: Buffer, netns: number, ifNames: Map<number, string>, o
       kind: 'packet', family: 'packet', netns, inode, state: 'UNCONN',
       localAddress: ifindex === 0 ? '*' : ifNames.get(ifindex) ?? `if${ifindex}`,
       localPort: r.u16(m + PACKET_DIAG_MSG.pdiag_num), remoteAddress: '', remotePort: 0,
-      socketType: type === 3 ? 'raw' : type === 2 ? 'dgram' : undefined, uid, user: null, owners: [],
+      socketType: type === 3 ? 'raw' : type === 2 ? 'dgram' : undefined, uid, user: null, owners: NO_OWNERS,
     };
     if (!keep || keep(s)) out.push(s);
   });

@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: run a command N times, wall time and peak RSS (via GNU time).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
@@ -68,6 +68,48 @@ export async function withFarm(size, fn) {
     return await fn(ns, dir);
   } finally {
     farm.stdin.end(); // the farm stops when its stdin closes; then by pid if it has not
+    const done = new Promise((r) => farm.once('exit', r));
+    const t = setTimeout(() => farm.kill('SIGTERM'), 20_000);
+    await done;
+    clearTimeout(t);
+    cleanup(dir);
+  }
+}
+
+/** Pids of a process's descendants (host view), deepest last. */
+function descendantsOf(pid) {
+  const out = [];
+  const walk = (p) => {
+    try {
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(' ').filter(Boolean)) { out.push(Number(c)); walk(c); }
+      }
+    } catch { /* gone */ }
+  };
+  walk(pid);
+  return out;
+}
+
+/**
+ * A socket farm of one size alone in fresh pid, mount and network namespaces (lsm sees every
+ * process and namespace of its host: on a shared machine it would read everyone's); fn(enter, dir)
+ * where enter(argv) runs argv inside, in the farm's netns. (watch.bench.mjs has its own 10k copy.)
+ */
+export async function withIsolatedFarm(size, fn) {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-bench-'));
+  const ready = join(dir, 'ready.json');
+  const ns = 'farm';
+  // nsfs mounts of the host's `ip netns` namespaces are copied into the new mount table: detached
+  const script = `ip link set lo up; grep ' - nsfs ' /proc/self/mountinfo | cut -d' ' -f5 | xargs -r -n1 umount -l; exec python3 ${FARM} --netns ${ns} ${SIZES[size].join(' ')} --ready-file ${ready} --until-stdin-closes --max-lifetime 1200 -q`;
+  const farm = spawn('unshare', ['--net', '--pid', '--fork', '--mount-proc', '--kill-child', 'sh', '-c', script], { stdio: ['pipe', 'ignore', 'inherit'] });
+  try {
+    for (let i = 0; i < 1200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(ready)) throw new Error(`socket farm ${size} did not get ready`);
+    const inside = descendantsOf(farm.pid)[0]; // unshare's child: pid 1 there
+    const enter = (argv) => ['nsenter', '-t', String(inside), '--net', '--pid', '--mount', '--', 'ip', 'netns', 'exec', ns, ...argv];
+    return await fn(enter, dir);
+  } finally {
+    farm.stdin.end();
     const done = new Promise((r) => farm.once('exit', r));
     const t = setTimeout(() => farm.kill('SIGTERM'), 20_000);
     await done;

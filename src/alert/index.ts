@@ -16,7 +16,6 @@ import { BASELINE_REF, headCommit, openRepo, readBlobText, textLines, treeFiles,
 import { baselineHistory } from '../store/baseline.js';
 import { escapeText } from '../snapshot/escape.js';
 import { asDamage } from '../store/damage.js';
-import { isRepairMessage } from '../store/recover.js';
 import { crashPoint } from '../testing/crash-point.js';
 import type { Change } from '../types.js';
 import type { MailSettings } from './mail.js';
@@ -170,6 +169,7 @@ export async function spoolPending(s: AlertSettings, now: Map<string, SnapshotLi
     if (head === alerted) return { added: 0, notes };
     const git = await igit();
     await loadDelivery();
+    const { isRepairMessage } = await import('../store/recover.js');
     const walked: string[] = []; // newest first
     const parents = new Map<string, string | null>();
     let reached = false;

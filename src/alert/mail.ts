@@ -2,7 +2,6 @@
 // nodemailer costs ~47 ms to import: loaded only when a mail is sent.
 // Credentials never travel in clear: with a user in SMTP_URL, smtp:// must upgrade with STARTTLS
 // (nodemailer's requireTLS) before AUTH, whatever the server offers, unless SMTP_INSECURE="yes".
-import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import { alertAttachments, alertSubject, alertText, type Alert } from './message.js';
 import { checkProgram } from '../safe-path.js';
@@ -22,10 +21,7 @@ export class DeliveryError extends Error {
   constructor(message: string, readonly permanent: boolean) { super(message); }
 }
 
-/** A bare name (USER's default, root) is a mailbox on this host, as sendmail reads it. */
-export function qualified(address: string): string {
-  return address.includes('@') ? address : `${address}@${hostname()}`;
-}
+export { qualified } from './address.js';
 
 export function mailConfigured(m: MailSettings): boolean {
   return m.smtpUrl !== '' || m.sendmail !== '';

@@ -1,13 +1,17 @@
 // Terminal output: colour only on a TTY, never with NO_COLOR or --no-color.
 import type { Change } from '../types.js';
 
-let enabled = Boolean(process.stdout.isTTY) && !('NO_COLOR' in process.env);
+// decided at the first colour painted: looking at process.stdout makes the stream (main.ts onFirstUse)
+let wanted = true;
+let enabled: boolean | undefined;
 
 export function setColour(on: boolean): void {
-  enabled = on && Boolean(process.stdout.isTTY) && !('NO_COLOR' in process.env);
+  wanted = on;
+  enabled = undefined;
 }
 
-const paint = (code: string) => (s: string) => (enabled ? `\x1b[${code}m${s}\x1b[0m` : s);
+const colour = () => (enabled ??= wanted && Boolean(process.stdout.isTTY) && !('NO_COLOR' in process.env));
+const paint = (code: string) => (s: string) => (colour() ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const green = paint('32');
 export const red = paint('31');
 export const yellow = paint('33');
@@ -15,7 +19,7 @@ export const bold = paint('1');
 export const dim = paint('2');
 
 // where output goes: stdout, or the pager's input (pager.ts); null while lsm waits for its pager to end
-let stdout: NodeJS.WritableStream | null = process.stdout;
+let stdout: NodeJS.WritableStream | null | undefined; // undefined: process.stdout, made when first written
 
 export function sendOutputTo(stream: NodeJS.WritableStream | null): void {
   stdout = stream;
@@ -23,14 +27,14 @@ export function sendOutputTo(stream: NodeJS.WritableStream | null): void {
 
 /** Write text; false when it waits in memory: then `await drained()`. A closed pager takes nothing. */
 function write(text: string): boolean {
-  const stream = stdout;
+  const stream = stdout === undefined ? process.stdout : stdout;
   if (stream === null || (stream as { destroyed?: boolean }).destroyed) return true;
   return stream.write(text);
 }
 
 /** Until what waits is written, or the stream closed (a pager that quit never drains). */
 function drained(): Promise<void> {
-  const stream = stdout;
+  const stream = stdout === undefined ? process.stdout : stdout;
   if (stream === null) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => { stream.off('drain', done); stream.off('close', done); resolve(); };

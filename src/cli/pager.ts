@@ -9,7 +9,7 @@
 // more output, and the command finishes its job (a check still reports what it could not spool).
 // lsm waits for the pager to end, however lsm ends, so the shell's prompt never lands in it.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { sendOutputTo } from './output.js';
 
@@ -35,7 +35,17 @@ function pagerCommand(env: NodeJS.ProcessEnv = process.env): string | null {
 
 /** Whether `command` ('log', 'fleet status') with these options pages its output here. */
 function pages(command: string, args: PagerArgs): boolean {
-  return PAGED.has(command) && Boolean(process.stdout.isTTY) && args.pager !== false && !args.json && !args.quiet;
+  return PAGED.has(command) && args.pager !== false && !args.json && !args.quiet && onTerminal();
+}
+
+/** stdout is a terminal; a pipe or a file (cron's) is told without making process.stdout (a pipe's stream loads node's net). */
+function onTerminal(): boolean {
+  try {
+    if (!fstatSync(1).isCharacterDevice()) return false;
+  } catch {
+    return false; // no stdout at all
+  }
+  return Boolean(process.stdout.isTTY);
 }
 
 /** Start the pager for `command` when it pages; its output goes there until lsm ends. */

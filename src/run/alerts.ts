@@ -2,7 +2,7 @@
 // log and hooks directory), spooling what is not alerted yet, and delivering what the spool holds.
 import { hostname } from 'node:os';
 import { deliver, firstTimeUnconfigured, spoolPending, spoolSummary, type AlertSettings, type DeliveryReport } from '../alert/index.js';
-import { qualified } from '../alert/mail.js';
+import { qualified } from '../alert/address.js';
 import { claimProblem, Spool } from '../alert/spool.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { EXIT, LsmError, reason } from '../errors.js';

@@ -11,13 +11,13 @@ import { cleanTmp, mkdirp, writeFileAtomic } from './atomic-fs.js';
 import { writeChecked } from '../safe-path.js';
 import { fileChange, summarize } from './changes.js';
 import { lockRepository } from './lock.js';
-import { appendRecord, catchUpJournal, recordOf } from './journal.js';
-import { packIfNeeded } from './pack.js';
 import { crashPoint } from '../testing/crash-point.js';
 import { BASELINE_REF, BRANCH, headCommit, initRepo, linesBlobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 import { asDamage, damageText, isGitDamage, RepositoryDamaged } from './damage.js';
-import { DAMAGED_DIR, earlierRunTraces, indexIntact, keepJournal, moveDamagedObjects, moveIndexAside, recoverParent, REPAIR_PREFIX } from './recover.js';
 import { readTreeCache, writeTreeCache, writeTrees } from './tree.js';
+
+// What only a commit or a repair uses: the no-change scan (cron's lsm -c) does not load it.
+const writing = () => Promise.all([import('./journal.js'), import('./pack.js'), import('./recover.js')]);
 
 // Present while HEAD may be ahead of the work tree (a scan killed between commit and checkout).
 const STALE_WORKTREE = 'lsm-worktree-stale';
@@ -44,7 +44,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     let headFiles = new Map<string, string>();
     if (refDamaged) { /* a repair, below */ } else if (head === null) {
       // a repository is new only with no trace of an earlier run: else its branch was lost
-      const traces = earlierRunTraces(repo);
+      const traces = (await import('./recover.js')).earlierRunTraces(repo);
       if (traces.length) damage.push(`refs/heads/${BRANCH} is missing (${traces.join(', ')} remain from earlier runs)`);
     } else {
       try { headFiles = await headTreeFiles(repo, head); } catch (err) { damage.push(`HEAD ${head.slice(0, 10)}: ${whatFailed(err, repo)}`); }
@@ -53,6 +53,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     let changed = [...ids].some(([p, id]) => headFiles.get(p) !== id) || [...headFiles.keys()].some((p) => !ids.has(p));
     const stale = existsSync(join(repo.gitdir, STALE_WORKTREE));
     if (head && !changed && !stale && damage.length === 0) return null; // the common case: nothing read, nothing written
+    const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveIndexAside, recoverParent, REPAIR_PREFIX }] = await writing();
     // about to write on top of HEAD: it must read whole (the cache above spared reading its trees)
     if (head && damage.length === 0 && changed) {
       try { await treeFiles(repo, head); } catch (err) { damage.push(`HEAD ${head.slice(0, 10)}: ${whatFailed(err, repo)}`); }

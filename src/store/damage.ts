@@ -3,7 +3,7 @@
 // application's developers": this names what is damaged, where, and what to run, in lsm's words.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { LsmError } from '../errors.js';
 
@@ -61,6 +61,8 @@ export function asDamage(err: unknown, repoDir: string): unknown {
 /** Whether a loose object's file holds that very object (inflates, its header, its id). */
 function looseIntact(path: string, oid: string): boolean {
   try {
+    // zlib only when damage is looked for: every command imports this module (cli/exit.ts)
+    const { inflateSync } = createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
     const raw = inflateSync(readFileSync(path));
     const nul = raw.indexOf(0);
     const m = /^(blob|tree|commit|tag) (\d+)$/.exec(raw.subarray(0, Math.max(nul, 0)).toString('latin1'));

@@ -101,7 +101,7 @@ describe('the pager on a terminal', () => {
   });
 
   it('lsm waits for its pager, keeps its own exit code, and says its error after the pager ended', () => {
-    writeFileSync(join(dir, 'slow'), `#!/bin/sh\ncat > /dev/null\nsleep 1\necho done > ${dir}/slow.done\n`);
+    writeFileSync(join(dir, 'slow'), `#!/bin/sh\ntouch ${dir}/slow.started\ncat > /dev/null\nsleep 1\necho done > ${dir}/slow.done\n`);
     chmodSync(join(dir, 'slow'), 0o755);
     rmSync(join(dir, 'slow.done'), { force: true });
     const waited = onTerminal({ PAGER: join(dir, 'slow') }, 'sh', '-c', `${BIN} log --repo ${repo}; test -e ${dir}/slow.done && echo WAITED`);
@@ -111,7 +111,9 @@ describe('the pager on a terminal', () => {
     expect(failed.shown).toBe("lsm: unknown revision 'nosuch'\n2\nWAITED\n"); // an error ends lsm by process.exit: it waits too
     // ended by a signal (as Ctrl-C or kill would), lsm still waits for its pager, then dies of it
     rmSync(join(dir, 'slow.done'), { force: true });
-    const killed = onTerminal({ PAGER: join(dir, 'slow') }, 'sh', '-c', `${BIN} log --repo ${repo} & sleep 1; kill -TERM $!; wait $!; echo "$? $(cat ${dir}/slow.done)"`);
+    rmSync(join(dir, 'slow.started'), { force: true });
+    // killed once its pager runs (a fixed sleep lost that race on a loaded machine), at most 20 s on
+    const killed = onTerminal({ PAGER: join(dir, 'slow') }, 'sh', '-c', `${BIN} log --repo ${repo} & i=0; while [ ! -e ${dir}/slow.started ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; kill -TERM $!; wait $!; echo "$? $(cat ${dir}/slow.done)"`);
     expect(killed.shown).toMatch(/^(Terminated\n)?143 done\n$/); // (sh may say Terminated)
     expect(lsm({}, 'blame', 'nothing-has-this').code).toBe(1); // nothing matched: blame's own 1
     expect(paged()).toBe('');

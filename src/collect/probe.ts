@@ -212,9 +212,11 @@ export class Probe {
     }
     this.pids = pids;
     // a new process holding a recorded socket is a new owner of its line (a fork of a server, or a
-    // process at an owner's pid handed out again); every new one's fds in one walk
-    if (!this.ownerSeen && this.recorded.size > 0 && fresh.length > 0) {
-      for (const held of walkResults(walkFds(procRoot, fresh), procRoot, this.recorded).values()) {
+    // process at a pid handed out again); every new one's fds in one walk. An owner's pid handed
+    // out again is told by its start time (changed()), so owners are not read here
+    const unknown = fresh.filter((pid) => !this.owners.has(pid));
+    if (!this.ownerSeen && this.recorded.size > 0 && unknown.length > 0) {
+      for (const held of walkResults(walkFds(procRoot, unknown), procRoot, this.recorded).values()) {
         if (Array.isArray(held) && held.length > 0) { this.ownerSeen = true; break; }
       }
     }

@@ -5,9 +5,9 @@
 // interval, or after ten intervals at most. The alert of a burst covers every
 // commit not alerted yet (refs/lsm/alerted), so a watch killed mid-burst, or one that could not
 // spool (a full disk), loses nothing: the next run, or its own next scan, spools what is left.
-// Between full scans a probe (collect/probe.ts) looks at what the snapshot records, cheaply (no
-// process's fds read): a full scan runs when it sees a difference, and at least every
-// --full-every, for what it cannot see. Every commit comes from a full scan. With METRICS_FILE,
+// Between full scans a probe (collect/probe.ts) looks at what the snapshot records, cheaply (the
+// fds of new processes only; namespaces with nothing to record are no change): a full scan runs
+// when it sees a difference, and at least every --full-every, for what it cannot see. Every commit comes from a full scan. With METRICS_FILE,
 // the textfile is written after every full scan and at least every 10 s (its age: a heartbeat).
 import type { CommandModule } from 'yargs';
 import { spoolPending } from '../alert/index.js';

@@ -5,10 +5,14 @@
 //    sock_diag dumps filtered by state in the kernel, kept as bytes (timers and queues zeroed) and
 //    compared byte for byte with the last look's; ping sockets (and any kind netlink cannot dump)
 //    from the /proc text, compared field by field;
-//  - the namespaces (each with its lowest pid, which may name it) and the nsfs mounts;
+//  - the namespaces that hold a recorded socket (each with its lowest pid, which may name it) and
+//    their nsfs mounts: a namespace with nothing to record writes no line, so the namespaces other
+//    programs make and drop all the time (tests, sandboxes, browsers) do not make a full scan;
 //  - the owners the last collection found: each still there with the same comm, exe, uid,
-//    container and start time; and each process started since the last look: does it hold a
-//    recorded socket (a fork of a server inherits its listener)?
+//    container and start time; and each process new since the last look (its pid not seen then,
+//    or handed out again since: the kernel's pid cursor says which pids were): does it hold a
+//    recorded socket (a fork of a server inherits its listener)? Their fds are read in one native
+//    walk, and only theirs: the cost follows the processes that came, not those that exist;
 //  - the files the lines depend on (the ignore rules, /etc/passwd): size, mtime, inode.
 // After a full collection, a look right after it must match both the look before it and the
 // collection's sockets (inode for inode), else the next look asks for another scan: a change
@@ -17,14 +21,13 @@
 // recorded socket (passed over a unix socket) or closes its copy while another keeps it, sockets
 // in no table (held across namespaces), interface and container renames, and ping or fallback
 // sockets of a namespace that only a mount holds.
-import * as fs from 'node:fs';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Collection, Socket } from '../types.js';
 import { readNetDir } from './index.js';
 import { nsfsMounts, openNsfs } from './namespaces.js';
 import { netlinkFingerprint } from './netlink/index.js';
 import { listPids, readBootClock, readExe, readNetns, type BootClock } from './processes.js';
-import { socketInodesOf } from './fds.js';
+import { walkFds, walkResults } from './fds.js';
 
 export interface ProbeOptions {
   procRoot?: string;
@@ -69,6 +72,44 @@ function readSmall(path: string): string | null {
   try { return page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; } finally { closeSync(fd); }
 }
 
+// pids below this are not handed out again once the kernel's pid counter has wrapped (RESERVED_PIDS)
+const RESERVED_PIDS = 300;
+
+/** Where the kernel's pid allocator stands, as the process reading procRoot sees it. */
+interface PidCursor { last: number; forks: number; tasks: number; max: number }
+
+/**
+ * The last pid handed out (loadavg's last field: in the reader's own pid namespace, so only when
+ * procRoot is that namespace's /proc: its 'self' is this process), the forks since boot and the
+ * tasks alive (every pid namespace), and pid_max; null when any is unknown.
+ */
+function readCursor(procRoot: string): PidCursor | null {
+  const self = readSmall(`${procRoot}/self/stat`);
+  if (self === null || Number.parseInt(self, 10) !== process.pid) return null;
+  const load = readSmall(`${procRoot}/loadavg`);
+  const stat = readSmall(`${procRoot}/stat`);
+  const max = readSmall(`${procRoot}/sys/kernel/pid_max`);
+  const l = load === null ? null : /^\S+ \S+ \S+ \d+\/(\d+) (\d+)\n?$/.exec(load);
+  const f = stat === null ? null : /^processes (\d+)$/m.exec(stat);
+  const cursor = { last: Number(l?.[2]), forks: Number(f?.[1]), tasks: Number(l?.[1]), max: Number(max) };
+  return l && f && Number.isSafeInteger(cursor.max) && cursor.max > RESERVED_PIDS ? cursor : null;
+}
+
+/**
+ * Which pids may name a process started between two cursors (a pid seen at the first may belong to
+ * another process by the second): those handed out in between, the kernel giving pids in turn up
+ * to pid_max, then again from RESERVED_PIDS. The counter passes a pid twice only by walking the
+ * whole range, each step a fork or a pid in use (at most the tasks alive then, and the forks);
+ * when the forks between allow that, or a cursor is unknown: every pid.
+ */
+function startedBetween(was: PidCursor | null, now: PidCursor | null): (pid: number) => boolean {
+  if (was === null || now === null || was.max !== now.max) return () => true;
+  const forks = now.forks - was.forks;
+  if (forks < 0 || 2 * forks + was.tasks >= now.max - RESERVED_PIDS) return () => true;
+  if (now.last >= was.last) return (pid) => pid > was.last && pid <= now.last;
+  return (pid) => pid > was.last || pid <= now.last; // the counter wrapped once
+}
+
 /** What a line shows of an owner now (as processes.ts readOwner reads it), or null when it is gone. */
 function ownerNow(procRoot: string, pid: number, clock: BootClock | null): string | null {
   const base = `${procRoot}/${pid}`;
@@ -94,6 +135,7 @@ export class Probe {
   private owners = new Map<number, string>(); // owner pid -> its details at the last collection
   private recorded = new Set<number>(); // socket inodes of the last collection
   private pids = new Map<number, number>(); // at the last look: pid -> its mount namespace
+  private cursor: PidCursor | null = null; // the kernel's pid cursor after the last look listed the pids
 
   constructor(private readonly options: ProbeOptions) {
     this.procRoot = options.procRoot ?? '/proc';
@@ -147,38 +189,43 @@ export class Probe {
     const nsPids = new Map<number, number[]>();
     const mntPids = new Map<number, number>();
     const pids = new Map<number, number>();
-    for (const pid of listPids(procRoot)) {
+    const listed = listPids(procRoot);
+    // read after the listing: a pid handed out again after it is in the next look's range
+    const cursor = readCursor(procRoot);
+    const started = startedBetween(this.cursor, cursor);
+    this.cursor = cursor;
+    const fresh: number[] = [];
+    for (const pid of listed) {
       const ns = readNetns(procRoot, pid);
       if (!ns.ok) continue;
       const list = nsPids.get(ns.value);
       if (list) list.push(pid); else nsPids.set(ns.value, [pid]);
       // a process's mount namespace is read once (a process that unshares its own waits for a full scan)
-      let mnt = this.pids.get(pid);
+      let mnt = started(pid) ? undefined : this.pids.get(pid);
       if (mnt === undefined) {
         const m = readNetns(procRoot, pid, 'mnt');
         mnt = m.ok ? m.value : -1;
-        if (!this.ownerSeen && this.recorded.size > 0) {
-          const held = socketInodesOf(fs, `${procRoot}/${pid}/fd`, this.recorded);
-          this.ownerSeen = Array.isArray(held) && held.length > 0;
-        }
+        fresh.push(pid);
       }
       pids.set(pid, mnt);
       if (mnt !== -1 && !mntPids.has(mnt)) mntPids.set(mnt, pid);
     }
     this.pids = pids;
+    // a new process holding a recorded socket is a new owner of its line (a fork of a server, or a
+    // process at a pid handed out again); every new one's fds in one walk. An owner's pid handed
+    // out again is told by its start time (changed()), so owners are not read here
+    const unknown = fresh.filter((pid) => !this.owners.has(pid));
+    if (!this.ownerSeen && this.recorded.size > 0 && unknown.length > 0) {
+      for (const held of walkResults(walkFds(procRoot, unknown), procRoot, this.recorded).values()) {
+        if (Array.isArray(held) && held.length > 0) { this.ownerSeen = true; break; }
+      }
+    }
     // the host's namespace as collect() finds it
     const init = readNetns(procRoot, 1);
     const kthreadd = init.ok ? init : readNetns(procRoot, 2);
     const self = readNetns(procRoot, 'self');
     const hostInode = kthreadd.ok ? kthreadd.value : self.ok ? self.value : -1;
     const mounts = nsfsMounts(procRoot, mntPids.values());
-
-    const parts: string[] = [`host ${hostInode}`];
-    for (const [inode, list] of [...nsPids].sort((a, b) => a[0] - b[0])) parts.push(`ns ${inode} ${list[0]}`);
-    parts.push(...[...new Set(mounts.map((m) => `mount ${m.netns} ${m.mountpoint}`))].sort());
-    for (const file of options.files ?? []) {
-      try { const st = statSync(file); parts.push(`file ${file} ${st.ino} ${st.size} ${st.mtimeMs}`); } catch { parts.push(`file ${file} -`); }
-    }
 
     const namespaces = new Map<number, NamespaceLook>();
     const doors = new Map<number, (number | 'self')[]>();
@@ -191,7 +238,13 @@ export class Probe {
       const only = nl === null ? null : new Set<string>([...nl.fallback, 'icmp', 'icmp6']);
       let sockets: Socket[] | null = null;
       for (let i = 0; i < via.length && sockets === null; i++) sockets = readNetDir(`${procRoot}/${via[i]}/net`, inode, filter, only);
-      if (sockets === null) continue; // every process in it exited meanwhile: the outline tells
+      if (sockets === null) {
+        // every process in it exited meanwhile (it is gone, or beyond a look), or it cannot be read
+        // (not root): that one stays in the look, as a namespace nothing was read of
+        const still = via.some((p) => { const n = p === 'self' ? null : readNetns(procRoot, p); return n?.ok === true && n.value === inode; });
+        if (still) namespaces.set(inode, { bytes: [], text: [], inodes: [], unread: new Set(['*']) });
+        continue;
+      }
       namespaces.set(inode, {
         bytes: nl?.bytes ?? [], text: sockets.map(socketKey).sort(),
         inodes: [...(nl?.inodes ?? []), ...sockets.map((s) => s.inode)], unread: null,
@@ -206,6 +259,19 @@ export class Probe {
       try { nl = netlinkFingerprint(`/proc/self/fd/${fd}`, m.netns, options.keepState); } finally { closeSync(fd); }
       if (nl === null) { namespaces.set(m.netns, { bytes: [], text: [], inodes: [], unread: new Set(['*']) }); continue; } // left to the full scans
       namespaces.set(m.netns, { bytes: nl.bytes, text: [], inodes: nl.inodes, unread: new Set([...nl.fallback, 'ping']) });
+    }
+    // a namespace with nothing a snapshot records writes no line: it is left out of the look
+    // (its ping sockets, when only a mount holds it, are beyond a look anyway); one that could
+    // not be read stays in, and so does the host's
+    for (const [inode, ns] of namespaces) {
+      if (inode !== hostInode && ns.inodes.length === 0 && ns.text.length === 0 && (ns.unread === null || (ns.unread.size === 1 && ns.unread.has('ping')))) namespaces.delete(inode);
+    }
+
+    const parts: string[] = [`host ${hostInode}`];
+    for (const [inode, list] of [...nsPids].sort((a, b) => a[0] - b[0])) if (namespaces.has(inode)) parts.push(`ns ${inode} ${list[0]}`);
+    parts.push(...[...new Set(mounts.filter((m) => namespaces.has(m.netns)).map((m) => `mount ${m.netns} ${m.mountpoint}`))].sort());
+    for (const file of options.files ?? []) {
+      try { const st = statSync(file); parts.push(`file ${file} ${st.ino} ${st.size} ${st.mtimeMs}`); } catch { parts.push(`file ${file} -`); }
     }
     return { outline: parts.join('\n'), namespaces };
   }

@@ -51,8 +51,9 @@ export const CLOCK_OFF_MS = 86_400_000;
 const far = (a: number | null, b: number | null) => a !== null && b !== null && Math.abs(a - b) > CLOCK_OFF_MS;
 const split = (key: string): DriftLine => { const tab = key.indexOf('\t'); return { path: key.slice(0, tab), line: key.slice(tab + 1) }; };
 
-export function fleetStatus(gitdir: string, silentAfterMs: number, now = Date.now()): HostStatus[] {
-  return fleetNow(gitdir).map((idx) => {
+/** `nows`: fleetNow's answer when the caller has it already (the web view reads it once). */
+export function fleetStatus(gitdir: string, silentAfterMs: number, now = Date.now(), nows = fleetNow(gitdir)): HostStatus[] {
+  return nows.map((idx) => {
     const sockets: Record<string, number> = {};
     for (const key of Object.keys(idx.lines)) {
       const path = key.slice(0, key.indexOf('\t'));

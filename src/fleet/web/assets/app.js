@@ -1,6 +1,6 @@
 // lsm fleet web view: reads the JSON the central drain writes (fleet.json, where.json, h/<host>.json,
 // d/<commit>.txt) and renders it. Every string that came from a host is put in the page as text
-// (textContent, text nodes), never as markup: no innerHTML anywhere. No inline code (the CSP forbids it).
+// (textContent, text nodes), never parsed as markup. No inline code (the CSP forbids it).
 'use strict';
 (() => {
   const PAGE = 100;
@@ -152,6 +152,7 @@
     const max = Math.max(1, ...days.map((d) => d.n));
     const svg = document.createElementNS(NS, 'svg');
     svg.setAttribute('viewBox', `0 0 ${days.length * 10} 40`);
+    svg.setAttribute('preserveAspectRatio', 'none');
     svg.setAttribute('role', 'img');
     svg.setAttribute('aria-label', `${label}: ${days.reduce((a, d) => a + d.n, 0)} changes in ${days.length} days, at most ${max} a day`);
     days.forEach((d, i) => {

@@ -13,7 +13,7 @@
 // Incremental: a drain rewrites the files of the hosts it indexed (and of hosts that have none
 // yet) and the fleet-level ones. Every file is written to a temporary name and renamed over the
 // old: a reader sees the old file or the new one, never a part.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../../store/atomic-fs.js';
@@ -45,6 +45,7 @@ const write = (dir: string, name: string, text: string) => writeFileAtomic(join(
 export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o: WebOptions): Promise<WebReport> {
   const report: WebReport = { hosts: 0, diffs: 0, problems: [] };
   const web = join(gitdir, WEB_DIR);
+  if (!ownWeb(gitdir)) return report; // root in another user's repository: that user's drain writes it
   try {
     for (const d of [web, join(web, 'h'), join(web, 'd')]) mkdirSync(d, { recursive: true });
     await copyAssets(web);
@@ -92,6 +93,19 @@ function perDay(gitdir: string, now: number): { day: string; n: number }[] {
     if (i !== undefined) days[i].n++;
   }
   return days;
+}
+
+/**
+ * Whether this run may write lsm/web: any user but root may (the kernel refuses what it must not);
+ * root only where root owns the repository and every directory down to lsm/web/h and d, none a
+ * symbolic link (as catalog.ts's index: the web server's user could plant a link where root writes).
+ */
+function ownWeb(gitdir: string): boolean {
+  if ((process.geteuid?.() ?? 0) !== 0) return true;
+  return [gitdir, join(gitdir, 'lsm'), join(gitdir, WEB_DIR), join(gitdir, WEB_DIR, 'h'), join(gitdir, WEB_DIR, 'd')].every((p) => {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    return !st || (st.uid === 0 && st.isDirectory());
+  });
 }
 
 function fleetRow(r: HostStatus): FleetRow {

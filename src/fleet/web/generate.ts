@@ -20,13 +20,13 @@ import { writeFileAtomic } from '../../store/atomic-fs.js';
 import { unifiedDiff } from '../../store/history.js';
 import { pushedChange } from '../commit-read.js';
 import { hostIdProblem } from '../names.js';
-import { fleetLog, fleetNow, fleetStatus, type HostStatus } from '../questions.js';
+import { fleetNow, fleetStatus, hostLog, type HostStatus } from '../questions.js';
 
 export const WEB_DIR = join('lsm', 'web');
 export const ASSETS = ['index.html', 'app.js', 'app.css', 'favicon.svg'];
 const ASSET_DIR = fileURLToPath(new URL('../../../src/fleet/web/assets/', import.meta.url));
 /** Diffs written by one run at most; the rest by the next (a host's first push may bring years). */
-const DIFFS_PER_RUN = 2000;
+const DIFFS_PER_RUN = 200;
 const COMMIT = /^[0-9a-f]{40}$/;
 
 export interface WebOptions { silentAfterMs: number; now?: number }
@@ -54,23 +54,24 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     const rows = fleetStatus(gitdir, o.silentAfterMs, now, nows);
     const byHost = new Map(rows.map((r) => [r.host, r]));
     const nowOf = new Map(nows.map((n) => [n.host, n]));
-    await write(web, 'fleet.json', JSON.stringify({ v: 1, generated: new Date(now).toISOString(), silentAfterMs: o.silentAfterMs, days: perDay(gitdir, now), hosts: rows.map(fleetRow) }));
+    await write(web, 'fleet.json', JSON.stringify({ v: 1, generated: new Date(now).toISOString(), silentAfterMs: o.silentAfterMs, days: perDay(gitdir, nows, now), hosts: rows.map(fleetRow) }));
     await write(web, 'where.json', JSON.stringify(whereIndex(nows)));
     const have = new Set(readdirSync(join(web, 'h')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
-    const todo = new Set([...changed].filter((h) => byHost.has(h)));
+    // the hosts just pushed first (their newest diffs before anything else), then those without a file
+    const todo = new Set([...changed].filter((h) => byHost.has(h)).sort());
     for (const r of rows) if (!have.has(r.host)) todo.add(r.host);
     let budget = DIFFS_PER_RUN;
-    for (const host of [...todo].sort()) {
+    for (const host of todo) {
       if (hostIdProblem(host)) continue; // never a file name from anything but a valid host id
       const n = nowOf.get(host)!;
-      const timeline = fleetLog(gitdir, { host });
+      const timeline = hostLog(gitdir, n);
       const sockets = Object.entries(n.lines).map(([key, [commit, t]]) => {
         const tab = key.indexOf('\t');
         return [key.slice(0, tab), key.slice(tab + 1), new Date(t).toISOString(), commit];
       });
       await write(join(web, 'h'), `${host}.json`, JSON.stringify({ v: 1, status: byHost.get(host), sockets, timeline }));
       report.hosts++;
-      for (const e of timeline) {
+      for (const e of [...timeline].reverse()) {
         if (budget <= 0 || !COMMIT.test(e.commit) || existsSync(join(web, 'd', `${e.commit}.txt`))) continue;
         await write(join(web, 'd'), `${e.commit}.txt`, showText(gitdir, e.commit));
         budget--;
@@ -84,13 +85,17 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
 }
 
 /** The whole fleet's changes a day over the last 30 days (by the server's arrival time, as `lsm fleet log --since` counts them). */
-function perDay(gitdir: string, now: number): { day: string; n: number }[] {
+function perDay(gitdir: string, nows: ReturnType<typeof fleetNow>, now: number): { day: string; n: number }[] {
   const days: { day: string; n: number }[] = [];
   for (let i = 29; i >= 0; i--) days.push({ day: new Date(now - i * 86_400_000).toISOString().slice(0, 10), n: 0 });
   const at = new Map(days.map((d, i) => [d.day, i]));
-  for (const e of fleetLog(gitdir, { since: Date.parse(days[0].day) })) {
-    const i = at.get(e.time.slice(0, 10));
-    if (i !== undefined) days[i].n++;
+  const since = Date.parse(days[0].day);
+  for (const n of nows) {
+    if (n.latestChange === null || n.latestChange < since) continue; // as fleetLog --since skips it, unread
+    for (const e of hostLog(gitdir, n)) {
+      const i = at.get(e.time.slice(0, 10));
+      if (i !== undefined) days[i].n++;
+    }
   }
   return days;
 }

@@ -34,4 +34,19 @@ export default tseslint.config(
     files: ['src/cli/fleet.ts', 'src/cli/fleet-questions.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-argument': 'off' },
   },
+  {
+    // the fleet web view's page script: plain browser JavaScript, shipped as it is (no build step),
+    // outside the TypeScript project; the recommended rules, and no markup from strings
+    files: ['src/fleet/web/assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', TextEncoder: 'readonly' },
+    },
+    rules: {
+      ...tseslint.configs.disableTypeChecked.rules,
+      'no-restricted-properties': ['error', ...['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'write'].map((property) => ({ property, message: 'host strings are text: textContent, createElement' }))],
+    },
+  },
 );

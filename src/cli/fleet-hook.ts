@@ -40,7 +40,8 @@ async function runDrain(gitdir: string): Promise<void> {
   const [{ alertSettings }, { centralContext }, { drainWhileQueued }] = await Promise.all([import('../run/alerts.js'), import('../run/settings.js'), import('../fleet/receive.js')]);
   const ctx = centralContext({}, gitdir);
   const { host: _h, repoDir: _r, ...alerts } = alertSettings(ctx);
-  await drainWhileQueued(gitdir, alerts, { interval: ctx.loaded.config.fleetMailInterval });
+  const { parseDuration } = await import('../duration.js');
+  await drainWhileQueued(gitdir, alerts, { interval: ctx.loaded.config.fleetMailInterval, silentAfterMs: 3 * (parseDuration(ctx.loaded.config.interval) ?? 600_000) });
   // housekeeping that receive-pack would do inside the push (fleet init turns receive.autogc off)
   const { runGit } = await import('../fleet/git-run.js');
   runGit(gitdir, ['gc', '--auto', '--quiet']);

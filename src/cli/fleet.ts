@@ -73,7 +73,7 @@ const subcommands: Sub[] = [
       const gitdir = fleetGitdir(argv);
       const ctx = centralContext(argv, gitdir);
       const { host: _h, repoDir: _r, ...alerts } = alertSettings(ctx);
-      const report = await deliverCentral(gitdir, alerts, { interval: ctx.loaded.config.fleetMailInterval });
+      const report = await deliverCentral(gitdir, alerts, { interval: ctx.loaded.config.fleetMailInterval, silentAfterMs: silentAfter(argv, ctx.loaded.config.interval) });
       for (const p of report.problems) process.stderr.write(`lsm: ${p}\n`);
       if (report.problems.length) process.exitCode = EXIT.FAILURE;
     },
@@ -102,7 +102,7 @@ const subcommands: Sub[] = [
       } finally {
         lock.release();
       }
-      const report = await deliverCentral(gitdir, settings, { interval: ctx.loaded.config.fleetMailInterval });
+      const report = await deliverCentral(gitdir, settings, { interval: ctx.loaded.config.fleetMailInterval, silentAfterMs: after });
       if (problems.length) recordCentralProblems(gitdir, [...problems, ...report.problems]);
       // anything not spooled or not delivered is kept and retried; the exit says it is not done
       for (const p of [...problems, ...report.problems]) process.stderr.write(`lsm: ${p}\n`);

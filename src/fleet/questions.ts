@@ -51,8 +51,9 @@ export const CLOCK_OFF_MS = 86_400_000;
 const far = (a: number | null, b: number | null) => a !== null && b !== null && Math.abs(a - b) > CLOCK_OFF_MS;
 const split = (key: string): DriftLine => { const tab = key.indexOf('\t'); return { path: key.slice(0, tab), line: key.slice(tab + 1) }; };
 
-export function fleetStatus(gitdir: string, silentAfterMs: number, now = Date.now()): HostStatus[] {
-  return fleetNow(gitdir).map((idx) => {
+/** `nows`: fleetNow's answer when the caller has it already (the web view reads it once). */
+export function fleetStatus(gitdir: string, silentAfterMs: number, now = Date.now(), nows = fleetNow(gitdir)): HostStatus[] {
+  return nows.map((idx) => {
     const sockets: Record<string, number> = {};
     for (const key of Object.keys(idx.lines)) {
       const path = key.slice(0, key.indexOf('\t'));
@@ -87,13 +88,23 @@ export function fleetWhere(gitdir: string, what: string): WhereHit[] {
 /** time: when the server received the change (the host's date when no push record says); committed: the host's own date */
 export interface LogEntry { host: string; commit: string; time: string; received: boolean; committed: string; clockOff: boolean; summary: string; added: number; removed: number }
 
+const logEntry = (host: string, c: FleetChange): LogEntry & { at: number } => {
+  const at = arrival(c);
+  return { host, commit: c.c, time: iso(at)!, received: c.rt !== null, committed: iso(c.t)!, clockOff: far(at, c.t), summary: c.s, added: c.a, removed: c.r, at };
+};
+
+/** One host's changes as `fleetLog({ host })` lists them, from the index the caller has read already (fleetNow's). */
+export function hostLog(gitdir: string, idx: HostNow): LogEntry[] {
+  return proven(gitdir, idx, readHostChanges).map((c) => logEntry(idx.host, c)).sort((a, b) => a.at - b.at).map(({ at: _at, ...e }) => e);
+}
+
 /** One timeline, by when the server received each change (the hosts' clocks are theirs to set). */
 export function fleetLog(gitdir: string, o: { since?: number; host?: string; grep?: string }): LogEntry[] {
   const all: (LogEntry & { at: number })[] = [];
   const since = o.since;
   const add = (host: string, c: FleetChange) => {
-    const at = arrival(c);
-    if (since === undefined || at >= since) all.push({ host, commit: c.c, time: iso(at)!, received: c.rt !== null, committed: iso(c.t)!, clockOff: far(at, c.t), summary: c.s, added: c.a, removed: c.r, at });
+    const e = logEntry(host, c);
+    if (since === undefined || e.at >= since) all.push(e);
   };
   if (o.grep) {
     const match = lineMatcher(o.grep);

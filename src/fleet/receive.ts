@@ -87,6 +87,8 @@ const SPOOLED = 'lsm/pushes.spooled'; // 'OFFSET' or 'OFFSET DONE': pushes.jsonl
 
 /** How central mail is paced: at most one mail a host every `interval` ms (0: every change at once). */
 export interface MailPace { interval: number; now?: number }
+/** And when the web view marks a host silent (default 30 minutes: three default INTERVALs). */
+export interface CentralPace extends MailPace { silentAfterMs?: number }
 
 /**
  * Take the commits recorded in pushes.jsonl since the last time into each host's held changes
@@ -192,14 +194,17 @@ async function centralAlert(gitdir: string, host: string, held: HeldChange[], in
  * alert), and run after the push has returned (the hook starts them apart), so a slow mail server
  * never holds a host's push.
  */
-export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: MailPace): Promise<DeliveryReport> {
+export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: CentralPace): Promise<DeliveryReport> {
   const lock = await lockCentral(gitdir);
   try {
     const queued = drainQueue(gitdir);
     const spooled = await spoolReceived(gitdir, alerts, pace);
     const { deliver } = await import('../alert/index.js');
     const report = await deliver({ ...alerts, host: '', repoDir: gitdir });
-    const problems = [...queued.problems, ...spooled.problems, ...report.problems];
+    // then the web view (after the mail: an alert is not held by a page): the hosts just indexed, and the fleet's files
+    const { writeFleetWeb } = await import('./web/generate.js');
+    const web = await writeFleetWeb(gitdir, queued.indexed, { silentAfterMs: pace.silentAfterMs ?? 3 * 600_000, now: pace.now });
+    const problems = [...queued.problems, ...spooled.problems, ...report.problems, ...web.problems];
     recordCentralProblems(gitdir, problems);
     return { ...report, problems };
   } finally {
@@ -218,7 +223,7 @@ export function queued(gitdir: string): boolean {
  * fleet's steady heartbeats, is one node start, not one a push; after shiftMs it ends, and the
  * hook's loop starts the next one if anything is queued.
  */
-export async function drainWhileQueued(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: MailPace, o = { lingerMs: 2000, shiftMs: 600_000 }): Promise<void> {
+export async function drainWhileQueued(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: CentralPace, o = { lingerMs: 2000, shiftMs: 600_000 }): Promise<void> {
   const started = Date.now();
   do {
     await deliverCentral(gitdir, alerts, pace);

@@ -171,5 +171,19 @@ $HTTP["url"] =~ "^/git/" {
   auth.backend.htpasswd.userfile = "${resolve(o.htpasswd)}"
   auth.require = ( "" => ( "method" => "basic", "realm" => "lsm fleet", "require" => "valid-user" ) )
 }
+# The fleet's web view (read-only static files the drain writes): http://.../fleet/
+alias.url += ( "/fleet/" => "${join(dir, 'lsm', 'web')}/" )
+$HTTP["url"] =~ "^/fleet/" {
+  index-file.names = ( "index.html" )
+  dir-listing.activate = "disable"
+  mimetype.assign = ( ".html" => "text/html; charset=utf-8", ".js" => "text/javascript; charset=utf-8", ".css" => "text/css; charset=utf-8", ".json" => "application/json", ".txt" => "text/plain; charset=utf-8", ".svg" => "image/svg+xml" )
+  setenv.add-response-header = ( "Content-Security-Policy" => "${WEB_CSP}", "X-Content-Type-Options" => "nosniff", "Referrer-Policy" => "no-referrer", "Cache-Control" => "no-cache" )
+  auth.backend = "htpasswd"
+  auth.backend.htpasswd.userfile = "${resolve(o.htpasswd)}"
+  auth.require = ( "" => ( "method" => "basic", "realm" => "lsm fleet", "require" => "valid-user" ) )
+}
 `;
 }
+
+/** The web view's Content-Security-Policy: its own script, style and data only; no inline code, nothing from elsewhere, no framing. */
+export const WEB_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

@@ -33,6 +33,7 @@ want() { # COMMAND-OR-PATH PACKAGE WHY
 #  test/integration/fleet.test.ts); never started as a service
 #  git: every test checks lsm's repositories with the real git (fsck, log, blame)
 #  iproute2, openssl: ip netns for the tests' namespaces; the SMTP test's certificates
+#  chromium: the fleet's web view in a real browser, driven by puppeteer-core (fleet-web.test.ts)
 #  fish: the fish completion script, loaded by the real fish (bash's is checked by bash)
 #  dpkg-dev, lintian: npm run deb (dpkg-shlibdeps) and its lint (test/integration/deb.test.ts)
 if [ -e /usr/sbin/sendmail ] && [ ! -e /usr/bin/msmtp ]; then
@@ -53,6 +54,7 @@ want ip iproute2 "the tests' network namespaces (ip netns)"
 want openssl openssl "the SMTP test's certificates (mail.test.ts)"
 want dpkg-shlibdeps dpkg-dev "npm run deb: the package's library dependencies (deb.test.ts)"
 want lintian lintian "the package's lint (deb.test.ts)"
+want chromium chromium "the fleet's web view in a real browser (fleet-web.test.ts)"
 want fish fish "lsm completion fish, loaded by the real fish (completion.test.ts)"
 
 if [ -n "$need" ]; then

@@ -7,8 +7,8 @@
 // A shard file is one header line, then four sections (byte offsets after the header):
 //   summary   every host's status row (HostSummary), JSON
 //   keys      every distinct 'path\tline' any of its hosts ever had, one a line (JSON-escaped, so
-//             a line holds no raw tab or newline), with where its postings are and their checksum:
-//             where/blame scan this text for the question's needle and read only the hits' postings
+//             a line holds no raw tab or newline), with where its postings are (chunks of postings
+//             share a checksum): where/blame scan this text for the question's needle, read the hits' chunks
 //   postings  per key: the hosts that had it and every interval, with the server's arrival times
 //   changes   every change of its hosts, latest arrival first, in blocks: log --since reads the
 //             first blocks only
@@ -43,9 +43,10 @@ export type Posting = [string, number, Interval[]];
 export type TimelineRow = [number, string, number, string, number, string, number, number, number | null];
 
 type Section = [number, number, string]; // offset, length, checksum
-interface Head { v: 1; hosts: Record<string, [string, string | null]>; summary: Section; keys: Section; changes: [number, number, string, number][] }
+interface Head { v: 1; hosts: Record<string, [string, string | null]>; summary: Section; keys: Section; postings: Section[]; changes: [number, number, string, number][] }
 
-const BLOCK = 512;
+const BLOCK = 512; // changes a block
+const CHUNK = 32768; // postings' bytes a checksum
 const sum = (b: Buffer | string) => createHash('sha256').update(b).digest('hex').slice(0, 32);
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** A key as it is written in the keys section: no raw tab, newline or quote. */
@@ -81,25 +82,26 @@ export function buildShard(hosts: { h: HostHistory; now: HostNow }[]): Buffer {
   let size = 0;
   const put = (b: Buffer): Section => { parts.push(b); size += b.length; return [size - b.length, b.length, sum(b)]; };
   const summary = put(Buffer.from(JSON.stringify(sorted.map(({ now }) => summaryOf(now)))));
-  // postings first in memory (the keys name their offsets), written after the keys
-  const blocks: Buffer[] = [];
+  // postings in chunks of about CHUNK bytes, one checksum each (one a key cost more than the rest of a rebuild)
   let keysText = '';
+  const chunks: Buffer[][] = [[]];
   let off = 0;
   for (const key of [...postings.keys()].sort(byName)) {
+    if (off >= CHUNK) { chunks.push([]); off = 0; }
     const b = Buffer.from(JSON.stringify(postings.get(key)));
-    keysText += `${escapeKey(key)}\t${off}\t${b.length}\t${sum(b)}\n`;
-    blocks.push(b);
+    keysText += `${escapeKey(key)}\t${chunks.length - 1}\t${off}\t${b.length}\n`;
+    chunks[chunks.length - 1].push(b);
     off += b.length;
   }
   const keys = put(Buffer.from(keysText));
-  for (const b of blocks) put(b); // right after the keys: their offsets count from there
+  const postingChunks = chunks.map((c) => put(Buffer.concat(c)));
   timeline.sort((a, b) => b[0] - a[0] || byName(a[1], b[1]) || a[2] - b[2]);
   const changes: Head['changes'] = [];
   for (let i = 0; i < timeline.length; i += BLOCK) {
     const [o, l, s] = put(Buffer.from(JSON.stringify(timeline.slice(i, i + BLOCK))));
     changes.push([o, l, s, timeline[i][0]]);
   }
-  const head: Head = { v: 1, hosts: Object.fromEntries(sorted.map(({ now }) => [now.host, [now.tip, now.baseline]])), summary, keys, changes };
+  const head: Head = { v: 1, hosts: Object.fromEntries(sorted.map(({ now }) => [now.host, [now.tip, now.baseline]])), summary, keys, postings: postingChunks, changes };
   const headText = JSON.stringify(head);
   return Buffer.concat([Buffer.from(`${sum(headText)} ${headText}\n`), ...parts]);
 }
@@ -141,9 +143,12 @@ export class Shard {
     } catch { return null; }
   }
 
-  private section([off, len, s]: Section): string | null {
+  private bytes([off, len, s]: Section): Buffer | null {
     const b = this.read(this.start + off, len);
-    return b.length === len && sum(b) === s ? b.toString('utf8') : null;
+    return b.length === len && sum(b) === s ? b : null;
+  }
+  private section(sec: Section): string | null {
+    return this.bytes(sec)?.toString('utf8') ?? null;
   }
 
   /** Whether this shard was built from this tip and baseline of the host. */
@@ -173,16 +178,17 @@ export class Shard {
         lines.push(text.slice(from, text.indexOf('\n', i)));
       }
     }
-    const keysEnd = this.head.keys[0] + this.head.keys[1];
     const out: [string, Posting[]][] = [];
+    const chunks = new Map<number, Buffer | null>();
     for (const l of lines) {
       const f = l.split('\t');
-      const [off, len, s] = f.slice(-3);
+      const [chunk, off, len] = f.slice(-3).map(Number);
       const key = JSON.parse(`"${f.slice(0, -3).join('\t')}"`) as string;
       if (!key.includes(needle)) continue;
-      const block = this.section([keysEnd + Number(off), Number(len), s]);
-      if (block === null) return null;
-      out.push([key, JSON.parse(block) as Posting[]]);
+      if (!chunks.has(chunk)) chunks.set(chunk, this.head.postings[chunk] ? this.bytes(this.head.postings[chunk]) : null);
+      const b = chunks.get(chunk);
+      if (!b || off + len > b.length) return null;
+      out.push([key, JSON.parse(b.subarray(off, off + len).toString('utf8')) as Posting[]]);
     }
     return out;
   }

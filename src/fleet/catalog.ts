@@ -516,6 +516,7 @@ function verifyShard(gitdir: string, n: number, hosts: { h: HostHistory; now: Ho
   if (!existsSync(shardFile(gitdir, n)) && !builtShards.has(shardFile(gitdir, n))) return [];
   const shard = openShard(gitdir, n);
   const got = shard && hostParts(shard);
+  Shard.closeAll();
   if (!shard || !got) return [`${file} is damaged (its header or a checksum does not hold)`];
   const expected = hostParts(Shard.open(buildShard(hosts))!)!;
   const problems: string[] = [];

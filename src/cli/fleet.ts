@@ -115,13 +115,13 @@ const subcommands: Sub[] = [
   {
     command: 'reindex',
     describe: 'rebuild the fleet index from the host branches',
-    handler: (argv: FleetArgv) => { out(`${reindex(fleetGitdir(argv))} hosts indexed`); },
+    handler: async (argv: FleetArgv) => { out(`${await reindex(fleetGitdir(argv))} hosts indexed`); },
   },
   {
     command: 'verify',
     describe: 'check the fleet index against the host branches',
-    handler: (argv: FleetArgv) => {
-      const problems = verifyIndex(fleetGitdir(argv));
+    handler: async (argv: FleetArgv) => {
+      const problems = await verifyIndex(fleetGitdir(argv));
       for (const p of problems) out(p);
       if (problems.length) { out('lsm fleet reindex rebuilds the index'); process.exitCode = EXIT.FAILURE; } else out('index agrees with the branches');
     },

@@ -17,12 +17,14 @@
 // Times are the server's: a change's 'rt' is when the first push that brought it was recorded
 // (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
 // mirror clone) the commit date stands in.
-import { appendFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { EXIT, LsmError } from '../errors.js';
 import { gitOut, runGit } from './git-run.js';
 import { BASELINE_PREFIX, HOST_PREFIX, baselineOfRef, hostOfRef } from './names.js';
+import { SHARDS, Shard, buildShard, hostParts, shardOf } from './shards.js';
 
 export interface FleetChange { c: string; t: number; s: string; a: number; r: number; rt: number | null } // commit, host's time (ms), summary, +lines, -lines, server's arrival (ms)
 /** When the server received a change; the host's date when no push record says. */
@@ -329,11 +331,127 @@ function recordsByHost(gitdir: string): Map<string, PushRecord[]> {
 
 const lastPush = (records: PushRecord[] | undefined) => (records?.length ? Math.max(...records.map((r) => r.t)) : null);
 
-/** Rebuild every host's index from the branches (and the push record). */
-export function reindex(gitdir: string): number {
+/** A host's 'now' built from this tip and baseline: its file when that holds, else the host rebuilt. */
+export function hostNow(gitdir: string, host: string, tip: string, baseline: string | null): HostNow {
+  const now = readHostNow(gitdir, host, tip);
+  return now && now.baseline === baseline ? now : updateHostIndex(gitdir, host, tip, null, baseline);
+}
+
+/** One of a host's other files, proven as 'now' is; the host rebuilt (once) when it does not hold. */
+export function provenPart<T>(gitdir: string, n: HostNow, read: (gitdir: string, host: string, tip: string) => T | null): T {
+  const got = read(gitdir, n.host, n.tip);
+  if (got !== null) return got;
+  updateHostIndex(gitdir, n.host, n.tip, null, n.baseline);
+  const again = read(gitdir, n.host, n.tip);
+  if (again === null) throw new Error(`the index of hosts/${n.host} cannot be rebuilt`);
+  return again;
+}
+
+const shardDir = (gitdir: string) => join(indexDir(gitdir), 'shards');
+const shardFile = (gitdir: string, n: number) => join(shardDir(gitdir), `${n}.idx`);
+const builtShards = new Map<string, Buffer>(); // as `built`: shards rebuilt by a run that does not own the index
+
+/** Shard n as stored (or as rebuilt in memory by this run); null when missing or its header does not hold. */
+export function openShard(gitdir: string, n: number): Shard | null {
+  const path = shardFile(gitdir, n);
+  return Shard.open(builtShards.get(path) ?? path);
+}
+
+function writeShard(gitdir: string, n: number, buf: Buffer): void {
+  const path = shardFile(gitdir, n);
+  if (!writesIndex(gitdir)) { builtShards.set(path, buf); return; }
+  mkdirSync(shardDir(gitdir), { recursive: true });
+  writeFileSync(`${path}.${process.pid}.tmp`, buf);
+  renameSync(`${path}.${process.pid}.tmp`, path);
+}
+
+/** Rebuild shard n from its hosts' own files (each proven against its branch, or rebuilt first). */
+export function rebuildShard(gitdir: string, n: number, refs: FleetRefs): Shard {
+  const hosts: { h: HostHistory; now: HostNow }[] = [];
+  for (const [host, tip] of refs.tips) {
+    if (shardOf(host) !== n) continue;
+    const now = hostNow(gitdir, host, tip, refs.baselines.get(host) ?? null);
+    hosts.push({ h: provenPart(gitdir, now, readHostHistory), now });
+  }
+  writeShard(gitdir, n, buildShard(hosts));
+  const shard = openShard(gitdir, n);
+  if (!shard) throw new Error(`shard ${n} of the fleet index cannot be rebuilt`);
+  return shard;
+}
+
+/** git in GITDIR, its output as a promise (several run at once while node parses what came before). */
+function gitAsync(gitdir: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: gitdir, env: { ...process.env, GIT_DIR: gitdir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new LsmError(`git ${args[0]} failed in ${gitdir}: ${err.trim().split('\n')[0] || `exit ${code}`}`))));
+  });
+}
+
+const BATCH_ARGS = ['log', '--first-parent', '--format=%x01%H%x02%P%x02%ct%x02%s', '-p', '--unified=0', '--no-renames', '--no-color', '--no-ext-diff', '--diff-algorithm=myers'];
+const BATCH_HOSTS = 200; // hosts a git log reads at once (its output is held whole: ~55 KB a host at 100 changes)
+
+/**
+ * Hosts' histories from one `git log` over all their tips (one process for hundreds of hosts, not
+ * one each: at 1,000 hosts most of reindex was starting git). The histories are apart: each host's
+ * is walked back from its tip by first parents, then applied oldest first as buildHost does.
+ */
+function parseBatch(text: string, hosts: [string, string][], pushes: Map<string, PushRecord[]>): HostHistory[] {
+  const commits = new Map<string, { parent: string | null; chunk: string }>();
+  for (const raw of text.split('\n\x01')) {
+    const chunk = raw.startsWith('\x01') ? raw.slice(1) : raw;
+    const nl = chunk.indexOf('\n');
+    const [c, parents, t, ...s] = (nl < 0 ? chunk : chunk.slice(0, nl)).split('\x02');
+    if (!c) continue;
+    // as LOG_ARGS' format, for applyLog
+    commits.set(c, { parent: parents.split(' ')[0] || null, chunk: `\x01${c} ${t} ${s.join('\x02')}${nl < 0 ? '' : chunk.slice(nl)}` });
+  }
+  return hosts.map(([host, tip]) => {
+    const chain: string[] = [];
+    for (let c: string | null = tip; c !== null && commits.has(c); c = commits.get(c)!.parent) chain.push(commits.get(c)!.chunk);
+    const idx: HostHistory = { v: 3, host, tip: '', changes: [], lines: {} };
+    for (let i = chain.length - 1; i >= 0; i--) applyLog(idx, chain[i]);
+    if (idx.tip !== tip) throw new Error(`hosts/${host}: its history was not found whole in git log's output`);
+    stampArrivals(idx, pushes.get(host) ?? []);
+    return idx;
+  });
+}
+
+/**
+ * Every host built from git, a shard at a time (in shard order): `each` gets the shard's hosts with
+ * their histories and 'now's. Two git processes run ahead while node parses.
+ */
+async function eachShardFromGit(gitdir: string, refs: FleetRefs, pushes: Map<string, PushRecord[]>, each: (n: number, hosts: { h: HostHistory; now: HostNow }[]) => void): Promise<void> {
+  const groups: [string, string][][] = Array.from({ length: SHARDS }, () => []);
+  for (const [host, tip] of [...refs.tips].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) groups[shardOf(host)].push([host, tip]);
+  const units: { n: number; hosts: [string, string][] }[] = [];
+  groups.forEach((g, n) => { for (let i = 0; i < g.length; i += BATCH_HOSTS) units.push({ n, hosts: g.slice(i, i + BATCH_HOSTS) }); });
+  const running: (Promise<string> | undefined)[] = [];
+  const start = (i: number) => { if (i < units.length) running[i] = gitAsync(gitdir, [...BATCH_ARGS, ...units[i].hosts.map(([, tip]) => tip)]); };
+  start(0); start(1);
+  let done: { h: HostHistory; now: HostNow }[] = [];
+  for (let i = 0, n = 0; n < SHARDS; n++) {
+    for (; i < units.length && units[i].n === n; i++) {
+      const text = await running[i]!;
+      running[i] = undefined;
+      start(i + 2);
+      for (const h of parseBatch(text, units[i].hosts, pushes)) done.push({ h, now: deriveNow(h, lastPush(pushes.get(h.host)), refs.baselines.get(h.host) ?? null) });
+    }
+    each(n, done);
+    done = [];
+  }
+}
+
+/** Rebuild every host's index and every shard from the branches (and the push record). */
+export async function reindex(gitdir: string): Promise<number> {
   if (!writesIndex(gitdir)) throw new LsmError(`refusing to rewrite the index of ${gitdir}: it is another user's, and root writes nothing there (run lsm fleet reindex as its owner: runuser -u USER -- lsm fleet reindex)`, EXIT.UNSAFE);
   const pushes = recordsByHost(gitdir);
-  const { tips, baselines } = fleetRefs(gitdir);
+  const refs = fleetRefs(gitdir);
+  const { tips } = refs;
   mkdirSync(indexDir(gitdir), { recursive: true });
   // what no branch backs, and version 1's one file per host (lsm/index/<host>.json)
   for (const n of readdirSync(indexDir(gitdir))) if (n.endsWith('.json')) unlinkSync(join(indexDir(gitdir), n));
@@ -342,34 +460,69 @@ export function reindex(gitdir: string): number {
     try { names = readdirSync(partDir(gitdir, part)); } catch { continue; }
     for (const n of names) if (!n.endsWith('.json') || !tips.has(n.slice(0, -5))) unlinkSync(join(partDir(gitdir, part), n));
   }
-  for (const [host, tip] of tips) writeHostIndex(gitdir, buildHost(gitdir, host, tip, pushes.get(host) ?? []), lastPush(pushes.get(host)), baselines.get(host) ?? null);
+  let names: string[] = [];
+  try { names = readdirSync(shardDir(gitdir)); } catch { /* none yet */ }
+  for (const n of names) if (!SHARD_NAME.test(n) || Number(n.slice(0, -4)) >= SHARDS) unlinkSync(join(shardDir(gitdir), n));
+  await eachShardFromGit(gitdir, refs, pushes, (n, hosts) => {
+    for (const { h, now } of hosts) {
+      const texts = partTexts(h, now);
+      for (const part of ['history', 'changes', 'now'] as Part[]) writePart(gitdir, part, h.host, texts[part]);
+    }
+    writeShard(gitdir, n, buildShard(hosts));
+  });
   return tips.size;
 }
+const SHARD_NAME = /^\d+\.idx$/;
 
-/** Differences between the index and the branches: empty when they agree. Every file is compared whole with a rebuild. */
-export function verifyIndex(gitdir: string): string[] {
+/** Differences between the index and the branches: empty when they agree. Every file is compared with a rebuild from git. */
+export async function verifyIndex(gitdir: string): Promise<string[]> {
   const problems: string[] = [];
-  const { tips, baselines } = fleetRefs(gitdir);
+  const refs = fleetRefs(gitdir);
+  const { tips, baselines } = refs;
   const pushes = recordsByHost(gitdir);
-  for (const [host, tip] of tips) {
-    const fresh = buildHost(gitdir, host, tip, pushes.get(host) ?? []);
-    const expected = partTexts(fresh, deriveNow(fresh, lastPush(pushes.get(host)), baselines.get(host) ?? null));
-    for (const part of ['history', 'changes', 'now'] as Part[]) {
-      let text: string | null = null;
-      try { text = readFileSync(fileOf(gitdir, part, host), 'utf8'); } catch { /* missing */ }
-      const file = `lsm/index/${part}/${host}.json`;
-      if (text === expected[part]) continue;
-      if (text === null) problems.push(`hosts/${host}: not indexed (${file} missing)`);
-      else if (readPartText(gitdir, part, host) === null) problems.push(`hosts/${host}: ${file} is damaged (its header or checksum does not hold)`);
-      else if (readPartText(gitdir, part, host, tip) === null) problems.push(`hosts/${host}: ${file} was built from another tip than the branch's ${tip.slice(0, 10)}`);
-      else if (part === 'now' && readHostNow(gitdir, host, tip)!.baseline !== (baselines.get(host) ?? null)) {
-        problems.push(`hosts/${host}: indexed with baseline ${readHostNow(gitdir, host, tip)!.baseline?.slice(0, 10) ?? 'none'}, pushed baseline ${baselines.get(host)?.slice(0, 10) ?? 'none'}`);
-      } else problems.push(`hosts/${host}: ${file} differs from a rebuild from the branch`);
+  await eachShardFromGit(gitdir, refs, pushes, (n, hosts) => {
+    for (const { h: fresh, now } of hosts) {
+      const host = fresh.host, tip = fresh.tip;
+      const expected = partTexts(fresh, now);
+      for (const part of ['history', 'changes', 'now'] as Part[]) {
+        let text: string | null = null;
+        try { text = readFileSync(fileOf(gitdir, part, host), 'utf8'); } catch { /* missing */ }
+        const file = `lsm/index/${part}/${host}.json`;
+        if (text === expected[part]) continue;
+        if (text === null) problems.push(`hosts/${host}: not indexed (${file} missing)`);
+        else if (readPartText(gitdir, part, host) === null) problems.push(`hosts/${host}: ${file} is damaged (its header or checksum does not hold)`);
+        else if (readPartText(gitdir, part, host, tip) === null) problems.push(`hosts/${host}: ${file} was built from another tip than the branch's ${tip.slice(0, 10)}`);
+        else if (part === 'now' && readHostNow(gitdir, host, tip)!.baseline !== (baselines.get(host) ?? null)) {
+          problems.push(`hosts/${host}: indexed with baseline ${readHostNow(gitdir, host, tip)!.baseline?.slice(0, 10) ?? 'none'}, pushed baseline ${baselines.get(host)?.slice(0, 10) ?? 'none'}`);
+        } else problems.push(`hosts/${host}: ${file} differs from a rebuild from the branch`);
+      }
     }
-  }
+    problems.push(...verifyShard(gitdir, n, hosts));
+  });
   let indexed: string[] = [];
   try { indexed = readdirSync(partDir(gitdir, 'now')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)); } catch { /* none */ }
   for (const host of indexed) if (!tips.has(host)) problems.push(`${host}: indexed but no branch hosts/${host}`);
+  return problems;
+}
+
+/**
+ * A shard against a rebuild: every host it says it holds at the branch's tip and baseline (the ones
+ * questions take from it) must have exactly the rebuilt summary, lines and changes. Hosts it holds
+ * at another tip are answered from their own files until it is rebuilt; a missing shard is built by
+ * the next question.
+ */
+function verifyShard(gitdir: string, n: number, hosts: { h: HostHistory; now: HostNow }[]): string[] {
+  const file = `lsm/index/shards/${n}.idx`;
+  if (!existsSync(shardFile(gitdir, n)) && !builtShards.has(shardFile(gitdir, n))) return [];
+  const shard = openShard(gitdir, n);
+  const got = shard && hostParts(shard);
+  Shard.closeAll();
+  if (!shard || !got) return [`${file} is damaged (its header or a checksum does not hold)`];
+  const expected = hostParts(Shard.open(buildShard(hosts))!)!;
+  const problems: string[] = [];
+  for (const { now } of hosts) {
+    if (shard.holds(now.host, now.tip, now.baseline) && got.get(now.host) !== expected.get(now.host)) problems.push(`hosts/${now.host}: ${file} differs from a rebuild from the branch`);
+  }
   return problems;
 }
 

@@ -367,6 +367,8 @@ describe('fleet', { timeout: 240_000 }, () => {
     expect(JSON.parse((await world.lsm(['fleet', 'where', '4444', '--json', '--fleet', central])).stdout).hits.map((x: { host: string }) => x.host)).toEqual(HOSTS);
     const log = JSON.parse((await world.lsm(['fleet', 'log', '--json', '--host', 'web-1', '--fleet', central])).stdout);
     expect(log.changes.every((c: { added: number }) => c.added !== 7)).toBe(true);
+    // the whole fleet's questions answer from the shards; one host's (log above, diff here) rebuild that host's files first
+    expect((await world.lsm(['fleet', 'diff', 'web-1', 'web-2', '--fleet', central])).code).toBe(0);
     expect((await world.lsm(['fleet', 'verify', '--fleet', central])).stdout).toBe('index agrees with the branches\n');
   });
 

@@ -30,7 +30,7 @@ function writeHistory(gitdir: string, host: string, snapshots: { t: number; tcp:
 const tip = (gitdir: string, host: string) => execFileSync('git', ['--git-dir', gitdir, 'rev-parse', `refs/heads/hosts/${host}`], { encoding: 'utf8' }).trim();
 
 describe('fleet index', () => {
-  it('answers where, blame, log, diff and status; incremental and rebuilt indexes agree', () => {
+  it('answers where, blame, log, diff and status; incremental and rebuilt indexes agree', async () => {
     const gitdir = mkdtempSync(join(tmpdir(), 'lsm-fleet-index-'));
     execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
     const sshd = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
@@ -73,43 +73,46 @@ describe('fleet index', () => {
     // web-1 pushed a minute ago; web-2 never pushed through the hook: its last change counts (310 s ago)
     const status = fleetStatus(gitdir, 120_000, (T0 + 300) * 1000 + 60_000);
     expect(status.map((s) => [s.host, s.changes, s.sockets, s.silent])).toEqual([['web-1', 4, { tcp: 4 }, false], ['web-2', 1, { tcp: 2 }, true]]);
-    expect(verifyIndex(gitdir)).toEqual([]);
+    expect(await verifyIndex(gitdir)).toEqual([]);
     const all = () => JSON.stringify(['web-1', 'web-2'].map((h) => [readHostHistory(gitdir, h), readHostChanges(gitdir, h), readHostNow(gitdir, h)]));
     const incremental = all();
     // version 1's one file per host is removed by reindex
     writeFileSync(join(gitdir, 'lsm', 'index', 'web-1.json'), '{"v":1}');
-    expect(reindex(gitdir)).toBe(2);
+    expect(await reindex(gitdir)).toBe(2);
     expect(all()).toBe(incremental);
     expect(existsSync(join(gitdir, 'lsm', 'index', 'web-1.json'))).toBe(false);
     // each part of the index is checked: a port changed by hand in 'now' (where, status) is found by
-    // verify, and never answered: the question rebuilds that host first
+    // verify, and never answered: the whole fleet's questions answer from the shards (proven on their
+    // own), one host's questions rebuild that host first; reindex repairs the file
     const nowFile = join(gitdir, 'lsm', 'index', 'now', 'web-1.json');
     const good = readFileSync(nowFile, 'utf8');
     writeFileSync(nowFile, good.replace('4444', '4445'));
-    expect(verifyIndex(gitdir)).toEqual(['hosts/web-1: lsm/index/now/web-1.json is damaged (its header or checksum does not hold)']);
+    expect(await verifyIndex(gitdir)).toEqual(['hosts/web-1: lsm/index/now/web-1.json is damaged (its header or checksum does not hold)']);
     expect(fleetWhere(gitdir, '4445')).toEqual([]);
     expect(fleetWhere(gitdir, '4444').map((h) => h.host)).toEqual(['web-1', 'web-2']);
+    expect(fleetDiff(gitdir, 'web-1', 'web-2')!.files[0].onlyA).toEqual([odd]);
     expect(readFileSync(nowFile, 'utf8')).toBe(good);
     // the same in 'changes' (log) and 'history' (blame)
     for (const [part, host, edit] of [['changes', 'web-2', (t: string) => t.replace(/,2,0,/, ',9,0,')], ['history', 'web-1', (t: string) => t.replace('4444', '4445')]] as const) {
       const file = join(gitdir, 'lsm', 'index', part, `${host}.json`);
       const before = readFileSync(file, 'utf8');
       writeFileSync(file, edit(before));
-      expect(verifyIndex(gitdir)).toEqual([`hosts/${host}: lsm/index/${part}/${host}.json is damaged (its header or checksum does not hold)`]);
+      expect(await verifyIndex(gitdir)).toEqual([`hosts/${host}: lsm/index/${part}/${host}.json is damaged (its header or checksum does not hold)`]);
       expect(part === 'changes' ? fleetLog(gitdir, { host }).map((e) => e.added) : fleetBlame(gitdir, '4445')).toEqual(part === 'changes' ? [2] : []);
+      if (part === 'history') expect(fleetLog(gitdir, { host, grep: '4445' })).toEqual([]);
       expect(readFileSync(file, 'utf8')).toBe(before);
     }
     // a content edit that keeps the checksum right is still found: verify compares with a rebuild
     const forged = good.split('\n')[1].replace('4444', '4445');
     writeFileSync(nowFile, `${JSON.stringify({ ...JSON.parse(good.split('\n')[0]), sha256: createHash('sha256').update(forged).digest('hex') })}\n${forged}`);
-    expect(verifyIndex(gitdir)).toEqual(['hosts/web-1: lsm/index/now/web-1.json differs from a rebuild from the branch']);
-    reindex(gitdir);
+    expect(await verifyIndex(gitdir)).toEqual(['hosts/web-1: lsm/index/now/web-1.json differs from a rebuild from the branch']);
+    await reindex(gitdir);
     // an index behind its branch is found by verify
     writeHistory(gitdir, 'web-2', [{ t: 400, tcp: [sshd] }], tip(gitdir, 'web-2'));
-    expect(verifyIndex(gitdir)).toEqual(['history', 'changes', 'now'].map((p) => expect.stringMatching(new RegExp(`^hosts/web-2: lsm/index/${p}/web-2.json was built from another tip than the branch's [0-9a-f]{10}$`))));
+    expect(await verifyIndex(gitdir)).toEqual(['history', 'changes', 'now'].map((p) => expect.stringMatching(new RegExp(`^hosts/web-2: lsm/index/${p}/web-2.json was built from another tip than the branch's [0-9a-f]{10}$`))));
   });
 
-  it("drift: a host's pushed baseline against its lines now, in status; a baseline pushed later re-derives it", () => {
+  it("drift: a host's pushed baseline against its lines now, in status; a baseline pushed later re-derives it", async () => {
     const gitdir = mkdtempSync(join(tmpdir(), 'lsm-fleet-drift-'));
     execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
     const sshd = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
@@ -123,11 +126,11 @@ describe('fleet index', () => {
     expect(fleetStatus(gitdir, 1e12, (T0 + 300) * 1000)[0].drift).toEqual({ baseline: commits[0], added: [{ path: 'host/tcp', line: nc }], removed: [{ path: 'host/tcp', line: web }] });
     execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/db-1', commits[2]]);
     expect(fleetStatus(gitdir, 1e12, (T0 + 300) * 1000)[0].drift).toEqual({ baseline: commits[2], added: [], removed: [] });
-    expect(verifyIndex(gitdir)).toEqual([]);
+    expect(await verifyIndex(gitdir)).toEqual([]);
     // an index made before the baseline moved is found stale by verify
     execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/db-1', commits[1]]);
-    expect(verifyIndex(gitdir)).toEqual([expect.stringMatching(/^hosts\/db-1: indexed with baseline [0-9a-f]{10}, pushed baseline [0-9a-f]{10}$/)]);
-    reindex(gitdir);
+    expect(await verifyIndex(gitdir)).toEqual([expect.stringMatching(/^hosts\/db-1: indexed with baseline [0-9a-f]{10}, pushed baseline [0-9a-f]{10}$/)]);
+    await reindex(gitdir);
     expect(readHostNow(gitdir, 'db-1')!.drift).toEqual({ added: [], removed: [`host/tcp\t${web}`] });
   });
 

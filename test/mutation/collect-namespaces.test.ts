@@ -3,7 +3,7 @@
 // opening of a mount that must still be that namespace; and the labels, which must be stable and
 // unique whatever names users, runtimes and programs choose.
 import { describe, expect, it } from 'vitest';
-import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labelNamespaces, nsfsMounts, openNsfs, parseNsfsMounts, type NsfsMount } from '../../src/collect/namespaces.js';
@@ -267,7 +267,6 @@ describe('labelNamespaces', () => {
     const got = labelNamespaces(w.proc, [HOST, w.ino.a], HOST, new Map(), join(w.netns, 'missing'), [], () => null, w.containerOf);
     expect(labels(got)).toEqual([[HOST, 'host'], [w.ino.a, `ns-${w.ino.a}`]]);
     // a dangling link in the directory (unbound meanwhile)
-    const { symlinkSync } = require('node:fs') as typeof import('node:fs');
     symlinkSync(join(w.netns, 'nothing'), join(w.netns, 'b'));
     expect(labels(labelNamespaces(w.proc, [HOST, w.ino.a], HOST, new Map(), w.netns, [], () => null, w.containerOf))).toEqual([[HOST, 'host'], [w.ino.a, 'a']]);
   });

@@ -59,6 +59,11 @@ describe('containers from cgroup paths', () => {
     expect(containerFromCgroup('0::/lxc/web01')).toBe('lxc-web01');
     expect(containerFromCgroup('0::/lxc.payload.web01/init.scope')).toBe('lxc-web01');
     expect(containerFromCgroup('0::/lxc.payload/web02')).toBe('lxc-web02');
+    // LXC's (and LXD's) monitor runs on the host beside its container, in lxc.monitor.<name>
+    // (lxc.monitor/<name> in LXC 3), and lxc.pivot is where it waits: no container, and above all
+    // not one container 'lxc-monitor' shared by the monitors of every container
+    for (const host of ['0::/lxc.monitor.web01', '0::/lxc.monitor/web01', '0::/lxc.pivot', '12:pids:/lxc.monitor.web01', '0::/lxc.web01'])
+      expect(containerFromCgroup(host), host).toBeNull();
     for (const none of [`0::/docker-${ID.slice(1)}.scope`, `0::/podman-${ID}`, `0::/docker-${ID.toUpperCase()}`, '0::/user.slice', `0::/kubepods/${ID.slice(2)}`,
       '0::/lxc/', '0::/lxcfoo/bar', `0::/kube/${ID}`, ''])
       expect(containerFromCgroup(none), none).toBeNull();

@@ -80,6 +80,7 @@ describe('parseInetTable: the kernel text', () => {
     const t = tcp(line({ uid: '4294967295', inode: '999999999999999' }), line({ uid: '0', inode: '0' }));
     expect(t.sockets.map((s) => [s.uid, s.inode])).toEqual([[4294967295, 999999999999999], [0, 0]]);
     expect(tcp(line({ local: '0100007F:FFFF', remote: '00000000:0001' })).sockets.map((s) => [s.localPort, s.remotePort])).toEqual([[65535, 1]]);
+    expect(tcp(line({ local: '00000000:0000' })).sockets.map((s) => [s.localPort, s.remotePort])).toEqual([[0, 0]]); // port 0 is a port
   });
 
   it('an address must be the part before a colon inside its own column', () => {
@@ -117,6 +118,8 @@ describe('parseInetTable: the kernel text', () => {
     expect(parseInetTable(line({ inode: '1' }) + '\n' + line({ inode: '2' }), 'tcp', false, 1, false).sockets.map((s) => s.inode)).toEqual([1, 2]);
     expect(parseInetTable(HDR + line({ inode: '3' }), 'tcp', false, 1).sockets.map((s) => s.inode)).toEqual([3]);
     expect(parseInetTable('', 'tcp', false, 1, false)).toEqual({ sockets: [], malformed: 0 });
+    // a piece that starts with a line's end (the line before it was the last piece's)
+    expect(parseInetTable('\n' + line({ inode: '4' }), 'tcp', false, 1, false)).toEqual({ sockets: [expect.objectContaining({ inode: 4 })], malformed: 0 });
     expect(parseInetTable('\n', 'tcp', false, 1)).toEqual({ sockets: [], malformed: 0 });
   });
 
@@ -138,6 +141,10 @@ describe('parseInetTable: the kernel text', () => {
     const saw3: number[] = [];
     parseInetTable(HDR + [line({ inode: '8' }), line({ inode: '9', uid: 'u' })].join('\n'), 'udp', false, 1, true, undefined, (i) => saw3.push(i));
     expect(saw3).toEqual([8]);
+    // TIME_WAIT lines carry inode 0: dropped, but told like any other
+    const saw4: number[] = [];
+    parseInetTable(HDR + line({ st: '06', inode: '0' }), 'tcp', false, 1, true, (_, st) => st === 'LISTEN', (i) => saw4.push(i));
+    expect(saw4).toEqual([0]);
   });
 
   it('counts each broken line and goes on', () => {

@@ -69,7 +69,9 @@ export function containerFromCgroup(cgroup: string): string | null {
     /(?:docker|libpod|crio|cri-containerd|containerd)[-/:]([0-9a-f]{64})/.exec(cgroup) ??
     /\/kubepods[^\n]*\/([0-9a-f]{64})/.exec(cgroup);
   if (m) return m[1].slice(0, 12);
-  const lxc = /\/lxc(?:\.payload)?[./]([^/\n.]+)/.exec(cgroup);
+  // lxc/<name> (v1), lxc.payload.<name> (LXC 4, LXD), lxc.payload/<name> (LXC 3); never the
+  // monitor's lxc.monitor.<name> or lxc.pivot, which are on the host, beside the container
+  const lxc = /\/lxc(?:\.payload[./]|\/)([^/\n.]+)/.exec(cgroup);
   return lxc ? `lxc-${lxc[1]}` : null;
 }
 

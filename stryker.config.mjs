@@ -17,6 +17,7 @@ export default {
     'src/cli/exit.ts', // main.ts's error-to-exit mapping (main.ts itself runs on import: not testable in-process)
     'src/cli/check.ts',
     'src/run/**/*.ts', // the application layer (test/mutation/run-layer.test.ts)
+    'src/fleet/**/*.ts', // the fleet server and host push (test/mutation/fleet-*.test.ts)
   ],
   ignorePatterns: ['dist', 'bench', 'reports', '.stryker-tmp'],
   // re-test only mutants whose code or covering tests changed since the recorded run. The cache is a

@@ -18,6 +18,7 @@ export default {
     'src/cli/check.ts',
     'src/run/**/*.ts', // the application layer (test/mutation/run-layer.test.ts)
     'src/collect/**/*.ts', // the /proc and netlink parsers, the fd walk (test/mutation/collect-*.test.ts)
+    'src/fleet/**/*.ts', // the fleet server and host push (test/mutation/fleet-*.test.ts)
   ],
   ignorePatterns: ['dist', 'bench', 'reports', '.stryker-tmp'],
   // re-test only mutants whose code or covering tests changed since the recorded run. The cache is a

@@ -47,9 +47,9 @@ const subcommands: Sub[] = [
     handler: (argv: FleetArgv) => {
       // what the hooks write, where they place it (the repository's own lsm/spool when SPOOL_DIR is
       // left unset); read, not checked: what the web server's user owns is not root's, and context() would refuse it
-      const settings = argv['web-user'] ? centralConfig(argv, resolve(argv.dir)).config : null;
-      const writes = settings ? [{ path: settings.spoolDir, what: "SPOOL_DIR (the central alerts' spool)" }, { path: settings.eventLog, what: 'EVENT_LOG' }] : [];
-      const served = initServer(argv.dir, { config: argv.config, listen: argv.listen, port: argv.port, htpasswd: argv.htpasswd, user: argv['web-user'], writes }).trimEnd();
+      const settings = centralConfig(argv, resolve(argv.dir)).config; // FLEET_MAX_PUSH_BYTES, and what the hooks write
+      const writes = argv['web-user'] ? [{ path: settings.spoolDir, what: "SPOOL_DIR (the central alerts' spool)" }, { path: settings.eventLog, what: 'EVENT_LOG' }] : [];
+      const served = initServer(argv.dir, { config: argv.config, listen: argv.listen, port: argv.port, htpasswd: argv.htpasswd, user: argv['web-user'], writes, maxPushBytes: settings.fleetMaxPushBytes }).trimEnd();
       if (argv['web-user'] && argv.config) hooksReadConfig(argv['web-user'], argv.config);
       out(served);
     },

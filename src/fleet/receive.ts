@@ -129,7 +129,8 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     const host = rec.host;
     const range = rec.old === ZERO ? [rec.new] : [rec.new, '--not', rec.old];
     const r = runGit(gitdir, ['rev-list', '--reverse', '--first-parent', '--parents', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range]);
-    if (r.code !== 0) { out.problems.push(`central alerts for hosts/${host}: cannot list the pushed commits: ${r.err.trim().split('\n')[0]} (retried next time)`); return out; }
+    // the marker stays before this record (retried next time); what is held already still goes out below
+    if (r.code !== 0) { out.problems.push(`central alerts for hosts/${host}: cannot list the pushed commits: ${r.err.trim().split('\n')[0]} (retried next time)`); break; }
     const state = readDigest(gitdir, host);
     const held = new Set(state.held.map((h) => h.oid));
     for (const l of r.out.toString().split('\n').filter(Boolean).slice(done)) {
@@ -140,7 +141,7 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     done = 0;
     try { writeDigest(gitdir, host, state); } catch (err) {
       out.problems.push(`central alerts for hosts/${host}: cannot hold its changes in lsm/digest (retried next time): ${(err as Error).message}`);
-      return out;
+      break;
     }
     if (!(await mark(String(offset)))) return out; // after each record: a crash repeats at most one
   }
@@ -169,7 +170,7 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
 /** One held change: its alert as ever; several: one digest naming each, showing the net change. */
 async function centralAlert(gitdir: string, host: string, held: HeldChange[], interval: number): Promise<Alert> {
   // the alert pipeline is loaded only here, never in the push's own hook
-  const [{ alertSubject, alertText, buildAlert }, { unifiedDiff }, { pushedChange }, { boundField, prefixWithin, MAIL_BODY_MAX }, { escapeField }, { formatDuration }] = await Promise.all([
+  const [{ alertSubject, alertText, buildAlert }, { unifiedDiff }, { pushedChange }, { boundField, prefixWithin, MAIL_BODY_MAX }, { escapeText }, { formatDuration }] = await Promise.all([
     import('../alert/message.js'), import('../store/history.js'), import('./commit-read.js'), import('../alert/bounds.js'), import('../snapshot/escape.js'), import('../duration.js')]);
   const first = held[0].oid, last = held[held.length - 1].oid;
   const parent = held.length === 1 ? undefined : runGit(gitdir, ['rev-parse', '--verify', '--quiet', `${first}^`]).out.toString().trim() || undefined;
@@ -180,7 +181,9 @@ async function centralAlert(gitdir: string, host: string, held: HeldChange[], in
   if (held.length === 1) return alert;
   // each change's own line (a host wrote it: escaped, bounded), then the net change, within the mail's bound
   const summaries = runGit(gitdir, ['log', '--first-parent', '--format=%H %s', `${first}^..${last}`]).out.toString('utf8').split('\n');
-  const summary = new Map(summaries.map((l) => [l.slice(0, 40), boundField(escapeField(l.slice(41)), 200)]));
+  // escaped word by word: control characters shown, the spaces between words kept (a line for a person)
+  const readable = (s: string) => s.split(' ').map((w) => (w === '' ? '' : escapeText(w))).join(' ');
+  const summary = new Map(summaries.map((l) => [l.slice(0, 40), boundField(readable(l.slice(41)), 200)]));
   const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   const head = digestHead(host, held.map((h) => ({ ...h, summary: summary.get(h.oid) ?? '' })), formatDuration(interval), stamp).join('\n') + '\n';
   const digest = { ...alert, id: `${last}-fleet-digest-${host}-${held.length}`, subject: alertSubject({ ...alert, subject: undefined }, `${host}: ${held.length} changes`) };

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'no
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT, LsmError } from '../errors.js';
+import { DEFAULT_LIMITS } from './limits.js';
 
 export interface InitOptions {
   config?: string; // the central lsm config the hooks use (spool, mail)
@@ -16,7 +17,12 @@ export interface InitOptions {
   user?: string; // the user the web server runs as (owns DIR)
   /** what the hooks write outside DIR (the central alerts' spool, the event log): the web server's user must be able to */
   writes?: { path: string; what: string }[];
+  /** FLEET_MAX_PUSH_BYTES: git itself refuses a pack a little bigger (receive.maxInputSize), should the guard be bypassed */
+  maxPushBytes?: number;
 }
+
+/** receive.maxInputSize for a push limit: a sixteenth above it (at least 1 MiB), so only the guard's clear refusal is ever met first. */
+export const maxInputSize = (pushBytes: number): number => pushBytes + Math.max(1 << 20, Math.ceil(pushBytes / 16));
 
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const HOOK = fileURLToPath(new URL('../cli/fleet-hook.js', import.meta.url)); // the hooks' own entry: no command-line parser
@@ -100,6 +106,8 @@ export function initServer(dirArg: string, o: InitOptions): string {
     set('receive.denyNonFastForwards', 'true');
     set('receive.denyDeletes', 'true');
     set('receive.fsckObjects', 'true');
+    // a backstop under the guard's FLEET_MAX_PUSH_BYTES: git stops reading a pack past this size
+    set('receive.maxInputSize', String(maxInputSize(o.maxPushBytes ?? DEFAULT_LIMITS.pushBytes)));
     // receive-pack's `gc --auto` runs inside the push (the host waits for it); the drain runs it after
     set('receive.autogc', 'false');
     // receive-pack's connectivity check lists the refs twice: as --all, and as the refs of the quarantine's

@@ -37,7 +37,7 @@ export default tseslint.config(
   {
     // the fleet web view's page script: plain browser JavaScript, shipped as it is (no build step),
     // outside the TypeScript project; the recommended rules, and no markup from strings
-    files: ['src/fleet/web/assets/**/*.js'],
+    files: ['web/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,

@@ -45,7 +45,7 @@ try {
   for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(ROOT, f), join(stage, f));
   // --ignore-scripts: lsm's own install/prepare would rebuild what is copied below; no dependency has a build step
   execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: stage, stdio: ['ignore', 'ignore', 'inherit'] });
-  for (const part of ['bin', 'dist', 'hooks', 'docs', 'README.md', 'src/fleet/web/assets']) cpSync(join(ROOT, part), join(stage, part), { recursive: true });
+  for (const part of ['bin', 'dist', 'hooks', 'docs', 'README.md', 'web']) cpSync(join(ROOT, part), join(stage, part), { recursive: true });
   mkdirSync(join(stage, 'build', 'Release'), { recursive: true });
   copyFileSync(addon, join(stage, 'build', 'Release', 'sockdiag.node'));
 

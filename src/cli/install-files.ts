@@ -10,7 +10,7 @@ import { checkPath } from '../safe-path.js';
 
 /** The package this lsm runs from: a clone, an npm install, or an installed copy. */
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PROGRAM_PARTS = ['package.json', 'bin', 'dist', 'hooks', 'docs', 'README.md', 'src/fleet/web/assets']; // the fleet web view's page, copied as it is
+const PROGRAM_PARTS = ['package.json', 'bin', 'dist', 'hooks', 'docs', 'README.md', 'web']; // web/: the fleet web view's page, copied as it is
 /** Written into every file lsm install writes: what carries it is ours to replace. */
 export const MARKER = 'lsm install';
 

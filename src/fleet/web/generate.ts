@@ -24,7 +24,7 @@ import { fleetNow, fleetStatus, hostLog, type HostStatus } from '../questions.js
 
 export const WEB_DIR = join('lsm', 'web');
 export const ASSETS = ['index.html', 'app.js', 'app.css', 'favicon.svg'];
-const ASSET_DIR = fileURLToPath(new URL('../../../src/fleet/web/assets/', import.meta.url));
+const ASSET_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
 /** Diffs written by one run at most; the rest by the next (a host's first push may bring years). */
 const DIFFS_PER_RUN = 200;
 const COMMIT = /^[0-9a-f]{40}$/;

@@ -72,11 +72,30 @@ describe('fleet push in steps', { timeout: 120_000 }, () => {
     expect((await lsm(['status'])).stdout).toMatch(new RegExp(`^fleet: hosts/web-1 up to date at ${head.slice(0, 10)} `, 'm'));
   });
 
+  it('the long way (the host does not know the server\'s tip: refs/lsm/pushed lost) steps too, from the tip ref discovery gives', async () => {
+    const start = g(['rev-parse', 'HEAD']);
+    let tip = start;
+    for (let i = 0; i < 6; i++) tip = backlogCommit(tip, 400);
+    g(['update-ref', '-d', 'refs/lsm/pushed']);
+    const before = records().length;
+    const run = await lsm(['-c']);
+    expect(run.stderr).not.toMatch(/fleet push/);
+    const head = g(['rev-parse', 'HEAD']);
+    expect(central(['rev-parse', 'refs/heads/hosts/web-1'])).toBe(head);
+    expect(g(['rev-parse', 'refs/lsm/pushed'])).toBe(head);
+    await s.drained(head);
+    const steps = records().slice(before).filter((r) => r.host === 'web-1');
+    expect(steps.length).toBeGreaterThan(1);
+    expect(steps[0].old).toBe(start);
+    expect(execFileSync('git', ['--git-dir', s.central, 'fsck', '--strict'], { encoding: 'utf8' })).toBe('');
+  });
+
   it('one commit alone over FLEET_MAX_PUSH_BYTES is refused: one line on stderr, lsm status says it, the server keeps its tip', async () => {
     const tip = central(['rev-parse', 'refs/heads/hosts/web-1']);
     const good = backlogCommit(tip, 300);
     backlogCommit(good, 3000); // ~200 KB alone
     const run = await lsm(['-c']);
+    expect(run.code).toBe(0); // as every failed push: the scan's job was done; said, kept for lsm status, retried
     const lines = run.stderr.split('\n').filter((l) => /fleet push/.test(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/fleet push to hosts\/web-1 failed \(retried next run\): the server refused hosts\/web-1: .*FLEET_MAX_PUSH_BYTES=65536/);

@@ -181,7 +181,7 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
       if (r.unpack === 'ok' && refError === null) {
         await setRef(repo, PUSHED_REF, to);
         base.pushed = from = to;
-        at = chain.indexOf(to) + 1;
+        at = Math.min(at + step, chain.length);
         continue;
       }
       const said = `the server refused ${branch.remoteRef.slice('refs/heads/'.length)}: ${refError ?? `unpack ${r.unpack}`}${serverSaid([r.messages])}`;

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../store/atomic-fs.js';
 import { igit, readRef } from '../store/git.js';
 import { BASELINE_REF, BRANCH, openRepo, type Repo } from '../store/repo.js';
 import { PUSHED_BASELINE_REF, PUSHED_REF, baselineRef, hostIdProblem, hostRef } from './names.js';
-import { SendHttpError, newObjects, sendUpdate, type Request } from './send.js';
+import { SendHttpError, commitChain, newObjects, sendUpdate, type Request } from './send.js';
 
 export interface PushSettings {
   remote: string; // http(s) URL, maybe with user:password
@@ -106,6 +106,9 @@ export async function markDivergenceAlerted(repoDir: string, kind: string, head:
   await writeFileAtomic(join(repo.gitdir, DIVERGENCE_ALERTED), `${kind} ${head}`, repo.gitdir, 0o600, 'none');
 }
 
+const ZERO_OID = '0'.repeat(40);
+const STEP_CHAIN_MAX = 100_000; // commits a backlog pushed in steps may hold (a year of scans every 10 minutes is 52,560)
+
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /**
@@ -127,7 +130,7 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
   const baselineDue = baseline !== null && baseline !== readRef(repo.gitdir, PUSHED_BASELINE_REF);
   const branchDue = head !== pushed || !(previous?.ok && now - previous.time < HEARTBEAT_MS);
   if (!branchDue && !baselineDue) return null;
-  const base = { head, pushed, lastSuccess: previous?.lastSuccess ?? null };
+  const base = { head, pushed, lastSuccess: previous?.lastSuccess ?? null }; // pushed moves with each step taken
   const fail = async (error: string, diverged: PushState['diverged'] = null): Promise<PushOutcome> => {
     const state: PushState = { ...base, time: now, ok: false, error, diverged, failingSince: previous?.ok === false ? previous.failingSince ?? now : now };
     await writeState(repo, state);
@@ -149,6 +152,45 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
   const headers: Record<string, string> = auth ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
   const branch = { ref: `refs/heads/${BRANCH}`, remoteRef: hostRef(s.hostId) };
   let what = branch; // what the messages below name
+  const done = async (): Promise<PushOutcome> => {
+    const state: PushState = { head, pushed: head, time: now, ok: true, error: null, diverged: null, lastSuccess: now, failingSince: null };
+    await writeState(repo, state);
+    return { state, pushedNow: head !== pushed, divergence: null };
+  };
+  /** Where the server's branch is (null: it has none), from ref discovery. */
+  const serverTip = async (): Promise<string | null> => {
+    const refs = await (await igit()).listServerRefs({ http: timed, url, headers, forPush: true, prefix: branch.remoteRef, protocolVersion: 1 });
+    return refs.find((r) => r.ref === branch.remoteRef)?.oid ?? null;
+  };
+  /**
+   * The server refused HEAD for its size (FLEET_MAX_PUSH_BYTES): push the backlog in steps, each a
+   * commit along the chain from the server's tip, halving the step while it is too big. Each step
+   * taken moves refs/lsm/pushed, so a run stopped (by the rate limit, the network) goes on from there
+   * next time; a single commit over the limit is a refusal as any other. Null: HEAD is on the server.
+   */
+  const pushInSteps = async (serverTip: string | null, refusal: string): Promise<PushOutcome | null> => {
+    const chain = await commitChain(repo, serverTip, head, STEP_CHAIN_MAX);
+    if (!chain) return fail(refusal);
+    let from = serverTip;
+    let step = Math.max(1, chain.length >> 1); // the whole chain was just refused
+    for (let at = 0; at < chain.length;) {
+      const to = chain[Math.min(at + step, chain.length) - 1];
+      const objects = (await newObjects(repo, from, to, STEP_CHAIN_MAX))!;
+      const r = await sendUpdate(timed.request as unknown as Request, url, headers, repo, { old: from ?? ZERO_OID, new: to, ref: branch.remoteRef }, objects);
+      const refError = r.refs.has(branch.remoteRef) ? r.refs.get(branch.remoteRef)! : 'no report for the branch';
+      if (r.unpack === 'ok' && refError === null) {
+        await setRef(repo, PUSHED_REF, to);
+        base.pushed = from = to;
+        at = Math.min(at + step, chain.length);
+        continue;
+      }
+      const said = `the server refused ${branch.remoteRef.slice('refs/heads/'.length)}: ${refError ?? `unpack ${r.unpack}`}${serverSaid([r.messages])}`;
+      if (step > 1 && /FLEET_MAX_PUSH_BYTES/.test(r.messages)) { step = Math.ceil(step / 2); continue; }
+      const pushedPart = from !== serverTip ? ` (pushed in steps up to ${from!.slice(0, 10)}; the rest next run)` : '';
+      return fail(`${said}${pushedPart}`);
+    }
+    return null;
+  };
   try {
     for (const push of [...(branchDue ? [branch] : []), ...(baselineDue ? [{ ref: BASELINE_REF, remoteRef: baselineRef(s.hostId) }] : [])]) {
       what = push;
@@ -161,7 +203,13 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
           if (head !== pushed) await setRef(repo, PUSHED_REF, head);
           continue;
         }
-        if (/hook declined/.test(refError ?? '')) return fail(`the server refused ${push.remoteRef.slice('refs/heads/'.length)}: ${refError}${serverSaid([r.messages])}`);
+        if (/hook declined/.test(refError ?? '')) {
+          const refusal = `the server refused ${push.remoteRef.slice('refs/heads/'.length)}: ${refError}${serverSaid([r.messages])}`;
+          if (!/FLEET_MAX_PUSH_BYTES/.test(r.messages)) return fail(refusal);
+          const stopped = await pushInSteps(pushed, refusal);
+          if (stopped) return stopped;
+          continue;
+        }
         // the server's branch is not where refs/lsm/pushed says (or the pack did not do): the long way finds out
       }
       const result = await (await igit()).push({
@@ -170,7 +218,12 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
         onMessage: (m) => { messages.push(m); },
       });
       const refResult = Object.values(result.refs ?? {})[0];
-      if (!result.ok || (refResult && !refResult.ok)) return fail(`the server refused ${push.remoteRef.slice('refs/heads/'.length)}: ${refResult?.error ?? result.error ?? 'unknown'}${serverSaid(messages)}`);
+      if (!result.ok || (refResult && !refResult.ok)) {
+        const refusal = `the server refused ${push.remoteRef.slice('refs/heads/'.length)}: ${refResult?.error ?? result.error ?? 'unknown'}${serverSaid(messages)}`;
+        if (push !== branch || !/FLEET_MAX_PUSH_BYTES/.test(messages.join(''))) return fail(refusal);
+        const stopped = await pushInSteps(await serverTip(), refusal);
+        if (stopped) return stopped;
+      }
       if (push.ref === BASELINE_REF) await setRef(repo, PUSHED_BASELINE_REF, baseline!);
       else if (head !== pushed) await setRef(repo, PUSHED_REF, head);
     }
@@ -184,15 +237,23 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
     }
     if (e.code === 'GitPushError') {
       const refError = Object.values(e.data?.result?.refs ?? {})[0]?.error ?? e.message;
+      if (what === branch && /FLEET_MAX_PUSH_BYTES/.test(messages.join(''))) {
+        // the long way was refused for its size: the same steps, from the server's tip
+        try {
+          const stopped = await pushInSteps(await serverTip(), `the server refused ${what.remoteRef.slice('refs/heads/'.length)}: ${oneLine(refError)}${serverSaid(messages)}`);
+          if (stopped) return stopped;
+          return done();
+        } catch (again) {
+          return fail(`${url}: ${oneLine((again as Error).message)}`);
+        }
+      }
       return fail(`the server refused ${what.remoteRef.slice('refs/heads/'.length)}: ${oneLine(refError)}${serverSaid(messages)}`);
     }
     if (err instanceof SendHttpError) return fail(`${url}: HTTP ${err.statusCode} ${oneLine(err.message)}`);
     if (e.code === 'HttpError') return fail(`${url}: HTTP ${e.data?.statusCode ?? ''} ${oneLine(e.message)}`.replace(/\s+/g, ' '));
     return fail(`${url}: ${oneLine(e.message)}`);
   }
-  const state: PushState = { head, pushed: head, time: now, ok: true, error: null, diverged: null, lastSuccess: now, failingSince: null };
-  await writeState(repo, state);
-  return { state, pushedNow: head !== pushed, divergence: null };
+  return done();
 }
 
 /** The server's own words (the guard's refusal), as `git push` shows them after 'remote:'. */

@@ -40,15 +40,35 @@ function pktLines(buf: Buffer): Buffer[] {
 }
 
 /**
- * The objects the server needs to go from `base` to `head`: the new commits, and in each the trees
- * and blobs that differ from its parent's at the same path (what is equal there the server has, or
- * gets with that parent). Null when head is not a linear descendant of base within `max` commits.
+ * The commits from `base` (exclusive; null: from the root) to `head`, oldest first. Null when head
+ * is not a linear descendant of base within `max` commits.
  */
-export async function newObjects(repo: Repo, base: string, head: string, max = 1000): Promise<string[] | null> {
+export async function commitChain(repo: Repo, base: string | null, head: string, max = 1000): Promise<string[] | null> {
+  const git = await igit();
+  const chain: string[] = [];
+  for (let oid = head; oid !== base;) {
+    if (chain.length >= max) return null;
+    const { commit } = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache });
+    chain.push(oid);
+    if (commit.parent.length === 0 && base === null) break; // the root
+    if (commit.parent.length !== 1) return null; // a root or a merge: not a descent from base
+    oid = commit.parent[0];
+  }
+  return chain.reverse();
+}
+
+/**
+ * The objects the server needs to go from `base` (null: nothing) to `head`: the new commits, and in
+ * each the trees and blobs that differ from its parent's at the same path (what is equal there the
+ * server has, or gets with that parent). Null when head is not a linear descendant of base within
+ * `max` commits.
+ */
+export async function newObjects(repo: Repo, base: string | null, head: string, max = 1000): Promise<string[] | null> {
   if (base === head) return []; // a heartbeat: isomorphic-git is not even loaded
+  const chain = await commitChain(repo, base, head, max);
+  if (!chain) return null;
   const git = await igit();
   const opts = { fs: repo.fs, gitdir: repo.gitdir, cache: repo.cache };
-  const treeOf = async (oid: string) => (await git.readCommit({ ...opts, oid })).commit.tree;
   const out = new Set<string>();
   const walk = async (tree: string, before: string | null): Promise<void> => {
     if (tree === before) return;
@@ -61,13 +81,10 @@ export async function newObjects(repo: Repo, base: string, head: string, max = 1
       else out.add(e.oid);
     }
   };
-  for (let oid = head, n = 0; oid !== base; n++) {
-    if (n >= max) return null;
+  for (const oid of chain) {
     const { commit } = await git.readCommit({ ...opts, oid });
-    if (commit.parent.length !== 1) return null; // a root or a merge: not a descent from base
     out.add(oid);
-    await walk(commit.tree, await treeOf(commit.parent[0]));
-    oid = commit.parent[0];
+    await walk(commit.tree, commit.parent.length ? (await git.readCommit({ ...opts, oid: commit.parent[0] })).commit.tree : null);
   }
   return [...out];
 }

@@ -14,6 +14,9 @@ export interface QueueFd { pid: number; inode: number; fd: number }
 
 export const SETTLE_MS = 100;
 
+const buf = Buffer.alloc(4096);
+const SCM = Buffer.from('scm_fds:');
+
 /** The unix socket fds of a walk: its (inode, fd) pairs whose inode is in `unix`. */
 export function unixFds(walk: FdWalk, unix: { has(inode: number): boolean }): QueueFd[] {
   const out: QueueFd[] = [];
@@ -32,13 +35,28 @@ export function unixFds(walk: FdWalk, unix: { has(inode: number): boolean }): Qu
  * (fdinfo's ino); 0 when it is not, or the kernel does not say (older kernels, a process gone).
  */
 export function scmFds(procRoot: string, q: QueueFd): number {
-  let text: string;
+  let fd: number;
   try {
-    text = fs.readFileSync(`${procRoot}/${q.pid}/fdinfo/${q.fd}`, 'latin1');
+    fd = fs.openSync(`${procRoot}/${q.pid}/fdinfo/${q.fd}`, 'r');
   } catch {
     return 0;
   }
-  if (text.length > 4096 || !new RegExp(`^ino:\\s*${q.inode}\\s*$`, 'm').test(text)) return 0;
+  let n: number;
+  try {
+    n = fs.readSync(fd, buf, 0, buf.length, null); // one read: a socket's fdinfo is ~80 bytes
+  } catch {
+    return 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+  // most queues carry nothing: the line's value is '0' then, known without a string
+  const read = buf.subarray(0, n);
+  let at = read.indexOf(SCM);
+  if (at < 0) return 0;
+  for (at += SCM.length; read[at] === 0x20 || read[at] === 0x09; at++);
+  if (read[at] === 0x30 && read[at + 1] === 0x0a) return 0;
+  const text = buf.toString('latin1', 0, n);
+  if (!new RegExp(`^ino:\\s*${q.inode}\\s*$`, 'm').test(text)) return 0;
   const m = /^scm_fds:\s*(\d{1,9})\s*$/m.exec(text);
   return m ? Number(m[1]) : 0;
 }

@@ -26,8 +26,8 @@ export function unseenLines(stats: CollectStats): string[] {
 /** One line for stderr and lsm status, with the counts of now; null when everything was seen. */
 export function unseenSummary(stats: CollectStats): string | null {
   const u = stats.unseen;
-  const q = stats.inFlight ?? [];
-  const inFlight = q.length > 0 ? `fds in flight in ${plural(q.length, 'unix socket queue')} (${[...new Set(q.map(queueText))].join(', ')}): what they carry is not read` : null;
+  const queues = [...new Set((stats.inFlight ?? []).map(queueText))]; // a socket held in two fds is one queue
+  const inFlight = queues.length > 0 ? `fds in flight in ${plural(queues.length, 'unix socket queue')} (${queues.join(', ')}): what they carry is not read` : null;
   if (!u) return inFlight;
   const what = [u.namespaces > 0 ? plural(u.namespaces, 'namespace') : '', u.processes > 0 ? `the namespaces of ${plural(u.processes, 'process')}` : ''].filter(Boolean).join(' and ');
   const hidden = u.hidden ? `other users' processes hidden (${u.hidden})` : '';

@@ -14,7 +14,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.e
 
 /** The snapshot's lines for what was not seen (host/unattributed), stable from scan to scan. */
 export function unseenLines(stats: CollectStats): string[] {
-  const lines = (stats.inFlight ?? []).map((q) => `fds in flight: ${queueText(q)}: what they carry is not read`);
+  const lines = [...new Set((stats.inFlight ?? []).map((q) => `fds in flight: ${queueText(q)}: what they carry is not read`))];
   const u = stats.unseen;
   if (!u) return lines;
   if (u.namespaces > 0) lines.push(`${plural(u.namespaces, 'namespace')} not readable: ${u.reason}`);

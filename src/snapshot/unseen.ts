@@ -7,6 +7,8 @@
 import type { CollectStats } from '../types.js';
 import { escapeField } from './escape.js';
 
+const SHOWN = 5; // queues named on the one line; a user may fill thousands
+
 type Queue = NonNullable<CollectStats['inFlight']>[number];
 const queueText = (q: Queue) => `unix socket ${q.path ? escapeField(q.path) : `inode ${q.inode}`} held by ${escapeField(q.comm)} ${escapeField(q.user)}`;
 
@@ -27,7 +29,7 @@ export function unseenLines(stats: CollectStats): string[] {
 export function unseenSummary(stats: CollectStats): string | null {
   const u = stats.unseen;
   const queues = [...new Set((stats.inFlight ?? []).map(queueText))]; // a socket held in two fds is one queue
-  const inFlight = queues.length > 0 ? `fds in flight in ${plural(queues.length, 'unix socket queue')} (${queues.join(', ')}): what they carry is not read` : null;
+  const inFlight = queues.length > 0 ? `fds in flight in ${plural(queues.length, 'unix socket queue')} (${queues.slice(0, SHOWN).join(', ')}${queues.length > SHOWN ? `, ${queues.length - SHOWN} more in host/unattributed` : ''}): what they carry is not read` : null;
   if (!u) return inFlight;
   const what = [u.namespaces > 0 ? plural(u.namespaces, 'namespace') : '', u.processes > 0 ? `the namespaces of ${plural(u.processes, 'process')}` : ''].filter(Boolean).join(' and ');
   const hidden = u.hidden ? `other users' processes hidden (${u.hidden})` : '';

@@ -50,4 +50,9 @@ describe('fds in flight in unseen', () => {
     expect(unseenLines(both)).toEqual(['fds in flight: unix socket inode 6 held by hider nobody: what they carry is not read', '1 namespace not readable: permission denied']);
     expect(unseenSummary(both)).toBe('1 namespace not readable (permission denied): sockets only there are not recorded; fds in flight in 1 unix socket queue (unix socket inode 6 held by hider nobody): what they carry is not read');
   });
+  it('names five queues on the one line, however many a user fills', () => {
+    const many = { ...stats, inFlight: Array.from({ length: 1000 }, (_, i) => ({ path: '', inode: i, comm: 'c', user: 'u' })) };
+    expect(unseenLines(many)).toHaveLength(1000);
+    expect(unseenSummary(many)).toBe(`fds in flight in 1000 unix socket queues (${[0, 1, 2, 3, 4].map((i) => `unix socket inode ${i} held by c u`).join(', ')}, 995 more in host/unattributed): what they carry is not read`);
+  });
 });

@@ -213,6 +213,8 @@ Atomics.notify(control, 0);
 export interface FdScan {
   /** (pid, fd) of each io_uring instance the walk saw (empty until finish(); the worker does not look) */
   ioUring: Float64Array;
+  /** the native walk's (inode, fd) pairs, once finish() ran it (in-flight.ts reads fdinfo by them) */
+  walk?: FdWalk;
   /**
    * Read the processes the worker has not taken yet here (with `wanted`; `help` false: leave
    * them all to the worker), wait for the worker, and give every pid's socket inodes. A pid the
@@ -234,6 +236,7 @@ export function startFdScan(procRoot: string, pids: number[], parallel?: boolean
       finish(wanted) {
         const walk = walkFds(procRoot, pids);
         scan.ioUring = walk.ioUring;
+        scan.walk = walk;
         return walkResults(walk, procRoot, wanted);
       },
     };

@@ -29,6 +29,7 @@ import {
 import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan, walkFds } from './fds.js';
 import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
+import { queuesCarryingFds, stillCarrying, unixFdsOf } from './in-flight.js';
 import { hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
 import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
@@ -105,9 +106,12 @@ export function collect(options: CollectOptions = {}): Collection {
   // inodes are kept (a typed array), to tell a dropped socket from one in no table at all
   const sockets: Socket[] = [];
   const readable: number[] = [];
+  // every unix socket's inode, also those not kept: a queue carrying fds may be anyone's (in-flight.ts)
+  const unix = new Set<number>();
+  const keep = options.keep && ((s: Socket) => { if (s.kind === 'unix') unix.add(s.inode); return options.keep!(s); });
   const seen = new InodeList();
   for (const [inode, via] of doors) {
-    const found = readNamespaceTables(procRoot, inode, via, { keep: options.keep, keepState: options.keepState, saw: seen.add });
+    const found = readNamespaceTables(procRoot, inode, via, { keep, keepState: options.keepState, saw: seen.add });
     if (found === null) {
       // every process in it exited while we read (normal), or it is still there and refused us
       if (stillThere(procRoot, inode, via)) { unseen.namespaces++; unseen.reasons.add((options.euid ?? process.geteuid?.()) === 0 ? 'cannot be entered' : 'permission denied'); }
@@ -163,6 +167,10 @@ export function collect(options: CollectOptions = {}): Collection {
       }
     }
   }
+  // unix socket queues carrying fds now: named at the end only if they still do (in-flight.ts)
+  if (!options.keep) for (let i = 0; i < sockets.length; i++) if (sockets[i].kind === 'unix') unix.add(sockets[i].inode);
+  const carrying = unix.size === 0 ? [] : queuesCarryingFds(procRoot, unixFdsOf(procRoot, fdScan?.walk, [...pidNs.keys()], unix));
+  const carryingSince = Date.now();
   // step 4: sockets in no table read
   const held = procRoot === '/proc' && strays.size > 0 ? lookAtStrays(strays, new Set(readable)) : null;
   // sockets only a ring holds have no fd to look through: the ring holder's threads are the way in (io-uring.ts)
@@ -174,7 +182,7 @@ export function collect(options: CollectOptions = {}): Collection {
     if (ways.size > 0 || held !== null) {
       const there = new Set<number>(); // every socket inode in the namespaces read now
       for (const [netns, door] of ways) {
-        const found = readNamespaceTables(procRoot, netns, [door], { keep: options.keep, keepState: options.keepState, saw: (i) => there.add(i) });
+        const found = readNamespaceTables(procRoot, netns, [door], { keep, keepState: options.keepState, saw: (i) => there.add(i) });
         if (found === null) continue;
         readable.push(netns);
         nsPids.set(netns, holders.get(netns) ?? []); // no process is in it: its label comes from what holds it
@@ -210,6 +218,13 @@ export function collect(options: CollectOptions = {}): Collection {
   if (unseen.processes + unseen.namespaces > 0 || hidden !== null) {
     stats.unseen = { processes: unseen.processes, namespaces: unseen.namespaces, reason: [...unseen.reasons].sort().join(', ') };
     if (hidden !== null) stats.unseen.hidden = hidden;
+  }
+  const inFlight = stillCarrying(procRoot, carrying, carryingSince);
+  if (inFlight.length > 0) {
+    stats.inFlight = inFlight.map((q) => {
+      const o = ownerOf(q.pid);
+      return { path: byInode.get(q.inode)?.localAddress ?? '', inode: q.inode, comm: o?.comm ?? '?', user: o?.user ?? (o?.uid != null ? String(o.uid) : '?') };
+    });
   }
   return { namespaces, sockets, stats };
 }

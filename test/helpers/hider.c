@@ -7,6 +7,9 @@
 //   hider bigring PORT [away]   a listener in a ring's fixed-file table beside 512 slots of a file
 //                               whose escaped path is ~20 KiB long (made under the current
 //                               directory): the ring's fdinfo runs to ~10 MiB; the listener's fd closed
+//   hider passonce PORT         the listener sent into a socketpair's queue, received back (and
+//                               closed) on SIGUSR1: a pass that ends, as systemd's and dbus's do
+//   hider passing PORT          the listener sent and received back at once, every millisecond
 // away: the listener is made by a thread in a network namespace of its own (a user namespace
 // first when not root), which then exits: only the listener keeps that namespace alive.
 // Prints "ready <pid>" and sleeps until killed. Exit 2: the kernel refused a step this needs.
@@ -16,6 +19,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,38 @@ static int port;
 static int listener = -1;
 
 static void die(const char *what, int code) { fprintf(stderr, "hider: %s: %s\n", what, strerror(errno)); exit(code); }
+
+static volatile sig_atomic_t take_back;
+static void on_usr1(int sig) { (void)sig; take_back = 1; }
+
+// one SCM_RIGHTS message carrying fd, into `to`
+static void send_fd(int to, int fd) {
+  char byte = 0;
+  struct iovec iov = { &byte, 1 };
+  char ctl[CMSG_SPACE(sizeof(int))];
+  memset(ctl, 0, sizeof ctl);
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  if (sendmsg(to, &msg, 0) != 1) die("sendmsg", 1);
+}
+
+// receive one message from `from` and close the fd it carried
+static void receive_fd(int from) {
+  char byte;
+  struct iovec iov = { &byte, 1 };
+  char ctl[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
+  if (recvmsg(from, &msg, 0) != 1) die("recvmsg", 1);
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  int fd;
+  if (c == NULL || c->cmsg_type != SCM_RIGHTS) die("no fd received", 1);
+  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  close(fd);
+}
 
 static void *make_listener(void *away) {
   if (away && unshare(CLONE_NEWNET) != 0) die("unshare net", 2);
@@ -56,19 +92,22 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "inflight") == 0) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) die("socketpair", 1);
-    char byte = 0;
-    struct iovec iov = { &byte, 1 };
-    char ctl[CMSG_SPACE(sizeof(int))];
-    memset(ctl, 0, sizeof ctl);
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &listener, sizeof(int));
-    if (sendmsg(sv[1], &msg, 0) != 1) die("sendmsg", 1);
+    send_fd(sv[1], listener);
     close(listener);
     close(sv[1]); // sv[0] holds the message, and in it the listener
+  } else if (strcmp(argv[1], "passonce") == 0 || strcmp(argv[1], "passing") == 0) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) die("socketpair", 1);
+    if (argv[1][4] == 'i') {
+      printf("ready %d\n", (int)getpid());
+      fflush(stdout);
+      for (;;) { send_fd(sv[1], listener); receive_fd(sv[0]); usleep(1000); }
+    }
+    signal(SIGUSR1, on_usr1);
+    send_fd(sv[1], listener);
+    printf("ready %d\n", (int)getpid());
+    fflush(stdout);
+    for (;;) { pause(); if (take_back) { take_back = 0; receive_fd(sv[0]); } }
   } else if (strcmp(argv[1], "regring") == 0) {
     struct io_uring_params p;
     memset(&p, 0, sizeof p);

@@ -20,7 +20,7 @@
 // a checksum is rebuilt before it answers; `verify` compares every byte with a rebuild from git.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { arrival, type HostHistory, type HostNow } from './catalog.js';
+import { arrival, type HostHistory, type HostNow } from './records.js';
 
 export const SHARDS = 64;
 /** Hosts whose branch moved since their shard was built, answered from their own files, before the shard is rebuilt. */

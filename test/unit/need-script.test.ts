@@ -32,7 +32,7 @@ describe('test/setup/need.sh', () => {
       ['apache2-utils', 'htpasswd'], ['git', 'git'], ['iproute2', 'ip'], ['openssl', 'openssl']]) {
       expect(r.stderr).toContain(`\n  ${pkg} (${tool}): `);
     }
-    expect(r.stderr).toMatch(/^test\/setup\/need\.sh: missing: systemd man-db g\+\+ make python3 lighttpd apache2-utils git iproute2 openssl dpkg-dev lintian fish\n/);
+    expect(r.stderr).toMatch(/^test\/setup\/need\.sh: missing: systemd man-db g\+\+ make python3 lighttpd apache2-utils git iproute2 openssl dpkg-dev lintian chromium fish\n/);
     expect(r.stderr).toContain("no apt-get here: install them with this system's package manager, then run npm test again");
   });
 

@@ -86,6 +86,9 @@ describe('ringSocketInodes reads the fdinfo file', () => {
     const file = join(dir, 'plain');
     writeFileSync(file, table(1, '    0: socket:[5]'));
     expect(ringSocketInodes(fs, join(dir, 'missing'))).toEqual([]);
+    // ESRCH: the pid went away between the walk and the open (the kernel's own race; no file can make it)
+    const gone = { ...fs, openSync: () => { throw Object.assign(new Error('gone'), { code: 'ESRCH' }); } } as unknown as typeof fs;
+    expect(ringSocketInodes(gone, file)).toEqual([]);
     expect(ringSocketInodes(fs, join(file, 'below'))).toEqual([RING_NOT_READ]); // ENOTDIR
     expect(ringSocketInodes(fs, dir)).toEqual([RING_NOT_READ]); // EISDIR on read
     expect(ringSocketInodes(fs, join(dir, 'x'.repeat(300)))).toEqual([RING_NOT_READ]); // ENAMETOOLONG

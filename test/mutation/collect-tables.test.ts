@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { endpoint, ethertypeName, formatIPv6, ipProtocolName, parseHexIPv4, parseHexIPv6 } from '../../src/collect/addresses.js';
+import { unixSocketCount } from '../../src/collect/unix-ambiguity.js';
 import { parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable, TABLES } from '../../src/collect/tables.js';
 import type { Socket } from '../../src/types.js';
 import { FIXTURES } from '../unit/fixtures.js';
@@ -249,6 +250,19 @@ describe('parseUnixTable', () => {
     // the kernel's count is passed on: more records than sockets is said
     expect(parseUnixTable(UHDR + urec({ inode: '1' }) + '\n' + urec({ inode: '2' }) + '\n', 1, 1).sockets.map((s) => s.ambiguous ?? s.inode))
       .toEqual([1, 2, '/proc/net/unix: 2 sockets, the kernel counts 1']);
+    // the doubt's line whole: no address, port or owner of its own, state AMBIGUOUS, uid -1 (nobody)
+    expect(t.sockets[2]).toEqual({
+      kind: 'unix', family: 'unix', netns: 3, inode: 7000, state: 'AMBIGUOUS', localAddress: '', localPort: 0,
+      remoteAddress: '', remotePort: 0, uid: -1, user: null, owners: [], ambiguous: '/proc/net/unix: inode 7000 in 2 records',
+    });
+  });
+
+  it("the kernel's count: only lines that begin UNIX or UNIX-STREAM (unixSocketCount)", () => {
+    const protocols = 'protocol  size sockets  memory press maxhdr  slab module     cl co di ac io in de sh ss gs se re sp bi br ha uh gp em\n'
+      + 'UNIX-STREAM 1088     5      -1   NI       0   yes  kernel      y  n  y  y  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n\n'
+      + 'UNIX      1088     3      -1   NI       0   yes  kernel      y  n  y  y  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n\n'
+      + 'XUNIX      1088    40      -1   NI       0   yes  kernel      y  n  y  y  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n\n';
+    expect(unixSocketCount(protocols)).toBe(8);
   });
 });
 

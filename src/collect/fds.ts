@@ -9,7 +9,7 @@
 // collect() stays synchronous).
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { parseRingFiles, ringSocketInodes } from './io-uring.js';
+import { RING_NOT_READ, parseRingFiles, ringSocketInodes } from './io-uring.js';
 import { netlinkAddon } from './netlink/index.js';
 
 /**
@@ -94,7 +94,7 @@ export function walkResults(walk: FdWalk, procRoot: string, wanted?: { has(inode
     const held = ringSocketInodes(fs, `${procRoot}/${pid}/fdinfo/${u[k + 1]}`);
     const r = rings.get(pid) ?? { inodes: [], denied: 0 };
     if (held === null) r.denied++;
-    else for (const inode of held) if (!wanted || wanted.has(inode)) r.inodes.push(inode);
+    else for (const inode of held) if (!wanted || inode === RING_NOT_READ || wanted.has(inode)) r.inodes.push(inode); // a ring not read is always said
     rings.set(pid, r);
   }
   const v = walk.sockets;
@@ -150,7 +150,8 @@ export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(ino
       // io-uring.ts: sockets held in the ring's fixed-file table, with no fd of their own
       const held = ringSocketInodes(files, `${dir}info/${fd}`);
       if (held === null) denied++;
-      else for (const inode of held) if (!wanted || wanted.has(inode)) inodes.push(inode);
+      // -1: RING_NOT_READ (a literal: the worker runs this from its source text), always said
+      else for (const inode of held) if (!wanted || inode === -1 || wanted.has(inode)) inodes.push(inode);
       rings++;
     }
   }

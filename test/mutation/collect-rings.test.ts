@@ -186,8 +186,8 @@ describe("the fd walk's results", () => {
     ]));
     const wanted = new Set([101, 700]);
     expect(walkResults(walk, proc, wanted)).toEqual(new Map<number, unknown>([
-      // a wanted set drops RING_NOT_READ (not a wanted inode): a ring not read is then silent here
-      [10, [101]], [20, []], [30, []], [40, 'gone'], [50, 'unreadable'], [60, 'unreadable'], [70, [700]],
+      // a wanted set keeps RING_NOT_READ: a ring not read is said whatever the caller wants
+      [10, [101]], [20, [RING_NOT_READ]], [30, [RING_NOT_READ]], [40, 'gone'], [50, 'unreadable'], [60, 'unreadable'], [70, [700]],
     ]));
     expect(walkResults({ sockets: new Float64Array(0), ioUring: new Float64Array(0) }, proc)).toEqual(new Map());
     // a record cut short is not read past its end

@@ -111,6 +111,8 @@ describe('fleet names at their edges', () => {
     expect([hostRef('web-1'), baselineRef('web-1')]).toEqual(['refs/heads/hosts/web-1', 'refs/heads/baselines/web-1']);
     expect([baselineOfRef('refs/heads/baselines/web-1'), baselineOfRef('refs/heads/baselines/a..b'), baselineOfRef('refs/heads/hosts/web-1'), baselineOfRef('xrefs/heads/baselines/web-1')]).toEqual(['web-1', null, null, null]);
     expect([hostOfRef('refs/heads/hosts/web.lock'), hostOfRef('xrefs/heads/hosts/web-1'), hostOfRef('refs/heads/hosts/')]).toEqual([null, null, null]);
+    // as long as the prefix, ending in a valid id: only the prefix itself makes a host branch
+    expect([hostOfRef('refs/heads/other/web-1'), baselineOfRef('refs/heads/elsewhere/web-1')]).toEqual([null, null]);
   });
 
   it('snapshot paths: host/<kind> or netns/<label>/<kind>, nothing deeper or shallower; the message names the path, cut at 80', () => {

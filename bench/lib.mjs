@@ -77,7 +77,7 @@ export async function withFarm(size, fn) {
 }
 
 /** Pids of a process's descendants (host view), deepest last. */
-function descendantsOf(pid) {
+export function descendantsOf(pid) {
   const out = [];
   const walk = (p) => {
     try {
@@ -93,7 +93,7 @@ function descendantsOf(pid) {
 /**
  * A socket farm of one size alone in fresh pid, mount and network namespaces (lsm sees every
  * process and namespace of its host: on a shared machine it would read everyone's); fn(enter, dir)
- * where enter(argv) runs argv inside, in the farm's netns. (watch.bench.mjs has its own 10k copy.)
+ * where enter(argv) runs argv inside, in the farm's netns.
  */
 export async function withIsolatedFarm(size, fn) {
   const dir = mkdtempSync(join(tmpdir(), 'lsm-bench-'));

@@ -9,53 +9,13 @@
 // namespaces all the time) it would be measuring their changes: here the farm and watch run in
 // pid, mount and network namespaces of their own (unshare), entered with nsenter.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, SIZES, cleanup, fmt, measure } from './lib.mjs';
+import { BIN, descendantsOf, fmt, measure, withIsolatedFarm } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // LSM_BENCH_BIN: another build's bin/lsm (a before/after pair measured back to back)
 const bin = process.env.LSM_BENCH_BIN ?? BIN;
-const FARM = new URL('./sockfarm.py', import.meta.url).pathname;
-
-/** Pids of a process's descendants (host view), deepest last. */
-function descendants(pid) {
-  const out = [];
-  const walk = (p) => {
-    try {
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(' ').filter(Boolean)) { out.push(Number(c)); walk(c); }
-      }
-    } catch { /* gone */ }
-  };
-  walk(pid);
-  return out;
-}
-
-/** The 10k farm alone in fresh pid, mount and network namespaces; fn(run) runs argv inside (in the farm's netns). */
-async function withIsolatedFarm(fn) {
-  const dir = mkdtempSync(join(tmpdir(), 'lsm-bench-'));
-  const ready = join(dir, 'ready.json');
-  const ns = 'farm';
-  // nsfs mounts of the host's `ip netns` namespaces are copied into the new mount table: detached
-  const script = `ip link set lo up; grep ' - nsfs ' /proc/self/mountinfo | cut -d' ' -f5 | xargs -r -n1 umount -l; exec python3 ${FARM} --netns ${ns} ${SIZES['10k'].join(' ')} --ready-file ${ready} --until-stdin-closes --max-lifetime 1200 -q`;
-  const farm = spawn('unshare', ['--net', '--pid', '--fork', '--mount-proc', '--kill-child', 'sh', '-c', script], { stdio: ['pipe', 'ignore', 'inherit'] });
-  try {
-    for (let i = 0; i < 1200 && !existsSync(ready); i++) await sleep(100);
-    if (!existsSync(ready)) throw new Error('socket farm did not get ready');
-    const inside = descendants(farm.pid)[0]; // unshare's child: pid 1 there
-    const enter = (argv) => ['nsenter', '-t', String(inside), '--net', '--pid', '--mount', '--', 'ip', 'netns', 'exec', ns, ...argv];
-    return await fn(enter, dir);
-  } finally {
-    farm.stdin.end();
-    const done = new Promise((r) => farm.once('exit', r));
-    const t = setTimeout(() => farm.kill('SIGTERM'), 20_000);
-    await done;
-    clearTimeout(t);
-    cleanup(dir);
-  }
-}
 
 // the churn: about 15 rounds a second of a process forked and gone, and a network namespace made
 // (unshare -n) that lives 0.2 s; bounded in rounds, and stopped by its process group
@@ -93,7 +53,7 @@ function ticks(pid) {
 
 export default async function run({ quick }) {
   const window = quick ? 10 : 60; // seconds measured: 60 holds one periodic full scan exactly
-  return withIsolatedFarm(async (enter, dir) => {
+  return withIsolatedFarm('10k', async (enter, dir) => {
     const conf = join(dir, 'lsm.conf');
     const events = join(dir, 'events.jsonl');
     const metrics = join(dir, 'metrics', 'lsm.prom');
@@ -113,7 +73,7 @@ export default async function run({ quick }) {
       for (let i = 0; i < 600 && !existsSync(metrics); i++) await sleep(100); // its first full scan is done
       await sleep(2000);
       // nsenter forks into the pid namespace: the signal goes to lsm itself (and what it started)
-      const stop = async () => { for (const p of descendants(w.pid)) { try { process.kill(p, 'SIGTERM'); } catch { /* gone */ } } const t = setTimeout(() => w.kill('SIGKILL'), 20_000); await exited; clearTimeout(t); };
+      const stop = async () => { for (const p of descendantsOf(w.pid)) { try { process.kill(p, 'SIGTERM'); } catch { /* gone */ } } const t = setTimeout(() => w.kill('SIGKILL'), 20_000); await exited; clearTimeout(t); };
       return { w, stop };
     };
     const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

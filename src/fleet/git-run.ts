@@ -11,7 +11,9 @@ export function runGit(gitdir: string, args: string[], input?: string | Buffer, 
   const r = spawnSync('git', args, { cwd: gitdir, input, maxBuffer, env: { ...process.env, GIT_DIR: gitdir } });
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: spawnSync's error is an Error, code is ErrnoException's
   const tooBig = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS';
-  return { code: r.status ?? -1, out: r.stdout ?? Buffer.alloc(0), err: (r.stderr ?? '').toString(), tooBig };
+  // output cut at maxBuffer is never a success, even when git had already exited 0 (a race: it did
+  // at times, and gitOut handed back the cut output as the answer)
+  return { code: tooBig ? -1 : r.status ?? -1, out: r.stdout ?? Buffer.alloc(0), err: (r.stderr ?? '').toString(), tooBig };
 }
 
 /** git's output, or an error naming the command and git's first line of complaint. */

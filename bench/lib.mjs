@@ -7,6 +7,8 @@ import { join } from 'node:path';
 /** The command as users run it (bin/lsm: node with the flags lsm ships with). */
 export const BIN = new URL('../bin/lsm', import.meta.url).pathname;
 
+const RUSAGE = new URL('./rusage.py', import.meta.url).pathname;
+
 /**
  * Run argv `runs` times; returns median (and best) wall seconds, median CPU seconds (user + system,
  * children included: what a shared machine's load does not inflate the way it does wall time) and
@@ -23,7 +25,8 @@ export function measure(argv, { runs = 5, env = {}, before, filesIn } = {}) {
     // of this network namespace: lsm, finding its own socket of the host's namespace, reads that too)
     const time = filesIn ? join(filesIn, 'time') : null;
     const errors = filesIn ? openSync(join(filesIn, 'stderr'), 'w') : null;
-    const r = spawnSync('/usr/bin/time', [...(time ? ['-o', time] : []), '-f', '%U %S %M', ...argv],
+    // (with filesIn, rusage.py: the same figures to the microsecond, where GNU time rounds to 10 ms)
+    const r = spawnSync(time ? 'python3' : '/usr/bin/time', [...(time ? [RUSAGE, time] : ['-f', '%U %S %M']), ...argv],
       { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 30, ...(errors === null ? {} : { stdio: ['ignore', 'ignore', errors] }) });
     if (errors !== null) closeSync(errors);
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -22,7 +22,7 @@ export default async function run({ quick }) {
   const before = process.env.LSM_BENCH_BEFORE ? join(process.env.LSM_BENCH_BEFORE, 'bin', 'lsm') : null;
   const builds = [['this', BIN], ...(before ? [['before', before]] : [])];
   const out = ['## Speed (issue 18): CPU time against references in the same run', ''];
-  out.push('CPU is user + system time of the whole command (GNU time, children and threads included), median of the runs;');
+  out.push('CPU is user + system time of the whole command (GNU time; the cron case to the microsecond, bench/rusage.py; children and threads included), median of the runs;');
   out.push('peak RSS the largest. On a shared machine CPU time moves far less with load than wall time. Every command');
   out.push('of a table takes turns with the others, run after run.');
   if (before) out.push(`"before" is ${process.env.LSM_BENCH_BEFORE_NAME ?? before}.`);

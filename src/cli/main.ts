@@ -11,7 +11,8 @@ import { checkCommandLine } from './option-check.js';
 import { setColour } from './output.js';
 import { endPager, startPager, waitForPager } from './pager.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** package.json's version (lsm --version): read on yargs' path only, not at every start */
+const version = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function fail(message: string, code: number): never {
   waitForPager(); // the error after what the pager showed, not under it
@@ -70,7 +71,7 @@ export async function main(argv: string[]): Promise<void> {
     .demandCommand(1, 'name a command (lsm --help lists them)')
     .strict()
     .recommendCommands()
-    .version(VERSION)
+    .version(version())
     .alias('h', 'help')
     .alias('V', 'version')
     .wrap(Math.min(110, process.stdout.columns || 100))

@@ -5,7 +5,8 @@
 // caller) and returns, per request, the concatenated reply messages as a Buffer, or the errno the
 // kernel answered (a number). Parsing is the caller's: this file only moves bytes.
 // inspect(pid, fds, inodes) looks at sockets that are in no table; walkFds(procRoot, pids) reads
-// every process's fd links: see below.
+// every process's fd links, sameFiles(pid, tids) which threads share their process's fd table:
+// see below.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -280,6 +281,9 @@ static napi_value inspect(napi_env env, napi_callback_info info) {
   int ngiven = 0;
   if (count != count2) { napi_throw_type_error(env, NULL, "fds and inodes: arrays of one length"); return NULL; }
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  // a thread with an fd table of its own (threads.ts): its tid opens with PIDFD_THREAD (Linux 6.9;
+  // without it a tid is refused with EINVAL, or ENOENT on later kernels)
+  if (pidfd < 0 && (errno == EINVAL || errno == ENOENT)) pidfd = (int)syscall(SYS_pidfd_open, pid, 0x80 /* PIDFD_THREAD */);
   if (pidfd < 0) return throw_errno(env, "pidfd_open", errno);
   napi_value result, item, v;
   napi_create_array_with_length(env, count, &result);
@@ -468,6 +472,33 @@ static napi_value walk_fds(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// sameFiles(pid, tids: number[]): number[]: per thread, 1 when it shares the fd table of `pid`, 0
+// when its table is another (it unshared CLONE_FILES, or the leader exited: threads.ts), -1 when
+// the kernel would not compare them (gone, no kcmp). /proc names no table, so kcmp is the only way.
+static napi_value same_files(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result, v;
+  int32_t pid = 0;
+  bool is_array = false;
+  uint32_t count = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_int32(env, argv[0], &pid) != napi_ok
+      || pid <= 0 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "sameFiles(pid, tids)");
+    return NULL;
+  }
+  napi_get_array_length(env, argv[1], &count);
+  napi_create_array_with_length(env, count, &result);
+  for (uint32_t i = 0; i < count; i++) {
+    int32_t tid = 0;
+    napi_get_element(env, argv[1], i, &v);
+    napi_get_value_int32(env, v, &tid);
+    long r = tid > 0 ? syscall(SYS_kcmp, pid, tid, 2 /* KCMP_FILES */, 0, 0) : -1;
+    napi_create_int32(env, r == 0 ? 1 : r > 0 ? 0 : -1, &v);
+    napi_set_element(env, result, i, v);
+  }
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "query", NAPI_AUTO_LENGTH, query, NULL, &fn);
@@ -476,5 +507,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "inspect", fn);
   napi_create_function(env, "walkFds", NAPI_AUTO_LENGTH, walk_fds, NULL, &fn);
   napi_set_named_property(env, exports, "walkFds", fn);
+  napi_create_function(env, "sameFiles", NAPI_AUTO_LENGTH, same_files, NULL, &fn);
+  napi_set_named_property(env, exports, "sameFiles", fn);
   return exports;
 }

@@ -1,5 +1,7 @@
 // A listener held by a thread that does not share its process's view (collect/threads.ts):
 //   thread-holder PORT files        the thread unshares CLONE_FILES: its fd table is its own
+//   thread-holder PORT files-same-count  the same, and it closes one fd of its copy: its table has
+//                                   as many fds as the leader's (stat's size of both fd dirs agree)
 //   thread-holder PORT net          CLONE_FILES and CLONE_NEWNET: its own table and namespace
 //   thread-holder PORT net-back     the same, then it goes back to the process's namespace: only
 //                                   its own fd keeps the new namespace alive
@@ -50,7 +52,7 @@ static void *run(void *arg) {
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
   if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 5) != 0) die("listen");
   if (strcmp(mode, "net-back") == 0 && setns(home, CLONE_NEWNET) != 0) die("setns back");
-  close(home);
+  if (strcmp(mode, "files-same-count") == 0) close(home); // one in, one out: the leader's count
   pthread_mutex_lock(&lock);
   tid = (int)syscall(SYS_gettid);
   ready = 1;
@@ -61,7 +63,7 @@ static void *run(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) { fprintf(stderr, "usage: thread-holder PORT files|net|net-back|leader-exit\n"); return 1; }
+  if (argc != 3) { fprintf(stderr, "usage: thread-holder PORT files|files-same-count|net|net-back|leader-exit\n"); return 1; }
   port = atoi(argv[1]);
   mode = argv[2];
   pthread_t t;

@@ -30,7 +30,7 @@ import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan, walkFds, walkResults, type FdResult } from './fds.js';
 import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
 import { queuesCarryingFds, stillCarrying, unixFdsOf } from './in-flight.js';
-import { hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
+import { heldNamespaceDoors, hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
 import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
 import { ipProtocolName } from './addresses.js';
@@ -172,12 +172,26 @@ export function collect(options: CollectOptions = {}): Collection {
   const scanned = fdScan?.finish(wanted) ?? null;
   const strays = new Map<number, number[]>(); // pid -> socket inodes in no table read
   const tables: [number, FdResult][] = [];
-  for (const pids of nsPids.values()) for (const pid of pids) tables.push([pid, scanned?.get(pid) ?? socketInodesOf(fs, `${procRoot}/${pid}/fd`, wanted)]);
+  // (pid, fd, inode) of open network namespace files: a namespace only such a file holds (step 4)
+  const nsFiles: number[] = [...(fdScan?.walk?.netns ?? [])];
+  for (const pids of nsPids.values()) {
+    for (const pid of pids) {
+      let fds = scanned?.get(pid);
+      if (fds === undefined) {
+        const files: number[] = [];
+        fds = socketInodesOf(fs, `${procRoot}/${pid}/fd`, wanted, files);
+        for (let k = 0; k + 2 <= files.length; k += 2) nsFiles.push(pid, files[k], files[k + 1]);
+      }
+      tables.push([pid, fds]);
+    }
+  }
   // threads' own fd tables (threads.ts), their sockets their process's, their strays by tid
   for (const t of apart) {
     if (!t.ownFiles) continue;
     const base = `${procRoot}/${t.pid}/task`;
-    const fds = walkResults(walkFds(base, [t.tid]), base, wanted).get(t.tid);
+    const walk = walkFds(base, [t.tid]);
+    if (walk.netns) nsFiles.push(...walk.netns); // /proc/<tid>/fd/<fd> opens it alike
+    const fds = walkResults(walk, base, wanted).get(t.tid);
     if (Array.isArray(fds) && fds.length > 0) tables.push([t.tid, fds]);
   }
   for (const [pid, fds] of tables) {
@@ -210,6 +224,8 @@ export function collect(options: CollectOptions = {}): Collection {
   const ways = new Map<number, Door>(held?.doors);
   const holders = new Map(held?.holders);
   for (const [netns, t] of ringThreadDoors(procRoot, ringHeld.keys(), new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size)) { ways.set(netns, t.tid); holders.set(netns, t.pids); }
+  const nsHeld = procRoot === '/proc' && nsFiles.length > 0 ? heldNamespaceDoors(nsFiles, new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size) : null;
+  for (const [netns, h] of nsHeld ?? []) { ways.set(netns, h.door); holders.set(netns, h.pids); }
   try {
     if (ways.size > 0 || held !== null) {
       const there = new Set<number>(); // every socket inode in the namespaces read now
@@ -238,6 +254,7 @@ export function collect(options: CollectOptions = {}): Collection {
     for (const s of unattributed(procRoot, strays, pidNs, ownerOf, what)) sockets.push(s);
   } finally {
     for (const fd of held?.fds ?? []) closeSync(fd);
+    for (const h of nsHeld?.values() ?? []) closeSync(h.door.held!);
   }
   for (let i = 0; i < sockets.length; i++) {
     const s = sockets[i];

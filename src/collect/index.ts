@@ -225,7 +225,8 @@ export function collect(options: CollectOptions = {}): Collection {
   const holders = new Map(held?.holders);
   for (const [netns, t] of ringThreadDoors(procRoot, ringHeld.keys(), new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size)) { ways.set(netns, t.tid); holders.set(netns, t.pids); }
   const nsHeld = procRoot === '/proc' && nsFiles.length > 0 ? heldNamespaceDoors(nsFiles, new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size) : null;
-  for (const [netns, h] of nsHeld ?? []) { ways.set(netns, h.door); holders.set(netns, h.pids); }
+  for (const [netns, h] of nsHeld?.doors ?? []) { ways.set(netns, h.door); holders.set(netns, h.pids); }
+  if (nsHeld !== null && nsHeld.over > 0) { unseen.namespaces += nsHeld.over; unseen.reasons.add(`over ${MAX_HELD_NAMESPACES} held by open files`); }
   try {
     if (ways.size > 0 || held !== null) {
       const there = new Set<number>(); // every socket inode in the namespaces read now
@@ -254,7 +255,7 @@ export function collect(options: CollectOptions = {}): Collection {
     for (const s of unattributed(procRoot, strays, pidNs, ownerOf, what)) sockets.push(s);
   } finally {
     for (const fd of held?.fds ?? []) closeSync(fd);
-    for (const h of nsHeld?.values() ?? []) closeSync(h.door.held!);
+    for (const h of nsHeld?.doors.values() ?? []) closeSync(h.door.held!);
   }
   for (let i = 0; i < sockets.length; i++) {
     const s = sockets[i];

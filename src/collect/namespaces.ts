@@ -69,20 +69,22 @@ export function openNsfs(procRoot: string, m: NsfsMount, at?: string): number | 
  * /proc/<pid>/ns/net, or an nsfs mount, and the rest went away: no process, mount or socket of
  * lsm's leads there; ss and lsof miss it): `files` holds (pid, fd, inode) triples from the fd walk.
  * Each not in `known` is opened through /proc/<pid>/fd/<fd> (checked to be that namespace) and
- * given as a held door, with the processes holding it; at most `max`. The caller closes the fds.
+ * given as a held door, with the processes holding it; at most `max`, and `over` counts those
+ * left unread past it (a user can make thousands). The caller closes the fds.
  */
-export function heldNamespaceDoors(files: ArrayLike<number>, known: Set<number>, max: number): Map<number, { door: NsfsMount; pids: number[] }> {
+export function heldNamespaceDoors(files: ArrayLike<number>, known: Set<number>, max: number): { doors: Map<number, { door: NsfsMount; pids: number[] }>; over: number } {
   const doors = new Map<number, { door: NsfsMount; pids: number[] }>();
+  const over = new Set<number>();
   for (let k = 0; k + 3 <= files.length; k += 3) {
     const [pid, fd, netns] = [files[k], files[k + 1], files[k + 2]];
     if (known.has(netns)) continue;
     const door = doors.get(netns);
     if (door !== undefined) { if (!door.pids.includes(pid)) door.pids.push(pid); continue; }
-    if (doors.size >= max) continue;
+    if (doors.size >= max) { over.add(netns); continue; }
     const held = openNsfs('/proc', { netns, pid, mountpoint: '', held: -1 }, `/proc/${pid}/fd/${fd}`);
     if (held !== null) doors.set(netns, { door: { netns, pid: process.pid, mountpoint: '', held }, pids: [pid] });
   }
-  return doors;
+  return { doors, over: over.size };
 }
 
 /**

@@ -18,14 +18,24 @@ import { netlinkAddon } from './netlink/index.js';
  * read), then n pairs (socket inode, fd). `ioUring` holds (pid, fd) of each io_uring instance
  * (an 'anon_inode:[io_uring]' link). Entries whose name is not an fd number are skipped.
  */
-export interface FdWalk { sockets: Float64Array; ioUring: Float64Array }
+export interface FdWalk {
+  sockets: Float64Array;
+  ioUring: Float64Array;
+  /** (pid, fd, namespace inode) of each open network namespace file ('net:[inode]': namespaces.ts heldNamespaceDoors) */
+  netns?: Float64Array;
+}
 
-type Walker = (procRoot: string, pids: number[]) => [Float64Array, Float64Array];
+type Walker = (procRoot: string, pids: number[]) => [Float64Array, Float64Array, Float64Array?];
 
 /** The native walk, or null when the addon is not built (or is turned off: LSM_NETLINK=off). */
 function nativeWalker(): Walker | null {
   const a = netlinkAddon() as { walkFds?: Walker } | null;
   return a?.walkFds ?? null;
+}
+
+/** The namespace inode a network namespace file's link names ('net:[4026531840]'), or -1. */
+export function netnsLinkInode(link: string): number {
+  return /^net:\[\d{1,15}\]$/.test(link) ? Number(link.slice(5, -1)) : -1;
 }
 
 /** The socket inode a link names ('socket:[123]': 1 to 15 digits, nothing else), or -1. */
@@ -39,6 +49,7 @@ const FD_NAME = /^\d{1,10}$/;
 export function walkFdsJs(procRoot: string, pids: number[]): FdWalk {
   const out: number[] = [];
   const uring: number[] = [];
+  const netns: number[] = [];
   for (const pid of pids) {
     if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) continue;
     const dir = `${procRoot}/${pid}/fd`;
@@ -65,19 +76,20 @@ export function walkFdsJs(procRoot: string, pids: number[]): FdWalk {
       }
       const inode = socketLinkInode(link);
       if (inode >= 0) { out.push(inode, Number(name)); n++; } else if (link === 'anon_inode:[io_uring]') uring.push(pid, Number(name));
+      else { const ns = netnsLinkInode(link); if (ns >= 0) netns.push(pid, Number(name), ns); }
     }
     out[head + 1] = n;
     out[head + 2] = denied;
   }
-  return { sockets: Float64Array.from(out), ioUring: Float64Array.from(uring) };
+  return { sockets: Float64Array.from(out), ioUring: Float64Array.from(uring), netns: Float64Array.from(netns) };
 }
 
 /** The fd links of `pids` under `procRoot`: natively when the addon is there, else in JS. */
 export function walkFds(procRoot: string, pids: number[]): FdWalk {
   const native = nativeWalker();
   if (native === null) return walkFdsJs(procRoot, pids);
-  const [sockets, ioUring] = native(procRoot, pids);
-  return { sockets, ioUring };
+  const [sockets, ioUring, netns] = native(procRoot, pids); // netns: an addon built before it has none
+  return { sockets, ioUring, netns };
 }
 
 /**
@@ -118,10 +130,11 @@ export function walkResults(walk: FdWalk, procRoot: string, wanted?: { has(inode
 export type FdResult = number[] | 'gone' | 'unreadable';
 
 /**
- * One process's socket inodes (only those in `wanted`, when given). Self-contained, with `fs`
- * passed in, because the worker runs this very function from its source text.
+ * One process's socket inodes (only those in `wanted`, when given); with `netns`, (fd, inode) of its
+ * open network namespace files too. Self-contained, with `fs` passed in, because the worker runs
+ * this very function from its source text.
  */
-export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(inode: number): boolean }): FdResult {
+export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(inode: number): boolean }, netns?: number[]): FdResult {
   let fds: string[];
   try {
     fds = files.readdirSync(dir);
@@ -153,7 +166,7 @@ export function socketInodesOf(files: typeof fs, dir: string, wanted?: { has(ino
       // -1: RING_NOT_READ (a literal: the worker runs this from its source text), always said
       else for (const inode of held) if (!wanted || inode === -1 || wanted.has(inode)) inodes.push(inode);
       rings++;
-    }
+    } else if (netns && link.charCodeAt(0) === 110 && /^net:\[\d{1,15}\]$/.test(link)) netns.push(Number(fd), Number(link.slice(5, -1))); // (fd, inode): a namespace file
   }
   if (rings > 0 && inodes.length > 1) inodes = [...new Set(inodes)]; // a socket both in a ring and in an fd
   // fds we may list but not follow (a sandbox, Yama, an LSM): this process's sockets stay unattributed

@@ -27,14 +27,15 @@ import {
   cgroupContainers, listPids, readBootClock, readNetns, readOwner, readUsers,
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
-import { socketFds, socketInodesOf, startFdScan, walkFds } from './fds.js';
+import { socketFds, socketInodesOf, startFdScan, walkFds, walkResults, type FdResult } from './fds.js';
 import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
 import { queuesCarryingFds, stillCarrying, unixFdsOf } from './in-flight.js';
-import { hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
+import { heldNamespaceDoors, hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
 import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
 import { ipProtocolName } from './addresses.js';
 import { unixSocketCount } from './unix-ambiguity.js';
+import { threadCount, threadsApart, type ApartThread } from './threads.js';
 
 export interface CollectOptions {
   procRoot?: string; // default /proc
@@ -72,9 +73,21 @@ export function collect(options: CollectOptions = {}): Collection {
   const nsPids = new Map<number, number[]>();
   const pidNs = new Map<number, number>();
   const mntPids = new Map<number, number>();
+  // threads with an fd table or a namespace their leader does not show (threads.ts)
+  const apart: ApartThread[] = [];
+  const threadOf = new Map<number, number>(); // such a thread -> its process
+  const leaderGone = new Map<number, number>(); // a process whose leader exited -> a thread of it
   for (const pid of listPids(procRoot)) {
     const ns = readNetns(procRoot, pid);
+    const threads = threadCount(procRoot, pid) > 1 || (!ns.ok && ns.gone) ? threadsApart(procRoot, pid, ns.ok ? ns.value : null) : [];
+    for (const t of threads) {
+      apart.push(t);
+      threadOf.set(t.tid, pid);
+      if (t.netns !== null || ns.ok) pidNs.set(t.tid, t.netns ?? (ns as { value: number }).value);
+      if (!ns.ok) leaderGone.set(pid, t.tid);
+    }
     if (!ns.ok) {
+      if (threads.length > 0) continue; // a zombie leader: its threads hold it all (below)
       if (ns.gone) stats.vanished++;
       else { stats.unreadable++; unseen.processes++; unseen.reasons.add(refusal(ns.code)); }
       continue;
@@ -100,6 +113,16 @@ export function collect(options: CollectOptions = {}): Collection {
   const doors = new Map<number, Door[]>();
   for (const [inode, pids] of nsPids) doors.set(inode, inode === hostInode ? [...pids, 'self'] : [...pids]);
   for (const m of mounts) if (!nsPids.has(m.netns)) doors.set(m.netns, [...(doors.get(m.netns) ?? []), m]);
+  // a namespace only threads are in: those threads are the way in (/proc/<tid>/net), before any mount
+  const threadNs = new Map<number, number[]>(); // such a namespace -> the processes of its threads
+  for (const t of apart) {
+    if (t.netns === null) continue;
+    if (nsPids.has(t.netns)) continue;
+    const pids = threadNs.get(t.netns) ?? [];
+    if (!pids.includes(t.pid)) { pids.push(t.pid); threadNs.set(t.netns, pids); }
+    const via = doors.get(t.netns) ?? [];
+    doors.set(t.netns, [t.tid, ...via]);
+  }
 
   // step 2: each namespace's tables, once; sockets the caller does not want are dropped here, so
   // they cost neither memory nor owner lookups (at 100k sockets: 58 -> 23 MiB of heap); their
@@ -131,10 +154,13 @@ export function collect(options: CollectOptions = {}): Collection {
   const clock = readBootClock(procRoot);
   const containerOf = cgroupContainers(options.cgroupRoot ?? (procRoot === '/proc' ? '/sys/fs/cgroup' : `${procRoot}/../sys/fs/cgroup`));
   const details = new Map<number, Owner | null>();
-  const ownerOf = (pid: number): Owner | null => {
+  const ownerOf = (tid: number): Owner | null => {
+    const pid = threadOf.get(tid) ?? tid; // a thread's socket is its process's
     let o = details.get(pid);
     if (o === undefined) {
-      o = readOwner(procRoot, pid, users, clock, containerOf);
+      const via = leaderGone.get(pid); // an exited leader shows no exe, cgroup: a thread of it does
+      o = readOwner(procRoot, via ?? pid, users, clock, containerOf);
+      if (o !== null && via !== undefined) o.pid = pid;
       if (o === null) stats.vanished++;
       details.set(pid, o);
     }
@@ -145,26 +171,46 @@ export function collect(options: CollectOptions = {}): Collection {
   // above its owners
   const scanned = fdScan?.finish(wanted) ?? null;
   const strays = new Map<number, number[]>(); // pid -> socket inodes in no table read
+  const tables: [number, FdResult][] = [];
+  // (pid, fd, inode) of open network namespace files: a namespace only such a file holds (step 4)
+  const nsFiles: number[] = [...(fdScan?.walk?.netns ?? [])];
   for (const pids of nsPids.values()) {
     for (const pid of pids) {
-      const fds = scanned?.get(pid) ?? socketInodesOf(fs, `${procRoot}/${pid}/fd`, wanted);
-      if (fds === 'gone') { stats.vanished++; continue; }
-      stats.processes++;
-      if (fds === 'unreadable') { stats.unreadable++; continue; } // its sockets stay in the tables, owner unknown
-      // indexed loops over the big arrays here: collect runs once, mostly unoptimized, where for-of
-      // allocates an iterator result per element (100k sockets: 7 MiB)
-      for (let i = 0; i < fds.length; i++) {
-        const s = byInode.get(fds[i]);
-        if (s === undefined) {
-          if (!seen.has(fds[i])) { const l = strays.get(pid); if (l) l.push(fds[i]); else strays.set(pid, [fds[i]]); }
-          continue;
-        }
-        const o = ownerOf(pid);
-        if (o === null || s.owners.includes(o)) continue;
-        // the first as a one-element literal: a pushed-to empty array reserves 17 slots (100k sockets: -3 MiB)
-        if (s.owners.length === 0) s.owners = [o];
-        else s.owners.push(o);
+      let fds = scanned?.get(pid);
+      if (fds === undefined) {
+        const files: number[] = [];
+        fds = socketInodesOf(fs, `${procRoot}/${pid}/fd`, wanted, files);
+        for (let k = 0; k + 2 <= files.length; k += 2) nsFiles.push(pid, files[k], files[k + 1]);
       }
+      tables.push([pid, fds]);
+    }
+  }
+  // threads' own fd tables (threads.ts), their sockets their process's, their strays by tid
+  for (const t of apart) {
+    if (!t.ownFiles) continue;
+    const base = `${procRoot}/${t.pid}/task`;
+    const walk = walkFds(base, [t.tid]);
+    if (walk.netns) nsFiles.push(...walk.netns); // /proc/<tid>/fd/<fd> opens it alike
+    const fds = walkResults(walk, base, wanted).get(t.tid);
+    if (Array.isArray(fds) && fds.length > 0) tables.push([t.tid, fds]);
+  }
+  for (const [pid, fds] of tables) {
+    if (fds === 'gone') { stats.vanished++; continue; }
+    if (!threadOf.has(pid)) stats.processes++;
+    if (fds === 'unreadable') { stats.unreadable++; continue; } // its sockets stay in the tables, owner unknown
+    // indexed loops over the big arrays here: collect runs once, mostly unoptimized, where for-of
+    // allocates an iterator result per element (100k sockets: 7 MiB)
+    for (let i = 0; i < fds.length; i++) {
+      const s = byInode.get(fds[i]);
+      if (s === undefined) {
+        if (!seen.has(fds[i])) { const l = strays.get(pid); if (l) l.push(fds[i]); else strays.set(pid, [fds[i]]); }
+        continue;
+      }
+      const o = ownerOf(pid);
+      if (o === null || s.owners.includes(o)) continue;
+      // the first as a one-element literal: a pushed-to empty array reserves 17 slots (100k sockets: -3 MiB)
+      if (s.owners.length === 0) s.owners = [o];
+      else s.owners.push(o);
     }
   }
   // unix socket queues carrying fds now: named at the end only if they still do (in-flight.ts)
@@ -178,6 +224,9 @@ export function collect(options: CollectOptions = {}): Collection {
   const ways = new Map<number, Door>(held?.doors);
   const holders = new Map(held?.holders);
   for (const [netns, t] of ringThreadDoors(procRoot, ringHeld.keys(), new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size)) { ways.set(netns, t.tid); holders.set(netns, t.pids); }
+  const nsHeld = procRoot === '/proc' && nsFiles.length > 0 ? heldNamespaceDoors(nsFiles, new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size) : null;
+  for (const [netns, h] of nsHeld?.doors ?? []) { ways.set(netns, h.door); holders.set(netns, h.pids); }
+  if (nsHeld !== null && nsHeld.over > 0) { unseen.namespaces += nsHeld.over; unseen.reasons.add(`over ${MAX_HELD_NAMESPACES} held by open files`); }
   try {
     if (ways.size > 0 || held !== null) {
       const there = new Set<number>(); // every socket inode in the namespaces read now
@@ -200,11 +249,13 @@ export function collect(options: CollectOptions = {}): Collection {
         if (rest.length > 0) strays.set(pid, rest); else strays.delete(pid);
       }
     }
+    for (const [netns, pids] of threadNs) if (readable.includes(netns)) nsPids.set(netns, pids); // labels: the threads' processes
     const what = new Map(held?.what);
     nameRingHeld(ringHeld, what);
     for (const s of unattributed(procRoot, strays, pidNs, ownerOf, what)) sockets.push(s);
   } finally {
     for (const fd of held?.fds ?? []) closeSync(fd);
+    for (const h of nsHeld?.doors.values() ?? []) closeSync(h.door.held!);
   }
   for (let i = 0; i < sockets.length; i++) {
     const s = sockets[i];

@@ -49,10 +49,10 @@ export function nsfsMounts(procRoot: string, pids: Iterable<number>): NsfsMount[
  * namespace. Never blocks and never follows a swapped path to something else: non-blocking, no
  * controlling tty, and the opened file must be the namespace itself (nsfs inode = namespace inode).
  */
-export function openNsfs(procRoot: string, m: NsfsMount): number | null {
+export function openNsfs(procRoot: string, m: NsfsMount, at?: string): number | null {
   let fd: number;
   try {
-    const path = m.held === undefined ? `${procRoot}/${m.pid}/root${m.mountpoint}` : `/proc/self/fd/${m.held}`;
+    const path = at ?? (m.held === undefined ? `${procRoot}/${m.pid}/root${m.mountpoint}` : `/proc/self/fd/${m.held}`);
     fd = openSync(Buffer.from(path, 'latin1'), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch {
     return null;
@@ -62,6 +62,29 @@ export function openNsfs(procRoot: string, m: NsfsMount): number | null {
   } catch { /* fall through */ }
   closeSync(fd);
   return null;
+}
+
+/**
+ * Ways into namespaces that only an open namespace file holds (a process opened
+ * /proc/<pid>/ns/net, or an nsfs mount, and the rest went away: no process, mount or socket of
+ * lsm's leads there; ss and lsof miss it): `files` holds (pid, fd, inode) triples from the fd walk.
+ * Each not in `known` is opened through /proc/<pid>/fd/<fd> (checked to be that namespace) and
+ * given as a held door, with the processes holding it; at most `max`, and `over` counts those
+ * left unread past it (a user can make thousands). The caller closes the fds.
+ */
+export function heldNamespaceDoors(files: ArrayLike<number>, known: Set<number>, max: number): { doors: Map<number, { door: NsfsMount; pids: number[] }>; over: number } {
+  const doors = new Map<number, { door: NsfsMount; pids: number[] }>();
+  const over = new Set<number>();
+  for (let k = 0; k + 3 <= files.length; k += 3) {
+    const [pid, fd, netns] = [files[k], files[k + 1], files[k + 2]];
+    if (known.has(netns)) continue;
+    const door = doors.get(netns);
+    if (door !== undefined) { if (!door.pids.includes(pid)) door.pids.push(pid); continue; }
+    if (doors.size >= max) { over.add(netns); continue; }
+    const held = openNsfs('/proc', { netns, pid, mountpoint: '', held: -1 }, `/proc/${pid}/fd/${fd}`);
+    if (held !== null) doors.set(netns, { door: { netns, pid: process.pid, mountpoint: '', held }, pids: [pid] });
+  }
+  return { doors, over: over.size };
 }
 
 /**

@@ -138,6 +138,7 @@ export function readBootClock(procRoot: string): BootClock | null {
 }
 
 const DELETED = ' (deleted)';
+const MEMFD = '/memfd:';
 
 /**
  * The executable's path, and whether it was deleted or replaced (an upgrade, before the restart):
@@ -148,6 +149,9 @@ const DELETED = ' (deleted)';
 export function readExe(base: string): { exe: string | null; replaced: boolean } {
   const link = readLinkLatin1(`${base}/exe`);
   if (link === null || !link.endsWith(DELETED)) return { exe: link, replaced: false };
+  // a memfd (memfd_create, then fexecve): a binary that never was a file, so no upgrade either; the
+  // link is kept whole ('/memfd:<any name> (deleted)': only root can make a '/memfd:...' file)
+  if (link.startsWith(MEMFD)) return { exe: link, replaced: false };
   try {
     const running = statSync(`${base}/exe`);
     const named = statSync(Buffer.from(link, 'latin1'));

@@ -5,7 +5,8 @@
 // caller) and returns, per request, the concatenated reply messages as a Buffer, or the errno the
 // kernel answered (a number). Parsing is the caller's: this file only moves bytes.
 // inspect(pid, fds, inodes) looks at sockets that are in no table; walkFds(procRoot, pids) reads
-// every process's fd links: see below.
+// every process's fd links, sameFiles(pid, tids) which threads share their process's fd table:
+// see below.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -280,6 +281,9 @@ static napi_value inspect(napi_env env, napi_callback_info info) {
   int ngiven = 0;
   if (count != count2) { napi_throw_type_error(env, NULL, "fds and inodes: arrays of one length"); return NULL; }
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  // a thread with an fd table of its own (threads.ts): its tid opens with PIDFD_THREAD (Linux 6.9;
+  // without it a tid is refused with EINVAL, or ENOENT on later kernels)
+  if (pidfd < 0 && (errno == EINVAL || errno == ENOENT)) pidfd = (int)syscall(SYS_pidfd_open, pid, 0x80 /* PIDFD_THREAD */);
   if (pidfd < 0) return throw_errno(env, "pidfd_open", errno);
   napi_value result, item, v;
   napi_create_array_with_length(env, count, &result);
@@ -371,15 +375,17 @@ static double decimal(const char *s, size_t len, size_t max_digits) {
 
 #define SOCKET_PREFIX "socket:["
 #define IO_URING_LINK "anon_inode:[io_uring]"
-#define LINK_BUF 64 /* any link this long or longer is neither of the two above */
+#define NET_NS_PREFIX "net:["
+#define LINK_BUF 64 /* any link this long or longer is none of the three above */
 
 /*
  * One process's fd directory, appended to `out` as: pid, n (-1: gone, -2: the directory could not
  * be read), denied (links that could not be read, not counting ENOENT: closed meanwhile), then n
- * pairs (socket inode, fd); and (pid, fd) to `uring` for each io_uring instance. Entries whose name
+ * pairs (socket inode, fd); (pid, fd) to `uring` for each io_uring instance; (pid, fd, namespace
+ * inode) to `netns` for each open network namespace file (threads.ts: a namespace only an fd holds). Entries whose name
  * is not an fd number (a fixture tree, a hostile mount) are skipped, as fds.ts's JS walk does.
  */
-static int walk_one(int root, int32_t pid, doubles *out, doubles *uring) {
+static int walk_one(int root, int32_t pid, doubles *out, doubles *uring, doubles *netns) {
   char path[32];
   snprintf(path, sizeof path, "%d/fd", (int)pid);
   size_t head = out->len;
@@ -414,6 +420,9 @@ static int walk_one(int root, int32_t pid, doubles *out, doubles *uring) {
       n++;
     } else if ((size_t)len == sizeof IO_URING_LINK - 1 && memcmp(link, IO_URING_LINK, (size_t)len) == 0) {
       if (push(uring, pid) || push(uring, fd)) { closedir(dir); return -1; }
+    } else if ((size_t)len > sizeof NET_NS_PREFIX && memcmp(link, NET_NS_PREFIX, sizeof NET_NS_PREFIX - 1) == 0 && link[len - 1] == ']') {
+      double inode = decimal(link + sizeof NET_NS_PREFIX - 1, (size_t)len - sizeof NET_NS_PREFIX, 15);
+      if (inode >= 0 && (push(netns, pid) || push(netns, fd) || push(netns, inode))) { closedir(dir); return -1; }
     }
   }
   closedir(dir);
@@ -431,9 +440,10 @@ static napi_value to_float64(napi_env env, doubles *d) {
   return arr;
 }
 
-// walkFds(procRoot: string, pids: number[]): [Float64Array, Float64Array]
+// walkFds(procRoot: string, pids: number[]): [Float64Array, Float64Array, Float64Array]
 // The socket fds of every process in one call, as numbers (records: see walk_one), instead of a
-// string per fd link; the second array holds (pid, fd) of each io_uring instance.
+// string per fd link; the second array holds (pid, fd) of each io_uring instance, the third (pid,
+// fd, inode) of each open network namespace file.
 static napi_value walk_fds(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -450,21 +460,49 @@ static napi_value walk_fds(napi_env env, napi_callback_info info) {
   napi_get_array_length(env, argv[1], &count);
   int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) return throw_errno(env, root_path, errno);
-  doubles out = { NULL, 0, 0 }, uring = { NULL, 0, 0 };
+  doubles out = { NULL, 0, 0 }, uring = { NULL, 0, 0 }, netns = { NULL, 0, 0 };
   int failed = 0;
   for (uint32_t i = 0; i < count && !failed; i++) {
     napi_value v;
     int32_t pid = 0;
     if (napi_get_element(env, argv[1], i, &v) != napi_ok || napi_get_value_int32(env, v, &pid) != napi_ok || pid <= 0) continue;
-    failed = walk_one(root, pid, &out, &uring);
+    failed = walk_one(root, pid, &out, &uring, &netns);
   }
   close(root);
-  if (failed) { free(out.v); free(uring.v); return throw_errno(env, "walkFds", ENOMEM); }
+  if (failed) { free(out.v); free(uring.v); free(netns.v); return throw_errno(env, "walkFds", ENOMEM); }
   napi_value result;
-  napi_create_array_with_length(env, 2, &result);
+  napi_create_array_with_length(env, 3, &result);
   napi_set_element(env, result, 0, to_float64(env, &out));
   napi_set_element(env, result, 1, to_float64(env, &uring));
-  free(out.v); free(uring.v);
+  napi_set_element(env, result, 2, to_float64(env, &netns));
+  free(out.v); free(uring.v); free(netns.v);
+  return result;
+}
+
+// sameFiles(pid, tids: number[]): number[]: per thread, 1 when it shares the fd table of `pid`, 0
+// when its table is another (it unshared CLONE_FILES, or the leader exited: threads.ts), -1 when
+// the kernel would not compare them (gone, no kcmp). /proc names no table, so kcmp is the only way.
+static napi_value same_files(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result, v;
+  int32_t pid = 0;
+  bool is_array = false;
+  uint32_t count = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_int32(env, argv[0], &pid) != napi_ok
+      || pid <= 0 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "sameFiles(pid, tids)");
+    return NULL;
+  }
+  napi_get_array_length(env, argv[1], &count);
+  napi_create_array_with_length(env, count, &result);
+  for (uint32_t i = 0; i < count; i++) {
+    int32_t tid = 0;
+    napi_get_element(env, argv[1], i, &v);
+    napi_get_value_int32(env, v, &tid);
+    long r = tid > 0 ? syscall(SYS_kcmp, pid, tid, 2 /* KCMP_FILES */, 0, 0) : -1;
+    napi_create_int32(env, r == 0 ? 1 : r > 0 ? 0 : -1, &v);
+    napi_set_element(env, result, i, v);
+  }
   return result;
 }
 
@@ -476,5 +514,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "inspect", fn);
   napi_create_function(env, "walkFds", NAPI_AUTO_LENGTH, walk_fds, NULL, &fn);
   napi_set_named_property(env, exports, "walkFds", fn);
+  napi_create_function(env, "sameFiles", NAPI_AUTO_LENGTH, same_files, NULL, &fn);
+  napi_set_named_property(env, exports, "sameFiles", fn);
   return exports;
 }

@@ -118,11 +118,11 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
       for (const host of moved) {
         const lines = nowOf(host).lines;
         let i = hostsDoc.hosts.indexOf(host);
-        if (i < 0) { i = addHost(hostsDoc, host, lines); grown = true; }
-        const old = oldFiles.get(host);
         // the keys whose answer for this host changed; every key when what was written is unknown
         let keys: Set<string> | null = null;
-        if (old) {
+        const old = oldFiles.get(host);
+        if (i < 0) { i = addHost(hostsDoc, host, lines); grown = true; keys = new Set(Object.keys(lines)); } // nothing of it written yet
+        else if (old) {
           const before = new Map(old.sockets.map(([path, line, since]) => [`${path}\t${line}`, Date.parse(since)]));
           keys = new Set([...before.keys()].filter((k) => lines[k]?.[1] !== before.get(k)));
           for (const [k, [, t]] of Object.entries(lines)) if (before.get(k) !== t) keys.add(k);

@@ -67,7 +67,7 @@ describe('fleet web view', { timeout: 120_000 }, () => {
 
   it('is behind the git endpoint\'s basic auth, with the CSP header', async () => {
     // without credentials: 401, for the page and for its data (asked with python's urllib inside the namespace)
-    const paths = ['', 'fleet.json', 'where.json', 'h/web-1.json', 'app.js'];
+    const paths = ['', 'fleet.json', 'w/hosts.json', 'w/0.json', 'h/web-1.json', 'app.js'];
     const codes = await server.world.run(['python3', '-c', 'import sys,urllib.request,urllib.error\nfor u in sys.argv[1:]:\n  try:\n    print(urllib.request.urlopen(u).status)\n  except urllib.error.HTTPError as e:\n    print(e.code)', ...paths.map((p) => BASE + p)]);
     expect(codes.stdout.trim().split('\n')).toEqual(paths.map(() => '401'));
     const r = await page.goto(BASE, { waitUntil: 'networkidle0' });

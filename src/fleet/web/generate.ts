@@ -22,11 +22,12 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../../store/atomic-fs.js';
 import { unifiedDiff } from '../../store/history.js';
-import { fleetRefs, hostNow, type HostNow } from '../catalog.js';
+import { fleetRefs, hostNow, openShard, type HostNow } from '../catalog.js';
 import { pushedChange } from '../commit-read.js';
 import { hostIdProblem } from '../names.js';
 import { fleetLog, fleetStatus, hostLog, type HostStatus, type LogEntry } from '../questions.js';
-import { addHost, bucketOfKey, buildWhere, patchHost, type WhereBucket, type WhereHosts, WHERE_BUCKETS } from './where.js';
+import { Shard, shardOf } from '../shards.js';
+import { addHost, bucketOfKey, buildWhere, patchHost, type Lines, type WhereBucket, type WhereHosts, WHERE_BUCKETS } from './where.js';
 
 export const WEB_DIR = join('lsm', 'web');
 export const ASSETS = ['index.html', 'app.js', 'app.css', 'favicon.svg'];
@@ -86,6 +87,30 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
       if (!n) nows.set(host, (n = hostNow(gitdir, host, refs.tips.get(host)!, refs.baselines.get(host) ?? null)));
       return n;
     };
+    // a host's lines now as `lsm fleet where` answers them: from its shard when that holds the host at this tip and baseline
+    const linesNow = new Map<string, Lines>();
+    const readLines = (hosts: Iterable<string>) => {
+      const byShard = new Map<number, string[]>();
+      for (const h of hosts) if (!linesNow.has(h)) byShard.set(shardOf(h), [...(byShard.get(shardOf(h)) ?? []), h]);
+      for (const [n, list] of byShard) {
+        const shard = openShard(gitdir, n);
+        const held = new Set(list.filter((h) => shard?.holds(h, refs.tips.get(h)!, refs.baselines.get(h) ?? null)));
+        const postings = held.size ? shard!.postings('') : null;
+        if (postings) {
+          const placed = new Map<string, [number, string, [string, number]][]>();
+          for (const [key, list2] of postings) {
+            for (const [h, place, spans] of list2) {
+              const open = spans[spans.length - 1];
+              if (held.has(h) && open[2] === null) placed.set(h, [...(placed.get(h) ?? []), [place, key, [open[0], open[1]]]]);
+            }
+          }
+          for (const h of held) linesNow.set(h, Object.fromEntries((placed.get(h) ?? []).sort((a, b) => a[0] - b[0]).map(([, k, v]) => [k, v])));
+        }
+        for (const h of list) if (!linesNow.has(h)) linesNow.set(h, nowOf(h).lines);
+        Shard.closeAll();
+      }
+    };
+    const linesOf = (host: string) => { readLines([host]); return linesNow.get(host)!; };
     const oldFiles = new Map<string, HostFile | null>();
     for (const host of moved) {
       const old = hostIdProblem(host) ? null : readJson<HostFile>(join(web, 'h', `${host}.json`));
@@ -97,7 +122,8 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     let days: Day[] | null = null;
     const fleetJson = readJson<{ days?: Day[] }>(join(web, 'fleet.json'));
     if (full) {
-      const built = buildWhere(rows.map((r) => ({ host: r.host, lines: nowOf(r.host).lines })), whereGen);
+      readLines(rows.map((r) => r.host));
+      const built = buildWhere(rows.map((r) => ({ host: r.host, lines: linesOf(r.host) })), whereGen);
       await write(join(web, 'w'), 'hosts.json', JSON.stringify(built.hosts));
       for (const [n, b] of built.buckets.entries()) await write(join(web, 'w'), `${n}.json`, JSON.stringify(b));
       report.buckets = built.buckets.length;
@@ -116,7 +142,7 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
       };
       let grown = false;
       for (const host of moved) {
-        const lines = nowOf(host).lines;
+        const lines = linesOf(host);
         let i = hostsDoc.hosts.indexOf(host);
         // the keys whose answer for this host changed; every key when what was written is unknown
         let keys: Set<string> | null = null;
@@ -145,7 +171,7 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
       if (hostIdProblem(host)) continue; // never a file name from anything but a valid host id
       const n = nowOf(host);
       const timeline = hostLog(gitdir, n);
-      const sockets = Object.entries(n.lines).map(([key, [commit, t]]): HostFile['sockets'][number] => {
+      const sockets = Object.entries(linesOf(host)).map(([key, [commit, t]]): HostFile['sockets'][number] => {
         const tab = key.indexOf('\t');
         return [key.slice(0, tab), key.slice(tab + 1), new Date(t).toISOString(), commit];
       });

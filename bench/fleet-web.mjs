@@ -2,7 +2,7 @@
 //
 //   node bench/fleet-web.mjs                 # 10,000 hosts x 10 changes, generated, indexed, measured, removed
 //   node bench/fleet-web.mjs --hosts 3000    # a smaller fleet
-//   node bench/fleet-web.mjs --fleet GITDIR  # a fleet already generated and indexed (its lsm/web is rewritten)
+//   node bench/fleet-web.mjs --fleet GITDIR  # a fleet already generated and indexed (its lsm/web written or brought up to date)
 //
 // It generates the fleet as bench/fleet.bench.mjs does (bench/fleet-gen.mjs, then `lsm fleet
 // reindex`), writes the web files with the drain's generator (all of them, then after one host's
@@ -51,10 +51,10 @@ if (!gitdir) {
 const web = join(gitdir, 'lsm', 'web');
 const o = { silentAfterMs: 1_800_000 };
 try {
-  rmSync(join(web, 'w', 'state.json'), { force: true }); // a full first write, whatever was there
   let t = performance.now();
+  // every file written (a fleet given with --fleet whose files are there already: only what moved since)
   const all = await writeFleetWeb(gitdir, [], o);
-  console.log(`first write of every file: ${all.hosts} host files, ${all.diffs} diffs, ${all.buckets} where buckets: ${secs(t)} s (${load()})${all.problems.length ? `; ${all.problems}` : ''}`);
+  console.log(`${all.full ? 'first write of every file' : 'a drain (the web files were there)'}: `first write of every file: ${all.hosts} host files, ${all.diffs} diffs, ${all.buckets} where buckets: ${secs(t)} s (${load()})${all.problems.length ? `; ${all.problems}` : ''}`);
 
   // one host pushes a change (a new listener): the drain's web part after it
   const one = JSON.parse(readFileSync(join(web, 'fleet.json'), 'utf8')).hosts[0].host;
@@ -72,7 +72,7 @@ try {
   console.log(`a drain after ${one}'s push (its index updated on the way): ${drains[0]}; nothing new since: ${drains[1]}, ${drains[2]}`);
 
   const size = (f) => statSync(join(web, f)).size;
-  const buckets = readdirSync(join(web, 'w')).filter((n) => /^\d+\.json$/.test(n)).map(size).sort((a, b) => a - b);
+  const buckets = readdirSync(join(web, 'w')).filter((n) => /^\d+\.json$/.test(n)).map((n) => size(`w/${n}`)).sort((a, b) => a - b);
   const total = buckets.reduce((a, b) => a + b, 0);
   console.log(`fleet.json ${kib(size('fleet.json'))}; w/hosts.json ${kib(size('w/hosts.json'))}; where buckets: ${buckets.length}, ${kib(total)} in all, median ${kib(buckets[buckets.length >> 1])}, largest ${kib(buckets.at(-1))}; h/${one}.json ${kib(size(`h/${one}.json`))}`);
 

@@ -80,8 +80,8 @@ describe('fleet web view', { timeout: 120_000 }, () => {
     // /fleet without its slash is sent to /fleet/ (unauthenticated: the redirect reveals nothing), query kept
     const moved = await server.world.run(['python3', '-c', 'import http.client\nfor u in ("/fleet", "/fleet?x=1"):\n  c = http.client.HTTPConnection("127.0.0.1", 8080)\n  c.request("GET", u)\n  r = c.getresponse()\n  print(r.status, r.getheader("Location"))']);
     expect(moved.stdout.trim().split('\n')).toEqual(['301 /fleet/', '301 /fleet/?x=1']);
-    const slashless = await page.goto(BASE.slice(0, -1), { waitUntil: 'networkidle0' });
-    expect(slashless!.url()).toBe(BASE);
+    const slashless = await page.goto(`${BASE.slice(0, -1)}?from=slashless`, { waitUntil: 'networkidle0' });
+    expect(slashless!.url()).toBe(`${BASE}?from=slashless`);
     expect(slashless!.status()).toBe(200);
     // the page says the same in its meta, and holds no inline script or style
     const html = readFileSync(join(web, 'index.html'), 'utf8');

@@ -8,7 +8,7 @@
 //   fleet.json                  every host's status row (fleetStatus, from the index's shards)
 //   w/hosts.json                the where data's hosts (by number) and each one's usual 'since'
 //   w/<n>.json                  bucket n of the lines present now -> hosts and since when (where.ts)
-//   w/state.json                the branch tip and baseline each host's where lines and file are of
+//   w/state.json                the branch tip and baseline each host's where lines and file are of, the changes a day
 //   h/<host>.json               a host: status, sockets now, drift lines, timeline (fleetLog)
 //   d/<commit>.txt              one change as `lsm show` prints it (written once: commits do not change)
 //
@@ -44,7 +44,7 @@ export interface WebReport { hosts: number; diffs: number; problems: string[]; /
 /** The fleet's rows as fleet.json holds them: `lsm fleet status --json`'s, drift as counts. */
 export type FleetRow = Omit<HostStatus, 'drift'> & { drift: { added: number; removed: number } | null };
 interface HostFile { v: 1; status: HostStatus; sockets: [string, string, string, string][]; timeline: LogEntry[] }
-interface State { v: 2; gen: string; hosts: Record<string, string> }
+interface State { v: 2; gen: string; hosts: Record<string, string>; days: Day[] }
 type Day = { day: string; n: number };
 
 const write = (dir: string, name: string, text: string) => writeFileAtomic(join(dir, name), text, dir, 0o644, 'none');
@@ -66,16 +66,17 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     for (const d of [web, join(web, 'h'), join(web, 'd'), join(web, 'w')]) mkdirSync(d, { recursive: true });
     await copyAssets(web);
     const now = o.now ?? Date.now();
-    // the refs first: what is recorded below as written is never newer than what was read
-    const refs = fleetRefs(gitdir);
-    const version = (host: string) => `${refs.tips.get(host)} ${refs.baselines.get(host) ?? '-'}`;
-    const rows = fleetStatus(gitdir, o.silentAfterMs, now).filter((r) => refs.tips.has(r.host)); // from the shards
+    const rows = fleetStatus(gitdir, o.silentAfterMs, now); // from the shards: no host's own files
+    // what a host's where lines and file are of: its tip and baseline as its row says (the refs are read only when a host moved)
+    const version = (r: HostStatus) => `${r.tip} ${r.drift?.baseline ?? '-'}`;
+    let refsRead: ReturnType<typeof fleetRefs> | null = null;
+    const baselineOf = (host: string) => (refsRead ??= fleetRefs(gitdir)).baselines.get(host) ?? null;
     const byHost = new Map(rows.map((r) => [r.host, r]));
     const state = readJson<State>(join(web, 'w', 'state.json'));
     const whereHosts = readJson<WhereHosts>(join(web, 'w', 'hosts.json'));
     const known = state?.v === 2 && typeof state.hosts === 'object' && whereHosts?.v === 2 && whereHosts.gen === state.gen && whereHosts.buckets === WHERE_BUCKETS ? state : null;
     const moved = new Set([...changed].filter((h) => byHost.has(h)));
-    for (const r of rows) if (known?.hosts[r.host] !== version(r.host)) moved.add(r.host);
+    for (const r of rows) if (known?.hosts[r.host] !== version(r)) moved.add(r.host);
     const gone = known ? Object.keys(known.hosts).filter((h) => !byHost.has(h)) : [];
     const full = !known || gone.length > 0 || moved.size > PATCH_MAX;
     report.full = full;
@@ -84,7 +85,7 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     const nows = new Map<string, HostNow>();
     const nowOf = (host: string) => {
       let n = nows.get(host);
-      if (!n) nows.set(host, (n = hostNow(gitdir, host, refs.tips.get(host)!, refs.baselines.get(host) ?? null)));
+      if (!n) nows.set(host, (n = hostNow(gitdir, host, byHost.get(host)!.tip, baselineOf(host))));
       return n;
     };
     // a host's lines now as `lsm fleet where` answers them: from its shard when that holds the host at this tip and baseline
@@ -94,7 +95,7 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
       for (const h of hosts) if (!linesNow.has(h)) byShard.set(shardOf(h), [...(byShard.get(shardOf(h)) ?? []), h]);
       for (const [n, list] of byShard) {
         const shard = openShard(gitdir, n);
-        const held = new Set(list.filter((h) => shard?.holds(h, refs.tips.get(h)!, refs.baselines.get(h) ?? null)));
+        const held = new Set(list.filter((h) => shard?.holds(h, byHost.get(h)!.tip, baselineOf(h))));
         const postings = held.size ? shard!.postings('') : null;
         if (postings) {
           const placed = new Map<string, [number, string, [string, number]][]>();
@@ -120,7 +121,6 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
 
     // the where data: every bucket from every host's lines, or the moved hosts' changes patched in
     let days: Day[] | null = null;
-    const fleetJson = readJson<{ days?: Day[] }>(join(web, 'fleet.json'));
     if (full) {
       readLines(rows.map((r) => r.host));
       const built = buildWhere(rows.map((r) => ({ host: r.host, lines: linesOf(r.host) })), whereGen);
@@ -159,7 +159,7 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
       if (grown) await write(join(web, 'w'), 'hosts.json', JSON.stringify(hostsDoc)); // before the buckets that name the new hosts
       for (const [n, b] of touched) await write(join(web, 'w'), `${n}.json`, JSON.stringify(b));
       report.buckets = touched.size;
-      days = shiftDays(fleetJson?.days, now);
+      days = shiftDays(known.days, now);
     }
 
     // the host files: the moved hosts first (their newest diffs before anything else), then those without one
@@ -193,8 +193,8 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     await write(web, 'fleet.json', JSON.stringify({ v: 1, generated: new Date(now).toISOString(), silentAfterMs: o.silentAfterMs, days, hosts: rows.map(fleetRow) }));
     // last: what it records is written; a run cut before this one does the moved hosts again
     const hosts: Record<string, string> = {};
-    for (const r of rows) hosts[r.host] = version(r.host); // the moved ones' just written, the others' unchanged
-    await write(join(web, 'w'), 'state.json', JSON.stringify({ v: 2, gen: whereGen, hosts } satisfies State));
+    for (const r of rows) hosts[r.host] = version(r); // the moved ones' just written, the others' unchanged
+    await write(join(web, 'w'), 'state.json', JSON.stringify({ v: 2, gen: whereGen, hosts, days } satisfies State));
   } catch (err) {
     report.problems.push(`fleet web view (${web}) not brought up to date: ${(err as Error).message}`);
   }

@@ -54,7 +54,7 @@ try {
   let t = performance.now();
   // every file written (a fleet given with --fleet whose files are there already: only what moved since)
   const all = await writeFleetWeb(gitdir, [], o);
-  console.log(`${all.full ? 'first write of every file' : 'a drain (the web files were there)'}: `first write of every file: ${all.hosts} host files, ${all.diffs} diffs, ${all.buckets} where buckets: ${secs(t)} s (${load()})${all.problems.length ? `; ${all.problems}` : ''}`);
+  console.log(`${all.full ? 'first write of every file' : 'a drain (the web files were there)'}: ${all.hosts} host files, ${all.diffs} diffs, ${all.buckets} where buckets: ${secs(t)} s (${load()})${all.problems.length ? `; ${all.problems}` : ''}`);
 
   // one host pushes a change (a new listener): the drain's web part after it
   const one = JSON.parse(readFileSync(join(web, 'fleet.json'), 'utf8')).hosts[0].host;

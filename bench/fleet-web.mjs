@@ -57,7 +57,7 @@ try {
   console.log(`${all.full ? 'first write of every file' : 'a drain (the web files were there)'}: ${all.hosts} host files, ${all.diffs} diffs, ${all.buckets} where buckets: ${secs(t)} s (${load()})${all.problems.length ? `; ${all.problems}` : ''}`);
 
   // one host pushes a change (a new listener): the drain's web part after it
-  const one = JSON.parse(readFileSync(join(web, 'fleet.json'), 'utf8')).hosts[0].host;
+  const one = JSON.parse(readFileSync(join(web, 'fleet.json'), 'utf8')).hosts.host[0];
   const ref = `refs/heads/hosts/${one}`;
   const tcp = execFileSync('git', ['--git-dir', gitdir, 'show', `${ref}:host/tcp`], { encoding: 'utf8' }).trim().split('\n').filter((l) => l);
   const text = [...tcp, '0.0.0.0:31337  nc  root  /usr/bin/nc.openbsd'].sort().map((l) => `${l}\n`).join('');

@@ -285,6 +285,21 @@
     $('fleet-view').hidden = false;
   }
 
+  /** fleet.json's columns (src/fleet/web/generate.ts fleetColumns) made rows again: `lsm fleet status --json`'s, drift as counts. */
+  function fleetRows(c) {
+    const iso = (t) => (t === null ? null : new Date(t).toISOString());
+    return c.host.map((host, i) => {
+      const sockets = {};
+      c.kinds.forEach((k, j) => { if (c.sockets[i][j]) sockets[k] = c.sockets[i][j]; });
+      const d = c.drift[i];
+      return {
+        host, tip: c.tip[i], lastSeen: iso(c.lastSeen[i]), lastPush: iso(c.lastPush[i]), changes: c.changes[i],
+        lastChange: iso(c.lastChange[i]), lastChangeCommitted: iso(c.lastChangeCommitted[i]), clockOff: c.clockOff[i] === 1,
+        sockets, silent: c.silent[i] === 1, drift: d ? { added: d[0], removed: d[1] } : null,
+      };
+    });
+  }
+
   async function start() {
     header();
     $('filter').addEventListener('input', () => { state.filter = $('filter').value.trim(); state.page = 0; table(); });
@@ -296,12 +311,13 @@
     try {
       const fleet = await getJson('fleet.json');
       const now = Date.now();
+      state.rows = fleetRows(fleet.hosts);
       // silent as the drain saw it, or since then: a silent host starts no drain to say so
-      for (const r of fleet.hosts) r.silentNow = r.silent || r.lastSeen === null || now - Date.parse(r.lastSeen) > fleet.silentAfterMs;
-      state.rows = fleet.hosts;
-      const silent = fleet.hosts.filter((r) => r.silentNow).length;
+      fleet.hosts.lastSeen.forEach((t, i) => { state.rows[i].silentNow = state.rows[i].silent || t === null || now - t > fleet.silentAfterMs; });
+      window.lsmStatus = () => state.rows.map(({ silentNow: _s, ...r }) => r); // for the tests: the rows as `lsm fleet status --json` has them
+      const silent = state.rows.filter((r) => r.silentNow).length;
       $('generated').textContent = `Written ${when(fleet.generated)} by the central drain.`;
-      $('summary').textContent = `${fleet.hosts.length} host${fleet.hosts.length === 1 ? '' : 's'}, ${silent} silent (no push for longer than ${Math.round(fleet.silentAfterMs / 60000)} minutes).`;
+      $('summary').textContent = `${state.rows.length} host${state.rows.length === 1 ? '' : 's'}, ${silent} silent (no push for longer than ${Math.round(fleet.silentAfterMs / 60000)} minutes).`;
       if (fleet.days) { $('plot').hidden = false; $('plot').append(changesPlot(fleet.days, 'Whole fleet, changes per day')); }
       table();
       document.body.dataset.ready = '1';

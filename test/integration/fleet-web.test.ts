@@ -162,7 +162,9 @@ describe('fleet web view', { timeout: 120_000 }, () => {
       const key = (h: any) => `${h.host}\t${h.path}\t${h.line}`; // eslint-disable-line @typescript-eslint/no-explicit-any
       expect(got.sort((a, b) => key(a).localeCompare(key(b))), what).toEqual(want.sort((a: any, b: any) => key(a).localeCompare(key(b)))); // eslint-disable-line @typescript-eslint/no-explicit-any
     }
-    const fleet = JSON.parse(readFileSync(join(web, 'fleet.json'), 'utf8'));
+    await page.goto(BASE, { waitUntil: 'networkidle0' }); // the rows as the page has them from fleet.json now
+    await page.waitForSelector('body[data-ready="1"]');
+    const fleet = { hosts: await page.evaluate(() => (window as unknown as { lsmStatus(): unknown[] }).lsmStatus()) };
     const [st, ...logs] = await Promise.all([cli(['status']), cli(['log', '--host', 'web-1']), cli(['log', '--host', 'web-2'])]);
     const status = st.hosts.map((h: { drift: { added: unknown[]; removed: unknown[] } | null }) => ({ ...h, drift: h.drift && { added: h.drift.added.length, removed: h.drift.removed.length } }));
     expect(fleet.hosts).toEqual(status);

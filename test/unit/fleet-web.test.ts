@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { writeFleetWeb } from '../../src/fleet/web/generate.js';
 import { bucketOfKey, WHERE_BUCKETS } from '../../src/fleet/web/where.js';
 import { fleetWhere } from '../../src/fleet/questions.js';
+import { readHostNow } from '../../src/fleet/catalog.js';
 
 const FILES = ['host/udp', 'host/raw', 'host/packet', 'host/unix'];
 /** One snapshot commit of HOST (fast-import), its tcp lines given; continues the branch when it exists. */
@@ -110,6 +111,18 @@ describe('fleet web view files', () => {
     expect(await writeFleetWeb(gitdir, [], { silentAfterMs: 60_000 })).toMatchObject({ hosts: 1, buckets: WHERE_BUCKETS, full: false });
     expect(whereFiles(web)).toEqual(cliWhere(gitdir));
     expect(whereFiles(web).join('\n')).not.toContain('5555');
+  });
+
+  it('a baseline pushed: the host\'s file has its drift, and its index keeps the baseline', async () => {
+    const gitdir = fleet();
+    const web = join(gitdir, 'lsm', 'web');
+    await writeFleetWeb(gitdir, [], { silentAfterMs: 60_000 });
+    const first = execFileSync('git', ['--git-dir', gitdir, 'rev-parse', 'refs/heads/hosts/web-1~1'], { encoding: 'utf8' }).trim();
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/web-1', first]);
+    expect(await writeFleetWeb(gitdir, [], { silentAfterMs: 60_000 })).toMatchObject({ hosts: 1, buckets: 0, full: false });
+    const status = JSON.parse(readFileSync(join(web, 'h', 'web-1.json'), 'utf8')).status;
+    expect(status.drift).toEqual({ baseline: first, added: [{ path: 'host/tcp', line: NC }], removed: [] });
+    expect(readHostNow(gitdir, 'web-1')?.baseline).toBe(first);
   });
 
   it('as root, writes nothing into a web directory another user owns, or one that is a link', async () => {

@@ -24,7 +24,8 @@ import { writeFileAtomic } from '../../store/atomic-fs.js';
 import { unifiedDiff } from '../../store/history.js';
 import { fleetRefs, hostNow, openShard, type HostNow } from '../catalog.js';
 import { pushedChange } from '../commit-read.js';
-import { hostIdProblem } from '../names.js';
+import { baselineOfRef, baselineRef, hostIdProblem } from '../names.js';
+import { gitOut } from '../git-run.js';
 import { fleetLog, fleetStatus, hostLog, type HostStatus, type LogEntry } from '../questions.js';
 import { Shard, shardOf } from '../shards.js';
 import { addHost, bucketOfKey, buildWhere, patchHost, type Lines, type WhereBucket, type WhereHosts, WHERE_BUCKETS } from './where.js';
@@ -67,12 +68,14 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     const rows = fleetStatus(gitdir, o.silentAfterMs, now); // from the shards: no host's own files
     // what a host's where lines and file are of: its tip and baseline as its row says (the refs are read only when a host moved)
     const version = (r: HostStatus) => `${r.tip} ${r.drift?.baseline ?? '-'}`;
-    let refsRead: ReturnType<typeof fleetRefs> | null = null;
-    const baselineOf = (host: string) => (refsRead ??= fleetRefs(gitdir)).baselines.get(host) ?? null;
+    let baselines: Map<string, string> | null = null;
+    const baselineOf = (host: string) => (baselines ??= baselinesOf(gitdir, [...moved, ...rows.map((r) => r.host).filter((h) => !hasFile(h))])).get(host) ?? null;
     const byHost = new Map(rows.map((r) => [r.host, r]));
     const state = readJson<State>(join(web, 'w', 'state.json'));
     const whereHosts = readJson<WhereHosts>(join(web, 'w', 'hosts.json'));
     const known = state?.v === 2 && typeof state.hosts === 'object' && whereHosts?.v === 2 && whereHosts.gen === state.gen && whereHosts.buckets === WHERE_BUCKETS ? state : null;
+    const have = new Set(readdirSync(join(web, 'h')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+    const hasFile = (host: string) => have.has(host);
     const moved = new Set([...changed].filter((h) => byHost.has(h)));
     for (const r of rows) if (known?.hosts[r.host] !== version(r)) moved.add(r.host);
     const gone = known ? Object.keys(known.hosts).filter((h) => !byHost.has(h)) : [];
@@ -161,7 +164,6 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     }
 
     // the host files: the moved hosts first (their newest diffs before anything else), then those without one
-    const have = new Set(readdirSync(join(web, 'h')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
     const todo = new Set([...moved].sort());
     for (const r of rows) if (!have.has(r.host)) todo.add(r.host);
     let budget = DIFFS_PER_RUN;
@@ -197,6 +199,24 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     report.problems.push(`fleet web view (${web}) not brought up to date: ${(err as Error).message}`);
   }
   return report;
+}
+
+/**
+ * The pushed baselines of these hosts (the ones a run reads the files of): one git for-each-ref
+ * naming their refs, or every ref read (fleetRefs) when they are many. At 10,000 hosts with loose
+ * refs, reading every ref was the larger part of a drain after one push.
+ */
+function baselinesOf(gitdir: string, hosts: string[]): Map<string, string> {
+  const wanted = new Set(hosts);
+  if (wanted.size > 100 || hosts.some((h) => hostIdProblem(h))) return fleetRefs(gitdir).baselines;
+  const out = new Map<string, string>();
+  if (!wanted.size) return out;
+  for (const l of gitOut(gitdir, ['for-each-ref', '--format=%(objectname) %(refname)', ...[...wanted].map(baselineRef)]).toString('utf8').split('\n')) {
+    const [oid, ref] = l.split(' ');
+    const host = ref ? baselineOfRef(ref) : null;
+    if (host !== null && wanted.has(host)) out.set(host, oid);
+  }
+  return out;
 }
 
 const dayList = (now: number): Day[] => Array.from({ length: 30 }, (_, i) => ({ day: new Date(now - (29 - i) * 86_400_000).toISOString().slice(0, 10), n: 0 }));

@@ -93,7 +93,11 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     const linesNow = new Map<string, Lines>();
     const readLines = (hosts: Iterable<string>) => {
       const byShard = new Map<number, string[]>();
-      for (const h of hosts) if (!linesNow.has(h)) byShard.set(shardOf(h), [...(byShard.get(shardOf(h)) ?? []), h]);
+      for (const h of hosts) {
+        if (linesNow.has(h)) continue;
+        const list = byShard.get(shardOf(h));
+        if (list) list.push(h); else byShard.set(shardOf(h), [h]);
+      }
       for (const [n, list] of byShard) {
         const shard = openShard(gitdir, n);
         const held = new Set(list.filter((h) => shard?.holds(h, byHost.get(h)!.tip, baselineOf(h))));
@@ -103,7 +107,9 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
           for (const [key, list2] of postings) {
             for (const [h, place, spans] of list2) {
               const open = spans[spans.length - 1];
-              if (held.has(h) && open[2] === null) placed.set(h, [...(placed.get(h) ?? []), [place, key, [open[0], open[1]]]]);
+              if (!held.has(h) || open[2] !== null) continue;
+              const mine = placed.get(h);
+              if (mine) mine.push([place, key, [open[0], open[1]]]); else placed.set(h, [[place, key, [open[0], open[1]]]]);
             }
           }
           for (const h of held) linesNow.set(h, Object.fromEntries((placed.get(h) ?? []).sort((a, b) => a[0] - b[0]).map(([, k, v]) => [k, v])));
@@ -142,6 +148,7 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
         return b;
       };
       let grown = false;
+      readLines(moved); // a shard read once for all its moved hosts
       for (const host of moved) {
         const lines = linesOf(host);
         let i = hostsDoc.hosts.indexOf(host);

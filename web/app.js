@@ -1,4 +1,4 @@
-// lsm fleet web view: reads the JSON the central drain writes (fleet.json, where.json, h/<host>.json,
+// lsm fleet web view: reads the JSON the central drain writes (fleet.json, w/*.json, h/<host>.json,
 // d/<commit>.txt) and renders it. Every string that came from a host is put in the page as text
 // (textContent, text nodes), never parsed as markup. No inline code (the CSP forbids it).
 'use strict';
@@ -109,23 +109,63 @@
     }
     return (_path, line) => line.includes(what);
   }
-  /** The hits of where.json for a query: [{host, path, line, since}], as `lsm fleet where --json` lists them. */
-  function where(index, what) {
+  /**
+   * The where data's bucket of a line (src/fleet/web/where.ts bucketOfKey): FNV-1a of the endpoint's
+   * port digits, or of the endpoint. A port or address:port search reads one bucket, a unix path
+   * one, any other text every bucket.
+   */
+  function bucketOf(endpoint, buckets) {
+    const port = /:(\d+)$/.exec(endpoint);
+    const s = port ? port[1] : endpoint;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+    return (h >>> 0) % buckets;
+  }
+  function bucketsFor(what, buckets) {
+    const port = /^(\d{1,5})(?:\/(tcp|udp|raw))?$/.exec(what) ?? /^(?:\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}|\*):(\d{1,5})$/.exec(what);
+    if (port) return [bucketOf(`:${port[1]}`, buckets)];
+    if (what.startsWith('/') || what.startsWith('@')) return [bucketOf(escapeText(what), buckets)];
+    return Array.from({ length: buckets }, (_, n) => n);
+  }
+  /** The hits of the where data for a query: [{host, path, line, since}], as `lsm fleet where --json` lists them. */
+  function where(hosts, buckets, what) {
     const match = lineMatcher(what);
     const hits = [];
-    for (const [path, line, ...hs] of index.lines) {
-      if (!match(path, line)) continue;
-      for (let i = 0; i < hs.length; i++) {
-        let h = hs[i], t;
-        if (h < 0) { h = -h - 1; t = hs[++i]; } else t = index.since[h];
-        hits.push({ host: index.hosts[h], path, line, since: new Date(t).toISOString() });
+    for (const b of buckets) {
+      for (const [path, line, ...hs] of b.lines) {
+        if (!match(path, line)) continue;
+        for (let i = 0; i < hs.length; i++) {
+          let h = hs[i], t;
+          if (h < 0) { h = -h - 1; t = hs[++i]; } else t = hosts.since[h];
+          if (h >= hosts.hosts.length) return null; // a host added after hosts.json was read
+          hits.push({ host: hosts.hosts[h], path, line, since: new Date(t).toISOString() });
+        }
       }
     }
     return hits.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
   }
-  window.lsmWhere = (what) => whereIndex().then((i) => where(i, what)); // for the tests: the browser's answer
-  let whereLoad = null;
-  const whereIndex = () => (whereLoad ??= getJson('where.json').catch((e) => { whereLoad = null; throw e; }));
+  // loaded on a search, each file once; all of one build (gen): a drain's full rebuild in between starts over
+  let whereHosts = null;
+  const whereBuckets = new Map();
+  const once = (load) => { const p = load(); p.catch(() => {}); return p; };
+  async function whereAnswer(what, retry = true) {
+    whereHosts ??= once(() => getJson('w/hosts.json'));
+    let hosts;
+    try { hosts = await whereHosts; } catch (e) { whereHosts = null; throw e; }
+    const wanted = bucketsFor(what, hosts.buckets);
+    for (const n of wanted) if (!whereBuckets.has(n)) whereBuckets.set(n, once(() => getJson(`w/${n}.json`)));
+    let buckets;
+    try { buckets = await Promise.all(wanted.map((n) => whereBuckets.get(n))); } catch (e) { for (const n of wanted) whereBuckets.delete(n); throw e; }
+    const hits = buckets.some((b) => b.gen !== hosts.gen) ? null : where(hosts, buckets, what);
+    if (hits === null) {
+      whereHosts = null;
+      whereBuckets.clear();
+      if (retry) return whereAnswer(what, false);
+      throw new Error('the search data is being rewritten; try again');
+    }
+    return hits;
+  }
+  window.lsmWhere = (what) => whereAnswer(what); // for the tests: the browser's answer
 
   async function search() {
     const what = $('q').value.trim();
@@ -133,7 +173,7 @@
     $('search').hidden = false;
     $('search-status').textContent = 'Searching…';
     try {
-      const hits = where(await whereIndex(), what);
+      const hits = await whereAnswer(what);
       const hosts = new Set(hits.map((h) => h.host)).size;
       $('search-title').textContent = `Where: ${what}`;
       $('search-status').textContent = hits.length ? `${hits.length} socket${hits.length === 1 ? '' : 's'} on ${hosts} host${hosts === 1 ? '' : 's'} now` : `No host has ${what} now.`;
@@ -245,6 +285,21 @@
     $('fleet-view').hidden = false;
   }
 
+  /** fleet.json's columns (src/fleet/web/generate.ts fleetColumns) made rows again: `lsm fleet status --json`'s, drift as counts. */
+  function fleetRows(c) {
+    const iso = (t) => (t === null ? null : new Date(t).toISOString());
+    return c.host.map((host, i) => {
+      const sockets = {};
+      c.kinds.forEach((k, j) => { if (c.sockets[i][j]) sockets[k] = c.sockets[i][j]; });
+      const d = c.drift[i];
+      return {
+        host, tip: c.tip[i], lastSeen: iso(c.lastSeen[i]), lastPush: iso(c.lastPush[i]), changes: c.changes[i],
+        lastChange: iso(c.lastChange[i]), lastChangeCommitted: iso(c.lastChangeCommitted[i]), clockOff: c.clockOff[i] === 1,
+        sockets, silent: c.silent[i] === 1, drift: d ? { added: d[0], removed: d[1] } : null,
+      };
+    });
+  }
+
   async function start() {
     header();
     $('filter').addEventListener('input', () => { state.filter = $('filter').value.trim(); state.page = 0; table(); });
@@ -256,12 +311,13 @@
     try {
       const fleet = await getJson('fleet.json');
       const now = Date.now();
+      state.rows = fleetRows(fleet.hosts);
       // silent as the drain saw it, or since then: a silent host starts no drain to say so
-      for (const r of fleet.hosts) r.silentNow = r.silent || r.lastSeen === null || now - Date.parse(r.lastSeen) > fleet.silentAfterMs;
-      state.rows = fleet.hosts;
-      const silent = fleet.hosts.filter((r) => r.silentNow).length;
+      fleet.hosts.lastSeen.forEach((t, i) => { state.rows[i].silentNow = state.rows[i].silent || t === null || now - t > fleet.silentAfterMs; });
+      window.lsmStatus = () => state.rows.map(({ silentNow: _s, ...r }) => r); // for the tests: the rows as `lsm fleet status --json` has them
+      const silent = state.rows.filter((r) => r.silentNow).length;
       $('generated').textContent = `Written ${when(fleet.generated)} by the central drain.`;
-      $('summary').textContent = `${fleet.hosts.length} host${fleet.hosts.length === 1 ? '' : 's'}, ${silent} silent (no push for longer than ${Math.round(fleet.silentAfterMs / 60000)} minutes).`;
+      $('summary').textContent = `${state.rows.length} host${state.rows.length === 1 ? '' : 's'}, ${silent} silent (no push for longer than ${Math.round(fleet.silentAfterMs / 60000)} minutes).`;
       if (fleet.days) { $('plot').hidden = false; $('plot').append(changesPlot(fleet.days, 'Whole fleet, changes per day')); }
       table();
       document.body.dataset.ready = '1';

@@ -167,7 +167,7 @@ export function lighttpdConfig(dir: string, o: InitOptions): string {
 # (lsm fleet init printed this; run: lighttpd -D -f THIS_FILE, or include it in lighttpd.conf)
 # Hosts push to: http://${o.listen === '0.0.0.0' ? 'THIS-SERVER' : o.listen}:${o.port}/git/${basename(dir)}
 # Put TLS in front (or add mod_openssl): basic auth sends the password with every request.
-server.modules += ( "mod_alias", "mod_auth", "mod_authn_file", "mod_cgi", "mod_setenv" )
+server.modules += ( "mod_alias", "mod_auth", "mod_authn_file", "mod_cgi", "mod_setenv", "mod_redirect" )
 server.bind = "${o.listen}"
 server.port = ${o.port}
 ${o.user ? `server.username = "${o.user}"\nserver.groupname = "${o.user}"\n` : ''}server.document-root = "${join(dir, 'lsm', 'empty')}"
@@ -180,6 +180,8 @@ $HTTP["url"] =~ "^/git/" {
   auth.require = ( "" => ( "method" => "basic", "realm" => "lsm fleet", "require" => "valid-user" ) )
 }
 # The fleet's web view (read-only static files the drain writes): http://.../fleet/
+# (/fleet without its slash is sent there: the page's files are relative to the directory)
+url.redirect += ( "^/fleet(\\?.*)?$" => "/fleet/$1" )
 alias.url += ( "/fleet/" => "${join(dir, 'lsm', 'web')}/" )
 $HTTP["url"] =~ "^/fleet/" {
   index-file.names = ( "index.html" )

@@ -67,7 +67,7 @@ describe('fleet web view', { timeout: 120_000 }, () => {
 
   it('is behind the git endpoint\'s basic auth, with the CSP header', async () => {
     // without credentials: 401, for the page and for its data (asked with python's urllib inside the namespace)
-    const paths = ['', 'fleet.json', 'where.json', 'h/web-1.json', 'app.js'];
+    const paths = ['', 'fleet.json', 'w/hosts.json', 'w/0.json', 'h/web-1.json', 'app.js'];
     const codes = await server.world.run(['python3', '-c', 'import sys,urllib.request,urllib.error\nfor u in sys.argv[1:]:\n  try:\n    print(urllib.request.urlopen(u).status)\n  except urllib.error.HTTPError as e:\n    print(e.code)', ...paths.map((p) => BASE + p)]);
     expect(codes.stdout.trim().split('\n')).toEqual(paths.map(() => '401'));
     const r = await page.goto(BASE, { waitUntil: 'networkidle0' });
@@ -77,6 +77,12 @@ describe('fleet web view', { timeout: 120_000 }, () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe');
     expect(r!.headers()['x-content-type-options']).toBe('nosniff');
+    // /fleet without its slash is sent to /fleet/ (unauthenticated: the redirect reveals nothing), query kept
+    const moved = await server.world.run(['python3', '-c', 'import http.client\nfor u in ("/fleet", "/fleet?x=1"):\n  c = http.client.HTTPConnection("127.0.0.1", 8080)\n  c.request("GET", u)\n  r = c.getresponse()\n  print(r.status, r.getheader("Location"))']);
+    expect(moved.stdout.trim().split('\n')).toEqual(['301 /fleet/', '301 /fleet/?x=1']);
+    const slashless = await page.goto(`${BASE.slice(0, -1)}?from=slashless`, { waitUntil: 'networkidle0' });
+    expect(slashless!.url()).toBe(`${BASE}?from=slashless`);
+    expect(slashless!.status()).toBe(200);
     // the page says the same in its meta, and holds no inline script or style
     const html = readFileSync(join(web, 'index.html'), 'utf8');
     expect(html).toContain(`content="default-src 'none'; script-src 'self'; style-src 'self'`);
@@ -156,7 +162,9 @@ describe('fleet web view', { timeout: 120_000 }, () => {
       const key = (h: any) => `${h.host}\t${h.path}\t${h.line}`; // eslint-disable-line @typescript-eslint/no-explicit-any
       expect(got.sort((a, b) => key(a).localeCompare(key(b))), what).toEqual(want.sort((a: any, b: any) => key(a).localeCompare(key(b)))); // eslint-disable-line @typescript-eslint/no-explicit-any
     }
-    const fleet = JSON.parse(readFileSync(join(web, 'fleet.json'), 'utf8'));
+    await page.goto(BASE, { waitUntil: 'networkidle0' }); // the rows as the page has them from fleet.json now
+    await page.waitForSelector('body[data-ready="1"]');
+    const fleet = { hosts: await page.evaluate(() => (window as unknown as { lsmStatus(): unknown[] }).lsmStatus()) };
     const [st, ...logs] = await Promise.all([cli(['status']), cli(['log', '--host', 'web-1']), cli(['log', '--host', 'web-2'])]);
     const status = st.hosts.map((h: { drift: { added: unknown[]; removed: unknown[] } | null }) => ({ ...h, drift: h.drift && { added: h.drift.added.length, removed: h.drift.removed.length } }));
     expect(fleet.hosts).toEqual(status);

@@ -133,6 +133,11 @@ describe('fleet guard: the fast-forward rule without merge-base', () => {
     expect(gitsRun(() => guard(g, [up(b, b)], 'web-1', undefined, o))).toEqual({ result: [], gits: ['log'] });
     expect(gitsRun(() => guard(g, [up(b, c)], 'web-1', undefined, o))).toEqual({ result: [], gits: ['log', 'cat-file'] });
     expect(gitsRun(() => guard(g, [up(b, e)], 'web-1', undefined, o))).toEqual({ result: [], gits: ['log', 'cat-file'] });
+    // an update to a commit git cannot find (a push that brought nothing of it): not a descendant of
+    // the tip (merge-base fails), and for a first push git log's complaint, said
+    const nothing = 'f'.repeat(40);
+    expect(guard(g, [up(b, nothing)], 'web-1', undefined, o)).toEqual([NON_FF(b, nothing)]);
+    expect(guard(g, [up(ZERO, nothing, 'web-2')], 'web-2', undefined, o)).toEqual([`refused refs/heads/hosts/web-2: cannot read the pushed commits: fatal: bad object ${nothing}`]);
     const forked = pushed(g, valid(SSHD + '0.0.0.0:83  nginx  root  /n\n'), a, 5);
     expect(gitsRun(() => guard(g, [up(b, forked)], 'web-1', undefined, o))).toEqual({ result: [NON_FF(b, forked)], gits: ['log', 'merge-base'] });
   });

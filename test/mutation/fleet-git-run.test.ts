@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { batchObjects, gitOut } from '../../src/fleet/git-run.js';
+import { batchObjects, gitOut, runGit } from '../../src/fleet/git-run.js';
 
 const tmps: string[] = [];
 afterEach(() => { for (const d of tmps.splice(0)) rmSync(d, { recursive: true, force: true }); });
@@ -27,5 +27,18 @@ describe('git cat-file --batch, read', () => {
       [short, 'missing', 0, ''],
       [oids[0], 'blob', 5, 'b941\n'],
     ]);
+  });
+});
+
+describe('git stopped by a signal', () => {
+  it('a git killed before it exits has failed (code -1), whatever it had written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-mgitrun-'));
+    tmps.push(dir);
+    const g = join(dir, 'x.git');
+    execFileSync('git', ['init', '-q', '--bare', g]);
+    // an alias whose shell kills the git that ran it: git's status is a signal, not an exit code
+    const r = runGit(g, ['-c', 'alias.die=!kill -9 $PPID', 'die']);
+    expect([r.code, r.tooBig]).toEqual([-1, false]);
+    expect(() => gitOut(g, ['-c', 'alias.die=!kill -9 $PPID', 'die'])).toThrow(`git -c failed in ${g}: exit -1`);
   });
 });

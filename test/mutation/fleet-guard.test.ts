@@ -103,6 +103,46 @@ describe('fleet guard: the fast-forward rule', () => {
   });
 });
 
+/**
+ * Run fn with every git the guard starts going through a wrapper first in PATH that notes its
+ * subcommand and runs the real git: which gits a push costs (each is time the host waits).
+ */
+function gitsRun<T>(fn: () => T): { result: T; gits: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-mguard-path-'));
+  tmps.push(dir);
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(dir, 'git'), `#!/bin/sh\necho "$1" >> '${dir}/log'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${dir}:${path}`;
+  try {
+    const result = fn();
+    return { result, gits: existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8').trim().split('\n') : [] };
+  } finally { process.env.PATH = path; }
+}
+
+describe('fleet guard: the fast-forward rule without merge-base', () => {
+  it('a heartbeat and a chain of new snapshots on the tip are decided from the log alone; a fork asks git and is refused', () => {
+    const g = server();
+    const a = pushed(g, valid());
+    const b = pushed(g, valid(SSHD + '0.0.0.0:80  nginx  root  /n\n'), a, 1);
+    land(g, 'refs/heads/hosts/web-1', b);
+    const c = pushed(g, valid(SSHD + '0.0.0.0:81  nginx  root  /n\n'), b, 2);
+    const d = pushed(g, valid(SSHD + '0.0.0.0:82  nginx  root  /n\n'), c, 3);
+    const e = pushed(g, valid(), d, 4);
+    const o = { limits: NO_RATE };
+    expect(gitsRun(() => guard(g, [up(b, b)], 'web-1', undefined, o))).toEqual({ result: [], gits: ['log'] });
+    expect(gitsRun(() => guard(g, [up(b, c)], 'web-1', undefined, o))).toEqual({ result: [], gits: ['log', 'cat-file'] });
+    expect(gitsRun(() => guard(g, [up(b, e)], 'web-1', undefined, o))).toEqual({ result: [], gits: ['log', 'cat-file'] });
+    // an update to a commit git cannot find (a push that brought nothing of it): not a descendant of
+    // the tip (merge-base fails), and for a first push git log's complaint, said
+    const nothing = 'f'.repeat(40);
+    expect(guard(g, [up(b, nothing)], 'web-1', undefined, o)).toEqual([NON_FF(b, nothing)]);
+    expect(guard(g, [up(ZERO, nothing, 'web-2')], 'web-2', undefined, o)).toEqual([`refused refs/heads/hosts/web-2: cannot read the pushed commits: fatal: bad object ${nothing}`]);
+    const forked = pushed(g, valid(SSHD + '0.0.0.0:83  nginx  root  /n\n'), a, 5);
+    expect(gitsRun(() => guard(g, [up(b, forked)], 'web-1', undefined, o))).toEqual({ result: [NON_FF(b, forked)], gits: ['log', 'merge-base'] });
+  });
+});
+
 describe('fleet guard: whose branch', () => {
   it('lsm/users maps users to hosts (comments, blank lines, a user named twice, *); a user not named pushes its own host only', () => {
     const g = server();

@@ -99,8 +99,10 @@ export async function withIsolatedFarm(size, fn) {
   const dir = mkdtempSync(join(tmpdir(), 'lsm-bench-'));
   const ready = join(dir, 'ready.json');
   const ns = 'farm';
-  // nsfs mounts of the host's `ip netns` namespaces are copied into the new mount table: detached
-  const script = `ip link set lo up; grep ' - nsfs ' /proc/self/mountinfo | cut -d' ' -f5 | xargs -r -n1 umount -l; exec python3 ${FARM} --netns ${ns} ${SIZES[size].join(' ')} --ready-file ${ready} --until-stdin-closes --max-lifetime 1200 -q`;
+  // nsfs mounts of the host's `ip netns` namespaces are copied into the new mount table: detached;
+  // and /run/netns a tmpfs of its own: the files `ip netns add` makes there are on the host's /run
+  // otherwise, where another bench's farm (same name, its mount not seen here) is an empty file
+  const script = `ip link set lo up; grep ' - nsfs ' /proc/self/mountinfo | cut -d' ' -f5 | xargs -r -n1 umount -l; mkdir -p /run/netns && mount -t tmpfs -o size=1m,mode=755 lsm-bench-netns /run/netns; exec python3 ${FARM} --netns ${ns} ${SIZES[size].join(' ')} --ready-file ${ready} --until-stdin-closes --max-lifetime 1200 -q`;
   const farm = spawn('unshare', ['--net', '--pid', '--fork', '--mount-proc', '--kill-child', 'sh', '-c', script], { stdio: ['pipe', 'ignore', 'inherit'] });
   try {
     for (let i = 0; i < 1200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 100));

@@ -148,7 +148,7 @@ function linkRequest(seq: number): Buffer {
 }
 
 /** The kernel's state filter for a kind: only the states the caller keeps are dumped at all. */
-function stateMask(kind: 'tcp' | 'udp' | 'raw', keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): number {
+export function stateMask(kind: 'tcp' | 'udp' | 'raw', keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): number {
   if (!keepState) return 0xffffffff;
   let mask = 0;
   for (let st = 1; st < 16; st++) if (keepState(kind, stateName(kind, st))) mask |= 1 << st;

@@ -514,7 +514,8 @@ static long normalize(bytes *b, int kind, bytes *inodes) {
     h->nlmsg_pid = 0;
     bool keep = true;
     uint32_t inode = 0;
-    if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+    /* an inet reply to the compat TCPDIAG_GETSOCK request has that type */
+    if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY || (h->nlmsg_type == TCPDIAG_GETSOCK && kind == DIGEST_INET)) {
       size_t body = len - NLMSG_HDRLEN;
       if (kind == DIGEST_UNIX) {
         keep = false;

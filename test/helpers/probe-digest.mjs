@@ -21,6 +21,7 @@ const said = { available: hasNetlinkDigest() };
 const tcp = await listen(net.createServer(), 7931, '127.0.0.1');
 const udp = dgram.createSocket('udp4');
 await new Promise((r) => udp.bind(7932, '127.0.0.1', r));
+const tcp6 = await listen(net.createServer(), 7934, '::1'); // TCP of both families is one request
 const unix = await listen(net.createServer(), '\0lsm-probe-digest');
 // a UDP socket without a port (never bound: nothing a snapshot records) and an unnamed unix pair
 const holder = spawn('python3', ['-c', `import socket, sys
@@ -33,7 +34,7 @@ await new Promise((r) => holder.stdout.once('data', r));
 const d = digest();
 const f = netlinkFingerprint('/proc/self/ns/net', ns, keepState);
 said.sameInodes = JSON.stringify(sorted(d.inodes)) === JSON.stringify(sorted(f.inodes));
-said.recorded = d.recorded === f.inodes.length && d.recorded === 3;
+said.recorded = d.recorded === f.inodes.length && d.recorded === 4;
 said.noInodesUnasked = digest(false).inodes;
 said.fallbackAlike = JSON.stringify(d.fallback) === JSON.stringify(f.fallback);
 const quiet = hashes();
@@ -42,6 +43,9 @@ const tcp2 = await listen(net.createServer(), 7933, '127.0.0.1');
 said.newListener = hashes() !== quiet;
 await close(tcp2);
 said.closedAgain = hashes() === quiet;
+const tcp6b = await listen(net.createServer(), 7935, '::1');
+said.newListener6 = hashes() !== quiet;
+await close(tcp6b);
 const unix2 = await listen(net.createServer(), '\0lsm-probe-digest-2');
 said.newUnixName = hashes() !== quiet;
 await close(unix2);
@@ -53,5 +57,5 @@ const d = netlinkDigest('/proc/self/ns/net', ${ns}, () => true, false);
 console.log(d.hashes[d.hashes.length - 1]);`], { encoding: 'utf8' }).trim();
 said.keyed = other.length === 16 && other !== digest(false).hashes.at(-1);
 holder.stdin.end();
-await Promise.all([close(tcp), close(unix), new Promise((r) => udp.close(r))]);
+await Promise.all([close(tcp), close(tcp6), close(unix), new Promise((r) => udp.close(r))]);
 console.log(JSON.stringify(said));

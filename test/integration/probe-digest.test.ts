@@ -15,7 +15,7 @@ describe('watch probe digest', () => {
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(JSON.parse(r.stdout)).toEqual({
       available: true, sameInodes: true, recorded: true, noInodesUnasked: null, fallbackAlike: true,
-      quiet: true, newListener: true, closedAgain: true, newUnixName: true, unixClosed: true, keyed: true,
+      quiet: true, newListener: true, closedAgain: true, newListener6: true, newUnixName: true, unixClosed: true, keyed: true,
     });
   });
 });

@@ -590,9 +590,12 @@ static napi_value digest(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, ns_file ? ns_file : "netlink", -fd);
   struct timeval timeout = { .tv_sec = 10 };
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  char *buf = malloc(RECV_SIZE);
+  /* kept from call to call (a look a second): a reply's buffer past glibc's mmap threshold would
+   * be mapped, faulted in page by page and unmapped again at every look */
+  static __thread char *buf = NULL;
+  static __thread bytes out = { NULL, 0, 0 }, inodes = { NULL, 0, 0 };
+  if (!buf) buf = malloc(RECV_SIZE);
   if (!buf) { close(fd); return throw_errno(env, "netlink", ENOMEM); }
-  bytes out = { NULL, 0, 0 }, inodes = { NULL, 0, 0 };
   napi_value result;
   napi_create_array_with_length(env, count, &result);
   for (uint32_t i = 0; i < count; i++) {
@@ -606,7 +609,7 @@ static napi_value digest(napi_env env, napi_callback_info info) {
     napi_get_element(env, argv[4], i, &k);
     napi_get_value_int32(env, k, &kind);
     if (!is_buffer || napi_get_buffer_info(env, req, &data, &len) != napi_ok || len < sizeof(struct nlmsghdr) || kind < DIGEST_INET || kind > DIGEST_PACKET) {
-      free(buf); free(out.data); free(inodes.data); close(fd);
+      close(fd);
       napi_throw_type_error(env, NULL, "a request is a Buffer holding one nlmsghdr, its kind 0 to 3");
       return NULL;
     }
@@ -635,7 +638,10 @@ static napi_value digest(napi_env env, napi_callback_info info) {
     }
     napi_set_element(env, result, i, item);
   }
-  free(buf); free(out.data); free(inodes.data);
+  /* a one-off large dump does not stay in memory */
+  if (out.cap > (8u << 20)) { free(out.data); out.data = NULL; out.cap = 0; }
+  if (inodes.cap > (8u << 20)) { free(inodes.data); inodes.data = NULL; inodes.cap = 0; }
+  out.len = inodes.len = 0;
   close(fd);
   return result;
 }

@@ -28,7 +28,7 @@ import type { Collection, Socket } from '../types.js';
 import { readNetDir } from './index.js';
 import { nsfsMounts, openNsfs } from './namespaces.js';
 import { netlinkFingerprint, type ProcTable } from './netlink/index.js';
-import { hasNetlinkDigest, netlinkDigest } from './netlink/digest.js';
+import { hasNetlinkDigest, netlinkDigest, socketsIn } from './netlink/digest.js';
 import { listPids, readBootClock, readExe, readNetns, type BootClock } from './processes.js';
 import { walkFds, walkResults } from './fds.js';
 
@@ -152,7 +152,10 @@ function ownerNow(procRoot: string, pid: number, clock: BootClock | null, files:
   if (stat === null || status === null) return null;
   const close = stat.lastIndexOf(')');
   const uid = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
-  const ticks = Number(stat.slice(close + 2).split(' ')[19]);
+  // field 22, the start time: the 20th after the ')' (a scan, not a split into 50 strings a look)
+  let at = close + 2;
+  for (let k = 0; k < 19 && at > 0; k++) at = stat.indexOf(' ', at) + 1;
+  const ticks = at > 0 ? Number(stat.slice(at, stat.indexOf(' ', at))) : Number.NaN;
   return ownerKey({
     comm: stat.slice(stat.indexOf('(') + 1, close), exe: readExe(base).exe, uid: uid ? Number(uid[2]) : null,
     startedAt: clock && Number.isFinite(ticks) ? clock.bootMs + Math.round((ticks * 1000) / clock.hz) : null,
@@ -275,6 +278,9 @@ export class Probe {
     if (!doors.has(hostInode)) doors.set(hostInode, ['self']);
     const filter = { keep: options.keep, keepState: options.keepState };
     for (const [inode, via] of doors) {
+      // a namespace without a single socket (the kernel's count, read inside it) has nothing to
+      // record: no dump, no table read (what other programs' sandboxes mostly are)
+      if (inode !== hostInode && via[0] !== 'self' && socketsIn(`${procRoot}/${via[0]}/ns/net`, inode) === 0) continue;
       let nl: NetlinkPart | null = null;
       for (let i = 0; i < via.length && nl === null; i++) nl = this.netlinkPart(`${procRoot}/${via[i]}/ns/net`, inode, withInodes);
       const only = nl === null ? null : new Set<string>([...nl.fallback, 'icmp', 'icmp6']);
@@ -298,7 +304,10 @@ export class Probe {
       const fd = openNsfs(procRoot, m);
       if (fd === null) continue;
       let nl;
-      try { nl = this.netlinkPart(`/proc/self/fd/${fd}`, m.netns, withInodes); } finally { closeSync(fd); }
+      try {
+        if (socketsIn(`/proc/self/fd/${fd}`, m.netns) === 0) continue; // nothing in it to record
+        nl = this.netlinkPart(`/proc/self/fd/${fd}`, m.netns, withInodes);
+      } finally { closeSync(fd); }
       if (nl === null) { namespaces.set(m.netns, { sums: [], text: [], count: 0, inodes: [], unread: new Set(['*']) }); continue; } // left to the full scans
       namespaces.set(m.netns, { sums: nl.sums, text: [], count: nl.count, inodes: nl.inodes, unread: new Set([...nl.fallback, 'ping']) });
     }

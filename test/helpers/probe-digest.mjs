@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { statSync } from 'node:fs';
-import { hasNetlinkDigest, netlinkDigest } from '../../dist/collect/netlink/digest.js';
+import { hasNetlinkDigest, netlinkDigest, socketsIn } from '../../dist/collect/netlink/digest.js';
 import { netlinkFingerprint } from '../../dist/collect/netlink/index.js';
 import { recordableState } from '../../dist/snapshot/select.js';
 
@@ -56,6 +56,26 @@ import { netlinkDigest } from '${new URL('../../dist/collect/netlink/digest.js',
 const d = netlinkDigest('/proc/self/ns/net', ${ns}, () => true, false);
 console.log(d.hashes[d.hashes.length - 1]);`], { encoding: 'utf8' }).trim();
 said.keyed = other.length === 16 && other !== digest(false).hashes.at(-1);
+// the kernel's count of sockets in a namespace, read inside it: none in a fresh one, one once a
+// socket is made there (a UDP socket bound to no port), and -1 when the file is not that namespace
+const fresh = spawn('unshare', ['-n', 'python3', '-c', `import socket, sys
+print('ready', flush=True)
+sys.stdin.readline()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print('made', flush=True)
+sys.stdin.read()`], { stdio: ['pipe', 'pipe', 'inherit'] });
+const lines = [];
+fresh.stdout.on('data', (b) => lines.push(...b.toString().trim().split('\n')));
+const until = async (word) => { for (let i = 0; i < 500 && !lines.includes(word); i++) await new Promise((r) => setTimeout(r, 10)); };
+await until('ready');
+const nsFile = `/proc/${fresh.pid}/ns/net`;
+const freshNs = statSync(nsFile).ino;
+said.countEmpty = socketsIn(nsFile, freshNs);
+fresh.stdin.write('go\n');
+await until('made');
+said.countOne = socketsIn(nsFile, freshNs);
+said.countWrongNamespace = socketsIn(nsFile, ns);
+fresh.stdin.end();
 holder.stdin.end();
 await Promise.all([close(tcp), close(tcp6), close(unix), new Promise((r) => udp.close(r))]);
 console.log(JSON.stringify(said));

@@ -13,7 +13,7 @@ const NETLINK_SOCK_DIAG = 4;
 const KIND: Record<ProcTable, number> = { tcp: 0, tcp6: 0, raw: 0, raw6: 0, udp: 1, udp6: 1, unix: 2, packet: 3 };
 
 type Reply = [hash: string, recorded: number, inodes: Uint32Array | null] | number;
-interface DigestAddon { digest?(nsFile: string | null, inode: number, protocol: number, requests: Buffer[], kinds: number[], wantInodes: boolean): Reply[] }
+interface DigestAddon { socketsIn?(nsFile: string, inode: number): number; digest?(nsFile: string | null, inode: number, protocol: number, requests: Buffer[], kinds: number[], wantInodes: boolean): Reply[] }
 
 export interface NetlinkDigest {
   /** per table read, a hash of what a snapshot may record of it */
@@ -115,4 +115,15 @@ function only(p: Plan, tables: ProcTable[]): Plan {
   const out: Plan = { requests: [], tables: [] };
   for (let i = 0; i < p.tables.length; i++) if (tables.includes(p.tables[i][0])) { out.requests.push(p.requests[i]); out.tables.push(p.tables[i]); }
   return out;
+}
+
+/**
+ * How many sockets there are in the namespace `nsFile` names, if it still is `inode` (the kernel's
+ * own count, read from inside it: sockdiag.c socketsIn); -1 when that cannot be told. A namespace
+ * with none has nothing to record, whatever a dump would say: its dumps can be skipped.
+ */
+export function socketsIn(nsFile: string, inode: number): number {
+  const a = netlinkAddon() as DigestAddon | null;
+  if (!a?.socketsIn) return -1;
+  try { return a.socketsIn(nsFile, inode); } catch { return -1; }
 }

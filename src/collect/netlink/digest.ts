@@ -78,7 +78,7 @@ export function netlinkDigest(nsFile: string, inode: number, keepState: (kind: '
   wantInodes: boolean, skip: ReadonlySet<ProcTable> = new Set()): NetlinkDigest | null {
   const a = netlinkAddon() as DigestAddon | null;
   if (!a?.digest) return null;
-  const plans = plan(keepState);
+  const both = plan(keepState);
   const out: NetlinkDigest = { hashes: [], recorded: 0, inodes: wantInodes ? [] : null, fallback: [] };
   const ask = (p: Plan): boolean => {
     const requests: Buffer[] = [];
@@ -105,9 +105,9 @@ export function netlinkDigest(nsFile: string, inode: number, keepState: (kind: '
       out.recorded += r[1];
       if (out.inodes && r[2]) for (const ino of r[2]) out.inodes.push(ino);
     }
-    return retry.length === 0 || ask(only(plans.apart, retry));
+    return retry.length === 0 || ask(only(both.apart, retry));
   };
-  return ask(bothRefused ? plans.apart : plans.both) ? out : null;
+  return ask(bothRefused ? both.apart : both.both) ? out : null;
 }
 
 /** The requests of a plan for these tables only. */

@@ -109,14 +109,15 @@ export async function withIsolatedFarm(size, fn) {
   const dir = mkdtempSync(join(tmpdir(), 'lsm-bench-'));
   const ready = join(dir, 'ready.json');
   const ns = `farm${process.pid}`; // /run/netns is the host's: two farms at once need two names
-  // nsfs mounts of the host's `ip netns` namespaces are copied into the new mount table: detached.
+  // nsfs mounts of the host's `ip netns` namespaces are copied into the new mount table: detached;
+  // and /run/netns a tmpfs of its own (the files `ip netns add` makes there are on the host's /run otherwise).
   // The farm's stdin and stderr are a fifo and a file, not node's stdio pipes: those are socketpairs
   // made in the host's network namespace, and lsm, finding a socket of the host's namespace held
   // inside, would read that namespace too (other programs' sockets coming and going: false changes).
   const fifo = join(dir, 'stdin');
   const errors = join(dir, 'farm.err');
   execFileSync('mkfifo', ['-m', '600', fifo]);
-  const script = `ip link set lo up; grep ' - nsfs ' /proc/self/mountinfo | cut -d' ' -f5 | xargs -r -n1 umount -l; exec python3 ${FARM} --netns ${ns} ${SIZES[size].join(' ')} --ready-file ${ready} --until-stdin-closes --max-lifetime 1200 -q <${fifo} 2>${errors}`;
+  const script = `ip link set lo up; grep ' - nsfs ' /proc/self/mountinfo | cut -d' ' -f5 | xargs -r -n1 umount -l; mkdir -p /run/netns && mount -t tmpfs -o size=1m,mode=755 lsm-bench-netns /run/netns; exec python3 ${FARM} --netns ${ns} ${SIZES[size].join(' ')} --ready-file ${ready} --until-stdin-closes --max-lifetime 1200 -q <${fifo} 2>${errors}`;
   const farm = spawn('unshare', ['--net', '--pid', '--fork', '--mount-proc', '--kill-child', 'sh', '-c', script], { stdio: 'ignore' });
   let stdin = -1; // the fifo's write end: its close is the farm's end
   try {

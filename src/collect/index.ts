@@ -380,12 +380,12 @@ export function readNamespaceTables(procRoot: string, inode: number, via: Door[]
  */
 export function readNetDir(dir: string, inode: number, { keep, keepState, saw }: TableFilter, only: Set<string> | null = null): Socket[] | null {
   let unix: string | null = null;
-  let before: string | null;
+  let before: string | null = null;
   let after: string | null = null;
   try {
-    // the kernel's count of unix sockets on both sides of the table: the table holds no more
-    before = readTable(`${dir}/protocols`);
     if (!only || only.has('unix')) {
+      // the kernel's count of unix sockets on both sides of the table: the table holds no more
+      before = readTable(`${dir}/protocols`);
       unix = readTable(`${dir}/unix`);
       after = readTable(`${dir}/protocols`);
       if (unix === null) return null; // the process exited

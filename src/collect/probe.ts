@@ -2,14 +2,16 @@
 // what the last full collection saw? It only decides WHEN to collect again; what is committed
 // always comes from a full collect(). Each look reads, without any process's fds:
 //  - the sockets a snapshot records, in every namespace a process is in or an nsfs mount holds:
-//    sock_diag dumps filtered by state in the kernel, kept as bytes (timers and queues zeroed) and
-//    compared byte for byte with the last look's; ping sockets (and any kind netlink cannot dump)
+//    sock_diag dumps filtered by state in the kernel, normalized (timers and queues zeroed) and hashed
+//    in the native reader (netlink/digest.ts; kept as bytes where it has no digest) and compared
+//    with the last look's; ping sockets (and any kind netlink cannot dump)
 //    from the /proc text, compared field by field;
 //  - the namespaces that hold a recorded socket (each with its lowest pid, which may name it) and
 //    their nsfs mounts: a namespace with nothing to record writes no line, so the namespaces other
 //    programs make and drop all the time (tests, sandboxes, browsers) do not make a full scan;
 //  - the owners the last collection found: each still there with the same comm, exe, uid,
-//    container and start time; and each process new since the last look (its pid not seen then,
+//    container and start time (their stat and status files kept open and read again: the
+//    process they were opened for, never one at its pid later); and each process new since the last look (its pid not seen then,
 //    or handed out again since: the kernel's pid cursor says which pids were): does it hold a
 //    recorded socket (a fork of a server inherits its listener)? Their fds are read in one native
 //    walk, and only theirs: the cost follows the processes that came, not those that exist;
@@ -25,7 +27,8 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Collection, Socket } from '../types.js';
 import { readNetDir } from './index.js';
 import { nsfsMounts, openNsfs } from './namespaces.js';
-import { netlinkFingerprint } from './netlink/index.js';
+import { netlinkFingerprint, type ProcTable } from './netlink/index.js';
+import { hasNetlinkDigest, netlinkDigest, socketsIn } from './netlink/digest.js';
 import { listPids, readBootClock, readExe, readNetns, type BootClock } from './processes.js';
 import { walkFds, walkResults } from './fds.js';
 
@@ -39,9 +42,10 @@ export interface ProbeOptions {
 }
 
 interface NamespaceLook {
-  bytes: Buffer[]; // the netlink part, per kind
+  sums: (string | Buffer)[]; // the netlink part, per kind: a hash (digest.ts), or the bytes
   text: string[]; // the /proc text part, one key per socket, sorted
-  inodes: number[];
+  count: number; // sockets a snapshot may record
+  inodes: number[] | null; // theirs (null: not asked for)
   unread: Set<string> | null; // tables not read (a namespace only a mount holds; '*': none read)
 }
 
@@ -72,6 +76,32 @@ function readSmall(path: string): string | null {
   try { return page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; } finally { closeSync(fd); }
 }
 
+const MAX_KEPT = 1024; // files kept open at most: beyond, they are opened at each read
+/**
+ * /proc files kept open and read again from their start (a proc file is made anew at each read from
+ * offset 0): one syscall a look instead of open, read and close. A per-process file stays the file
+ * of the process it was opened for: once that one is gone, reads fail (ESRCH), even when its pid is
+ * handed out again.
+ */
+class KeptFiles {
+  private readonly fds = new Map<string, number>();
+
+  read(path: string): string | null {
+    let fd = this.fds.get(path);
+    if (fd === undefined) {
+      if (this.fds.size >= MAX_KEPT) return readSmall(path);
+      try { fd = openSync(path, 'r'); } catch { return null; }
+      this.fds.set(path, fd);
+    }
+    try { return page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; }
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) { try { closeSync(fd); } catch { /* closed */ } }
+    this.fds.clear();
+  }
+}
+
 // pids below this are not handed out again once the kernel's pid counter has wrapped (RESERVED_PIDS)
 const RESERVED_PIDS = 300;
 
@@ -83,12 +113,12 @@ interface PidCursor { last: number; forks: number; tasks: number; max: number }
  * procRoot is that namespace's /proc: its 'self' is this process), the forks since boot and the
  * tasks alive (every pid namespace), and pid_max; null when any is unknown.
  */
-function readCursor(procRoot: string): PidCursor | null {
-  const self = readSmall(`${procRoot}/self/stat`);
+function readCursor(procRoot: string, files: KeptFiles): PidCursor | null {
+  const self = files.read(`${procRoot}/self/stat`);
   if (self === null || Number.parseInt(self, 10) !== process.pid) return null;
-  const load = readSmall(`${procRoot}/loadavg`);
-  const stat = readSmall(`${procRoot}/stat`);
-  const max = readSmall(`${procRoot}/sys/kernel/pid_max`);
+  const load = files.read(`${procRoot}/loadavg`);
+  const stat = files.read(`${procRoot}/stat`);
+  const max = files.read(`${procRoot}/sys/kernel/pid_max`);
   const l = load === null ? null : /^\S+ \S+ \S+ \d+\/(\d+) (\d+)\n?$/.exec(load);
   const f = stat === null ? null : /^processes (\d+)$/m.exec(stat);
   const cursor = { last: Number(l?.[2]), forks: Number(f?.[1]), tasks: Number(l?.[1]), max: Number(max) };
@@ -110,17 +140,24 @@ function startedBetween(was: PidCursor | null, now: PidCursor | null): (pid: num
   return (pid) => pid > was.last || pid <= now.last; // the counter wrapped once
 }
 
-/** What a line shows of an owner now (as processes.ts readOwner reads it), or null when it is gone. */
-function ownerNow(procRoot: string, pid: number, clock: BootClock | null): string | null {
+/**
+ * What a line shows of an owner now (as processes.ts readOwner reads it), or null when it is gone.
+ * The comm is stat's (the kernel prints the same name, unescaped, in both files: stat's is the text
+ * between its first '(' and its last ')').
+ */
+function ownerNow(procRoot: string, pid: number, clock: BootClock | null, files: KeptFiles): string | null {
   const base = `${procRoot}/${pid}`;
-  const comm = readSmall(`${base}/comm`);
-  const stat = readSmall(`${base}/stat`);
-  const status = readSmall(`${base}/status`);
-  if (comm === null || stat === null || status === null) return null;
+  const stat = files.read(`${base}/stat`);
+  const status = files.read(`${base}/status`);
+  if (stat === null || status === null) return null;
+  const close = stat.lastIndexOf(')');
   const uid = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
-  const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  // field 22, the start time: the 20th after the ')' (a scan, not a split into 50 strings a look)
+  let at = close + 2;
+  for (let k = 0; k < 19 && at > 0; k++) at = stat.indexOf(' ', at) + 1;
+  const ticks = at > 0 ? Number(stat.slice(at, stat.indexOf(' ', at))) : Number.NaN;
   return ownerKey({
-    comm: comm.endsWith('\n') ? comm.slice(0, -1) : comm, exe: readExe(base).exe, uid: uid ? Number(uid[2]) : null,
+    comm: stat.slice(stat.indexOf('(') + 1, close), exe: readExe(base).exe, uid: uid ? Number(uid[2]) : null,
     startedAt: clock && Number.isFinite(ticks) ? clock.bootMs + Math.round((ticks * 1000) / clock.hz) : null,
   });
 }
@@ -136,6 +173,10 @@ export class Probe {
   private recorded = new Set<number>(); // socket inodes of the last collection
   private pids = new Map<number, number>(); // at the last look: pid -> its mount namespace
   private cursor: PidCursor | null = null; // the kernel's pid cursor after the last look listed the pids
+  private readonly hostFiles = new KeptFiles(); // the pid cursor's files
+  private ownerFiles = new KeptFiles(); // the owners' stat and status, opened after the last collection
+  private readonly digest = hasNetlinkDigest();
+  private undumpable = new Set<ProcTable>(); // tables netlink refused since the last collection: read from /proc
 
   constructor(private readonly options: ProbeOptions) {
     this.procRoot = options.procRoot ?? '/proc';
@@ -149,7 +190,7 @@ export class Probe {
    * learn(), it says the same.
    */
   changed(): string | null {
-    const now = this.look();
+    const now = this.look(false);
     this.before = now;
     const base = this.baseline;
     if (base === null) return 'first';
@@ -157,7 +198,7 @@ export class Probe {
     if (this.ownerSeen) return 'owners';
     if (now.outline !== base.outline) return 'namespaces';
     for (const [pid, was] of this.owners) {
-      if (ownerNow(this.procRoot, pid, this.clock) !== was) return 'owners';
+      if (ownerNow(this.procRoot, pid, this.clock, this.ownerFiles) !== was) return 'owners';
     }
     return sameSockets(base, now) ? null : 'sockets';
   }
@@ -166,6 +207,8 @@ export class Probe {
   learn(c: Collection): void {
     this.owners.clear();
     this.recorded.clear();
+    this.ownerFiles.close();
+    this.ownerFiles = new KeptFiles();
     const collected = new Map<number, Socket[]>();
     for (const s of c.sockets) {
       this.recorded.add(s.inode);
@@ -175,7 +218,8 @@ export class Probe {
       if (list) list.push(s); else collected.set(s.netns, [s]);
     }
     this.ownerSeen = false; // processes new since the look before are checked by this one
-    const after = this.look();
+    this.undumpable = new Set(); // asked again (a module loaded meanwhile)
+    const after = this.look(true);
     const before = this.before;
     // a namespace in neither look is one only sockets hold (collect reads it through a holder's
     // fd): beyond a look, left to the full scans; one in the look before only went away meanwhile
@@ -184,14 +228,15 @@ export class Probe {
     this.baseline = after;
   }
 
-  private look(): Look {
+  /** withInodes: each namespace's recorded inodes too (learn() compares them with the collection's) */
+  private look(withInodes: boolean): Look {
     const { procRoot, options } = this;
     const nsPids = new Map<number, number[]>();
     const mntPids = new Map<number, number>();
     const pids = new Map<number, number>();
     const listed = listPids(procRoot);
     // read after the listing: a pid handed out again after it is in the next look's range
-    const cursor = readCursor(procRoot);
+    const cursor = readCursor(procRoot, this.hostFiles);
     const started = startedBetween(this.cursor, cursor);
     this.cursor = cursor;
     const fresh: number[] = [];
@@ -233,8 +278,11 @@ export class Probe {
     if (!doors.has(hostInode)) doors.set(hostInode, ['self']);
     const filter = { keep: options.keep, keepState: options.keepState };
     for (const [inode, via] of doors) {
-      let nl = null;
-      for (let i = 0; i < via.length && nl === null; i++) nl = netlinkFingerprint(`${procRoot}/${via[i]}/ns/net`, inode, options.keepState);
+      // a namespace without a single socket (the kernel's count, read inside it) has nothing to
+      // record: no dump, no table read (what other programs' sandboxes mostly are)
+      if (inode !== hostInode && via[0] !== 'self' && socketsIn(`${procRoot}/${via[0]}/ns/net`, inode) === 0) continue;
+      let nl: NetlinkPart | null = null;
+      for (let i = 0; i < via.length && nl === null; i++) nl = this.netlinkPart(`${procRoot}/${via[i]}/ns/net`, inode, withInodes);
       const only = nl === null ? null : new Set<string>([...nl.fallback, 'icmp', 'icmp6']);
       let sockets: Socket[] | null = null;
       for (let i = 0; i < via.length && sockets === null; i++) sockets = readNetDir(`${procRoot}/${via[i]}/net`, inode, filter, only);
@@ -242,12 +290,12 @@ export class Probe {
         // every process in it exited meanwhile (it is gone, or beyond a look), or it cannot be read
         // (not root): that one stays in the look, as a namespace nothing was read of
         const still = via.some((p) => { const n = p === 'self' ? null : readNetns(procRoot, p); return n?.ok === true && n.value === inode; });
-        if (still) namespaces.set(inode, { bytes: [], text: [], inodes: [], unread: new Set(['*']) });
+        if (still) namespaces.set(inode, { sums: [], text: [], count: 0, inodes: [], unread: new Set(['*']) });
         continue;
       }
       namespaces.set(inode, {
-        bytes: nl?.bytes ?? [], text: sockets.map(socketKey).sort(),
-        inodes: [...(nl?.inodes ?? []), ...sockets.map((s) => s.inode)], unread: null,
+        sums: nl?.sums ?? [], text: sockets.map(socketKey).sort(), count: (nl?.count ?? 0) + sockets.length,
+        inodes: withInodes ? [...(nl?.inodes ?? []), ...sockets.map((s) => s.inode)] : null, unread: null,
       });
     }
     for (const m of mounts) {
@@ -256,15 +304,18 @@ export class Probe {
       const fd = openNsfs(procRoot, m);
       if (fd === null) continue;
       let nl;
-      try { nl = netlinkFingerprint(`/proc/self/fd/${fd}`, m.netns, options.keepState); } finally { closeSync(fd); }
-      if (nl === null) { namespaces.set(m.netns, { bytes: [], text: [], inodes: [], unread: new Set(['*']) }); continue; } // left to the full scans
-      namespaces.set(m.netns, { bytes: nl.bytes, text: [], inodes: nl.inodes, unread: new Set([...nl.fallback, 'ping']) });
+      try {
+        if (socketsIn(`/proc/self/fd/${fd}`, m.netns) === 0) continue; // nothing in it to record
+        nl = this.netlinkPart(`/proc/self/fd/${fd}`, m.netns, withInodes);
+      } finally { closeSync(fd); }
+      if (nl === null) { namespaces.set(m.netns, { sums: [], text: [], count: 0, inodes: [], unread: new Set(['*']) }); continue; } // left to the full scans
+      namespaces.set(m.netns, { sums: nl.sums, text: [], count: nl.count, inodes: nl.inodes, unread: new Set([...nl.fallback, 'ping']) });
     }
     // a namespace with nothing a snapshot records writes no line: it is left out of the look
     // (its ping sockets, when only a mount holds it, are beyond a look anyway); one that could
     // not be read stays in, and so does the host's
     for (const [inode, ns] of namespaces) {
-      if (inode !== hostInode && ns.inodes.length === 0 && ns.text.length === 0 && (ns.unread === null || (ns.unread.size === 1 && ns.unread.has('ping')))) namespaces.delete(inode);
+      if (inode !== hostInode && ns.count === 0 && ns.text.length === 0 && (ns.unread === null || (ns.unread.size === 1 && ns.unread.has('ping')))) namespaces.delete(inode);
     }
 
     const parts: string[] = [`host ${hostInode}`];
@@ -275,16 +326,33 @@ export class Probe {
     }
     return { outline: parts.join('\n'), namespaces };
   }
+
+  /** The netlink part of a namespace's look: hashed in the native reader where it can, else the bytes. */
+  private netlinkPart(nsFile: string, inode: number, withInodes: boolean): NetlinkPart | null {
+    if (this.digest) {
+      const d = netlinkDigest(nsFile, inode, this.options.keepState, withInodes, this.undumpable);
+      for (const t of d?.fallback ?? []) this.undumpable.add(t);
+      return d && { sums: d.hashes, count: d.recorded, inodes: d.inodes, fallback: d.fallback };
+    }
+    const f = netlinkFingerprint(nsFile, inode, this.options.keepState);
+    return f && { sums: f.bytes, count: f.inodes.length, inodes: f.inodes, fallback: f.fallback };
+  }
 }
+
+interface NetlinkPart { sums: (string | Buffer)[]; count: number; inodes: number[] | null; fallback: string[] }
 
 function sameSockets(a: Look, b: Look): boolean {
   if (a.namespaces.size !== b.namespaces.size) return false;
   for (const [inode, x] of a.namespaces) {
     const y = b.namespaces.get(inode);
     if (!y || x.text.length !== y.text.length || x.text.some((k, i) => k !== y.text[i])) return false;
-    if (x.bytes.length !== y.bytes.length || x.bytes.some((b, i) => !b.equals(y.bytes[i]))) return false;
+    if (x.sums.length !== y.sums.length || x.sums.some((b, i) => !sameSum(b, y.sums[i]))) return false;
   }
   return true;
+}
+
+function sameSum(a: string | Buffer, b: string | Buffer): boolean {
+  return typeof a === 'string' || typeof b === 'string' ? a === b : a.equals(b);
 }
 
 /** The look's sockets are the collection's, inode for inode (in the tables the look read). */
@@ -294,8 +362,9 @@ function sameInodes(look: Look, collected: Map<number, Socket[]>): boolean {
     if (ns.unread?.has('*')) continue;
     const want = new Set<number>();
     for (const s of collected.get(inode) ?? []) if (!ns.unread?.has(table(s))) want.add(s.inode);
-    if (want.size !== ns.inodes.length) return false;
-    for (const i of ns.inodes) if (!want.has(i)) return false;
+    const inodes = ns.inodes ?? [];
+    if (want.size !== inodes.length) return false;
+    for (const i of inodes) if (!want.has(i)) return false;
   }
   return true;
 }

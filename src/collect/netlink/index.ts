@@ -148,7 +148,7 @@ function linkRequest(seq: number): Buffer {
 }
 
 /** The kernel's state filter for a kind: only the states the caller keeps are dumped at all. */
-function stateMask(kind: 'tcp' | 'udp' | 'raw', keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): number {
+export function stateMask(kind: 'tcp' | 'udp' | 'raw', keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): number {
   if (!keepState) return 0xffffffff;
   let mask = 0;
   for (let st = 1; st < 16; st++) if (keepState(kind, stateName(kind, st))) mask |= 1 << st;
@@ -418,6 +418,16 @@ export function saveDumps(nsFile: string | null, inode: number): Map<DumpKind, B
   const a = netlinkAddon();
   if (a === null) return null;
   return new Map(DUMPS.map((d, i) => [d.kind, a.query(nsFile, inode, d.protocol, [d.request(0xffffffff, 1 + i)])[0]]));
+}
+
+/**
+ * The requests netlinkFingerprint sends (TCP/UDP/raw of both families filtered by state, unix,
+ * packet), each with the /proc table it stands for: for collect/netlink/digest.ts.
+ */
+export function probeRequests(keepState: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): { requests: Buffer[]; tables: ProcTable[] } {
+  const requests = INET.map((t, i) => inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], stateMask(t.kind, keepState), 2 + i));
+  requests.push(unixRequest(10), packetRequest(11));
+  return { requests, tables: [...INET.map((t) => t.file), 'unix', 'packet'] };
 }
 
 export interface NetlinkFingerprint {

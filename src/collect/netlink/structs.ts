@@ -14,6 +14,9 @@ export const INET_DIAG_SOCKID = { size: 48, idiag_sport: 0, idiag_dport: 2, idia
 
 export const INET_DIAG_REQ_V2 = { size: 56, sdiag_family: 0, sdiag_protocol: 1, idiag_ext: 2, pad: 3, idiag_states: 4, id: 8 } as const;
 
+/** inet_diag_req (the compat TCPDIAG_GETSOCK request: both families in one dump) */
+export const INET_DIAG_REQ = { size: 60, idiag_family: 0, idiag_src_len: 1, idiag_dst_len: 2, idiag_ext: 3, id: 4, idiag_states: 52, idiag_dbs: 56 } as const;
+
 export const INET_DIAG_MSG = {
   size: 72, idiag_family: 0, idiag_state: 1, idiag_timer: 2, idiag_retrans: 3, id: 4,
   idiag_expires: 52, idiag_rqueue: 56, idiag_wqueue: 60, idiag_uid: 64, idiag_inode: 68,
@@ -33,7 +36,7 @@ export const PACKET_DIAG_INFO_PAYLOAD = { size: 24, pdi_index: 0, pdi_version: 4
 /** Every struct above by its C name (struct <name>), for the test that checks them against the headers. */
 export const STRUCTS: Record<string, Record<string, number>> = {
   nlmsghdr: NLMSGHDR, rtattr: RTATTR, ifinfomsg: IFINFOMSG, inet_diag_sockid: INET_DIAG_SOCKID,
-  inet_diag_req_v2: INET_DIAG_REQ_V2, inet_diag_msg: INET_DIAG_MSG, unix_diag_req: UNIX_DIAG_REQ,
+  inet_diag_req: INET_DIAG_REQ, inet_diag_req_v2: INET_DIAG_REQ_V2, inet_diag_msg: INET_DIAG_MSG, unix_diag_req: UNIX_DIAG_REQ,
   unix_diag_msg: UNIX_DIAG_MSG, packet_diag_req: PACKET_DIAG_REQ, packet_diag_msg: PACKET_DIAG_MSG,
   packet_diag_info: PACKET_DIAG_INFO_PAYLOAD,
 };

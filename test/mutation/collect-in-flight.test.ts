@@ -55,24 +55,35 @@ describe('scmFds reads fdinfo as the kernel writes it', () => {
     '7/fdinfo/7': fdinfo(104, 'scm_fds: 1234567890\n'), // more than 9 digits: not a count
     '7/fdinfo/8': `${fdinfo(105, '')}scm_fds: 4 x\n`,
     '7/fdinfo/9': `pos:\t0\nino:\t106\nscm_fds: 9\n`,
+    '7/fdinfo/10': fdinfo(107, 'scm_fds: 5\nlock:\t1\n'), // a line after the count
+    '7/fdinfo/11': fdinfo(108, 'scm_fds: 4x\n'),
+    '7/fdinfo/12': 'scm_fds: 3\nino:\t109\n', // the count first in the file
+    '7/fdinfo/13': fdinfo(110, 'xscm_fds: 6\n'), // a line that merely ends so
+    '7/fdinfo/14': fdinfo(111, 'scm_fds: 010\n'),
   });
   it('tabs and spaces before the count, a count of several digits', () => {
     expect(scmFds(root, { pid: 7, fd: 3, inode: 100 })).toBe(3);
     expect(scmFds(root, { pid: 7, fd: 4, inode: 101 })).toBe(12);
     expect(scmFds(root, { pid: 7, fd: 5, inode: 102 })).toBe(0);
     expect(scmFds(root, { pid: 7, fd: 9, inode: 106 })).toBe(9);
+    expect(scmFds(root, { pid: 7, fd: 10, inode: 107 })).toBe(5);
+    expect(scmFds(root, { pid: 7, fd: 12, inode: 109 })).toBe(3);
+    expect(scmFds(root, { pid: 7, fd: 14, inode: 111 })).toBe(10); // decimal, whatever its zeros
   });
   it('a count that is not one is 0', () => {
     expect(scmFds(root, { pid: 7, fd: 7, inode: 104 })).toBe(0);
     expect(scmFds(root, { pid: 7, fd: 8, inode: 105 })).toBe(0);
+    expect(scmFds(root, { pid: 7, fd: 11, inode: 108 })).toBe(0);
+    expect(scmFds(root, { pid: 7, fd: 13, inode: 110 })).toBe(0);
   });
   it('the fd must still be that socket, whatever an earlier, longer read left in the buffer', () => {
     expect(scmFds(root, { pid: 7, fd: 3, inode: 100 })).toBe(3);
     expect(scmFds(root, { pid: 7, fd: 6, inode: 100 })).toBe(0);
     expect(scmFds(root, { pid: 7, fd: 6, inode: 5 })).toBe(2);
   });
-  it('an fdinfo that is a directory (unreadable) gives 0', () => {
+  it('an fdinfo that is a directory (unreadable) gives 0, not what an earlier read left', () => {
     const dir = procTree({ '7/fdinfo/3/x': '' });
+    expect(scmFds(root, { pid: 7, fd: 3, inode: 100 })).toBe(3);
     expect(scmFds(dir, { pid: 7, fd: 3, inode: 100 })).toBe(0);
   });
 });

@@ -3,7 +3,7 @@
 // of several digits, the fd now holding another socket) in a fixture /proc tree, and the settle
 // wait: a queue is named only when it still carries fds SETTLE_MS after it was first seen.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SETTLE_MS, queuesCarryingFds, scmFds, stillCarrying, unixFds, unixFdsOf, type QueueFd } from '../../src/collect/in-flight.js';
@@ -80,6 +80,17 @@ describe('scmFds reads fdinfo as the kernel writes it', () => {
     expect(scmFds(root, { pid: 7, fd: 3, inode: 100 })).toBe(3);
     expect(scmFds(root, { pid: 7, fd: 6, inode: 100 })).toBe(0);
     expect(scmFds(root, { pid: 7, fd: 6, inode: 5 })).toBe(2);
+  });
+  it('closes every fdinfo it opens, read or not (watch reads them every second)', () => {
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const dir = procTree({ '7/fdinfo/3/x': '' });
+    const before = openFds();
+    for (let i = 0; i < 20; i++) {
+      scmFds(root, { pid: 7, fd: 3, inode: 100 });
+      scmFds(root, { pid: 7, fd: 5, inode: 102 });
+      scmFds(dir, { pid: 7, fd: 3, inode: 100 });
+    }
+    expect(openFds()).toBe(before);
   });
   it('an fdinfo that is a directory (unreadable) gives 0, not what an earlier read left', () => {
     const dir = procTree({ '7/fdinfo/3/x': '' });

@@ -349,6 +349,10 @@ describe('hiddenProcesses: what a hidepid proc mount hides from a run that is no
     expect(hiddenProcesses(root, 1000, [])).toBe(`${root} hidepid=4`);
     // a line that is no mount line (no ' - '), however its words fall, names nothing
     expect(hiddenProcesses(procWith('xxproc 1 hidepid=2 y @ z'), 1000, [])).toBeNull();
+    // fewer fields before ' - ' than a mount line has: five are enough (the mountpoint is the fifth), three are not
+    const five = procWith('22 1 0:21 / @ - proc proc rw,hidepid=2');
+    expect(hiddenProcesses(five, 1000, [])).toBe(`${five} hidepid=2`);
+    expect(hiddenProcesses(procWith('1 2 3 - proc proc rw,hidepid=2'), 1000, [])).toBeNull();
     // a proc mount line without its options
     expect(hiddenProcesses(procWith('22 1 0:21 / @ rw - proc'), 1000, [])).toBeNull();
   });

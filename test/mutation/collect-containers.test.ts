@@ -265,3 +265,42 @@ describe('Kubernetes: containerd and CRI-O bundles', () => {
     });
   });
 });
+
+describe('what the first run left alive (each checked against its mutant)', () => {
+  const appC = { [CD.ns]: 'shop', [CD.pod]: 'web-0', [CD.c]: 'nginx', [CD.type]: 'container' };
+
+  it("containerd's and CRI-O's listings and podman's containers.json are read once per resolver", () => {
+    const d = dirs();
+    containerd(d, ID, appC);
+    podman(d, [{ id: 'b'.repeat(64), names: ['first'] }]);
+    const resolve = containerNames(d);
+    expect(resolve(SHORT)?.name).toBe('pod/shop/web-0/nginx');
+    expect(resolve('bbbbbbbbbbbb')).toEqual({ name: 'first' });
+    // made after the first look: this resolver does not see them, a new one does
+    containerd(d, 'a'.repeat(64), appC);
+    crio(d, 'c'.repeat(64), { [CRIO.ns]: 'x', [CRIO.pod]: 'y', [CRIO.c]: 'z' });
+    podman(d, [{ id: 'b'.repeat(64), names: ['first'] }, { id: 'd'.repeat(64), names: ['later'] }]);
+    expect(resolve('aaaaaaaaaaaa')).toBeNull();
+    expect(resolve('cccccccccccc')).toBeNull();
+    expect(resolve('dddddddddddd')).toBeNull();
+    const again = containerNames(d);
+    expect(again('aaaaaaaaaaaa')?.name).toBe('pod/shop/web-0/nginx');
+    expect(again('cccccccccccc')?.name).toBe('pod/x/y/z');
+    expect(again('dddddddddddd')).toEqual({ name: 'later' });
+  });
+
+  it('no bundle for the id is no name, whatever else the directory holds (an entry named "null")', () => {
+    const d = dirs();
+    containerd(d, 'null', appC);
+    crio(d, 'null', { [CRIO.ns]: 'x', [CRIO.pod]: 'y', [CRIO.c]: 'z' });
+    expect(name(d)).toBeNull();
+  });
+
+  it("podman's ids are exactly 64 hex digits: nothing before or after them", () => {
+    for (const id of [`${SHORT}z${'c'.repeat(64)}`, `${ID}z`, `${ID}0`]) {
+      const d = dirs();
+      podman(d, [{ id, names: ['forged'] }]);
+      expect(name(d), id).toBeNull();
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labelNamespaces, nsfsMounts, openNsfs, parseNsfsMounts, type NsfsMount } from '../../src/collect/namespaces.js';
+import { hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, parseNsfsMounts, type NsfsMount } from '../../src/collect/namespaces.js';
 import type { ContainerName } from '../../src/collect/containers.js';
 import type { Owner } from '../../src/types.js';
 
@@ -269,5 +269,91 @@ describe('labelNamespaces', () => {
     // a dangling link in the directory (unbound meanwhile)
     symlinkSync(join(w.netns, 'nothing'), join(w.netns, 'b'));
     expect(labels(labelNamespaces(w.proc, [HOST, w.ino.a], HOST, new Map(), w.netns, [], () => null, w.containerOf))).toEqual([[HOST, 'host'], [w.ino.a, 'a']]);
+  });
+});
+
+describe('mounts seen through a user namespace of their own name nothing', () => {
+  const userNs = (w: World, pid: number | 'self', ino: number) => {
+    mkdirSync(join(w.proc, String(pid), 'ns'), { recursive: true });
+    symlinkSync(`user:[${ino}]`, join(w.proc, String(pid), 'ns', 'user'));
+  };
+  const mounts: NsfsMount[] = [
+    { netns: 600, pid: 50, mountpoint: '/run/netns/real' }, // pid 50: the host's user namespace
+    { netns: 700, pid: 60, mountpoint: '/run/netns/fake' }, // pid 60: a user's (unshare -rm)
+    { netns: 710, pid: 60, mountpoint: '/run/docker/netns/fake2' },
+    { netns: 800, pid: 70, mountpoint: '/run/docker/netns/x' }, // pid 70: its link cannot be read
+    { netns: 900, pid: 50, mountpoint: '/run/docker/netns/y', held: 5 }, // a namespace lsm holds: no mount
+  ];
+  const nsPids: [number, number[]][] = [[600, []], [700, []], [710, []], [800, []], [900, []]];
+
+  it("believed only through a process in pid 1's user namespace; a held namespace never has a name", () => {
+    const w = world();
+    userNs(w, 1, 4026531837);
+    userNs(w, 50, 4026531837);
+    userNs(w, 60, 4026532999);
+    userNs(w, 'self', 4026532999); // lsm's own would trust pid 60: pid 1's is asked first
+    expect(labels(label(w, nsPids, { mounts }))).toEqual([[HOST, 'host'], [600, 'real'], [700, 'ns-700'], [710, 'ns-710'], [800, 'ns-800'], [900, 'ns-900']]);
+  });
+
+  it("without pid 1's link, lsm's own user namespace is the host's", () => {
+    const w = world();
+    userNs(w, 'self', 4026532999);
+    userNs(w, 50, 4026531837);
+    userNs(w, 60, 4026532999);
+    expect(labels(label(w, nsPids, { mounts }))).toEqual([[HOST, 'host'], [600, 'ns-600'], [700, 'fake'], [710, 'fake2-710'], [800, 'ns-800'], [900, 'ns-900']]);
+  });
+
+  it('a fixture tree without user namespace links trusts every mount, but still not a held one', () => {
+    const w = world();
+    expect(labels(label(w, nsPids, { mounts }))).toEqual([[HOST, 'host'], [600, 'real'], [700, 'fake'], [710, 'fake2-710'], [800, 'x-800'], [900, 'ns-900']]);
+  });
+});
+
+describe('hiddenProcesses: what a hidepid proc mount hides from a run that is not root', () => {
+  const procWith = (...lines: string[]) => {
+    const root = mkdtempSync(join(tmpdir(), 'lsm hidepid-')); // a space: mountinfo writes it as \040
+    mkdirSync(join(root, 'self'));
+    writeFileSync(join(root, 'self', 'mountinfo'), lines.map((l) => l.replaceAll('@', root.replaceAll(' ', '\\040'))).join('\n') + '\n');
+    return root;
+  };
+  const procLine = (options: string, mountpoint = '@', fstype = 'proc') => `22 1 0:21 / ${mountpoint} rw,nosuid,nodev,noexec,relatime shared:12 - ${fstype} proc ${options}`;
+  const other = '23 22 0:22 / /sys rw,nosuid - sysfs sysfs rw';
+
+  it('hidepid=invisible or ptraceable (2, 4) hide; the other values, or none, do not', () => {
+    for (const v of ['2', 'invisible', '4', 'ptraceable']) {
+      const root = procWith(other, procLine(`rw,hidepid=${v}`));
+      expect(hiddenProcesses(root, 1000, []), v).toBe(`${root} hidepid=${v}`);
+    }
+    for (const o of ['rw,hidepid=1', 'rw,hidepid=noaccess', 'rw,hidepid=0', 'rw,hidepid=off', 'rw', 'rw,hidepid=22', 'rw,xhidepid=2', 'rw,hidepid', 'rw,subset=pid'])
+      expect(hiddenProcesses(procWith(procLine(o)), 1000, []), o).toBeNull();
+  });
+
+  it('root, a member of its gid=, and a tree with no such mount see every process', () => {
+    const root = procWith(procLine('rw,hidepid=2,gid=1001'));
+    expect(hiddenProcesses(root, 0, [])).toBeNull();
+    expect(hiddenProcesses(root, 1000, [5, 1001])).toBeNull();
+    expect(hiddenProcesses(root, 1000, [5])).toBe(`${root} hidepid=2`);
+    // the default groups are this process's own (root's: gid 0)
+    expect(hiddenProcesses(procWith(procLine('rw,hidepid=2,gid=0')), 1000)).toBeNull();
+    const stranger = procWith(procLine('rw,hidepid=2,gid=4242'));
+    expect(hiddenProcesses(stranger, 1000)).toBe(`${stranger} hidepid=2`);
+    expect(hiddenProcesses(mkdtempSync(join(tmpdir(), 'lsm-noproc-')), 1000, [])).toBeNull();
+  });
+
+  it("only a proc mount at that very place counts, and the last one mounted there is the one seen", () => {
+    expect(hiddenProcesses(procWith(procLine('rw,hidepid=2', '@/sub')), 1000, [])).toBeNull();
+    expect(hiddenProcesses(procWith(procLine('rw,hidepid=2', '/proc')), 1000, [])).toBeNull();
+    expect(hiddenProcesses(procWith(procLine('rw,hidepid=2', '@', 'sysfs')), 1000, [])).toBeNull();
+    expect(hiddenProcesses(procWith(procLine('rw,hidepid=2'), procLine('rw')), 1000, [])).toBeNull();
+    const root = procWith(procLine('rw'), procLine('rw,hidepid=4'));
+    expect(hiddenProcesses(root, 1000, [])).toBe(`${root} hidepid=4`);
+    // a line that is no mount line (no ' - '), however its words fall, names nothing
+    expect(hiddenProcesses(procWith('xxproc 1 hidepid=2 y @ z'), 1000, [])).toBeNull();
+    // fewer fields before ' - ' than a mount line has: five are enough (the mountpoint is the fifth), three are not
+    const five = procWith('22 1 0:21 / @ - proc proc rw,hidepid=2');
+    expect(hiddenProcesses(five, 1000, [])).toBe(`${five} hidepid=2`);
+    expect(hiddenProcesses(procWith('1 2 3 - proc proc rw,hidepid=2'), 1000, [])).toBeNull();
+    // a proc mount line without its options
+    expect(hiddenProcesses(procWith('22 1 0:21 / @ rw - proc'), 1000, [])).toBeNull();
   });
 });

@@ -17,7 +17,7 @@
 // Times are the server's: a change's 'rt' is when the first push that brought it was recorded
 // (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
 // mirror clone) the commit date stands in.
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -204,46 +204,93 @@ function stampArrivals(h: HostHistory, records: PushRecord[]): void {
 /** A host's whole index from its branch and the push record, as reindex and verify build it. */
 function buildHost(gitdir: string, host: string, tip: string, records: PushRecord[]): HostHistory {
   const idx: HostHistory = { v: 3, host, tip: '', changes: [], lines: {} };
-  applyLog(idx, git(gitdir, [...LOG_ARGS, tip]));
+  applyCommits(idx, git(gitdir, [...LOG_ARGS, '--reverse', tip]));
   stampArrivals(idx, records);
   return idx;
 }
 
-/** Apply `git log -p --unified=0` output (oldest first) to an index. */
-function applyLog(idx: HostHistory, text: string): void {
-  let change: FleetChange | null = null;
-  let path = '';
-  let minus = 0, plus = 0;
-  for (const line of text.split('\n')) {
-    if (minus > 0 && line.startsWith('-')) {
-      minus--;
-      const spans = idx.lines[`${path}\t${line.slice(1)}`];
-      const open = spans?.[spans.length - 1];
-      if (open && open[2] === null) { open[2] = change!.c; open[3] = change!.t; }
-      change!.r++;
-      continue;
-    }
-    if (plus > 0 && line.startsWith('+')) {
-      plus--;
-      const key = `${path}\t${line.slice(1)}`;
-      (idx.lines[key] ??= []).push([change!.c, change!.t, null, null]);
-      change!.a++;
-      continue;
-    }
-    if (line.startsWith('\x01')) {
-      const [c, t, ...s] = line.slice(1).split(' ');
-      change = { c, t: Number(t) * 1000, s: s.join(' '), a: 0, r: 0, rt: null };
-      idx.changes.push(change);
-      idx.tip = c;
-      continue;
-    }
-    if (line.startsWith('diff --git a/')) { path = line.slice('diff --git a/'.length).split(' b/')[0]; continue; }
-    const hunk = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(line);
-    if (hunk) { minus = hunk[1] === undefined ? 1 : Number(hunk[1]); plus = hunk[2] === undefined ? 1 : Number(hunk[2]); }
+const LOG_ARGS = ['log', '--first-parent', '--format=%x01%H%x02%P%x02%ct%x02%s', '-p', '--unified=0', '--no-renames', '--no-color', '--no-ext-diff', '--diff-algorithm=myers'];
+
+/** One commit of LOG_ARGS' output: its diff is text.slice(from, to) (not copied: a batch's text is held whole). */
+interface LogCommit { c: string; parent: string | null; t: number; s: string; from: number; to: number }
+
+/** The commits of LOG_ARGS' output, in the order git printed them. */
+function parseLog(text: string): LogCommit[] {
+  const out: LogCommit[] = [];
+  for (let i = text.startsWith('\x01') ? 0 : text.indexOf('\n\x01'); i >= 0;) {
+    if (text.charCodeAt(i) === 10) i++;
+    const next = text.indexOf('\n\x01', i);
+    const end = next < 0 ? text.length : next;
+    let nl = text.indexOf('\n', i);
+    if (nl < 0 || nl > end) nl = end;
+    const [c, parents = '', t, ...s] = text.slice(i + 1, nl).split('\x02');
+    if (c) out.push({ c, parent: parents.split(' ')[0] || null, t: Number(t) * 1000, s: s.join('\x02'), from: nl + 1, to: end });
+    i = next;
   }
+  return out;
 }
 
-const LOG_ARGS = ['log', '--reverse', '--first-parent', '--format=%x01%H %ct %s', '-p', '--unified=0', '--no-renames', '--no-color', '--no-ext-diff', '--diff-algorithm=myers'];
+/** Apply `git log -p` output (LOG_ARGS, oldest first) to an index. */
+function applyCommits(idx: HostHistory, text: string): void {
+  for (const commit of parseLog(text)) applyDiff(idx, text, commit);
+}
+
+/** A decimal number at text[i..]: [value, index after it], or null when there is no digit. */
+function digitsAt(text: string, i: number): [number, number] | null {
+  let v = 0;
+  const from = i;
+  for (let ch = text.charCodeAt(i); ch >= 48 && ch <= 57; ch = text.charCodeAt(++i)) v = v * 10 + ch - 48;
+  return i === from ? null : [v, i];
+}
+
+/** A hunk header '@@ -a[,b] +c[,d] @@' at text[i..]: [lines removed, lines added], or null. */
+function hunkAt(text: string, i: number): [number, number] | null {
+  if (!text.startsWith('@@ -', i)) return null;
+  const a = digitsAt(text, i + 4);
+  if (!a) return null;
+  let j = a[1], minus = 1, plus = 1;
+  if (text.charCodeAt(j) === 44) { const b = digitsAt(text, j + 1); if (!b) return null; [minus, j] = b; }
+  if (!text.startsWith(' +', j)) return null;
+  const c = digitsAt(text, j + 2);
+  if (!c) return null;
+  j = c[1];
+  if (text.charCodeAt(j) === 44) { const d = digitsAt(text, j + 1); if (!d) return null; [plus, j] = d; }
+  return text.startsWith(' @@', j) ? [minus, plus] : null;
+}
+
+/**
+ * One commit's diff applied to an index: a removed line closes its key's open interval, an added
+ * one opens an interval. Scanned in place (one pass, no line array, no regular expression): this
+ * was most of node's time in reindex and verify.
+ */
+function applyDiff(idx: HostHistory, text: string, { c, t, s, from, to }: LogCommit): void {
+  const change: FleetChange = { c, t, s, a: 0, r: 0, rt: null };
+  idx.changes.push(change);
+  idx.tip = c;
+  let path = '';
+  let minus = 0, plus = 0;
+  for (let i = from; i < to;) {
+    let e = text.indexOf('\n', i);
+    if (e < 0 || e > to) e = to;
+    const ch = text.charCodeAt(i);
+    if (minus > 0 && ch === 45) {
+      minus--;
+      const spans = idx.lines[`${path}\t${text.slice(i + 1, e)}`];
+      const open = spans?.[spans.length - 1];
+      if (open && open[2] === null) { open[2] = c; open[3] = t; }
+      change.r++;
+    } else if (plus > 0 && ch === 43) {
+      plus--;
+      (idx.lines[`${path}\t${text.slice(i + 1, e)}`] ??= []).push([c, t, null, null]);
+      change.a++;
+    } else if (ch === 100 && text.startsWith('diff --git a/', i)) path = text.slice(i + 13, e).split(' b/')[0];
+    else if (ch === 64) {
+      const h = hunkAt(text, i);
+      if (h) [minus, plus] = h;
+    }
+    i = e + 1;
+  }
+}
 
 /**
  * Bring one host's index up to its branch tip (from the last tip indexed when it is an ancestor and
@@ -257,7 +304,7 @@ export function updateHostIndex(gitdir: string, host: string, tip: string, recei
   let records: PushRecord[] | null = null;
   const hostRecords = () => (records ??= pushRecords(gitdir, host));
   if (!idx) idx = buildHost(gitdir, host, tip, hostRecords());
-  else if (idx.tip !== tip) applyLog(idx, git(gitdir, [...LOG_ARGS, `${idx.tip}..${tip}`]));
+  else if (idx.tip !== tip) applyCommits(idx, git(gitdir, [...LOG_ARGS, '--reverse', `${idx.tip}..${tip}`]));
   if (received !== null) for (const c of idx.changes) c.rt ??= received;
   const last = received ?? readHostNow(gitdir, host)?.received ?? hostRecords().reduce<number | null>((m, r) => Math.max(m ?? 0, r.t), null);
   return writeHostIndex(gitdir, idx, last, baseline);
@@ -367,8 +414,7 @@ function gitAsync(gitdir: string, args: string[]): Promise<string> {
   });
 }
 
-const BATCH_ARGS = ['log', '--first-parent', '--format=%x01%H%x02%P%x02%ct%x02%s', '-p', '--unified=0', '--no-renames', '--no-color', '--no-ext-diff', '--diff-algorithm=myers'];
-const BATCH_HOSTS = 200; // hosts a git log reads at once (its output is held whole: ~55 KB a host at 100 changes)
+const BATCH_HOSTS = 500; // hosts a git log reads at once (its output is held whole: ~57 KB a host at 100 changes)
 
 /**
  * Hosts' histories from one `git log` over all their tips (one process for hundreds of hosts, not
@@ -376,20 +422,13 @@ const BATCH_HOSTS = 200; // hosts a git log reads at once (its output is held wh
  * is walked back from its tip by first parents, then applied oldest first as buildHost does.
  */
 function parseBatch(text: string, hosts: [string, string][], pushes: Map<string, PushRecord[]>): HostHistory[] {
-  const commits = new Map<string, { parent: string | null; chunk: string }>();
-  for (const raw of text.split('\n\x01')) {
-    const chunk = raw.startsWith('\x01') ? raw.slice(1) : raw;
-    const nl = chunk.indexOf('\n');
-    const [c, parents, t, ...s] = (nl < 0 ? chunk : chunk.slice(0, nl)).split('\x02');
-    if (!c) continue;
-    // as LOG_ARGS' format, for applyLog
-    commits.set(c, { parent: parents.split(' ')[0] || null, chunk: `\x01${c} ${t} ${s.join('\x02')}${nl < 0 ? '' : chunk.slice(nl)}` });
-  }
+  const commits = new Map<string, LogCommit>();
+  for (const commit of parseLog(text)) commits.set(commit.c, commit);
   return hosts.map(([host, tip]) => {
-    const chain: string[] = [];
-    for (let c: string | null = tip; c !== null && commits.has(c); c = commits.get(c)!.parent) chain.push(commits.get(c)!.chunk);
+    const chain: LogCommit[] = [];
+    for (let c = commits.get(tip); c !== undefined; c = c.parent === null ? undefined : commits.get(c.parent)) chain.push(c);
     const idx: HostHistory = { v: 3, host, tip: '', changes: [], lines: {} };
-    for (let i = chain.length - 1; i >= 0; i--) applyLog(idx, chain[i]);
+    for (let i = chain.length - 1; i >= 0; i--) applyDiff(idx, text, chain[i]);
     if (idx.tip !== tip) throw new Error(`hosts/${host}: its history was not found whole in git log's output`);
     stampArrivals(idx, pushes.get(host) ?? []);
     return idx;
@@ -403,22 +442,29 @@ function parseBatch(text: string, hosts: [string, string][], pushes: Map<string,
 async function eachShardFromGit(gitdir: string, refs: FleetRefs, pushes: Map<string, PushRecord[]>, each: (n: number, hosts: { h: HostHistory; now: HostNow }[]) => void): Promise<void> {
   const groups: [string, string][][] = Array.from({ length: SHARDS }, () => []);
   for (const [host, tip] of [...refs.tips].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) groups[shardOf(host)].push([host, tip]);
-  const units: { n: number; hosts: [string, string][] }[] = [];
-  groups.forEach((g, n) => { for (let i = 0; i < g.length; i += BATCH_HOSTS) units.push({ n, hosts: g.slice(i, i + BATCH_HOSTS) }); });
+  // one git log for BATCH_HOSTS hosts, shards following each other: at 10,000 hosts 20 processes,
+  // not one a shard (starting one from a large node process took 50-130 ms of wall time under load)
+  const ordered: [number, string, string][] = []; // shard, host, tip
+  groups.forEach((g, n) => { for (const [host, tip] of g) ordered.push([n, host, tip]); });
+  const units: [number, string, string][][] = [];
+  for (let i = 0; i < ordered.length; i += BATCH_HOSTS) units.push(ordered.slice(i, i + BATCH_HOSTS));
   const running: (Promise<string> | undefined)[] = [];
-  const start = (i: number) => { if (i < units.length) running[i] = gitAsync(gitdir, [...BATCH_ARGS, ...units[i].hosts.map(([, tip]) => tip)]); };
+  const start = (i: number) => { if (i < units.length) running[i] = gitAsync(gitdir, [...LOG_ARGS, ...units[i].map(([, , tip]) => tip)]); };
   start(0); start(1);
-  let done: { h: HostHistory; now: HostNow }[] = [];
-  for (let i = 0, n = 0; n < SHARDS; n++) {
-    for (; i < units.length && units[i].n === n; i++) {
-      const text = await running[i]!;
-      running[i] = undefined;
-      start(i + 2);
-      for (const h of parseBatch(text, units[i].hosts, pushes)) done.push({ h, now: deriveNow(h, lastPush(pushes.get(h.host)), refs.baselines.get(h.host) ?? null) });
-    }
-    each(n, done);
-    done = [];
+  const byShard: { h: HostHistory; now: HostNow }[][] = Array.from({ length: SHARDS }, () => []);
+  let next = 0; // the next shard to hand to `each`
+  for (let i = 0; i < units.length; i++) {
+    const text = await running[i]!;
+    running[i] = undefined;
+    start(i + 2);
+    const unit = units[i];
+    parseBatch(text, unit.map(([, host, tip]) => [host, tip]), pushes).forEach((h, k) => {
+      byShard[unit[k][0]].push({ h, now: deriveNow(h, lastPush(pushes.get(h.host)), refs.baselines.get(h.host) ?? null) });
+    });
+    // the shards before the next unit's first host's are whole
+    for (const upTo = i + 1 < units.length ? units[i + 1][0][0] : SHARDS; next < upTo; next++) { each(next, byShard[next]); byShard[next] = []; }
   }
+  for (; next < SHARDS; next++) each(next, byShard[next]);
 }
 
 /** Rebuild every host's index and every shard from the branches (and the push record). */
@@ -488,12 +534,16 @@ export async function verifyIndex(gitdir: string): Promise<string[]> {
  */
 function verifyShard(gitdir: string, n: number, hosts: { h: HostHistory; now: HostNow }[]): string[] {
   const file = `lsm/index/shards/${n}.idx`;
-  if (!existsSync(shardFile(gitdir, n)) && !builtShards.has(shardFile(gitdir, n))) return [];
+  const path = shardFile(gitdir, n);
+  let bytes: Buffer | undefined = builtShards.get(path);
+  try { bytes ??= readFileSync(path); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []; bytes = Buffer.alloc(0); } // unreadable: damaged below
+  const rebuilt = buildShard(hosts);
+  if (bytes.equals(rebuilt)) return []; // the same bytes: every host agrees (and every checksum holds)
   const shard = openShard(gitdir, n);
   const got = shard && hostParts(shard);
   Shard.closeAll();
   if (!shard || !got) return [`${file} is damaged (its header or a checksum does not hold)`];
-  const expected = hostParts(Shard.open(buildShard(hosts))!)!;
+  const expected = hostParts(Shard.open(rebuilt)!)!;
   const problems: string[] = [];
   for (const { now } of hosts) {
     if (shard.holds(now.host, now.tip, now.baseline) && got.get(now.host) !== expected.get(now.host)) problems.push(`hosts/${now.host}: ${file} differs from a rebuild from the branch`);

@@ -122,7 +122,8 @@ export class Shard {
     else {
       let fd: number;
       try { fd = openSync(source, 'r'); } catch { return null; }
-      read = (off, len) => { const b = Buffer.alloc(len); const n = readSync(fd, b, 0, len, off); return b.subarray(0, n); };
+      // a read that fails (not a file: EISDIR) reads nothing: the header or the section does not hold
+      read = (off, len) => { const b = Buffer.alloc(len); let n = 0; try { n = readSync(fd, b, 0, len, off); } catch { /* nothing read */ } return b.subarray(0, n); };
       openFds.push(fd);
     }
     let text = Buffer.alloc(0);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error: a plain .mjs of the bench, untyped
@@ -120,6 +120,12 @@ describe('fleet index shards', { timeout: 300_000 }, () => {
       expect(answers(), part).toBe(right);
       expect(readFileSync(path, 'latin1'), part).toBe(good);
     }
+    // a shard that cannot be read (here a directory in its place) is damaged, not missing
+    rmSync(path);
+    mkdirSync(path);
+    expect(await verifyIndex(gitdir)).toEqual([`lsm/index/shards/${shardOf(host)}.idx is damaged (its header or a checksum does not hold)`]);
+    rmSync(path, { recursive: true });
+    writeFileSync(path, good, 'latin1');
     // an edit that keeps every checksum right is still found: verify compares each host with a rebuild
     const [a, b] = sectionOf('summary');
     const summary = good.slice(a, b).replace(/"changes":20/, '"changes":31');

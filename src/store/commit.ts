@@ -54,9 +54,14 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     const stale = existsSync(join(repo.gitdir, STALE_WORKTREE));
     if (head && !changed && !stale && damage.length === 0) return null; // the common case: nothing read, nothing written
     const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveIndexAside, recoverParent, REPAIR_PREFIX }] = await writing();
-    // about to write on top of HEAD: it must read whole (the cache above spared reading its trees)
+    // about to write on top of HEAD: it must read whole (the cache above spared reading its trees),
+    // and so must the blobs the diff reads (a damaged one must be repaired, not lose the alert)
+    const oldTexts = new Map<string, string>(); // blob id -> text
     if (head && damage.length === 0 && changed) {
-      try { await treeFiles(repo, head); } catch (err) { damage.push(`HEAD ${head.slice(0, 10)}: ${whatFailed(err, repo)}`); }
+      try {
+        await treeFiles(repo, head);
+        for (const [path, id] of headFiles) if (ids.get(path) !== id) oldTexts.set(id, await readBlobText(repo, id));
+      } catch (err) { damage.push(`HEAD ${head.slice(0, 10)}: ${whatFailed(err, repo)}`); }
     }
     const historyDamaged = damage.length > 0;
     let indexRebuilt = false;
@@ -91,7 +96,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     for (const path of [...new Set([...headFiles.keys(), ...ids.keys()])].sort()) {
       const before = headFiles.get(path);
       if (before === ids.get(path)) continue;
-      const old = before ? textLines(await readBlobText(repo, before)) : [];
+      const old = before ? textLines(oldTexts.get(before) ?? await readBlobText(repo, before)) : [];
       const fc = fileChange(path, old, snapshot.get(path) ?? []);
       if (fc) files.push(fc);
     }

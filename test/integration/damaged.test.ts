@@ -25,6 +25,9 @@ function truncateObject(path: string): void {
 const damages: { name: string; damage: (repo: string) => void; says: RegExp; fsckAfter: number }[] = [
   { name: 'the branch ref deleted', damage: (repo) => rmSync(join(repo, '.git', 'refs', 'heads', 'main')), says: /refs\/heads\/main is missing/, fsckAfter: 0 },
   { name: 'a loose tree object truncated', damage: (repo) => truncateObject(loose(repo, git(repo, 'rev-parse', 'HEAD^{tree}').trim())), says: /object [0-9a-f]{40} is corrupt/, fsckAfter: 0 },
+  // the blob of the file the next change touches: the diff of the alert reads it (it was read outside the repair: exit 65 each run, the alert never sent)
+  { name: 'the loose blob of a changing file truncated', damage: (repo) => truncateObject(loose(repo, git(repo, 'rev-parse', 'HEAD:host/tcp').trim())), says: /object [0-9a-f]{40} is corrupt/, fsckAfter: 0 },
+  { name: 'the loose blob of a changing file emptied', damage: (repo) => { const o = loose(repo, git(repo, 'rev-parse', 'HEAD:host/tcp').trim()); chmodSync(o, 0o644); truncateSync(o, 0); }, says: /object [0-9a-f]{40} is corrupt: it does not inflate/, fsckAfter: 0 },
   { name: 'the commit object truncated', damage: (repo) => truncateObject(loose(repo, git(repo, 'rev-parse', 'HEAD').trim())), says: /object [0-9a-f]{40} is corrupt/, fsckAfter: 0 },
   {
     name: 'a pack corrupted after git gc',

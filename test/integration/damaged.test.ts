@@ -28,6 +28,10 @@ const damages: { name: string; damage: (repo: string) => void; says: RegExp; fsc
   // the blob of the file the next change touches: the diff of the alert reads it (it was read outside the repair: exit 65 each run, the alert never sent)
   { name: 'the loose blob of a changing file truncated', damage: (repo) => truncateObject(loose(repo, git(repo, 'rev-parse', 'HEAD:host/tcp').trim())), says: /object [0-9a-f]{40} is corrupt/, fsckAfter: 0 },
   { name: 'the loose blob of a changing file emptied', damage: (repo) => { const o = loose(repo, git(repo, 'rev-parse', 'HEAD:host/tcp').trim()); chmodSync(o, 0o644); truncateSync(o, 0); }, says: /object [0-9a-f]{40} is corrupt: it does not inflate/, fsckAfter: 0 },
+  // .git/HEAD not naming the branch: lsm read the branch itself and said nothing while git log, git show and every git tool saw another history or none
+  { name: 'HEAD detached (git checkout --detach HEAD~1)', damage: (repo) => git(repo, 'checkout', '-q', '--detach', 'HEAD~1'), says: /\.git\/HEAD read "[0-9a-f]{40}"/, fsckAfter: 0 },
+  { name: 'HEAD deleted', damage: (repo) => rmSync(join(repo, '.git', 'HEAD')), says: /\.git\/HEAD cannot be read \(ENOENT\)/, fsckAfter: 0 },
+  { name: 'HEAD made a directory', damage: (repo) => { rmSync(join(repo, '.git', 'HEAD')); mkdirSync(join(repo, '.git', 'HEAD')); }, says: /\.git\/HEAD cannot be read \(EISDIR\) \(a directory, moved to \S+\)/, fsckAfter: 0 },
   { name: 'the commit object truncated', damage: (repo) => truncateObject(loose(repo, git(repo, 'rev-parse', 'HEAD').trim())), says: /object [0-9a-f]{40} is corrupt/, fsckAfter: 0 },
   {
     name: 'a pack corrupted after git gc',

@@ -2,6 +2,7 @@
 // nodemailer costs ~47 ms to import: loaded only when a mail is sent.
 // Credentials never travel in clear: with a user in SMTP_URL, smtp:// must upgrade with STARTTLS
 // (nodemailer's requireTLS) before AUTH, whatever the server offers, unless SMTP_INSECURE="yes".
+import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { alertAttachments, alertSubject, alertText, type Alert } from './message.js';
 import { checkProgram } from '../safe-path.js';
@@ -14,7 +15,11 @@ export interface MailSettings {
   sendmail: string;
   insecure?: boolean; // SMTP_INSECURE: AUTH allowed without TLS
   connect?: SmtpConnect; // never from the config: see SmtpConnect
+  sendmailTimeoutMs?: number; // never from the config: tests shorten it
 }
+
+/** How long a sendmail may take: one that hangs held the run, and the repository lock, for good. */
+export const SENDMAIL_TIMEOUT_MS = 30_000;
 
 /** A delivery failure; permanent ones (a rejected recipient, 5xx) are not retried by themselves. */
 export class DeliveryError extends Error {
@@ -54,8 +59,24 @@ async function transport(m: MailSettings) {
     return nodemailer.createTransport({ url: m.smtpUrl, requireTLS, connectionTimeout: SMTP_TIMEOUTS.connection, greetingTimeout: SMTP_TIMEOUTS.greeting, socketTimeout: SMTP_TIMEOUTS.socket, getSocket } as object);
   }
   checkProgram(m.sendmail, 'sendmail (SENDMAIL)'); // again, as it is run: lsm watch runs for days
-  return nodemailer.createTransport({ sendmail: true, path: m.sendmail, newline: 'unix' });
+  const t = nodemailer.createTransport({ sendmail: true, path: m.sendmail, newline: 'unix' });
+  // nodemailer waits for sendmail without a limit: run it in a process group of its own, killed
+  // whole (a script's children too) when it takes longer than SENDMAIL_TIMEOUT_MS
+  const limit = m.sendmailTimeoutMs ?? SENDMAIL_TIMEOUT_MS;
+  (t.transporter as unknown as { _spawn: unknown })._spawn = (cmd: string, args: string[]) => {
+    const child = spawn(cmd, args, { detached: true });
+    const timer = setTimeout(() => {
+      timedOut.add(t);
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { child.kill('SIGKILL'); }
+    }, limit).unref(); // (the child's own handles keep the run waiting for it)
+    child.once('exit', () => clearTimeout(timer)).once('error', () => clearTimeout(timer));
+    return child;
+  };
+  return t;
 }
+
+/** Transports whose sendmail was killed for taking too long. */
+const timedOut = new WeakSet<object>();
 
 /**
  * Mail an alert to `to` (by default every recipient). Resolves with who accepted and who was
@@ -78,6 +99,7 @@ export async function sendAlertMail(alert: Alert, m: MailSettings, to: string[] 
     return { accepted: ((info.accepted ?? []) as (string | { address: string })[]).map(addr), rejected: ((info.rejected ?? []) as (string | { address: string })[]).map(addr) };
   } catch (err) {
     if (err instanceof DeliveryError) throw err;
+    if (timedOut.has(t)) throw new DeliveryError(`ETIMEDOUT: sendmail ${m.sendmail} did not finish within ${(m.sendmailTimeoutMs ?? SENDMAIL_TIMEOUT_MS) / 1000} s (killed)`, false);
     const e = err as { message?: string; code?: string; responseCode?: number; permanent?: boolean; command?: string };
     // nodemailer marks 5xx permanent; 4xx, EDNS and connection errors are worth retrying
     // a server that will not do STARTTLS may be an attacker stripping it: retried, never given up

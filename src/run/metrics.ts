@@ -7,7 +7,7 @@
 import { chmodSync, closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { spoolSummary } from '../alert/index.js';
-import { LsmError } from '../errors.js';
+import { LsmError, reason } from '../errors.js';
 import { readPushState } from '../fleet/push.js';
 import { checkPath, createExclusive } from '../safe-path.js';
 import { journalPath } from '../store/journal-read.js';
@@ -96,7 +96,8 @@ export function writeMetrics(ctx: Context, facts: RunFacts, ok: boolean, now = D
     chmodSync(tmp, 0o644); // node_exporter reads it as its own user, whatever the umask (the unit's is 077)
     renameSync(tmp, file);
   } catch (err) {
-    process.stderr.write(`lsm: cannot write METRICS_FILE ${file}: ${err instanceof LsmError ? err.message : (err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    try { rmSync(tmp, { force: true }); } catch { /* what a full disk left half-written is not left behind */ }
+    process.stderr.write(`lsm: cannot write METRICS_FILE ${file}: ${err instanceof LsmError ? err.message : reason(err)}\n`);
   }
 }
 

@@ -12,7 +12,7 @@ import { writeChecked } from '../safe-path.js';
 import { fileChange, summarize } from './changes.js';
 import { lockRepository } from './lock.js';
 import { crashPoint } from '../testing/crash-point.js';
-import { BASELINE_REF, BRANCH, headCommit, initRepo, linesBlobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
+import { BASELINE_REF, BRANCH, HEAD_TEXT, headCommit, headNotBranch, initRepo, linesBlobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 import { asDamage, damageText, isGitDamage, RepositoryDamaged } from './damage.js';
 import { readTreeCache, writeTreeCache, writeTrees } from './tree.js';
 
@@ -52,17 +52,29 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     const ids = new Map([...snapshot].map(([path, lines]) => [path, linesBlobId(lines)]));
     let changed = [...ids].some(([p, id]) => headFiles.get(p) !== id) || [...headFiles.keys()].some((p) => !ids.has(p));
     const stale = existsSync(join(repo.gitdir, STALE_WORKTREE));
-    if (head && !changed && !stale && damage.length === 0) return null; // the common case: nothing read, nothing written
-    const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveIndexAside, recoverParent, REPAIR_PREFIX }] = await writing();
-    // about to write on top of HEAD: it must read whole (the cache above spared reading its trees)
+    let wrongHead = headNotBranch(repo); // lsm reads the branch itself, but git log and every git tool read HEAD
+    if (head && !changed && !stale && damage.length === 0 && wrongHead === null) return null; // the common case: nothing read, nothing written
+    const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveHeadDirAside, moveIndexAside, recoverParent, REPAIR_PREFIX }] = await writing();
+    // about to write on top of HEAD: it must read whole (the cache above spared reading its trees),
+    // and so must the blobs the diff reads (a damaged one must be repaired, not lose the alert)
+    const oldTexts = new Map<string, string>(); // blob id -> text
     if (head && damage.length === 0 && changed) {
-      try { await treeFiles(repo, head); } catch (err) { damage.push(`HEAD ${head.slice(0, 10)}: ${whatFailed(err, repo)}`); }
+      try {
+        await treeFiles(repo, head);
+        for (const [path, id] of headFiles) if (ids.get(path) !== id) oldTexts.set(id, await readBlobText(repo, id));
+      } catch (err) { damage.push(`HEAD ${head.slice(0, 10)}: ${whatFailed(err, repo)}`); }
     }
     const historyDamaged = damage.length > 0;
     let indexRebuilt = false;
     if (!indexIntact(repo)) {
       damage.push(`the index ${join(repo.gitdir, 'index')} is not a git index (moved to ${moveIndexAside(repo)}; rebuilt from the snapshot)`);
       indexRebuilt = true;
+    }
+    if (wrongHead !== null) {
+      const movedTo = moveHeadDirAside(repo);
+      if (movedTo) wrongHead += ` (a directory, moved to ${movedTo})`;
+      await writeFileAtomic(join(repo.gitdir, 'HEAD'), HEAD_TEXT, repo.gitdir);
+      damage.push(`.git/HEAD ${wrongHead}, not ${JSON.stringify(HEAD_TEXT.trim())}: git's tools did not see lsm's history (set back)`);
     }
     let parent = head;
     if (historyDamaged) {
@@ -91,7 +103,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     for (const path of [...new Set([...headFiles.keys(), ...ids.keys()])].sort()) {
       const before = headFiles.get(path);
       if (before === ids.get(path)) continue;
-      const old = before ? textLines(await readBlobText(repo, before)) : [];
+      const old = before ? textLines(oldTexts.get(before) ?? await readBlobText(repo, before)) : [];
       const fc = fileChange(path, old, snapshot.get(path) ?? []);
       if (fc) files.push(fc);
     }
@@ -161,6 +173,7 @@ function whatFailed(err: unknown, repo: Repo): string {
 function damageKind(first: string): string {
   if (first.startsWith('refs/heads/')) return `refs/heads/${BRANCH} was ${first.includes('is missing') ? 'missing' : 'damaged'}`;
   if (first.startsWith('the index')) return 'the index was not a git index';
+  if (first.startsWith('.git/HEAD')) return '.git/HEAD did not name the branch';
   const m = /(object [0-9a-f]{10})[0-9a-f]* is (corrupt|missing)|pack .* is corrupt/.exec(first);
   return m ? (m[1] ? `${m[1]} was ${m[2]}` : 'a pack was corrupt') : 'HEAD did not read';
 }

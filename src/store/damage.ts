@@ -46,7 +46,7 @@ export function damageText(err: unknown, gitdir?: string): string {
     const oid = /[0-9a-f]{40}/.exec(String(e.data?.what ?? text))?.[0];
     return oid ? `object ${oid} is missing${where(oid)}` : `${e.data?.what ?? 'an object'} is missing`;
   }
-  if (/incorrect header check|invalid (stored block|distance|code)|unexpected end|too far back/i.test(text)) {
+  if (/incorrect header check|invalid (stored block|distance|code)|unexpected end|too far back|buffer error/i.test(text)) {
     const bad = gitdir ? damagedLooseObjects(gitdir)[0] : undefined; // zlib's error names no object: look for it
     return bad ? `object ${bad[0]} is corrupt: it does not inflate (${bad[1]})` : `an object is corrupt (zlib: ${text.split('\n')[0]})`;
   }

@@ -5,7 +5,7 @@
 // still whole (or, with none, a new history whose first commit says where the old one ended).
 import { igit, readRef } from './git.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { damagedLooseObjects, isGitDamage } from './damage.js';
 import { journalBytes, linesBackward, parseRecord } from './journal-read.js';
@@ -138,6 +138,13 @@ export function indexIntact(repo: Repo): boolean {
 /** Move a damaged index aside (rebuilt by the caller from the snapshot); returns where it went. */
 export function moveIndexAside(repo: Repo): string {
   return moveAside(repo, join(repo.gitdir, 'index'), 'index');
+}
+
+/** Move a .git/HEAD that is a directory aside (a file is written in its place); returns where it went. */
+export function moveHeadDirAside(repo: Repo): string | null {
+  const path = join(repo.gitdir, 'HEAD');
+  try { if (!lstatSync(path).isDirectory()) return null; } catch { return null; }
+  return moveAside(repo, path, 'HEAD');
 }
 
 /** Move the journal aside before a repaired history's journal is rebuilt (it knew the old history). */

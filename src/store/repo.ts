@@ -3,7 +3,7 @@
 // atomic-fs.ts) and happens under the repository lock.
 import { igit, readRef } from './git.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LsmError, EXIT, ioError } from '../errors.js';
 import type { Snapshot } from '../types.js';
@@ -25,8 +25,25 @@ export function openRepo(dir: string): Repo {
   return { dir, gitdir, fs: atomicFs(gitdir), cache: {} };
 }
 
+/** A repository whose HEAD was deleted is still one (its objects are there): damage to repair, not a place for a new one. */
 export function repoExists(dir: string): boolean {
-  return existsSync(join(dir, '.git', 'HEAD'));
+  return existsSync(join(dir, '.git', 'HEAD')) || existsSync(join(dir, '.git', 'objects'));
+}
+
+export const HEAD_TEXT = `ref: refs/heads/${BRANCH}\n`;
+
+/** What is wrong with .git/HEAD (detached, emptied, redirected, a symlink), or null when it names the branch. */
+export function headNotBranch(repo: Repo): string | null {
+  let text: string;
+  try {
+    // never follow a link, never wait on a FIFO, never read more than a ref's worth
+    const fd = openSync(join(repo.gitdir, 'HEAD'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const buf = Buffer.alloc(256);
+    try { text = buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, null)); } finally { closeSync(fd); }
+  } catch (err) {
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`;
+  }
+  return text.trim() === HEAD_TEXT.trim() ? null : `read ${JSON.stringify(text.trim().slice(0, 60))}`;
 }
 
 /**

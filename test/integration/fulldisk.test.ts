@@ -54,6 +54,17 @@ describe('a full disk', () => {
     expect(lsm(['-c', '--repo', repo, '--proc', PROCS[1]], env).code).toBe(0);
   });
 
+  it('METRICS_FILE on a full disk: said in words (no space left on device, not ENOSPC), and no half-written temporary left beside it', () => {
+    const small = mount('metrics', 'size=64k');
+    const config = testConfig(join(disks.tmp, 'etc-metrics'), { METRICS_FILE: join(small, 'lsm.prom') });
+    const repo = join(disks.tmp, 'repo-metrics');
+    expect(lsm(['-c', '--repo', repo, '--proc', PROCS[0]], { LSM_CONFIG: config }).code).toBe(0);
+    fill(small);
+    const r = lsm(['-c', '--repo', repo, '--proc', PROCS[1]], { LSM_CONFIG: config });
+    expect(r.stderr.split('\n').filter((l) => l.includes('METRICS_FILE'))).toEqual([`lsm: cannot write METRICS_FILE ${join(small, 'lsm.prom')}: no space left on device`]);
+    expect(sh(['ls', '-A', small]).stdout.split('\n').filter(Boolean).sort()).toEqual(['filler', 'lsm.prom']);
+  });
+
   it('a first scan on a disk that fills at any file: one line, exit 1, and the next run with room commits with git fsck clean', { timeout: 600_000 }, () => {
     const etc = join(disks.tmp, 'etc-first');
     // the spool and event log in the repository (with --repo and none configured): all on the full disk

@@ -2,7 +2,7 @@
 // stand-in that keeps it), in Unix line endings as sendmail reads them, and what a sendmail that
 // is missing or fails says. SMTP (TLS, AUTH, 5xx) needs a network namespace: test/integration/mail.test.ts.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeliveryError, sendAlertMail, type MailSettings } from '../../src/alert/mail.js';
@@ -48,4 +48,22 @@ describe('mail through the local sendmail', () => {
     const failed = await errorOf({ ...m, sendmail: failing });
     expect([(failed as DeliveryError).message, (failed as DeliveryError).permanent]).toEqual(['ESENDMAIL: Sendmail exited with code 69', false]);
   });
+
+  it('a sendmail that hangs is killed, its children too, after the time limit: a transient error that says so (it held the run and the repository lock for good)', async () => {
+    const { dir, m } = setup();
+    const hanging = join(dir, 'hanging');
+    writeFileSync(hanging, `#!/bin/sh
+cat >/dev/null
+sleep 300 &
+echo $! > ${join(dir, 'child.pid')}
+wait
+`, { mode: 0o755 });
+    let err: unknown = null;
+    try { await sendAlertMail(alert, { ...m, sendmail: hanging, sendmailTimeoutMs: 1500 }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect([(err as DeliveryError).message, (err as DeliveryError).permanent]).toEqual([`ETIMEDOUT: sendmail ${hanging} did not finish within 1.5 s (killed)`, false]);
+    const child = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
+    for (let i = 0; i < 50 && existsSync(`/proc/${child}`) && !readFileSync(`/proc/${child}/stat`, 'utf8').includes(') Z '); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(`/proc/${child}`) && !readFileSync(`/proc/${child}/stat`, 'utf8').includes(') Z ')).toBe(false); // its child killed too
+  }, 20_000);
 });

@@ -41,7 +41,7 @@ export function headNotBranch(repo: Repo): string | null {
     const buf = Buffer.alloc(256);
     try { text = buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, null)); } finally { closeSync(fd); }
   } catch (err) {
-    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`;
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
   }
   return text.trim() === HEAD_TEXT.trim() ? null : `read ${JSON.stringify(text.trim().slice(0, 60))}`;
 }

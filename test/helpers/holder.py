@@ -5,7 +5,8 @@
 "v6only": IPV6_V6ONLY (default true)}]}. "tcp4-conn" connects to addr:port from an ephemeral port,
 and accepts the connection when this holder listens there. "later": sockets opened on SIGUSR1.
 Prints 'ready PID' when every socket
-exists, then waits until stdin closes or 300 s pass (bounded), and exits."""
+exists, then waits until stdin closes or 1800 s pass (bounded: every test stops its holders by pid;
+the bound outlives a whole test file on a loaded machine, where 300 s let earlier holders die mid-file), and exits."""
 import json, os, select, signal, socket, sys
 
 spec = json.loads(sys.argv[1])
@@ -82,4 +83,4 @@ open_sockets(spec.get("sockets", []))
 # "later": more sockets, opened at once when the holder gets SIGUSR1 (no process start in between)
 signal.signal(signal.SIGUSR1, lambda *_: open_sockets(spec.get("later", [])))
 print("ready", os.getpid(), flush=True)
-select.select([sys.stdin], [], [], s_max if (s_max := spec.get("hold", 300)) else 300)
+select.select([sys.stdin], [], [], s_max if (s_max := spec.get("hold", 1800)) else 1800)

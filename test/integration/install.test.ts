@@ -324,7 +324,7 @@ describe('the package', () => {
     // sources only where npm install builds from them: the netlink reader's C for node-gyp
     expect(files).toContain('binding.gyp');
     expect(files.filter((f) => /^(src|test|bench)\//.test(f) || f.endsWith('.ts'))).toEqual(['src/collect/netlink/sockdiag.c']);
-  });
+  }, 300_000); // npm pack runs tsc (prepare): 48 s alone at load ~20, past the 60 s default
 
   it('the benchmark needs only the repository\'s own files', () => {
     for (const f of readdirSync(join(ROOT, 'bench')).filter((n) => n.endsWith('.mjs'))) {

@@ -81,6 +81,20 @@ function refFiles(gitdir: string): Map<string, string> | null {
   const out = new Map<string, string>();
   try {
     if (readFileSync(join(gitdir, 'HEAD'), 'utf8').startsWith('ref: refs/heads/.invalid')) return null; // reftable
+    // loose files first, then packed-refs: git pack-refs (gc) writes a ref into packed-refs before it
+    // deletes its loose file, so in this order a ref being packed meanwhile is seen in one or the
+    // other (packed first, a host packed in between was in neither, and left out of every answer)
+    const loose = new Map<string, string>();
+    for (const prefix of [HOST_PREFIX, BASELINE_PREFIX]) {
+      let names: string[] = [];
+      try { names = readdirSync(join(gitdir, prefix)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null; }
+      for (const n of names) {
+        let text: string;
+        try { text = readFileSync(join(gitdir, prefix, n), 'utf8').trim(); } catch { return null; } // a directory (hosts/a/b), gone meanwhile
+        if (!OID.test(text)) { if (n.endsWith('.lock')) continue; return null; }
+        loose.set(prefix + n, text);
+      }
+    }
     let packed = '';
     try { packed = readFileSync(join(gitdir, 'packed-refs'), 'utf8'); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null; }
     for (const l of packed.split('\n')) {
@@ -89,16 +103,7 @@ function refFiles(gitdir: string): Map<string, string> | null {
       if (!OID.test(oid) || !ref) return null;
       if (ref.startsWith(HOST_PREFIX) || ref.startsWith(BASELINE_PREFIX)) out.set(ref, oid);
     }
-    for (const prefix of [HOST_PREFIX, BASELINE_PREFIX]) {
-      let names: string[] = [];
-      try { names = readdirSync(join(gitdir, prefix)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null; }
-      for (const n of names) {
-        let text: string;
-        try { text = readFileSync(join(gitdir, prefix, n), 'utf8').trim(); } catch { return null; } // a directory (hosts/a/b), gone meanwhile
-        if (!OID.test(text)) { if (n.endsWith('.lock')) continue; return null; }
-        out.set(prefix + n, text);
-      }
-    }
+    for (const [ref, oid] of loose) out.set(ref, oid); // a loose ref wins
   } catch {
     return null;
   }

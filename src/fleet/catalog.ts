@@ -17,7 +17,7 @@
 // Times are the server's: a change's 'rt' is when the first push that brought it was recorded
 // (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
 // mirror clone) the commit date stands in.
-import { appendFileSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -81,6 +81,20 @@ function refFiles(gitdir: string): Map<string, string> | null {
   const out = new Map<string, string>();
   try {
     if (readFileSync(join(gitdir, 'HEAD'), 'utf8').startsWith('ref: refs/heads/.invalid')) return null; // reftable
+    // loose files first, then packed-refs: git pack-refs (gc) writes a ref into packed-refs before it
+    // deletes its loose file, so in this order a ref being packed meanwhile is seen in one or the
+    // other (packed first, a host packed in between was in neither, and left out of every answer)
+    const loose = new Map<string, string>();
+    for (const prefix of [HOST_PREFIX, BASELINE_PREFIX]) {
+      let names: string[] = [];
+      try { names = readdirSync(join(gitdir, prefix)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null; }
+      for (const n of names) {
+        let text: string;
+        try { text = readFileSync(join(gitdir, prefix, n), 'utf8').trim(); } catch { return null; } // a directory (hosts/a/b), gone meanwhile
+        if (!OID.test(text)) { if (n.endsWith('.lock')) continue; return null; }
+        loose.set(prefix + n, text);
+      }
+    }
     let packed = '';
     try { packed = readFileSync(join(gitdir, 'packed-refs'), 'utf8'); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null; }
     for (const l of packed.split('\n')) {
@@ -89,16 +103,7 @@ function refFiles(gitdir: string): Map<string, string> | null {
       if (!OID.test(oid) || !ref) return null;
       if (ref.startsWith(HOST_PREFIX) || ref.startsWith(BASELINE_PREFIX)) out.set(ref, oid);
     }
-    for (const prefix of [HOST_PREFIX, BASELINE_PREFIX]) {
-      let names: string[] = [];
-      try { names = readdirSync(join(gitdir, prefix)); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null; }
-      for (const n of names) {
-        let text: string;
-        try { text = readFileSync(join(gitdir, prefix, n), 'utf8').trim(); } catch { return null; } // a directory (hosts/a/b), gone meanwhile
-        if (!OID.test(text)) { if (n.endsWith('.lock')) continue; return null; }
-        out.set(prefix + n, text);
-      }
-    }
+    for (const [ref, oid] of loose) out.set(ref, oid); // a loose ref wins
   } catch {
     return null;
   }
@@ -333,10 +338,21 @@ export function lastSeen(gitdir: string, host: string): number | null {
   try { const t = Number(readFileSync(join(gitdir, 'lsm', 'seen', host), 'utf8')); return Number.isFinite(t) ? t : null; } catch { return null; }
 }
 
-/** The push record, in the order written (a torn last line is skipped); only one host's when named. */
-function pushRecords(gitdir: string, host?: string): PushRecord[] {
-  let text = '';
-  try { text = readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8'); } catch { return []; }
+/** lsm/pushes.jsonl's bytes from `from` to its end as it is now, and that end. */
+function pushText(gitdir: string, from = 0): { text: string; size: number } {
+  let fd: number;
+  try { fd = openSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'r'); } catch { return { text: '', size: 0 }; }
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= from) return { text: '', size };
+    const b = Buffer.alloc(size - from);
+    const n = readSync(fd, b, 0, b.length, from);
+    return { text: b.subarray(0, n).toString('utf8'), size: from + n };
+  } finally { closeSync(fd); }
+}
+
+/** The push record's records in `text`, in the order written (a torn line is skipped); only one host's when named. */
+function parseRecords(text: string, host?: string): PushRecord[] {
   const out: PushRecord[] = [];
   for (const l of text.split('\n')) {
     if (host !== undefined && !l.includes(`"host":${JSON.stringify(host)}`)) continue;
@@ -344,11 +360,45 @@ function pushRecords(gitdir: string, host?: string): PushRecord[] {
   }
   return out;
 }
+const pushRecords = (gitdir: string, host?: string): PushRecord[] => parseRecords(pushText(gitdir).text, host);
 
-function recordsByHost(gitdir: string): Map<string, PushRecord[]> {
+function byHost(records: PushRecord[]): Map<string, PushRecord[]> {
   const by = new Map<string, PushRecord[]>();
-  for (const r of pushRecords(gitdir)) { if (!by.has(r.host)) by.set(r.host, []); by.get(r.host)!.push(r); }
+  for (const r of records) { if (!by.has(r.host)) by.set(r.host, []); by.get(r.host)!.push(r); }
   return by;
+}
+/** Every host's push records, and the size of the push record they were read from (what a shard built from them says it holds). */
+function recordsByHost(gitdir: string): { by: Map<string, PushRecord[]>; size: number } {
+  const { text, size } = pushText(gitdir);
+  return { by: byHost(parseRecords(text)), size };
+}
+
+/**
+ * The hosts recorded in the push record from `from` bytes on (read once for every shard: a shard
+ * built at a larger size asks with its own): `hostsAfter(at)` is who was recorded after `at`
+ * bytes (a record that ends there or before is held), null when that part cannot be told apart
+ * (the record shrank below `at`, or a line after it does not parse): every host of such a shard is unproven.
+ */
+export function pushedSince(gitdir: string, from: number): { size: number; hostsAfter: (at: number) => Set<string> | null } {
+  const { text, size } = pushText(gitdir, from);
+  const ends: [number, string | null][] = []; // each record's end (bytes), its host (null: does not parse)
+  let off = from;
+  for (const l of text.split('\n')) {
+    off += Buffer.byteLength(l) + 1;
+    if (l === '') continue;
+    let host: string | null = null;
+    try { const r = JSON.parse(l) as PushRecord; if (typeof r.host === 'string') host = r.host; } catch { /* torn */ }
+    ends.push([off, host]);
+  }
+  return {
+    size,
+    hostsAfter: (at) => {
+      if (at < from || at > size) return null;
+      const hosts = new Set<string>();
+      for (const [end, host] of ends) if (end > at) { if (host === null) return null; hosts.add(host); }
+      return hosts;
+    },
+  };
 }
 
 const lastPush = (records: PushRecord[] | undefined) => (records?.length ? Math.max(...records.map((r) => r.t)) : null);
@@ -383,19 +433,37 @@ function writeShard(gitdir: string, n: number, buf: Buffer): void {
   const path = shardFile(gitdir, n);
   if (!writesIndex(gitdir)) { builtShards.set(path, buf); return; }
   mkdirSync(shardDir(gitdir), { recursive: true });
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  // not lsm's (a directory, a link): left for a person to look at; reindex removes it
+  if (st && !st.isFile()) throw new LsmError(`lsm/index/shards/${n}.idx is not a file: lsm fleet reindex rebuilds it`, EXIT.FAILURE);
   writeFileSync(`${path}.${process.pid}.tmp`, buf);
   renameSync(`${path}.${process.pid}.tmp`, path);
 }
 
-/** Rebuild shard n from its hosts' own files (each proven against its branch, or rebuilt first). */
+/**
+ * Rebuild shard n from its hosts' own files (each proven against its branch, or rebuilt first),
+ * and from the push record as it is now: a change that a recorded push brought and its host's
+ * files do not stamp yet (a question indexed the tip before the drain recorded its arrival) is
+ * stamped as the drain will stamp it, and the host's files written so.
+ */
 export function rebuildShard(gitdir: string, n: number, refs: FleetRefs): Shard {
+  const { text, size } = pushText(gitdir); // before the hosts' files: what is recorded later, the shard says it has not seen
+  let records: Map<string, PushRecord[]> | undefined;
   const hosts: { h: HostHistory; now: HostNow }[] = [];
   for (const [host, tip] of refs.tips) {
     if (shardOf(host) !== n) continue;
-    const now = hostNow(gitdir, host, tip, refs.baselines.get(host) ?? null);
-    hosts.push({ h: provenPart(gitdir, now, readHostHistory), now });
+    const baseline = refs.baselines.get(host) ?? null;
+    let now = hostNow(gitdir, host, tip, baseline);
+    const h = provenPart(gitdir, now, readHostHistory);
+    if (size > 0 && h.changes.some((c) => c.rt === null)) {
+      const mine = (records ??= byHost(parseRecords(text))).get(host) ?? [];
+      const before = JSON.stringify(h.changes);
+      stampArrivals(h, mine);
+      if (JSON.stringify(h.changes) !== before || now.received !== (lastPush(mine) ?? now.received)) now = writeHostIndex(gitdir, h, lastPush(mine) ?? now.received, baseline);
+    }
+    hosts.push({ h, now });
   }
-  writeShard(gitdir, n, buildShard(hosts));
+  writeShard(gitdir, n, buildShard(hosts, size));
   const shard = openShard(gitdir, n);
   if (!shard) throw new Error(`shard ${n} of the fleet index cannot be rebuilt`);
   return shard;
@@ -483,13 +551,14 @@ export async function reindex(gitdir: string): Promise<number> {
   }
   let names: string[] = [];
   try { names = readdirSync(shardDir(gitdir)); } catch { /* none yet */ }
-  for (const n of names) if (!SHARD_NAME.test(n) || Number(n.slice(0, -4)) >= SHARDS) unlinkSync(join(shardDir(gitdir), n));
-  await eachShardFromGit(gitdir, refs, pushes, (n, hosts) => {
+  // (a shard's path that is not a file, a directory put there, too: the index is derived, and reindex runs as its owner)
+  for (const n of names) if (!SHARD_NAME.test(n) || Number(n.slice(0, -4)) >= SHARDS || !lstatSync(join(shardDir(gitdir), n)).isFile()) rmSync(join(shardDir(gitdir), n), { recursive: true, force: true });
+  await eachShardFromGit(gitdir, refs, pushes.by, (n, hosts) => {
     for (const { h, now } of hosts) {
       const texts = partTexts(h, now);
       for (const part of ['history', 'changes', 'now'] as Part[]) writePart(gitdir, part, h.host, texts[part]);
     }
-    writeShard(gitdir, n, buildShard(hosts));
+    writeShard(gitdir, n, buildShard(hosts, pushes.size));
   });
   return tips.size;
 }
@@ -501,7 +570,7 @@ export async function verifyIndex(gitdir: string): Promise<string[]> {
   const refs = fleetRefs(gitdir);
   const { tips, baselines } = refs;
   const pushes = recordsByHost(gitdir);
-  await eachShardFromGit(gitdir, refs, pushes, (n, hosts) => {
+  await eachShardFromGit(gitdir, refs, pushes.by, (n, hosts) => {
     for (const { h: fresh, now } of hosts) {
       const host = fresh.host, tip = fresh.tip;
       const expected = partTexts(fresh, now);
@@ -518,7 +587,7 @@ export async function verifyIndex(gitdir: string): Promise<string[]> {
         } else problems.push(`hosts/${host}: ${file} differs from a rebuild from the branch`);
       }
     }
-    problems.push(...verifyShard(gitdir, n, hosts));
+    problems.push(...verifyShard(gitdir, n, hosts, pushes.size));
   });
   let indexed: string[] = [];
   try { indexed = readdirSync(partDir(gitdir, 'now')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)); } catch { /* none */ }
@@ -532,12 +601,12 @@ export async function verifyIndex(gitdir: string): Promise<string[]> {
  * at another tip are answered from their own files until it is rebuilt; a missing shard is built by
  * the next question.
  */
-function verifyShard(gitdir: string, n: number, hosts: { h: HostHistory; now: HostNow }[]): string[] {
+function verifyShard(gitdir: string, n: number, hosts: { h: HostHistory; now: HostNow }[], pushes: number): string[] {
   const file = `lsm/index/shards/${n}.idx`;
   const path = shardFile(gitdir, n);
   let bytes: Buffer | undefined = builtShards.get(path);
   try { bytes ??= readFileSync(path); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []; bytes = Buffer.alloc(0); } // unreadable: damaged below
-  const rebuilt = buildShard(hosts);
+  const rebuilt = buildShard(hosts, pushes);
   if (bytes.equals(rebuilt)) return []; // the same bytes: every host agrees (and every checksum holds)
   const shard = openShard(gitdir, n);
   const got = shard && hostParts(shard);
@@ -545,7 +614,10 @@ function verifyShard(gitdir: string, n: number, hosts: { h: HostHistory; now: Ho
   if (!shard || !got) return [`${file} is damaged (its header or a checksum does not hold)`];
   const expected = hostParts(Shard.open(rebuilt)!)!;
   const problems: string[] = [];
+  // hosts pushed since the shard was built: questions answer them from their own files
+  const pushedAfter = pushedSince(gitdir, shard.head.pushes).hostsAfter(shard.head.pushes);
   for (const { now } of hosts) {
+    if (pushedAfter === null || pushedAfter.has(now.host)) continue;
     if (shard.holds(now.host, now.tip, now.baseline) && got.get(now.host) !== expected.get(now.host)) problems.push(`hosts/${now.host}: ${file} differs from a rebuild from the branch`);
   }
   return problems;

@@ -3,7 +3,7 @@
 // refs and its checksums), and a host whose branch moved since its shard was built from the host's
 // own files (catalog.ts); one host's questions read that host's files. Pure data out; the CLI prints.
 import { lineMatcher } from '../store/blame.js';
-import { arrival, currentLines, fleetRefs, hostNow, lastSeen, openShard, provenPart, readHostChanges, readHostHistory, rebuildShard, type FleetChange, type FleetRefs, type HostHistory, type HostNow } from './catalog.js';
+import { arrival, currentLines, fleetRefs, hostNow, lastSeen, openShard, provenPart, pushedSince, readHostChanges, readHostHistory, rebuildShard, type FleetChange, type FleetRefs, type HostHistory, type HostNow } from './catalog.js';
 import { OVERLAY_MAX, SHARDS, Shard, shardOf, summaryOf, type HostSummary, type Interval } from './shards.js';
 
 const byName = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -36,11 +36,17 @@ function fleetView(gitdir: string): View {
   for (const host of refs.tips.keys()) groups[shardOf(host)].push(host);
   const view: View = { gitdir, refs, parts: [], moved: [] };
   const at = (h: string): [string, string | null] => [refs.tips.get(h)!, refs.baselines.get(h) ?? null];
+  const shards = groups.map((hosts, n) => (hosts.length ? openShard(gitdir, n) : null));
+  // the hosts pushed since each shard was built (by the size of the push record it was built with): the record read once, from the oldest
+  const from = Math.min(...shards.map((s) => s?.head.pushes ?? Infinity));
+  const pushed = Number.isFinite(from) ? pushedSince(gitdir, from) : null;
   groups.forEach((hosts, n) => {
     if (!hosts.length) return;
-    let shard = openShard(gitdir, n);
-    let moved = shard ? hosts.filter((h) => !shard!.holds(h, ...at(h))) : hosts;
-    if (!shard || moved.length > OVERLAY_MAX) { shard = rebuildShard(gitdir, n, refs); moved = []; }
+    let shard = shards[n];
+    // a host is answered from its shard only when the shard holds its tip, its baseline and every push recorded of it
+    const after = shard && pushed!.hostsAfter(shard.head.pushes);
+    let moved = shard && after ? hosts.filter((h) => !shard!.holds(h, ...at(h)) || after.has(h)) : hosts;
+    if (!shard || !after || moved.length > OVERLAY_MAX) { shard = rebuildShard(gitdir, n, refs); moved = []; }
     view.parts.push({ n, shard, fresh: new Set(hosts.filter((h) => !moved.includes(h))) });
     for (const h of moved) view.moved.push(hostNow(gitdir, h, ...at(h)));
   });

@@ -43,7 +43,9 @@ export type Posting = [string, number, Interval[]];
 export type TimelineRow = [number, string, number, string, number, string, number, number, number | null];
 
 type Section = [number, number, string]; // offset, length, checksum
-interface Head { v: 1; hosts: Record<string, [string, string | null]>; summary: Section; keys: Section; postings: Section[]; changes: [number, number, string, number][] }
+// pushes: the size of lsm/pushes.jsonl the shard was built with: a push recorded after it (the drain
+// records the server's arrival after the ref moved) changes its host's answers without moving its tip
+interface Head { v: 2; pushes: number; hosts: Record<string, [string, string | null]>; summary: Section; keys: Section; postings: Section[]; changes: [number, number, string, number][] }
 
 const BLOCK = 512; // changes a block
 const CHUNK = 32768; // postings' bytes a checksum
@@ -63,8 +65,8 @@ export function summaryOf(now: HostNow): HostSummary {
   return { ...rest, sockets };
 }
 
-/** A shard's file, from its hosts' histories and 'now's: the same input gives the same bytes (verify compares them). */
-export function buildShard(hosts: { h: HostHistory; now: HostNow }[]): Buffer {
+/** A shard's file, from its hosts' histories and 'now's, stamped from the push record up to `pushes` bytes: the same input gives the same bytes (verify compares them). */
+export function buildShard(hosts: { h: HostHistory; now: HostNow }[], pushes: number): Buffer {
   const sorted = [...hosts].sort((a, b) => byName(a.h.host, b.h.host));
   const postings = new Map<string, Posting[]>();
   const timeline: TimelineRow[] = [];
@@ -101,7 +103,7 @@ export function buildShard(hosts: { h: HostHistory; now: HostNow }[]): Buffer {
     const [o, l, s] = put(Buffer.from(JSON.stringify(timeline.slice(i, i + BLOCK))));
     changes.push([o, l, s, timeline[i][0]]);
   }
-  const head: Head = { v: 1, hosts: Object.fromEntries(sorted.map(({ now }) => [now.host, [now.tip, now.baseline]])), summary, keys, postings: postingChunks, changes };
+  const head: Head = { v: 2, pushes, hosts: Object.fromEntries(sorted.map(({ now }) => [now.host, [now.tip, now.baseline]])), summary, keys, postings: postingChunks, changes };
   const headText = JSON.stringify(head);
   return Buffer.concat([Buffer.from(`${sum(headText)} ${headText}\n`), ...parts]);
 }
@@ -140,7 +142,7 @@ export class Shard {
     if (sp < 0 || sum(line.slice(sp + 1)) !== line.slice(0, sp)) return null;
     try {
       const head = JSON.parse(line.slice(sp + 1)) as Head;
-      return head.v === 1 ? new Shard(head, read, nl + 1) : null;
+      return head.v === 2 && Number.isSafeInteger(head.pushes) && head.pushes >= 0 ? new Shard(head, read, nl + 1) : null;
     } catch { return null; }
   }
 

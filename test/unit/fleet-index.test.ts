@@ -1,9 +1,9 @@
 // The fleet index against real git: branches written with git fast-import, the index built
 // incrementally (as the post-receive hook does) and from scratch, and the questions it answers.
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fleetRefs, readHostChanges, readHostHistory, readHostNow, recordPush, reindex, updateHostIndex, verifyIndex } from '../../src/fleet/catalog.js';
@@ -155,5 +155,28 @@ describe('fleet index', () => {
     // a ref the files cannot say plainly (a directory where a host's file would be): git answers (and 'e/x' is no host id)
     execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/hosts/e/x', 'refs/heads/hosts/a']);
     expect(fleetRefs(gitdir)).toEqual(viaGit());
+  });
+  // git pack-refs (the drain's gc --auto, or a person's gc) writes packed-refs, then deletes the
+  // loose files: a question reading the refs meanwhile must still see every host. Made certain with
+  // packed-refs as a pipe: the packing process hands the reader the packed-refs it had before, and
+  // deletes the loose ref, exactly when the reader opens packed-refs
+  it('a host being packed (git pack-refs) while the refs are read is still a host', () => {
+    const gitdir = mkdtempSync(join(tmpdir(), 'lsm-fleet-refs-'));
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const line = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
+    for (const h of ['a', 'b']) writeHistory(gitdir, h, [{ t: 0, tcp: [line] }]);
+    execFileSync('git', ['--git-dir', gitdir, 'pack-refs', '--all']);
+    writeHistory(gitdir, 'c', [{ t: 0, tcp: [line] }]); // loose only: the one being packed
+    const before = readFileSync(join(gitdir, 'packed-refs'), 'utf8');
+    const tips = new Map(['a', 'b', 'c'].map((h) => [h, tip(gitdir, h)]));
+    rmSync(join(gitdir, 'packed-refs'));
+    execFileSync('mkfifo', [join(gitdir, 'packed-refs')]);
+    // (the pipe opened for writing waits for the reader; then the old text, the loose ref deleted, closed)
+    const packer = spawn('sh', ['-c', 'exec 3>"$1/packed-refs"; printf %s "$2" >&3; rm "$1/refs/heads/hosts/c"; exec 3>&-', 'sh', gitdir, before], { stdio: 'ignore' });
+    try {
+      expect(fleetRefs(gitdir).tips).toEqual(tips);
+    } finally {
+      packer.kill();
+    }
   });
 });

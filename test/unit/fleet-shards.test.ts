@@ -4,14 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error: a plain .mjs of the bench, untyped
 import { generateFleet } from '../../bench/fleet-gen.mjs';
-import { fleetRefs, openShard, reindex, verifyIndex } from '../../src/fleet/catalog.js';
+import { fleetRefs, openShard, rebuildShard, recordPush, reindex, updateHostIndex, verifyIndex } from '../../src/fleet/catalog.js';
 import { fleetBlame, fleetLog, fleetNow, fleetStatus, fleetWhere } from '../../src/fleet/questions.js';
 import { OVERLAY_MAX, shardOf } from '../../src/fleet/shards.js';
+import { LsmError } from '../../src/errors.js';
 
 const HOSTS = 24;
 const CHANGES = 20;
@@ -136,5 +137,68 @@ describe('fleet index shards', { timeout: 300_000 }, () => {
     expect(await verifyIndex(gitdir)).toEqual(expect.arrayContaining([expect.stringMatching(/^hosts\/host-\d+: lsm\/index\/shards\/\d+\.idx differs from a rebuild from the branch$/)]));
     await reindex(gitdir);
     expect(readFileSync(path, 'latin1')).toBe(good);
+  });
+  // the drain records a push's arrival after git moved the ref: a question between the two indexes
+  // the new tip without it (the commit's own date), and a shard built then holds the host at that
+  // very tip and baseline; the arrival recorded later must still reach every answer
+  it('a push recorded after its shard was built: the host is answered from its own files (or the shard rebuilt), with the arrival time', async () => {
+    const gitdir = await fleet();
+    const [[host, old]] = tips(gitdir);
+    const committed = NOW - 86_400_000 * 30; // the host's clock: a month behind
+    commitOn(gitdir, host, '0.0.0.0:5556  late  root  /tmp/late', committed / 1000);
+    const tip = fleetRefs(gitdir).tips.get(host)!;
+    // a question before the drain: the host answered at its commit's date, and its shard rebuilt at that tip
+    expect(fleetWhere(gitdir, '5556').map((h) => h.since)).toEqual([new Date(committed).toISOString()]);
+    rebuildShard(gitdir, shardOf(host), fleetRefs(gitdir));
+    expect(openShard(gitdir, shardOf(host))!.holds(host, tip, null)).toBe(true);
+    const arrived = NOW + 5000;
+    const expectArrival = async () => {
+      expect(fleetWhere(gitdir, '5556')).toEqual([expect.objectContaining({ host, commit: tip, since: new Date(arrived).toISOString() })]);
+      expect(fleetLog(gitdir, { since: arrived }).filter((e) => e.commit === tip).map((e) => [e.host, e.time, e.received])).toEqual([[host, new Date(arrived).toISOString(), true]]);
+      expect(fleetStatus(gitdir, 1e12, NOW).find((s) => s.host === host)).toMatchObject({ lastPush: new Date(arrived).toISOString(), lastChange: new Date(arrived).toISOString() });
+      expect(fleetBlame(gitdir, '5556')[0].intervals).toEqual([expect.objectContaining({ from: new Date(arrived).toISOString(), fromCommit: tip })]);
+      expect(await verifyIndex(gitdir)).toEqual([]);
+    };
+    // the push recorded, the drain not yet through: a shard rebuilt now stamps it as the drain will
+    recordPush(gitdir, { t: arrived, host, old, new: tip, user: 'u' });
+    rebuildShard(gitdir, shardOf(host), fleetRefs(gitdir));
+    await expectArrival();
+    // and a shard built before the record, then the drain's own update: the shard no longer answers for the host
+    commitOn(gitdir, host, '0.0.0.0:5557  later  root  /tmp/later', committed / 1000 + 60);
+    const tip2 = fleetRefs(gitdir).tips.get(host)!;
+    const shardBefore = rebuildShard(gitdir, shardOf(host), fleetRefs(gitdir));
+    expect(shardBefore.holds(host, tip2, null)).toBe(true);
+    const arrived2 = arrived + 5000;
+    recordPush(gitdir, { t: arrived2, host, old: tip, new: tip2, user: 'u' });
+    updateHostIndex(gitdir, host, tip2, arrived2, null);
+    const shardBytes = readFileSync(shardPath(gitdir, host));
+    expect(fleetWhere(gitdir, '5557')).toEqual([expect.objectContaining({ host, commit: tip2, since: new Date(arrived2).toISOString() })]);
+    expect(fleetStatus(gitdir, 1e12, NOW).find((s) => s.host === host)).toMatchObject({ lastPush: new Date(arrived2).toISOString() });
+    expect(readFileSync(shardPath(gitdir, host))).toEqual(shardBytes); // one host: from its files, the shard kept
+    expect(await verifyIndex(gitdir)).toEqual([]);
+    // a push record that shrank (rewritten by hand): no shard built from the old one answers
+    writeFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), '');
+    expect(statSync(join(gitdir, 'lsm', 'pushes.jsonl')).size).toBe(0);
+    expect(fleetWhere(gitdir, '5557').map((h) => h.since)).toEqual([new Date(arrived2).toISOString()]); // its files keep what the drain stamped
+    expect(openShard(gitdir, shardOf(host))!.head.pushes).toBe(0);
+  });
+
+  it('a shard path that is a directory: a question says so in one line (never a stack), and reindex puts the shard back', async () => {
+    const gitdir = await fleet();
+    const host = tips(gitdir)[0][0];
+    const path = shardPath(gitdir, host);
+    const right = fleetWhere(gitdir, '4444');
+    rmSync(path);
+    mkdirSync(path);
+    writeFileSync(join(path, 'x'), 'x');
+    let err: unknown = null;
+    try { fleetWhere(gitdir, '4444'); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(LsmError);
+    expect((err as Error).message).toBe(`lsm/index/shards/${shardOf(host)}.idx is not a file: lsm fleet reindex rebuilds it`);
+    expect((err as Error).message).not.toContain('\n');
+    await reindex(gitdir);
+    expect(statSync(path).isFile()).toBe(true);
+    expect(fleetWhere(gitdir, '4444')).toEqual(right);
+    expect(await verifyIndex(gitdir)).toEqual([]);
   });
 });

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { writeFleetWeb } from '../../src/fleet/web/generate.js';
 import { bucketOfKey, WHERE_BUCKETS } from '../../src/fleet/web/where.js';
 import { fleetWhere } from '../../src/fleet/questions.js';
-import { readHostNow } from '../../src/fleet/catalog.js';
+import { fleetRefs, readHostNow, rebuildShard, recordPush, updateHostIndex } from '../../src/fleet/catalog.js';
+import { shardOf } from '../../src/fleet/shards.js';
 
 const FILES = ['host/udp', 'host/raw', 'host/packet', 'host/unix'];
 /** One snapshot commit of HOST (fast-import), its tcp lines given; continues the branch when it exists. */
@@ -137,5 +138,20 @@ describe('fleet web view files', () => {
     symlinkSync(elsewhere, join(linked, 'lsm', 'web'));
     await writeFleetWeb(linked, ['web-1'], { silentAfterMs: 60_000 });
     expect(readdirSync(elsewhere)).toEqual([]);
+  });
+  it("a push recorded after the host's shard was built: the where data has the arrival, as the CLI", async () => {
+    const gitdir = fleet();
+    const old = fleetRefs(gitdir).tips.get('web-1')!;
+    commit(gitdir, 'web-1', 120, [SSHD, NC, '0.0.0.0:5556  late  root  /tmp/late']);
+    const tip = fleetRefs(gitdir).tips.get('web-1')!;
+    // a question before the drain records the push: the shard holds web-1 at this tip, with the commit's date
+    rebuildShard(gitdir, shardOf('web-1'), fleetRefs(gitdir));
+    const arrived = Date.parse('2027-01-01T00:00:00Z');
+    recordPush(gitdir, { t: arrived, host: 'web-1', old, new: tip, user: 'u' });
+    updateHostIndex(gitdir, 'web-1', tip, arrived, null); // the drain
+    await writeFleetWeb(gitdir, ['web-1'], { silentAfterMs: 60_000 });
+    const web = join(gitdir, 'lsm', 'web');
+    expect(whereFiles(web)).toEqual(cliWhere(gitdir));
+    expect(whereFiles(web).filter((l) => l.includes(':5556'))).toEqual([`web-1|host/tcp|0.0.0.0:5556  late  root  /tmp/late|${new Date(arrived).toISOString()}`]);
   });
 });

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../../store/atomic-fs.js';
 import { unifiedDiff } from '../../store/history.js';
-import { fleetRefs, hostNow, openShard, type HostNow } from '../catalog.js';
+import { fleetRefs, hostNow, openShard, pushedSince, type HostNow } from '../catalog.js';
 import { pushedChange } from '../commit-read.js';
 import { baselineOfRef, baselineRef, hostIdProblem } from '../names.js';
 import { gitOut } from '../git-run.js';
@@ -100,7 +100,9 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
       }
       for (const [n, list] of byShard) {
         const shard = openShard(gitdir, n);
-        const held = new Set(list.filter((h) => shard?.holds(h, byHost.get(h)!.tip, baselineOf(h))));
+        // (and no push of the host recorded since the shard was built: its arrival changes the lines' since)
+        const after = shard && pushedSince(gitdir, shard.head.pushes).hostsAfter(shard.head.pushes);
+        const held = new Set(list.filter((h) => after && !after.has(h) && shard!.holds(h, byHost.get(h)!.tip, baselineOf(h))));
         const postings = held.size ? shard!.postings('') : null;
         if (postings) {
           const placed = new Map<string, [number, string, [string, number]][]>();

@@ -102,7 +102,7 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
         const shard = openShard(gitdir, n);
         // (and no push of the host recorded since the shard was built: its arrival changes the lines' since)
         const after = shard && pushedSince(gitdir, shard.head.pushes).hostsAfter(shard.head.pushes);
-        const held = new Set(list.filter((h) => after && !after.has(h) && shard!.holds(h, byHost.get(h)!.tip, baselineOf(h))));
+        const held = new Set(list.filter((h) => after && !after.has(h) && shard.holds(h, byHost.get(h)!.tip, baselineOf(h))));
         const postings = held.size ? shard!.postings('') : null;
         if (postings) {
           const placed = new Map<string, [number, string, [string, number]][]>();

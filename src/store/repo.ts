@@ -66,7 +66,7 @@ function readBounded(path: string, max: number): string | null {
   } finally { closeSync(fd); }
 }
 
-const PACKED_REF = /^[0-9a-f]{40} refs\/(?!.*(?:\.\.|\/\/|\/\.|@\{|\.lock$|\.$|\/$))[A-Za-z0-9._\/-]+$/;
+const PACKED_REF = /^[0-9a-f]{40} refs\/(?!.*(?:\.\.|\/\/|\/\.|@\{|\.lock$|\.$|\/$))[A-Za-z0-9._/-]+$/;
 const PACKED_PEEL = /^\^[0-9a-f]{40}$/;
 
 /** A packed-refs text with only the lines git reads (header, refs, peeled ids after a ref), and its first other line (-1: none). */

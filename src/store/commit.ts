@@ -12,7 +12,7 @@ import { writeChecked } from '../safe-path.js';
 import { fileChange, summarize } from './changes.js';
 import { lockRepository } from './lock.js';
 import { crashPoint } from '../testing/crash-point.js';
-import { BASELINE_REF, BRANCH, HEAD_TEXT, headCommit, headNotBranch, initRepo, linesBlobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
+import { BASELINE_REF, BRANCH, HEAD_TEXT, headCommit, headNotBranch, initRepo, refsFilesDamage, repairRefsFiles, linesBlobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 import { asDamage, damageText, isGitDamage, RepositoryDamaged } from './damage.js';
 import { readTreeCache, writeTreeCache, writeTrees } from './tree.js';
 
@@ -53,7 +53,8 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     let changed = [...ids].some(([p, id]) => headFiles.get(p) !== id) || [...headFiles.keys()].some((p) => !ids.has(p));
     const stale = existsSync(join(repo.gitdir, STALE_WORKTREE));
     let wrongHead = headNotBranch(repo); // lsm reads the branch itself, but git log and every git tool read HEAD
-    if (head && !changed && !stale && damage.length === 0 && wrongHead === null) return null; // the common case: nothing read, nothing written
+    const refsFiles = refsFilesDamage(repo); // git log fails fatally on a line it refuses there; lsm reads around it
+    if (head && !changed && !stale && damage.length === 0 && wrongHead === null && refsFiles === null) return null; // the common case: nothing read, nothing written
     const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveHeadDirAside, moveIndexAside, recoverParent, REPAIR_PREFIX }] = await writing();
     // about to write on top of HEAD: it must read whole (the cache above spared reading its trees),
     // and so must the blobs the diff reads (a damaged one must be repaired, not lose the alert)
@@ -76,6 +77,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
       await writeFileAtomic(join(repo.gitdir, 'HEAD'), HEAD_TEXT, repo.gitdir);
       damage.push(`.git/HEAD ${wrongHead}, not ${JSON.stringify(HEAD_TEXT.trim())}: git's tools did not see lsm's history (set back)`);
     }
+    if (refsFiles) damage.push(...await repairRefsFiles(repo, refsFiles));
     let parent = head;
     if (historyDamaged) {
       const moved = moveDamagedObjects(repo);
@@ -174,6 +176,7 @@ function damageKind(first: string): string {
   if (first.startsWith('refs/heads/')) return `refs/heads/${BRANCH} was ${first.includes('is missing') ? 'missing' : 'damaged'}`;
   if (first.startsWith('the index')) return 'the index was not a git index';
   if (first.startsWith('.git/HEAD')) return '.git/HEAD did not name the branch';
+  if (first.startsWith('.git/packed-refs') || first.startsWith('.git/config')) return `${first.split(' ')[0]} had a line git refuses`;
   const m = /(object [0-9a-f]{10})[0-9a-f]* is (corrupt|missing)|pack .* is corrupt/.exec(first);
   return m ? (m[1] ? `${m[1]} was ${m[2]}` : 'a pack was corrupt') : 'HEAD did not read';
 }

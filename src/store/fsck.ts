@@ -9,7 +9,7 @@ import { damagedLooseObjects, damageText, isGitDamage } from './damage.js';
 import { verifyJournal } from './journal.js';
 import { findGit } from './pack.js';
 import { ALERTED_REF, earlierRunTraces, indexIntact } from './recover.js';
-import { BASELINE_REF, BRANCH, HEAD_TEXT, headCommit, headNotBranch, type Repo } from './repo.js';
+import { BASELINE_REF, BRANCH, HEAD_TEXT, headCommit, headNotBranch, refsFilesDamage, type Repo } from './repo.js';
 
 export interface RepositoryCheck {
   damage: string[]; // the repository is damaged (exit 65)
@@ -33,6 +33,9 @@ export async function checkRepository(repo: Repo): Promise<RepositoryCheck> {
   }
   const wrongHead = headNotBranch(repo);
   if (wrongHead !== null) damage.push(`.git/HEAD ${wrongHead}, not ${JSON.stringify(HEAD_TEXT.trim())}: git's tools do not see lsm's history (the next lsm -c sets it back)`);
+  const refsFiles = refsFilesDamage(repo);
+  if (refsFiles?.packedRefs) damage.push(`.git/packed-refs ${refsFiles.packedRefs}: git log and git fsck fail on it (the next lsm -c rewrites it with its valid lines)`);
+  if (refsFiles?.config) damage.push(`.git/config ${refsFiles.config}: git log and git fsck fail on it (the next lsm -c sets it back)`);
   if (!indexIntact(repo)) damage.push(`the index ${join(repo.gitdir, 'index')} is not a git index (the next commit rebuilds it; git read-tree HEAD does now)`);
   for (const [oid, path] of damagedLooseObjects(repo.gitdir)) damage.push(`object ${oid} is corrupt: its content does not match its id (${path})`);
   let head: string | null = null;

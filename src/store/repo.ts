@@ -7,7 +7,7 @@ import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { join } from 'node:path';
 import { LsmError, EXIT, ioError } from '../errors.js';
 import type { Snapshot } from '../types.js';
-import { atomicFs } from './atomic-fs.js';
+import { atomicFs, writeFileAtomic } from './atomic-fs.js';
 import { crashPoint } from '../testing/crash-point.js';
 
 export const BRANCH = 'main';
@@ -44,6 +44,84 @@ export function headNotBranch(repo: Repo): string | null {
     return `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
   }
   return text.trim() === HEAD_TEXT.trim() ? null : `read ${JSON.stringify(text.trim().slice(0, 60))}`;
+}
+
+/** .git/config as lsm's init writes it: a damaged one is set back to this (nothing a user planted is kept). */
+export const CONFIG_TEXT = '[core]\n\tautocrlf = false\n\trepositoryformatversion = 0\n\tfilemode = false\n\tbare = false\n\tlogallrefupdates = true\n\tsymlinks = false\n\tignorecase = true\n';
+
+/** At most `max` bytes of a file of .git: never follow a link, never wait on a FIFO; null when absent. */
+function readBounded(path: string, max: number): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const buf = Buffer.alloc(max);
+    let n = 0;
+    for (let r = 1; r > 0 && n < max; n += r) r = readSync(fd, buf, n, max - n, null);
+    return buf.toString('utf8', 0, n);
+  } finally { closeSync(fd); }
+}
+
+const PACKED_REF = /^[0-9a-f]{40} refs\/(?!.*(?:\.\.|\/\/|\/\.|@\{|\.lock$|\.$|\/$))[A-Za-z0-9._/-]+$/;
+const PACKED_PEEL = /^\^[0-9a-f]{40}$/;
+
+/** A packed-refs text with only the lines git reads (header, refs, peeled ids after a ref), and its first other line (-1: none). */
+export function packedRefsKept(text: string): { kept: string; firstBad: number } {
+  const kept: string[] = [];
+  let firstBad = -1;
+  let last = '';
+  for (const [i, line] of textLines(text).entries()) {
+    const ok = (i === 0 && line.startsWith('# pack-refs with:')) || PACKED_REF.test(line) || (PACKED_PEEL.test(line) && PACKED_REF.test(last));
+    if (ok) kept.push(line); else if (firstBad < 0) firstBad = i;
+    last = ok ? line : '';
+  }
+  return { kept: kept.map((l) => `${l}\n`).join(''), firstBad };
+}
+
+// a line git's config parser takes: blank or comment, [section] or [section "sub"], key or key = value (quotes closed)
+const CONFIG_LINE = /^[ \t\r]*(?:[#;].*|\[[A-Za-z0-9.-]+(?:[ \t]+"(?:[^"\\\n]|\\.)*")?\][ \t]*(?:[#;].*)?|[A-Za-z][A-Za-z0-9-]*[ \t]*(?:=(?:[^"\\]|\\.|"(?:[^"\\]|\\.)*")*)?)?$/;
+
+/**
+ * What git would refuse in .git/packed-refs or .git/config (git log and git fsck fail fatally on it
+ * while lsm, reading them itself, saw nothing): one message per file, at most 1 MiB read of each.
+ */
+export function refsFilesDamage(repo: Repo): { packedRefs: string | null; config: string | null } | null {
+  const problem = (name: string, check: (text: string) => string | null): string | null => {
+    try {
+      const text = readBounded(join(repo.gitdir, name), 1 << 20);
+      if (text === null) return name === 'config' ? 'is missing' : null;
+      if (text.length >= (1 << 20) - 4) return 'is larger than 1 MiB';
+      return check(text);
+    } catch (err) {
+      return `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+    }
+  };
+  const badLine = (text: string, i: number): string | null =>
+    i < 0 ? null : `line ${i + 1} ${JSON.stringify(text.split('\n')[i].slice(0, 60))} is not one git reads`;
+  const found = {
+    packedRefs: problem('packed-refs', (text) => badLine(text, packedRefsKept(text).firstBad)),
+    config: problem('config', (text) => badLine(text, textLines(text).findIndex((l) => !CONFIG_LINE.test(l)))),
+  };
+  return found.packedRefs === null && found.config === null ? null : found;
+}
+
+/** Set .git/packed-refs and .git/config back to what git reads (packed-refs keeps its valid lines); returns what each got. */
+export async function repairRefsFiles(repo: Repo, found: { packedRefs: string | null; config: string | null }): Promise<string[]> {
+  const done: string[] = [];
+  if (found.packedRefs !== null) {
+    const { kept } = packedRefsKept(readBounded(join(repo.gitdir, 'packed-refs'), 1 << 20) ?? '');
+    await writeFileAtomic(join(repo.gitdir, 'packed-refs'), kept, repo.gitdir);
+    done.push(`.git/packed-refs ${found.packedRefs}: git log and git fsck failed on it (rewritten with its ${kept.split('\n').length - 1} valid lines)`);
+  }
+  if (found.config !== null) {
+    await writeFileAtomic(join(repo.gitdir, 'config'), CONFIG_TEXT, repo.gitdir);
+    done.push(`.git/config ${found.config}: git log and git fsck failed on it (set back to lsm's own)`);
+  }
+  return done;
 }
 
 /**

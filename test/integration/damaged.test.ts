@@ -32,6 +32,10 @@ const damages: { name: string; damage: (repo: string) => void; says: RegExp; fsc
   { name: 'HEAD detached (git checkout --detach HEAD~1)', damage: (repo) => git(repo, 'checkout', '-q', '--detach', 'HEAD~1'), says: /\.git\/HEAD read "[0-9a-f]{40}"/, fsckAfter: 0 },
   { name: 'HEAD deleted', damage: (repo) => rmSync(join(repo, '.git', 'HEAD')), says: /\.git\/HEAD cannot be read \(ENOENT\)/, fsckAfter: 0 },
   { name: 'HEAD made a directory', damage: (repo) => { rmSync(join(repo, '.git', 'HEAD')); mkdirSync(join(repo, '.git', 'HEAD')); }, says: /\.git\/HEAD cannot be read \(EISDIR\) \(a directory, moved to \S+\)/, fsckAfter: 0 },
+  // a line git refuses in packed-refs or config: git log and git fsck fail fatally while lsm, reading around it, said nothing
+  { name: 'a garbage line in packed-refs (after git pack-refs)', damage: (repo) => { git(repo, 'pack-refs', '--all'); writeFileSync(join(repo, '.git', 'packed-refs'), 'garbage\n', { flag: 'a' }); }, says: /\.git\/packed-refs line \d+ "garbage" is not one git reads/, fsckAfter: 0 },
+  { name: 'a packed ref with a name git refuses', damage: (repo) => writeFileSync(join(repo, '.git', 'packed-refs'), `${git(repo, 'rev-parse', 'HEAD').trim()} refs/heads/a..b\n`, { flag: 'a' }), says: /\.git\/packed-refs line 1 "[0-9a-f]{40} refs\/heads\/a\.\.b" is not one git reads/, fsckAfter: 0 },
+  { name: 'a garbage line in config (with a planted alias kept out)', damage: (repo) => writeFileSync(join(repo, '.git', 'config'), '[core]\n\tpager = touch /tmp/lsm-planted\ngarbage [ line\n', { flag: 'a' }), says: /\.git\/config line \d+ "garbage \[ line" is not one git reads/, fsckAfter: 0 },
   { name: 'the commit object truncated', damage: (repo) => truncateObject(loose(repo, git(repo, 'rev-parse', 'HEAD').trim())), says: /object [0-9a-f]{40} is corrupt/, fsckAfter: 0 },
   {
     name: 'a pack corrupted after git gc',
@@ -127,6 +131,8 @@ describe('a damaged repository', { timeout: 180_000 }, () => {
       if (d.fsckAfter === 0) {
         execFileSync('git', ['-C', repo, 'fsck', '--strict', '--no-dangling']); // throws on any error
         expect(git(repo, 'status', '--porcelain')).toBe('');
+        git(repo, 'log', '-p', '-1'); // throws on a packed-refs or config line git refuses
+        expect(git(repo, 'config', '--local', '--list')).not.toContain('pager');
         expect(await lsm('verify')).toMatchObject({ code: 0, stderr: '' });
       }
 

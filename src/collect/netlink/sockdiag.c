@@ -85,6 +85,32 @@ static int open_in_namespace(const char *ns_file, double want_inode, int protoco
   return fd;
 }
 
+/* A socket for dumps (query, digest): a dump never waits on a peer; its receive is bounded anyway. */
+static int open_dump_socket(const char *ns_file, double want_inode, int protocol) {
+  int fd = open_in_namespace(ns_file, want_inode, protocol);
+  if (fd >= 0) {
+    struct timeval timeout = { .tv_sec = 10 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  return fd;
+}
+
+/* The nsFile argument: a path (copied into path) or anything else for this thread's own namespace.
+ * false, with a TypeError thrown, for a path that does not fit. */
+static bool ns_file_arg(napi_env env, napi_value v, char *path, size_t size, const char **ns_file) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  *ns_file = NULL;
+  if (t != napi_string) return true;
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, path, size, &len) != napi_ok || len >= size - 1) {
+    napi_throw_type_error(env, NULL, "nsFile: a path of less than 4095 bytes");
+    return false;
+  }
+  *ns_file = path;
+  return true;
+}
+
 typedef struct { char *data; size_t len, cap; } bytes;
 
 static int append(bytes *b, const void *p, size_t n) {
@@ -165,16 +191,7 @@ static napi_value query(napi_env env, napi_callback_info info) {
   }
   char path[4096];
   const char *ns_file = NULL;
-  napi_valuetype t;
-  napi_typeof(env, argv[0], &t);
-  if (t == napi_string) {
-    size_t len;
-    if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1) {
-      napi_throw_type_error(env, NULL, "nsFile: a path of less than 4095 bytes");
-      return NULL;
-    }
-    ns_file = path;
-  }
+  if (!ns_file_arg(env, argv[0], path, sizeof path, &ns_file)) return NULL;
   double inode = 0;
   int32_t protocol = 0;
   uint32_t count = 0;
@@ -185,10 +202,8 @@ static napi_value query(napi_env env, napi_callback_info info) {
   if (!is_array) { napi_throw_type_error(env, NULL, "requests: an array of Buffers"); return NULL; }
   napi_get_array_length(env, argv[3], &count);
 
-  int fd = open_in_namespace(ns_file, inode, protocol);
+  int fd = open_dump_socket(ns_file, inode, protocol);
   if (fd < 0) return throw_errno(env, ns_file ? ns_file : "netlink", -fd);
-  struct timeval timeout = { .tv_sec = 10 }; // a dump never waits on a peer; bound it anyway
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   char *buf = malloc(RECV_SIZE);
   if (!buf) { close(fd); return throw_errno(env, "netlink", ENOMEM); }
 
@@ -600,16 +615,7 @@ static napi_value digest(napi_env env, napi_callback_info info) {
   }
   char path[4096];
   const char *ns_file = NULL;
-  napi_valuetype t;
-  napi_typeof(env, argv[0], &t);
-  if (t == napi_string) {
-    size_t len;
-    if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1) {
-      napi_throw_type_error(env, NULL, "nsFile: a path of less than 4095 bytes");
-      return NULL;
-    }
-    ns_file = path;
-  }
+  if (!ns_file_arg(env, argv[0], path, sizeof path, &ns_file)) return NULL;
   double inode = 0;
   int32_t protocol = 0;
   uint32_t count = 0, nkinds = 0;
@@ -624,10 +630,8 @@ static napi_value digest(napi_env env, napi_callback_info info) {
   napi_get_array_length(env, argv[4], &nkinds);
   if (nkinds != count) { napi_throw_type_error(env, NULL, "requests and kinds: arrays of one length"); return NULL; }
 
-  int fd = open_in_namespace(ns_file, inode, protocol);
+  int fd = open_dump_socket(ns_file, inode, protocol);
   if (fd < 0) return throw_errno(env, ns_file ? ns_file : "netlink", -fd);
-  struct timeval timeout = { .tv_sec = 10 };
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   /* kept from call to call (a look a second): a reply's buffer past glibc's mmap threshold would
    * be mapped, faulted in page by page and unmapped again at every look */
   static __thread char *buf = NULL;

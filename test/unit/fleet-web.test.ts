@@ -154,4 +154,18 @@ describe('fleet web view files', () => {
     expect(whereFiles(web)).toEqual(cliWhere(gitdir));
     expect(whereFiles(web).filter((l) => l.includes(':5556'))).toEqual([`web-1|host/tcp|0.0.0.0:5556  late  root  /tmp/late|${new Date(arrived).toISOString()}`]);
   });
+
+  it("a full rebuild (a host gone) keeps every other host's baseline: no host's index flips to none", async () => {
+    const gitdir = fleet();
+    commit(gitdir, 'web-2', 0, [SSHD]);
+    commit(gitdir, 'web-3', 0, [SSHD]);
+    const first = execFileSync('git', ['--git-dir', gitdir, 'rev-parse', 'refs/heads/hosts/web-1~1'], { encoding: 'utf8' }).trim();
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/baselines/web-1', first]);
+    await writeFleetWeb(gitdir, [], { silentAfterMs: 60_000 });
+    expect(readHostNow(gitdir, 'web-1')?.baseline).toBe(first);
+    execFileSync('git', ['--git-dir', gitdir, 'update-ref', '-d', 'refs/heads/hosts/web-3']);
+    expect(await writeFleetWeb(gitdir, [], { silentAfterMs: 60_000 })).toMatchObject({ full: true, problems: [] });
+    expect(readHostNow(gitdir, 'web-1')?.baseline).toBe(first);
+    expect(whereFiles(join(gitdir, 'lsm', 'web'))).toEqual(cliWhere(gitdir));
+  });
 });

@@ -68,8 +68,20 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     const rows = fleetStatus(gitdir, o.silentAfterMs, now); // from the shards: no host's own files
     // what a host's where lines and file are of: its tip and baseline as its row says (the refs are read only when a host moved)
     const version = (r: HostStatus) => `${r.tip} ${r.drift?.baseline ?? '-'}`;
-    let baselines: Map<string, string> | null = null;
-    const baselineOf = (host: string) => (baselines ??= baselinesOf(gitdir, [...moved, ...rows.map((r) => r.host).filter((h) => !hasFile(h))])).get(host) ?? null;
+    // looked up in batches, each host once: a host not in the first batch (a full rebuild reads every host) is looked up, never taken as having none
+    const baselines = new Map<string, string | null>();
+    const lookUp = (hosts: Iterable<string>) => {
+      const miss = [...hosts].filter((h) => !baselines.has(h));
+      if (!miss.length) return;
+      const got = baselinesOf(gitdir, miss);
+      for (const h of miss) baselines.set(h, got.get(h) ?? null);
+    };
+    let primed = false; // the hosts whose files are written, in one batch
+    const baselineOf = (host: string) => {
+      if (!primed) { primed = true; lookUp([...moved, ...rows.map((r) => r.host).filter((h) => !hasFile(h))]); }
+      lookUp([host]);
+      return baselines.get(host) ?? null;
+    };
     const byHost = new Map(rows.map((r) => [r.host, r]));
     const state = readJson<State>(join(web, 'w', 'state.json'));
     const whereHosts = readJson<WhereHosts>(join(web, 'w', 'hosts.json'));
@@ -93,6 +105,7 @@ export async function writeFleetWeb(gitdir: string, changed: Iterable<string>, o
     const linesNow = new Map<string, Lines>();
     const readLines = (hosts: Iterable<string>) => {
       const byShard = new Map<number, string[]>();
+      lookUp(hosts);
       for (const h of hosts) {
         if (linesNow.has(h)) continue;
         const list = byShard.get(shardOf(h));

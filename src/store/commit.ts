@@ -62,7 +62,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     const stale = existsSync(join(repo.gitdir, STALE_WORKTREE));
     let wrongHead = headNotBranch(repo); // lsm reads the branch itself, but git log and every git tool read HEAD
     if (head && !changed && !stale && damage.length === 0 && wrongHead === null && fixed.length === 0) return null; // the common case: nothing read, nothing written
-    const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveHeadDirAside, moveIndexAside, recoverParent, REPAIR_PREFIX }] = await writing();
+    const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveHeadDirAside, moveIndexAside, rebuildPackIndexes, recoverParent, REPAIR_PREFIX }] = await writing();
     // about to write on top of HEAD: it must read whole (the cache above spared reading its trees),
     // and so must the blobs the diff reads (a damaged one must be repaired, not lose the alert)
     const oldTexts = new Map<string, string>(); // blob id -> text
@@ -87,6 +87,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     }
     let parent = head;
     if (historyDamaged) {
+      damage.push(...await rebuildPackIndexes(repo));
       const moved = moveDamagedObjects(repo);
       if (moved.length) damage.push(`${moved.length} corrupt loose object${moved.length === 1 ? '' : 's'} (${moved.map((o) => o.slice(0, 10)).join(', ')}) moved to ${join(repo.gitdir, DAMAGED_DIR)}`);
       // every blob of this snapshot written first: one damaged with the same content is whole again

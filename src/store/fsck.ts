@@ -5,7 +5,7 @@
 import { igit, readRef, RefDamaged } from './git.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { damagedLooseObjects, damageText, isGitDamage } from './damage.js';
+import { damagedLooseObjects, damagedPackIndexes, damageText, isGitDamage } from './damage.js';
 import { verifyJournal } from './journal.js';
 import { layoutDamage, layoutLines } from './layout.js';
 import { findGit } from './pack.js';
@@ -39,6 +39,7 @@ export async function checkRepository(repo: Repo): Promise<RepositoryCheck> {
   if (refsFiles?.packedRefs) damage.push(`.git/packed-refs ${refsFiles.packedRefs}: git log and git fsck fail on it (the next lsm -c rewrites it with its valid lines)`);
   if (refsFiles?.config) damage.push(`.git/config ${refsFiles.config}: git log and git fsck fail on it (the next lsm -c sets it back)`);
   if (!indexIntact(repo)) damage.push(`the index ${join(repo.gitdir, 'index')} is not a git index (the next commit rebuilds it; git read-tree HEAD does now)`);
+  for (const idx of damagedPackIndexes(repo.gitdir)) damage.push(`the pack index ${idx} is corrupt (the next lsm -c makes it again from its pack)`);
   for (const [oid, path] of damagedLooseObjects(repo.gitdir)) damage.push(`object ${oid} is corrupt: its content does not match its id (${path})`);
   let head: string | null = null;
   let headDamaged = false;

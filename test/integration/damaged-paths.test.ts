@@ -8,7 +8,7 @@
 // nothing said, nothing reset.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { World } from '../helpers/world.js';
@@ -52,6 +52,17 @@ const damages: { name: string; damage: (repo: string, dir: string) => void; says
       writeFileSync(join(repo, '.git', 'objects', 'info', 'alternates'), `${join(planted, '.git', 'objects')}\n`);
     },
     says: /\.git\/objects\/info\/alternates was a file lsm never makes/,
+  },
+  {
+    // derived data: made again from its pack, the history goes on (it started a new history, 'HEAD did not read', naming no file)
+    name: 'a pack index truncated (after git gc)',
+    damage: (repo) => {
+      git(repo, 'gc', '-q');
+      const idx = join(repo, '.git', 'objects', 'pack', readdirSync(join(repo, '.git', 'objects', 'pack')).find((n) => n.endsWith('.idx'))!);
+      chmodSync(idx, 0o644);
+      truncateSync(idx, 100);
+    },
+    says: /the pack index \S+\.idx was corrupt \(moved to \S+; made again from its pack\); HEAD [0-9a-f]{10} reads whole again/,
   },
 ];
 
@@ -104,6 +115,7 @@ describe('a path of .git that is not what lsm made', { timeout: 120_000 }, () =>
       expect(alert.summary).toMatch(/^repository damaged: /);
       expect(alert.added.map((l: { line: string }) => l.line)).toContainEqual(expect.stringContaining(c));
       expect(lstatSync(join(repo, '.git', 'refs', 'heads')).isDirectory()).toBe(true);
+      expect(git(repo, 'rev-list', '--first-parent', 'HEAD')).toContain(before); // never a fresh start
       d.after?.(repo, dir, before);
       execFileSync('git', ['-C', repo, 'fsck', '--strict', '--no-dangling']); // throws on any error
       expect(git(repo, 'log', '-p', '-1')).toContain(c);

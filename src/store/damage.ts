@@ -44,7 +44,8 @@ export function damageText(err: unknown, gitdir?: string): string {
   if (m) return `the index ${gitdir ? join(gitdir, 'index') : '.git/index'} is not a git index`;
   if (e?.code === 'NotFoundError') {
     const oid = /[0-9a-f]{40}/.exec(String(e.data?.what ?? text))?.[0];
-    return oid ? `object ${oid} is missing${where(oid)}` : `${e.data?.what ?? 'an object'} is missing`;
+    // missing: neither loose nor in any pack (where() would say 'in a pack')
+    return oid ? `object ${oid} is missing${gitdir ? ` (not in ${join(gitdir, 'objects')}, loose or packed)` : ''}` : `${e.data?.what ?? 'an object'} is missing`;
   }
   if (/incorrect header check|invalid (stored block|distance|code)|unexpected end|too far back|buffer error/i.test(text)) {
     const bad = gitdir ? damagedLooseObjects(gitdir)[0] : undefined; // zlib's error names no object: look for it

@@ -15,6 +15,7 @@ import { crashPoint } from '../testing/crash-point.js';
 import { BASELINE_REF, BRANCH, HEAD_TEXT, headCommit, headNotBranch, initRepo, refsFilesDamage, repairRefsFiles, linesBlobId, readBlobText, textLines, treeFiles, type Repo } from './repo.js';
 import { asDamage, damageText, isGitDamage, RepositoryDamaged } from './damage.js';
 import { readTreeCache, writeTreeCache, writeTrees } from './tree.js';
+import { layoutDamage, repairLayout } from './layout.js';
 
 // What only a commit or a repair uses: the no-change scan (cron's lsm -c) does not load it.
 const writing = () => Promise.all([import('./journal.js'), import('./pack.js'), import('./recover.js')]);
@@ -32,7 +33,14 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
   const repo = await initRepo(dir);
   const lock = await lockRepository(repo.gitdir, options.lockWaitMs);
   try {
+    // set right first, before anything is read or written through them: the paths lsm made (a link
+    // planted there is never followed), packed-refs and config (git fails fatally on a line it refuses)
+    const fixed: string[] = [];
+    const layout = layoutDamage(repo.gitdir);
+    if (layout.length) fixed.push(...repairLayout(repo.gitdir, layout));
     await cleanTmp(repo.gitdir);
+    const refsFiles = refsFilesDamage(repo);
+    if (refsFiles) fixed.push(...await repairRefsFiles(repo, refsFiles));
     const damage: string[] = []; // what was found damaged, and what was done about it
     let head: string | null = null;
     let refDamaged = false;
@@ -53,9 +61,8 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     let changed = [...ids].some(([p, id]) => headFiles.get(p) !== id) || [...headFiles.keys()].some((p) => !ids.has(p));
     const stale = existsSync(join(repo.gitdir, STALE_WORKTREE));
     let wrongHead = headNotBranch(repo); // lsm reads the branch itself, but git log and every git tool read HEAD
-    const refsFiles = refsFilesDamage(repo); // git log fails fatally on a line it refuses there; lsm reads around it
-    if (head && !changed && !stale && damage.length === 0 && wrongHead === null && refsFiles === null) return null; // the common case: nothing read, nothing written
-    const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveHeadDirAside, moveIndexAside, recoverParent, REPAIR_PREFIX }] = await writing();
+    if (head && !changed && !stale && damage.length === 0 && wrongHead === null && fixed.length === 0) return null; // the common case: nothing read, nothing written
+    const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveHeadDirAside, moveIndexAside, rebuildPackIndexes, recoverParent, REPAIR_PREFIX }] = await writing();
     // about to write on top of HEAD: it must read whole (the cache above spared reading its trees),
     // and so must the blobs the diff reads (a damaged one must be repaired, not lose the alert)
     const oldTexts = new Map<string, string>(); // blob id -> text
@@ -66,6 +73,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
       } catch (err) { damage.push(`HEAD ${head.slice(0, 10)}: ${whatFailed(err, repo)}`); }
     }
     const historyDamaged = damage.length > 0;
+    damage.unshift(...fixed);
     let indexRebuilt = false;
     if (!indexIntact(repo)) {
       damage.push(`the index ${join(repo.gitdir, 'index')} is not a git index (moved to ${moveIndexAside(repo)}; rebuilt from the snapshot)`);
@@ -77,9 +85,9 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
       await writeFileAtomic(join(repo.gitdir, 'HEAD'), HEAD_TEXT, repo.gitdir);
       damage.push(`.git/HEAD ${wrongHead}, not ${JSON.stringify(HEAD_TEXT.trim())}: git's tools did not see lsm's history (set back)`);
     }
-    if (refsFiles) damage.push(...await repairRefsFiles(repo, refsFiles));
     let parent = head;
     if (historyDamaged) {
+      damage.push(...await rebuildPackIndexes(repo));
       const moved = moveDamagedObjects(repo);
       if (moved.length) damage.push(`${moved.length} corrupt loose object${moved.length === 1 ? '' : 's'} (${moved.map((o) => o.slice(0, 10)).join(', ')}) moved to ${join(repo.gitdir, DAMAGED_DIR)}`);
       // every blob of this snapshot written first: one damaged with the same content is whole again
@@ -176,7 +184,8 @@ function damageKind(first: string): string {
   if (first.startsWith('refs/heads/')) return `refs/heads/${BRANCH} was ${first.includes('is missing') ? 'missing' : 'damaged'}`;
   if (first.startsWith('the index')) return 'the index was not a git index';
   if (first.startsWith('.git/HEAD')) return '.git/HEAD did not name the branch';
-  if (first.startsWith('.git/packed-refs') || first.startsWith('.git/config')) return `${first.split(' ')[0]} had a line git refuses`;
+  if (/^\.git\/(packed-refs|config) (line|is larger)/.test(first)) return `${first.split(' ')[0]} had a line git refuses`;
+  if (first.startsWith('.git/')) return `${first.split(' ')[0]} was not what lsm made`;
   const m = /(object [0-9a-f]{10})[0-9a-f]* is (corrupt|missing)|pack .* is corrupt/.exec(first);
   return m ? (m[1] ? `${m[1]} was ${m[2]}` : 'a pack was corrupt') : 'HEAD did not read';
 }

@@ -44,12 +44,15 @@ export function damageText(err: unknown, gitdir?: string): string {
   if (m) return `the index ${gitdir ? join(gitdir, 'index') : '.git/index'} is not a git index`;
   if (e?.code === 'NotFoundError') {
     const oid = /[0-9a-f]{40}/.exec(String(e.data?.what ?? text))?.[0];
-    return oid ? `object ${oid} is missing${where(oid)}` : `${e.data?.what ?? 'an object'} is missing`;
+    // missing: neither loose nor in any pack (where() would say 'in a pack')
+    return oid ? `object ${oid} is missing${gitdir ? ` (not in ${join(gitdir, 'objects')}, loose or packed)` : ''}` : `${e.data?.what ?? 'an object'} is missing`;
   }
   if (/incorrect header check|invalid (stored block|distance|code)|unexpected end|too far back|buffer error/i.test(text)) {
     const bad = gitdir ? damagedLooseObjects(gitdir)[0] : undefined; // zlib's error names no object: look for it
     return bad ? `object ${bad[0]} is corrupt: it does not inflate (${bad[1]})` : `an object is corrupt (zlib: ${text.split('\n')[0]})`;
   }
+  const idx = gitdir ? damagedPackIndexes(gitdir)[0] : undefined; // a torn .idx reads as an offset out of range
+  if (idx) return `the pack index ${idx} is corrupt`;
   return `${e?.code ?? 'error'}: ${text.split('\n').map((l) => l.trim()).filter((l) => l && !/internal error|report this|isomorphic-git|file an issue/i.test(l)).join(' ').slice(0, 300)}`;
 }
 
@@ -84,4 +87,25 @@ export function damagedLooseObjects(gitdir: string): [string, string][] {
     for (const n of names) if (/^[0-9a-f]{38}$/.test(n) && !looseIntact(join(objects, d, n), d + n)) bad.push([d + n, join(objects, d, n)]);
   }
   return bad;
+}
+
+/**
+ * Pack indexes (.git/objects/pack/*.idx, version 2) that are not whole: the size their fan-out
+ * table says and their own checksum. A truncated one made isomorphic-git read past its end.
+ */
+export function damagedPackIndexes(gitdir: string): string[] {
+  const dir = join(gitdir, 'objects', 'pack');
+  let names: string[] = [];
+  try { names = readdirSync(dir).filter((n) => n.endsWith('.idx')); } catch { return []; }
+  return names.map((n) => join(dir, n)).filter((path) => {
+    try {
+      const buf = readFileSync(path);
+      if (buf.length < 8 + 1024 + 40 || buf.readUInt32BE(0) !== 0xff744f63 || buf.readUInt32BE(4) !== 2) return true;
+      const count = buf.readUInt32BE(8 + 255 * 4);
+      if (buf.length < 8 + 1024 + count * 28 + 40) return true;
+      return !createHash('sha1').update(buf.subarray(0, buf.length - 20)).digest().equals(buf.subarray(buf.length - 20));
+    } catch {
+      return true;
+    }
+  });
 }

@@ -6,8 +6,8 @@
 import { igit, readRef } from './git.js';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { damagedLooseObjects, isGitDamage } from './damage.js';
+import { basename, join, relative } from 'node:path';
+import { damagedLooseObjects, damagedPackIndexes, damageText, isGitDamage } from './damage.js';
 import { journalBytes, linesBackward, parseRecord } from './journal-read.js';
 import { BASELINE_REF, BRANCH, treeFiles, type Repo } from './repo.js';
 import { readTreeCache, writeTrees } from './tree.js';
@@ -123,6 +123,26 @@ export function moveDamagedObjects(repo: Repo): string[] {
   for (const [oid, path] of damagedLooseObjects(repo.gitdir)) { moveAside(repo, path, oid); moved.push(oid); }
   if (moved.length) repo.cache = {};
   return moved;
+}
+
+/**
+ * Pack indexes that are not whole, moved aside and made again from their packs (a .idx is derived
+ * data: a truncated one need not cost the history). Returns what was done, one line each.
+ */
+export async function rebuildPackIndexes(repo: Repo): Promise<string[]> {
+  const done: string[] = [];
+  for (const idx of damagedPackIndexes(repo.gitdir)) {
+    const movedTo = moveAside(repo, idx, basename(idx));
+    try {
+      await (await igit()).indexPack({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, filepath: relative(repo.dir, idx.replace(/\.idx$/, '.pack')), cache: repo.cache });
+      done.push(`the pack index ${idx} was corrupt (moved to ${movedTo}; made again from its pack)`);
+    } catch (err) {
+      if (!isGitDamage(err)) throw err;
+      done.push(`the pack index ${idx} was corrupt (moved to ${movedTo}); its pack does not index either: ${damageText(err, repo.gitdir)}`);
+    }
+  }
+  if (done.length) repo.cache = {};
+  return done;
 }
 
 /** Whether .git/index is a git index (its signature, version and checksum); a missing one is. */

@@ -1,7 +1,8 @@
 // The git repository: a normal repository with a work tree, so `git log -p`, `git blame` and every
 // git tool work on it directly. Reading goes through isomorphic-git; every write is atomic (see
 // atomic-fs.ts) and happens under the repository lock.
-import { igit, readRef } from './git.js';
+import { igit, packedRefsKept, readBounded, readRef } from './git.js';
+import { configBadLine } from './git-config.js';
 import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,42 +50,6 @@ export function headNotBranch(repo: Repo): string | null {
 /** .git/config as lsm's init writes it: a damaged one is set back to this (nothing a user planted is kept). */
 export const CONFIG_TEXT = '[core]\n\tautocrlf = false\n\trepositoryformatversion = 0\n\tfilemode = false\n\tbare = false\n\tlogallrefupdates = true\n\tsymlinks = false\n\tignorecase = true\n';
 
-/** At most `max` bytes of a file of .git: never follow a link, never wait on a FIFO; null when absent. */
-function readBounded(path: string, max: number): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    const buf = Buffer.alloc(max);
-    let n = 0;
-    for (let r = 1; r > 0 && n < max; n += r) r = readSync(fd, buf, n, max - n, null);
-    return buf.toString('utf8', 0, n);
-  } finally { closeSync(fd); }
-}
-
-const PACKED_REF = /^[0-9a-f]{40} refs\/(?!.*(?:\.\.|\/\/|\/\.|@\{|\.lock$|\.$|\/$))[A-Za-z0-9._/-]+$/;
-const PACKED_PEEL = /^\^[0-9a-f]{40}$/;
-
-/** A packed-refs text with only the lines git reads (header, refs, peeled ids after a ref), and its first other line (-1: none). */
-export function packedRefsKept(text: string): { kept: string; firstBad: number } {
-  const kept: string[] = [];
-  let firstBad = -1;
-  let last = '';
-  for (const [i, line] of textLines(text).entries()) {
-    const ok = (i === 0 && line.startsWith('# pack-refs with:')) || PACKED_REF.test(line) || (PACKED_PEEL.test(line) && PACKED_REF.test(last));
-    if (ok) kept.push(line); else if (firstBad < 0) firstBad = i;
-    last = ok ? line : '';
-  }
-  return { kept: kept.map((l) => `${l}\n`).join(''), firstBad };
-}
-
-// a line git's config parser takes: blank or comment, [section] or [section "sub"], key or key = value (quotes closed)
-const CONFIG_LINE = /^[ \t\r]*(?:[#;].*|\[[A-Za-z0-9.-]+(?:[ \t]+"(?:[^"\\\n]|\\.)*")?\][ \t]*(?:[#;].*)?|[A-Za-z][A-Za-z0-9-]*[ \t]*(?:=(?:[^"\\]|\\.|"(?:[^"\\]|\\.)*")*)?)?$/;
-
 /**
  * What git would refuse in .git/packed-refs or .git/config (git log and git fsck fail fatally on it
  * while lsm, reading them itself, saw nothing): one message per file, at most 1 MiB read of each.
@@ -104,7 +69,7 @@ export function refsFilesDamage(repo: Repo): { packedRefs: string | null; config
     i < 0 ? null : `line ${i + 1} ${JSON.stringify(text.split('\n')[i].slice(0, 60))} is not one git reads`;
   const found = {
     packedRefs: problem('packed-refs', (text) => badLine(text, packedRefsKept(text).firstBad)),
-    config: problem('config', (text) => badLine(text, textLines(text).findIndex((l) => !CONFIG_LINE.test(l)))),
+    config: problem('config', (text) => badLine(text, configBadLine(text))),
   };
   return found.packedRefs === null && found.config === null ? null : found;
 }

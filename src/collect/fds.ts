@@ -266,11 +266,13 @@ const BPF_FROM = 5_000;
 
 /**
  * Start reading the socket fds of `pids`: on a host with enough open files for it to pay, through
- * the BPF iterator (`bpf`: true forces it, false never), else natively, or in a worker
+ * the BPF iterator (`bpf`: true forces it, false never; else LSM_BPF=on|off), else natively, or in a worker
  * (`parallel`: true forces it, false never); null means: read them in line.
  */
 export function startFdScan(procRoot: string, pids: number[], parallel?: boolean, bpf?: boolean): FdScan | null {
-  const useBpf = parallel === undefined && bpf !== false && (bpf === true || openFiles(procRoot) >= BPF_FROM);
+  // LSM_BPF=on: whatever the size; off: never, and said (walkFdsBpf)
+  const env = process.env.LSM_BPF;
+  const useBpf = parallel === undefined && bpf !== false && (bpf === true || env === 'on' || env === 'off' || openFiles(procRoot) >= BPF_FROM);
   // the native walk costs less CPU than the worker and the JS walk together (the worker: only without it)
   if (parallel !== true && parallel !== false && nativeWalker() !== null) {
     const scan: FdScan = {

@@ -108,7 +108,16 @@ export function walkFdsJs(procRoot: string, pids: number[]): FdWalk {
 export function walkFds(procRoot: string, pids: number[]): FdWalk {
   const native = nativeWalker();
   if (native === null) return walkFdsJs(procRoot, pids);
-  const [sockets, ioUring, netns] = native(procRoot, pids); // netns: an addon built before it has none
+  let found: ReturnType<Walker>;
+  try {
+    found = native(procRoot, pids); // netns: an addon built before it has none
+  } catch (err) {
+    // the root itself gone (a thread's /proc/<pid>/task, its process exited meanwhile): every pid is
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ESRCH') throw err;
+    return walkFdsJs(procRoot, pids);
+  }
+  const [sockets, ioUring, netns] = found;
   return { sockets, ioUring, netns };
 }
 

@@ -47,7 +47,6 @@ export async function cpuRows(sizes, runs = 5) {
       cleanup(repo);
     });
   }
-  if (!quick) out.push('', await cpuRows(['10k', '100k']));
   return out.join('\n');
 }
 

@@ -35,8 +35,8 @@ type Walker = (procRoot: string, pids: number[]) => [Float64Array, Float64Array,
  * refusal of the verifier, LSM_BPF=off, a /proc of another pid namespace), for the caller to walk.
  */
 export function walkFdsBpf(procRoot: string, pids: number[]): FdWalk | { refused: string } {
-  if (process.env.LSM_BPF === 'off') return { refused: 'LSM_BPF=off' };
-  if (procRoot !== '/proc') return { refused: `${procRoot} is not /proc` };
+  const refused = prepareBpf(procRoot);
+  if (refused !== null) return { refused };
   const owners = (netlinkAddon() as { socketOwners?: Walker } | null)?.socketOwners;
   if (!owners) return { refused: 'the native reader is not built (or predates it)' };
   try {
@@ -44,6 +44,23 @@ export function walkFdsBpf(procRoot: string, pids: number[]): FdWalk | { refused
     return { sockets, ioUring, netns };
   } catch (err) {
     return { refused: (err as Error).message };
+  }
+}
+
+/**
+ * Load the BPF iterator (once a process: the kernel's BTF and the verifier); null when ready, else
+ * why it cannot be used. Early in a scan, its BTF pages are let go before the heap grows.
+ */
+function prepareBpf(procRoot: string): string | null {
+  if (process.env.LSM_BPF === 'off') return 'LSM_BPF=off';
+  if (procRoot !== '/proc') return `${procRoot} is not /proc`;
+  const a = netlinkAddon() as { socketOwners?: Walker; prepareSocketOwners?: (procRoot: string) => void } | null;
+  if (!a?.socketOwners || !a.prepareSocketOwners) return 'the native reader is not built (or predates it)';
+  try {
+    a.prepareSocketOwners(procRoot);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
   }
 }
 
@@ -284,6 +301,7 @@ export function startFdScan(procRoot: string, pids: number[], parallel?: boolean
   const useBpf = parallel === undefined && bpf !== false && (bpf === true || env === 'on' || env === 'off' || openFiles(procRoot) >= BPF_FROM);
   // the native walk costs less CPU than the worker and the JS walk together (the worker: only without it)
   if (parallel !== true && parallel !== false && nativeWalker() !== null) {
+    if (useBpf) prepareBpf(procRoot); // a refusal is said by finish(), which asks again (cached)
     const scan: FdScan = {
       ioUring: new Float64Array(0),
       finish(wanted) {

@@ -532,8 +532,30 @@ static napi_value socket_owners(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// prepareSocketOwners(procRoot): load the iterator now (the BTF mapped and let go before the scan's
+// heap grows: its pages do not add to the peak); throws as socketOwners would.
+static napi_value prepare_socket_owners(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char root_path[4096];
+  size_t root_len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1
+      || napi_get_value_string_utf8(env, argv[0], root_path, sizeof root_path, &root_len) != napi_ok || root_len >= sizeof root_path - 1) {
+    napi_throw_type_error(env, NULL, "prepareSocketOwners(procRoot)");
+    return NULL;
+  }
+  int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return fail(env, errno, "procRoot unreadable");
+  int link = setup(root);
+  close(root);
+  if (link < 0) return fail(env, failure_code ? failure_code : EINVAL, failure);
+  return NULL;
+}
+
 void register_socket_owners(napi_env env, napi_value exports) {
   napi_value fn;
+  napi_create_function(env, "prepareSocketOwners", NAPI_AUTO_LENGTH, prepare_socket_owners, NULL, &fn);
+  napi_set_named_property(env, exports, "prepareSocketOwners", fn);
   napi_create_function(env, "socketOwners", NAPI_AUTO_LENGTH, socket_owners, NULL, &fn);
   napi_set_named_property(env, exports, "socketOwners", fn);
 }

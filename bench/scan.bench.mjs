@@ -14,6 +14,42 @@ function hostCounts() {
   return { procs, fds };
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * `lsm scan` (no change) as CPU time against `ss -tuan` in the same run, fd links read by the BPF
+ * iterator (the default from 5,000 open files) and by the /proc walk (LSM_BPF=off), taking turns
+ * run after run (the machine's load falls on all alike); one markdown table for `sizes`.
+ */
+export async function cpuRows(sizes, runs = 5) {
+  const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
+  const out = ['### `lsm scan` (no change) CPU against `ss -tuan`: socket owners by BPF and by the /proc walk', '',
+    'CPU is user + system (GNU time, threads included), median of the runs; peak RSS the largest. Target at 100k: ≤ 2× `ss -tuan`, ≤ 64 MiB.', '',
+    '| sockets | open files | `ss -tuan` | lsm scan, owners by BPF | ratio | lsm scan, owners by /proc walk (`LSM_BPF=off`) | ratio | load average at the start |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const size of sizes) {
+    await withFarm(size, async (ns, dir) => {
+      const conf = join(dir, 'lsm.conf');
+      writeFileSync(conf, `SPOOL_DIR="${join(dir, 'spool')}"\nEVENT_LOG=""\nSENDMAIL=""\nHOOKS_DIR="${join(dir, 'hooks')}"\nIGNORE_FILE="${join(dir, 'none')}"\n`);
+      writeFileSync(join(dir, 'none'), '');
+      const repo = join(dir, 'repo');
+      const inNs = (argv) => ['ip', 'netns', 'exec', ns, ...argv];
+      const scan = (bpf) => inNs(['env', `LSM_BPF=${bpf}`, BIN, '--config', conf, 'scan', '-q', '--repo', repo]);
+      execFileSync('ip', ['netns', 'exec', ns, BIN, '--config', conf, 'scan', '-q', '--repo', repo], { stdio: 'ignore' });
+      const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+      const files = readFileSync('/proc/sys/fs/file-nr', 'utf8').split('\t')[0];
+      const argvs = [inNs(['ss', '-tuan']), scan('on'), scan('off')];
+      const all = argvs.map(() => []);
+      for (let i = 0; i < runs; i++) argvs.forEach((argv, k) => all[k].push(measure(argv, { runs: 1 })));
+      const [ss, bpf, walk] = all.map((m) => ({ cpu: median(m.map((x) => x.cpu)), rss: Math.max(...m.map((x) => x.rss)) }));
+      const sockets = Number(execFileSync('sh', ['-c', `ip netns exec ${ns} ss -tuanx | tail -n +2 | wc -l`], { encoding: 'utf8' }));
+      out.push(`| ${size} (${sockets}) | ${files} | ${ms(ss.cpu)} | ${ms(bpf.cpu)}, ${bpf.rss.toFixed(0)} MiB | **${(bpf.cpu / ss.cpu).toFixed(2)}×** | ${ms(walk.cpu)}, ${walk.rss.toFixed(0)} MiB | ${(walk.cpu / ss.cpu).toFixed(2)}× | ${load} |`);
+      cleanup(repo);
+    });
+  }
+  return out.join('\n');
+}
+
 export default async function run({ quick }) {
   const rows = [];
   let cron = null;
@@ -68,5 +104,6 @@ export default async function run({ quick }) {
     out.push('');
     out.push(`Cron case, \`lsm -c\` with nothing changed at 1k sockets, end to end (median of 10): **${fmt(cron.wall)}**, peak RSS ${cron.rss.toFixed(0)} MiB (target ≤ 0.15 s); \`node -e 0\` beside it: ${fmt(cron.node.wall)}, so lsm's own part is ${fmt(Math.max(0, cron.wall - cron.node.wall))}.`);
   }
+  if (!quick) out.push('', await cpuRows(['10k', '100k']));
   return out.join('\n');
 }

@@ -61,6 +61,8 @@ export interface CollectStats {
    * why ('permission denied'). Absent when it saw everything.
    */
   unseen?: { processes: number; namespaces: number; reason: string; hidden?: string };
+  /** how socket fds were found when the BPF iterator was wanted and refused, and why (docs/bpf-owners.md) */
+  fdLinks?: string;
   /** unix sockets whose queues carried fds in flight (SCM_RIGHTS) at both reads of the scan: their holders */
   inFlight?: { path: string; inode: number; comm: string; user: string }[]; // path: '' when unnamed
   // hidden: how /proc hides other users' processes from this run ('/proc hidepid=invisible'): not

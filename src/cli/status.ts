@@ -89,6 +89,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       (st.unreadable ? `, ${st.unreadable} unreadable (owners unknown${process.getuid?.() !== 0 ? ': run as root' : ''})` : ''));
     const unseen = unseenSummary(st);
     if (unseen) out(unseen);
+    if (st.fdLinks) out(`socket owners ${st.fdLinks}`);
     const spoolDir = ctx.loaded.config.spoolDir;
     const spool = ownSpoolSummary(ctx);
     if (!spool) out(`the spool ${spoolDir} belongs to another repository: its alerts are not counted here (give this repository its own SPOOL_DIR)`);

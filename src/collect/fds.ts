@@ -6,7 +6,9 @@
 // (walkFdsJs, the reference the native one is tested against); and on a busy host a worker thread
 // reads the links while the main thread reads the tables, both taking processes from one shared
 // counter (the worker writes into shared memory, the main thread waits on it with Atomics, so
-// collect() stays synchronous).
+// collect() stays synchronous). Fastest of all, on a host with many open files: the kernel's own
+// list of every process's files, read in one pass by a BPF iterator (bpf/owners.c,
+// docs/bpf-owners.md); where the kernel refuses it, the walk above, and the reason in the stats.
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { RING_NOT_READ, parseRingFiles, ringSocketInodes } from './io-uring.js';
@@ -26,6 +28,41 @@ export interface FdWalk {
 }
 
 type Walker = (procRoot: string, pids: number[]) => [Float64Array, Float64Array, Float64Array?];
+
+/**
+ * The fds of `pids` from the kernel's BPF task_file iterator (bpf/owners.c): the walk's result,
+ * with nothing denied; or why it cannot be had here (not root, no BTF, a kernel before 5.8, a
+ * refusal of the verifier, LSM_BPF=off, a /proc of another pid namespace), for the caller to walk.
+ */
+export function walkFdsBpf(procRoot: string, pids: number[]): FdWalk | { refused: string } {
+  const refused = prepareBpf(procRoot);
+  if (refused !== null) return { refused };
+  const owners = (netlinkAddon() as { socketOwners?: Walker } | null)?.socketOwners;
+  if (!owners) return { refused: 'the native reader is not built (or predates it)' };
+  try {
+    const [sockets, ioUring, netns] = owners(procRoot, pids);
+    return { sockets, ioUring, netns };
+  } catch (err) {
+    return { refused: (err as Error).message };
+  }
+}
+
+/**
+ * Load the BPF iterator (once a process: the kernel's BTF and the verifier); null when ready, else
+ * why it cannot be used. Early in a scan, its BTF pages are let go before the heap grows.
+ */
+function prepareBpf(procRoot: string): string | null {
+  if (process.env.LSM_BPF === 'off') return 'LSM_BPF=off';
+  if (procRoot !== '/proc') return `${procRoot} is not /proc`;
+  const a = netlinkAddon() as { socketOwners?: Walker; prepareSocketOwners?: (procRoot: string) => void } | null;
+  if (!a?.socketOwners || !a.prepareSocketOwners) return 'the native reader is not built (or predates it)';
+  try {
+    a.prepareSocketOwners(procRoot);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
 
 /** The native walk, or null when the addon is not built (or is turned off: LSM_NETLINK=off). */
 function nativeWalker(): Walker | null {
@@ -88,7 +125,16 @@ export function walkFdsJs(procRoot: string, pids: number[]): FdWalk {
 export function walkFds(procRoot: string, pids: number[]): FdWalk {
   const native = nativeWalker();
   if (native === null) return walkFdsJs(procRoot, pids);
-  const [sockets, ioUring, netns] = native(procRoot, pids); // netns: an addon built before it has none
+  let found: ReturnType<Walker>;
+  try {
+    found = native(procRoot, pids); // netns: an addon built before it has none
+  } catch (err) {
+    // the root itself gone (a thread's /proc/<pid>/task, its process exited meanwhile): every pid is
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ESRCH') throw err;
+    return walkFdsJs(procRoot, pids);
+  }
+  const [sockets, ioUring, netns] = found;
   return { sockets, ioUring, netns };
 }
 
@@ -225,6 +271,8 @@ Atomics.notify(control, 0);
 `;
 
 export interface FdScan {
+  /** why the BPF iterator was wanted and not used (the fds were walked instead), set by finish() */
+  bpfRefused?: string;
   /** (pid, fd) of each io_uring instance the walk saw (empty until finish(); the worker does not look) */
   ioUring: Float64Array;
   /** the native walk's (inode, fd) pairs, once finish() ran it (in-flight.ts reads fdinfo by them) */
@@ -238,17 +286,28 @@ export interface FdScan {
   finish(wanted: { has(inode: number): boolean }, help?: boolean): Map<number, FdResult>;
 }
 
+// Below this many open files on the host, loading the iterator (the kernel's BTF, the verifier:
+// ~10 ms of CPU once a process) costs more than the readlinks it saves (bench/RESULTS.md).
+const BPF_FROM = 5_000;
+
 /**
- * Start reading the socket fds of `pids` in a worker, when the host has enough open files for it
- * to pay (`parallel`: true forces it, false never); null means: read them in line.
+ * Start reading the socket fds of `pids`: on a host with enough open files for it to pay, through
+ * the BPF iterator (`bpf`: true forces it, false never; else LSM_BPF=on|off), else natively, or in a worker
+ * (`parallel`: true forces it, false never); null means: read them in line.
  */
-export function startFdScan(procRoot: string, pids: number[], parallel?: boolean): FdScan | null {
+export function startFdScan(procRoot: string, pids: number[], parallel?: boolean, bpf?: boolean): FdScan | null {
+  // LSM_BPF=on: whatever the size; off: never, and said (walkFdsBpf)
+  const env = process.env.LSM_BPF;
+  const useBpf = parallel === undefined && bpf !== false && (bpf === true || env === 'on' || env === 'off' || openFiles(procRoot) >= BPF_FROM);
   // the native walk costs less CPU than the worker and the JS walk together (the worker: only without it)
   if (parallel !== true && parallel !== false && nativeWalker() !== null) {
+    if (useBpf) prepareBpf(procRoot); // a refusal is said by finish(), which asks again (cached)
     const scan: FdScan = {
       ioUring: new Float64Array(0),
       finish(wanted) {
-        const walk = walkFds(procRoot, pids);
+        let walk = useBpf ? walkFdsBpf(procRoot, pids) : null;
+        if (walk !== null && 'refused' in walk) { scan.bpfRefused = walk.refused; walk = null; }
+        walk ??= walkFds(procRoot, pids);
         scan.ioUring = walk.ioUring;
         scan.walk = walk;
         return walkResults(walk, procRoot, wanted);

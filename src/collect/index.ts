@@ -49,6 +49,8 @@ export interface CollectOptions {
   containerDirs?: ContainerDirs;
   /** read fd links in a worker while the tables are read: default when the host has many open files */
   parallel?: boolean;
+  /** read fd links through the kernel's BPF iterator (fds.ts): default when the host has many open files */
+  bpf?: boolean;
   /**
    * where the cgroup hierarchies are mounted, to tell a container's cgroup from one a user made
    * (processes.ts cgroupContainers); default /sys/fs/cgroup, or sys/fs/cgroup beside a /proc root
@@ -106,7 +108,7 @@ export function collect(options: CollectOptions = {}): Collection {
   const selfNs = readNetns(procRoot, 'self');
   const hostInode = kthreadd.ok ? kthreadd.value : selfNs.ok ? selfNs.value : -1;
   if (!nsPids.has(hostInode)) nsPids.set(hostInode, []); // read through /proc/self below
-  const fdScan = startFdScan(procRoot, [...nsPids.values()].flat(), options.parallel);
+  const fdScan = startFdScan(procRoot, [...nsPids.values()].flat(), options.parallel, options.bpf);
 
   // the ways into each namespace: its processes, else its nsfs mounts
   const mounts = nsfsMounts(procRoot, mntPids.values());
@@ -170,6 +172,7 @@ export function collect(options: CollectOptions = {}): Collection {
   // step 3: socket fds of every process (read by the worker meanwhile, or now) give each socket
   // above its owners
   const scanned = fdScan?.finish(wanted) ?? null;
+  if (fdScan?.bpfRefused) stats.fdLinks = `read from /proc, not by BPF: ${fdScan.bpfRefused}`;
   const strays = new Map<number, number[]>(); // pid -> socket inodes in no table read
   const tables: [number, FdResult][] = [];
   // (pid, fd, inode) of open network namespace files: a namespace only such a file holds (step 4)

@@ -321,9 +321,9 @@ describe('the package', () => {
     expect(r.status).toBe(0);
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
     for (const f of ['dist/cli/main.js', 'bin/lsm', 'docs/lsm.8', 'hooks/systemd/lsm.service', 'hooks/logrotate.d/lsm', 'install.sh']) expect(files).toContain(f);
-    // sources only where npm install builds from them: the netlink reader's C for node-gyp
+    // sources only where npm install builds from them: the netlink and BPF readers' C for node-gyp
     expect(files).toContain('binding.gyp');
-    expect(files.filter((f) => /^(src|test|bench)\//.test(f) || f.endsWith('.ts'))).toEqual(['src/collect/netlink/sockdiag.c']);
+    expect(files.filter((f) => /^(src|test|bench)\//.test(f) || f.endsWith('.ts')).sort()).toEqual(['src/collect/bpf/owners.c', 'src/collect/bpf/owners.h', 'src/collect/netlink/sockdiag.c']);
   }, 300_000); // npm pack runs tsc (prepare): 48 s alone at load ~20, past the 60 s default
 
   it('the benchmark needs only the repository\'s own files', () => {

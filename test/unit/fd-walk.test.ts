@@ -146,3 +146,12 @@ describe('fd walk of real processes', () => {
     }
   });
 });
+
+describe('fd walk of a root that is gone', () => {
+  it('says every pid is gone (a thread walk whose process exited), natively too', () => {
+    // collect walks /proc/<pid>/task for a thread with its own table: the process may exit first
+    const gone = join(tmp, 'exited', 'task');
+    expect([...walkFds(gone, [7, 8]).sockets]).toEqual([7, -1, 0, 8, -1, 0]);
+    expect(view(walkFds(gone, [7]))).toEqual(view(walkFdsJs(gone, [7])));
+  });
+});

@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "../bpf/owners.h"
 
 #define RECV_SIZE 65536
 #define MAX_REPLY (1u << 30) /* bound on one dump: 1 GiB */
@@ -371,9 +372,7 @@ static napi_value inspect(napi_env env, napi_callback_info info) {
   return result;
 }
 
-typedef struct { double *v; size_t len, cap; } doubles;
-
-static int push(doubles *d, double x) {
+int push(doubles *d, double x) {
   if (d->len == d->cap) {
     size_t cap = d->cap ? d->cap * 2 : 4096;
     double *v = realloc(d->v, cap * sizeof *v);
@@ -399,6 +398,25 @@ static double decimal(const char *s, size_t len, size_t max_digits) {
 #define IO_URING_LINK "anon_inode:[io_uring]"
 #define NET_NS_PREFIX "net:["
 #define LINK_BUF 64 /* any link this long or longer is none of the three above */
+
+/* A link that is not a socket's: (pid, fd) to `uring` for an io_uring instance, (pid, fd, inode)
+ * to `netns` for a network namespace file; -1: out of memory. */
+static int other_link(const char *link, size_t len, double pid, double fd, doubles *uring, doubles *netns) {
+  if (len == sizeof IO_URING_LINK - 1 && memcmp(link, IO_URING_LINK, len) == 0) return push(uring, pid) || push(uring, fd) ? -1 : 0;
+  if (len > sizeof NET_NS_PREFIX && memcmp(link, NET_NS_PREFIX, sizeof NET_NS_PREFIX - 1) == 0 && link[len - 1] == ']') {
+    double inode = decimal(link + sizeof NET_NS_PREFIX - 1, len - sizeof NET_NS_PREFIX, 15);
+    if (inode >= 0 && (push(netns, pid) || push(netns, fd) || push(netns, inode))) return -1;
+  }
+  return 0;
+}
+
+int fd_link_kind(int root, int pid, int fd, doubles *uring, doubles *netns) {
+  char path[48], link[LINK_BUF];
+  snprintf(path, sizeof path, "%d/fd/%d", pid, fd);
+  ssize_t len = readlinkat(root, path, link, sizeof link);
+  if (len < 0 || (size_t)len >= sizeof link) return 0; /* closed meanwhile, or none of the forms */
+  return other_link(link, (size_t)len, pid, fd, uring, netns);
+}
 
 /*
  * One process's fd directory, appended to `out` as: pid, n (-1: gone, -2: the directory could not
@@ -440,12 +458,7 @@ static int walk_one(int root, int32_t pid, doubles *out, doubles *uring, doubles
       if (inode < 0) continue;
       if (push(out, inode) || push(out, fd)) { closedir(dir); return -1; }
       n++;
-    } else if ((size_t)len == sizeof IO_URING_LINK - 1 && memcmp(link, IO_URING_LINK, (size_t)len) == 0) {
-      if (push(uring, pid) || push(uring, fd)) { closedir(dir); return -1; }
-    } else if ((size_t)len > sizeof NET_NS_PREFIX && memcmp(link, NET_NS_PREFIX, sizeof NET_NS_PREFIX - 1) == 0 && link[len - 1] == ']') {
-      double inode = decimal(link + sizeof NET_NS_PREFIX - 1, (size_t)len - sizeof NET_NS_PREFIX, 15);
-      if (inode >= 0 && (push(netns, pid) || push(netns, fd) || push(netns, inode))) { closedir(dir); return -1; }
-    }
+    } else if (other_link(link, (size_t)len, pid, fd, uring, netns)) { closedir(dir); return -1; }
   }
   closedir(dir);
   out->v[head + 1] = n;
@@ -453,7 +466,7 @@ static int walk_one(int root, int32_t pid, doubles *out, doubles *uring, doubles
   return 0;
 }
 
-static napi_value to_float64(napi_env env, doubles *d) {
+napi_value to_float64(napi_env env, doubles *d) {
   napi_value ab, arr;
   void *data;
   napi_create_arraybuffer(env, d->len * sizeof(double), &data, &ab);
@@ -746,6 +759,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "sameFiles", fn);
   napi_create_function(env, "socketsIn", NAPI_AUTO_LENGTH, sockets_in, NULL, &fn);
   napi_set_named_property(env, exports, "socketsIn", fn);
+  register_socket_owners(env, exports);
   if (getrandom(sip_key, sizeof sip_key, 0) != (ssize_t)sizeof sip_key) {
     /* no key: no digest (the probe compares the bytes instead) */
   } else {

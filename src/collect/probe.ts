@@ -76,6 +76,28 @@ function readSmall(path: string): string | null {
   try { return page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; } finally { closeSync(fd); }
 }
 
+const MAX_WHOLE = 4 << 20;
+/**
+ * A /proc file read whole from its start: /proc/stat on a host with many CPUs (a line each, and an
+ * intr line of one count per interrupt) is far past a page. A buffer that held it whole is kept
+ * for the next read, so a look still costs one read; one that it filled is doubled and read again.
+ */
+function readAllAt(fd: number, path: string, big: Map<string, Buffer>): string {
+  let buf = big.get(path) ?? page;
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n < buf.length || buf.length >= MAX_WHOLE) return buf.toString('latin1', 0, n);
+    buf = Buffer.allocUnsafe(buf.length * 2);
+    big.set(path, buf);
+  }
+}
+
+function readWhole(path: string, big: Map<string, Buffer>): string | null {
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return null; }
+  try { return readAllAt(fd, path, big); } catch { return null; } finally { closeSync(fd); }
+}
+
 const MAX_KEPT = 1024; // files kept open at most: beyond, they are opened at each read
 /**
  * /proc files kept open and read again from their start (a proc file is made anew at each read from
@@ -83,17 +105,19 @@ const MAX_KEPT = 1024; // files kept open at most: beyond, they are opened at ea
  * of the process it was opened for: once that one is gone, reads fail (ESRCH), even when its pid is
  * handed out again.
  */
-class KeptFiles {
+export class KeptFiles {
   private readonly fds = new Map<string, number>();
+  private readonly big = new Map<string, Buffer>(); // files longer than a page: a buffer that held them whole
 
-  read(path: string): string | null {
+  /** The file's first page; with `whole`, all of it (up to 4 MiB), still in one read once its size is known. */
+  read(path: string, whole = false): string | null {
     let fd = this.fds.get(path);
     if (fd === undefined) {
-      if (this.fds.size >= MAX_KEPT) return readSmall(path);
+      if (this.fds.size >= MAX_KEPT) return whole ? readWhole(path, this.big) : readSmall(path);
       try { fd = openSync(path, 'r'); } catch { return null; }
       this.fds.set(path, fd);
     }
-    try { return page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; }
+    try { return whole ? readAllAt(fd, path, this.big) : page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; }
   }
 
   close(): void {
@@ -106,18 +130,18 @@ class KeptFiles {
 const RESERVED_PIDS = 300;
 
 /** Where the kernel's pid allocator stands, as the process reading procRoot sees it. */
-interface PidCursor { last: number; forks: number; tasks: number; max: number }
+export interface PidCursor { last: number; forks: number; tasks: number; max: number }
 
 /**
  * The last pid handed out (loadavg's last field: in the reader's own pid namespace, so only when
  * procRoot is that namespace's /proc: its 'self' is this process), the forks since boot and the
  * tasks alive (every pid namespace), and pid_max; null when any is unknown.
  */
-function readCursor(procRoot: string, files: KeptFiles): PidCursor | null {
+export function readCursor(procRoot: string, files: KeptFiles): PidCursor | null {
   const self = files.read(`${procRoot}/self/stat`);
   if (self === null || Number.parseInt(self, 10) !== process.pid) return null;
   const load = files.read(`${procRoot}/loadavg`);
-  const stat = files.read(`${procRoot}/stat`);
+  const stat = files.read(`${procRoot}/stat`, true); // its processes line is past the cpu and intr lines
   const max = files.read(`${procRoot}/sys/kernel/pid_max`);
   const l = load === null ? null : /^\S+ \S+ \S+ \d+\/(\d+) (\d+)\n?$/.exec(load);
   const f = stat === null ? null : /^processes (\d+)$/m.exec(stat);

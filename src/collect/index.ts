@@ -31,7 +31,7 @@ import { socketFds, socketInodesOf, startFdScan, walkFds, walkResults, type FdRe
 import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
 import { queuesCarryingFds, stillCarrying, unixFdsOf } from './in-flight.js';
 import { heldNamespaceDoors, hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
-import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
+import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable, vsockEndpoint } from './tables.js';
 import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
 import { ipProtocolName } from './addresses.js';
 import { unixSocketCount } from './unix-ambiguity.js';
@@ -252,7 +252,7 @@ export function collect(options: CollectOptions = {}): Collection {
     for (const [netns, pids] of threadNs) if (readable.includes(netns)) nsPids.set(netns, pids); // labels: the threads' processes
     const what = new Map(held?.what);
     nameRingHeld(ringHeld, what);
-    for (const s of unattributed(procRoot, strays, pidNs, ownerOf, what)) sockets.push(s);
+    for (const s of unattributed(procRoot, strays, pidNs, ownerOf, what)) { if (held?.hostWide.has(s.inode)) s.netns = hostInode; sockets.push(s); }
   } finally {
     for (const fd of held?.fds ?? []) closeSync(fd);
     for (const h of nsHeld?.doors.values() ?? []) closeSync(h.door.held!);
@@ -498,6 +498,7 @@ class InodeList {
 
 const AF_INET = 2;
 const AF_INET6 = 10;
+const AF_VSOCK = 40;
 const TCP_CLOSE = 7;
 // protocols whose every reachable socket is in a table: tcp, udp, udplite, icmp (ping), ipv6-icmp
 const TABLED = new Set([6, 17, 136, 1, 58]);
@@ -507,6 +508,7 @@ interface Strays {
   holders: Map<number, number[]>; // that namespace -> pids holding sockets in it
   noEndpoint: Set<number>; // TCP/UDP sockets never bound, or closed: nothing to record
   what: Map<number, string>; // the others: what they are ('vsock/stream', 'inet6/sctp')
+  hostWide: Set<number>; // vsock sockets: one address space for the whole host, their lines in host/
   fds: number[]; // namespace fds to close
 }
 
@@ -517,7 +519,8 @@ const TYPES: Record<number, string> = { 1: 'stream', 2: 'dgram', 3: 'raw', 4: 'r
 function describeSocket(s: HeldSocket): string {
   const family = FAMILIES[s.domain] ?? `af${s.domain}`;
   if (s.domain === AF_INET || s.domain === AF_INET6) return `${family}/${ipProtocolName(s.protocol)}`;
-  return `${family}/${TYPES[s.type] ?? `type${s.type}`}`;
+  const type = TYPES[s.type] ?? `type${s.type}`;
+  return vsockEndpoint(s, type) ?? `${family}/${type}`;
 }
 
 // Namespaces read through sockets in one scan, at most: each costs a process start (ping sockets:
@@ -527,7 +530,7 @@ const MAX_HELD_NAMESPACES = 32;
 
 /** Each stray socket looked at through a copy of its holder's fd (netlink/sockdiag.c: inspect). */
 export function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Strays {
-  const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), what: new Map(), fds: [] };
+  const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), what: new Map(), hostWide: new Set(), fds: [] };
   for (const [pid, inodes] of strays) {
     const fdOf = socketFds('/proc', pid, new Set(inodes));
     if (fdOf.size === 0) continue;
@@ -543,6 +546,7 @@ export function lookAtStrays(strays: Map<number, number[]>, readable: Set<number
       const noEndpoint = (s.domain === AF_INET || s.domain === AF_INET6) && TABLED.has(s.protocol) && (s.port === 0 || s.tcpState === TCP_CLOSE);
       if (noEndpoint) result.noEndpoint.add(inode);
       else result.what.set(inode, describeSocket(s));
+      if (s.domain === AF_VSOCK) result.hostWide.add(inode);
       if (s.nsfd >= 0 && !noEndpoint && result.doors.size < MAX_HELD_NAMESPACES) {
         result.doors.set(s.netns, { netns: s.netns, pid: process.pid, mountpoint: '', held: s.nsfd });
         result.fds.push(s.nsfd);

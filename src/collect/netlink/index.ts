@@ -27,6 +27,9 @@ export interface HeldSocket {
   tcpState: number; // TCP_* (7: closed), else -1
   netns: number; // inode of the socket's own network namespace, -1 unknown
   nsfd: number; // an open fd of that namespace (the caller closes it); -1: a namespace in `known`, or given already
+  vsockCid?: number; // AF_VSOCK: the local CID (0xffffffff: any) and port (0xffffffff: unbound)
+  vsockPort?: number;
+  vsockState?: number; // 1 listening, 2 connected, 0 neither
 }
 
 /**

@@ -71,6 +71,12 @@ export interface Collection {
   namespaces: NetNamespace[];
   sockets: Socket[];
   stats: CollectStats;
+  /**
+   * Namespaces read through no process's ns link, with the file that led there: a thread's own
+   * (/proc/<tid>/ns/net) or an open namespace file (/proc/<pid>/fd/<fd>). lsm watch's probe looks
+   * through them between full scans.
+   */
+  ways?: { netns: number; path: string }[];
 }
 
 /** Normalized snapshot: path ('host/tcp', 'netns/web/unix') -> sorted, unique lines. */

@@ -223,9 +223,14 @@ export function collect(options: CollectOptions = {}): Collection {
   const ringHeld = strays.size > 0 ? ringHeldStrays(procRoot, strays, walkFds(procRoot, [...strays.keys()]).ioUring) : new Map<number, Set<number>>();
   const ways = new Map<number, Door>(held?.doors);
   const holders = new Map(held?.holders);
-  for (const [netns, t] of ringThreadDoors(procRoot, ringHeld.keys(), new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size)) { ways.set(netns, t.tid); holders.set(netns, t.pids); }
+  // the files that lead to a namespace no process's link names, for lsm watch's probe (probe.ts)
+  const paths = new Map<number, string>();
+  for (const netns of threadNs.keys()) paths.set(netns, `${procRoot}/${doors.get(netns)![0] as number}/ns/net`);
+  for (const [netns, t] of ringThreadDoors(procRoot, ringHeld.keys(), new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size)) { ways.set(netns, t.tid); holders.set(netns, t.pids); paths.set(netns, `${procRoot}/${t.tid}/ns/net`); }
   const nsHeld = procRoot === '/proc' && nsFiles.length > 0 ? heldNamespaceDoors(nsFiles, new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size) : null;
   for (const [netns, h] of nsHeld?.doors ?? []) { ways.set(netns, h.door); holders.set(netns, h.pids); }
+  // an open namespace file leads there too when a held socket was the way in this time
+  if (procRoot === '/proc') for (let k = 0; k + 3 <= nsFiles.length; k += 3) if (!doors.has(nsFiles[k + 2]) && !paths.has(nsFiles[k + 2])) paths.set(nsFiles[k + 2], `/proc/${nsFiles[k]}/fd/${nsFiles[k + 1]}`);
   if (nsHeld !== null && nsHeld.over > 0) { unseen.namespaces += nsHeld.over; unseen.reasons.add(`over ${MAX_HELD_NAMESPACES} held by open files`); }
   try {
     if (ways.size > 0 || held !== null) {
@@ -277,7 +282,9 @@ export function collect(options: CollectOptions = {}): Collection {
       return { path: byInode.get(q.inode)?.localAddress ?? '', inode: q.inode, comm: o?.comm ?? '?', user: o?.user ?? (o?.uid != null ? String(o.uid) : '?') };
     });
   }
-  return { namespaces, sockets, stats };
+  const read = new Set(readable);
+  const found = [...paths].filter(([netns]) => read.has(netns)).map(([netns, path]) => ({ netns, path }));
+  return found.length > 0 ? { namespaces, sockets, stats, ways: found } : { namespaces, sockets, stats };
 }
 
 function readTable(path: string): string | null {

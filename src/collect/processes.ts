@@ -138,6 +138,35 @@ export function readBootClock(procRoot: string): BootClock | null {
 }
 
 const DELETED = ' (deleted)';
+const USERNS = ' (userns)';
+
+const hostUserNs = new Map<string, string | null>(); // procRoot -> the user namespace of pid 1 (else lsm's own)
+function userNsOf(path: string): string | null {
+  try { return readlinkSync(path); } catch { return null; }
+}
+
+/**
+ * Whether an exe path is a user's claim: the kernel prints it as the process's own mount namespace
+ * shows it, and in a user namespace of their own (unshare -rm, no privilege) users mount what they
+ * like where they like: their program bound at /usr/bin/ssh runs as '/usr/bin/ssh'. A path is
+ * believed when the process is in the host's user namespace (its mounts are root's: a container's
+ * own paths stay as they are), or when the path names the running file in lsm's view too.
+ */
+function userMounted(base: string, link: string): boolean {
+  const procRoot = base.slice(0, base.lastIndexOf('/'));
+  let host = hostUserNs.get(procRoot);
+  if (host === undefined) { host = userNsOf(`${procRoot}/1/ns/user`) ?? userNsOf(`${procRoot}/self/ns/user`); hostUserNs.set(procRoot, host); }
+  const own = host === null ? null : userNsOf(`${base}/ns/user`);
+  if (own === null || own === host) return false;
+  const path = link.endsWith(DELETED) ? link.slice(0, -DELETED.length) : link;
+  try {
+    const named = statSync(path);
+    const running = statSync(`${base}/exe`);
+    return named.dev !== running.dev || named.ino !== running.ino;
+  } catch {
+    return true;
+  }
+}
 const MEMFD = '/memfd:';
 
 /**
@@ -148,6 +177,7 @@ const MEMFD = '/memfd:';
  */
 export function readExe(base: string): { exe: string | null; replaced: boolean } {
   const link = readLinkLatin1(`${base}/exe`);
+  if (link !== null && !link.startsWith(MEMFD) && userMounted(base, link)) return { exe: `${link}${USERNS}`, replaced: false };
   if (link === null || !link.endsWith(DELETED)) return { exe: link, replaced: false };
   // a memfd (memfd_create, then fexecve): a binary that never was a file, so no upgrade either; the
   // link is kept whole ('/memfd:<any name> (deleted)': only root can make a '/memfd:...' file)

@@ -189,6 +189,8 @@ function ownerNow(procRoot: string, pid: number, clock: BootClock | null, files:
   });
 }
 
+const MAX_WAYS = 64;
+
 /** The namespace a ns link or an open namespace file names ('net:[4026531840]'), or -1. */
 function readNsLink(path: string): number {
   try { const m = /^net:\[(\d+)\]$/.exec(readlinkSync(path)); return m ? Number(m[1]) : -1; } catch { return -1; }
@@ -252,7 +254,10 @@ export class Probe {
     }
     this.ownerSeen = false; // processes new since the look before are checked by this one
     this.undumpable = new Set(); // asked again (a module loaded meanwhile)
-    this.ways = c.ways ?? [];
+    // at most MAX_WAYS, those leading to recorded sockets first: a user can make a namespace a thread
+    // (thousands), and each costs a look a readlink and the kernel's count; the rest wait for full scans
+    const holding = new Set(c.sockets.map((s) => s.netns));
+    this.ways = [...(c.ways ?? [])].sort((a, b) => Number(holding.has(b.netns)) - Number(holding.has(a.netns))).slice(0, MAX_WAYS);
     const after = this.look(true);
     const before = this.before;
     // a namespace in neither look is one only sockets hold (collect reads it through a holder's

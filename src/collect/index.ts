@@ -24,7 +24,7 @@ import { createRequire } from 'node:module';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Collection, Owner, Socket } from '../types.js';
 import {
-  cgroupContainers, listPids, readBootClock, readNetns, readOwner, readUsers,
+  cgroupContainers, listPids, NOT_AT_PATH, pathLeadsTo, readBootClock, readNetns, readOwner, readUsers,
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan, walkFds, walkResults, type FdResult } from './fds.js';
@@ -262,9 +262,11 @@ export function collect(options: CollectOptions = {}): Collection {
     for (const fd of held?.fds ?? []) closeSync(fd);
     for (const h of nsHeld?.doors.values() ?? []) closeSync(h.door.held!);
   }
+  const root = procRoot === '/proc' && (options.euid ?? process.geteuid?.()) === 0; // others' views (/proc/<pid>/root) are root's to read
   for (let i = 0; i < sockets.length; i++) {
     const s = sockets[i];
     if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
+    if (root && s.file !== undefined && !pathLeadsTo(procRoot, s)) s.localAddress += NOT_AT_PATH;
   }
 
   const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', mounts, ownerOf, containerOf, containerNames(options.containerDirs));

@@ -165,8 +165,9 @@ export const NOT_AT_PATH = ' (not at this path)';
 export function pathLeadsTo(procRoot: string, s: { localAddress: string; file?: { ino: number; dev: number }; owners: { pid: number }[] }): boolean {
   const file = s.file;
   if (file === undefined || !s.localAddress.startsWith('/')) return true;
+  // the path's bytes as bind() was given them (latin1 here), not re-encoded as UTF-8
   const is = (path: string) => {
-    try { const st = statSync(path); return st.isSocket() && st.ino === file.ino && st.dev === file.dev; } catch { return false; }
+    try { const st = statSync(Buffer.from(path, 'latin1')); return st.isSocket() && st.ino === file.ino && st.dev === file.dev; } catch { return false; }
   };
   if (is(s.localAddress)) return true;
   const host = hostUserNamespace(procRoot);
@@ -186,7 +187,7 @@ function userMounted(base: string, link: string): boolean {
   if (own === null || own === host) return false;
   const path = link.endsWith(DELETED) ? link.slice(0, -DELETED.length) : link;
   try {
-    const named = statSync(path);
+    const named = statSync(Buffer.from(path, 'latin1')); // its bytes, not re-encoded as UTF-8
     const running = statSync(`${base}/exe`);
     return named.dev !== running.dev || named.ino !== running.ino;
   } catch {

@@ -41,6 +41,8 @@ export interface Socket {
   device?: string | null;
   /** inet6: IPV6_V6ONLY (false: dual-stack); absent: unknown (/proc) */
   v6only?: boolean;
+  /** unix, bound to a path (netlink only): the file bind() made, to tell whether the path leads to it */
+  file?: { ino: number; dev: number };
   /** a /proc/net/unix record that cannot be told apart from a name (see collect/unix-ambiguity.ts) */
   ambiguous?: string;
   user: string | null; // that uid's name, filled by collect
@@ -73,6 +75,12 @@ export interface Collection {
   namespaces: NetNamespace[];
   sockets: Socket[];
   stats: CollectStats;
+  /**
+   * Namespaces read through no process's ns link, with the file that led there: a thread's own
+   * (/proc/<tid>/ns/net) or an open namespace file (/proc/<pid>/fd/<fd>). lsm watch's probe looks
+   * through them between full scans.
+   */
+  ways?: { netns: number; path: string }[];
 }
 
 /** Normalized snapshot: path ('host/tcp', 'netns/web/unix') -> sorted, unique lines. */

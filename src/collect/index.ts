@@ -24,14 +24,14 @@ import { createRequire } from 'node:module';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { Collection, Owner, Socket } from '../types.js';
 import {
-  cgroupContainers, listPids, readBootClock, readNetns, readOwner, readUsers,
+  cgroupContainers, listPids, NOT_AT_PATH, pathLeadsTo, readBootClock, readNetns, readOwner, readUsers,
 } from './processes.js';
 import { containerNames, type ContainerDirs } from './containers.js';
 import { socketFds, socketInodesOf, startFdScan, walkFds, walkResults, type FdResult } from './fds.js';
 import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
 import { queuesCarryingFds, stillCarrying, unixFdsOf } from './in-flight.js';
 import { heldNamespaceDoors, hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
-import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable } from './tables.js';
+import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable, vsockEndpoint } from './tables.js';
 import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
 import { ipProtocolName } from './addresses.js';
 import { unixSocketCount } from './unix-ambiguity.js';
@@ -226,9 +226,14 @@ export function collect(options: CollectOptions = {}): Collection {
   const ringHeld = strays.size > 0 ? ringHeldStrays(procRoot, strays, walkFds(procRoot, [...strays.keys()]).ioUring) : new Map<number, Set<number>>();
   const ways = new Map<number, Door>(held?.doors);
   const holders = new Map(held?.holders);
-  for (const [netns, t] of ringThreadDoors(procRoot, ringHeld.keys(), new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size)) { ways.set(netns, t.tid); holders.set(netns, t.pids); }
+  // the files that lead to a namespace no process's link names, for lsm watch's probe (probe.ts)
+  const paths = new Map<number, string>();
+  for (const netns of threadNs.keys()) paths.set(netns, `${procRoot}/${doors.get(netns)![0] as number}/ns/net`);
+  for (const [netns, t] of ringThreadDoors(procRoot, ringHeld.keys(), new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size)) { ways.set(netns, t.tid); holders.set(netns, t.pids); paths.set(netns, `${procRoot}/${t.tid}/ns/net`); }
   const nsHeld = procRoot === '/proc' && nsFiles.length > 0 ? heldNamespaceDoors(nsFiles, new Set([...readable, ...ways.keys()]), MAX_HELD_NAMESPACES - ways.size) : null;
   for (const [netns, h] of nsHeld?.doors ?? []) { ways.set(netns, h.door); holders.set(netns, h.pids); }
+  // an open namespace file leads there too when a held socket was the way in this time
+  if (procRoot === '/proc') for (let k = 0; k + 3 <= nsFiles.length; k += 3) if (!doors.has(nsFiles[k + 2]) && !paths.has(nsFiles[k + 2])) paths.set(nsFiles[k + 2], `/proc/${nsFiles[k]}/fd/${nsFiles[k + 1]}`);
   if (nsHeld !== null && nsHeld.over > 0) { unseen.namespaces += nsHeld.over; unseen.reasons.add(`over ${MAX_HELD_NAMESPACES} held by open files`); }
   try {
     if (ways.size > 0 || held !== null) {
@@ -255,14 +260,16 @@ export function collect(options: CollectOptions = {}): Collection {
     for (const [netns, pids] of threadNs) if (readable.includes(netns)) nsPids.set(netns, pids); // labels: the threads' processes
     const what = new Map(held?.what);
     nameRingHeld(ringHeld, what);
-    for (const s of unattributed(procRoot, strays, pidNs, ownerOf, what)) sockets.push(s);
+    for (const s of unattributed(procRoot, strays, pidNs, ownerOf, what)) { if (held?.hostWide.has(s.inode)) s.netns = hostInode; sockets.push(s); }
   } finally {
     for (const fd of held?.fds ?? []) closeSync(fd);
     for (const h of nsHeld?.doors.values() ?? []) closeSync(h.door.held!);
   }
+  const root = procRoot === '/proc' && (options.euid ?? process.geteuid?.()) === 0; // others' views (/proc/<pid>/root) are root's to read
   for (let i = 0; i < sockets.length; i++) {
     const s = sockets[i];
     if (s.uid >= 0) s.user = users.get(s.uid) ?? String(s.uid);
+    if (root && s.file !== undefined && !pathLeadsTo(procRoot, s)) s.localAddress += NOT_AT_PATH;
   }
 
   const namespaces = labelNamespaces(procRoot, readable, hostInode, nsPids, options.netnsDir ?? '/run/netns', mounts, ownerOf, containerOf, containerNames(options.containerDirs));
@@ -280,7 +287,9 @@ export function collect(options: CollectOptions = {}): Collection {
       return { path: byInode.get(q.inode)?.localAddress ?? '', inode: q.inode, comm: o?.comm ?? '?', user: o?.user ?? (o?.uid != null ? String(o.uid) : '?') };
     });
   }
-  return { namespaces, sockets, stats };
+  const read = new Set(readable);
+  const found = [...paths].filter(([netns]) => read.has(netns)).map(([netns, path]) => ({ netns, path }));
+  return found.length > 0 ? { namespaces, sockets, stats, ways: found } : { namespaces, sockets, stats };
 }
 
 function readTable(path: string): string | null {
@@ -501,6 +510,7 @@ class InodeList {
 
 const AF_INET = 2;
 const AF_INET6 = 10;
+const AF_VSOCK = 40;
 const TCP_CLOSE = 7;
 // protocols whose every reachable socket is in a table: tcp, udp, udplite, icmp (ping), ipv6-icmp
 const TABLED = new Set([6, 17, 136, 1, 58]);
@@ -510,6 +520,7 @@ interface Strays {
   holders: Map<number, number[]>; // that namespace -> pids holding sockets in it
   noEndpoint: Set<number>; // TCP/UDP sockets never bound, or closed: nothing to record
   what: Map<number, string>; // the others: what they are ('vsock/stream', 'inet6/sctp')
+  hostWide: Set<number>; // vsock sockets: one address space for the whole host, their lines in host/
   fds: number[]; // namespace fds to close
 }
 
@@ -520,7 +531,8 @@ const TYPES: Record<number, string> = { 1: 'stream', 2: 'dgram', 3: 'raw', 4: 'r
 function describeSocket(s: HeldSocket): string {
   const family = FAMILIES[s.domain] ?? `af${s.domain}`;
   if (s.domain === AF_INET || s.domain === AF_INET6) return `${family}/${ipProtocolName(s.protocol)}`;
-  return `${family}/${TYPES[s.type] ?? `type${s.type}`}`;
+  const type = TYPES[s.type] ?? `type${s.type}`;
+  return vsockEndpoint(s, type) ?? `${family}/${type}`;
 }
 
 // Namespaces read through sockets in one scan, at most: each costs a process start (ping sockets:
@@ -530,7 +542,7 @@ const MAX_HELD_NAMESPACES = 32;
 
 /** Each stray socket looked at through a copy of its holder's fd (netlink/sockdiag.c: inspect). */
 export function lookAtStrays(strays: Map<number, number[]>, readable: Set<number>): Strays {
-  const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), what: new Map(), fds: [] };
+  const result: Strays = { doors: new Map(), holders: new Map(), noEndpoint: new Set(), what: new Map(), hostWide: new Set(), fds: [] };
   for (const [pid, inodes] of strays) {
     const fdOf = socketFds('/proc', pid, new Set(inodes));
     if (fdOf.size === 0) continue;
@@ -546,6 +558,7 @@ export function lookAtStrays(strays: Map<number, number[]>, readable: Set<number
       const noEndpoint = (s.domain === AF_INET || s.domain === AF_INET6) && TABLED.has(s.protocol) && (s.port === 0 || s.tcpState === TCP_CLOSE);
       if (noEndpoint) result.noEndpoint.add(inode);
       else result.what.set(inode, describeSocket(s));
+      if (s.domain === AF_VSOCK) result.hostWide.add(inode);
       if (s.nsfd >= 0 && !noEndpoint && result.doors.size < MAX_HELD_NAMESPACES) {
         result.doors.set(s.netns, { netns: s.netns, pid: process.pid, mountpoint: '', held: s.nsfd });
         result.fds.push(s.nsfd);

@@ -6,8 +6,10 @@
 //    in the native reader (netlink/digest.ts; kept as bytes where it has no digest) and compared
 //    with the last look's; ping sockets (and any kind netlink cannot dump)
 //    from the /proc text, compared field by field;
-//  - the namespaces that hold a recorded socket (each with its lowest pid, which may name it) and
-//    their nsfs mounts: a namespace with nothing to record writes no line, so the namespaces other
+//  - the namespaces that hold a recorded socket (each with its lowest pid, which may name it), their
+//    nsfs mounts, and the ways the last collection found into namespaces no process's link names
+//    (a thread's own /proc/<tid>/ns/net, an open namespace file /proc/<pid>/fd/<fd>: one readlink
+//    each a look, to check it still leads there, never a walk of every thread): a namespace with nothing to record writes no line, so the namespaces other
 //    programs make and drop all the time (tests, sandboxes, browsers) do not make a full scan;
 //  - the owners the last collection found: each still there with the same comm, exe, uid,
 //    container and start time (their stat and status files kept open and read again: the
@@ -21,9 +23,10 @@
 // made while the scan ran is never taken for the state.
 // What it does not see (left to the periodic full scan): an existing process that gains a
 // recorded socket (passed over a unix socket) or closes its copy while another keeps it, sockets
-// in no table (held across namespaces), interface and container renames, and ping or fallback
-// sockets of a namespace that only a mount holds.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+// in no table (held across namespaces, vsock), a namespace a thread or an open file leads to only
+// since the last collection, interface and container renames, and ping or fallback sockets of a
+// namespace that only a mount, a thread's link or an open file holds.
+import { closeSync, openSync, readlinkSync, readSync, statSync } from 'node:fs';
 import type { Collection, Socket } from '../types.js';
 import { readNetDir } from './index.js';
 import { nsfsMounts, openNsfs } from './namespaces.js';
@@ -76,6 +79,28 @@ function readSmall(path: string): string | null {
   try { return page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; } finally { closeSync(fd); }
 }
 
+const MAX_WHOLE = 4 << 20;
+/**
+ * A /proc file read whole from its start: /proc/stat on a host with many CPUs (a line each, and an
+ * intr line of one count per interrupt) is far past a page. A buffer that held it whole is kept
+ * for the next read, so a look still costs one read; one that it filled is doubled and read again.
+ */
+function readAllAt(fd: number, path: string, big: Map<string, Buffer>): string {
+  let buf = big.get(path) ?? page;
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n < buf.length || buf.length >= MAX_WHOLE) return buf.toString('latin1', 0, n);
+    buf = Buffer.allocUnsafe(buf.length * 2);
+    big.set(path, buf);
+  }
+}
+
+function readWhole(path: string, big: Map<string, Buffer>): string | null {
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return null; }
+  try { return readAllAt(fd, path, big); } catch { return null; } finally { closeSync(fd); }
+}
+
 const MAX_KEPT = 1024; // files kept open at most: beyond, they are opened at each read
 /**
  * /proc files kept open and read again from their start (a proc file is made anew at each read from
@@ -83,17 +108,19 @@ const MAX_KEPT = 1024; // files kept open at most: beyond, they are opened at ea
  * of the process it was opened for: once that one is gone, reads fail (ESRCH), even when its pid is
  * handed out again.
  */
-class KeptFiles {
+export class KeptFiles {
   private readonly fds = new Map<string, number>();
+  private readonly big = new Map<string, Buffer>(); // files longer than a page: a buffer that held them whole
 
-  read(path: string): string | null {
+  /** The file's first page; with `whole`, all of it (up to 4 MiB), still in one read once its size is known. */
+  read(path: string, whole = false): string | null {
     let fd = this.fds.get(path);
     if (fd === undefined) {
-      if (this.fds.size >= MAX_KEPT) return readSmall(path);
+      if (this.fds.size >= MAX_KEPT) return whole ? readWhole(path, this.big) : readSmall(path);
       try { fd = openSync(path, 'r'); } catch { return null; }
       this.fds.set(path, fd);
     }
-    try { return page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; }
+    try { return whole ? readAllAt(fd, path, this.big) : page.toString('latin1', 0, readSync(fd, page, 0, page.length, 0)); } catch { return null; }
   }
 
   close(): void {
@@ -106,18 +133,18 @@ class KeptFiles {
 const RESERVED_PIDS = 300;
 
 /** Where the kernel's pid allocator stands, as the process reading procRoot sees it. */
-interface PidCursor { last: number; forks: number; tasks: number; max: number }
+export interface PidCursor { last: number; forks: number; tasks: number; max: number }
 
 /**
  * The last pid handed out (loadavg's last field: in the reader's own pid namespace, so only when
  * procRoot is that namespace's /proc: its 'self' is this process), the forks since boot and the
  * tasks alive (every pid namespace), and pid_max; null when any is unknown.
  */
-function readCursor(procRoot: string, files: KeptFiles): PidCursor | null {
+export function readCursor(procRoot: string, files: KeptFiles): PidCursor | null {
   const self = files.read(`${procRoot}/self/stat`);
   if (self === null || Number.parseInt(self, 10) !== process.pid) return null;
   const load = files.read(`${procRoot}/loadavg`);
-  const stat = files.read(`${procRoot}/stat`);
+  const stat = files.read(`${procRoot}/stat`, true); // its processes line is past the cpu and intr lines
   const max = files.read(`${procRoot}/sys/kernel/pid_max`);
   const l = load === null ? null : /^\S+ \S+ \S+ \d+\/(\d+) (\d+)\n?$/.exec(load);
   const f = stat === null ? null : /^processes (\d+)$/m.exec(stat);
@@ -162,6 +189,13 @@ function ownerNow(procRoot: string, pid: number, clock: BootClock | null, files:
   });
 }
 
+const MAX_WAYS = 64;
+
+/** The namespace a ns link or an open namespace file names ('net:[4026531840]'), or -1. */
+function readNsLink(path: string): number {
+  try { const m = /^net:\[(\d+)\]$/.exec(readlinkSync(path)); return m ? Number(m[1]) : -1; } catch { return -1; }
+}
+
 export class Probe {
   private readonly procRoot: string;
   private readonly clock: BootClock | null;
@@ -177,6 +211,7 @@ export class Probe {
   private ownerFiles = new KeptFiles(); // the owners' stat and status, opened after the last collection
   private readonly digest = hasNetlinkDigest();
   private undumpable = new Set<ProcTable>(); // tables netlink refused since the last collection: read from /proc
+  private ways: { netns: number; path: string }[] = []; // the last collection's ways into namespaces no process's link names
 
   constructor(private readonly options: ProbeOptions) {
     this.procRoot = options.procRoot ?? '/proc';
@@ -219,6 +254,10 @@ export class Probe {
     }
     this.ownerSeen = false; // processes new since the look before are checked by this one
     this.undumpable = new Set(); // asked again (a module loaded meanwhile)
+    // at most MAX_WAYS, those leading to recorded sockets first: a user can make a namespace a thread
+    // (thousands), and each costs a look a readlink and the kernel's count; the rest wait for full scans
+    const holding = new Set(c.sockets.map((s) => s.netns));
+    this.ways = [...(c.ways ?? [])].sort((a, b) => Number(holding.has(b.netns)) - Number(holding.has(a.netns))).slice(0, MAX_WAYS);
     const after = this.look(true);
     const before = this.before;
     // a namespace in neither look is one only sockets hold (collect reads it through a holder's
@@ -311,6 +350,19 @@ export class Probe {
       if (nl === null) { namespaces.set(m.netns, { sums: [], text: [], count: 0, inodes: [], unread: new Set(['*']) }); continue; } // left to the full scans
       namespaces.set(m.netns, { sums: nl.sums, text: [], count: nl.count, inodes: nl.inodes, unread: new Set([...nl.fallback, 'ping']) });
     }
+    // a namespace the last collection reached only through a thread's own link or an open namespace
+    // file: looked at through that file while it still leads there (netlink only, as a mount), so a
+    // socket made there is seen; a namespace that such a way leads to only since is left to the full scans
+    const ways: string[] = [];
+    for (const w of this.ways) {
+      if (doors.has(w.netns) || namespaces.has(w.netns) || readNsLink(w.path) !== w.netns) continue;
+      ways.push(`way ${w.netns} ${w.path}`);
+      if (socketsIn(w.path, w.netns) === 0) continue;
+      const nl = this.netlinkPart(w.path, w.netns, withInodes);
+      namespaces.set(w.netns, nl === null
+        ? { sums: [], text: [], count: 0, inodes: [], unread: new Set(['*']) }
+        : { sums: nl.sums, text: [], count: nl.count, inodes: nl.inodes, unread: new Set([...nl.fallback, 'ping']) });
+    }
     // a namespace with nothing a snapshot records writes no line: it is left out of the look
     // (its ping sockets, when only a mount holds it, are beyond a look anyway); one that could
     // not be read stays in, and so does the host's
@@ -321,6 +373,7 @@ export class Probe {
     const parts: string[] = [`host ${hostInode}`];
     for (const [inode, list] of [...nsPids].sort((a, b) => a[0] - b[0])) if (namespaces.has(inode)) parts.push(`ns ${inode} ${list[0]}`);
     parts.push(...[...new Set(mounts.filter((m) => namespaces.has(m.netns)).map((m) => `mount ${m.netns} ${m.mountpoint}`))].sort());
+    parts.push(...ways);
     for (const file of options.files ?? []) {
       try { const st = statSync(file); parts.push(`file ${file} ${st.ino} ${st.size} ${st.mtimeMs}`); } catch { parts.push(`file ${file} -`); }
     }

@@ -138,6 +138,62 @@ export function readBootClock(procRoot: string): BootClock | null {
 }
 
 const DELETED = ' (deleted)';
+const USERNS = ' (userns)';
+
+const hostUserNs = new Map<string, string | null>(); // procRoot -> the user namespace of pid 1 (else lsm's own)
+function userNsOf(path: string): string | null {
+  try { return readlinkSync(path); } catch { return null; }
+}
+
+function hostUserNamespace(procRoot: string): string | null {
+  let host = hostUserNs.get(procRoot);
+  if (host === undefined) { host = userNsOf(`${procRoot}/1/ns/user`) ?? userNsOf(`${procRoot}/self/ns/user`); hostUserNs.set(procRoot, host); }
+  return host;
+}
+
+/** What a unix socket's line says after its path when the path does not lead to it. */
+export const NOT_AT_PATH = ' (not at this path)';
+
+/**
+ * Whether a unix socket's path leads to the file its bind() made. The path is the text bind() was
+ * given, resolved in the binder's mount namespace: in one of their own (unshare -rm, no privilege)
+ * a user mounts a tmpfs at /run and binds /run/dbus/system_bus_socket. Believed when the path names
+ * the socket's file in lsm's view, or in the view (/proc/<pid>/root) of an owner in the host's user
+ * namespace (a container's or a PrivateTmp service's mounts are root's); false also when the file
+ * was removed or replaced since. A socket without the file's identity (the /proc text) is believed.
+ */
+export function pathLeadsTo(procRoot: string, s: { localAddress: string; file?: { ino: number; dev: number }; owners: { pid: number }[] }): boolean {
+  const file = s.file;
+  if (file === undefined || !s.localAddress.startsWith('/')) return true;
+  // the path's bytes as bind() was given them (latin1 here), not re-encoded as UTF-8
+  const is = (path: string) => {
+    try { const st = statSync(Buffer.from(path, 'latin1')); return st.isSocket() && st.ino === file.ino && st.dev === file.dev; } catch { return false; }
+  };
+  if (is(s.localAddress)) return true;
+  const host = hostUserNamespace(procRoot);
+  return s.owners.some((o) => host !== null && userNsOf(`${procRoot}/${o.pid}/ns/user`) === host && is(`${procRoot}/${o.pid}/root${s.localAddress}`));
+}
+
+/**
+ * Whether an exe path is a user's claim: the kernel prints it as the process's own mount namespace
+ * shows it, and in a user namespace of their own (unshare -rm, no privilege) users mount what they
+ * like where they like: their program bound at /usr/bin/ssh runs as '/usr/bin/ssh'. A path is
+ * believed when the process is in the host's user namespace (its mounts are root's: a container's
+ * own paths stay as they are), or when the path names the running file in lsm's view too.
+ */
+function userMounted(base: string, link: string): boolean {
+  const host = hostUserNamespace(base.slice(0, base.lastIndexOf('/')));
+  const own = host === null ? null : userNsOf(`${base}/ns/user`);
+  if (own === null || own === host) return false;
+  const path = link.endsWith(DELETED) ? link.slice(0, -DELETED.length) : link;
+  try {
+    const named = statSync(Buffer.from(path, 'latin1')); // its bytes, not re-encoded as UTF-8
+    const running = statSync(`${base}/exe`);
+    return named.dev !== running.dev || named.ino !== running.ino;
+  } catch {
+    return true;
+  }
+}
 const MEMFD = '/memfd:';
 
 /**
@@ -148,6 +204,7 @@ const MEMFD = '/memfd:';
  */
 export function readExe(base: string): { exe: string | null; replaced: boolean } {
   const link = readLinkLatin1(`${base}/exe`);
+  if (link !== null && !link.startsWith(MEMFD) && userMounted(base, link)) return { exe: `${link}${USERNS}`, replaced: false };
   if (link === null || !link.endsWith(DELETED)) return { exe: link, replaced: false };
   // a memfd (memfd_create, then fexecve): a binary that never was a file, so no upgrade either; the
   // link is kept whole ('/memfd:<any name> (deleted)': only root can make a '/memfd:...' file)

@@ -207,3 +207,18 @@ export const TABLES: { file: string; kind: 'tcp' | 'udp' | 'raw'; v6: boolean; p
   { file: 'raw', kind: 'raw', v6: false }, { file: 'raw6', kind: 'raw', v6: true },
   { file: 'icmp', kind: 'raw', v6: false, ping: true }, { file: 'icmp6', kind: 'raw', v6: true, ping: true },
 ];
+
+const VMADDR_ANY = 0xffffffff; // VMADDR_CID_ANY, VMADDR_PORT_ANY
+const AF_VSOCK = 40;
+
+/**
+ * What a vsock socket's line says (index.ts: a socket in no table, looked at through a copy of its
+ * holder's fd): 'vsock/stream/*:5555' for a listener, 'vsock/stream/2:5555/bound' for a socket bound
+ * and not listening (as `ss --vsock` writes the address: '*' for any CID); null for a connected or
+ * unbound one (its port is ephemeral or none: the line stays 'vsock/stream', one a program).
+ */
+export function vsockEndpoint(s: { domain: number; type: number; vsockCid?: number; vsockPort?: number; vsockState?: number }, type: string): string | null {
+  if (s.domain !== AF_VSOCK || s.vsockPort === undefined || s.vsockPort === VMADDR_ANY || s.vsockState === 2) return null;
+  const cid = s.vsockCid === VMADDR_ANY ? '*' : String(s.vsockCid);
+  return `vsock/${type}/${cid}:${s.vsockPort}${s.vsockState === 1 ? '' : '/bound'}`;
+}

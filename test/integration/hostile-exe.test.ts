@@ -47,4 +47,23 @@ describe('a listener whose binary is a memfd', { timeout: 120_000 }, () => {
     expect(mails[0]).toMatch(/^ {6}exe \/memfd:\/\.\.\/usr\/sbin\/sshd( |\\x20)\(deleted\)$/m);
     expect(mails[0]).not.toContain('restart pending');
   });
+
+  it("a user's own program bound over a root binary in a mount namespace of their own is not shown as that binary", async () => {
+    // runuser -u nobody, then unshare -rm (no privilege): its bind of the holder at /usr/bin/env runs as '/usr/bin/env'
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-userns-'));
+    execFileSync('cp', [holder, join(dir, 'env')]);
+    execFileSync('chmod', ['755', dir, join(dir, 'env')]);
+    const h = await world.spawn(['runuser', '-u', 'nobody', '--', 'unshare', '-rm', 'sh', '-c', `mount --bind ${dir}/env /usr/bin/env && exec /usr/bin/env 7702 files`]);
+    pids.push(h.pid);
+    const pid = (await world.run(['pgrep', '-n', '-u', 'nobody', 'env'])).stdout.trim();
+    expect((await world.run(['readlink', `/proc/${pid}/exe`])).stdout.trim()).toBe('/usr/bin/env');
+    const r = await world.lsm(['-c', '--repo', repo]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(git(repo, 'show', 'HEAD:host/tcp')).toContain('0.0.0.0:7702  env  nobody  /usr/bin/env\\x20(userns)\n');
+    // a user's namespace running the host's very file keeps its path
+    const same = await world.spawn(['runuser', '-u', 'nobody', '--', 'unshare', '-r', 'python3', '-c', 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0", 7703)); s.listen(); print("ready", flush=True); time.sleep(300)']);
+    pids.push(same.pid);
+    expect((await world.lsm(['-c', '--repo', repo])).code).toBe(0);
+    expect(git(repo, 'show', 'HEAD:host/tcp')).toMatch(/^0\.0\.0\.0:7703  python3  nobody  \/\S+python3[.0-9]*\n/m);
+  });
 });

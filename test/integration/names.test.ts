@@ -197,7 +197,7 @@ select.select([sys.stdin], [], [], 300)
     pids.push(p.pid);
     const repo = join(tmp, 'fam-repo');
     expect((await world.lsm(['-g', '--repo', repo])).code).toBe(0);
-    expect(git(repo, 'show', 'HEAD:host/unattributed')).toMatch(/^vsock\/stream  famous  root  \/\S+python3\S*\nxdp\/raw  famous  root  \/\S+python3\S*\n$/);
+    expect(git(repo, 'show', 'HEAD:host/unattributed')).toMatch(/^vsock\/stream\/\*:5555  famous  root  \/\S+python3\S*\nxdp\/raw  famous  root  \/\S+python3\S*\n$/);
   });
 
   it('records no line for TCP/UDP sockets that have no endpoint (never bound), as ss shows none; the /proc fallback, which cannot tell, keeps them as unattributed', async () => {

@@ -23,3 +23,19 @@ describe('watch probe', () => {
     });
   });
 });
+
+describe('watch probe, namespaces no process link names', () => {
+  let world: World;
+  beforeAll(async () => { world = await World.start(); });
+  afterAll(async () => { await world?.stop(); });
+
+  it('sees a listener made between full scans in a namespace only a thread is in, or only an open namespace file holds', async () => {
+    const r = await world.run([process.execPath, join(ROOT, 'test', 'helpers', 'probe-ways.mjs')]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(JSON.parse(r.stdout)).toEqual({
+      ready: 'ready', ways: 2, quiet: null,
+      threadOrder: 'ok', thread: 'sockets', afterThreadScan: null,
+      nsfileOrder: 'ok', nsfile: 'sockets', end: null,
+    });
+  });
+});

@@ -27,6 +27,9 @@ export interface HeldSocket {
   tcpState: number; // TCP_* (7: closed), else -1
   netns: number; // inode of the socket's own network namespace, -1 unknown
   nsfd: number; // an open fd of that namespace (the caller closes it); -1: a namespace in `known`, or given already
+  vsockCid?: number; // AF_VSOCK: the local CID (0xffffffff: any) and port (0xffffffff: unbound)
+  vsockPort?: number;
+  vsockState?: number; // 1 listening, 2 connected, 0 neither
 }
 
 /**
@@ -55,8 +58,10 @@ const AF_PACKET = 17;
 const IPPROTO = { tcp: 6, udp: 17, raw: 255 } as const;
 const INET_DIAG_SKV6ONLY = 11;
 const UDIAG_SHOW_NAME = 0x01;
+const UDIAG_SHOW_VFS = 0x02;
 const UDIAG_SHOW_UID = 0x40;
 const UNIX_DIAG_NAME = 0;
+const UNIX_DIAG_VFS = 1;
 const UNIX_DIAG_UID = 7;
 const PACKET_SHOW_INFO = 0x01;
 const PACKET_DIAG_INFO = 0;
@@ -129,7 +134,7 @@ function unixRequest(seq: number): Buffer {
   header(buf, SOCK_DIAG_BY_FAMILY, seq);
   buf[BODY + UNIX_DIAG_REQ.sdiag_family] = AF_UNIX;
   u32(buf, 0xffffffff, BODY + UNIX_DIAG_REQ.udiag_states); // every state
-  u32(buf, UDIAG_SHOW_NAME | UDIAG_SHOW_UID, BODY + UNIX_DIAG_REQ.udiag_show);
+  u32(buf, UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_UID, BODY + UNIX_DIAG_REQ.udiag_show);
   return buf;
 }
 
@@ -273,6 +278,8 @@ function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket)
     if (saw !== undefined) saw(inode);
     let localAddress = '';
     let uid = -1;
+    let fileIno = -1;
+    let fileDev = 0;
     for (let a = m + UNIX_DIAG_MSG.size; a + RTATTR.size <= end;) {
       const alen = r.u16(a + RTATTR.rta_len);
       if (alen < RTATTR.size || a + alen > end) break;
@@ -287,6 +294,7 @@ function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket)
           localAddress = buf.toString('latin1', p, nul >= 0 && nul < p + plen ? nul : p + plen);
         }
       } else if (type === UNIX_DIAG_UID && plen >= 4) uid = r.u32(p);
+      else if (type === UNIX_DIAG_VFS && plen >= 8) { fileIno = r.u32(p); fileDev = r.u32(p + 4); }
       a += align4(alen);
     }
     const s: Socket = {
@@ -294,8 +302,16 @@ function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket)
       localAddress, localPort: 0, remoteAddress: '', remotePort: 0,
       socketType: UNIX_TYPES[buf[m + UNIX_DIAG_MSG.udiag_type]], uid, user: null, owners: NO_OWNERS,
     };
+    if (fileIno >= 0) s.file = { ino: fileIno, dev: userDev(fileDev) };
     if (!keep || keep(s)) out.push(s);
   }
+}
+
+/** The kernel's dev_t (major << 20 | minor), as stat() gives a device (glibc's makedev). */
+function userDev(k: number): number {
+  const major = Math.floor(k / 2 ** 20);
+  const minor = k % 2 ** 20;
+  return (minor % 256) + (major % 4096) * 256 + Math.floor(minor / 256) * 2 ** 20 + Math.floor(major / 4096) * 2 ** 32;
 }
 
 function parsePacket(buf: Buffer, netns: number, ifNames: Map<number, string>, out: Socket[], keep?: (s: Socket) => boolean, saw?: (inode: number) => void): void {

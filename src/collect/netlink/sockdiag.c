@@ -18,6 +18,7 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <linux/packet_diag.h>
+#include <linux/vm_sockets.h>
 #include <sys/random.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -271,6 +272,25 @@ static void set_int(napi_env env, napi_value obj, const char *name, double v) {
   napi_set_named_property(env, obj, name, n);
 }
 
+// A vsock socket's own address, from the copy inspect() holds: vsock has no table lsm reads (its
+// sock_diag module, vsock_diag, is often not built: CONFIG_VSOCKETS_DIAG), and its ports are one
+// space for the whole host, not per network namespace. Sets vsockCid and vsockPort (the local ones:
+// 4294967295 is VMADDR_CID_ANY, or VMADDR_PORT_ANY when unbound) and vsockState (1 listening,
+// 2 connected, 0 neither) on inspect's item.
+static void vsock_address(napi_env env, int sfd, napi_value item) {
+  struct sockaddr_vm vm, peer;
+  socklen_t len = sizeof vm, plen = sizeof peer;
+  memset(&vm, 0, sizeof vm);
+  if (getsockname(sfd, (struct sockaddr *)&vm, &len) != 0 || vm.svm_family != AF_VSOCK) return;
+  int listening = 0;
+  socklen_t ilen = sizeof listening;
+  if (getsockopt(sfd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen) != 0) listening = 0;
+  bool connected = getpeername(sfd, (struct sockaddr *)&peer, &plen) == 0;
+  set_int(env, item, "vsockCid", (double)vm.svm_cid);
+  set_int(env, item, "vsockPort", (double)vm.svm_port);
+  set_int(env, item, "vsockState", listening ? 1 : connected ? 2 : 0);
+}
+
 // inspect(pid: number, fds: number[], inodes: number[], known: number[]): ({ domain, type, protocol,
 // port, tcpState, netns, nsfd } | null)[]
 // A socket in no table lsm read is either in a namespace nothing else leads to (only a socket holds
@@ -364,6 +384,7 @@ static napi_value inspect(napi_env env, napi_callback_info info) {
       set_int(env, item, "tcpState", tcp_state);
       set_int(env, item, "netns", netns);
       set_int(env, item, "nsfd", nsfd);
+      if (domain == AF_VSOCK) vsock_address(env, sfd, item);
     }
     if (sfd >= 0) close(sfd);
     napi_set_element(env, result, i, item);

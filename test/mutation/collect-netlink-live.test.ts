@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { inspectHeldSockets, netlinkAddon, netlinkFingerprint, parseDumps, probeRequests, readNetlinkTables, saveDumps, stateMask } from '../../src/collect/netlink/index.js';
 import { hasNetlinkDigest, netlinkDigest, socketsIn } from '../../src/collect/netlink/digest.js';
+import { INET_DIAG_MSG, NLMSGHDR, UNIX_DIAG_MSG } from '../../src/collect/netlink/structs.js';
 import type { Socket } from '../../src/types.js';
 import { HOLDER } from '../helpers/world.js';
 
@@ -53,6 +54,7 @@ const SOCKETS = [
   { kind: 'udp6', addr: '::1', port: 4205 },
   { kind: 'unix', path: '' }, // replaced by a path under the test's directory
   { kind: 'unix-dgram', path: '' },
+  { kind: 'unix-conn', path: '' }, // to the listener above: an unnamed client, an accepted end with its name
   { kind: 'abstract', name: 'lsm-live\0x' },
   { kind: 'packet', proto: 3 },
   { kind: 'packet-dgram', proto: 0x86dd },
@@ -64,7 +66,7 @@ describe('netlink readers against a namespace the test makes', () => {
   let specs: object[];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lsm-nl-live-'));
-    specs = SOCKETS.map((s) => s.kind === 'unix' ? { ...s, path: join(dir, 'a\nb.sock') } : s.kind === 'unix-dgram' ? { ...s, path: join(dir, 'd.sock') } : s);
+    specs = SOCKETS.map((s) => s.kind === 'unix' || s.kind === 'unix-conn' ? { ...s, path: join(dir, 'a\nb.sock') } : s.kind === 'unix-dgram' ? { ...s, path: join(dir, 'd.sock') } : s);
     h = await hold(specs, [{ kind: 'tcp4', addr: '127.0.0.1', port: 4299 }]);
   });
   afterAll(() => { stop(h); rmSync(dir, { recursive: true, force: true }); });
@@ -92,6 +94,8 @@ describe('netlink readers against a namespace the test makes', () => {
       ['unix', 'unix', 'LISTEN', '@lsm-live\0x', 0, '', null, 0, null, 'stream'],
       ['unix', 'unix', 'LISTEN', join(dir, 'a\nb.sock'), 0, '', null, 0, null, 'stream'],
       ['unix', 'unix', 'UNCONN', join(dir, 'd.sock'), 0, '', null, 0, null, 'dgram'],
+      ['unix', 'unix', 'CONN', '', 0, '', null, 0, null, 'stream'], // the client: no name
+      ['unix', 'unix', 'CONN', join(dir, 'a\nb.sock'), 0, '', null, 0, null, 'stream'], // the accepted end: the listener's name
       ['tcp', 'inet', 'ESTABLISHED', '127.0.0.1', 'ephemeral', '127.0.0.1', true, 0, null, null],
     ].sort(byView));
     // the connection's two ends: the accepted one on 4201, the client's towards it
@@ -155,12 +159,52 @@ describe('netlink readers against a namespace the test makes', () => {
     expect(f.bytes).toHaveLength(8 - f.fallback.length);
     expect(f.fallback.filter((t) => t !== 'raw' && t !== 'raw6')).toEqual([]);
     // what a snapshot records: TCP listeners, bound UDP, named listening/dgram unix, packet; never the connection
-    const expected = live.sockets.filter((s) => [...fds.values()].includes(s.inode) && (s.kind !== 'unix' || s.localAddress !== '')).map((s) => s.inode).sort();
+    const expected = live.sockets.filter((s) => [...fds.values()].includes(s.inode) && (s.kind !== 'unix' || (s.localAddress !== '' && s.state !== 'CONN'))).map((s) => s.inode).sort();
     expect(f.inodes.filter((i) => [...fds.values()].includes(i)).sort()).toEqual(expected);
     expect(expected).toHaveLength(10);
     const again = netlinkFingerprint(h.ns, h.ino, listenOnly)!;
     expect(again.bytes.map((b) => b.toString('hex'))).toEqual(f.bytes.map((b) => b.toString('hex')));
     expect(netlinkFingerprint(h.ns, h.ino + 1, listenOnly)).toBeNull();
+  });
+
+  it('netlinkFingerprint bytes: the dump\'s messages with only seq, port id, timers and queues zeroed; unix: only the named ones kept', () => {
+    const dumps = saveDumps(h.ns, h.ino)!;
+    const f = netlinkFingerprint(h.ns, h.ino, listenOnly)!;
+    const tables = ['tcp', 'tcp6', 'udp', 'udp6', 'raw', 'raw6', 'unix', 'packet'].filter((t) => !f.fallback.includes(t as never));
+    /** the messages of a reply, each by its socket's inode */
+    const messages = (buf: Buffer, kind: string) => {
+      const out = new Map<number, Buffer>();
+      for (let at = 0; at + NLMSGHDR.size <= buf.length;) {
+        const len = buf.readUInt32LE(at);
+        const m = buf.subarray(at, at + len);
+        if (m.readUInt16LE(NLMSGHDR.nlmsg_type) === 20) out.set(m.readUInt32LE(NLMSGHDR.size + (kind === 'unix' ? UNIX_DIAG_MSG.udiag_ino : kind === 'packet' ? 4 : INET_DIAG_MSG.idiag_inode)), m);
+        at += (len + 3) & ~3;
+      }
+      return out;
+    };
+    let compared = 0;
+    tables.forEach((kind, i) => {
+      const raw = messages(dumps.get(kind as never) as Buffer, kind);
+      for (const [ino, m] of messages(f.bytes[i], kind)) {
+        const want = Buffer.from(raw.get(ino)!);
+        want.fill(0, NLMSGHDR.nlmsg_seq, NLMSGHDR.size);
+        expect(m.subarray(NLMSGHDR.nlmsg_seq, NLMSGHDR.size).every((b) => b === 0), `${kind} ${ino} header`).toBe(true);
+        if (kind !== 'unix' && kind !== 'packet') {
+          const b = NLMSGHDR.size;
+          want[b + INET_DIAG_MSG.idiag_timer] = 0; want[b + INET_DIAG_MSG.idiag_retrans] = 0;
+          want.fill(0, b + INET_DIAG_MSG.idiag_expires, b + INET_DIAG_MSG.idiag_uid);
+        }
+        expect(m.equals(want), `${kind} ${ino}`).toBe(true);
+        compared++;
+      }
+    });
+    expect(compared).toBeGreaterThanOrEqual(10);
+    // a listener's wqueue is its backlog (16): zeroed, so it is no part of the fingerprint
+    const tcp = messages(dumps.get('tcp') as Buffer, 'tcp');
+    expect([...tcp.values()].some((m) => m.readUInt32LE(NLMSGHDR.size + INET_DIAG_MSG.idiag_wqueue) === 16)).toBe(true);
+    // the unix bytes hold exactly the named listening / unbound-state / datagram sockets, parsed back as a dump
+    const unixBack = parseDumps((k) => (k === 'unix' ? f.bytes[tables.indexOf('unix')] : k === 'links' ? Buffer.alloc(0) : 2), h.ino)!;
+    expect(unixBack.sockets.map((s) => s.localAddress).sort()).toEqual(['@lsm-live\0x', join(dir, 'a\nb.sock'), join(dir, 'd.sock')].sort());
   });
 
   it('netlinkDigest and socketsIn: hashes per table, the recorded count and inodes, skipped tables fall back', () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Holds real sockets for a test: `holder.py SPEC_JSON`. SPEC: {"comm": optional process name
 (bytes as latin1 text), "sockets": [{"kind": "tcp4"|"tcp6"|"udp4"|"udp6"|"raw4"|"raw6"|"packet"|"packet-dgram"|
-"unix"|"unix-dgram"|"unix-seq"|"unix-bound"|"abstract"|"abstract-dgram"|"ping4"|"ping6"|"quic"|"tcp4-conn", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
+"unix"|"unix-dgram"|"unix-seq"|"unix-conn"|"unix-bound"|"abstract"|"abstract-dgram"|"ping4"|"ping6"|"quic"|"tcp4-conn", "addr": ..., "port": ..., "device": SO_BINDTODEVICE,
 "v6only": IPV6_V6ONLY (default true)}]}. "tcp4-conn" connects to addr:port from an ephemeral port,
 and accepts the connection when this holder listens there. "later": sockets opened on SIGUSR1.
 Prints 'ready PID' when every socket
@@ -50,6 +50,7 @@ def open_sockets(specs):
             sock.bind(path)
             if k != "unix-dgram":
                 sock.listen(16)
+                listeners.setdefault(s["path"], []).append(sock)
         elif k == "unix-bound":  # a stream socket bound to a path, never listening
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.bind(s["path"].encode("latin1"))
@@ -71,6 +72,11 @@ def open_sockets(specs):
             sock.bind(b"\0" + s["name"].encode("latin1"))
             if k == "abstract":
                 sock.listen(16)
+        elif k == "unix-conn":  # a client connected to a unix listener here (unnamed), and its accepted end (the listener's name)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(s["path"].encode("latin1"))
+            for l in listeners.get(s["path"], []):
+                held.append(l.accept()[0])
         elif k == "tcp4-conn":
             sock = socket.create_connection((s.get("addr", "127.0.0.1"), s["port"]))
             for l in listeners.get(s["port"], []):

@@ -131,6 +131,9 @@ describe('inet sockets', () => {
     const r = parse({ tcp: Buffer.concat([inet({ state: 10, inode: 0 }), short, other, inet({ state: 10, inode: 5 }), done()]) }, undefined, undefined, (i: number) => saw.push(i));
     expect(r.sockets.map((s) => s.inode)).toEqual([5]);
     expect(saw).toEqual([5]);
+    // a message of a bare header (nlmsg_len 16, NLMSG_NOOP) is skipped, not the end of the dump
+    const bare = msg(1, EMPTY);
+    expect(parse({ tcp: Buffer.concat([bare, inet({ state: 10, inode: 6 })]), unix: Buffer.concat([bare, unix({ type: 1, state: 10, inode: 7 })]) }).sockets.map((s) => s.inode)).toEqual([6, 7]);
   });
 
   it("v6only from INET_DIAG_SKV6ONLY in tcp6/udp6 only; an empty attribute says nothing", () => {
@@ -138,6 +141,8 @@ describe('inet sockets', () => {
     const six = Buffer.concat([inet({ state: 10, inode: 1 }, on), inet({ state: 10, inode: 2 }, off), inet({ state: 10, inode: 3 }, empty), inet({ state: 10, inode: 4 }, other), inet({ state: 10, inode: 5 }, attr(11 | 0x8000, Buffer.from([2])))]);
     expect(parse({ tcp6: six }).sockets.map((s) => [s.inode, s.v6only])).toEqual([[1, true], [2, false], [3, undefined], [4, undefined], [5, true]]);
     expect(parse({ tcp: six }).sockets.map((s) => s.v6only)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    // an empty attribute (rta_len 4) is one: the walk goes on to the next
+    expect(parse({ tcp6: inet({ state: 10, inode: 6 }, empty, on) }).sockets.map((s) => s.v6only)).toEqual([true]);
   });
 
   it('keepState: only kept states become sockets; saw hears every inode, the dump\'s dropped ones too', () => {

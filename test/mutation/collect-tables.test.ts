@@ -244,6 +244,9 @@ describe('parseUnixTable', () => {
     // after a named record: the same inode twice, the copy may continue the name, the first cannot: folded
     expect(unix(urec({ path: '/run/admin.sock' }), urec({ inode: '7001', path: '@X' }), copy).sockets.map(uview))
       .toEqual([[7000, 'UNCONN', 'stream', '/run/admin.sock'], [7001, 'UNCONN', 'stream', `@X\n${copy}`]]);
+    // the folded record keeps its own continuation lines, each after a newline
+    expect(unix(urec({ path: '/run/admin.sock' }), urec({ inode: '7001', path: '@X' }), copy, 'tail').sockets.map(uview))
+      .toEqual([[7000, 'UNCONN', 'stream', '/run/admin.sock'], [7001, 'UNCONN', 'stream', `@X\n${copy}\ntail`]]);
     // after an unnamed record neither may continue a name: which is real is undecidable
     const t = unix(urec({ inode: '7001' }), copy, urec({ inode: '7002' }), urec({ path: '/run/admin.sock' }));
     expect(t.sockets.map((s) => s.ambiguous ?? s.inode)).toEqual([7001, 7002, '/proc/net/unix: inode 7000 in 2 records']);
@@ -301,6 +304,9 @@ describe('parsePacketTable and interface names', () => {
     }
     expect(packet(names, '', '   ', prec())).toEqual({ sockets: [expect.objectContaining({ inode: 9097 })], malformed: 0 });
     expect(packet(names, prec({ sk: 'ABCDEF0123456789', proto: 'ffff' })).sockets.map((s) => s.localPort)).toEqual([0xffff]);
+    // the sk column is hex to its end; leading and trailing blanks are no column
+    expect(packet(names, prec({ sk: 'ffffx' }))).toEqual({ sockets: [], malformed: 1 });
+    expect(packet(names, `  ${prec()}  `)).toEqual({ sockets: [expect.objectContaining({ inode: 9097 })], malformed: 0 });
   });
 
   it('interface names from if_inet6 (hex index), igmp and dev_mcast (decimal), later tables winning', () => {
@@ -312,6 +318,12 @@ describe('parsePacketTable and interface names', () => {
     expect([...got]).toEqual([[10, 'wg0'], [1, 'lo'], [11, 'br1'], [12, 'br0']]);
     expect([...parseInterfaceNames('', '', '')]).toEqual([]);
     expect([...parseInterfaceNames('', '', '3 eth3\n')]).toEqual([[3, 'eth3']]);
+    // indexes are digits from start to end (hex in if_inet6), never NaN; blanks around a line and runs of them are no column
+    expect([...parseInterfaceNames('fe800000000000000000000000000001 x4 40 20 80 a\nfe800000000000000000000000000001 4x 40 20 80 b\n', '', '')]).toEqual([]);
+    expect([...parseInterfaceNames('', '', 'x5 c 1 0 01\n5x d 1 0 01\n')]).toEqual([]);
+    expect([...parseInterfaceNames('  fe800000000000000000000000000001 0a 40 20 80  eth0  \n', '', '')]).toEqual([[10, 'eth0']]);
+    expect([...parseInterfaceNames('', '7  \t wg7 :     1      V3\n', '')]).toEqual([[7, 'wg7']]);
+    expect([...parseInterfaceNames('', '', '   12   br0   1 0 01005e000001\n')]).toEqual([[12, 'br0']]);
   });
 });
 

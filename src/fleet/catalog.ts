@@ -637,12 +637,16 @@ export async function reindex(gitdir: string, o: { full?: boolean } = {}): Promi
   try { names = readdirSync(shardDir(gitdir)); } catch { /* none yet */ }
   // (a shard's path that is not a file, a directory put there, too: the index is derived, and reindex runs as its owner)
   for (const n of names) if (!SHARD_NAME.test(n) || Number(n.slice(0, -4)) >= SHARDS || !lstatSync(join(shardDir(gitdir), n)).isFile()) rmSync(join(shardDir(gitdir), n), { recursive: true, force: true });
+  // a file that already holds these very bytes is left as it is (a reindex of a whole index writes nothing: writing was most of its system time)
   const fromGit = await eachShard(gitdir, refs, pushes.by, o.full ? null : key, (n, hosts) => {
     for (const { h, now } of hosts) {
       const texts = partTexts(h, now, key);
-      for (const part of ['history', 'changes', 'now'] as Part[]) writePart(gitdir, part, h.host, texts[part]);
+      for (const part of ['history', 'changes', 'now'] as Part[]) if (readOrNull(fileOf(gitdir, part, h.host)) !== texts[part]) writePart(gitdir, part, h.host, texts[part]);
     }
-    writeShard(gitdir, n, buildShard(n, hosts, pushes.size, key));
+    const shard = buildShard(n, hosts, pushes.size, key);
+    let old: Buffer | null = null;
+    try { old = readFileSync(shardFile(gitdir, n)); } catch { /* none yet */ }
+    if (!old?.equals(shard)) writeShard(gitdir, n, shard);
   });
   return { hosts: tips.size, fromGit };
 }

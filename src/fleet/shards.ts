@@ -74,15 +74,25 @@ export function summaryOf(now: HostNow): HostSummary {
  */
 export function buildShard(n: number, hosts: { h: HostHistory; now: HostNow }[], pushes: number, key: Buffer | null): Buffer {
   const sorted = [...hosts].sort((a, b) => byName(a.h.host, b.h.host));
-  const postings = new Map<string, Posting[]>();
+  // each posting written as JSON text at once (what JSON.stringify of the Posting gives, byte for byte):
+  // the arrays it would make first were most of a rebuild's time and garbage
+  const postings = new Map<string, string[]>();
   const timeline: TimelineRow[] = [];
+  const str = JSON.stringify;
   for (const { h } of sorted) {
     const at = new Map(h.changes.map((c) => [c.c, arrival(c)]));
+    const host = str(h.host);
     let place = 0;
-    for (const [key, spans] of Object.entries(h.lines)) {
+    for (const key in h.lines) {
       let list = postings.get(key);
       if (!list) postings.set(key, (list = []));
-      list.push([h.host, place++, spans.map(([fc, ft, tc, tt]): Interval => [fc, at.get(fc) ?? ft, tc, tc === null ? null : at.get(tc) ?? tt])]);
+      let text = `[${host},${place++},[`;
+      const spans = h.lines[key];
+      for (let i = 0; i < spans.length; i++) {
+        const [fc, ft, tc, tt] = spans[i];
+        text += `${i ? ',' : ''}[${str(fc)},${str(at.get(fc) ?? ft)},${tc === null ? 'null' : str(tc)},${tc === null ? 'null' : str(at.get(tc) ?? tt)}]`;
+      }
+      list.push(`${text}]]`);
     }
     h.changes.forEach((c, pos) => timeline.push([arrival(c), h.host, pos, c.c, c.t, c.s, c.a, c.r, c.rt]));
   }
@@ -92,17 +102,18 @@ export function buildShard(n: number, hosts: { h: HostHistory; now: HostNow }[],
   const summary = put(Buffer.from(JSON.stringify(sorted.map(({ now }) => summaryOf(now)))));
   // postings in chunks of about CHUNK bytes, one checksum each (one a key cost more than the rest of a rebuild)
   let keysText = '';
-  const chunks: Buffer[][] = [[]];
+  const chunks: string[] = [''];
   let off = 0;
   for (const key of [...postings.keys()].sort(byName)) {
-    if (off >= CHUNK) { chunks.push([]); off = 0; }
-    const b = Buffer.from(JSON.stringify(postings.get(key)));
-    keysText += `${escapeKey(key)}\t${chunks.length - 1}\t${off}\t${b.length}\n`;
-    chunks[chunks.length - 1].push(b);
-    off += b.length;
+    if (off >= CHUNK) { chunks.push(''); off = 0; }
+    const text = `[${postings.get(key)!.join(',')}]`;
+    const len = Buffer.byteLength(text);
+    keysText += `${escapeKey(key)}\t${chunks.length - 1}\t${off}\t${len}\n`;
+    chunks[chunks.length - 1] += text;
+    off += len;
   }
   const keys = put(Buffer.from(keysText));
-  const postingChunks = chunks.map((c) => put(Buffer.concat(c)));
+  const postingChunks = chunks.map((c) => put(Buffer.from(c)));
   timeline.sort((a, b) => b[0] - a[0] || byName(a[1], b[1]) || a[2] - b[2]);
   const changes: Head['changes'] = [];
   for (let i = 0; i < timeline.length; i += BLOCK) {

@@ -4,7 +4,7 @@
 // (host, branch tip, baseline) and its bytes' checksum. `lsm fleet verify` checks the proofs instead
 // of re-deriving every host from git (docs/fleet-index.md). Never in git, never served: git
 // http-backend serves only git's own paths, and the web view's alias is lsm/web.
-import { closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readSync, unlinkSync, writeFileSync, constants } from 'node:fs';
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeFileSync, constants } from 'node:fs';
 import { createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EXIT, LsmError, reason } from '../errors.js';
@@ -23,7 +23,7 @@ function load(gitdir: string): Buffer | null {
   }
   try {
     const st = fstatSync(fd);
-    const owner = lstatSync(gitdir).uid;
+    const owner = statSync(gitdir).uid; // the repository itself (a link to it is not its owner)
     if (!st.isFile() || st.size !== KEY_BYTES) throw new LsmError(`the fleet index key ${KEY_FILE} is not a file of ${KEY_BYTES} bytes (remove it; lsm fleet reindex makes a new one)`, EXIT.FAILURE);
     if ((st.mode & 0o077) !== 0 || st.uid !== owner) throw new LsmError(`the fleet index key ${KEY_FILE} must be mode 0600 and owned by the repository's owner (uid ${owner})`, EXIT.UNSAFE);
     const key = Buffer.alloc(KEY_BYTES);

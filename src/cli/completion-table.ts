@@ -746,16 +746,32 @@ export const TABLE: CompletionCommand = {
     },
     {
      "name": "reindex",
-     "describe": "rebuild the fleet index from the host branches",
+     "describe": "rebuild the fleet index from the host branches (a host whose index is proven at its tip from its own files)",
      "positionals": [],
-     "options": [],
+     "options": [
+      {
+       "names": [
+        "full"
+       ],
+       "describe": "read every host from git, even one whose index is proven",
+       "value": false
+      }
+     ],
      "commands": []
     },
     {
      "name": "verify",
-     "describe": "check the fleet index against the host branches",
+     "describe": "check the fleet index against the host branches: every file's proof against the refs and its bytes",
      "positionals": [],
-     "options": [],
+     "options": [
+      {
+       "names": [
+        "full"
+       ],
+       "describe": "also rebuild every host from git and compare every byte",
+       "value": false
+      }
+     ],
      "commands": []
     }
    ]

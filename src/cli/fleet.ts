@@ -114,14 +114,16 @@ const subcommands: Sub[] = [
   where, log, blame, diff,
   {
     command: 'reindex',
-    describe: 'rebuild the fleet index from the host branches',
-    handler: async (argv: FleetArgv) => { out(`${await reindex(fleetGitdir(argv))} hosts indexed`); },
+    describe: 'rebuild the fleet index from the host branches (a host whose index is proven at its tip from its own files)',
+    builder: (y: Argv) => y.options({ full: { type: 'boolean', default: false, describe: 'read every host from git, even one whose index is proven' } }),
+    handler: async (argv: FleetArgv) => { out(`${(await reindex(fleetGitdir(argv), { full: argv.full === true })).hosts} hosts indexed`); },
   },
   {
     command: 'verify',
-    describe: 'check the fleet index against the host branches',
+    describe: "check the fleet index against the host branches: every file's proof against the refs and its bytes",
+    builder: (y: Argv) => y.options({ full: { type: 'boolean', default: false, describe: 'also rebuild every host from git and compare every byte' } }),
     handler: async (argv: FleetArgv) => {
-      const problems = await verifyIndex(fleetGitdir(argv));
+      const problems = await verifyIndex(fleetGitdir(argv), { full: argv.full === true });
       for (const p of problems) out(p);
       if (problems.length) { out('lsm fleet reindex rebuilds the index'); process.exitCode = EXIT.FAILURE; } else out('index agrees with the branches');
     },

@@ -19,12 +19,13 @@
 // mirror clone) the commit date stands in.
 import { appendFileSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { EXIT, LsmError } from '../errors.js';
 import { gitOut, runGit } from './git-run.js';
+import { ensureIndexKey, indexKeyIfAny, proof, readIndexKey } from './index-key.js';
 import { BASELINE_PREFIX, HOST_PREFIX, baselineOfRef, hostOfRef } from './names.js';
-import { SHARDS, Shard, buildShard, hostParts, shardOf } from './shards.js';
+import { SHARDS, Shard, buildShard, hostParts, shardOf, shardProblem } from './shards.js';
 import { arrival, type FleetChange, type HostHistory, type HostNow } from './records.js';
 
 export { arrival, type FleetChange, type HostHistory, type HostNow, type Span } from './records.js';
@@ -114,18 +115,32 @@ export const hostTips = (gitdir: string): Map<string, string> => fleetRefs(gitdi
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** A part's JSON text, when its header says it was built from `tip` (any tip when not given) and its checksum holds. */
+interface PartHead { v?: number; tip?: string; baseline?: string | null; sha256?: string }
+/** A part's file text taken apart: its header (without the proof), its proof, its body; null when the header or the checksum does not hold. */
+function splitPart(text: string): { head: PartHead; headText: string; mac: string | null; body: string } | null {
+  const nl = text.indexOf('\n');
+  if (nl < 0) return null;
+  let line = text.slice(0, nl);
+  let mac: string | null = null;
+  const m = MAC_TAIL.exec(line);
+  if (m) { mac = m[1]; line = `${line.slice(0, m.index)}}`; }
+  try {
+    const head = JSON.parse(line) as PartHead;
+    const body = text.slice(nl + 1);
+    return head.v === 3 && typeof head.tip === 'string' && head.sha256 === sha256(body) ? { head, headText: line, mac, body } : null;
+  } catch { return null; }
+}
+/** The proof a part's header ends with: `,"mac":"<HMAC-SHA256>"}` (so the header it proves is the line without it, byte for byte). */
+const MAC_TAIL = /,"mac":"([0-9a-f]{64})"\}$/;
+const partLabel = (part: Part, host: string, headText: string) => `lsm fleet index\n${part}\n${host}\n${headText}`;
+
+/** A part's JSON text, when its header says it was built from `tip` (any tip when not given) and its checksum holds (questions: the proof is verify's). */
 function readPartText(gitdir: string, part: Part, host: string, tip?: string): string | null {
   let text: string;
   const path = fileOf(gitdir, part, host);
   try { text = built.get(path) ?? readFileSync(path, 'utf8'); } catch { return null; }
-  const nl = text.indexOf('\n');
-  try {
-    const head = JSON.parse(text.slice(0, nl)) as { v?: number; tip?: string; sha256?: string };
-    const body = text.slice(nl + 1);
-    if (nl < 0 || head.v !== 3 || (tip !== undefined && head.tip !== tip) || head.sha256 !== sha256(body)) return null;
-    return body;
-  } catch { return null; }
+  const got = splitPart(text);
+  return got && (tip === undefined || got.head.tip === tip) ? got.body : null;
 }
 function readPart<T>(gitdir: string, part: Part, host: string, tip?: string): T | null {
   const body = readPartText(gitdir, part, host, tip);
@@ -140,13 +155,35 @@ export function readHostChanges(gitdir: string, host: string, tip?: string): Fle
   return readPart<ChangeRow[]>(gitdir, 'changes', host, tip)?.map(([c, t, s, a, r, rt]) => ({ c, t, s, a, r, rt })) ?? null;
 }
 
-/** The three files' texts, as written: header line, then the JSON. */
-function partTexts(h: HostHistory, now: HostNow): Record<Part, string> {
+/**
+ * The three files' texts, as written: header line (the tip, for 'now' the baseline too, the body's
+ * SHA-256, then the proof keyed with the index key: none without a key, in memory only), then the JSON.
+ */
+function partTexts(h: HostHistory, now: HostNow, key: Buffer | null): Record<Part, string> {
   const bodies: Record<Part, string> = { history: JSON.stringify(h), changes: JSON.stringify(h.changes.map((c): ChangeRow => [c.c, c.t, c.s, c.a, c.r, c.rt])), now: JSON.stringify(now) };
   const out = {} as Record<Part, string>;
-  for (const part of Object.keys(bodies) as Part[]) out[part] = `${JSON.stringify({ v: 3, tip: h.tip, sha256: sha256(bodies[part]) })}\n${bodies[part]}`;
+  for (const part of Object.keys(bodies) as Part[]) {
+    const head = JSON.stringify(part === 'now' ? { v: 3, tip: h.tip, baseline: now.baseline, sha256: sha256(bodies[part]) } : { v: 3, tip: h.tip, sha256: sha256(bodies[part]) });
+    out[part] = `${key ? `${head.slice(0, -1)},"mac":"${proof(key, partLabel(part, h.host, head))}"}` : head}\n${bodies[part]}`;
+  }
   return out;
 }
+
+/** What is wrong with a part's file for this host at this tip and baseline (its proof checked with `key`), or null when it is proven. */
+function partProblem(text: string | null, part: Part, host: string, tip: string, baseline: string | null, key: Buffer): string | null {
+  const file = `lsm/index/${part}/${host}.json`;
+  if (text === null) return `hosts/${host}: not indexed (${file} missing)`;
+  const got = splitPart(text);
+  if (!got) return `hosts/${host}: ${file} is damaged (its header or checksum does not hold)`;
+  if (got.mac === null || !macEqual(got.mac, proof(key, partLabel(part, host, got.headText)))) return `hosts/${host}: ${file} is not proven (its HMAC does not hold: edited by hand, another host's, or written without this repository's key)`;
+  if (got.head.tip !== tip) return `hosts/${host}: ${file} was built from another tip than the branch's ${tip.slice(0, 10)}`;
+  if (part === 'now' && got.head.baseline !== baseline) return `hosts/${host}: indexed with baseline ${got.head.baseline?.slice(0, 10) ?? 'none'}, pushed baseline ${baseline?.slice(0, 10) ?? 'none'}`;
+  return null;
+}
+const macEqual = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/** The key a writer of the index proves its files with: the owner makes one when there is none; a run that keeps what it builds in memory uses it when it can read it. */
+const writerKey = (gitdir: string): Buffer | null => (writesIndex(gitdir) ? ensureIndexKey(gitdir) : indexKeyIfAny(gitdir));
 
 function writePart(gitdir: string, part: Part, host: string, text: string): void {
   if (!writesIndex(gitdir)) { built.set(fileOf(gitdir, part, host), text); return; }
@@ -189,7 +226,7 @@ function drift(h: HostHistory, baseline: string, now: HostNow['lines']): HostNow
 
 function writeHostIndex(gitdir: string, h: HostHistory, received: number | null, baseline: string | null): HostNow {
   const now = deriveNow(h, received, baseline);
-  const texts = partTexts(h, now);
+  const texts = partTexts(h, now, writerKey(gitdir));
   for (const part of ['history', 'changes', 'now'] as Part[]) writePart(gitdir, part, h.host, texts[part]);
   return now;
 }
@@ -463,7 +500,7 @@ export function rebuildShard(gitdir: string, n: number, refs: FleetRefs): Shard 
     }
     hosts.push({ h, now });
   }
-  writeShard(gitdir, n, buildShard(hosts, size));
+  writeShard(gitdir, n, buildShard(n, hosts, size, writerKey(gitdir)));
   const shard = openShard(gitdir, n);
   if (!shard) throw new Error(`shard ${n} of the fleet index cannot be rebuilt`);
   return shard;
@@ -503,17 +540,51 @@ function parseBatch(text: string, hosts: [string, string][], pushes: Map<string,
   });
 }
 
+/** Whether a host's history file's header (its first KiB) names this tip and its proof holds: its body is checked when it is read. */
+function historyHeadProven(gitdir: string, host: string, tip: string, key: Buffer): boolean {
+  let fd: number;
+  try { fd = openSync(fileOf(gitdir, 'history', host), 'r'); } catch { return false; }
+  const b = Buffer.alloc(1024);
+  let n = 0;
+  try { n = readSync(fd, b, 0, b.length, 0); } catch { /* not a file */ } finally { closeSync(fd); }
+  const line = b.subarray(0, Math.max(0, b.subarray(0, n).indexOf(10))).toString('utf8');
+  const m = MAC_TAIL.exec(line);
+  if (!m) return false;
+  const headText = `${line.slice(0, m.index)}}`;
+  try { if ((JSON.parse(headText) as PartHead).tip !== tip) return false; } catch { return false; }
+  return macEqual(m[1], proof(key, partLabel('history', host, headText)));
+}
+
+/** A host's history as its proven history file holds it (proof, tip), restamped from the push record as a build from git stamps it; null when it cannot be reused. */
+function reusedHistory(gitdir: string, host: string, tip: string, key: Buffer, records: PushRecord[]): HostHistory | null {
+  let text: string;
+  try { text = readFileSync(fileOf(gitdir, 'history', host), 'utf8'); } catch { return null; }
+  const got = splitPart(text);
+  if (!got || got.head.tip !== tip || got.mac === null || !macEqual(got.mac, proof(key, partLabel('history', host, got.headText)))) return null;
+  const h = JSON.parse(got.body) as HostHistory;
+  if (h.host !== host || h.tip !== tip) return null;
+  for (const c of h.changes) c.rt = null; // the lines and changes are git's; the arrival times the record's, as a build from git takes them
+  stampArrivals(h, records);
+  return h;
+}
+
 /**
- * Every host built from git, a shard at a time (in shard order): `each` gets the shard's hosts with
- * their histories and 'now's. Two git processes run ahead while node parses.
+ * Every host's history, a shard at a time (in shard order): `each` gets the shard's hosts with
+ * their histories and 'now's. From git, or (`reuse`) from a host's history file when its proof
+ * holds at the branch's tip: the lines and changes are derived from git alone, and the file's HMAC
+ * proves lsm wrote them from that tip. Two git processes run ahead while node parses.
  */
-async function eachShardFromGit(gitdir: string, refs: FleetRefs, pushes: Map<string, PushRecord[]>, each: (n: number, hosts: { h: HostHistory; now: HostNow }[]) => void): Promise<void> {
+async function eachShard(gitdir: string, refs: FleetRefs, pushes: Map<string, PushRecord[]>, reuse: Buffer | null, each: (n: number, hosts: { h: HostHistory; now: HostNow }[]) => void): Promise<number> {
   const groups: [string, string][][] = Array.from({ length: SHARDS }, () => []);
   for (const [host, tip] of [...refs.tips].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) groups[shardOf(host)].push([host, tip]);
+  const entry = (h: HostHistory) => ({ h, now: deriveNow(h, lastPush(pushes.get(h.host)), refs.baselines.get(h.host) ?? null) });
+  // which hosts git must read: every one, or those whose history file's header is not proven at their tip (the whole file is
+  // checked when its shard's turn comes, not all held at once; one that fails then is read from git alone)
+  const fromGit = groups.map((g) => (reuse ? g.filter(([host, tip]) => !historyHeadProven(gitdir, host, tip, reuse)) : g));
   // one git log for BATCH_HOSTS hosts, shards following each other: at 10,000 hosts 20 processes,
   // not one a shard (starting one from a large node process took 50-130 ms of wall time under load)
   const ordered: [number, string, string][] = []; // shard, host, tip
-  groups.forEach((g, n) => { for (const [host, tip] of g) ordered.push([n, host, tip]); });
+  fromGit.forEach((g, n) => { for (const [host, tip] of g) ordered.push([n, host, tip]); });
   const units: [number, string, string][][] = [];
   for (let i = 0; i < ordered.length; i += BATCH_HOSTS) units.push(ordered.slice(i, i + BATCH_HOSTS));
   const running: (Promise<string> | undefined)[] = [];
@@ -521,23 +592,36 @@ async function eachShardFromGit(gitdir: string, refs: FleetRefs, pushes: Map<str
   start(0); start(1);
   const byShard: { h: HostHistory; now: HostNow }[][] = Array.from({ length: SHARDS }, () => []);
   let next = 0; // the next shard to hand to `each`
+  const hand = (n: number) => {
+    const git = new Set(fromGit[n].map(([host]) => host));
+    for (const [host, tip] of groups[n]) {
+      if (git.has(host)) continue;
+      byShard[n].push(entry(reusedHistory(gitdir, host, tip, reuse!, pushes.get(host) ?? []) ?? buildHost(gitdir, host, tip, pushes.get(host) ?? [])));
+    }
+    each(n, byShard[n]);
+    byShard[n] = [];
+  };
   for (let i = 0; i < units.length; i++) {
     const text = await running[i]!;
     running[i] = undefined;
     start(i + 2);
     const unit = units[i];
-    parseBatch(text, unit.map(([, host, tip]) => [host, tip]), pushes).forEach((h, k) => {
-      byShard[unit[k][0]].push({ h, now: deriveNow(h, lastPush(pushes.get(h.host)), refs.baselines.get(h.host) ?? null) });
-    });
+    parseBatch(text, unit.map(([, host, tip]) => [host, tip]), pushes).forEach((h, k) => byShard[unit[k][0]].push(entry(h)));
     // the shards before the next unit's first host's are whole
-    for (const upTo = i + 1 < units.length ? units[i + 1][0][0] : SHARDS; next < upTo; next++) { each(next, byShard[next]); byShard[next] = []; }
+    for (const upTo = i + 1 < units.length ? units[i + 1][0][0] : SHARDS; next < upTo; next++) hand(next);
   }
-  for (; next < SHARDS; next++) each(next, byShard[next]);
+  for (; next < SHARDS; next++) hand(next);
+  return ordered.length;
 }
 
-/** Rebuild every host's index and every shard from the branches (and the push record). */
-export async function reindex(gitdir: string): Promise<number> {
+/**
+ * Rebuild every host's index and every shard from the branches (and the push record). A host whose
+ * history file is proven at its branch's tip is rebuilt from that file, not from git, unless `full`:
+ * the bytes are the same (a test holds it). Returns the hosts indexed and how many git read.
+ */
+export async function reindex(gitdir: string, o: { full?: boolean } = {}): Promise<{ hosts: number; fromGit: number }> {
   if (!writesIndex(gitdir)) throw new LsmError(`refusing to rewrite the index of ${gitdir}: it is another user's, and root writes nothing there (run lsm fleet reindex as its owner: runuser -u USER -- lsm fleet reindex)`, EXIT.UNSAFE);
+  const key = ensureIndexKey(gitdir);
   const pushes = recordsByHost(gitdir);
   const refs = fleetRefs(gitdir);
   const { tips } = refs;
@@ -553,45 +637,80 @@ export async function reindex(gitdir: string): Promise<number> {
   try { names = readdirSync(shardDir(gitdir)); } catch { /* none yet */ }
   // (a shard's path that is not a file, a directory put there, too: the index is derived, and reindex runs as its owner)
   for (const n of names) if (!SHARD_NAME.test(n) || Number(n.slice(0, -4)) >= SHARDS || !lstatSync(join(shardDir(gitdir), n)).isFile()) rmSync(join(shardDir(gitdir), n), { recursive: true, force: true });
-  await eachShardFromGit(gitdir, refs, pushes.by, (n, hosts) => {
+  // a file that already holds these very bytes is left as it is (a reindex of a whole index writes nothing: writing was most of its system time)
+  const fromGit = await eachShard(gitdir, refs, pushes.by, o.full ? null : key, (n, hosts) => {
     for (const { h, now } of hosts) {
-      const texts = partTexts(h, now);
-      for (const part of ['history', 'changes', 'now'] as Part[]) writePart(gitdir, part, h.host, texts[part]);
+      const texts = partTexts(h, now, key);
+      for (const part of ['history', 'changes', 'now'] as Part[]) if (readOrNull(fileOf(gitdir, part, h.host)) !== texts[part]) writePart(gitdir, part, h.host, texts[part]);
     }
-    writeShard(gitdir, n, buildShard(hosts, pushes.size));
+    const shard = buildShard(n, hosts, pushes.size, key);
+    let old: Buffer | null = null;
+    try { old = readFileSync(shardFile(gitdir, n)); } catch { /* none yet */ }
+    if (!old?.equals(shard)) writeShard(gitdir, n, shard);
   });
-  return tips.size;
+  return { hosts: tips.size, fromGit };
 }
 const SHARD_NAME = /^\d+\.idx$/;
 
-/** Differences between the index and the branches: empty when they agree. Every file is compared with a rebuild from git. */
-export async function verifyIndex(gitdir: string): Promise<string[]> {
+const readOrNull = (path: string): string | null => { try { return readFileSync(path, 'utf8'); } catch { return null; } };
+
+/**
+ * Differences between the index and the branches, from the proofs (empty when they agree): every
+ * host's three files must be whole, proven with the index key, and built from the branch's tip
+ * (and baseline); every shard whole, proven, and holding only its own hosts. No git: the refs and
+ * the files' bytes. `full`: every file is compared with a rebuild from git (verifyFull).
+ * Without a readable key it throws (one line): never "agrees" unproven.
+ */
+export async function verifyIndex(gitdir: string, o: { full?: boolean } = {}): Promise<string[]> {
+  const key = readIndexKey(gitdir);
+  if (o.full) return verifyFull(gitdir, key);
+  const problems: string[] = [];
+  const { tips, baselines } = fleetRefs(gitdir);
+  const groups: boolean[] = Array.from({ length: SHARDS }, () => false);
+  for (const [host, tip] of [...tips].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    groups[shardOf(host)] = true;
+    for (const part of ['history', 'changes', 'now'] as Part[]) {
+      const p = partProblem(readOrNull(fileOf(gitdir, part, host)), part, host, tip, baselines.get(host) ?? null, key);
+      if (p) problems.push(p);
+    }
+  }
+  groups.forEach((has, n) => {
+    if (!has) return;
+    let bytes: Buffer;
+    try { bytes = readFileSync(shardFile(gitdir, n)); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; bytes = Buffer.alloc(0); } // missing: the next question builds it
+    const p = shardProblem(n, bytes, key);
+    if (p) problems.push(`lsm/index/shards/${n}.idx ${p}`);
+  });
+  problems.push(...unbacked(gitdir, tips));
+  return problems;
+}
+
+/** Hosts indexed that no branch backs. */
+function unbacked(gitdir: string, tips: Map<string, string>): string[] {
+  let indexed: string[] = [];
+  try { indexed = readdirSync(partDir(gitdir, 'now')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)); } catch { /* none */ }
+  return indexed.filter((host) => !tips.has(host)).map((host) => `${host}: indexed but no branch hosts/${host}`);
+}
+
+/** verify --full: every file compared with a rebuild from git. */
+async function verifyFull(gitdir: string, key: Buffer): Promise<string[]> {
   const problems: string[] = [];
   const refs = fleetRefs(gitdir);
   const { tips, baselines } = refs;
   const pushes = recordsByHost(gitdir);
-  await eachShardFromGit(gitdir, refs, pushes.by, (n, hosts) => {
+  await eachShard(gitdir, refs, pushes.by, null, (n, hosts) => {
     for (const { h: fresh, now } of hosts) {
       const host = fresh.host, tip = fresh.tip;
-      const expected = partTexts(fresh, now);
+      const expected = partTexts(fresh, now, key);
       for (const part of ['history', 'changes', 'now'] as Part[]) {
-        let text: string | null = null;
-        try { text = readFileSync(fileOf(gitdir, part, host), 'utf8'); } catch { /* missing */ }
-        const file = `lsm/index/${part}/${host}.json`;
+        const text = readOrNull(fileOf(gitdir, part, host));
         if (text === expected[part]) continue;
-        if (text === null) problems.push(`hosts/${host}: not indexed (${file} missing)`);
-        else if (readPartText(gitdir, part, host) === null) problems.push(`hosts/${host}: ${file} is damaged (its header or checksum does not hold)`);
-        else if (readPartText(gitdir, part, host, tip) === null) problems.push(`hosts/${host}: ${file} was built from another tip than the branch's ${tip.slice(0, 10)}`);
-        else if (part === 'now' && readHostNow(gitdir, host, tip)!.baseline !== (baselines.get(host) ?? null)) {
-          problems.push(`hosts/${host}: indexed with baseline ${readHostNow(gitdir, host, tip)!.baseline?.slice(0, 10) ?? 'none'}, pushed baseline ${baselines.get(host)?.slice(0, 10) ?? 'none'}`);
-        } else problems.push(`hosts/${host}: ${file} differs from a rebuild from the branch`);
+        problems.push(partProblem(text, part, host, tip, baselines.get(host) ?? null, key) ?? `hosts/${host}: lsm/index/${part}/${host}.json differs from a rebuild from the branch`);
       }
     }
-    problems.push(...verifyShard(gitdir, n, hosts, pushes.size));
+    problems.push(...verifyShard(gitdir, n, hosts, pushes.size, key));
   });
-  let indexed: string[] = [];
-  try { indexed = readdirSync(partDir(gitdir, 'now')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)); } catch { /* none */ }
-  for (const host of indexed) if (!tips.has(host)) problems.push(`${host}: indexed but no branch hosts/${host}`);
+  problems.push(...unbacked(gitdir, tips));
   return problems;
 }
 
@@ -601,16 +720,17 @@ export async function verifyIndex(gitdir: string): Promise<string[]> {
  * at another tip are answered from their own files until it is rebuilt; a missing shard is built by
  * the next question.
  */
-function verifyShard(gitdir: string, n: number, hosts: { h: HostHistory; now: HostNow }[], pushes: number): string[] {
+function verifyShard(gitdir: string, n: number, hosts: { h: HostHistory; now: HostNow }[], pushes: number, key: Buffer): string[] {
   const file = `lsm/index/shards/${n}.idx`;
   const path = shardFile(gitdir, n);
   let bytes: Buffer | undefined = builtShards.get(path);
   try { bytes ??= readFileSync(path); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []; bytes = Buffer.alloc(0); } // unreadable: damaged below
-  const rebuilt = buildShard(hosts, pushes);
+  const rebuilt = buildShard(n, hosts, pushes, key);
   if (bytes.equals(rebuilt)) return []; // the same bytes: every host agrees (and every checksum holds)
-  const shard = openShard(gitdir, n);
+  const bad = shardProblem(n, bytes, key);
+  if (bad) return [`${file} ${bad}`];
+  const shard = Shard.open(bytes);
   const got = shard && hostParts(shard);
-  Shard.closeAll();
   if (!shard || !got) return [`${file} is damaged (its header or a checksum does not hold)`];
   const expected = hostParts(Shard.open(rebuilt)!)!;
   const problems: string[] = [];

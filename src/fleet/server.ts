@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT, LsmError } from '../errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
+import { ensureIndexKey } from './index-key.js';
 
 export interface InitOptions {
   config?: string; // the central lsm config the hooks use (spool, mail)
@@ -121,6 +122,7 @@ export function initServer(dirArg: string, o: InitOptions): string {
       chmodSync(join(dir, 'hooks', name), 0o755);
     }
     mkdirSync(join(dir, 'lsm', 'empty'), { recursive: true });
+    ensureIndexKey(dir); // the fleet index's proofs' key (given to the web server's user below, with DIR)
     if (!existsSync(join(dir, 'lsm', 'users'))) writeFileSync(join(dir, 'lsm', 'users'), '# USER HOST... : who may push which hosts/<id> (a user not named here may push only the host of its own name; * = any host)\n');
   } catch (err) {
     if (err instanceof LsmError) throw err;

@@ -19,7 +19,8 @@
 // then the shard is rebuilt from the hosts' files (about 100 ms at 156 hosts). A shard that fails
 // a checksum is rebuilt before it answers; `verify` compares every byte with a rebuild from git.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { proof } from './index-key.js';
 import { arrival, type HostHistory, type HostNow } from './records.js';
 
 export const SHARDS = 64;
@@ -65,18 +66,33 @@ export function summaryOf(now: HostNow): HostSummary {
   return { ...rest, sockets };
 }
 
-/** A shard's file, from its hosts' histories and 'now's, stamped from the push record up to `pushes` bytes: the same input gives the same bytes (verify compares them). */
-export function buildShard(hosts: { h: HostHistory; now: HostNow }[], pushes: number): Buffer {
+/**
+ * Shard n's file, from its hosts' histories and 'now's, stamped from the push record up to `pushes`
+ * bytes: the same input gives the same bytes (verify --full compares them). Its header ends with its
+ * proof (`key`: the index key; none without one, in memory only): an HMAC over the header, which
+ * holds every section's checksum, so the proof covers every byte.
+ */
+export function buildShard(n: number, hosts: { h: HostHistory; now: HostNow }[], pushes: number, key: Buffer | null): Buffer {
   const sorted = [...hosts].sort((a, b) => byName(a.h.host, b.h.host));
-  const postings = new Map<string, Posting[]>();
+  // each posting written as JSON text at once (what JSON.stringify of the Posting gives, byte for byte):
+  // the arrays it would make first were most of a rebuild's time and garbage
+  const postings = new Map<string, string[]>();
   const timeline: TimelineRow[] = [];
+  const str = JSON.stringify;
   for (const { h } of sorted) {
     const at = new Map(h.changes.map((c) => [c.c, arrival(c)]));
+    const host = str(h.host);
     let place = 0;
-    for (const [key, spans] of Object.entries(h.lines)) {
+    for (const key in h.lines) {
       let list = postings.get(key);
       if (!list) postings.set(key, (list = []));
-      list.push([h.host, place++, spans.map(([fc, ft, tc, tt]): Interval => [fc, at.get(fc) ?? ft, tc, tc === null ? null : at.get(tc) ?? tt])]);
+      let text = `[${host},${place++},[`;
+      const spans = h.lines[key];
+      for (let i = 0; i < spans.length; i++) {
+        const [fc, ft, tc, tt] = spans[i];
+        text += `${i ? ',' : ''}[${str(fc)},${str(at.get(fc) ?? ft)},${tc === null ? 'null' : str(tc)},${tc === null ? 'null' : str(at.get(tc) ?? tt)}]`;
+      }
+      list.push(`${text}]]`);
     }
     h.changes.forEach((c, pos) => timeline.push([arrival(c), h.host, pos, c.c, c.t, c.s, c.a, c.r, c.rt]));
   }
@@ -86,17 +102,18 @@ export function buildShard(hosts: { h: HostHistory; now: HostNow }[], pushes: nu
   const summary = put(Buffer.from(JSON.stringify(sorted.map(({ now }) => summaryOf(now)))));
   // postings in chunks of about CHUNK bytes, one checksum each (one a key cost more than the rest of a rebuild)
   let keysText = '';
-  const chunks: Buffer[][] = [[]];
+  const chunks: string[] = [''];
   let off = 0;
   for (const key of [...postings.keys()].sort(byName)) {
-    if (off >= CHUNK) { chunks.push([]); off = 0; }
-    const b = Buffer.from(JSON.stringify(postings.get(key)));
-    keysText += `${escapeKey(key)}\t${chunks.length - 1}\t${off}\t${b.length}\n`;
-    chunks[chunks.length - 1].push(b);
-    off += b.length;
+    if (off >= CHUNK) { chunks.push(''); off = 0; }
+    const text = `[${postings.get(key)!.join(',')}]`;
+    const len = Buffer.byteLength(text);
+    keysText += `${escapeKey(key)}\t${chunks.length - 1}\t${off}\t${len}\n`;
+    chunks[chunks.length - 1] += text;
+    off += len;
   }
   const keys = put(Buffer.from(keysText));
-  const postingChunks = chunks.map((c) => put(Buffer.concat(c)));
+  const postingChunks = chunks.map((c) => put(Buffer.from(c)));
   timeline.sort((a, b) => b[0] - a[0] || byName(a[1], b[1]) || a[2] - b[2]);
   const changes: Head['changes'] = [];
   for (let i = 0; i < timeline.length; i += BLOCK) {
@@ -104,8 +121,41 @@ export function buildShard(hosts: { h: HostHistory; now: HostNow }[], pushes: nu
     changes.push([o, l, s, timeline[i][0]]);
   }
   const head: Head = { v: 2, pushes, hosts: Object.fromEntries(sorted.map(({ now }) => [now.host, [now.tip, now.baseline]])), summary, keys, postings: postingChunks, changes };
-  const headText = JSON.stringify(head);
+  let headText = JSON.stringify(head);
+  if (key) headText = `${headText.slice(0, -1)},"mac":"${proof(key, shardLabel(n, headText))}"}`;
   return Buffer.concat([Buffer.from(`${sum(headText)} ${headText}\n`), ...parts]);
+}
+
+const shardLabel = (n: number, headText: string) => `lsm fleet index\nshard\n${n}\n${headText}`;
+const MAC_TAIL = /,"mac":"([0-9a-f]{64})"\}$/;
+
+/**
+ * What is wrong with shard n's bytes (null: nothing): its header's checksum and proof under `key`,
+ * every section's checksum, the sections covering the file exactly, and every host it names being
+ * one of shard n's. What it holds of each host is what lsm built from that host's tip and baseline
+ * (named in the header); hosts it holds at an older tip are answered from their own files.
+ */
+export function shardProblem(n: number, bytes: Buffer, key: Buffer): string | null {
+  const nl = bytes.indexOf(10);
+  const line = bytes.subarray(0, nl < 0 ? 0 : nl).toString('utf8');
+  const sp = line.indexOf(' ');
+  const headText = line.slice(sp + 1);
+  if (nl < 0 || sp < 0 || sum(headText) !== line.slice(0, sp)) return 'is damaged (its header or a checksum does not hold)';
+  const m = MAC_TAIL.exec(headText);
+  const unsigned = m ? `${headText.slice(0, m.index)}}` : '';
+  if (!m || !timingSafeEqual(Buffer.from(m[1]), Buffer.from(proof(key, shardLabel(n, unsigned))))) return 'is not proven (its HMAC does not hold: edited by hand, another shard, or written without this repository\'s key)';
+  let head: Head;
+  try { head = JSON.parse(unsigned) as Head; } catch { return 'is damaged (its header or a checksum does not hold)'; }
+  const sections: Section[] = [head.summary, head.keys, ...head.postings, ...head.changes.map(([o, l, s]): Section => [o, l, s])].sort((a, b) => a[0] - b[0]);
+  const body = bytes.subarray(nl + 1);
+  let at = 0;
+  for (const [off, len, s] of sections) {
+    if (off !== at || off + len > body.length || sum(body.subarray(off, off + len)) !== s) return 'is damaged (its header or a checksum does not hold)';
+    at += len;
+  }
+  if (at !== body.length) return 'is damaged (bytes after its last section)';
+  const stranger = Object.keys(head.hosts).find((h) => shardOf(h) !== n);
+  return stranger === undefined ? null : `holds hosts/${stranger}, which is not one of its hosts`;
 }
 
 const openFds: number[] = [];

@@ -55,10 +55,16 @@ export default async function run({ quick }) {
         execFileSync(first[0], first.slice(1), { stdio: 'ignore' });
         argvs.push(inNs([bin, ...args, ...(big ? ['scan', '-q'] : ['-c'])]));
       }
+      // the cron case: this build's dist/ as node's ESM loader runs it, without the bundle bin/lsm runs
+      // (dist/lsm-start.cjs: docs/cron-startup.md), with bin/lsm's flag
+      const esm = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+      const manyFiles = Number(readFileSync('/proc/sys/fs/file-nr', 'utf8').split('\t')[0]) >= 20000;
+      if (!big) argvs.push(inNs([process.execPath, ...(manyFiles ? ['--optimize-for-size'] : []), esm, ...setup('this'), '-c']));
       // the cron case: stdio not sockets of the host's namespace (measure's filesIn), or lsm -c reads that
       // namespace too and finds its sockets come and go (a change, not the no-change run measured)
       const [ref, ...rest] = interleaved(argvs, big ? 5 : 15, big ? {} : { filesIn: dir });
       const kernel = big ? null : rest.shift();
+      const esmRun = big ? null : rest.pop();
       const measured = rest;
       // collect() alone, in process, fd links read natively vs by the JS worker (as before), taking turns
       const split = { worker: [], native: [] };
@@ -89,6 +95,7 @@ export default async function run({ quick }) {
         out.push(`| \`node -e 0\` | ${ms(ref.cpu)} | ${ms(ref.wall)} | ${ref.rss.toFixed(0)} MiB | | |`);
         out.push(`| \`ss -tuan\` (the kernel's share: the same tables) | ${ms(kernel.cpu)} | ${ms(kernel.wall)} | ${kernel.rss.toFixed(0)} MiB | | |`);
         builds.forEach(([name], k) => out.push(`| lsm -c (${name}) | ${ms(measured[k].cpu)} | ${ms(measured[k].wall)} | ${measured[k].rss.toFixed(0)} MiB | **+${ms(measured[k].cpu - ref.cpu)}** (${((measured[k].cpu - ref.cpu) / ref.cpu).toFixed(2)}× node's own) | ≤ +50 ms |`));
+        out.push(`| lsm -c (this, dist/ by node's ESM loader, no bundle, no sh) | ${ms(esmRun.cpu)} | ${ms(esmRun.wall)} | ${esmRun.rss.toFixed(0)} MiB | +${ms(esmRun.cpu - ref.cpu)} | |`);
         // the runs measured are the no-change case only if none of them committed
         for (const [name] of builds) {
           const commits = Number(execFileSync('git', ['-C', join(dir, `repo-${name}`), 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' })) - 1;

@@ -228,6 +228,12 @@ describe('sendUpdate through git http-backend', () => {
     // exactly to the end: read; a flush (0000) in the middle skipped
     const exact = await send(Buffer.concat([Buffer.from('0000'), report('unpack ok\n', `ok ${REF}\n`)]));
     expect(exact.refs.get(REF)).toBeNull();
+    // a flush first in the report is dropped too: 'unpack' is still its first line
+    const flushed = await send(band(1, Buffer.concat([Buffer.from('0000'), pkt('unpack ok\n'), pkt(`ok ${REF}\n`)])));
+    expect(flushed.refs).toEqual(new Map([[REF, null]]));
+    // only a line's last newline is cut: a reason of two lines keeps its inner one
+    const twoLines = await send(report('unpack ok\n', `ng ${REF} first\nsecond\n`));
+    expect(twoLines.refs.get(REF)).toBe('first\nsecond');
     // 0004: an empty line, kept (band 1 of nothing is not 1, 2 or 3: ignored)
     const four = await send(Buffer.concat([Buffer.from('0004'), pkt(Buffer.from([9, 65])), report('unpack ok\n')]));
     expect(four).toEqual({ unpack: 'ok', refs: new Map(), messages: '' });

@@ -10,7 +10,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleetServer, ZERO, type FleetServer } from '../helpers/fleet-server.js';
 
-const HOSTS = ['web-1', 'web-2', 'web-3', 'web-4', 'web-5'];
+const HOSTS = ['web-1', 'web-2', 'web-3', 'web-4', 'web-5', 'web-6', 'web-7'];
 const SSHD = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
 
 /** A side-band-64k response: band 1 (report-status) and band 2 (what the hooks said: 'remote:'). */
@@ -168,6 +168,55 @@ describe('fleet limits', { timeout: 120_000 }, () => {
       expect(await lsmCentral(['status'])).toMatchObject({ code: 0, stdout: expect.not.stringMatching(/central mail: .* of web-5 /) });
       expect((await lsmCentral(['check'])).code).toBe(0);
       expect(await web5()).toHaveLength(2);
+    } finally {
+      s.configure({});
+    }
+  });
+
+  // attacks of a host with valid credentials (docs/fleet-limits.md, "Attacks"): each refused whole, the branch where it was
+  it('lines and commit messages must be visible text: a C1 CSI, a bidi override, a zero-width space, a terminal escape in the message are refused; nothing reaches fleet log or where', async () => {
+    const base = s.commit('web-6', [SSHD]);
+    expect((await s.push('web-6', base)).code).toBe(0);
+    const tries: [string, string[], string, RegExp][] = [
+      ['C1 CSI', [SSHD, '0.0.0.0:4444  nc\u009b31m  root  /x'], 'change', /host\/tcp:2: control character \(snapshot text is escaped\)/],
+      ['bidi', [SSHD, '0.0.0.0:4444  nc\u202egpj.exe  root  /x'], 'change', /host\/tcp:2: invisible character U\+202E \(snapshot text is escaped\)/],
+      ['zero-width', [SSHD, '0.0.0.0:4444  s\u200bshd  root  /x'], 'change', /host\/tcp:2: invisible character U\+200B/],
+      ['no-break space', [SSHD, '0.0.0.0:4444  nc\u00a0 root  /x'], 'change', /host\/tcp:2: invisible character U\+00A0/],
+      ['escape in the message', [SSHD, '0.0.0.0:4444  nc  root  /x'], '+0 -0: \x1b[2J\x1b]0;web-2\x07nothing', /commit [0-9a-f]{10}, message line 1: control character \(an lsm commit is plain text\)/],
+      ['CR in the message', [SSHD, '0.0.0.0:4444  nc  root  /x'], 'change\rweb-2: +0 -0', /commit [0-9a-f]{10}, message line 1: control character/],
+      ['a 100 KiB message', [SSHD, '0.0.0.0:4444  nc  root  /x'], `change\n\n${'x'.repeat(100 << 10)}`, /commit [0-9a-f]{10} is \d+ bytes: an lsm commit is a few hundred/],
+    ];
+    for (const [what, lines, message, why] of tries) {
+      const r = await s.push('web-6', s.commit('web-6', lines, base, [], message));
+      expect([r.code, r.stderr], what).toEqual([1, expect.stringMatching(why)]);
+    }
+    expect(gitC(['rev-parse', 'refs/heads/hosts/web-6'])).toBe(base);
+    const lsmCentral = (args: string[]) => s.world.lsm(['fleet', ...args, '--fleet', s.central], { LSM_CONFIG: s.centralConf });
+    expect((await lsmCentral(['where', '4444'])).stdout).not.toMatch(/web-6/);
+    expect((await lsmCentral(['log', '--host', 'web-6'])).stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+
+  it('count and inflation: more commits than FLEET_MAX_PUSH_COMMITS, or a small pack of files that inflate past 4 x FLEET_MAX_PUSH_BYTES, is refused with a remote: lsm: line', async () => {
+    s.configure({ FLEET_MAX_PUSH_COMMITS: '40', FLEET_MAX_PUSH_BYTES: '1M', FLEET_MAX_PUSHES_PER_MINUTE: '100' });
+    try {
+      const base = s.commit('web-7', [SSHD]);
+      expect((await s.push('web-7', base)).code).toBe(0);
+      let tip = base;
+      for (let i = 0; i < 41; i++) tip = s.commit('web-7', [SSHD, `0.0.0.0:${7000 + i}  svc  root  /svc`], tip);
+      const many = await s.push('web-7', tip);
+      expect(many.stderr).toMatch(/^remote: lsm: refused refs\/heads\/hosts\/web-7: the push brings more than 40 commits, over FLEET_MAX_PUSH_COMMITS=40\s*$/m);
+      expect(gitC(['rev-parse', 'refs/heads/hosts/web-7'])).toBe(base);
+      // 40 of them (at the limit) land
+      const forty = execFileSync('git', ['--git-dir', join(s.tmp, 'hosts', 'web-7.git'), 'rev-parse', `${tip}~1`], { encoding: 'utf8' }).trim();
+      expect((await s.push('web-7', forty)).code).toBe(0);
+      // a delta bomb: 5 files of 1 MiB, nearly the same (the pack holds one and four small deltas)
+      const big = Array.from({ length: 10_000 }, (_, i) => `0.0.0.0:${i + 1}  svc${'y'.repeat(80)}  root  /x`).join('\n') + '\n';
+      const files: [string, string][] = Array.from({ length: 5 }, (_, i) => [`netns/n${i}/tcp`, `1.1.1.1:${i}  a  b  /c\n${big}`]);
+      const before = bytesOnDisk();
+      const bomb = await s.push('web-7', s.commit('web-7', [SSHD], forty, files));
+      expect(bomb.stderr).toMatch(/^remote: lsm: refused refs\/heads\/hosts\/web-7: the push's commits and snapshot files hold \d+ bytes \(\d\.\d MiB\) uncompressed, over 4 x FLEET_MAX_PUSH_BYTES=4194304 \(4 MiB\)\s*$/m);
+      expect(bytesOnDisk()).toBeLessThan(before + 64 * 1024);
+      expect(gitC(['rev-parse', 'refs/heads/hosts/web-7'])).toBe(forty);
     } finally {
       s.configure({});
     }

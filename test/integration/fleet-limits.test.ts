@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleetServer, ZERO, type FleetServer } from '../helpers/fleet-server.js';
 
@@ -220,5 +220,38 @@ describe('fleet limits', { timeout: 120_000 }, () => {
     } finally {
       s.configure({});
     }
+  });
+
+  it('the drain: a push it cannot record (lsm/seen/<host> unwritable) is kept and said by fleet status and fleet check (exit 1), later pushes wait behind it, and all go out once fixed', async () => {
+    const lsmCentral = (args: string[]) => s.world.lsm(['fleet', ...args, '--fleet', s.central], { LSM_CONFIG: s.centralConf });
+    const seen = join(s.central, 'lsm', 'seen', 'web-6');
+    const tip6 = gitC(['rev-parse', 'refs/heads/hosts/web-6']);
+    const tip7 = gitC(['rev-parse', 'refs/heads/hosts/web-7']);
+    rmSync(seen, { force: true });
+    mkdirSync(join(seen, 'x'), { recursive: true }); // what the drain renames onto: a directory, not empty
+    try {
+      const a = s.commit('web-6', [SSHD, '0.0.0.0:4446  nc  root  /usr/bin/nc'], tip6);
+      expect((await s.push('web-6', a)).code).toBe(0);
+      const b = s.commit('web-7', [SSHD, '0.0.0.0:4447  nc  root  /usr/bin/nc'], tip7);
+      expect((await s.push('web-7', b)).code).toBe(0);
+      // the drains ended (each retried once, then stopped: no spinning), the pushes still queued
+      const free = () => s.world.run(['flock', '-n', join(s.central, 'lsm', 'drain.lock'), 'true']).then((r) => r.code === 0);
+      for (let i = 0; i < 300 && !(await free()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await free()).toBe(true);
+      expect(readdirSync(join(s.central, 'lsm', 'queue')).filter((n) => /^\d+-\d+$/.test(n))).toHaveLength(2);
+      const status = await lsmCentral(['status']);
+      expect(status.code).toBe(1);
+      expect(status.stdout).toMatch(/^central alerts: failing since \S+: the push queued as lsm\/queue\/\d+-\d+ cannot be recorded \(kept, retried next time; 2 pushes wait\): .*; lsm fleet check retries$/m);
+      const check = await lsmCentral(['check']);
+      expect([check.code, check.stderr]).toEqual([1, expect.stringMatching(/^lsm: the push queued as lsm\/queue\/\d+-\d+ cannot be recorded/m)]);
+    } finally {
+      rmSync(seen, { recursive: true, force: true });
+    }
+    const check = await lsmCentral(['check']);
+    expect([check.code, check.stderr]).toEqual([0, '']);
+    expect(readFileSync(join(s.central, 'lsm', 'pushes.jsonl'), 'utf8')).toMatch(/"host":"web-6".*\n.*"host":"web-7"/);
+    const subjects = (await s.mails('fleet@example.org')).map((m) => m.subject);
+    expect(subjects).toContain('web-6: +1 tcp 0.0.0.0:4446 (nc)'); // web-7's is held for its digest (mailed 40 changes just now)
+    expect(await lsmCentral(['status'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^central mail: 1 change of web-7 held for one digest/m) });
   });
 });

@@ -49,7 +49,6 @@ export interface Config {
   fleetMaxFileBytes: number;
   fleetMaxLines: number;
   fleetMaxPushesPerMinute: number;
-  fleetMaxPushCommits: number;
   fleetMailInterval: number;
 }
 
@@ -166,7 +165,6 @@ export const KEYS: Record<string, KeyDef> = {
   FLEET_MAX_FILE_BYTES: { field: 'fleetMaxFileBytes', default: () => '32M', parse: size, doc: 'fleet server: bytes of one snapshot file a host may push' },
   FLEET_MAX_LINES: { field: 'fleetMaxLines', default: () => '500000', parse: count(1e8), doc: 'fleet server: lines of one snapshot file a host may push' },
   FLEET_MAX_PUSHES_PER_MINUTE: { field: 'fleetMaxPushesPerMinute', default: () => '12', parse: count(1e6), doc: 'fleet server: pushes a host may make in any minute (heartbeats are not counted)' },
-  FLEET_MAX_PUSH_COMMITS: { field: 'fleetMaxPushCommits', default: () => '1000', parse: count(1e6), doc: 'fleet server: commits one push may bring (a backlog over it is pushed in steps)' },
   FLEET_MAIL_INTERVAL: { field: 'fleetMailInterval', default: () => '10m', parse: mailInterval, doc: "fleet server: at most one central mail per host per interval; changes in between wait for one digest; 0 = every change at once" },
   INTERVAL: { field: 'interval', default: () => '10m', parse: interval, doc: 'how often the scheduled scan runs (LSM: every 10 minutes)' },
 };

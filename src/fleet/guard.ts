@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { batchObjects, runGit as git } from './git-run.js';
-import { DEFAULT_LIMITS, LIMIT_KEYS, TEXT_PER_PUSH_BYTE, countPush, humanBytes, overLimit, packIndexOids, readQuarantine, type FleetLimits } from './limits.js';
+import { DEFAULT_LIMITS, TEXT_PER_PUSH_BYTE, countPush, humanBytes, overLimit, packIndexOids, readQuarantine, type FleetLimits } from './limits.js';
 import { HOST_FILES, baselineOfRef, hiddenCharProblem, hostOfRef, hostRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
 
 export const ZERO = '0000000000000000000000000000000000000000';
@@ -84,7 +84,7 @@ function fastForward(gitdir: string, u: RefUpdate, commits: PushedCommit[] | str
 /** Problems with the new commits of one update (linear history, valid snapshot trees, within the limits). */
 function contentProblems(gitdir: string, commits: PushedCommit[] | string, limits: FleetLimits): string[] {
   if (typeof commits === 'string') return [commits];
-  if (commits.length > limits.pushCommits) return [`${LIMIT}the push brings more than ${limits.pushCommits} commits, over ${LIMIT_KEYS.pushCommits}=${limits.pushCommits}`];
+  if (commits.length > limits.pushCommits) return [`${LIMIT}the push brings more than ${limits.pushCommits} commits: at most ${limits.pushCommits} commits a push (lsm pushes a backlog in steps)`];
   for (const c of commits) if (c.parents.length > 1) return [`commit ${c.id.slice(0, 10)} is a merge: a host's history is linear`];
   const problems: string[] = [];
   const blobs = new Map<string, string>(); // blob -> a path it is at

@@ -196,27 +196,27 @@ describe('fleet limits', { timeout: 120_000 }, () => {
     expect((await lsmCentral(['log', '--host', 'web-6'])).stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   });
 
-  it('count and inflation: more commits than FLEET_MAX_PUSH_COMMITS, or a small pack of files that inflate past 4 x FLEET_MAX_PUSH_BYTES, is refused with a remote: lsm: line', async () => {
-    s.configure({ FLEET_MAX_PUSH_COMMITS: '40', FLEET_MAX_PUSH_BYTES: '1M', FLEET_MAX_PUSHES_PER_MINUTE: '100' });
+  it('count and inflation: more than 1000 commits in a push, or a small pack of files that inflate past 4 x FLEET_MAX_PUSH_BYTES, is refused with a remote: lsm: line', async () => {
+    s.configure({ FLEET_MAX_PUSH_BYTES: '1M', FLEET_MAX_PUSHES_PER_MINUTE: '100' });
     try {
       const base = s.commit('web-7', [SSHD]);
       expect((await s.push('web-7', base)).code).toBe(0);
-      let tip = base;
-      for (let i = 0; i < 41; i++) tip = s.commit('web-7', [SSHD, `0.0.0.0:${7000 + i}  svc  root  /svc`], tip);
-      const many = await s.push('web-7', tip);
-      expect(many.stderr).toMatch(/^remote: lsm: refused refs\/heads\/hosts\/web-7: the push brings more than 40 commits, over FLEET_MAX_PUSH_COMMITS=40\s*$/m);
+      // 1001 snapshots, each a small change (one fast-import): a pack of a few KiB
+      const stream = Array.from({ length: 1001 }, (_, i) => `commit refs/heads/main\ncommitter lsm <lsm@web-7> ${1_793_500_000 + i} +0000\ndata 6\nchange\n${i ? '' : `from ${base}\n`}M 100644 inline host/tcp\ndata <<EOF\n${SSHD}\n0.0.0.0:${1000 + i}  svc  root  /svc\nEOF\n`).join('');
+      execFileSync('git', ['--git-dir', join(s.tmp, 'hosts', 'web-7.git'), 'fast-import', '--quiet', '--force'], { input: stream });
+      const many = await s.push('web-7', execFileSync('git', ['--git-dir', join(s.tmp, 'hosts', 'web-7.git'), 'rev-parse', 'main'], { encoding: 'utf8' }).trim());
+      expect(many.stderr).toMatch(/^remote: lsm: refused refs\/heads\/hosts\/web-7: the push brings more than 1000 commits: at most 1000 commits a push \(lsm pushes a backlog in steps\)\s*$/m);
       expect(gitC(['rev-parse', 'refs/heads/hosts/web-7'])).toBe(base);
-      // 40 of them (at the limit) land
-      const forty = execFileSync('git', ['--git-dir', join(s.tmp, 'hosts', 'web-7.git'), 'rev-parse', `${tip}~1`], { encoding: 'utf8' }).trim();
-      expect((await s.push('web-7', forty)).code).toBe(0);
+      const next = s.commit('web-7', [SSHD, '0.0.0.0:7000  svc  root  /svc'], base);
+      expect((await s.push('web-7', next)).code).toBe(0);
       // a delta bomb: 5 files of 1 MiB, nearly the same (the pack holds one and four small deltas)
       const big = Array.from({ length: 10_000 }, (_, i) => `0.0.0.0:${i + 1}  svc${'y'.repeat(80)}  root  /x`).join('\n') + '\n';
       const files: [string, string][] = Array.from({ length: 5 }, (_, i) => [`netns/n${i}/tcp`, `1.1.1.1:${i}  a  b  /c\n${big}`]);
       const before = bytesOnDisk();
-      const bomb = await s.push('web-7', s.commit('web-7', [SSHD], forty, files));
+      const bomb = await s.push('web-7', s.commit('web-7', [SSHD], next, files));
       expect(bomb.stderr).toMatch(/^remote: lsm: refused refs\/heads\/hosts\/web-7: the push's commits and snapshot files hold \d+ bytes \(\d\.\d MiB\) uncompressed, over 4 x FLEET_MAX_PUSH_BYTES=4194304 \(4 MiB\)\s*$/m);
       expect(bytesOnDisk()).toBeLessThan(before + 64 * 1024);
-      expect(gitC(['rev-parse', 'refs/heads/hosts/web-7'])).toBe(forty);
+      expect(gitC(['rev-parse', 'refs/heads/hosts/web-7'])).toBe(next);
     } finally {
       s.configure({});
     }
@@ -251,7 +251,7 @@ describe('fleet limits', { timeout: 120_000 }, () => {
     expect([check.code, check.stderr]).toEqual([0, '']);
     expect(readFileSync(join(s.central, 'lsm', 'pushes.jsonl'), 'utf8')).toMatch(/"host":"web-6".*\n.*"host":"web-7"/);
     const subjects = (await s.mails('fleet@example.org')).map((m) => m.subject);
-    expect(subjects).toContain('web-6: +1 tcp 0.0.0.0:4446 (nc)'); // web-7's is held for its digest (mailed 40 changes just now)
+    expect(subjects).toContain('web-6: +1 tcp 0.0.0.0:4446 (nc)'); // web-7's is held for its digest (its change before was mailed just now)
     expect(await lsmCentral(['status'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^central mail: 1 change of web-7 held for one digest/m) });
   });
 });

@@ -106,27 +106,29 @@ function contentProblems(gitdir: string, commits: PushedCommit[] | string, limit
     }
   }
   if (problems.length) return problems.slice(0, 5);
-  // sizes first (one git, no object read whole): each commit and file, and all of them together,
-  // within bounds before anything is read; a pack of deltas inflates to far more than it weighs
+  // one git for every commit and blob, read up to what the push may hold uncompressed (a pack of
+  // deltas inflates to far more than it weighs); past it git is stopped, and only then asked which
+  // object or what total is too big
   const oids = [...commits.map((c) => c.id), ...blobs.keys()];
-  const what = (oid: string) => blobs.get(oid) ?? `commit ${oid.slice(0, 10)}`;
-  let total = 0;
-  for (const l of git(gitdir, ['cat-file', '--batch-check'], oids.join('\n') + '\n').out.toString().split('\n')) {
-    const [oid, type, size] = l.split(' ');
-    if (!oid) continue;
-    const n = Number(size);
-    if (!Number.isFinite(n)) return [`${what(oid)}: cannot be read (${type})`];
-    if (type === 'commit' && n > COMMIT_MAX) return [`commit ${oid.slice(0, 10)} is ${n} bytes: an lsm commit is a few hundred (its message is one summary line)`];
-    const over = type === 'blob' ? overLimit(limits, 'fileBytes', n, `${blobs.get(oid)} is`) : null;
-    if (over) return [LIMIT + over];
-    total += n;
-  }
+  if (oids.length === 0) return [];
   const textMax = TEXT_PER_PUSH_BYTE * limits.pushBytes;
-  if (total > textMax) return [`${LIMIT}the push's commits and snapshot files hold ${total} bytes (${humanBytes(total)}) uncompressed, over ${TEXT_PER_PUSH_BYTE} x FLEET_MAX_PUSH_BYTES=${textMax} (${humanBytes(textMax)})`];
-  const batch = git(gitdir, ['cat-file', '--batch'], oids.join('\n') + '\n', total + oids.length * 128 + 4096);
-  if (batch.code !== 0) return [`cannot read the pushed objects: ${batch.err.trim().split('\n')[0] || 'too much output'}`];
+  const cap = Math.min(blobs.size * (limits.fileBytes + 128) + commits.length * (COMMIT_MAX + 128), textMax + oids.length * 128 + 4096);
+  const batch = git(gitdir, ['cat-file', '--batch'], oids.join('\n') + '\n', cap);
+  if (batch.tooBig) {
+    let total = 0;
+    for (const l of git(gitdir, ['cat-file', '--batch-check'], oids.join('\n') + '\n').out.toString().split('\n')) {
+      const [oid, type, size] = l.split(' ');
+      if (type === 'commit' && Number(size) > COMMIT_MAX) return [`commit ${oid.slice(0, 10)} is ${size} bytes: an lsm commit is a few hundred (its message is one summary line)`];
+      const over = type === 'blob' ? overLimit(limits, 'fileBytes', Number(size), `${blobs.get(oid)} is`) : null;
+      if (over) return [LIMIT + over];
+      total += Number(size) || 0;
+    }
+    return [`${LIMIT}the push's commits and snapshot files hold ${total} bytes (${humanBytes(total)}) uncompressed, over ${TEXT_PER_PUSH_BYTE} x FLEET_MAX_PUSH_BYTES=${textMax} (${humanBytes(textMax)})`];
+  }
+  if (batch.code !== 0) return [`cannot read the pushed objects: ${batch.err.trim().split('\n')[0]}`];
   for (const { oid, type, size: n, body } of batchObjects(batch.out)) {
     if (type === 'commit') {
+      if (n > COMMIT_MAX) return [`commit ${oid.slice(0, 10)} is ${n} bytes: an lsm commit is a few hundred (its message is one summary line)`];
       // what a host wrote in a commit (its message, its names) is shown by fleet log and central mail: visible text only
       const text = body.toString('utf8');
       if (Buffer.byteLength(text) !== n || text.includes('\ufffd')) { problems.push(`commit ${oid.slice(0, 10)}: not UTF-8 text`); continue; }
@@ -138,6 +140,8 @@ function contentProblems(gitdir: string, commits: PushedCommit[] | string, limit
       continue;
     }
     if (type !== 'blob') return [`${blobs.get(oid) ?? oid}: not a blob`];
+    const tooBig = overLimit(limits, 'fileBytes', n, `${blobs.get(oid)} is`);
+    if (tooBig) return [LIMIT + tooBig];
     let lines = 0;
     for (let at = body.indexOf(10); at >= 0; at = body.indexOf(10, at + 1)) lines++;
     const tooLong = overLimit(limits, 'lines', lines, `${blobs.get(oid)} has`);

@@ -41,7 +41,8 @@ async function runDrain(gitdir: string): Promise<void> {
   const ctx = centralContext({}, gitdir);
   const { host: _h, repoDir: _r, ...alerts } = alertSettings(ctx);
   const { parseDuration } = await import('../duration.js');
-  await drainWhileQueued(gitdir, alerts, { interval: ctx.loaded.config.fleetMailInterval, silentAfterMs: 3 * (parseDuration(ctx.loaded.config.interval) ?? 600_000) });
+  // a push that cannot be recorded: exit 1, so the hook's loop does not start another drain for it
+  if (!await drainWhileQueued(gitdir, alerts, { interval: ctx.loaded.config.fleetMailInterval, silentAfterMs: 3 * (parseDuration(ctx.loaded.config.interval) ?? 600_000) })) process.exitCode = EXIT.FAILURE;
   // housekeeping that receive-pack would do inside the push (fleet init turns receive.autogc off)
   const { runGit } = await import('../fleet/git-run.js');
   runGit(gitdir, ['gc', '--auto', '--quiet']);

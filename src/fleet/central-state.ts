@@ -1,7 +1,7 @@
 // What the central drain could not do. It runs apart from any terminal (the post-receive hook starts
 // it with no stderr), so its problems are kept here for `lsm fleet status` and `lsm fleet check`,
 // until a run does everything again.
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const FAILING = 'lsm/central-failing';
@@ -19,6 +19,17 @@ export function recordCentralProblems(gitdir: string, problems: string[], now = 
   } catch { /* lsm/ not writable: every other write here fails too, and says so */ }
 }
 
-export function centralFailing(gitdir: string): CentralFailing | null {
-  try { return JSON.parse(readFileSync(join(gitdir, FAILING), 'utf8')) as CentralFailing; } catch { return null; }
+/**
+ * The last drain's or check's problems; and a push queued longer than `staleMs` ago is one too (no
+ * drain ran since, or one died mid-way: killed, out of memory), whatever the last run recorded.
+ */
+export function centralFailing(gitdir: string, now = Date.now(), staleMs = 120_000): CentralFailing | null {
+  let failing: CentralFailing | null = null;
+  try { failing = JSON.parse(readFileSync(join(gitdir, FAILING), 'utf8')) as CentralFailing; } catch { /* none recorded */ }
+  let queued: number[] = [];
+  try { queued = readdirSync(join(gitdir, 'lsm', 'queue')).filter((n) => /^\d+-\d+$/.test(n)).map((n) => Number(n.split('-')[0])); } catch { /* no queue */ }
+  const oldest = queued.length ? Math.min(...queued) : null;
+  if (oldest === null || now - oldest < staleMs) return failing;
+  const stale = `${queued.length} push${queued.length === 1 ? '' : 'es'} queued since ${new Date(oldest).toISOString()} not recorded yet (no drain ran since, or it died; lsm fleet check drains them)`;
+  return { since: Math.min(failing?.since ?? oldest, oldest), problems: [stale, ...(failing?.problems ?? [])] };
 }

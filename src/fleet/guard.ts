@@ -6,12 +6,15 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { batchObjects, runGit as git } from './git-run.js';
-import { DEFAULT_LIMITS, countPush, overLimit, packIndexOids, readQuarantine, type FleetLimits } from './limits.js';
-import { HOST_FILES, baselineOfRef, hostOfRef, hostRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
+import { DEFAULT_LIMITS, TEXT_PER_PUSH_BYTE, countPush, humanBytes, overLimit, packIndexOids, readQuarantine, type FleetLimits } from './limits.js';
+import { HOST_FILES, baselineOfRef, hiddenCharProblem, hostOfRef, hostRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
 
 export const ZERO = '0000000000000000000000000000000000000000';
 /** A refusal for a limit starts so ('remote: lsm: refused ...'): the line names the limit and the value. */
 export const LIMIT = 'lsm: ';
+
+// an lsm commit is a few hundred bytes; a repair's names what it found: room to spare
+const COMMIT_MAX = 64 << 10;
 
 export interface RefUpdate { old: string; new: string; ref: string }
 
@@ -47,9 +50,10 @@ interface PushedCommit { id: string; parents: string[]; changes: { mode: string;
  * inside every push: each git it starts is time the host waits). A fast-forward's are those its old
  * tip lacks; a new branch's, those no ref has yet. Merges list no changes: they are refused anyway.
  */
-function newCommits(gitdir: string, u: RefUpdate): PushedCommit[] | string {
+function newCommits(gitdir: string, u: RefUpdate, limits: FleetLimits): PushedCommit[] | string {
   const range = u.old === ZERO ? [u.new, '--not', '--all'] : [u.new, '--not', u.old];
-  const log = git(gitdir, ['log', '--reverse', '--format=%H %P', '--raw', '-r', '--root', '-z', '--no-renames', '--no-abbrev', ...range]);
+  // one more than a push may bring is enough to refuse it (--reverse applies after --max-count)
+  const log = git(gitdir, ['log', `--max-count=${limits.pushCommits + 1}`, '--reverse', '--format=%H %P', '--raw', '-r', '--root', '-z', '--no-renames', '--no-abbrev', ...range]);
   if (log.code !== 0) return `cannot read the pushed commits: ${log.err.trim().split('\n')[0]}`;
   const commits: PushedCommit[] = [];
   const tokens = log.out.toString('latin1').split('\0');
@@ -80,6 +84,7 @@ function fastForward(gitdir: string, u: RefUpdate, commits: PushedCommit[] | str
 /** Problems with the new commits of one update (linear history, valid snapshot trees, within the limits). */
 function contentProblems(gitdir: string, commits: PushedCommit[] | string, limits: FleetLimits): string[] {
   if (typeof commits === 'string') return [commits];
+  if (commits.length > limits.pushCommits) return [`${LIMIT}the push brings more than ${limits.pushCommits} commits: at most ${limits.pushCommits} commits a push (lsm pushes a backlog in steps)`];
   for (const c of commits) if (c.parents.length > 1) return [`commit ${c.id.slice(0, 10)} is a merge: a host's history is linear`];
   const problems: string[] = [];
   const blobs = new Map<string, string>(); // blob -> a path it is at
@@ -101,21 +106,39 @@ function contentProblems(gitdir: string, commits: PushedCommit[] | string, limit
     }
   }
   if (problems.length) return problems.slice(0, 5);
-  if (blobs.size === 0) return [];
-  // one git for every blob: at most as much as that many snapshot files may hold (and 1 GiB) is read;
-  // past it git is stopped and only then asked which blob is too big
-  const cap = Math.min(blobs.size * (limits.fileBytes + 100), 1 << 30);
-  const batch = git(gitdir, ['cat-file', '--batch'], [...blobs.keys()].join('\n') + '\n', cap);
+  // one git for every commit and blob, read up to what the push may hold uncompressed (a pack of
+  // deltas inflates to far more than it weighs); past it git is stopped, and only then asked which
+  // object or what total is too big
+  const oids = [...commits.map((c) => c.id), ...blobs.keys()];
+  if (oids.length === 0) return [];
+  const textMax = TEXT_PER_PUSH_BYTE * limits.pushBytes;
+  const cap = Math.min(blobs.size * (limits.fileBytes + 128) + commits.length * (COMMIT_MAX + 128), textMax + oids.length * 128 + 4096);
+  const batch = git(gitdir, ['cat-file', '--batch'], oids.join('\n') + '\n', cap);
   if (batch.tooBig) {
-    const sizes = git(gitdir, ['cat-file', '--batch-check'], [...blobs.keys()].join('\n') + '\n').out.toString().split('\n');
-    for (const l of sizes) {
-      const [oid, , size] = l.split(' ');
-      const over = oid ? overLimit(limits, 'fileBytes', Number(size), `${blobs.get(oid)} is`) : null;
+    let total = 0;
+    for (const l of git(gitdir, ['cat-file', '--batch-check'], oids.join('\n') + '\n').out.toString().split('\n')) {
+      const [oid, type, size] = l.split(' ');
+      if (type === 'commit' && Number(size) > COMMIT_MAX) return [`commit ${oid.slice(0, 10)} is ${size} bytes: an lsm commit is a few hundred (its message is one summary line)`];
+      const over = type === 'blob' ? overLimit(limits, 'fileBytes', Number(size), `${blobs.get(oid)} is`) : null;
       if (over) return [LIMIT + over];
+      total += Number(size) || 0;
     }
-    return [`the pushed snapshot files hold more than ${cap} bytes`];
+    return [`${LIMIT}the push's commits and snapshot files hold ${total} bytes (${humanBytes(total)}) uncompressed, over ${TEXT_PER_PUSH_BYTE} x FLEET_MAX_PUSH_BYTES=${textMax} (${humanBytes(textMax)})`];
   }
+  if (batch.code !== 0) return [`cannot read the pushed objects: ${batch.err.trim().split('\n')[0]}`];
   for (const { oid, type, size: n, body } of batchObjects(batch.out)) {
+    if (type === 'commit') {
+      if (n > COMMIT_MAX) return [`commit ${oid.slice(0, 10)} is ${n} bytes: an lsm commit is a few hundred (its message is one summary line)`];
+      // what a host wrote in a commit (its message, its names) is shown by fleet log and central mail: visible text only
+      const text = body.toString('utf8');
+      if (Buffer.byteLength(text) !== n || text.includes('\ufffd')) { problems.push(`commit ${oid.slice(0, 10)}: not UTF-8 text`); continue; }
+      const split = text.indexOf('\n\n');
+      const part = (from: number, to: number, name: string) => text.slice(from, to).split('\n').map((line, i) => [`${name} line ${i + 1}`, hiddenCharProblem(line)] as const);
+      const bad = [...part(0, split < 0 ? text.length : split, 'header'), ...(split < 0 ? [] : part(split + 2, text.length, 'message'))].find(([, p]) => p);
+      if (bad) problems.push(`commit ${oid.slice(0, 10)}, ${bad[0]}: ${bad[1]} (an lsm commit is plain text)`);
+      if (problems.length >= 5) break;
+      continue;
+    }
     if (type !== 'blob') return [`${blobs.get(oid) ?? oid}: not a blob`];
     const tooBig = overLimit(limits, 'fileBytes', n, `${blobs.get(oid)} is`);
     if (tooBig) return [LIMIT + tooBig];
@@ -236,7 +259,7 @@ function refProblems(gitdir: string, updates: RefUpdate[], user: string | undefi
     if (!user) { say('no authenticated user (the web server must require a login and pass REMOTE_USER)'); continue; }
     if (!mayPush(users, user, host)) { say(`user '${user}' may not push to hosts/${host} (lsm/users in the repository maps users to hosts)`); continue; }
     if (u.new === ZERO) { say('deleting a host branch is refused: the fleet history is append-only'); continue; }
-    const commits = newCommits(gitdir, u);
+    const commits = newCommits(gitdir, u, limits);
     if (u.old !== ZERO && !fastForward(gitdir, u, commits)) {
       say(`non-fast-forward (${u.old.slice(0, 10)} is not an ancestor of ${u.new.slice(0, 10)}): the fleet history is append-only, rewritten history is refused`);
       continue;

@@ -15,18 +15,27 @@ export interface FleetLimits {
   lines: number;
   /** pushes a host may make in any 60 seconds (heartbeats, which change nothing, are not counted) */
   pushesPerMinute: number;
+  /** commits one push may bring (a host's snapshots: each is indexed, and listed in its central mail); not a config key */
+  pushCommits: number;
 }
 
-export const DEFAULT_LIMITS: FleetLimits = { pushBytes: 64 << 20, fileBytes: 32 << 20, lines: 500_000, pushesPerMinute: 12 };
+export const DEFAULT_LIMITS: FleetLimits = { pushBytes: 64 << 20, fileBytes: 32 << 20, lines: 500_000, pushesPerMinute: 12, pushCommits: 1000 };
 
 /** The config key of each limit: a refusal names it, so the admin knows what to raise. */
-export const LIMIT_KEYS: Record<keyof FleetLimits, string> = {
+export type KeyedLimit = Exclude<keyof FleetLimits, 'pushCommits'>;
+export const LIMIT_KEYS: Record<KeyedLimit, string> = {
   pushBytes: 'FLEET_MAX_PUSH_BYTES', fileBytes: 'FLEET_MAX_FILE_BYTES', lines: 'FLEET_MAX_LINES', pushesPerMinute: 'FLEET_MAX_PUSHES_PER_MINUTE',
 };
 
+/** A refusal a host answers by pushing its backlog in steps (src/fleet/push.ts): the push as a whole is too big. */
+export const STEPPED = /FLEET_MAX_PUSH_BYTES\b|commits a push\b/;
+
+/** The uncompressed bytes of the snapshot files one push may bring: this many times FLEET_MAX_PUSH_BYTES (git's deltas make a small pack of many big files). */
+export const TEXT_PER_PUSH_BYTE = 4;
+
 /** The limits the central config sets (FLEET_MAX_*). */
 export function limitsOf(c: { fleetMaxPushBytes: number; fleetMaxFileBytes: number; fleetMaxLines: number; fleetMaxPushesPerMinute: number }): FleetLimits {
-  return { pushBytes: c.fleetMaxPushBytes, fileBytes: c.fleetMaxFileBytes, lines: c.fleetMaxLines, pushesPerMinute: c.fleetMaxPushesPerMinute };
+  return { pushBytes: c.fleetMaxPushBytes, fileBytes: c.fleetMaxFileBytes, lines: c.fleetMaxLines, pushesPerMinute: c.fleetMaxPushesPerMinute, pushCommits: DEFAULT_LIMITS.pushCommits };
 }
 
 /** 33554432 -> '32 MiB', 1500 -> '1500 bytes': what a person reads beside the exact number. */
@@ -38,7 +47,7 @@ export function humanBytes(n: number): string {
 }
 
 /** Why a value is over its limit ('host/tcp has 600000 lines, over FLEET_MAX_LINES=500000'), or null. */
-export function overLimit(limits: FleetLimits, which: keyof FleetLimits, value: number, what: string): string | null {
+export function overLimit(limits: FleetLimits, which: KeyedLimit, value: number, what: string): string | null {
   const max = limits[which];
   if (value <= max) return null;
   const bytes = which === 'pushBytes' || which === 'fileBytes';

@@ -51,8 +51,19 @@ export function snapshotPathProblem(path: string): string | null {
 // every snapshot has these (unattributed is written only when it holds a socket)
 export const HOST_FILES = KINDS.filter((k) => k !== 'unattributed').map((k) => `host/${k}`);
 
-// escaped text (snapshot/escape.ts): no control characters anywhere, never an empty line
-const BAD_LINE = /[\x00-\x1f\x7f]/;
+// escaped text (snapshot/escape.ts): only what its escaping leaves as it is, so never a control
+// character (C0, DEL, C1: a terminal's CSI), a bidi or zero-width one, a separator but the ASCII
+// space, nor anything else that is not a visible graphic character; never an empty line
+const PRINTABLE = /^[\x20-\x7e]*$/;
+const BAD_CHAR = /[\p{C}\p{Default_Ignorable_Code_Point}\u2800]|(?! )\p{Z}/u;
+
+/** Why a line of text a host wrote cannot be shown as it is (the character, by its code point), or null. */
+export function hiddenCharProblem(line: string): string | null {
+  if (PRINTABLE.test(line)) return null; // nearly every line: no regular expression over code points
+  const bad = BAD_CHAR.exec(line)?.[0];
+  if (bad === undefined) return null;
+  return /\p{Cc}/u.test(bad) ? 'control character' : `invisible character U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
 
 /** Why a file's text cannot be a snapshot file (newline-terminated unique escaped lines), or null. */
 export function snapshotTextProblem(path: string, text: string): string | null {
@@ -62,7 +73,8 @@ export function snapshotTextProblem(path: string, text: string): string | null {
   const seen = new Set<string>();
   for (const [i, line] of lines.entries()) {
     if (line === '') return `${path}:${i + 1}: empty line`;
-    if (BAD_LINE.test(line)) return `${path}:${i + 1}: control character (snapshot text is escaped)`;
+    const hidden = hiddenCharProblem(line);
+    if (hidden) return `${path}:${i + 1}: ${hidden} (snapshot text is escaped)`;
     if (seen.has(line)) return `${path}:${i + 1}: duplicate line`;
     seen.add(line);
   }

@@ -11,6 +11,7 @@ import { igit, readRef } from '../store/git.js';
 import { BASELINE_REF, BRANCH, openRepo, type Repo } from '../store/repo.js';
 import { PUSHED_BASELINE_REF, PUSHED_REF, baselineRef, hostIdProblem, hostRef } from './names.js';
 import { SendHttpError, commitChain, newObjects, sendUpdate, type Request } from './send.js';
+import { STEPPED } from './limits.js';
 
 export interface PushSettings {
   remote: string; // http(s) URL, maybe with user:password
@@ -185,7 +186,7 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
         continue;
       }
       const said = `the server refused ${branch.remoteRef.slice('refs/heads/'.length)}: ${refError ?? `unpack ${r.unpack}`}${serverSaid([r.messages])}`;
-      if (step > 1 && /FLEET_MAX_PUSH_BYTES/.test(r.messages)) { step = Math.ceil(step / 2); continue; }
+      if (step > 1 && STEPPED.test(r.messages)) { step = Math.ceil(step / 2); continue; }
       const pushedPart = from !== serverTip ? ` (pushed in steps up to ${from!.slice(0, 10)}; the rest next run)` : '';
       return fail(`${said}${pushedPart}`);
     }
@@ -205,7 +206,7 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
         }
         if (/hook declined/.test(refError ?? '')) {
           const refusal = `the server refused ${push.remoteRef.slice('refs/heads/'.length)}: ${refError}${serverSaid([r.messages])}`;
-          if (!/FLEET_MAX_PUSH_BYTES/.test(r.messages)) return fail(refusal);
+          if (!STEPPED.test(r.messages)) return fail(refusal);
           const stopped = await pushInSteps(pushed, refusal);
           if (stopped) return stopped;
           continue;
@@ -220,7 +221,7 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
       const refResult = Object.values(result.refs ?? {})[0];
       if (!result.ok || (refResult && !refResult.ok)) {
         const refusal = `the server refused ${push.remoteRef.slice('refs/heads/'.length)}: ${refResult?.error ?? result.error ?? 'unknown'}${serverSaid(messages)}`;
-        if (push !== branch || !/FLEET_MAX_PUSH_BYTES/.test(messages.join(''))) return fail(refusal);
+        if (push !== branch || !STEPPED.test(messages.join(''))) return fail(refusal);
         const stopped = await pushInSteps(await serverTip(), refusal);
         if (stopped) return stopped;
       }
@@ -237,7 +238,7 @@ export async function pushHistory(repoDir: string, s: PushSettings, now = Date.n
     }
     if (e.code === 'GitPushError') {
       const refError = Object.values(e.data?.result?.refs ?? {})[0]?.error ?? e.message;
-      if (what === branch && /FLEET_MAX_PUSH_BYTES/.test(messages.join(''))) {
+      if (what === branch && STEPPED.test(messages.join(''))) {
         // the long way was refused for its size: the same steps, from the server's tip
         try {
           const stopped = await pushInSteps(await serverTip(), `the server refused ${what.remoteRef.slice('refs/heads/'.length)}: ${oneLine(refError)}${serverSaid(messages)}`);

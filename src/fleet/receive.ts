@@ -72,13 +72,19 @@ export function drainQueue(gitdir: string): ReceiveReport {
   let refs: FleetRefs | undefined;
   const refsNow = () => (refs ??= fleetRefs(gitdir));
   for (const n of names) {
-    const text = readFileSync(join(dir, n), 'utf8');
-    const nl = text.indexOf('\n');
-    const r = received(gitdir, parseUpdates(text.slice(nl + 1)), text.slice(0, nl), Number(n.split('-')[0]), refsNow);
-    report.indexed.push(...r.indexed);
-    report.recorded += r.recorded;
-    report.problems.push(...r.problems);
-    unlinkSync(join(dir, n)); // after its record: a crash in between records it twice at most (spooled once: the spool's ids)
+    try {
+      const text = readFileSync(join(dir, n), 'utf8');
+      const nl = text.indexOf('\n');
+      const r = received(gitdir, parseUpdates(text.slice(nl + 1)), text.slice(0, nl), Number(n.split('-')[0]), refsNow);
+      report.indexed.push(...r.indexed);
+      report.recorded += r.recorded;
+      report.problems.push(...r.problems);
+      unlinkSync(join(dir, n)); // after its record: a crash in between records it twice at most (spooled once: the spool's ids)
+    } catch (err) {
+      // kept, and the ones after it wait (pushes are recorded in the order they came): said, retried by the next drain or check
+      report.problems.push(`the push queued as lsm/queue/${n} cannot be recorded (kept, retried next time; ${names.length - names.indexOf(n)} pushes wait): ${(err as Error).message}`);
+      break;
+    }
   }
   return report;
 }
@@ -215,10 +221,13 @@ export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings,
   }
 }
 
-/** Whether a push waits in lsm/queue. */
-export function queued(gitdir: string): boolean {
-  try { return readdirSync(join(gitdir, 'lsm', 'queue')).some((n) => QUEUED.test(n)); } catch { return false; }
+/** The first push that waits in lsm/queue (its name), or null. */
+function firstQueued(gitdir: string): string | null {
+  try { return readdirSync(join(gitdir, 'lsm', 'queue')).filter((n) => QUEUED.test(n)).sort()[0] ?? null; } catch { return null; }
 }
+
+/** Whether a push waits in lsm/queue. */
+export const queued = (gitdir: string): boolean => firstQueued(gitdir) !== null;
 
 /**
  * The drain the post-receive hook starts (one at a time: it holds lsm/drain.lock meanwhile). It
@@ -226,12 +235,17 @@ export function queued(gitdir: string): boolean {
  * fleet's steady heartbeats, is one node start, not one a push; after shiftMs it ends, and the
  * hook's loop starts the next one if anything is queued.
  */
-export async function drainWhileQueued(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: CentralPace, o = { lingerMs: 2000, shiftMs: 600_000 }): Promise<void> {
+export async function drainWhileQueued(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: CentralPace, o = { lingerMs: 2000, shiftMs: 600_000 }): Promise<boolean> {
   const started = Date.now();
   do {
+    const first = firstQueued(gitdir);
     await deliverCentral(gitdir, alerts, pace);
+    // the first push still there: it cannot be recorded (said in lsm/central-failing); going round
+    // again would only spin. False: the hook's loop stops too, fleet check or the next push retries
+    if (first !== null && firstQueued(gitdir) === first) return false;
     for (const until = Date.now() + o.lingerMs; !queued(gitdir) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
   } while (queued(gitdir) && Date.now() - started < o.shiftMs);
+  return true;
 }
 
 export async function lockCentral(gitdir: string): Promise<Lock> {

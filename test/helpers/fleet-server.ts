@@ -23,7 +23,7 @@ export interface FleetServer {
   authUrl(host: string): string;
   git(args: string[]): Promise<RunResult>;
   /** a snapshot commit in HOST's own repository: host/tcp holds LINES; returns its id */
-  commit(host: string, tcp: string[] | Buffer, parent?: string, extraFiles?: [string, string][]): string;
+  commit(host: string, tcp: string[] | Buffer, parent?: string, extraFiles?: [string, string][], message?: string): string;
   push(host: string, commit: string): Promise<RunResult>;
   mails(to: string): Promise<ParsedMail[]>;
   /** the pushes are recorded, the queue drained and no drain holds the lock (bounded) */
@@ -60,10 +60,10 @@ export async function startFleetServer(hosts: string[], extra: Record<string, st
     configure: (more) => { testConfig(join(tmp, 'central'), { ...base, ...extra, ...more }); },
     authUrl: (h) => url.replace('http://', `http://${h}:pw-${h}@`),
     git: (args) => world.run(['git', ...args], { env: { GIT_TERMINAL_PROMPT: '0' } }),
-    commit(host, tcp, parent, extraFiles = []) {
+    commit(host, tcp, parent, extraFiles = [], message = 'change') {
       const gitdir = repo(host);
       const body = Buffer.isBuffer(tcp) ? tcp : Buffer.from(tcp.length ? tcp.join('\n') + '\n' : '');
-      const chunks = [Buffer.from(`commit refs/heads/main\ncommitter lsm <lsm@${host}> ${1_793_491_200 + t++} +0000\ndata 6\nchange\n${parent ? `from ${parent}\n` : ''}deleteall\n`)];
+      const chunks = [Buffer.from(`commit refs/heads/main\ncommitter lsm <lsm@${host}> ${1_793_491_200 + t++} +0000\ndata ${Buffer.byteLength(message)}\n${message}\n${parent ? `from ${parent}\n` : ''}deleteall\n`)];
       chunks.push(Buffer.from(`M 100644 inline host/tcp\ndata ${body.length}\n`), body, Buffer.from('\n'));
       for (const [p, b] of [...FILES.map((f): [string, string] => [f, '']), ...extraFiles]) chunks.push(Buffer.from(`M 100644 inline ${p}\ndata ${Buffer.byteLength(b)}\n${b}\n`));
       execFileSync('git', ['--git-dir', gitdir, 'fast-import', '--quiet', '--force'], { input: Buffer.concat(chunks), maxBuffer: 1 << 28 });

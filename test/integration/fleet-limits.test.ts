@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleetServer, ZERO, type FleetServer } from '../helpers/fleet-server.js';
 
-const HOSTS = ['web-1', 'web-2', 'web-3', 'web-4', 'web-5'];
+const HOSTS = ['web-1', 'web-2', 'web-3', 'web-4', 'web-5', 'web-6', 'web-7'];
 const SSHD = '0.0.0.0:22  sshd  root  /usr/sbin/sshd';
 
 /** A side-band-64k response: band 1 (report-status) and band 2 (what the hooks said: 'remote:'). */
@@ -171,5 +171,88 @@ describe('fleet limits', { timeout: 120_000 }, () => {
     } finally {
       s.configure({});
     }
+  });
+
+  // attacks of a host with valid credentials (docs/fleet-limits.md, "Attacks"): each refused whole, the branch where it was
+  it('lines and commit messages must be visible text: a C1 CSI, a bidi override, a zero-width space, a terminal escape in the message are refused; nothing reaches fleet log or where', async () => {
+    const base = s.commit('web-6', [SSHD]);
+    expect((await s.push('web-6', base)).code).toBe(0);
+    const tries: [string, string[], string, RegExp][] = [
+      ['C1 CSI', [SSHD, '0.0.0.0:4444  nc\u009b31m  root  /x'], 'change', /host\/tcp:2: control character \(snapshot text is escaped\)/],
+      ['bidi', [SSHD, '0.0.0.0:4444  nc\u202egpj.exe  root  /x'], 'change', /host\/tcp:2: invisible character U\+202E \(snapshot text is escaped\)/],
+      ['zero-width', [SSHD, '0.0.0.0:4444  s\u200bshd  root  /x'], 'change', /host\/tcp:2: invisible character U\+200B/],
+      ['no-break space', [SSHD, '0.0.0.0:4444  nc\u00a0 root  /x'], 'change', /host\/tcp:2: invisible character U\+00A0/],
+      ['escape in the message', [SSHD, '0.0.0.0:4444  nc  root  /x'], '+0 -0: \x1b[2J\x1b]0;web-2\x07nothing', /commit [0-9a-f]{10}, message line 1: control character \(an lsm commit is plain text\)/],
+      ['CR in the message', [SSHD, '0.0.0.0:4444  nc  root  /x'], 'change\rweb-2: +0 -0', /commit [0-9a-f]{10}, message line 1: control character/],
+      ['a 100 KiB message', [SSHD, '0.0.0.0:4444  nc  root  /x'], `change\n\n${'x'.repeat(100 << 10)}`, /commit [0-9a-f]{10} is \d+ bytes: an lsm commit is a few hundred/],
+    ];
+    for (const [what, lines, message, why] of tries) {
+      const r = await s.push('web-6', s.commit('web-6', lines, base, [], message));
+      expect([r.code, r.stderr], what).toEqual([1, expect.stringMatching(why)]);
+    }
+    expect(gitC(['rev-parse', 'refs/heads/hosts/web-6'])).toBe(base);
+    const lsmCentral = (args: string[]) => s.world.lsm(['fleet', ...args, '--fleet', s.central], { LSM_CONFIG: s.centralConf });
+    expect((await lsmCentral(['where', '4444'])).stdout).not.toMatch(/web-6/);
+    expect((await lsmCentral(['log', '--host', 'web-6'])).stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+
+  it('count and inflation: more than 1000 commits in a push, or a small pack of files that inflate past 4 x FLEET_MAX_PUSH_BYTES, is refused with a remote: lsm: line', async () => {
+    s.configure({ FLEET_MAX_PUSH_BYTES: '1M', FLEET_MAX_PUSHES_PER_MINUTE: '100' });
+    try {
+      const base = s.commit('web-7', [SSHD]);
+      expect((await s.push('web-7', base)).code).toBe(0);
+      // 1001 snapshots, each a small change (one fast-import): a pack of a few KiB
+      const stream = Array.from({ length: 1001 }, (_, i) => `commit refs/heads/main\ncommitter lsm <lsm@web-7> ${1_793_500_000 + i} +0000\ndata 6\nchange\n${i ? '' : `from ${base}\n`}M 100644 inline host/tcp\ndata <<EOF\n${SSHD}\n0.0.0.0:${1000 + i}  svc  root  /svc\nEOF\n`).join('');
+      execFileSync('git', ['--git-dir', join(s.tmp, 'hosts', 'web-7.git'), 'fast-import', '--quiet', '--force'], { input: stream });
+      const many = await s.push('web-7', execFileSync('git', ['--git-dir', join(s.tmp, 'hosts', 'web-7.git'), 'rev-parse', 'main'], { encoding: 'utf8' }).trim());
+      expect(many.stderr).toMatch(/^remote: lsm: refused refs\/heads\/hosts\/web-7: the push brings more than 1000 commits: at most 1000 commits a push \(lsm pushes a backlog in steps\)\s*$/m);
+      expect(gitC(['rev-parse', 'refs/heads/hosts/web-7'])).toBe(base);
+      const next = s.commit('web-7', [SSHD, '0.0.0.0:7000  svc  root  /svc'], base);
+      expect((await s.push('web-7', next)).code).toBe(0);
+      // a delta bomb: 5 files of 1 MiB, nearly the same (the pack holds one and four small deltas)
+      const big = Array.from({ length: 10_000 }, (_, i) => `0.0.0.0:${i + 1}  svc${'y'.repeat(80)}  root  /x`).join('\n') + '\n';
+      const files: [string, string][] = Array.from({ length: 5 }, (_, i) => [`netns/n${i}/tcp`, `1.1.1.1:${i}  a  b  /c\n${big}`]);
+      const before = bytesOnDisk();
+      const bomb = await s.push('web-7', s.commit('web-7', [SSHD], next, files));
+      expect(bomb.stderr).toMatch(/^remote: lsm: refused refs\/heads\/hosts\/web-7: the push's commits and snapshot files hold \d+ bytes \(\d\.\d MiB\) uncompressed, over 4 x FLEET_MAX_PUSH_BYTES=4194304 \(4 MiB\)\s*$/m);
+      expect(bytesOnDisk()).toBeLessThan(before + 64 * 1024);
+      expect(gitC(['rev-parse', 'refs/heads/hosts/web-7'])).toBe(next);
+    } finally {
+      s.configure({});
+    }
+  });
+
+  it('the drain: a push it cannot record (lsm/seen/<host> unwritable) is kept and said by fleet status and fleet check (exit 1), later pushes wait behind it, and all go out once fixed', async () => {
+    const lsmCentral = (args: string[]) => s.world.lsm(['fleet', ...args, '--fleet', s.central], { LSM_CONFIG: s.centralConf });
+    const seen = join(s.central, 'lsm', 'seen', 'web-6');
+    const tip6 = gitC(['rev-parse', 'refs/heads/hosts/web-6']);
+    const tip7 = gitC(['rev-parse', 'refs/heads/hosts/web-7']);
+    rmSync(seen, { force: true });
+    mkdirSync(join(seen, 'x'), { recursive: true }); // what the drain renames onto: a directory, not empty
+    try {
+      const a = s.commit('web-6', [SSHD, '0.0.0.0:4446  nc  root  /usr/bin/nc'], tip6);
+      expect((await s.push('web-6', a)).code).toBe(0);
+      const b = s.commit('web-7', [SSHD, '0.0.0.0:4447  nc  root  /usr/bin/nc'], tip7);
+      expect((await s.push('web-7', b)).code).toBe(0);
+      // the drains ended (each retried once, then stopped: no spinning), the pushes still queued
+      const free = () => s.world.run(['flock', '-n', join(s.central, 'lsm', 'drain.lock'), 'true']).then((r) => r.code === 0);
+      const failing = () => existsSync(join(s.central, 'lsm', 'central-failing')) && readFileSync(join(s.central, 'lsm', 'central-failing'), 'utf8').includes('lsm/queue/');
+      for (let i = 0; i < 300 && !(failing() && await free()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await free()).toBe(true);
+      expect(readdirSync(join(s.central, 'lsm', 'queue')).filter((n) => /^\d+-\d+$/.test(n))).toHaveLength(2);
+      const status = await lsmCentral(['status']);
+      expect(status.code).toBe(1);
+      expect(status.stdout).toMatch(/^central alerts: failing since \S+: the push queued as lsm\/queue\/\d+-\d+ cannot be recorded \(kept, retried next time; 2 pushes wait\): .*; lsm fleet check retries$/m);
+      const check = await lsmCentral(['check']);
+      expect([check.code, check.stderr]).toEqual([1, expect.stringMatching(/^lsm: the push queued as lsm\/queue\/\d+-\d+ cannot be recorded/m)]);
+    } finally {
+      rmSync(seen, { recursive: true, force: true });
+    }
+    const check = await lsmCentral(['check']);
+    expect([check.code, check.stderr]).toEqual([0, '']);
+    expect(readFileSync(join(s.central, 'lsm', 'pushes.jsonl'), 'utf8')).toMatch(/"host":"web-6".*\n.*"host":"web-7"/);
+    const subjects = (await s.mails('fleet@example.org')).map((m) => m.subject);
+    expect(subjects).toContain('web-6: +1 tcp 0.0.0.0:4446 (nc)'); // web-7's is held for its digest (its change before was mailed just now)
+    expect(await lsmCentral(['status'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^central mail: 1 change of web-7 held for one digest/m) });
   });
 });

@@ -135,4 +135,15 @@ describe('fleet guard: the pushed commits', () => {
     expect(check(g, a, atLimit, 'web-1', { lines: 1000 })).toEqual([]);
     expect(check(g, a, over, 'web-1', { lines: 1000 })).toEqual(['lsm: refused refs/heads/hosts/web-1: host/tcp has 1001 lines, over FLEET_MAX_LINES=1000']);
   });
+
+  it('refuses a push of more commits than a push may bring, at the first one too many', () => {
+    const g = server();
+    const a = pushed(g, valid());
+    land(g, 'web-1', a);
+    let tip = a;
+    const chain: string[] = [];
+    for (let i = 1; i <= 4; i++) chain.push(tip = pushed(g, valid(`0.0.0.0:${i}  x  root  /x\n`), [tip], 50 + i));
+    expect(check(g, a, chain[2], 'web-1', { pushCommits: 3 })).toEqual([]);
+    expect(check(g, a, chain[3], 'web-1', { pushCommits: 3 })).toEqual(['lsm: refused refs/heads/hosts/web-1: the push brings more than 3 commits: at most 3 commits a push (lsm pushes a backlog in steps)']);
+  });
 });

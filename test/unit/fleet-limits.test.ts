@@ -36,7 +36,7 @@ describe('fleet limits', () => {
     expect(limitsOf(loadConfig(undefined, env).config)).toEqual(DEFAULT_LIMITS);
     writeFileSync(conf, 'FLEET_MAX_PUSH_BYTES="8M"\nFLEET_MAX_FILE_BYTES="512K"\nFLEET_MAX_LINES="1000"\nFLEET_MAX_PUSHES_PER_MINUTE="2"\nFLEET_MAIL_INTERVAL="1h"\n');
     const c = loadConfig(conf, env).config;
-    expect(limitsOf(c)).toEqual({ pushBytes: 8 << 20, fileBytes: 512 << 10, lines: 1000, pushesPerMinute: 2 });
+    expect(limitsOf(c)).toEqual({ pushBytes: 8 << 20, fileBytes: 512 << 10, lines: 1000, pushesPerMinute: 2, pushCommits: 1000 });
     expect(c.fleetMailInterval).toBe(3_600_000);
     for (const [k, v] of [['FLEET_MAX_PUSH_BYTES', '0'], ['FLEET_MAX_PUSH_BYTES', '8X'], ['FLEET_MAX_LINES', '-1'], ['FLEET_MAX_PUSHES_PER_MINUTE', '0'], ['FLEET_MAIL_INTERVAL', '10']]) {
       writeFileSync(conf, `${k}="${v}"\n`);

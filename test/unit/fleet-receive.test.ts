@@ -10,6 +10,7 @@ import { Spool } from '../../src/alert/spool.js';
 import { readHostNow } from '../../src/fleet/catalog.js';
 import { ZERO } from '../../src/fleet/guard.js';
 import { drainQueue, drainWhileQueued, received, spoolReceived } from '../../src/fleet/receive.js';
+import { centralFailing } from '../../src/fleet/central-state.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
 const FILES = ['host/udp', 'host/raw', 'host/packet', 'host/unix'];
@@ -125,5 +126,18 @@ describe('fleet receive', () => {
     writeFileSync(join(q, '1793491200009-9.tmp'), 'web-1\n'); // one being written: not a push yet
     await drainWhileQueued(gitdir, alerts, { interval: 0 }, { lingerMs: 0, shiftMs: 0 });
     expect(recorded()).toEqual(['web-1', 'web-2', 'web-3']);
+  });
+
+  it('a push queued for longer than two minutes is a central failure (no drain ran, or one died mid-way), said beside what the last run recorded', () => {
+    const gitdir = mkdtempSync(join(tmpdir(), 'lsm-fleet-stale-'));
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    mkdirSync(join(gitdir, 'lsm', 'queue'), { recursive: true });
+    writeFileSync(join(gitdir, 'lsm', 'queue', `${now - 60_000}-7`), 'web-1\n');
+    writeFileSync(join(gitdir, 'lsm', 'queue', `${now - 119_999}-8.tmp`), ''); // one being written: not a push yet
+    expect(centralFailing(gitdir, now)).toBeNull();
+    writeFileSync(join(gitdir, 'lsm', 'queue', `${now - 120_000}-9`), 'web-2\n');
+    expect(centralFailing(gitdir, now)).toEqual({ since: now - 120_000, problems: ['2 pushes queued since 2026-12-01T11:58:00.000Z not recorded yet (no drain ran since, or it died; lsm fleet check drains them)'] });
+    writeFileSync(join(gitdir, 'lsm', 'central-failing'), JSON.stringify({ since: now - 600_000, problems: ['mail: refused'] }));
+    expect(centralFailing(gitdir, now)).toEqual({ since: now - 600_000, problems: [expect.stringMatching(/^2 pushes queued since/), 'mail: refused'] });
   });
 });

@@ -100,4 +100,5 @@ export interface Change {
   summary: string; // '+2 -1: host/tcp +1, host/unix +1 -1'
   files: FileChange[];
   damage?: string; // the repository was found damaged: one line saying what, and what was done (exit 65)
+  clock?: string; // the clock read before the previous commit's time: one line saying so (the run warns it; exit unchanged)
 }

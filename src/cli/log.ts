@@ -5,7 +5,7 @@ import type { CommandModule, Options } from 'yargs';
 import { parseTime } from '../duration.js';
 import { labelDir } from '../snapshot/index.js';
 import { lineMatcher } from '../store/blame.js';
-import { jsonNeedle, linesBackward, parseRecord, recordTime, type JournalRecord } from '../store/journal-read.js';
+import { jsonNeedle, linesBackward, parseRecord, recordNewest, recordTime, type JournalRecord } from '../store/journal-read.js';
 import { requireRepo } from '../store/repo.js';
 import { journalCaughtUp } from './history-context.js';
 import { time, wholeNumber } from './option-check.js';
@@ -60,12 +60,13 @@ const command: CommandModule<GlobalArgs, Args> = {
     const say = (line: string) => pending.push(line);
     const flush = () => { if (pending.length) out(pending.join('\n')); pending = []; };
     let shown = 0;
-    // newest first; the journal is in commit order, so the walk stops at the first one too old
+    // newest first, in commit order: the walk stops at the first record that it and every older one
+    // are too old for (recordNewest: a clock stepped back makes a record older than one before it)
     for (const line of linesBackward(journal)) {
       if (argv.n !== undefined && shown >= argv.n) break;
+      if (recordNewest(line) < since) break;
       const t = recordTime(line);
-      if (t < since) break;
-      if (t > until || !needles.every((n) => line.includes(n))) continue;
+      if (t < since || t > until || !needles.every((n) => line.includes(n))) continue;
       const rec = parseRecord(line);
       if (!rec) break;
       const touched = [...rec.a, ...rec.r];

@@ -24,7 +24,8 @@ function reminderMayBeDue(ctx: Context, repo: Repo): boolean {
   if (!hours) return false;
   const marker = join(repo.gitdir, REMINDED);
   const last = existsSync(marker) ? Number(readChecked(marker)) : 0;
-  return Date.now() - last >= hours * 3_600_000;
+  const ago = Date.now() - last;
+  return ago < 0 || ago >= hours * 3_600_000; // a reminder 'in the future': the clock stepped back since, so it is due, not years away
 }
 
 async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: string, drift: FileChange[], now: Map<string, SnapshotLine[]>): Promise<boolean> {
@@ -34,7 +35,7 @@ async function remindIfDue(ctx: Context, repo: Repo, baseline: string, head: str
   const time = Date.now();
   const d = await driftNow(ctx, repo);
   const oldest = Math.min(...d.lines.map((l) => l.since));
-  if (time - oldest < hours * 3_600_000) return false;
+  if (time - oldest >= 0 && time - oldest < hours * 3_600_000) return false; // (drift 'from the future': the clock stepped back; reminded)
   const change: Change = { commit: head, parent: baseline, time, summary: `reminder: unapproved drift since ${new Date(oldest).toISOString()}: ${summarize(drift)}`, files: drift };
   // the owners as this scan saw them, and each difference credited to the commit that made it
   await raiseReminder(alertSettings(ctx), change, now, new Map(d.lines.map((l) => [`${l.path}\n${l.line}`, { commit: l.commit, time: l.since }])));

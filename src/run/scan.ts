@@ -68,6 +68,7 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
   if (unseen) warn(unseen); // recorded in host/unattributed too; the exit stays 0: what could be seen was
   const change = await commitSnapshot(ctx.repoDir, snapshot).catch((err) => { throw damageFound(err); });
   if (change) crashPoint('after-commit');
+  if (change?.clock) warn(change.clock); // recorded and alerted as usual: only its time is the clock's word
   let failure: LsmError | null = null;
   if (options.alert !== false) {
     try {

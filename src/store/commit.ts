@@ -62,7 +62,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     const stale = existsSync(join(repo.gitdir, STALE_WORKTREE));
     let wrongHead = headNotBranch(repo); // lsm reads the branch itself, but git log and every git tool read HEAD
     if (head && !changed && !stale && damage.length === 0 && wrongHead === null && fixed.length === 0) return null; // the common case: nothing read, nothing written
-    const [{ appendRecord, catchUpJournal, recordOf }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveHeadDirAside, moveIndexAside, rebuildPackIndexes, recoverParent, REPAIR_PREFIX }] = await writing();
+    const [{ appendRecord, catchUpJournal, recordOf, stampNewest }, { packIfNeeded }, { DAMAGED_DIR, indexIntact, keepJournal, moveDamagedObjects, moveHeadDirAside, moveIndexAside, rebuildPackIndexes, recoverParent, REPAIR_PREFIX }] = await writing();
     // about to write on top of HEAD: it must read whole (the cache above spared reading its trees),
     // and so must the blobs the diff reads (a damaged one must be repaired, not lose the alert)
     const oldTexts = new Map<string, string>(); // blob id -> text
@@ -120,8 +120,15 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     const what = files.length ? summarize(files) : 'empty';
     const summary = damage.length ? `${REPAIR_PREFIX}: ${damageKind(damage[0])}; ${parent ? '' : 'the full state: '}${what}`
       : `${parent ? '' : 'first snapshot '}${what}`;
-    const body = damage.length ? `\n${damage.map((d) => `- ${d}`).join('\n')}\nCheck the rest with: git -C ${dir} fsck; lsm verify --repo ${dir}\n` : '';
     const now = Math.floor((options.now ?? Date.now()) / 1000) * 1000; // git keeps seconds
+    // a clock stepped back (a host booted before its time was set, a wrong NTP server): the commit
+    // keeps the clock's word, and its message and the run say it; the journal keeps the walk right
+    const before = parent ? await commitTime(repo, parent) : null;
+    const clock = before !== null && now < before
+      ? `the clock read ${new Date(now).toISOString()}, before the previous commit's ${new Date(before).toISOString()} (stepped back by ${Math.round((before - now) / 1000)} s): commit stamped as the clock read; set the clock (timedatectl, NTP)`
+      : null;
+    const body = (damage.length ? `\n${damage.map((d) => `- ${d}`).join('\n')}\nCheck the rest with: git -C ${dir} fsck; lsm verify --repo ${dir}\n` : '')
+      + (clock ? `\n${clock}\n` : '');
     const host = options.host ?? hostname();
     let commit: string;
     try {
@@ -144,11 +151,12 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     await writeTreeCache(repo, commit, ids);
     crashPoint('commit-worktree-written');
     const change: Change = { commit, parent, time: now, summary, files };
+    if (clock) change.clock = `${clock.replace(': commit stamped', `: commit ${commit.slice(0, 10)} stamped`)}`;
     if (damage.length) change.damage = new RepositoryDamaged({ repo: dir, what: `${damage.join('; ')}; alerted as commit ${commit.slice(0, 10)}` }).message;
     try {
       if (historyDamaged) keepJournal(repo);
-      await catchUpJournal(repo, parent);
-      appendRecord(repo, recordOf(change));
+      const newest = await catchUpJournal(repo, parent);
+      appendRecord(repo, stampNewest(recordOf(change), newest).rec);
       crashPoint('commit-journal-appended');
     } catch {
       // derived data: the next commit (or lsm reindex) catches the journal up from history
@@ -163,6 +171,11 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
   } finally {
     lock.release();
   }
+}
+
+/** A commit's time (unix ms); null when it does not read (the damage paths say why). */
+async function commitTime(repo: Repo, oid: string): Promise<number | null> {
+  try { return (await (await igit()).readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache })).commit.committer.timestamp * 1000; } catch { return null; }
 }
 
 function readBaselineSafe(repo: Repo): string | null {

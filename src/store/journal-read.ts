@@ -9,6 +9,7 @@ export interface JournalRecord {
   c: string; // commit
   p: string | null; // parent
   t: number; // commit time, unix ms
+  m?: number; // the newest commit time of this record and every one before it, when later than t: the clock stepped back (see recordNewest)
   s: string; // summary
   a: [string, string][]; // added [path, line]
   r: [string, string][]; // removed [path, line]
@@ -94,6 +95,23 @@ export function* parseRecords(lines: Iterable<string>): Generator<JournalRecord>
 export function recordTime(line: string): number {
   const m = /"t":(-?\d+)[,}]/.exec(line);
   return m ? Number(m[1]) : (parseRecord(line)?.t ?? NaN);
+}
+
+/**
+ * The newest commit time of this record and of every record before it, read as recordTime reads
+ * t: a walk newest first may stop at the first record whose recordNewest is before what it wants,
+ * though its t alone may be before it (a clock stepped back) while an older record's is not.
+ */
+export function recordNewest(line: string): number {
+  const s = line.indexOf('"s":'); // m is written before the summary (stampNewest): no need to search the lines
+  const m = /"m":(-?\d+)[,}]/.exec(s < 0 ? line : line.slice(0, s));
+  return m ? Number(m[1]) : recordTime(line);
+}
+
+/** rec stamped with the newest commit time before it (`before`), when that is later than its own; and the newest time with it. */
+export function stampNewest(rec: JournalRecord, before: number): { rec: JournalRecord; newest: number } {
+  const { c, p, t, s, a, r } = rec;
+  return before > t ? { rec: { c, p, t, m: before, s, a, r }, newest: before } : { rec: { c, p, t, s, a, r }, newest: t };
 }
 
 /** The commit of the last record; null when there is none. */

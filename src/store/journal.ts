@@ -12,8 +12,10 @@ import { dirname } from 'node:path';
 import type { Change, FileChange } from '../types.js';
 import { writeFileAtomic } from './atomic-fs.js';
 import { fileChange } from './changes.js';
-import { journalBytes, journalPath, linesWith, parseRecord, type JournalRecord } from './journal-read.js';
+import { journalBytes, journalPath, linesWith, parseRecord, stampNewest, type JournalRecord } from './journal-read.js';
 import { headCommit, readBlobText, textLines, type Repo } from './repo.js';
+
+export { stampNewest } from './journal-read.js';
 
 export function recordOf(change: Change): JournalRecord {
   return {
@@ -27,9 +29,9 @@ export function recordOf(change: Change): JournalRecord {
  * The commit of the last complete record, reading only the file's tail: 64 KiB, more only when a
  * record is longer (reading a fixed 1 MiB tail made a commit 2-3 ms slower once history grew).
  */
-function tailCommit(path: string): { commit: string | null; goodLength: number } {
+function tailCommit(path: string): { commit: string | null; goodLength: number; newest: number } {
   let fd: number;
-  try { fd = openChecked(path, constants.O_RDONLY); } catch { return { commit: null, goodLength: 0 }; }
+  try { fd = openChecked(path, constants.O_RDONLY); } catch { return { commit: null, goodLength: 0, newest: -Infinity }; }
   try {
     const size = fstatSync(fd).size;
     for (let want = Math.min(size, 1 << 16); ; want = Math.min(size, want * 4)) {
@@ -40,10 +42,10 @@ function tailCommit(path: string): { commit: string | null; goodLength: number }
       // (end 0: lastIndexOf from -1 would find that same newline at 0, not the one before it)
       const start = end <= 0 ? -1 : text.lastIndexOf('\n', end - 1);
       if (start < 0 && want < size) continue; // the last record starts before this window
-      if (end < 0) return { commit: null, goodLength: 0 };
+      if (end < 0) return { commit: null, goodLength: 0, newest: -Infinity };
       // (anything after the last newline is a torn or foreign tail: goodLength leaves it out)
       const rec = parseRecord(text.slice(start + 1, end));
-      return rec ? { commit: rec.c, goodLength: size - want + end + 1 } : { commit: null, goodLength: 0 };
+      return rec ? { commit: rec.c, goodLength: size - want + end + 1, newest: Math.max(rec.t, rec.m ?? -Infinity) } : { commit: null, goodLength: 0, newest: -Infinity };
     }
   } finally {
     closeSync(fd);
@@ -60,7 +62,7 @@ export function appendRecord(repo: Repo, rec: JournalRecord): void {
  * read from history. Trees and blobs are read once each by id (unchanged subtrees and files share
  * ids from commit to commit), so a rebuild reads each object once, not once per commit.
  */
-export async function recordsFromHistory(repo: Repo, head: string | null, stopAt: string | null = null): Promise<JournalRecord[] | null> {
+export async function recordsFromHistory(repo: Repo, head: string | null, stopAt: string | null = null, newestBefore = -Infinity): Promise<JournalRecord[] | null> {
   const git = await igit();
   const commits: { oid: string; parent: string | null; time: number; summary: string; tree: string }[] = [];
   let oid: string | undefined = head ?? undefined;
@@ -102,7 +104,9 @@ export async function recordsFromHistory(repo: Repo, head: string | null, stopAt
       const fc = fileChange(path, await lines(before.get(path)), await lines(after.get(path)));
       if (fc) files.push(fc);
     }
-    records.push(recordOf({ commit: c.oid, parent: c.parent, time: c.time, summary: c.summary, files }));
+    const stamped = stampNewest(recordOf({ commit: c.oid, parent: c.parent, time: c.time, summary: c.summary, files }), newestBefore);
+    records.push(stamped.rec);
+    newestBefore = stamped.newest;
     before = after;
     if (blobs.size > 4096) blobs.clear(); // bounded memory on long histories
   }
@@ -111,29 +115,40 @@ export async function recordsFromHistory(repo: Repo, head: string | null, stopAt
 
 /** Rewrite the whole journal from history (lsm reindex). Call under the lock. */
 export async function rebuildJournal(repo: Repo, head?: string | null): Promise<number> {
+  return (await writeJournalFromHistory(repo, head)).length;
+}
+
+async function writeJournalFromHistory(repo: Repo, head?: string | null): Promise<JournalRecord[]> {
   const records = (await recordsFromHistory(repo, head === undefined ? await headCommit(repo) : head))!;
   mkdirSync(dirname(journalPath(repo)), { recursive: true });
   await writeFileAtomic(journalPath(repo), records.map((r) => JSON.stringify(r) + '\n').join(''), repo.gitdir, 0o644, 'none');
-  return records.length;
+  return records;
 }
 
 /**
  * Make the journal end at `head` (default HEAD): append the records of the commits it misses, or
  * rebuild it when its last record is not in head's history. Call under the lock.
  */
-export async function catchUpJournal(repo: Repo, head?: string | null): Promise<void> {
+export async function catchUpJournal(repo: Repo, head?: string | null): Promise<number> {
   const target = head === undefined ? await headCommit(repo) : head;
   const path = journalPath(repo);
   const tail = tailCommit(path);
   let size = 0;
   try { size = lstatSync(path).size; } catch { /* none */ }
   // a tail with no newline (torn, or garbage) is cut first: the next record would be glued to it
-  if (tail.commit === target && tail.goodLength === size) return;
+  if (tail.commit === target && tail.goodLength === size) return tail.newest;
   try { truncateChecked(path, tail.goodLength); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
-  const missing = tail.commit ? await recordsFromHistory(repo, target, tail.commit) : null;
+  const missing = tail.commit ? await recordsFromHistory(repo, target, tail.commit, tail.newest) : null;
   // up to target, not HEAD: a commit catches up to its parent, then appends its own record
-  if (missing === null) { await rebuildJournal(repo, target); return; }
+  if (missing === null) return newestOf(await writeJournalFromHistory(repo, target));
   for (const rec of missing) appendRecord(repo, rec);
+  return missing.length ? newestOf(missing) : tail.newest;
+}
+
+/** The newest commit time of these records (the last one's, with its m). */
+function newestOf(records: JournalRecord[]): number {
+  const last = records.at(-1);
+  return last ? Math.max(last.t, last.m ?? -Infinity) : -Infinity;
 }
 
 /**

@@ -65,11 +65,14 @@ describe('refs, read without isomorphic-git', () => {
     expect(readRef(repo.gitdir, 'refs/lsm/baseline')).toBe(ids[0]);
     expect(readRef(repo.gitdir, 'refs/heads/mai')).toBeNull(); // a prefix of a packed name is not that name
     expect(readRef(repo.gitdir, 'heads/main')).toBeNull(); // nor a suffix without its space
-    // a line that ends with the name but is not `<40 hex> <name>` is not taken
-    writeFileSync(join(repo.gitdir, 'packed-refs'), `# pack-refs with: peeled refs/lsm/x\nzz${ids[0].slice(2)} refs/lsm/y\n ${ids[0]} refs/lsm/z\n`);
+    // a line that ends with the name but is not `<40 hex> <name>` is never taken: a line git refuses is damage, said
+    writeFileSync(join(repo.gitdir, 'packed-refs'), `# pack-refs with: peeled refs/lsm/x\n${ids[0]} refs/lsm/w\n`);
     expect(readRef(repo.gitdir, 'refs/lsm/x')).toBeNull();
-    expect(readRef(repo.gitdir, 'refs/lsm/y')).toBeNull();
-    expect(readRef(repo.gitdir, 'refs/lsm/z')).toBeNull();
+    for (const bad of [`zz${ids[0].slice(2)} refs/lsm/y`, ` ${ids[0]} refs/lsm/z`]) {
+      writeFileSync(join(repo.gitdir, 'packed-refs'), `# pack-refs with: peeled\n${bad}\n`);
+      expect(() => readRef(repo.gitdir, 'refs/lsm/y')).toThrow(/packed-refs is damaged/);
+      expect(() => readRef(repo.gitdir, 'refs/lsm/z')).toThrow(/packed-refs is damaged/);
+    }
   });
 
   it('a damaged ref is an error naming the file and its first 40 characters, never "no commit yet"', async () => {

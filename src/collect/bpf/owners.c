@@ -454,52 +454,34 @@ static int by_pid(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static napi_value fail(napi_env env, int code, const char *msg) {
-  char name[32];
-  const char *n = NULL;
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  n = strerrorname_np(code);
-#endif
-  if (n) snprintf(name, sizeof name, "%s", n); else snprintf(name, sizeof name, "%d", code);
-  napi_throw_error(env, name, msg);
-  return NULL;
-}
 
 // socketOwners(procRoot, pids): [sockets, ioUring, netns], the arrays walkFds gives for the same
 // pids (denied always 0); throws (the reason in the message) when BPF cannot be used here.
 static napi_value socket_owners(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  bool is_array = false;
   char root_path[4096];
-  size_t root_len = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2
-      || napi_get_value_string_utf8(env, argv[0], root_path, sizeof root_path, &root_len) != napi_ok
-      || root_len >= sizeof root_path - 1 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
-    napi_throw_type_error(env, NULL, "socketOwners(procRoot, pids)");
-    return NULL;
-  }
+  napi_value pids;
+  if (!root_and_pids(env, info, root_path, sizeof root_path, &pids, "socketOwners(procRoot, pids)")) return NULL;
   int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) return fail(env, errno, "procRoot unreadable");
+  if (root < 0) return throw_named(env, errno, "procRoot unreadable");
   /* the iterator numbers processes as this process's pid namespace does: so must procRoot */
   char self[16];
   ssize_t sl = readlinkat(root, "self", self, sizeof self - 1);
-  if (sl <= 0 || (self[sl] = 0, atol(self) != (long)getpid())) { close(root); return fail(env, EXDEV, "procRoot is not this pid namespace's /proc"); }
+  if (sl <= 0 || (self[sl] = 0, atol(self) != (long)getpid())) { close(root); return throw_named(env, EXDEV, "procRoot is not this pid namespace's /proc"); }
   int link = setup(root);
-  if (link < 0) { close(root); return fail(env, failure_code ? failure_code : EINVAL, failure); }
+  if (link < 0) { close(root); return throw_named(env, failure_code ? failure_code : EINVAL, failure); }
   record *r = NULL;
   long count = read_records(link, &r);
-  if (count < 0) { close(root); char m[64]; snprintf(m, sizeof m, "BPF iterator read: %s", strerror((int)-count)); return fail(env, (int)-count, m); }
+  if (count < 0) { close(root); char m[64]; snprintf(m, sizeof m, "BPF iterator read: %s", strerror((int)-count)); return throw_named(env, (int)-count, m); }
   /* the iterator goes through processes by ascending pid; sorted again only if not */
   for (long i = 1; i < count; i++) if (by_pid(&r[i - 1], &r[i]) > 0) { qsort(r, (size_t)count, sizeof *r, by_pid); break; }
   uint32_t wanted = 0;
-  napi_get_array_length(env, argv[1], &wanted);
+  napi_get_array_length(env, pids, &wanted);
   doubles out = { NULL, 0, 0 }, uring = { NULL, 0, 0 }, netns = { NULL, 0, 0 };
   int failed = 0;
   for (uint32_t i = 0; i < wanted && !failed; i++) {
     napi_value v;
     int32_t pid = 0;
-    if (napi_get_element(env, argv[1], i, &v) != napi_ok || napi_get_value_int32(env, v, &pid) != napi_ok || pid <= 0) continue;
+    if (napi_get_element(env, pids, i, &v) != napi_ok || napi_get_value_int32(env, v, &pid) != napi_ok || pid <= 0) continue;
     /* its records: the first with this pid, by bisection */
     long lo = 0, hi = count;
     while (lo < hi) { long mid = (lo + hi) / 2; if ((r[mid].pid & ~OTHER_FILE) < (uint32_t)pid) lo = mid + 1; else hi = mid; }
@@ -522,7 +504,7 @@ static napi_value socket_owners(napi_env env, napi_callback_info info) {
   }
   free(r);
   close(root);
-  if (failed) { free(out.v); free(uring.v); free(netns.v); return fail(env, ENOMEM, "socketOwners: out of memory"); }
+  if (failed) { free(out.v); free(uring.v); free(netns.v); return throw_named(env, ENOMEM, "socketOwners: out of memory"); }
   napi_value result;
   napi_create_array_with_length(env, 3, &result);
   napi_set_element(env, result, 0, to_float64(env, &out));
@@ -545,10 +527,10 @@ static napi_value prepare_socket_owners(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) return fail(env, errno, "procRoot unreadable");
+  if (root < 0) return throw_named(env, errno, "procRoot unreadable");
   int link = setup(root);
   close(root);
-  if (link < 0) return fail(env, failure_code ? failure_code : EINVAL, failure);
+  if (link < 0) return throw_named(env, failure_code ? failure_code : EINVAL, failure);
   return NULL;
 }
 

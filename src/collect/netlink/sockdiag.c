@@ -40,10 +40,8 @@
 #define MAX_REPLY (1u << 30) /* bound on one dump: 1 GiB */
 
 /* Throws an Error whose code is the errno's name, as Node's own ('EACCES'; its number where the C
- * library cannot name it), and whose message says what failed and why. */
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[4400];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+ * library cannot name it), with this message. Shared with owners.c. */
+napi_value throw_named(napi_env env, int err, const char *msg) {
   char code[32];
   const char *name = NULL;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
@@ -53,6 +51,30 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   else snprintf(code, sizeof code, "%d", err);
   napi_throw_error(env, code, msg);
   return NULL;
+}
+
+/* As throw_named, the message saying what failed and why. */
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[4400];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  return throw_named(env, err, msg);
+}
+
+/* (procRoot: string, pids: number[]), the arguments of walkFds and socketOwners: root_path filled
+ * and *pids set, or a TypeError naming `usage` thrown and 0 returned. Shared with owners.c. */
+int root_and_pids(napi_env env, napi_callback_info info, char *root_path, size_t size, napi_value *pids, const char *usage) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool is_array = false;
+  size_t root_len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2
+      || napi_get_value_string_utf8(env, argv[0], root_path, size, &root_len) != napi_ok
+      || root_len >= size - 1 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  *pids = argv[1];
+  return 1;
 }
 
 /* A netlink socket made here: its fd, or -errno (never -1, which the caller would take for EPERM). */
@@ -501,19 +523,11 @@ napi_value to_float64(napi_env env, doubles *d) {
 // string per fd link; the second array holds (pid, fd) of each io_uring instance, the third (pid,
 // fd, inode) of each open network namespace file.
 static napi_value walk_fds(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  bool is_array = false;
   char root_path[4096];
-  size_t root_len = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2
-      || napi_get_value_string_utf8(env, argv[0], root_path, sizeof root_path, &root_len) != napi_ok
-      || root_len >= sizeof root_path - 1 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
-    napi_throw_type_error(env, NULL, "walkFds(procRoot, pids)");
-    return NULL;
-  }
+  napi_value pids;
+  if (!root_and_pids(env, info, root_path, sizeof root_path, &pids, "walkFds(procRoot, pids)")) return NULL;
   uint32_t count = 0;
-  napi_get_array_length(env, argv[1], &count);
+  napi_get_array_length(env, pids, &count);
   int root = open(root_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) return throw_errno(env, root_path, errno);
   doubles out = { NULL, 0, 0 }, uring = { NULL, 0, 0 }, netns = { NULL, 0, 0 };
@@ -521,7 +535,7 @@ static napi_value walk_fds(napi_env env, napi_callback_info info) {
   for (uint32_t i = 0; i < count && !failed; i++) {
     napi_value v;
     int32_t pid = 0;
-    if (napi_get_element(env, argv[1], i, &v) != napi_ok || napi_get_value_int32(env, v, &pid) != napi_ok || pid <= 0) continue;
+    if (napi_get_element(env, pids, i, &v) != napi_ok || napi_get_value_int32(env, v, &pid) != napi_ok || pid <= 0) continue;
     failed = walk_one(root, pid, &out, &uring, &netns);
   }
   close(root);

@@ -124,11 +124,10 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     // a clock stepped back (a host booted before its time was set, a wrong NTP server): the commit
     // keeps the clock's word, and its message and the run say it; the journal keeps the walk right
     const before = parent ? await commitTime(repo, parent) : null;
-    const clock = before !== null && now < before
-      ? `the clock read ${new Date(now).toISOString()}, before the previous commit's ${new Date(before).toISOString()} (stepped back by ${Math.round((before - now) / 1000)} s): commit stamped as the clock read; set the clock (timedatectl, NTP)`
-      : null;
+    const stepped = before !== null && now < before;
+    const clockSaid = (commit: string) => `the clock read ${new Date(now).toISOString()}, before the previous commit's ${new Date(before!).toISOString()} (stepped back by ${Math.round((before! - now) / 1000)} s): commit ${commit}stamped as the clock read; set the clock (timedatectl, NTP)`;
     const body = (damage.length ? `\n${damage.map((d) => `- ${d}`).join('\n')}\nCheck the rest with: git -C ${dir} fsck; lsm verify --repo ${dir}\n` : '')
-      + (clock ? `\n${clock}\n` : '');
+      + (stepped ? `\n${clockSaid('')}\n` : '');
     const host = options.host ?? hostname();
     let commit: string;
     try {
@@ -151,7 +150,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     await writeTreeCache(repo, commit, ids);
     crashPoint('commit-worktree-written');
     const change: Change = { commit, parent, time: now, summary, files };
-    if (clock) change.clock = `${clock.replace(': commit stamped', `: commit ${commit.slice(0, 10)} stamped`)}`;
+    if (stepped) change.clock = clockSaid(`${commit.slice(0, 10)} `);
     if (damage.length) change.damage = new RepositoryDamaged({ repo: dir, what: `${damage.join('; ')}; alerted as commit ${commit.slice(0, 10)}` }).message;
     try {
       if (historyDamaged) keepJournal(repo);

@@ -8,6 +8,11 @@ const FAILING = 'lsm/central-failing';
 
 export interface CentralFailing { since: number; problems: string[] }
 
+/** How many pushes wait in lsm/queue, as a drain's problem says it. */
+export const pushesWait = (n: number): string => `${n} push${n === 1 ? '' : 'es'} wait${n === 1 ? 's' : ''}`;
+// the count a drain wrote is of its moment: pushes queued since wait too
+const WAITING = /\(kept, retried next time; \d+ push(?:es)? waits?\)/;
+
 /** Remember the last drain's or check's problems (none: forget them); when this cannot be written, the caller's own report still says. */
 export function recordCentralProblems(gitdir: string, problems: string[], now = Date.now()): void {
   const path = join(gitdir, FAILING);
@@ -28,6 +33,7 @@ export function centralFailing(gitdir: string, now = Date.now(), staleMs = 120_0
   try { failing = JSON.parse(readFileSync(join(gitdir, FAILING), 'utf8')) as CentralFailing; } catch { /* none recorded */ }
   let queued: number[] = [];
   try { queued = readdirSync(join(gitdir, 'lsm', 'queue')).filter((n) => /^\d+-\d+$/.test(n)).map((n) => Number(n.split('-')[0])); } catch { /* no queue */ }
+  if (failing && queued.length) failing.problems = failing.problems.map((p) => p.replace(WAITING, `(kept, retried next time; ${pushesWait(queued.length)})`));
   const oldest = queued.length ? Math.min(...queued) : null;
   if (oldest === null || now - oldest < staleMs) return failing;
   const stale = `${queued.length} push${queued.length === 1 ? '' : 'es'} queued since ${new Date(oldest).toISOString()} not recorded yet (no drain ran since, or it died; lsm fleet check drains them)`;

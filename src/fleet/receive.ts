@@ -12,7 +12,7 @@ import type { Alert } from '../alert/message.js';
 import { digestHead, digestHosts, mailDue, readDigest, writeDigest, type HeldChange } from './digest.js';
 import { fleetRefs, markSeen, recordPush, updateHostIndex, type FleetRefs, type PushRecord } from './catalog.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
-import { recordCentralProblems } from './central-state.js';
+import { pushesWait, recordCentralProblems } from './central-state.js';
 import { runGit } from './git-run.js';
 import { parseUpdates, ZERO, type RefUpdate } from './guard.js';
 import { baselineOfRef, hostOfRef } from './names.js';
@@ -82,7 +82,7 @@ export function drainQueue(gitdir: string): ReceiveReport {
       unlinkSync(join(dir, n)); // after its record: a crash in between records it twice at most (spooled once: the spool's ids)
     } catch (err) {
       // kept, and the ones after it wait (pushes are recorded in the order they came): said, retried by the next drain or check
-      report.problems.push(`the push queued as lsm/queue/${n} cannot be recorded (kept, retried next time; ${names.length - names.indexOf(n)} pushes wait): ${(err as Error).message}`);
+      report.problems.push(`the push queued as lsm/queue/${n} cannot be recorded (kept, retried next time; ${pushesWait(names.length - names.indexOf(n))}): ${(err as Error).message}`);
       break;
     }
   }

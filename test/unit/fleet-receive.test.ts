@@ -140,4 +140,20 @@ describe('fleet receive', () => {
     writeFileSync(join(gitdir, 'lsm', 'central-failing'), JSON.stringify({ since: now - 600_000, problems: ['mail: refused'] }));
     expect(centralFailing(gitdir, now)).toEqual({ since: now - 600_000, problems: [expect.stringMatching(/^2 pushes queued since/), 'mail: refused'] });
   });
+
+  it('a push the drain could not record: how many wait behind it is counted when asked, not when the drain wrote it', () => {
+    const gitdir = join(mkdtempSync(join(tmpdir(), 'lsm-fleet-waiting-')), 'fleet.git');
+    execFileSync('git', ['init', '--quiet', '--bare', gitdir]);
+    const a = commit(gitdir, 'web-1', 0, ['0.0.0.0:22  sshd  root  /usr/sbin/sshd']);
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    const q = join(gitdir, 'lsm', 'queue');
+    mkdirSync(join(gitdir, 'lsm', 'seen', 'web-1', 'x'), { recursive: true }); // what the drain renames onto: a directory, not empty
+    mkdirSync(q, { recursive: true });
+    writeFileSync(join(q, `${now - 1000}-7`), `web-1\n${ZERO} ${a} refs/heads/hosts/web-1\n`);
+    const { problems } = drainQueue(gitdir);
+    expect(problems).toEqual([expect.stringMatching(/^the push queued as lsm\/queue\/\d+-7 cannot be recorded \(kept, retried next time; 1 push waits\): /)]);
+    writeFileSync(join(gitdir, 'lsm', 'central-failing'), JSON.stringify({ since: now - 1000, problems }));
+    writeFileSync(join(q, `${now - 500}-8`), 'web-2\n'); // a later push, queued after the drain stopped
+    expect(centralFailing(gitdir, now)?.problems).toEqual([expect.stringContaining('(kept, retried next time; 2 pushes wait): ')]);
+  });
 });

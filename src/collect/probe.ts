@@ -363,11 +363,13 @@ export class Probe {
         ? { sums: [], text: [], count: 0, inodes: [], unread: new Set(['*']) }
         : { sums: nl.sums, text: [], count: nl.count, inodes: nl.inodes, unread: new Set([...nl.fallback, 'ping']) });
     }
-    // a namespace with nothing a snapshot records writes no line: it is left out of the look
-    // (its ping sockets, when only a mount holds it, are beyond a look anyway); one that could
-    // not be read stays in, and so does the host's
+    // a namespace with nothing a snapshot records writes no line: it is left out of the look, as
+    // one the kernel counts no socket in (its ping or fallback tables, when only a mount or a way
+    // leads there, are beyond a look anyway; and the count can include a netlink socket of the
+    // last look, not yet freed: both must look alike); one that could not be read stays in, and so
+    // does the host's
     for (const [inode, ns] of namespaces) {
-      if (inode !== hostInode && ns.count === 0 && ns.text.length === 0 && (ns.unread === null || (ns.unread.size === 1 && ns.unread.has('ping')))) namespaces.delete(inode);
+      if (inode !== hostInode && ns.count === 0 && ns.text.length === 0 && !ns.unread?.has('*')) namespaces.delete(inode);
     }
 
     const parts: string[] = [`host ${hostInode}`];

@@ -12,11 +12,20 @@ const HOLDER = `import ctypes, os, queue, signal, socket, subprocess, sys, threa
 libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNET = 0x40000000
 held = []
-# a namespace only an open file of it holds: its one process exits
-c = subprocess.Popen(['unshare', '-n', 'sleep', '1000'])
-time.sleep(0.3)
-nsfd = os.open('/proc/%d/ns/net' % c.pid, os.O_RDONLY)
-c.kill(); c.wait()
+def held_namespace():
+    # a namespace only an open file of it holds: its one process exits
+    c = subprocess.Popen(['unshare', '-n', 'sleep', '1000'])
+    # until unshare has made its namespace (not a fixed sleep: under load it may not have yet)
+    me = os.readlink('/proc/self/ns/net')
+    for _ in range(500):
+        if os.readlink('/proc/%d/ns/net' % c.pid) != me: break
+        time.sleep(0.01)
+    else: sys.exit('unshare -n made no namespace in 5 s')
+    fd = os.open('/proc/%d/ns/net' % c.pid, os.O_RDONLY)
+    c.kill(); c.wait()
+    return fd
+nsfd = held_namespace()
+emptyfd = held_namespace() # empty: only a netlink socket (which no snapshot records) comes and goes there
 # a thread in a namespace of its own, waiting for orders
 orders, done = queue.Queue(), queue.Queue()
 def apart():
@@ -35,10 +44,21 @@ def in_nsfile(port):
         s = socket.socket(); s.bind(('0.0.0.0', port)); s.listen(); held.append(s)
         libc.setns(back, CLONE_NEWNET); os.close(back); done.put('ok')
     threading.Thread(target=go).start()
+def netlink():
+    # a socket the kernel counts in the empty namespace, as lsm's own dump socket of the last look
+    # is until it is freed: nothing a snapshot records
+    def go():
+        back = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
+        if libc.setns(emptyfd, CLONE_NEWNET) != 0: done.put('setns failed'); return
+        if held and held[-1].family == socket.AF_NETLINK: held.pop().close()
+        else: held.append(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
+        libc.setns(back, CLONE_NEWNET); os.close(back); done.put('ok')
+    threading.Thread(target=go).start()
 print('ready', flush=True)
 for line in sys.stdin:
     what, port = line.split()
     if what == 'thread': orders.put(int(port))
+    elif what == 'netlink': netlink()
     else: in_nsfile(int(port))
     print(done.get(), flush=True)
 `;
@@ -64,6 +84,10 @@ try {
   said.nsfile = p.changed();
   scan();
   said.end = p.changed();
+  said.netlinkOrder = await order('netlink', 0);
+  said.netlinkOpen = p.changed();
+  await order('netlink', 0);
+  said.netlinkClosed = p.changed();
 } finally {
   holder.kill('SIGKILL');
 }

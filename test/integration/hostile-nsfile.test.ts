@@ -12,7 +12,9 @@ import { ROOT, World } from '../helpers/world.js';
 
 const git = (repo: string, ...args: string[]) => execFileSync('git', ['-c', 'safe.directory=*', '-C', repo, ...args], { encoding: 'utf8' });
 // a namespace with a vxlan device (the kernel's UDP socket on 4789), then only `sleep`'s fd 7 holds it
-const HOLD = 'unshare -n sleep 1000 & c=$!; sleep 0.3; exec 7</proc/$c/ns/net; '
+// (its file opened once unshare has made the namespace: a fixed sleep opened the world's own under load)
+const HOLD = 'me=$(readlink /proc/self/ns/net); unshare -n sleep 1000 & c=$!; n=0; '
+  + 'while [ "$(readlink /proc/$c/ns/net)" = "$me" ] && [ $n -lt 500 ]; do sleep 0.01; n=$((n+1)); done; exec 7</proc/$c/ns/net; '
   + 'nsenter --net=/proc/$c/ns/net sh -c "ip link set lo up && ip link add v0 type vxlan id 7 dstport 4789 local 127.0.0.1 && ip link set v0 up" || exit 2; '
   + 'kill $c; wait $c; echo ready $$ $(readlink /proc/self/fd/7); exec sleep 1000';
 

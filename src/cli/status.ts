@@ -8,6 +8,7 @@ import { localEndpoint } from '../snapshot/lines.js';
 import { namespaceOf } from '../snapshot/parse-line.js';
 import type { Owner } from '../types.js';
 import { ownSpoolSummary } from '../run/alerts.js';
+import { clockStatusLine } from '../run/clock.js';
 import { problemLines } from '../run/outcome.js';
 import { context, type GlobalArgs } from '../run/settings.js';
 import { collectNow } from '../run/snapshot.js';
@@ -101,6 +102,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     }
     // what a run could not do and is not done yet (a damaged repository, an alert not spooled or recorded)
     for (const line of problemLines(ctx.repoDir, ctx.loaded.config.eventLog)) out(line);
+    const clock = clockStatusLine(ctx.repoDir);
+    if (clock) out(clock);
     const fleet = (await import('../run/push.js')).pushStatusLine(ctx);
     if (fleet) out(fleet);
   },

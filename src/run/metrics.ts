@@ -13,6 +13,7 @@ import { checkPath, createExclusive } from '../safe-path.js';
 import { journalPath } from '../store/journal-read.js';
 import { openRepo } from '../store/repo.js';
 import type { FileChange, Snapshot } from '../types.js';
+import { readClockState } from './clock.js';
 import { jobDone, outstanding, PROBLEM_KINDS } from './outcome.js';
 import type { Context } from './settings.js';
 
@@ -45,8 +46,8 @@ function previousSuccess(file: string): number | null {
 
 export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: number, lastSuccess: number | null): string {
   const lines: string[] = [];
-  const metric = (name: string, help: string, samples: [string, number][]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+  const metric = (name: string, help: string, samples: [string, number][], type = 'gauge') => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
   };
   const seconds = (ms: number) => Math.round(ms) / 1000;
@@ -75,6 +76,14 @@ export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: num
     PROBLEM_KINDS.map((k) => [`{kind="${k}"}`, problems[k] ? 1 : 0]));
   const since = PROBLEM_KINDS.flatMap((k) => (problems[k] ? [[`{kind="${k}"}`, seconds(problems[k].since)] as [string, number]] : []));
   if (since.length) metric('lsm_problem_since_timestamp_seconds', 'Unix time each outstanding problem was first seen.', since);
+  const clock = readClockState(ctx.repoDir).state; // this run's, saved after its commit
+  if (clock) {
+    metric('lsm_clock_steps_total', 'Steps of the wall clock seen between runs (against boot time).', [['', clock.steps]], 'counter');
+    if (clock.last) {
+      metric('lsm_clock_last_step_seconds', 'The last step of the wall clock seen between runs: + forward, - back.', [['', seconds(clock.last.by)]]);
+      metric('lsm_clock_last_step_timestamp_seconds', 'Unix time the last step of the wall clock was seen.', [['', seconds(clock.last.at)]]);
+    }
+  }
   const committed = facts.commitTime ?? lastCommitTime(ctx.repoDir);
   if (committed !== null) metric('lsm_last_commit_timestamp_seconds', 'Unix time of the last commit (the last change seen).', [['', seconds(committed)]]);
   if (ctx.loaded.config.remote) {

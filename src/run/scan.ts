@@ -15,6 +15,7 @@ import type { RunFacts } from './metrics.js';
 import { checkSettings, resolveSettings, type Context, type GlobalArgs } from './settings.js';
 import { takeSnapshot } from './snapshot.js';
 import { unseenSummary } from '../snapshot/unseen.js';
+import { measureClock, saveClockState } from './clock.js';
 import { warn } from './warn.js';
 
 export interface ScanResult {
@@ -66,8 +67,15 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
   const { collection, snapshot, lines } = takeSnapshot(ctx, options);
   const unseen = unseenSummary(collection.stats);
   if (unseen) warn(unseen); // recorded in host/unattributed too; the exit stays 0: what could be seen was
-  const change = await commitSnapshot(ctx.repoDir, snapshot).catch((err) => { throw damageFound(err); });
+  const clock = measureClock(ctx.repoDir); // a step between runs: said, and in the commit's message when this run commits
+  for (const line of clock.said) warn(line);
+  const change = await commitSnapshot(ctx.repoDir, snapshot, { clockStep: clock.step ?? undefined }).catch((err) => { throw damageFound(err); });
   if (change) crashPoint('after-commit');
+  // after the commit, which moved aside whatever was planted at .git/lsm; a run that failed before
+  // records nothing, so the next run says the step again rather than never
+  if (clock.next) {
+    try { saveClockState(ctx.repoDir, clock.next); } catch (err) { warn(reason(err)); }
+  }
   if (change?.clock) warn(change.clock); // recorded and alerted as usual: only its time is the clock's word
   let failure: LsmError | null = null;
   if (options.alert !== false) {

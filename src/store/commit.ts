@@ -27,6 +27,7 @@ export interface CommitOptions {
   now?: number; // unix ms; tests pin it
   host?: string;
   lockWaitMs?: number;
+  clockStep?: string; // a step of the wall clock this run measured (run/clock.ts): one more line of the message
 }
 
 export async function commitSnapshot(dir: string, snapshot: Snapshot, options: CommitOptions = {}): Promise<Change | null> {
@@ -127,7 +128,7 @@ export async function commitSnapshot(dir: string, snapshot: Snapshot, options: C
     const stepped = before !== null && now < before;
     const clockSaid = (commit: string) => `the clock read ${new Date(now).toISOString()}, before the previous commit's ${new Date(before!).toISOString()} (stepped back by ${Math.round((before! - now) / 1000)} s): commit ${commit}stamped as the clock read; set the clock (timedatectl, NTP)`;
     const body = (damage.length ? `\n${damage.map((d) => `- ${d}`).join('\n')}\nCheck the rest with: git -C ${dir} fsck; lsm verify --repo ${dir}\n` : '')
-      + (stepped ? `\n${clockSaid('')}\n` : '');
+      + (stepped ? `\n${clockSaid('')}\n` : '') + (options.clockStep ? `\n${options.clockStep}\n` : '');
     const host = options.host ?? hostname();
     let commit: string;
     try {

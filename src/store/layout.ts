@@ -11,7 +11,7 @@ type Kind = 'dir' | 'file' | 'absent';
 
 /** Parents before children: a bad parent is repaired first and its children are not looked at. */
 const LAYOUT: [string, Kind][] = [
-  ['lsm', 'dir'], ['lsm/damaged', 'dir'], ['lsm/journal.jsonl', 'file'], ['lsm/head-tree.json', 'file'], ['lsm/spooled', 'file'],
+  ['lsm', 'dir'], ['lsm/damaged', 'dir'], ['lsm/journal.jsonl', 'file'], ['lsm/head-tree.json', 'file'], ['lsm/spooled', 'file'], ['lsm/clock.json', 'file'],
   ['lsm-tmp', 'dir'], ['config', 'file'], ['index', 'file'], ['packed-refs', 'file'],
   ['refs', 'dir'], ['refs/heads', 'dir'], ['refs/tags', 'dir'], ['refs/lsm', 'dir'],
   ['refs/heads/main', 'file'], ['refs/lsm/alerted', 'file'], ['refs/lsm/baseline', 'file'],

@@ -3,7 +3,7 @@
 // (the journal's newest-time mark), and a reminder sent while the clock ran ahead is not years away.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitSnapshot } from '../../src/store/commit.js';
@@ -19,7 +19,12 @@ const D = '0.0.0.0:5555  nc  root  /usr/bin/nc';
 const snap = (tcp: string[]): Snapshot => new Map([['host/tcp', tcp], ['host/udp', []]]);
 const git = (repo: string, ...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
 function run(config: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [LSM, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', LSM_CONFIG: config } });
+  return runIn([], config, ...args);
+}
+/** lsm run behind `prefix` (unshare --time --boottime=N: a boot time N s ahead of the host's, the wall clock untouched) */
+function runIn(prefix: string[], config: string, ...args: string[]) {
+  const argv = [...prefix, process.execPath, LSM, ...args];
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1', LSM_CONFIG: config } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 const logged = (config: string, repo: string, since: string) => {
@@ -73,5 +78,88 @@ describe('a stepped clock', () => {
     const due = run(config, '-c', '--proc', proc('hostile'), '--repo', repo);
     expect(due.code).toBe(0);
     expect(due.stdout).toMatch(/reminder sent\n$/);
+  });
+
+  // Between runs the wall clock is compared with the boot time. A time namespace offsets the boot
+  // time of the processes in it and never the wall clock: a run in one, after a run outside it, saw
+  // its clock fall behind the boot time by the offset (a step back), and the next run outside saw
+  // it catch up (a step forward). Real clocks, real /proc: nothing is pinned.
+  describe('between runs, against the boot time', () => {
+    const STEP = 3600;
+    const ahead = ['unshare', '--time', `--boottime=${STEP}`];
+    const proc = (name: string) => join(__dirname, '..', 'fixtures', name, 'proc');
+    const world = (name: string) => {
+      const dir = mkdtempSync(join(tmpdir(), `lsm-clock-${name}-`));
+      const repo = join(dir, 'repo');
+      const metrics = join(dir, 'lsm.prom');
+      const config = testConfig(join(dir, 'etc'), { METRICS_FILE: metrics });
+      const lsm = (prefix: string[], fixture: string, ...args: string[]) => runIn(prefix, config, '-c', '--proc', proc(fixture), '--repo', repo, ...args);
+      const state = join(repo, '.git', 'lsm', 'clock.json');
+      return { dir, repo, metrics, config, lsm, state };
+    };
+    const quiet = (r: { code: number; stderr: string }) => [r.code, r.stderr.split('\n').filter((l) => l.includes('clock')).join('\n')];
+    const metric = (file: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(readFileSync(file, 'utf8'))?.[1]);
+
+    it('a step back and a step forward are said: stderr, the commit, lsm status, the metrics; exit 0', () => {
+      const w = world('steps');
+      expect(quiet(w.lsm([], 'basic'))).toEqual([0, '']);
+      // back: this run's boot time went on an hour more than its clock
+      const back = w.lsm(ahead, 'hostile');
+      expect(back.code).toBe(0);
+      expect(back.stderr).toMatch(new RegExp(`^lsm: the clock stepped back by ${STEP} s between runs: since the run at \\S+ it counted \\d+ s, the boot time \\d+ s;`, 'm'));
+      expect(git(w.repo, 'log', '-1', '--format=%B')).toContain(`the clock stepped back by ${STEP} s between runs`);
+      expect(metric(w.metrics, 'lsm_clock_steps_total')).toBe(1);
+      expect(metric(w.metrics, 'lsm_clock_last_step_seconds')).toBeCloseTo(-STEP, -1);
+      // forward: no commit this run (nothing changed), said all the same
+      const fwd = w.lsm([], 'hostile');
+      expect(fwd.code).toBe(0);
+      expect(fwd.stderr).toMatch(new RegExp(`^lsm: the clock stepped forward by ${STEP} s between runs`, 'm'));
+      expect(git(w.repo, 'rev-list', '--count', 'HEAD')).toBe('2\n');
+      expect(metric(w.metrics, 'lsm_clock_steps_total')).toBe(2);
+      expect(metric(w.metrics, 'lsm_clock_last_step_seconds')).toBeCloseTo(STEP, -1);
+      expect(metric(w.metrics, 'lsm_clock_last_step_timestamp_seconds')).toBeLessThanOrEqual(Date.now() / 1000);
+      const status = runIn([], w.config, 'status', '--proc', proc('basic'), '--repo', w.repo);
+      expect(status.stdout).toMatch(new RegExp(`^the clock last stepped forward by ${STEP} s, seen at \\S+Z \\(2 steps seen between runs\\)$`, 'm'));
+      // said once: the next run compares with this one
+      expect(quiet(w.lsm([], 'hostile'))).toEqual([0, '']);
+      expect(metric(w.metrics, 'lsm_clock_steps_total')).toBe(2);
+    });
+
+    it('a reboot is no step; a state lsm did not write is refused, never followed', () => {
+      const w = world('refused');
+      expect(quiet(w.lsm([], 'basic'))).toEqual([0, '']);
+      // another boot an hour off: the boot time started again, nothing to compare
+      const last = JSON.parse(readFileSync(w.state, 'utf8'));
+      writeFileSync(w.state, JSON.stringify({ ...last, boot: '00000000-0000-4000-8000-000000000000', up: last.up + 3_600_000, steps: 4 }));
+      expect(quiet(w.lsm([], 'basic'))).toEqual([0, '']);
+      expect(JSON.parse(readFileSync(w.state, 'utf8'))).toMatchObject({ boot: last.boot, steps: 4 });
+      // garbage: said, replaced by this run's reading
+      writeFileSync(w.state, '{"boot":');
+      const garbage = w.lsm([], 'basic');
+      expect(garbage.code).toBe(0);
+      expect(garbage.stderr).toContain(`lsm: the clock is not compared with the last run: refusing ${w.state}: it does not read as lsm writes it`);
+      expect(JSON.parse(readFileSync(w.state, 'utf8'))).toMatchObject({ boot: last.boot, steps: 0 });
+      // a link to a state elsewhere that says "an hour ahead": not read, not written, moved aside as damage
+      const elsewhere = join(w.dir, 'elsewhere.json');
+      const planted = JSON.stringify({ ...last, wall: last.wall + 3_600_000 });
+      writeFileSync(elsewhere, planted);
+      rmSync(w.state);
+      symlinkSync(elsewhere, w.state);
+      const link = w.lsm([], 'basic');
+      expect(link.code).toBe(65);
+      expect(link.stderr).toContain(`refusing ${w.state}: it is a symbolic link`);
+      expect(link.stderr).toContain('.git/lsm/clock.json was a symbolic link');
+      expect(link.stderr).not.toContain('stepped');
+      expect(readFileSync(elsewhere, 'utf8')).toBe(planted);
+      expect(lstatSync(w.state).isFile()).toBe(true);
+      expect(readdirSync(join(w.repo, '.git', 'lsm', 'damaged')).some((f) => f.startsWith('lsm_clock.json.'))).toBe(true);
+      expect(quiet(w.lsm([], 'basic'))).toEqual([0, '']);
+      // a FIFO: opened without waiting for a writer, refused, moved aside
+      rmSync(w.state);
+      execFileSync('mkfifo', [w.state]);
+      const fifo = w.lsm([], 'basic');
+      expect([fifo.code, fifo.stderr]).toEqual([65, expect.stringContaining(`refusing ${w.state}: not a regular file`)]);
+      expect(lstatSync(w.state).isFile()).toBe(true);
+    });
   });
 });

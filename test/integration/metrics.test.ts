@@ -14,7 +14,7 @@ function parse(text: string): Map<string, number> {
   expect(text.endsWith('\n')).toBe(true);
   for (const line of text.trimEnd().split('\n')) {
     const t = /^# (HELP|TYPE) ([a-z_]+) (.+)$/.exec(line);
-    if (t) { if (t[1] === 'TYPE') { expect(t[3]).toBe('gauge'); typed.add(t[2]); } continue; }
+    if (t) { if (t[1] === 'TYPE') { expect(t[3]).toBe(t[2].endsWith('_total') ? 'counter' : 'gauge'); typed.add(t[2]); } continue; }
     const m = /^([a-z_]+)(\{(?:[a-z_]+="(?:[^"\\]|\\.)*",?)*\})? (-?[\d.e+]+)$/.exec(line);
     expect(m, line).not.toBeNull();
     expect(typed.has(m![1]), line).toBe(true);

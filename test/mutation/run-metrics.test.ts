@@ -10,6 +10,7 @@ import { metricsText, recordRun, writeMetrics, type RunFacts } from '../../src/r
 import { resolveSettings } from '../../src/run/settings.js';
 import { scan } from '../../src/run/scan.js';
 import { problemFound, trackProblems } from '../../src/run/outcome.js';
+import { clockFile } from '../../src/run/clock.js';
 import { exitListeners, runWorld, samples, stderrLines } from '../helpers/run-world.js';
 
 afterEach(() => { process.exitCode = undefined; vi.restoreAllMocks(); });
@@ -26,6 +27,9 @@ describe('the metrics text', () => {
     vi.spyOn(Date, 'now').mockReturnValue(1_600_000_000_000);
     problemFound('eventlog', 'the log is full', 1);
     process.exitCode = undefined;
+    // the clock's state as the scan left it, with a step seen: back 2 h, half a second
+    const clock = JSON.parse(readFileSync(clockFile(ctx.repoDir), 'utf8'));
+    writeFileSync(clockFile(ctx.repoDir), JSON.stringify({ ...clock, steps: 3, last: { by: -7_200_500, at: 1_650_000_000_250 } }));
     const facts: RunFacts = {
       snapshot: new Map([['host/tcp', ['a', 'b']], ['netns/we"ird\\x\ny/udp', ['c']]]),
       drift: [{ path: 'host/tcp', added: ['x', 'y'], removed: ['z'] }, { path: 'host/udp', added: ['w'], removed: [] }],
@@ -43,6 +47,9 @@ describe('the metrics text', () => {
       ...HEAD('lsm_problem', 'Outstanding until a run does it: damaged (the repository), spool (an alert not spooled), eventlog (the event log could not record).'),
       'lsm_problem{kind="damaged"} 0', 'lsm_problem{kind="spool"} 0', 'lsm_problem{kind="eventlog"} 1',
       ...HEAD('lsm_problem_since_timestamp_seconds', 'Unix time each outstanding problem was first seen.'), 'lsm_problem_since_timestamp_seconds{kind="eventlog"} 1600000000',
+      '# HELP lsm_clock_steps_total Steps of the wall clock seen between runs (against boot time).', '# TYPE lsm_clock_steps_total counter', 'lsm_clock_steps_total 3',
+      ...HEAD('lsm_clock_last_step_seconds', 'The last step of the wall clock seen between runs: + forward, - back.'), 'lsm_clock_last_step_seconds -7200.5',
+      ...HEAD('lsm_clock_last_step_timestamp_seconds', 'Unix time the last step of the wall clock was seen.'), 'lsm_clock_last_step_timestamp_seconds 1650000000.25',
       ...HEAD('lsm_last_commit_timestamp_seconds', 'Unix time of the last commit (the last change seen).'), 'lsm_last_commit_timestamp_seconds 1700000000.123',
       '',
     ].join('\n'));

@@ -70,10 +70,11 @@ describe('a path of .git that is not what lsm made', { timeout: 120_000 }, () =>
   let world: World;
   let tmp: string;
   const held: number[] = [];
+  const prepHeld: number[] = [];
   let port = 6100;
-  const hold = async (comm: string) => {
+  const hold = async (comm: string, into = held) => {
     const p = ++port;
-    held.push((await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: p }], comm)).pid);
+    into.push((await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: p }], comm)).pid);
     return `127.0.0.1:${p}  ${comm}`;
   };
   const setup = (name: string) => {
@@ -84,25 +85,38 @@ describe('a path of .git that is not what lsm made', { timeout: 120_000 }, () =>
     const env = { LSM_CONFIG: testConfig(etc, { SENDMAIL: fakeSendmail(etc).path, USER: 'root@example.org' }) };
     const lsm = (...args: string[]) => world.lsm([...args, '--repo', repo], env);
     const events = () => existsSync(join(etc, 'events.jsonl')) ? readFileSync(join(etc, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-    return { dir, repo, lsm, events };
+    return { dir, repo, etc, lsm, events };
+  };
+  let prep: { repo: string; events: string };
+  /** a case's own place, starting from a copy of the prepared repository and event log */
+  const fromPrep = (name: string) => {
+    const place = setup(name);
+    execFileSync('cp', ['-a', prep.repo, place.repo]);
+    execFileSync('cp', ['-a', prep.events, join(place.etc, 'events.jsonl')]);
+    return place;
   };
 
   beforeAll(async () => {
     world = await World.start();
     tmp = mkdtempSync(join(tmpdir(), 'lsm-damaged-paths-'));
     chmodSync(tmp, 0o755);
+    // the state every case starts from, made once: a baseline and an alerted listener (a), up for
+    // the whole file; each case copies it (cp -a) instead of running lsm -g and -c again
+    const { repo, etc, lsm, events } = setup('prep');
+    expect((await lsm('-g')).code).toBe(0);
+    const a = await hold('a', prepHeld);
+    expect(await lsm('-c')).toMatchObject({ code: 0, stderr: '' });
+    expect(events().map((e) => e.added.map((l: { line: string }) => l.line))).toEqual([[expect.stringContaining(a)]]);
+    prep = { repo, events: join(etc, 'events.jsonl') };
   });
   afterAll(async () => {
-    for (const pid of held) await world.kill(pid);
+    for (const pid of [...held, ...prepHeld]) await world.kill(pid);
     await world?.stop();
   });
 
   for (const [i, d] of damages.entries()) {
     it(`${d.name}: verify names it; lsm -c says it (exit 65, one line), moves it aside unfollowed, alerts; git works after`, async () => {
-      const { dir, repo, lsm, events } = setup(`case${i}`);
-      expect((await lsm('-g')).code).toBe(0);
-      await hold(`a${i}`);
-      expect(await lsm('-c')).toMatchObject({ code: 0, stderr: '' });
+      const { dir, repo, lsm, events } = fromPrep(`case${i}`);
       const before = git(repo, 'rev-parse', 'HEAD').trim();
       d.damage(repo, dir);
       const v = await lsm('verify');
@@ -130,8 +144,7 @@ describe('a path of .git that is not what lsm made', { timeout: 120_000 }, () =>
   }
 
   it('a .git/config real git reads (set by git config, a continued value, a CRLF key-only line, a key after its section header) is not damage: exit 0, nothing reset', async () => {
-    const { repo, lsm } = setup('config-ok');
-    expect((await lsm('-g')).code).toBe(0);
+    const { repo, lsm } = fromPrep('config-ok');
     git(repo, 'config', 'lsm.packEvery', '7');
     git(repo, 'config', 'lsm.note', 'a "quoted" \\ value # with ; comment characters\nand a newline');
     writeFileSync(join(repo, '.git', 'config'), '[lsm]\r\n\tflag\r\n\tcontinued = one \\\n two\n[extra] key = value\n', { flag: 'a' });
@@ -144,8 +157,7 @@ describe('a path of .git that is not what lsm made', { timeout: 120_000 }, () =>
   });
 
   it('a packed-refs line git refuses is damage even where lsm reads the branch from packed-refs alone: verify and lsm log say so', async () => {
-    const { repo, lsm } = setup('packed');
-    expect((await lsm('-g')).code).toBe(0);
+    const { repo, lsm } = fromPrep('packed');
     git(repo, 'pack-refs', '--all'); // the branch now only in packed-refs
     writeFileSync(join(repo, '.git', 'packed-refs'), 'garbage\n', { flag: 'a' });
     const v = await lsm('verify');

@@ -59,12 +59,28 @@ describe('a damaged repository', { timeout: 180_000 }, () => {
   let tmp: string;
   let sink: number;
   const held: number[] = [];
+  const prepHeld: number[] = [];
   let port = 6000;
-  const hold = async (comm: string) => {
+  const hold = async (comm: string, into = held) => {
     const p = ++port;
-    held.push((await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: p }], comm)).pid);
+    into.push((await world.hold([{ kind: 'tcp4', addr: '127.0.0.1', port: p }], comm)).pid);
     return `127.0.0.1:${p}  ${comm}`;
   };
+  const added = (e: { added: { line: string }[] }) => e.added.map((l) => l.line);
+  /** a repository and a config of their own under tmp/name, alerts mailed to user */
+  const place = (name: string, user: string) => {
+    const dir = join(tmp, name);
+    const repo = join(dir, 'repo');
+    const etc = join(dir, 'etc');
+    const env = { LSM_CONFIG: testConfig(etc, { SMTP_URL: 'smtp://127.0.0.1:2525', USER: user, FROM: 'lsm@example.org' }) };
+    writeFileSync(join(etc, 'ignore'), 'tcp 127.0.0.1:2525   # the test SMTP server itself\n');
+    const lsm = (...args: string[]) => world.lsm([...args, '--repo', repo], env);
+    const events = () => existsSync(join(etc, 'events.jsonl')) ? readFileSync(join(etc, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    return { dir, repo, etc, lsm, events };
+  };
+  let prep: { repo: string; events: string };
+  let a: string;
+  let b: string;
 
   beforeAll(async () => {
     world = await World.start();
@@ -72,32 +88,32 @@ describe('a damaged repository', { timeout: 180_000 }, () => {
     chmodSync(tmp, 0o755);
     mkdirSync(join(tmp, 'inbox'));
     sink = (await world.spawn([process.execPath, SINK, '2525', join(tmp, 'inbox')])).pid;
+    // the state every case damages, made once: a baseline and two alerted listeners (a, b), which
+    // stay up for the whole file; each case starts from a copy of this repository and event log
+    const { repo, etc, lsm, events } = place('prep', 'prep@example.org');
+    expect((await lsm('-g')).code).toBe(0);
+    a = await hold('a', prepHeld);
+    expect(await lsm('-c')).toMatchObject({ code: 0, stderr: '' });
+    b = await hold('b', prepHeld);
+    expect(await lsm('-c')).toMatchObject({ code: 0, stderr: '' });
+    expect(events().map(added)).toEqual([[expect.stringContaining(a)], [expect.stringContaining(b)]]);
+    prep = { repo, events: join(etc, 'events.jsonl') };
   });
   afterAll(async () => {
-    for (const pid of held) await world.kill(pid);
+    for (const pid of [...held, ...prepHeld]) await world.kill(pid);
     if (sink) await world.kill(sink);
     await world?.stop();
   });
 
   for (const [i, d] of damages.entries()) {
     it(`${d.name}: verify says so; the next lsm -c alerts it (exit 65, one line) with the listener that appeared meanwhile; the run after is healthy`, async () => {
-      const dir = join(tmp, `case${i}`);
-      const repo = join(dir, 'repo');
+      const { repo, etc, lsm, events } = place(`case${i}`, `case${i}@example.org`);
       const inbox = join(tmp, 'inbox');
-      const etc = join(dir, 'etc');
-      const env = { LSM_CONFIG: testConfig(etc, { SMTP_URL: 'smtp://127.0.0.1:2525', USER: `case${i}@example.org`, FROM: 'lsm@example.org' }) };
-      writeFileSync(join(etc, 'ignore'), 'tcp 127.0.0.1:2525   # the test SMTP server itself\n');
-      const lsm = (...args: string[]) => world.lsm([...args, '--repo', repo], env);
-      const events = () => existsSync(join(etc, 'events.jsonl')) ? readFileSync(join(etc, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
       const mails = async () => (await Promise.all(readdirSync(inbox).filter((n) => n.endsWith('.eml')).sort().map((n) => simpleParser(readFileSync(join(inbox, n))))))
         .filter((m) => m.headers.get('x-envelope-to') === `case${i}@example.org`);
-      const added = (e: { added: { line: string }[] }) => e.added.map((l) => l.line);
 
-      expect((await lsm('-g')).code).toBe(0);
-      const a = await hold(`a${i}`);
-      expect(await lsm('-c')).toMatchObject({ code: 0, stderr: '' });
-      const b = await hold(`b${i}`);
-      expect(await lsm('-c')).toMatchObject({ code: 0, stderr: '' });
+      execFileSync('cp', ['-a', prep.repo, repo]);
+      execFileSync('cp', ['-a', prep.events, join(etc, 'events.jsonl')]);
       expect(events().map(added)).toEqual([[expect.stringContaining(a)], [expect.stringContaining(b)]]);
       const oldTip = git(repo, 'rev-parse', 'HEAD').trim();
 
@@ -153,7 +169,7 @@ describe('a damaged repository', { timeout: 180_000 }, () => {
         expect(await lsm('-c')).toMatchObject({ code: 0, stderr: '' });
         expect(events()).toHaveLength(count + 2);
       }
-      // this case's listeners go now: a holder lives 300 s at most, and one dying in a later case is a change there
+      // this case's listeners go now: one still up in a later case (which starts from the copy) is a change there
       for (const pid of held.splice(0)) await world.kill(pid);
     });
   }

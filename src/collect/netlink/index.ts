@@ -89,6 +89,19 @@ export type ProcTable = 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'raw' | 'raw6' | 'unix
 export interface NetlinkTables {
   sockets: Socket[];
   fallback: ProcTable[];
+  /** tables whose sockets of states not kept were not dumped (readNetlinkTables' `defer`): readUnkeptInodes tells them later */
+  deferred?: ProcTable[];
+}
+
+const TCPF_LISTEN = 1 << 10;
+/**
+ * Whether `saw`'s TCP sockets of states not kept may wait (readNetlinkTables' `defer`): only when
+ * LISTEN is all that is kept. The kernel walks its established hash, every namespace's sockets in
+ * it, for any state asked beyond LISTEN (inet_diag_dump_icsk): at 100k connections ~20 ms a
+ * family in each namespace dumped, even one with no socket.
+ */
+export function deferrable(keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): boolean {
+  return keepState !== undefined && (stateMask('tcp', keepState) & ~TCPF_LISTEN) === 0;
 }
 
 const TCP_STATES: (string | undefined)[] = [
@@ -378,17 +391,52 @@ const DUMPS: { kind: DumpKind; protocol: number; request: (states: number, seq: 
  * sockets the TCP dump of every state is ~4 MB per family, held twice (the addon's, node's copy).
  */
 export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Socket) => boolean,
-  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): NetlinkTables | null {
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void, defer = false): NetlinkTables | null {
   const a = netlinkAddon();
   if (a === null) return null;
-  return parseDumps((kind) => {
+  // defer (with saw, when deferrable): TCP dumped in the kept states only, the kernel's filter; the
+  // caller asks readUnkeptInodes for the rest only if some socket fd is still in no table
+  const later = defer && saw !== undefined && deferrable(keepState);
+  const deferred: ProcTable[] = [];
+  const tables = parseDumps((kind) => {
     const i = DUMPS.findIndex((d) => d.kind === kind);
     const d = DUMPS[i];
     if (!d.inet) return a.query(nsFile, inode, d.protocol, [d.request(0xffffffff, 1 + i)])[0];
-    // with saw: every state dumped, but the unwanted ones come back as bare inodes (reply.dropped)
     const states = stateMask(d.inet.kind, keepState);
+    if (later && d.inet.kind === 'tcp') {
+      const reply = a.query(nsFile, inode, d.protocol, [d.request(states, 1 + i)])[0];
+      if (reply instanceof Buffer) deferred.push(d.kind as ProcTable);
+      return reply;
+    }
+    // with saw: every state dumped, but the unwanted ones come back as bare inodes (reply.dropped)
     return a.query(nsFile, inode, d.protocol, [d.request(saw ? 0xffffffff : states, 1 + i)], saw ? [states] : undefined)[0];
   }, inode, keep, keepState, saw);
+  return tables === null || deferred.length === 0 ? tables : { ...tables, deferred };
+}
+
+/**
+ * The rest of what readNetlinkTables deferred: the inodes of `tables`' sockets in the states not
+ * kept, told to `saw`, never parsed. False when the namespace cannot be dumped now (gone, not it).
+ */
+export function readUnkeptInodes(nsFile: string, inode: number, tables: ProcTable[],
+  keepState: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw: (inode: number) => void): boolean {
+  const a = netlinkAddon();
+  if (a === null) return false;
+  try {
+    for (const table of tables) {
+      const i = DUMPS.findIndex((d) => d.kind === table);
+      const d = DUMPS[i];
+      if (!d.inet) continue;
+      // every state but the kept ones, each socket only an inode (keep: none)
+      const reply = a.query(nsFile, inode, d.protocol, [d.request(~stateMask(d.inet.kind, keepState) >>> 0, 1 + i)], [0])[0];
+      if (!(reply instanceof Buffer)) return false;
+      const dropped = reply.dropped;
+      if (dropped) for (let k = 0; k < dropped.length; k++) saw(dropped[k]);
+    }
+  } catch {
+    return false;
+  }
+  return true;
 }
 
 /**

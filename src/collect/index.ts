@@ -133,14 +133,16 @@ export function collect(options: CollectOptions = {}): Collection {
   const readable: number[] = [];
   // every unix socket's inode, also those not kept: a queue carrying fds may be anyone's (in-flight.ts)
   const unix = new Set<number>();
-  const keep = options.keep && ((s: Socket) => { if (s.kind === 'unix') unix.add(s.inode); return options.keep!(s); });
+  const keep = (s: Socket) => { if (s.kind === 'unix') unix.add(s.inode); return options.keep === undefined || options.keep(s); };
+  // a listener with no connection waiting carries no fds (netlink/index.ts parseUnix): not read
+  const idle = (inode: number) => { unix.delete(inode); };
   const seen = new InodeList();
   // namespaces whose TCP sockets of states not kept (connections) are not dumped yet: only asked
   // for when a socket fd is in no table read (step 3), since each such dump walks every
   // namespace's connections (netlink/index.ts deferrable)
   const unkept: Unkept[] = [];
   for (const [inode, via] of doors) {
-    const found = readNamespaceTables(procRoot, inode, via, { keep, keepState: options.keepState, saw: seen.add, deferred: (tables) => unkept.push({ inode, via, tables }) });
+    const found = readNamespaceTables(procRoot, inode, via, { keep, keepState: options.keepState, saw: seen.add, idle, deferred: (tables) => unkept.push({ inode, via, tables }) });
     if (found === null) {
       // every process in it exited while we read (normal), or it is still there and refused us
       if (stillThere(procRoot, inode, via)) { unseen.namespaces++; unseen.reasons.add((options.euid ?? process.geteuid?.()) === 0 ? 'cannot be entered' : 'permission denied'); }
@@ -222,7 +224,6 @@ export function collect(options: CollectOptions = {}): Collection {
   }
   if (strays.size > 0 && unkept.length > 0) tellUnkept(procRoot, unkept, strays, pidNs, options.keepState!);
   // unix socket queues carrying fds now: named at the end only if they still do (in-flight.ts)
-  if (!options.keep) for (let i = 0; i < sockets.length; i++) if (sockets[i].kind === 'unix') unix.add(sockets[i].inode);
   const carrying = unix.size === 0 ? [] : queuesCarryingFds(procRoot, unixFdsOf(procRoot, fdScan?.walk, [...pidNs.keys()], unix));
   const carryingSince = Date.now();
   // step 4: sockets in no table read
@@ -367,6 +368,8 @@ export interface TableFilter {
    * and this is told which tables wait
    */
   deferred?: (tables: ProcTable[]) => void;
+  /** told each unix listener with no connection waiting (netlink only) */
+  idle?: (inode: number) => void;
 }
 
 /**
@@ -376,13 +379,13 @@ export interface TableFilter {
  * process started inside the namespace when only a mount holds it.
  */
 export function readNamespaceTables(procRoot: string, inode: number, via: Door[], filter: TableFilter = {}): Socket[] | null {
-  const { keep, keepState, saw, deferred } = filter;
+  const { keep, keepState, saw, deferred, idle } = filter;
   // with `saw`, netlink dumps every state (the kernel's filter would hide what must be told apart
   // from sockets in no table), tells saw each inode, and makes sockets only of the kept states
   let nl: NetlinkTables | null = null;
   for (let i = 0; i < via.length && nl === null; i++) {
     const door = via[i];
-    nl = throughDoor(procRoot, door, (nsFile) => readNetlinkTables(nsFile, inode, keep, keepState, saw, deferred !== undefined));
+    nl = throughDoor(procRoot, door, (nsFile) => readNetlinkTables(nsFile, inode, keep, keepState, saw, { defer: deferred !== undefined, idle }));
   }
   if (nl?.deferred) deferred!(nl.deferred);
   // the rest from the /proc text: what netlink could not give, and ping sockets (only there)
@@ -497,7 +500,7 @@ export function readNetDir(dir: string, inode: number, { keep, keepState, saw }:
     if (unix !== null) {
       const counts = [before, after].map((p) => (p === null ? null : unixSocketCount(p)));
       const count = counts[0] === null || counts[1] === null ? null : Math.max(counts[0], counts[1]);
-      for (const s of parseUnixTable(unix, inode, count).sockets) { saw?.(s.inode); if (s.ambiguous || !keep || keep(s)) sockets.push(s); }
+      for (const s of parseUnixTable(unix, inode, count).sockets) { saw?.(s.inode); const kept = !keep || keep(s); if (s.ambiguous || kept) sockets.push(s); }
     }
     const packet = !only || only.has('packet') ? readTable(`${dir}/packet`) : null;
     if (packet !== null) {

@@ -32,7 +32,7 @@ import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
 import { queuesCarryingFds, stillCarrying, unixFdsOf } from './in-flight.js';
 import { heldNamespaceDoors, hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable, vsockEndpoint } from './tables.js';
-import { inspectHeldSockets, readNetlinkTables, readUnkeptInodes, type HeldSocket, type NetlinkTables, type ProcTable } from './netlink/index.js';
+import { inspectHeldSockets, readNetlinkTables, readUnkeptInodes, sortedHas, type HeldSocket, type NetlinkTables, type ProcTable } from './netlink/index.js';
 import { ipProtocolName } from './addresses.js';
 import { unixSocketCount } from './unix-ambiguity.js';
 import { threadCount, threadsApart, type ApartThread } from './threads.js';
@@ -419,42 +419,36 @@ interface Unkept { inode: number; via: Door[]; tables: ProcTable[] }
  */
 function tellUnkept(procRoot: string, unkept: Unkept[], strays: Map<number, number[]>, pidNs: Map<number, number>,
   keepState: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): void {
-  const left = new Set<number>();
   const held = new Map<number, number>(); // namespace -> strays its processes hold
-  for (const [pid, inodes] of strays) {
-    const ns = pidNs.get(pid) ?? -1;
-    held.set(ns, (held.get(ns) ?? 0) + inodes.length);
-    for (let i = 0; i < inodes.length; i++) left.add(inodes[i]);
-  }
+  for (const [pid, inodes] of strays) held.set(pidNs.get(pid) ?? -1, (held.get(pidNs.get(pid) ?? -1) ?? 0) + inodes.length);
   const waiting = new Map(unkept.map((u) => [u.inode, u]));
-  const saw = (i: number) => { left.delete(i); };
   const dump = (ns: number) => {
     const u = waiting.get(ns);
-    if (u === undefined) return;
+    if (u === undefined || strays.size === 0) return;
     waiting.delete(ns);
-    for (let d = 0; d < u.via.length; d++) if (throughDoor(procRoot, u.via[d], (nsFile) => readUnkeptInodes(nsFile, ns, u.tables, keepState, saw) || null)) break;
+    let found: Uint32Array | null = null;
+    for (let d = 0; d < u.via.length && found === null; d++) found = throughDoor(procRoot, u.via[d], (nsFile) => readUnkeptInodes(nsFile, ns, u.tables, keepState));
+    if (found === null || found.length === 0) return;
+    for (const [pid, inodes] of strays) {
+      const rest = inodes.filter((i) => !sortedHas(found, i));
+      if (rest.length > 0) strays.set(pid, rest); else strays.delete(pid);
+    }
   };
-  for (const [ns] of [...held].sort((x, y) => y[1] - x[1])) if (left.size > 0) dump(ns);
-  if (left.size > 0 && waiting.size > 0) for (const ns of ownNamespaces(procRoot, strays, left, [...pidNs.values()]) ?? [...waiting.keys()]) dump(ns);
-  for (const [pid, inodes] of strays) {
-    const rest = inodes.filter((i) => left.has(i));
-    if (rest.length > 0) strays.set(pid, rest); else strays.delete(pid);
-  }
+  for (const [ns] of [...held].sort((x, y) => y[1] - x[1])) dump(ns);
+  if (strays.size > 0 && waiting.size > 0) for (const ns of ownNamespaces(procRoot, strays, [...pidNs.values()]) ?? [...waiting.keys()]) dump(ns);
 }
 
 const SOCK_STREAM = 1;
 /**
- * The namespaces whose TCP tables may hold a socket of `left`: each one's own, through a copy of
+ * The namespaces whose TCP tables may hold a socket of `strays`: each one's own, through a copy of
  * its fd (inet stream sockets only: no other kind is in a TCP table); null (every namespace) when
  * one cannot be looked at (not /proc, no pidfd_getfd, its fd not that socket any more).
  */
-function ownNamespaces(procRoot: string, strays: Map<number, number[]>, left: Set<number>, known: number[]): Set<number> | null {
+function ownNamespaces(procRoot: string, strays: Map<number, number[]>, known: number[]): Set<number> | null {
   if (procRoot !== '/proc') return null;
   const own = new Set<number>();
   for (const [pid, inodes] of strays) {
-    const wanted = inodes.filter((i) => left.has(i));
-    if (wanted.length === 0) continue;
-    const looked = [...socketFds('/proc', pid, new Set(wanted))];
+    const looked = [...socketFds('/proc', pid, new Set(inodes))];
     const info = looked.length === 0 ? [] : inspectHeldSockets(pid, looked.map(([, fd]) => fd), looked.map(([inode]) => inode), known);
     if (info === null) return null;
     for (const s of info) {
@@ -575,17 +569,7 @@ class InodeList {
     this.list[this.n++] = inode;
   };
   seal(): void { this.list = this.list.subarray(0, this.n).sort(); }
-  has(inode: number): boolean {
-    let lo = 0;
-    let hi = this.n - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = this.list[mid];
-      if (v === inode) return true;
-      if (v < inode) lo = mid + 1; else hi = mid - 1;
-    }
-    return false;
-  }
+  has(inode: number): boolean { return sortedHas(this.list, inode); }
 }
 
 const AF_INET = 2;

@@ -428,12 +428,14 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
 
 /**
  * The rest of what readNetlinkTables deferred: the inodes of `tables`' sockets in the states not
- * kept, told to `saw`, never parsed. False when the namespace cannot be dumped now (gone, not it).
+ * kept, sorted, never parsed (the addon's array as it is: no call per socket); null when the
+ * namespace cannot be dumped now (gone, not it).
  */
 export function readUnkeptInodes(nsFile: string, inode: number, tables: ProcTable[],
-  keepState: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw: (inode: number) => void): boolean {
+  keepState: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): Uint32Array | null {
   const a = netlinkAddon();
-  if (a === null) return false;
+  if (a === null) return null;
+  const parts: Uint32Array[] = [];
   try {
     for (const table of tables) {
       const i = DUMPS.findIndex((d) => d.kind === table);
@@ -441,14 +443,27 @@ export function readUnkeptInodes(nsFile: string, inode: number, tables: ProcTabl
       if (!d.inet) continue;
       // every state but the kept ones, each socket only an inode (keep: none)
       const reply = a.query(nsFile, inode, d.protocol, [d.request(~stateMask(d.inet.kind, keepState) >>> 0, 1 + i)], [0])[0];
-      if (!(reply instanceof Buffer)) return false;
-      const dropped = reply.dropped;
-      if (dropped) for (let k = 0; k < dropped.length; k++) saw(dropped[k]);
+      if (!(reply instanceof Buffer)) return null;
+      if (reply.dropped) parts.push(reply.dropped);
     }
   } catch {
-    return false;
+    return null;
   }
-  return true;
+  const all = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  for (let k = 0, at = 0; k < parts.length; at += parts[k].length, k++) all.set(parts[k], at);
+  return all.sort();
+}
+
+/** Whether sorted `list` holds `value` (by halves). */
+export function sortedHas(list: ArrayLike<number>, value: number): boolean {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] === value) return true;
+    if (list[mid] < value) lo = mid + 1; else hi = mid - 1;
+  }
+  return false;
 }
 
 /**

@@ -91,7 +91,7 @@ export type ProcTable = 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'raw' | 'raw6' | 'unix
 export interface NetlinkTables {
   sockets: Socket[];
   fallback: ProcTable[];
-  /** tables whose sockets of states not kept were not dumped (readNetlinkTables' `defer`): readUnkeptInodes tells them later */
+  /** tables whose sockets of states not kept were not dumped (readNetlinkTables' `defer`): readUnkeptInodes gives their inodes later */
   deferred?: ProcTable[];
 }
 

@@ -4,11 +4,14 @@
 // another build of lsm> measures that one beside this one (before/after in one run).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, measure, withFarm, withIsolatedFarm } from './lib.mjs';
 
 const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
+// network namespaces processes are in: a scan's kernel work grows with them (each dump walks tables
+// every namespace shares), so a row is comparable only with this count
+const namespaces = () => new Set(readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => { try { return readlinkSync(`/proc/${p}/ns/net`); } catch { return null; } }).filter(Boolean)).size;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Each command of `argvs` run `runs` times, taking turns (the machine's load falls on all alike). */
@@ -44,6 +47,7 @@ export default async function run({ quick }) {
       const count = inNs(['sh', '-c', 'ss -tuanx | tail -n +2 | wc -l']);
       const sockets = Number(execFileSync(count[0], count.slice(1), { encoding: 'utf8' }));
       const at = load();
+      const nets = namespaces();
       const argvs = [big ? inNs(['ss', '-tuan']) : inNs([process.execPath, '-e', '0'])];
       // the cron case's kernel share: the same tables read by ss (the kernel walks every namespace's
       // sockets to dump one: on a shared host, other namespaces' sockets cost here too)
@@ -76,7 +80,7 @@ export default async function run({ quick }) {
         }
       }
       if (big) {
-        out.push(`### \`lsm scan\` (no change) at 100k sockets (${sockets}), load average ${at} at the start`, '');
+        out.push(`### \`lsm scan\` (no change) at 100k sockets (${sockets}), load average ${at} at the start, ${nets} network namespaces on the machine (processes')`, '');
         out.push('| command | CPU | wall | peak RSS | CPU ratio to `ss -tuan` | target |', '| --- | --- | --- | --- | --- | --- |');
         out.push(`| \`ss -tuan\` | ${ms(ref.cpu)} | ${ms(ref.wall)} | ${ref.rss.toFixed(0)} MiB | 1× | |`);
         builds.forEach(([name], k) => out.push(`| lsm scan (${name}) | ${ms(measured[k].cpu)} | ${ms(measured[k].wall)} | ${measured[k].rss.toFixed(0)} MiB | **${(measured[k].cpu / ref.cpu).toFixed(2)}×** | ≤ 2×, ≤ 64 MiB |`));

@@ -32,7 +32,7 @@ import { nameRingHeld, ringHeldStrays, ringThreadDoors } from './io-uring.js';
 import { queuesCarryingFds, stillCarrying, unixFdsOf } from './in-flight.js';
 import { heldNamespaceDoors, hiddenProcesses, labelNamespaces, nsfsMounts, openNsfs, type NsfsMount } from './namespaces.js';
 import { TABLES, parseInetTable, parseInodesOnly, parseInterfaceNames, parsePacketTable, parseUnixTable, vsockEndpoint } from './tables.js';
-import { inspectHeldSockets, readNetlinkTables, type HeldSocket, type NetlinkTables } from './netlink/index.js';
+import { inspectHeldSockets, readNetlinkTables, readUnkeptInodes, sortedHas, type HeldSocket, type NetlinkTables, type ProcTable } from './netlink/index.js';
 import { ipProtocolName } from './addresses.js';
 import { unixSocketCount } from './unix-ambiguity.js';
 import { threadCount, threadsApart, type ApartThread } from './threads.js';
@@ -133,10 +133,16 @@ export function collect(options: CollectOptions = {}): Collection {
   const readable: number[] = [];
   // every unix socket's inode, also those not kept: a queue carrying fds may be anyone's (in-flight.ts)
   const unix = new Set<number>();
-  const keep = options.keep && ((s: Socket) => { if (s.kind === 'unix') unix.add(s.inode); return options.keep!(s); });
+  const keep = (s: Socket) => { if (s.kind === 'unix') unix.add(s.inode); return options.keep === undefined || options.keep(s); };
+  // a listener with no connection waiting carries no fds (netlink/index.ts parseUnix): not read
+  const idle = (inode: number) => { unix.delete(inode); };
   const seen = new InodeList();
+  // namespaces whose TCP sockets of states not kept (connections) are not dumped yet: only asked
+  // for when a socket fd is in no table read (step 3), since each such dump walks every
+  // namespace's connections (netlink/index.ts deferrable)
+  const unkept: Unkept[] = [];
   for (const [inode, via] of doors) {
-    const found = readNamespaceTables(procRoot, inode, via, { keep, keepState: options.keepState, saw: seen.add });
+    const found = readNamespaceTables(procRoot, inode, via, { keep, keepState: options.keepState, saw: seen.add, idle, deferred: (tables) => unkept.push({ inode, via, tables }) });
     if (found === null) {
       // every process in it exited while we read (normal), or it is still there and refused us
       if (stillThere(procRoot, inode, via)) { unseen.namespaces++; unseen.reasons.add((options.euid ?? process.geteuid?.()) === 0 ? 'cannot be entered' : 'permission denied'); }
@@ -216,8 +222,8 @@ export function collect(options: CollectOptions = {}): Collection {
       else s.owners.push(o);
     }
   }
+  if (strays.size > 0 && unkept.length > 0) tellUnkept(procRoot, unkept, strays, pidNs, options.keepState!);
   // unix socket queues carrying fds now: named at the end only if they still do (in-flight.ts)
-  if (!options.keep) for (let i = 0; i < sockets.length; i++) if (sockets[i].kind === 'unix') unix.add(sockets[i].inode);
   const carrying = unix.size === 0 ? [] : queuesCarryingFds(procRoot, unixFdsOf(procRoot, fdScan?.walk, [...pidNs.keys()], unix));
   const carryingSince = Date.now();
   // step 4: sockets in no table read
@@ -357,6 +363,13 @@ export interface TableFilter {
   keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean;
   /** told every socket inode in the tables, kept or not */
   saw?: (inode: number) => void;
+  /**
+   * given: `saw` may be told TCP sockets of states not kept later (netlink/index.ts deferrable),
+   * and this is told which tables wait
+   */
+  deferred?: (tables: ProcTable[]) => void;
+  /** told each unix listener with no connection waiting (netlink only) */
+  idle?: (inode: number) => void;
 }
 
 /**
@@ -366,17 +379,15 @@ export interface TableFilter {
  * process started inside the namespace when only a mount holds it.
  */
 export function readNamespaceTables(procRoot: string, inode: number, via: Door[], filter: TableFilter = {}): Socket[] | null {
-  const { keep, keepState, saw } = filter;
+  const { keep, keepState, saw, deferred, idle } = filter;
   // with `saw`, netlink dumps every state (the kernel's filter would hide what must be told apart
   // from sockets in no table), tells saw each inode, and makes sockets only of the kept states
   let nl: NetlinkTables | null = null;
   for (let i = 0; i < via.length && nl === null; i++) {
     const door = via[i];
-    if (typeof door !== 'object') { nl = readNetlinkTables(`${procRoot}/${door}/ns/net`, inode, keep, keepState, saw); continue; }
-    const fd = openNsfs(procRoot, door);
-    if (fd === null) continue;
-    try { nl = readNetlinkTables(`/proc/self/fd/${fd}`, inode, keep, keepState, saw); } finally { closeSync(fd); }
+    nl = throughDoor(procRoot, door, (nsFile) => readNetlinkTables(nsFile, inode, keep, keepState, saw, { defer: deferred !== undefined, idle }));
   }
+  if (nl?.deferred) deferred!(nl.deferred);
   // the rest from the /proc text: what netlink could not give, and ping sockets (only there)
   const only = nl === null ? null : new Set<string>([...nl.fallback, 'icmp', 'icmp6']);
   for (const door of via) {
@@ -384,6 +395,69 @@ export function readNamespaceTables(procRoot: string, inode: number, via: Door[]
     if (sockets !== null) return nl === null ? sockets : nl.sockets.concat(sockets);
   }
   return nl === null ? null : nl.sockets;
+}
+
+/** read(the namespace file of `door`), null when the door does not open. */
+function throughDoor<T>(procRoot: string, door: Door, read: (nsFile: string) => T | null): T | null {
+  if (typeof door !== 'object') return read(`${procRoot}/${door}/ns/net`);
+  const fd = openNsfs(procRoot, door);
+  if (fd === null) return null;
+  try { return read(`/proc/self/fd/${fd}`); } finally { closeSync(fd); }
+}
+
+/** A namespace whose TCP sockets of states not kept were not dumped: its doors, those tables. */
+interface Unkept { inode: number; via: Door[]; tables: ProcTable[] }
+
+/**
+ * Socket fds in no table read (`strays`, pid -> inodes) may be connections, whose dumps waited.
+ * The waiting namespaces that hold strays are dumped now, those holding most first, until none
+ * is left. A socket is in its own namespace's table only: for what is still left, a copy of the
+ * fd names that namespace (SIOCGSKNS, as lookAtStrays), and only a TCP-capable socket's own
+ * namespace is dumped (every waiting one when that cannot be looked at). Found ones leave
+ * `strays`: what stays is what a dump of every state at first left there. A namespace that cannot
+ * be dumped now is as one read before the socket was made: the socket is looked at as such.
+ */
+function tellUnkept(procRoot: string, unkept: Unkept[], strays: Map<number, number[]>, pidNs: Map<number, number>,
+  keepState: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): void {
+  const held = new Map<number, number>(); // namespace -> strays its processes hold
+  for (const [pid, inodes] of strays) held.set(pidNs.get(pid) ?? -1, (held.get(pidNs.get(pid) ?? -1) ?? 0) + inodes.length);
+  const waiting = new Map(unkept.map((u) => [u.inode, u]));
+  const dump = (ns: number) => {
+    const u = waiting.get(ns);
+    if (u === undefined || strays.size === 0) return;
+    waiting.delete(ns);
+    let found: Uint32Array | null = null;
+    for (let d = 0; d < u.via.length && found === null; d++) found = throughDoor(procRoot, u.via[d], (nsFile) => readUnkeptInodes(nsFile, ns, u.tables, keepState));
+    if (found === null || found.length === 0) return;
+    for (const [pid, inodes] of strays) {
+      const rest = inodes.filter((i) => !sortedHas(found, i));
+      if (rest.length > 0) strays.set(pid, rest); else strays.delete(pid);
+    }
+  };
+  for (const [ns] of [...held].sort((x, y) => y[1] - x[1])) dump(ns);
+  if (strays.size > 0 && waiting.size > 0) for (const ns of ownNamespaces(procRoot, strays, [...pidNs.values()]) ?? [...waiting.keys()]) dump(ns);
+}
+
+const SOCK_STREAM = 1;
+/**
+ * The namespaces whose TCP tables may hold a socket of `strays`: each one's own, through a copy of
+ * its fd (inet stream sockets only: no other kind is in a TCP table); null (every namespace) when
+ * one cannot be looked at (not /proc, no pidfd_getfd, its fd not that socket any more).
+ */
+function ownNamespaces(procRoot: string, strays: Map<number, number[]>, known: number[]): Set<number> | null {
+  if (procRoot !== '/proc') return null;
+  const own = new Set<number>();
+  for (const [pid, inodes] of strays) {
+    const looked = [...socketFds('/proc', pid, new Set(inodes))];
+    const info = looked.length === 0 ? [] : inspectHeldSockets(pid, looked.map(([, fd]) => fd), looked.map(([inode]) => inode), known);
+    if (info === null) return null;
+    for (const s of info) {
+      if (s !== null && s.nsfd >= 0) closeSync(s.nsfd);
+      if (s === null || s.netns < 0) return null;
+      if ((s.domain === AF_INET || s.domain === AF_INET6) && s.type === SOCK_STREAM) own.add(s.netns);
+    }
+  }
+  return own;
 }
 
 /**
@@ -420,7 +494,7 @@ export function readNetDir(dir: string, inode: number, { keep, keepState, saw }:
     if (unix !== null) {
       const counts = [before, after].map((p) => (p === null ? null : unixSocketCount(p)));
       const count = counts[0] === null || counts[1] === null ? null : Math.max(counts[0], counts[1]);
-      for (const s of parseUnixTable(unix, inode, count).sockets) { saw?.(s.inode); if (s.ambiguous || !keep || keep(s)) sockets.push(s); }
+      for (const s of parseUnixTable(unix, inode, count).sockets) { saw?.(s.inode); const kept = !keep || keep(s); if (s.ambiguous || kept) sockets.push(s); }
     }
     const packet = !only || only.has('packet') ? readTable(`${dir}/packet`) : null;
     if (packet !== null) {
@@ -495,17 +569,7 @@ class InodeList {
     this.list[this.n++] = inode;
   };
   seal(): void { this.list = this.list.subarray(0, this.n).sort(); }
-  has(inode: number): boolean {
-    let lo = 0;
-    let hi = this.n - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = this.list[mid];
-      if (v === inode) return true;
-      if (v < inode) lo = mid + 1; else hi = mid - 1;
-    }
-    return false;
-  }
+  has(inode: number): boolean { return sortedHas(this.list, inode); }
 }
 
 const AF_INET = 2;

@@ -7,6 +7,10 @@
 //   hider bigring PORT [away]   a listener in a ring's fixed-file table beside 512 slots of a file
 //                               whose escaped path is ~20 KiB long (made under the current
 //                               directory): the ring's fdinfo runs to ~10 MiB; the listener's fd closed
+//   hider backlog PORT [away]   the listener sent by SCM_RIGHTS over a unix connection not yet
+//                               accepted, both ends' fds then closed: only the waiting connection
+//                               in a unix listener's accept queue holds it (this process holds
+//                               that listener, bound to an autobound abstract name)
 //   hider passonce PORT         the listener sent into a socketpair's queue, received back (and
 //                               closed) on SIGUSR1: a pass that ends, as systemd's and dbus's do
 //   hider passing PORT          the listener sent and received back at once, every millisecond
@@ -95,6 +99,18 @@ int main(int argc, char **argv) {
     send_fd(sv[1], listener);
     close(listener);
     close(sv[1]); // sv[0] holds the message, and in it the listener
+  } else if (strcmp(argv[1], "backlog") == 0) {
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    socklen_t alen = sizeof(sa_family_t); // autobind: an abstract name the kernel picks
+    if (l < 0 || bind(l, (struct sockaddr *)&a, alen) != 0 || listen(l, 4) != 0) die("unix listener", 1);
+    alen = sizeof a;
+    if (getsockname(l, (struct sockaddr *)&a, &alen) != 0) die("getsockname", 1);
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&a, alen) != 0) die("connect", 1);
+    send_fd(c, listener);
+    close(listener);
+    close(c); // the connection waits in l's queue, never accepted, the listener in its message
   } else if (strcmp(argv[1], "passonce") == 0 || strcmp(argv[1], "passing") == 0) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) die("socketpair", 1);

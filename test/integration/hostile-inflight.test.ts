@@ -62,6 +62,24 @@ describe('a listener no fd names, hidden by a local user', { timeout: 120_000 },
     await world.kill(inflight.pid); // its queue would be named in every scan below
   });
 
+  it('names a unix listener queue whose waiting connection carries a listener (listeners with none waiting: no fdinfo read)', async () => {
+    // scans read no fdinfo for a unix listener whose accept queue netlink says is empty: only a
+    // waiting connection's messages can carry fds there
+    const backlog = await world.spawn(['runuser', '-u', 'nobody', '--', hider, 'backlog', '7621']);
+    pids.push(backlog.pid);
+    expect(backlog.ready).toMatch(/^ready \d+/);
+    const pid = Number(backlog.ready.split(' ')[1]);
+    const queue = await inWorld(pid, 'console.log(JSON.stringify(inf.queuesCarryingFds("/proc", fds)))') as { pid: number; inode: number }[];
+    expect(queue.map((q) => q.pid)).toEqual([pid]);
+    const repo = join(tmp, 'backlog');
+    const r = await world.lsm(['scan', '--repo', repo], { LSM_CONFIG: testConfig(join(tmp, 'etc-backlog'), { SENDMAIL: fakeSendmail(tmp).path, USER: 'ops@example.org' }) });
+    expect(r.code).toBe(0);
+    // named by its (autobound) abstract name
+    expect(r.stderr).toMatch(/^lsm: fds in flight in 1 unix socket queue \(unix socket @[0-9a-f]{5} held by hider nobody\): what they carry is not read\n$/);
+    expect(git(repo, 'show', 'HEAD:host/tcp')).toContain('0.0.0.0:7621  ?  nobody  ?\n');
+    await world.kill(backlog.pid);
+  });
+
   it("says where a ring's table is too big to read, also when the socket's namespace only the ring keeps alive", async (ctx) => {
     // 512 slots of a file ~20 KiB of escaped path deep beside the listener: ~10 MiB of fdinfo, past
     // any bound a reader sets (or the kernel's own allocation); the listener made in a namespace of

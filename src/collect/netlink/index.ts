@@ -59,9 +59,11 @@ const IPPROTO = { tcp: 6, udp: 17, raw: 255 } as const;
 const INET_DIAG_SKV6ONLY = 11;
 const UDIAG_SHOW_NAME = 0x01;
 const UDIAG_SHOW_VFS = 0x02;
+const UDIAG_SHOW_RQLEN = 0x10;
 const UDIAG_SHOW_UID = 0x40;
 const UNIX_DIAG_NAME = 0;
 const UNIX_DIAG_VFS = 1;
+const UNIX_DIAG_RQLEN = 4;
 const UNIX_DIAG_UID = 7;
 const PACKET_SHOW_INFO = 0x01;
 const PACKET_DIAG_INFO = 0;
@@ -89,6 +91,19 @@ export type ProcTable = 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'raw' | 'raw6' | 'unix
 export interface NetlinkTables {
   sockets: Socket[];
   fallback: ProcTable[];
+  /** tables whose sockets of states not kept were not dumped (readNetlinkTables' `defer`): readUnkeptInodes gives their inodes later */
+  deferred?: ProcTable[];
+}
+
+const TCPF_LISTEN = 1 << 10;
+/**
+ * Whether `saw`'s TCP sockets of states not kept may wait (readNetlinkTables' `defer`): only when
+ * LISTEN is all that is kept. The kernel walks its established hash, every namespace's sockets in
+ * it, for any state asked beyond LISTEN (inet_diag_dump_icsk): at 100k connections ~20 ms a
+ * family in each namespace dumped, even one with no socket.
+ */
+export function deferrable(keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): boolean {
+  return keepState !== undefined && (stateMask('tcp', keepState) & ~TCPF_LISTEN) === 0;
 }
 
 const TCP_STATES: (string | undefined)[] = [
@@ -129,12 +144,13 @@ function inetRequest(family: number, protocol: number, states: number, seq: numb
   return buf;
 }
 
-function unixRequest(seq: number): Buffer {
+/** rqlen: with each socket's queue lengths (UNIX_DIAG_RQLEN), which change by themselves: not for lsm watch's probe */
+function unixRequest(seq: number, rqlen = false): Buffer {
   const buf = Buffer.alloc(BODY + UNIX_DIAG_REQ.size);
   header(buf, SOCK_DIAG_BY_FAMILY, seq);
   buf[BODY + UNIX_DIAG_REQ.sdiag_family] = AF_UNIX;
   u32(buf, 0xffffffff, BODY + UNIX_DIAG_REQ.udiag_states); // every state
-  u32(buf, UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_UID, BODY + UNIX_DIAG_REQ.udiag_show);
+  u32(buf, UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_UID | (rqlen ? UDIAG_SHOW_RQLEN : 0), BODY + UNIX_DIAG_REQ.udiag_show);
   return buf;
 }
 
@@ -265,7 +281,12 @@ function unixState(st: number): string {
   return st === 10 ? 'LISTEN' : st === 7 ? 'UNCONN' : st === 1 ? 'CONN' : st === 2 ? 'CONNECTING' : `UNKNOWN(${hex2(st)})`;
 }
 
-function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket) => boolean, saw?: (inode: number) => void): void {
+/**
+ * `idle` is told each listener whose accept queue is empty (UNIX_DIAG_RQLEN: for a listener, the
+ * connections waiting): fds in flight in a listener's queue ride in those connections only
+ * (the kernel's unix_count_nr_fds), so such a queue carries none (in-flight.ts).
+ */
+function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket) => boolean, saw?: (inode: number) => void, idle?: (inode: number) => void): void {
   const r = reader(buf);
   for (let at = 0; at + NLMSGHDR.size <= buf.length;) {
     const len = r.u32(at + NLMSGHDR.nlmsg_len);
@@ -280,6 +301,7 @@ function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket)
     let uid = -1;
     let fileIno = -1;
     let fileDev = 0;
+    let waiting = -1; // a listener's queued connections; -1: not said
     for (let a = m + UNIX_DIAG_MSG.size; a + RTATTR.size <= end;) {
       const alen = r.u16(a + RTATTR.rta_len);
       if (alen < RTATTR.size || a + alen > end) break;
@@ -295,6 +317,7 @@ function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket)
         }
       } else if (type === UNIX_DIAG_UID && plen >= 4) uid = r.u32(p);
       else if (type === UNIX_DIAG_VFS && plen >= 8) { fileIno = r.u32(p); fileDev = r.u32(p + 4); }
+      else if (type === UNIX_DIAG_RQLEN && plen >= 4) waiting = r.u32(p);
       a += align4(alen);
     }
     const s: Socket = {
@@ -304,6 +327,7 @@ function parseUnix(buf: Buffer, netns: number, out: Socket[], keep?: (s: Socket)
     };
     if (fileIno >= 0) s.file = { ino: fileIno, dev: userDev(fileDev) };
     if (!keep || keep(s)) out.push(s);
+    if (idle !== undefined && waiting === 0 && buf[m + UNIX_DIAG_MSG.udiag_state] === 10) idle(inode);
   }
 }
 
@@ -365,7 +389,7 @@ export type DumpKind = 'links' | ProcTable;
 const DUMPS: { kind: DumpKind; protocol: number; request: (states: number, seq: number) => Buffer; inet?: (typeof INET)[number] }[] = [
   { kind: 'links', protocol: NETLINK_ROUTE, request: (_, seq) => linkRequest(seq) },
   ...INET.map((t) => ({ kind: t.file, protocol: NETLINK_SOCK_DIAG, inet: t, request: (states: number, seq: number) => inetRequest(t.v6 ? AF_INET6 : AF_INET, IPPROTO[t.kind], states, seq) })),
-  { kind: 'unix', protocol: NETLINK_SOCK_DIAG, request: (_, seq) => unixRequest(seq) },
+  { kind: 'unix', protocol: NETLINK_SOCK_DIAG, request: (_, seq) => unixRequest(seq, true) },
   { kind: 'packet', protocol: NETLINK_SOCK_DIAG, request: (_, seq) => packetRequest(seq) },
 ];
 
@@ -378,17 +402,68 @@ const DUMPS: { kind: DumpKind; protocol: number; request: (states: number, seq: 
  * sockets the TCP dump of every state is ~4 MB per family, held twice (the addon's, node's copy).
  */
 export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Socket) => boolean,
-  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): NetlinkTables | null {
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void,
+  { defer = false, idle }: { defer?: boolean; idle?: (inode: number) => void } = {}): NetlinkTables | null {
   const a = netlinkAddon();
   if (a === null) return null;
-  return parseDumps((kind) => {
+  // defer (with saw, when deferrable): TCP dumped in the kept states only, the kernel's filter; the
+  // caller asks readUnkeptInodes for the rest only if some socket fd is still in no table
+  const later = defer && saw !== undefined && deferrable(keepState);
+  const deferred: ProcTable[] = [];
+  const tables = parseDumps((kind) => {
     const i = DUMPS.findIndex((d) => d.kind === kind);
     const d = DUMPS[i];
     if (!d.inet) return a.query(nsFile, inode, d.protocol, [d.request(0xffffffff, 1 + i)])[0];
-    // with saw: every state dumped, but the unwanted ones come back as bare inodes (reply.dropped)
     const states = stateMask(d.inet.kind, keepState);
+    if (later && d.inet.kind === 'tcp') {
+      const reply = a.query(nsFile, inode, d.protocol, [d.request(states, 1 + i)])[0];
+      if (reply instanceof Buffer) deferred.push(d.kind as ProcTable);
+      return reply;
+    }
+    // with saw: every state dumped, but the unwanted ones come back as bare inodes (reply.dropped)
     return a.query(nsFile, inode, d.protocol, [d.request(saw ? 0xffffffff : states, 1 + i)], saw ? [states] : undefined)[0];
-  }, inode, keep, keepState, saw);
+  }, inode, keep, keepState, saw, idle);
+  return tables === null || deferred.length === 0 ? tables : { ...tables, deferred };
+}
+
+/**
+ * The rest of what readNetlinkTables deferred: the inodes of `tables`' sockets in the states not
+ * kept, sorted, never parsed (the addon's array as it is: no call per socket); null when the
+ * namespace cannot be dumped now (gone, not it).
+ */
+export function readUnkeptInodes(nsFile: string, inode: number, tables: ProcTable[],
+  keepState: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean): Uint32Array | null {
+  const a = netlinkAddon();
+  if (a === null) return null;
+  const parts: Uint32Array[] = [];
+  try {
+    for (const table of tables) {
+      const i = DUMPS.findIndex((d) => d.kind === table);
+      const d = DUMPS[i];
+      if (!d.inet) continue;
+      // every state but the kept ones, each socket only an inode (keep: none)
+      const reply = a.query(nsFile, inode, d.protocol, [d.request(~stateMask(d.inet.kind, keepState) >>> 0, 1 + i)], [0])[0];
+      if (!(reply instanceof Buffer)) return null;
+      if (reply.dropped) parts.push(reply.dropped);
+    }
+  } catch {
+    return null;
+  }
+  const all = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  for (let k = 0, at = 0; k < parts.length; at += parts[k].length, k++) all.set(parts[k], at);
+  return all.sort();
+}
+
+/** Whether sorted `list` holds `value` (by halves). */
+export function sortedHas(list: ArrayLike<number>, value: number): boolean {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] === value) return true;
+    if (list[mid] < value) lo = mid + 1; else hi = mid - 1;
+  }
+  return false;
 }
 
 /**
@@ -398,7 +473,7 @@ export function readNetlinkTables(nsFile: string, inode: number, keep?: (s: Sock
  * or it is not one) makes it null: the caller reads /proc instead.
  */
 export function parseDumps(dump: (kind: DumpKind) => (Buffer & { dropped?: Uint32Array }) | number, inode: number, keep?: (s: Socket) => boolean,
-  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void): NetlinkTables | null {
+  keepState?: (kind: 'tcp' | 'udp' | 'raw', state: string) => boolean, saw?: (inode: number) => void, idle?: (inode: number) => void): NetlinkTables | null {
   let ifNames: Map<number, string>;
   try {
     const links = dump('links');
@@ -417,7 +492,7 @@ export function parseDumps(dump: (kind: DumpKind) => (Buffer & { dropped?: Uint3
       parseInet(reply, t.kind, t.v6, inode, ifNames, sockets, keep, stateMask(t.kind, keepState), saw);
     }
     const unix = dump('unix');
-    if (unix instanceof Buffer) parseUnix(unix, inode, sockets, keep, saw); else fallback.push('unix');
+    if (unix instanceof Buffer) parseUnix(unix, inode, sockets, keep, saw, idle); else fallback.push('unix');
     const packet = dump('packet');
     if (packet instanceof Buffer) parsePacket(packet, inode, ifNames, sockets, keep, saw); else fallback.push('packet');
   } catch {

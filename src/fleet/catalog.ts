@@ -19,9 +19,11 @@
 // mirror clone) the commit date stands in.
 import { appendFileSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
-import { EXIT, LsmError } from '../errors.js';
+import { EXIT, LsmError, type ErrorCode } from '../errors.js';
 import { gitOut, runGit } from './git-run.js';
 import { ensureIndexKey, indexKeyIfAny, proof, readIndexKey } from './index-key.js';
 import { BASELINE_PREFIX, HOST_PREFIX, baselineOfRef, hostOfRef } from './names.js';
@@ -574,7 +576,7 @@ function reusedHistory(gitdir: string, host: string, tip: string, key: Buffer, r
  * holds at the branch's tip: the lines and changes are derived from git alone, and the file's HMAC
  * proves lsm wrote them from that tip. Two git processes run ahead while node parses.
  */
-async function eachShard(gitdir: string, refs: FleetRefs, pushes: Map<string, PushRecord[]>, reuse: Buffer | null, each: (n: number, hosts: { h: HostHistory; now: HostNow }[]) => void): Promise<number> {
+async function eachShard(gitdir: string, refs: FleetRefs, pushes: Map<string, PushRecord[]>, reuse: Buffer | null, each: (n: number, hosts: { h: HostHistory; now: HostNow }[]) => void, only: Set<number> | null = null): Promise<number> {
   const groups: [string, string][][] = Array.from({ length: SHARDS }, () => []);
   for (const [host, tip] of [...refs.tips].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) groups[shardOf(host)].push([host, tip]);
   const entry = (h: HostHistory) => ({ h, now: deriveNow(h, lastPush(pushes.get(h.host)), refs.baselines.get(h.host) ?? null) });
@@ -593,6 +595,7 @@ async function eachShard(gitdir: string, refs: FleetRefs, pushes: Map<string, Pu
   const byShard: { h: HostHistory; now: HostNow }[][] = Array.from({ length: SHARDS }, () => []);
   let next = 0; // the next shard to hand to `each`
   const hand = (n: number) => {
+    if (only !== null && !only.has(n)) return; // another worker's
     const git = new Set(fromGit[n].map(([host]) => host));
     for (const [host, tip] of groups[n]) {
       if (git.has(host)) continue;
@@ -637,18 +640,76 @@ export async function reindex(gitdir: string, o: { full?: boolean } = {}): Promi
   try { names = readdirSync(shardDir(gitdir)); } catch { /* none yet */ }
   // (a shard's path that is not a file, a directory put there, too: the index is derived, and reindex runs as its owner)
   for (const n of names) if (!SHARD_NAME.test(n) || Number(n.slice(0, -4)) >= SHARDS || !lstatSync(join(shardDir(gitdir), n)).isFile()) rmSync(join(shardDir(gitdir), n), { recursive: true, force: true });
-  // a file that already holds these very bytes is left as it is (a reindex of a whole index writes nothing: writing was most of its system time)
-  const fromGit = await eachShard(gitdir, refs, pushes.by, o.full ? null : key, (n, hosts) => {
+  // shards are independent (a host's files and its shard come from that host's branch and records, and the record's size
+  // read here): each worker rebuilds every WORKERS-th shard, the main thread only waits
+  const workers = reindexWorkers(tips.size);
+  const jobs: ShardJob[] = Array.from({ length: workers }, () => ({ gitdir, shards: [], tips: [], baselines: [], records: [], size: pushes.size, full: o.full === true, key }));
+  for (let n = 0; n < SHARDS; n++) jobs[n % workers].shards.push(n);
+  for (const [host, tip] of tips) {
+    const job = jobs[shardOf(host) % workers];
+    job.tips.push([host, tip]);
+    const baseline = refs.baselines.get(host);
+    if (baseline !== undefined) job.baselines.push([host, baseline]);
+    const records = pushes.by.get(host);
+    if (records) job.records.push([host, records]);
+  }
+  const fromGit = workers === 1 ? await reindexShards(jobs[0]) : await inWorkers(jobs);
+  return { hosts: tips.size, fromGit };
+}
+
+/** What one reindex worker rebuilds: its shards, their hosts' tips, baselines and push records, the record's size read, the key. */
+export interface ShardJob { gitdir: string; shards: number[]; tips: [string, string][]; baselines: [string, string][]; records: [string, PushRecord[]][]; size: number; full: boolean; key: Uint8Array }
+
+const WORKER_FILE = new URL('./reindex-worker.js', import.meta.url);
+const MAX_WORKERS = 4;
+/**
+ * Threads for a reindex: one per core, up to MAX_WORKERS, from a few hosts on (a thread's start, ~0.1 s of CPU, is
+ * little beside a reindex; the few hosts of a test fleet are enough to run the threads). One, in this thread, when
+ * lsm runs from its TypeScript sources (the unit tests: a worker runs compiled code only).
+ */
+function reindexWorkers(hosts: number): number {
+  if (hosts < 16 || !import.meta.url.endsWith('.js')) return 1;
+  return Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
+}
+
+/** Run the jobs in worker threads; the hosts git read, summed. A worker's error is thrown as it was (an LsmError keeps its exit code), once every worker has stopped. */
+async function inWorkers(jobs: ShardJob[]): Promise<number> {
+  const runs = jobs.map((job) => new Promise<number>((resolve, reject) => {
+    const worker = new Worker(WORKER_FILE, { workerData: job });
+    let done = false;
+    worker.once('message', (m: WorkerReply) => {
+      done = true;
+      if ('fromGit' in m) resolve(m.fromGit);
+      else reject(m.lsm ? new LsmError(m.message, m.lsm) : Object.assign(new Error(m.message), m.errno ? { code: m.errno } : {}));
+    });
+    worker.once('error', (err) => { done = true; reject(err); });
+    worker.once('exit', (code) => { if (!done) reject(new Error(`a reindex worker stopped (exit ${code}) before it had rebuilt its shards`)); });
+  }));
+  const settled = await Promise.allSettled(runs);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.reduce((sum, r) => sum + (r as PromiseFulfilledResult<number>).value, 0);
+}
+export type WorkerReply = { fromGit: number } | { message: string; lsm: ErrorCode | null; errno: string | null };
+
+/**
+ * Rebuild a job's shards and their hosts' files (in a worker, or in this thread). A file that already holds these very
+ * bytes is left as it is (a reindex of a whole index writes nothing: writing was most of its system time).
+ */
+export async function reindexShards(job: ShardJob): Promise<number> {
+  const { gitdir, size } = job;
+  const key = Buffer.from(job.key);
+  const refs: FleetRefs = { tips: new Map(job.tips), baselines: new Map(job.baselines) };
+  return eachShard(gitdir, refs, new Map(job.records), job.full ? null : key, (n, hosts) => {
     for (const { h, now } of hosts) {
       const texts = partTexts(h, now, key);
       for (const part of ['history', 'changes', 'now'] as Part[]) if (readOrNull(fileOf(gitdir, part, h.host)) !== texts[part]) writePart(gitdir, part, h.host, texts[part]);
     }
-    const shard = buildShard(n, hosts, pushes.size, key);
+    const shard = buildShard(n, hosts, size, key);
     let old: Buffer | null = null;
     try { old = readFileSync(shardFile(gitdir, n)); } catch { /* none yet */ }
     if (!old?.equals(shard)) writeShard(gitdir, n, shard);
-  });
-  return { hosts: tips.size, fromGit };
+  }, new Set(job.shards));
 }
 const SHARD_NAME = /^\d+\.idx$/;
 

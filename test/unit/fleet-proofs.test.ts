@@ -155,6 +155,21 @@ describe('fleet index proofs', { timeout: 300_000 }, () => {
     expect(await reindex(gitdir)).toEqual({ hosts: HOSTS, fromGit: 1 });
     expect(snapshot(gitdir)).toEqual(reused);
     expect(await verifyIndex(gitdir)).toEqual([]);
+    // the command rebuilds the shards in worker threads (this test, from the sources, in one): the same bytes from
+    // scratch, from reused files and from git, and a worker's failure is the command's (one line, exit 1)
+    const lsm = (args: string[]) => spawnSync(BIN, ['fleet', ...args, '--fleet', gitdir], { encoding: 'utf8' });
+    rmSync(join(gitdir, 'lsm', 'index'), { recursive: true });
+    for (const args of [['reindex'], ['reindex'], ['reindex', '--full']]) {
+      const r = lsm(args);
+      expect([r.status, r.stdout, r.stderr], args.join(' ')).toEqual([0, `${HOSTS} hosts indexed\n`, '']);
+      expect(snapshot(gitdir), args.join(' ')).toEqual(reused);
+    }
+    const tip = fleetRefs(gitdir).tips.get(b)!;
+    const loose = join(gitdir, 'objects', tip.slice(0, 2), tip.slice(2));
+    execFileSync('git', ['--git-dir', gitdir, 'cat-file', 'commit', tip]); // there, loose (fast-import wrote it so)
+    rmSync(loose);
+    const r = lsm(['reindex', '--full']);
+    expect([r.status, r.stderr.trim().split('\n')], 'a commit missing').toEqual([1, [expect.stringMatching(/^lsm: git log failed in .*: fatal: bad object/)]]);
   });
 
   it('fleet init makes the key (0600); git http-backend, as the printed configuration runs it, never serves it', () => {

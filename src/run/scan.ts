@@ -71,11 +71,6 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
   for (const line of clock.said) warn(line);
   const change = await commitSnapshot(ctx.repoDir, snapshot, { clockStep: clock.step ?? undefined }).catch((err) => { throw damageFound(err); });
   if (change) crashPoint('after-commit');
-  // after the commit, which moved aside whatever was planted at .git/lsm; a run that failed before
-  // records nothing, so the next run says the step again rather than never
-  if (clock.next) {
-    try { saveClockState(ctx.repoDir, clock.next); } catch (err) { warn(reason(err)); }
-  }
   if (change?.clock) warn(change.clock); // recorded and alerted as usual: only its time is the clock's word
   let failure: LsmError | null = null;
   if (options.alert !== false) {
@@ -89,6 +84,12 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
     } catch (err) {
       warn(`alert delivery failed (the alerts stay spooled, retried next run): ${reason(err)}`);
     }
+  }
+  // after the commit, which moved aside whatever was planted at .git/lsm, and after the alert, which
+  // has the disk's room first (on a full disk the one line said is the alert's); a run that could
+  // not spool records no reading, so the next run says the step again rather than never
+  if (clock.next && !failure) {
+    try { saveClockState(ctx.repoDir, clock.next); } catch (err) { warn(reason(err)); }
   }
   // fleet: after local alerts, so a slow or down server never delays them
   if (ctx.loaded.config.remote) {

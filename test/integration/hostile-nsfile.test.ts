@@ -18,6 +18,16 @@ const HOLD = 'me=$(readlink /proc/self/ns/net); unshare -n sleep 1000 & c=$!; n=
   + 'nsenter --net=/proc/$c/ns/net sh -c "ip link set lo up && ip link add v0 type vxlan id 7 dstport 4789 local 127.0.0.1 && ip link set v0 up" || exit 2; '
   + 'kill $c; wait $c; echo ready $$ $(readlink /proc/self/fd/7); exec sleep 1000';
 
+// the holder says ready, then execs sleep: its label is sleep's only once it has (under load, a
+// scan can come first and find bash)
+const sleeping = async (world: World, pid: number) => {
+  for (let i = 0; i < 500; i++) {
+    if ((await world.run(['cat', `/proc/${pid}/comm`])).stdout === 'sleep\n') return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`the holder ${pid} did not exec sleep`);
+};
+
 describe('a namespace only an open namespace file holds', { timeout: 120_000 }, () => {
   let world: World;
   let tmp: string;
@@ -32,6 +42,7 @@ describe('a namespace only an open namespace file holds', { timeout: 120_000 }, 
     const h = await world.spawn(['bash', '-c', HOLD]);
     pids.push(h.pid);
     inode = /net:\[(\d+)\]/.exec(h.ready)![1];
+    await sleeping(world, h.pid);
     // no process is in it, and ss sees nothing of it
     const inside = await world.run(['sh', '-c', `for p in /proc/[0-9]*; do readlink $p/ns/net; done | grep -c ${inode}`]);
     expect(inside.stdout.trim()).toBe('0');
@@ -66,15 +77,19 @@ describe('a namespace only an open namespace file holds', { timeout: 120_000 }, 
       + 'nsenter --net=/proc/$c/ns/net ip link set v0 up; kill $c; wait $c; done; echo ready $$; exec sleep 1000';
     const h = await world.spawn(['bash', '-c', many], {});
     pids.push(h.pid);
-    const repo = join(tmp, 'repo-many');
-    const r = await world.lsm(['scan', '--repo', repo], { LSM_NETLINK: 'off' });
-    expect(r.code).toBe(0);
-    // 35 namespaces found, 32 read (the first one's too, or another: which ones is the walk's order)
-    const read = git(repo, 'ls-files').split('\n').filter((f) => /^netns\/sleep-\d+\/udp$/.test(f));
-    expect(read).toHaveLength(32);
-    expect(r.stderr).toMatch(/^lsm: 3 namespaces not readable \(over 32 held by open files\)/m);
-    expect(git(repo, 'show', 'HEAD:host/unattributed')).toContain('3 namespaces not readable: over 32 held by open files');
-    await world.kill(h.pid);
+    try {
+      await sleeping(world, h.pid);
+      const repo = join(tmp, 'repo-many');
+      const r = await world.lsm(['scan', '--repo', repo], { LSM_NETLINK: 'off' });
+      expect(r.code).toBe(0);
+      // 35 namespaces found, 32 read (the first one's too, or another: which ones is the walk's order)
+      const read = git(repo, 'ls-files').split('\n').filter((f) => /^netns\/sleep-\d+\/udp$/.test(f));
+      expect(read).toHaveLength(32);
+      expect(r.stderr).toMatch(/^lsm: 3 namespaces not readable \(over 32 held by open files\)/m);
+      expect(git(repo, 'show', 'HEAD:host/unattributed')).toContain('3 namespaces not readable: over 32 held by open files');
+    } finally {
+      await world.kill(h.pid); // the next case counts the namespaces again
+    }
   });
 
   it('reads it through the holder\'s fd, found by the native walk', async (ctx) => {

@@ -4,13 +4,13 @@
 // It is a queue to trust: anything in it that is not a valid entry (a stray file, a torn or
 // foreign entry) is moved to quarantine/ and reported, never skipped silently nor left to block
 // the valid alerts behind it.
-import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createExclusive, readChecked } from '../safe-path.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
-import { LsmError } from '../errors.js';
+import { LsmError, reason } from '../errors.js';
 import type { Alert } from './message.js';
 
 export const CHANNELS = ['eventlog', 'hooks', 'mail'] as const;
@@ -58,8 +58,33 @@ export class InvalidEntry extends Error {}
 
 const OWNER = '.repo'; // the repository a spool belongs to
 
-/** The repository that claimed the spool at dir, or null when none did yet. */
+/**
+ * Why lsm refuses the spool directory itself, or null (a real directory, or none yet: made when
+ * first needed). A symbolic link there is refused, never followed: through it root would write,
+ * deliver and delete alerts in a directory someone else chose, and a file or FIFO in its place
+ * is damage that would only show as a bare errno (ENOTDIR, EEXIST). The directories above it are
+ * checkPath's (safe-path.ts): links there are the admin's, checked link by link.
+ */
+export function spoolDirProblem(dir: string): LsmError | null {
+  let st;
+  try { st = lstatSync(dir); } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return new LsmError(`cannot read the spool directory ${dir}: ${reason(err)}`, 'NotRecorded', { spool: dir, errno: (err as NodeJS.ErrnoException).code });
+  }
+  if (st.isDirectory()) return null;
+  let what = st.isFile() ? 'a file' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
+  if (st.isSymbolicLink()) {
+    let to = '?';
+    try { to = readlinkSync(dir); } catch { /* raced away */ }
+    what = `a symbolic link to ${JSON.stringify(to.slice(0, 200))}`;
+  }
+  return new LsmError(`the spool directory ${dir} is ${what}, not a directory: refused, never followed; move it aside (mv ${dir} ${dir}.bad) and lsm makes a real one at the next run, or set SPOOL_DIR to a real directory`,
+    'NotRecorded', { spool: dir, refused: what });
+}
+
+/** The repository that claimed the spool at dir, or null when none did yet (or the directory is refused: see spoolDirProblem). */
 export function spoolOwner(dir: string): string | null {
+  if (spoolDirProblem(dir)) return null;
   try { return readChecked(join(dir, OWNER)).trim() || null; } catch { return null; } // empty: a claim a full disk cut short
 }
 
@@ -114,7 +139,14 @@ export class Spool {
   readonly quarantined: Quarantined[] = [];
   constructor(readonly dir: string, private readonly clock: Clock = Date.now) {}
 
+  /** Every use of the directory passes here: one that is not a real directory is refused (spoolDirProblem). */
+  private checkDir(): void {
+    const problem = spoolDirProblem(this.dir);
+    if (problem) throw problem;
+  }
+
   private ensure(): void {
+    this.checkDir();
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
@@ -145,6 +177,7 @@ export class Spool {
   list(options: { clean?: boolean } = {}): SpoolEntry[] {
     const clean = options.clean === true;
     const bad = (name: string, reason: string) => { if (clean) this.quarantine(name, reason); };
+    this.checkDir();
     let names: string[];
     try { names = readdirSync(this.dir); } catch { return []; }
     const alerts = new Set(names.filter((n) => ENTRY.test(n)));
@@ -224,6 +257,7 @@ export class Spool {
   }
 
   private names(): string[] {
+    this.checkDir();
     try { return readdirSync(this.dir); } catch { return []; }
   }
 

@@ -66,8 +66,10 @@ export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: num
   if (!facts.checked) return lines.join('\n') + '\n';
   try {
     const spool = spoolSummary(ctx.loaded.config.spoolDir);
-    metric('lsm_spool_alerts', 'Alerts waiting in the spool for delivery.', [['', spool.pending]]);
-    metric('lsm_dead_alerts', 'Alerts a channel refused for good (lsm flush --retry-dead).', [['', spool.dead]]);
+    if (!spool.refused) { // a refused spool is not counted (no false 0): lsm_problem{kind="spool"} says it
+      metric('lsm_spool_alerts', 'Alerts waiting in the spool for delivery.', [['', spool.pending]]);
+      metric('lsm_dead_alerts', 'Alerts a channel refused for good (lsm flush --retry-dead).', [['', spool.dead]]);
+    }
   } catch { /* no spool yet */ }
   // what a run could not do and is not done yet (lsm status says what and what to run): alert on 1
   const problems = outstanding(ctx.repoDir);

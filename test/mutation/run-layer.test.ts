@@ -241,8 +241,8 @@ describe('the scan pipeline', () => {
     w.listen(4444);
     const deferred = await scan(ctx, { deferFailure: true });
     expect(deferred.change?.summary).toMatch(/^\+1 -0/);
-    expect(deferred.failure).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { errno: 'EEXIST', spool: w.spool } });
-    expect(deferred.failure?.message).toMatch(/^cannot spool the alert \(the change is committed; the next run spools it\): EEXIST: /);
+    expect(deferred.failure).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { refused: 'a file', spool: w.spool } });
+    expect(deferred.failure?.message).toMatch(/^cannot spool the alert \(the change is committed; the next run spools it\): the spool directory \S+ is a file, not a directory: /);
     expect(() => settle(deferred)).toThrow(deferred.failure!);
     w.listen(5555);
     const thrown = await scan(ctx).then(() => null, (e: unknown) => e);

@@ -13,6 +13,7 @@ import { digestHead, digestHosts, mailDue, readDigest, writeDigest, type HeldCha
 import { fleetRefs, markSeen, recordPush, updateHostIndex, type FleetRefs, type PushRecord } from './catalog.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { pushesWait, recordCentralProblems } from './central-state.js';
+import { centralDamage, checkCentralLayout } from './central-layout.js';
 import { runGit } from './git-run.js';
 import { parseUpdates, ZERO, type RefUpdate } from './guard.js';
 import { baselineOfRef, hostOfRef } from './names.js';
@@ -24,6 +25,7 @@ export interface ReceiveReport { indexed: string[]; recorded: number; problems: 
 
 /** After a push: record and index it (the alerts follow from the record: spoolReceived). */
 export function received(gitdir: string, updates: RefUpdate[], user: string, now = Date.now(), refsNow: () => FleetRefs = () => fleetRefs(gitdir)): ReceiveReport {
+  checkCentralLayout(gitdir); // nothing recorded through a damaged path: the push stays queued
   const report: ReceiveReport = { indexed: [], recorded: 0, problems: [] };
   // after the push: the hosts' tips and baselines as they are now (read only when something moved: not for a heartbeat)
   let known: FleetRefs | undefined;
@@ -204,6 +206,12 @@ async function centralAlert(gitdir: string, host: string, held: HeldChange[], in
  * never holds a host's push.
  */
 export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: CentralPace): Promise<DeliveryReport> {
+  // a damaged lsm/ stops the drain before its lock (taken in lsm/): the pushes stay queued, said until it is moved aside
+  const damage = centralDamage(gitdir);
+  if (damage.length) {
+    recordCentralProblems(gitdir, damage);
+    return { delivered: 0, pending: 0, dead: 0, problems: damage, mailUnconfigured: false };
+  }
   const lock = await lockCentral(gitdir);
   try {
     const queued = drainQueue(gitdir);

@@ -4,7 +4,7 @@
 // moves it aside (the entry itself: a link is never followed) and makes the directory again;
 // `lsm verify` names it. An alternates file is refused the same way: lsm never makes one, and
 // through it git would take objects from a directory nobody checks.
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 type Kind = 'dir' | 'file' | 'absent';
@@ -27,7 +27,8 @@ export interface LayoutDamage {
   dir: boolean; // a directory belongs there (made again after the move)
 }
 
-function describe(full: string, st: Stats): string {
+/** What a path is, in words, a link with its target (never followed): also the fleet server's (central-layout.ts). */
+export function describe(full: string, st: Stats | Dirent): string {
   if (st.isSymbolicLink()) {
     let to = '?';
     try { to = readlinkSync(full); } catch { /* raced away */ }

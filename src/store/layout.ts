@@ -12,6 +12,7 @@ type Kind = 'dir' | 'file' | 'absent';
 /** Parents before children: a bad parent is repaired first and its children are not looked at. */
 const LAYOUT: [string, Kind][] = [
   ['lsm', 'dir'], ['lsm/damaged', 'dir'], ['lsm/journal.jsonl', 'file'], ['lsm/head-tree.json', 'file'], ['lsm/spooled', 'file'],
+  ['lsm/problems.json', 'file'], ['lsm/push.json', 'file'], ['lsm/drift-reminded', 'file'], ['lsm/push-diverged-alerted', 'file'], ['lsm/commits-since-pack', 'file'],
   ['lsm-tmp', 'dir'], ['config', 'file'], ['index', 'file'], ['packed-refs', 'file'],
   ['refs', 'dir'], ['refs/heads', 'dir'], ['refs/tags', 'dir'], ['refs/lsm', 'dir'],
   ['refs/heads/main', 'file'], ['refs/lsm/alerted', 'file'], ['refs/lsm/baseline', 'file'],

@@ -365,7 +365,7 @@ async function deliverChannel(channel: Channel, e: SpoolEntry, spool: Spool, s: 
 
 function reportQuarantine(spool: Spool, s: AlertSettings, report: DeliveryReport): void {
   for (const q of spool.quarantined.splice(0)) {
-    report.problems.push(`spool: ${q.file} moved to ${join(s.spoolDir, QUARANTINE)}: ${q.reason}`);
+    report.problems.push(q.moved ? `spool: ${q.file} moved to ${join(s.spoolDir, QUARANTINE)}: ${q.reason}` : `spool: ${q.file} not moved to quarantine (${q.why}): ${q.reason}; skipped`);
     if (s.eventLog) {
       try { eventlog.appendNotice(s.eventLog, { event: 'spool-quarantine', host: s.host, file: q.file, reason: q.reason, repo: s.repoDir }); } catch { /* reported on stderr */ }
     }

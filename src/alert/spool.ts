@@ -4,12 +4,13 @@
 // It is a queue to trust: anything in it that is not a valid entry (a stray file, a torn or
 // foreign entry) is moved to quarantine/ and reported, never skipped silently nor left to block
 // the valid alerts behind it.
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createExclusive, readChecked } from '../safe-path.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
+import { describe } from '../store/layout.js';
 import { LsmError, reason } from '../errors.js';
 import type { Alert } from './message.js';
 
@@ -66,20 +67,19 @@ const OWNER = '.repo'; // the repository a spool belongs to
  * checkPath's (safe-path.ts): links there are the admin's, checked link by link.
  */
 export function spoolDirProblem(dir: string): LsmError | null {
-  let st;
-  try { st = lstatSync(dir); } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+  let what: string | null;
+  try { what = notADirectory(dir); } catch (err) {
     return new LsmError(`cannot read the spool directory ${dir}: ${reason(err)}`, 'NotRecorded', { spool: dir, errno: (err as NodeJS.ErrnoException).code });
   }
-  if (st.isDirectory()) return null;
-  let what = st.isFile() ? 'a file' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
-  if (st.isSymbolicLink()) {
-    let to = '?';
-    try { to = readlinkSync(dir); } catch { /* raced away */ }
-    what = `a symbolic link to ${JSON.stringify(to.slice(0, 200))}`;
-  }
+  if (what === null) return null;
   return new LsmError(`the spool directory ${dir} is ${what}, not a directory: refused, never followed; move it aside (mv ${dir} ${dir}.bad) and lsm makes a real one at the next run, or set SPOOL_DIR to a real directory`,
     'NotRecorded', { spool: dir, refused: what });
+}
+
+/** What dir is when it is there but not a real directory (a link is never followed), else null. */
+function notADirectory(dir: string): string | null {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  return !st || st.isDirectory() ? null : describe(dir, st);
 }
 
 /** The repository that claimed the spool at dir, or null when none did yet (or the directory is refused: see spoolDirProblem). */
@@ -130,7 +130,8 @@ const fresh = (): ChannelState => ({ done: false, dead: false, attempts: 0, next
 const freshChannels = (): Record<Channel, ChannelState> => ({ eventlog: fresh(), hooks: fresh(), mail: fresh() });
 const stateFile = (name: string) => name.replace(/\.json$/, '.state');
 
-export interface Quarantined { file: string; reason: string }
+/** moved: false when quarantine/ could not take it (it stays where it is, skipped), `why` says what stopped it. */
+export interface Quarantined { file: string; reason: string; moved: boolean; why?: string }
 
 export type Clock = () => number; // unix ms
 
@@ -151,16 +152,19 @@ export class Spool {
   }
 
   /** Move a file that is not a valid entry aside, under quarantine/, and remember why. */
-  quarantine(name: string, reason: string): void {
+  quarantine(name: string, because: string): void {
     const qdir = join(this.dir, QUARANTINE);
     try {
+      const what = notADirectory(qdir); // never moved through a link, nor onto a file planted there
+      if (what) throw new Error(`${qdir} is ${what}, not a directory: move it aside (mv ${qdir} ${qdir}.bad)`);
       mkdirSync(qdir, { recursive: true, mode: 0o700 });
       renameSync(join(this.dir, name), join(qdir, `${Date.now()}-${name}`));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another run moved it
-      reason += ` (could not move it: ${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+      this.quarantined.push({ file: name, reason: because, moved: false, why: reason(err) });
+      return;
     }
-    this.quarantined.push({ file: name, reason });
+    this.quarantined.push({ file: name, reason: because, moved: true });
   }
 
   /** Quarantine an entry whose alert turned out invalid, with its state. */

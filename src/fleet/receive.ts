@@ -139,7 +139,11 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     const r = runGit(gitdir, ['rev-list', '--reverse', '--first-parent', '--parents', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range]);
     // the marker stays before this record (retried next time); what is held already still goes out below
     if (r.code !== 0) { out.problems.push(`central alerts for hosts/${host}: cannot list the pushed commits: ${r.err.trim().split('\n')[0]} (retried next time)`); break; }
-    const state = readDigest(gitdir, host);
+    let state;
+    try { state = readDigest(gitdir, host); } catch (err) {
+      out.problems.push(`central alerts for hosts/${host}: ${(err as Error).message} (retried next time)`); // the marker stays before this record
+      break;
+    }
     const held = new Set(state.held.map((h) => h.oid));
     for (const l of r.out.toString().split('\n').filter(Boolean).slice(done)) {
       const [oid, parent] = l.split(' ');
@@ -156,7 +160,8 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
   const { Spool } = await import('../alert/spool.js');
   const spool = new Spool(alerts.spoolDir);
   for (const host of digestHosts(gitdir)) {
-    const state = readDigest(gitdir, host);
+    let state;
+    try { state = readDigest(gitdir, host); } catch (err) { out.problems.push(`central alerts for hosts/${host}: ${(err as Error).message}`); continue; }
     if (!mailDue(state, pace.interval, now)) continue;
     // an interval of 0: every change its own mail, as they came; else all held ones in one
     const mails = pace.interval === 0 ? state.held.map((h) => [h]) : [state.held];

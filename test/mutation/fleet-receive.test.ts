@@ -227,6 +227,27 @@ describe('fleet drain: every failure said, and retried', () => {
     expect(drainQueue(join(gitdir, 'none'))).toEqual({ indexed: [], recorded: 0, problems: [] });
   });
 
+  it('held changes lsm cannot read back (garbage in lsm/digest) are said, never read as none: the drain names the file, fleet status refuses (65); moved aside, the drain goes on', async () => {
+    const { gitdir, alerts } = central();
+    const a = commit(gitdir, 'web-1', 0, [SSHD]);
+    const b = commit(gitdir, 'web-1', 10_000, [SSHD, nc(1)], a);
+    const c = commit(gitdir, 'web-1', 20_000, [SSHD, nc(2)], b);
+    push(gitdir, ZERO, b, 20_000);
+    const pace = { interval: 10 * MIN };
+    await spoolReceived(gitdir, alerts, { ...pace, now: T0 + MIN }); // b mailed; the next change is held
+    push(gitdir, b, c, 2 * MIN);
+    await spoolReceived(gitdir, alerts, { ...pace, now: T0 + 3 * MIN });
+    expect(readDigest(gitdir, 'web-1').held.map((h) => h.oid)).toEqual([c]);
+    const file = join(gitdir, 'lsm', 'digest', 'web-1.json');
+    writeFileSync(file, '{"lastMail":1,"held":[{"oid":"x"');
+    const said = `${file} is damaged (not the held changes lsm writes): move it aside (mv ${file} ${file}.bad); the changes it held are not mailed, lsm fleet log --host web-1 lists them`;
+    const r = await spoolReceived(gitdir, alerts, { ...pace, now: T0 + 20 * MIN });
+    expect(r).toEqual({ spooled: 0, problems: [`central alerts for hosts/web-1: ${said}`] });
+    expect(() => pendingMail(gitdir, pace.interval)).toThrow(expect.objectContaining({ code: 'Damaged', message: said }));
+    rmSync(file);
+    expect(await spoolReceived(gitdir, alerts, { ...pace, now: T0 + 21 * MIN })).toEqual({ spooled: 0, problems: [] });
+  });
+
   it("a path of lsm/ of the wrong type (a directory, a symbolic link, a FIFO) is said as damage of that path: never read or written through, never a bare errno nor a hang; the push waits queued; moved aside, the next drain records it", async () => {
     const { dir, gitdir, alerts } = central();
     const a = commit(gitdir, 'web-1', 0, [SSHD]);

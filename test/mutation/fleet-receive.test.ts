@@ -6,11 +6,12 @@
 // failing drain (lsm/central-failing) comes and goes with it. A baseline pushed alone is indexed.
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from '../../src/alert/spool.js';
 import { centralFailing } from '../../src/fleet/central-state.js';
+import { reindex, verifyIndex } from '../../src/fleet/catalog.js';
 import { pendingMail, readDigest } from '../../src/fleet/digest.js';
 import { ZERO } from '../../src/fleet/guard.js';
 import { fleetStatus } from '../../src/fleet/questions.js';
@@ -277,6 +278,13 @@ describe('fleet drain: every failure said, and retried', () => {
       rmSync(join(lsm, path), { recursive: true });
       if (path === 'queue') renameSync(join(dir, 'q'), join(lsm, 'queue'));
     }
+    // lsm fleet verify and reindex: never through a link planted for lsm/index
+    mkdirSync(join(dir, 'idx'));
+    symlinkSync(join(dir, 'idx'), join(lsm, 'index'));
+    expect(await verifyIndex(gitdir)).toEqual([expect.stringMatching(/^fleet server: \S+\/lsm\/index is a symbolic link to "\S+\/idx", not a directory: damage/)]);
+    expect(await reindex(gitdir).then(() => null, (e: unknown) => e)).toMatchObject({ code: 'Damaged', exitCode: 65 });
+    expect(readdirSync(join(dir, 'idx'))).toEqual([]);
+    rmSync(join(lsm, 'index'));
     const fixed = await deliverCentral(gitdir, alerts, { interval: 0, now: T0 + 2 * MIN });
     expect(fixed.problems).toEqual([]);
     expect(queued(gitdir)).toBe(false);

@@ -17,7 +17,7 @@
 // Times are the server's: a change's 'rt' is when the first push that brought it was recorded
 // (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
 // mirror clone) the commit date stands in.
-import { centralDamage, checkCentralLayout } from './central-layout.js';
+import { checkCentralLayout } from './central-layout.js';
 import { appendFileSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -664,8 +664,7 @@ const readOrNull = (path: string): string | null => { try { return readFileSync(
  * Without a readable key it throws (one line): never "agrees" unproven.
  */
 export async function verifyIndex(gitdir: string, o: { full?: boolean } = {}): Promise<string[]> {
-  const damage = centralDamage(gitdir); // what is not a file or directory lsm made is said first, never read through
-  if (damage.length) return damage;
+  checkCentralLayout(gitdir); // what is not a file or directory lsm made is said first (65), never read through nor 'agrees'
   const key = readIndexKey(gitdir);
   if (o.full) return verifyFull(gitdir, key);
   const problems: string[] = [];

@@ -13,13 +13,13 @@ import { describe } from '../store/layout.js';
 
 type Kind = 'dir' | 'file';
 const INDEX_HINT = 'lsm fleet reindex makes it again';
-// [path under the gitdir, what it must be, what every entry in it must be, how it comes back]
+// [path under the gitdir, what it must be, what every entry in it must be, how it comes back];
+// lsm/index.key is its reader's to judge (index-key.ts: it names a key that is not one)
 const LAYOUT: [string, Kind, Kind | null, string][] = [
   ['lsm', 'dir', null, 'it holds the push record: move it aside, then put back its files (lsm fleet reindex makes the index again)'],
   ['lsm/pushes.jsonl', 'file', null, 'the record of when each host pushed: restore it, or lsm starts a new record (push times before it are lost)'],
   ['lsm/pushes.spooled', 'file', null, 'how far central alerts were spooled: without it they start from the beginning of lsm/pushes.jsonl (the spool drops repeats)'],
   ['lsm/central-failing', 'file', null, 'what the last drain could not do: made again by the next'],
-  ['lsm/index.key', 'file', null, INDEX_HINT],
   ['lsm/seen', 'dir', 'file', 'when each host was last seen: made again at its next push'],
   ['lsm/queue', 'dir', 'file', 'pushes not recorded yet: keep its files, lsm fleet check records them'],
   ['lsm/digest', 'dir', 'file', 'changes held for the next central mail: keep its files'],

@@ -95,7 +95,7 @@ export function checkPath(path: string, what: string, kind: 'dir' | 'file', pare
 export function openChecked(path: string, flags: number, mode = 0o600): number {
   let fd: number;
   try {
-    fd = openSync(path, flags | constants.O_NOFOLLOW, mode);
+    fd = openSync(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode); // O_NONBLOCK: a FIFO planted there is refused below, never waited on
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new LsmError(`refusing ${path}: it is a symbolic link`, EXIT.UNSAFE);
     throw err;

@@ -20,7 +20,7 @@ import { crashPoint } from '../testing/crash-point.js';
 import type { Change } from '../types.js';
 import type { MailSettings } from './mail.js';
 import type { Alert, AlertBaseline } from './message.js';
-import { CHANNELS, InvalidEntry, QUARANTINE, Spool, type Channel, type ChannelState, type SpoolEntry } from './spool.js';
+import { CHANNELS, InvalidEntry, QUARANTINE, Spool, spoolDirProblem, type Channel, type ChannelState, type SpoolEntry } from './spool.js';
 
 export const ALERTED_REF = 'refs/lsm/alerted'; // the last commit whose alert is spooled
 // every commit an alert was spooled for, one id a line: when refs/lsm/alerted is lost or left
@@ -365,7 +365,7 @@ async function deliverChannel(channel: Channel, e: SpoolEntry, spool: Spool, s: 
 
 function reportQuarantine(spool: Spool, s: AlertSettings, report: DeliveryReport): void {
   for (const q of spool.quarantined.splice(0)) {
-    report.problems.push(`spool: ${q.file} moved to ${join(s.spoolDir, QUARANTINE)}: ${q.reason}`);
+    report.problems.push(q.moved ? `spool: ${q.file} moved to ${join(s.spoolDir, QUARANTINE)}: ${q.reason}` : `spool: ${q.file} not moved to quarantine (${q.why}): ${q.reason}; skipped`);
     if (s.eventLog) {
       try { eventlog.appendNotice(s.eventLog, { event: 'spool-quarantine', host: s.host, file: q.file, reason: q.reason, repo: s.repoDir }); } catch { /* reported on stderr */ }
     }
@@ -380,6 +380,8 @@ function reportQuarantine(spool: Spool, s: AlertSettings, report: DeliveryReport
 export async function deliver(s: AlertSettings, options: { force?: boolean; retryDead?: boolean; now?: number } = {}): Promise<DeliveryReport> {
   const spool = new Spool(s.spoolDir);
   const report: DeliveryReport = { delivered: 0, pending: 0, dead: 0, problems: [], mailUnconfigured: false };
+  const refused = spoolDirProblem(s.spoolDir); // not a real directory: nothing in it is read, delivered or removed
+  if (refused) throw refused;
   if (!existsSync(s.spoolDir) || !readdirSync(s.spoolDir).some((n) => !n.startsWith('.') && n !== QUARANTINE)) return report; // nothing spooled
   const lock = await lockRepository(s.spoolDir).catch((err) => { report.problems.push(`${(err as Error).message}: it delivers what is spooled`); return null; });
   if (!lock) return report;
@@ -432,14 +434,16 @@ export async function deliver(s: AlertSettings, options: { force?: boolean; retr
 }
 
 /** For `lsm status`: what waits in the spool, and what was moved to its quarantine. */
-export function spoolSummary(spoolDir: string): { pending: number; dead: number; oldest: number | null; lastErrors: string[]; quarantined: number } {
+export function spoolSummary(spoolDir: string): { pending: number; dead: number; oldest: number | null; lastErrors: string[]; quarantined: number; refused: string | null } {
+  const refused = spoolDirProblem(spoolDir);
+  if (refused) return { pending: 0, dead: 0, oldest: null, lastErrors: [], quarantined: 0, refused: refused.message };
   const spool = new Spool(spoolDir);
   const entries = spool.list();
   const dead = entries.filter((e) => CHANNELS.some((c) => e.channels[c].dead));
   let quarantined = 0;
   try { quarantined = readdirSync(join(spoolDir, QUARANTINE)).filter((n) => !n.endsWith('.state')).length; } catch { /* none */ }
   return {
-    pending: entries.length - dead.length, dead: dead.length, oldest: entries[0]?.spooledAt ?? null, quarantined,
+    pending: entries.length - dead.length, dead: dead.length, oldest: entries[0]?.spooledAt ?? null, quarantined, refused: null,
     lastErrors: entries.flatMap((e) => CHANNELS.map((c) => e.channels[c].lastError).filter((x): x is string => !!x).map((m) => `${e.commit.slice(0, 10)}: ${m}`)).slice(0, 5),
   };
 }

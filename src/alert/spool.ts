@@ -10,7 +10,8 @@ import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createExclusive, readChecked } from '../safe-path.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
-import { LsmError } from '../errors.js';
+import { describe } from '../store/layout.js';
+import { LsmError, reason } from '../errors.js';
 import type { Alert } from './message.js';
 
 export const CHANNELS = ['eventlog', 'hooks', 'mail'] as const;
@@ -58,8 +59,32 @@ export class InvalidEntry extends Error {}
 
 const OWNER = '.repo'; // the repository a spool belongs to
 
-/** The repository that claimed the spool at dir, or null when none did yet. */
+/**
+ * Why lsm refuses the spool directory itself, or null (a real directory, or none yet: made when
+ * first needed). A symbolic link there is refused, never followed: through it root would write,
+ * deliver and delete alerts in a directory someone else chose, and a file or FIFO in its place
+ * is damage that would only show as a bare errno (ENOTDIR, EEXIST). The directories above it are
+ * checkPath's (safe-path.ts): links there are the admin's, checked link by link.
+ */
+export function spoolDirProblem(dir: string): LsmError | null {
+  let what: string | null;
+  try { what = notADirectory(dir); } catch (err) {
+    return new LsmError(`cannot read the spool directory ${dir}: ${reason(err)}`, 'NotRecorded', { spool: dir, errno: (err as NodeJS.ErrnoException).code });
+  }
+  if (what === null) return null;
+  return new LsmError(`the spool directory ${dir} is ${what}, not a directory: refused, never followed; move it aside (mv ${dir} ${dir}.bad) and lsm makes a real one at the next run, or set SPOOL_DIR to a real directory`,
+    'NotRecorded', { spool: dir, refused: what });
+}
+
+/** What dir is when it is there but not a real directory (a link is never followed), else null. */
+function notADirectory(dir: string): string | null {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  return !st || st.isDirectory() ? null : describe(dir, st);
+}
+
+/** The repository that claimed the spool at dir, or null when none did yet (or the directory is refused: see spoolDirProblem). */
 export function spoolOwner(dir: string): string | null {
+  if (spoolDirProblem(dir)) return null;
   try { return readChecked(join(dir, OWNER)).trim() || null; } catch { return null; } // empty: a claim a full disk cut short
 }
 
@@ -105,7 +130,8 @@ const fresh = (): ChannelState => ({ done: false, dead: false, attempts: 0, next
 const freshChannels = (): Record<Channel, ChannelState> => ({ eventlog: fresh(), hooks: fresh(), mail: fresh() });
 const stateFile = (name: string) => name.replace(/\.json$/, '.state');
 
-export interface Quarantined { file: string; reason: string }
+/** moved: false when quarantine/ could not take it (it stays where it is, skipped), `why` says what stopped it. */
+export interface Quarantined { file: string; reason: string; moved: boolean; why?: string }
 
 export type Clock = () => number; // unix ms
 
@@ -114,21 +140,31 @@ export class Spool {
   readonly quarantined: Quarantined[] = [];
   constructor(readonly dir: string, private readonly clock: Clock = Date.now) {}
 
+  /** Every use of the directory passes here: one that is not a real directory is refused (spoolDirProblem). */
+  private checkDir(): void {
+    const problem = spoolDirProblem(this.dir);
+    if (problem) throw problem;
+  }
+
   private ensure(): void {
+    this.checkDir();
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   /** Move a file that is not a valid entry aside, under quarantine/, and remember why. */
-  quarantine(name: string, reason: string): void {
+  quarantine(name: string, because: string): void {
     const qdir = join(this.dir, QUARANTINE);
     try {
+      const what = notADirectory(qdir); // never moved through a link, nor onto a file planted there
+      if (what) throw new Error(`${qdir} is ${what}, not a directory: move it aside (mv ${qdir} ${qdir}.bad)`);
       mkdirSync(qdir, { recursive: true, mode: 0o700 });
       renameSync(join(this.dir, name), join(qdir, `${Date.now()}-${name}`));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another run moved it
-      reason += ` (could not move it: ${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+      this.quarantined.push({ file: name, reason: because, moved: false, why: reason(err) });
+      return;
     }
-    this.quarantined.push({ file: name, reason });
+    this.quarantined.push({ file: name, reason: because, moved: true });
   }
 
   /** Quarantine an entry whose alert turned out invalid, with its state. */
@@ -145,6 +181,7 @@ export class Spool {
   list(options: { clean?: boolean } = {}): SpoolEntry[] {
     const clean = options.clean === true;
     const bad = (name: string, reason: string) => { if (clean) this.quarantine(name, reason); };
+    this.checkDir();
     let names: string[];
     try { names = readdirSync(this.dir); } catch { return []; }
     const alerts = new Set(names.filter((n) => ENTRY.test(n)));
@@ -224,6 +261,7 @@ export class Spool {
   }
 
   private names(): string[] {
+    this.checkDir();
     try { return readdirSync(this.dir); } catch { return []; }
   }
 

@@ -94,6 +94,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const spoolDir = ctx.loaded.config.spoolDir;
     const spool = ownSpoolSummary(ctx);
     if (!spool) out(`the spool ${spoolDir} belongs to another repository: its alerts are not counted here (give this repository its own SPOOL_DIR)`);
+    if (spool?.refused) out(spool.refused);
     if (spool?.quarantined) out(`${spool.quarantined} file${spool.quarantined === 1 ? '' : 's'} moved out of the spool into ${spoolDir}/quarantine (not valid alerts: look, then delete them)`);
     if (spool && (spool.pending || spool.dead)) {
       out(`${spool.pending + spool.dead} alert${spool.pending + spool.dead === 1 ? '' : 's'} undelivered in ${spoolDir}` +

@@ -17,6 +17,7 @@
 // Times are the server's: a change's 'rt' is when the first push that brought it was recorded
 // (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
 // mirror clone) the commit date stands in.
+import { checkCentralLayout } from './central-layout.js';
 import { appendFileSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -623,6 +624,7 @@ async function eachShard(gitdir: string, refs: FleetRefs, pushes: Map<string, Pu
  * the bytes are the same (a test holds it). Returns the hosts indexed and how many git read.
  */
 export async function reindex(gitdir: string, o: { full?: boolean } = {}): Promise<{ hosts: number; fromGit: number }> {
+  checkCentralLayout(gitdir); // never rebuilt through a link planted for lsm/index, nor over a file there
   if (!writesIndex(gitdir)) throw new LsmError(`refusing to rewrite the index of ${gitdir}: it is another user's, and root writes nothing there (run lsm fleet reindex as its owner: runuser -u USER -- lsm fleet reindex)`, EXIT.UNSAFE);
   const key = ensureIndexKey(gitdir);
   const pushes = recordsByHost(gitdir);
@@ -723,6 +725,7 @@ const readOrNull = (path: string): string | null => { try { return readFileSync(
  * Without a readable key it throws (one line): never "agrees" unproven.
  */
 export async function verifyIndex(gitdir: string, o: { full?: boolean } = {}): Promise<string[]> {
+  checkCentralLayout(gitdir); // what is not a file or directory lsm made is said first (65), never read through nor 'agrees'
   const key = readIndexKey(gitdir);
   if (o.full) return verifyFull(gitdir, key);
   const problems: string[] = [];

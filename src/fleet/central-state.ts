@@ -1,8 +1,9 @@
 // What the central drain could not do. It runs apart from any terminal (the post-receive hook starts
 // it with no stderr), so its problems are kept here for `lsm fleet status` and `lsm fleet check`,
 // until a run does everything again.
-import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBounded } from '../store/git.js';
 
 const FAILING = 'lsm/central-failing';
 
@@ -30,7 +31,8 @@ export function recordCentralProblems(gitdir: string, problems: string[], now = 
  */
 export function centralFailing(gitdir: string, now = Date.now(), staleMs = 120_000): CentralFailing | null {
   let failing: CentralFailing | null = null;
-  try { failing = JSON.parse(readFileSync(join(gitdir, FAILING), 'utf8')) as CentralFailing; } catch { /* none recorded */ }
+  // never through a link, never blocking on a FIFO (what it is instead: central-layout.ts says)
+  try { failing = JSON.parse(readBounded(join(gitdir, FAILING), 1 << 20) ?? 'null') as CentralFailing | null; } catch { /* none recorded */ }
   let queued: number[] = [];
   try { queued = readdirSync(join(gitdir, 'lsm', 'queue')).filter((n) => /^\d+-\d+$/.test(n)).map((n) => Number(n.split('-')[0])); } catch { /* no queue */ }
   if (failing && queued.length) failing.problems = failing.problems.map((p) => p.replace(WAITING, `(kept, retried next time; ${pushesWait(queued.length)})`));

@@ -6,6 +6,7 @@
 // as every alert is (alert/bounds.ts), with the commands that show the whole.
 import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LsmError } from '../errors.js';
 
 /** A change held for the host's next mail: its commit, and when the server received it. */
 export interface HeldChange { oid: string; t: number }
@@ -14,13 +15,26 @@ export interface DigestState { lastMail: number | null; held: HeldChange[] }
 const DIR = join('lsm', 'digest');
 const NAME = /^([A-Za-z0-9_][A-Za-z0-9._-]{0,62})\.json$/;
 
+/**
+ * A host's held changes; none when it has no file yet. A file lsm did not write whole (garbage, a
+ * wrong shape) throws, naming it: read as empty, its held changes would never be mailed, unsaid.
+ */
 export function readDigest(gitdir: string, host: string): DigestState {
-  try {
-    const s = JSON.parse(readFileSync(join(gitdir, DIR, `${host}.json`), 'utf8')) as DigestState;
-    return { lastMail: typeof s.lastMail === 'number' ? s.lastMail : null, held: Array.isArray(s.held) ? s.held : [] };
-  } catch {
-    return { lastMail: null, held: [] };
+  const path = join(gitdir, DIR, `${host}.json`);
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (err) {
+    // none yet (lsm/digest not a directory is central-layout's to say; writing there fails and says it)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return { lastMail: null, held: [] };
+    throw err;
   }
+  let s: Partial<DigestState> | null = null;
+  try { s = JSON.parse(text) as Partial<DigestState>; } catch { /* said below */ }
+  const held = s?.held;
+  if (!s || typeof s !== 'object' || (s.lastMail !== null && typeof s.lastMail !== 'number') || !Array.isArray(held) ||
+    !held.every((h) => typeof h?.oid === 'string' && /^[0-9a-f]{40}$/.test(h.oid) && typeof h.t === 'number')) {
+    throw new LsmError(`${path} is damaged (not the held changes lsm writes): move it aside (mv ${path} ${path}.bad); the changes it held are not mailed, lsm fleet log --host ${host} lists them`, 'Damaged', { damage: path });
+  }
+  return { lastMail: s.lastMail ?? null, held };
 }
 
 /** Replaced whole (a crash leaves the old state or the new, never half). */

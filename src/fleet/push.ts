@@ -3,9 +3,10 @@
 // or a local HEAD that no longer descends from what the server has, means the histories diverged,
 // and that is reported for an alert. Nothing here prints; the state of the last try is kept in
 // .git/lsm/push.json for `lsm status`.
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EXIT, LsmError } from '../errors.js';
+import { readChecked } from '../safe-path.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { igit, readRef } from '../store/git.js';
 import { BASELINE_REF, BRANCH, openRepo, type Repo } from '../store/repo.js';
@@ -85,7 +86,8 @@ export function remoteCredentials(s: PushSettings): { url: string; auth: Auth | 
 }
 
 export function readPushState(repoDir: string): PushState | null {
-  try { return JSON.parse(readFileSync(join(repoDir, '.git', STATE), 'utf8')) as PushState; } catch { return null; }
+  // never through a link, never waiting on a FIFO (what it is instead: the layout check of lsm -c says)
+  try { return JSON.parse(readChecked(join(repoDir, '.git', STATE))) as PushState; } catch { return null; }
 }
 
 async function writeState(repo: Repo, state: PushState): Promise<void> {
@@ -100,7 +102,7 @@ async function setRef(repo: Repo, ref: string, oid: string): Promise<void> {
 
 /** Each divergence is alerted once per HEAD: a rewritten host is reported, not mailed every run. */
 function alreadyAlerted(repo: Repo, key: string): boolean {
-  try { return readFileSync(join(repo.gitdir, DIVERGENCE_ALERTED), 'utf8') === key; } catch { return false; }
+  try { return readChecked(join(repo.gitdir, DIVERGENCE_ALERTED)) === key; } catch { return false; }
 }
 export async function markDivergenceAlerted(repoDir: string, kind: string, head: string): Promise<void> {
   const repo = openRepo(repoDir);

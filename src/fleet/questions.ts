@@ -2,6 +2,7 @@
 // log, blame, diff. The whole fleet's questions read its shards (shards.ts: each proven against the
 // refs and its checksums), and a host whose branch moved since its shard was built from the host's
 // own files (catalog.ts); one host's questions read that host's files. Pure data out; the CLI prints.
+import { checkCentralLayout } from './central-layout.js';
 import { lineMatcher } from '../store/blame.js';
 import { arrival, currentLines, fleetRefs, hostNow, lastSeen, openShard, provenPart, pushedSince, readHostChanges, readHostHistory, rebuildShard, type FleetChange, type FleetRefs, type HostHistory, type HostNow } from './catalog.js';
 import { OVERLAY_MAX, SHARDS, Shard, shardOf, summaryOf, type HostSummary, type Interval } from './shards.js';
@@ -68,6 +69,7 @@ function fromShards<T>(view: View, read: (s: Shard) => T | null): [ShardPart, T]
 
 /** A question over the whole fleet; the shard files it opened are closed after. */
 function asked<T>(gitdir: string, answer: (view: View) => T): T {
+  checkCentralLayout(gitdir); // a damaged lsm/ is said (65), never read through nor answered from
   try { return answer(fleetView(gitdir)); } finally { Shard.closeAll(); }
 }
 

@@ -13,6 +13,7 @@ import { digestHead, digestHosts, mailDue, readDigest, writeDigest, type HeldCha
 import { fleetRefs, markSeen, recordPush, updateHostIndex, type FleetRefs, type PushRecord } from './catalog.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
 import { pushesWait, recordCentralProblems } from './central-state.js';
+import { centralDamage, checkCentralLayout } from './central-layout.js';
 import { runGit } from './git-run.js';
 import { parseUpdates, ZERO, type RefUpdate } from './guard.js';
 import { baselineOfRef, hostOfRef } from './names.js';
@@ -24,6 +25,7 @@ export interface ReceiveReport { indexed: string[]; recorded: number; problems: 
 
 /** After a push: record and index it (the alerts follow from the record: spoolReceived). */
 export function received(gitdir: string, updates: RefUpdate[], user: string, now = Date.now(), refsNow: () => FleetRefs = () => fleetRefs(gitdir)): ReceiveReport {
+  checkCentralLayout(gitdir); // nothing recorded through a damaged path: the push stays queued
   const report: ReceiveReport = { indexed: [], recorded: 0, problems: [] };
   // after the push: the hosts' tips and baselines as they are now (read only when something moved: not for a heartbeat)
   let known: FleetRefs | undefined;
@@ -137,7 +139,11 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
     const r = runGit(gitdir, ['rev-list', '--reverse', '--first-parent', '--parents', `--max-count=${MAX_ALERTS_PER_PUSH}`, ...range]);
     // the marker stays before this record (retried next time); what is held already still goes out below
     if (r.code !== 0) { out.problems.push(`central alerts for hosts/${host}: cannot list the pushed commits: ${r.err.trim().split('\n')[0]} (retried next time)`); break; }
-    const state = readDigest(gitdir, host);
+    let state;
+    try { state = readDigest(gitdir, host); } catch (err) {
+      out.problems.push(`central alerts for hosts/${host}: ${(err as Error).message} (retried next time)`); // the marker stays before this record
+      break;
+    }
     const held = new Set(state.held.map((h) => h.oid));
     for (const l of r.out.toString().split('\n').filter(Boolean).slice(done)) {
       const [oid, parent] = l.split(' ');
@@ -154,7 +160,8 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
   const { Spool } = await import('../alert/spool.js');
   const spool = new Spool(alerts.spoolDir);
   for (const host of digestHosts(gitdir)) {
-    const state = readDigest(gitdir, host);
+    let state;
+    try { state = readDigest(gitdir, host); } catch (err) { out.problems.push(`central alerts for hosts/${host}: ${(err as Error).message}`); continue; }
     if (!mailDue(state, pace.interval, now)) continue;
     // an interval of 0: every change its own mail, as they came; else all held ones in one
     const mails = pace.interval === 0 ? state.held.map((h) => [h]) : [state.held];
@@ -204,6 +211,12 @@ async function centralAlert(gitdir: string, host: string, held: HeldChange[], in
  * never holds a host's push.
  */
 export async function deliverCentral(gitdir: string, alerts: Omit<AlertSettings, 'host' | 'repoDir'>, pace: CentralPace): Promise<DeliveryReport> {
+  // a damaged lsm/ stops the drain before its lock (taken in lsm/): the pushes stay queued, said until it is moved aside
+  const damage = centralDamage(gitdir);
+  if (damage.length) {
+    recordCentralProblems(gitdir, damage);
+    return { delivered: 0, pending: 0, dead: 0, problems: damage, mailUnconfigured: false };
+  }
   const lock = await lockCentral(gitdir);
   try {
     const queued = drainQueue(gitdir);

@@ -62,7 +62,10 @@ export function eventLogCaughtUp(ctx: Context): boolean {
 /** Deliver what the spool holds: a channel's trouble is said on stderr (the alert stays spooled, retried); only an event log that could not record fails the run. */
 export async function flushAlerts(ctx: Context, options: { force?: boolean; retryDead?: boolean } = {}): Promise<DeliveryReport> {
   const settings = alertSettings(ctx);
-  const report = await deliver(settings, options);
+  const report = await deliver(settings, options).catch((err: unknown) => {
+    if (err instanceof LsmError && err.data.refused) spoolFailed(err); // no alert can be spooled there either: lsm status and the metrics say it
+    throw err;
+  });
   for (const p of report.problems) warn(p);
   // an event log that could not record fails the run (said above; the spool keeps the alert), until it records
   if (report.unrecorded) problemFound('eventlog', report.problems.find((p) => p.includes(': eventlog: ')) ?? 'the event log could not record', EXIT.FAILURE);

@@ -4,13 +4,14 @@
 // lsm_last_run_timestamp_seconds says so; a failed run says lsm_last_run_success 0 and keeps the
 // time of the last good one. Written on the way out (process 'exit'), so a run that fails is
 // recorded too; trouble writing it is one line on stderr, never the run's failure.
-import { chmodSync, closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { spoolSummary } from '../alert/index.js';
 import { LsmError, reason } from '../errors.js';
 import { readPushState } from '../fleet/push.js';
 import { checkPath, createExclusive } from '../safe-path.js';
 import { journalPath } from '../store/journal-read.js';
+import { describe } from '../store/layout.js';
 import { openRepo } from '../store/repo.js';
 import type { FileChange, Snapshot } from '../types.js';
 import { readClockState } from './clock.js';
@@ -67,8 +68,10 @@ export function metricsText(ctx: Context, facts: RunFacts, ok: boolean, now: num
   if (!facts.checked) return lines.join('\n') + '\n';
   try {
     const spool = spoolSummary(ctx.loaded.config.spoolDir);
-    metric('lsm_spool_alerts', 'Alerts waiting in the spool for delivery.', [['', spool.pending]]);
-    metric('lsm_dead_alerts', 'Alerts a channel refused for good (lsm flush --retry-dead).', [['', spool.dead]]);
+    if (!spool.refused) { // a refused spool is not counted (no false 0): lsm_problem{kind="spool"} says it
+      metric('lsm_spool_alerts', 'Alerts waiting in the spool for delivery.', [['', spool.pending]]);
+      metric('lsm_dead_alerts', 'Alerts a channel refused for good (lsm flush --retry-dead).', [['', spool.dead]]);
+    }
   } catch { /* no spool yet */ }
   // what a run could not do and is not done yet (lsm status says what and what to run): alert on 1
   const problems = outstanding(ctx.repoDir);
@@ -100,6 +103,8 @@ export function writeMetrics(ctx: Context, facts: RunFacts, ok: boolean, now = D
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`); // not *.prom: the collector skips it
   try {
     checkPath(dirname(file), 'METRICS_FILE directory', 'dir'); // root writes there: not a directory others control
+    const st = lstatSync(file, { throwIfNoEntry: false }); // a directory or a FIFO there: said as what it is, not as the rename's EISDIR
+    if (st && !st.isFile() && !st.isSymbolicLink()) throw new LsmError(`it is ${describe(file, st)}, not a regular file: nothing written; move it aside (mv ${file} ${file}.bad)`);
     rmSync(tmp, { force: true });
     createExclusive(tmp, metricsText(ctx, facts, ok, now, previousSuccess(file)), 0o644);
     chmodSync(tmp, 0o644); // node_exporter reads it as its own user, whatever the umask (the unit's is 077)

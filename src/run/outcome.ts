@@ -107,7 +107,7 @@ export function problemLines(repoDir: string, eventLog: string): string[] {
   const since = (x: Problem) => new Date(x.since).toISOString();
   const lines: string[] = [];
   if (p.damaged) lines.push(`repository damaged (exit ${p.damaged.exit}) since ${since(p.damaged)}: ${p.damaged.message}; run git -C ${repoDir} fsck and lsm verify, then lsm -c (this line goes once a run succeeds)`);
-  if (p.spool) lines.push(`alerts not spooled (exit ${p.spool.exit}) since ${since(p.spool)}: ${p.spool.message}; the changes are committed: free the space, then lsm -c spools them`);
+  if (p.spool) lines.push(`alerts not spooled (exit ${p.spool.exit}) since ${since(p.spool)}: ${p.spool.message}; the changes are committed: fix that, then lsm -c spools them`);
   if (p.eventlog) lines.push(`event log ${eventLog} could not record (exit ${p.eventlog.exit}) since ${since(p.eventlog)}: ${p.eventlog.message}; the alerts stay spooled: free the space, then lsm flush`);
   return lines;
 }

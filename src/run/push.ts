@@ -46,7 +46,7 @@ export async function pushFleet(ctx: Context): Promise<PushOutcome | null> {
     try {
       await new Spool(s.spoolDir).add(alert);
     } catch (err) {
-      throw new LsmError(`cannot spool the fleet divergence alert (raised again next run): ${reason(err)}`, err instanceof LsmError ? err.code : 'NotRecorded', { errno: (err as NodeJS.ErrnoException).code });
+      throw new LsmError(`cannot spool the fleet divergence alert (raised again next run): ${reason(err)}`, err instanceof LsmError ? err.code : 'NotRecorded', err instanceof LsmError ? err.data : { errno: (err as NodeJS.ErrnoException).code });
     }
     try {
       await markDivergenceAlerted(ctx.repoDir, d.kind, d.head); // lost: the next run finds the alert spooled already (its id)

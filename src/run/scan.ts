@@ -82,7 +82,9 @@ export async function scan(ctx: Context, options: { established?: boolean; alert
     try {
       await flushAlerts(ctx);
     } catch (err) {
-      warn(`alert delivery failed (the alerts stay spooled, retried next run): ${reason(err)}`);
+      // a spool refused whole (spoolDirProblem) fails the run, said once; any other trouble is the delivery's, retried
+      if (err instanceof LsmError && err.data.refused) failure ??= err;
+      else warn(`alert delivery failed (the alerts stay spooled, retried next run): ${reason(err)}`);
     }
   }
   // after the commit, which moved aside whatever was planted at .git/lsm, and after the alert, which

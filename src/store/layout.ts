@@ -4,7 +4,7 @@
 // moves it aside (the entry itself: a link is never followed) and makes the directory again;
 // `lsm verify` names it. An alternates file is refused the same way: lsm never makes one, and
 // through it git would take objects from a directory nobody checks.
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 type Kind = 'dir' | 'file' | 'absent';
@@ -12,6 +12,7 @@ type Kind = 'dir' | 'file' | 'absent';
 /** Parents before children: a bad parent is repaired first and its children are not looked at. */
 const LAYOUT: [string, Kind][] = [
   ['lsm', 'dir'], ['lsm/damaged', 'dir'], ['lsm/journal.jsonl', 'file'], ['lsm/head-tree.json', 'file'], ['lsm/spooled', 'file'], ['lsm/clock.json', 'file'],
+  ['lsm/problems.json', 'file'], ['lsm/push.json', 'file'], ['lsm/drift-reminded', 'file'], ['lsm/push-diverged-alerted', 'file'], ['lsm/commits-since-pack', 'file'],
   ['lsm-tmp', 'dir'], ['config', 'file'], ['index', 'file'], ['packed-refs', 'file'],
   ['refs', 'dir'], ['refs/heads', 'dir'], ['refs/tags', 'dir'], ['refs/lsm', 'dir'],
   ['refs/heads/main', 'file'], ['refs/lsm/alerted', 'file'], ['refs/lsm/baseline', 'file'],
@@ -27,7 +28,8 @@ export interface LayoutDamage {
   dir: boolean; // a directory belongs there (made again after the move)
 }
 
-function describe(full: string, st: Stats): string {
+/** What a path is, in words, a link with its target (never followed): also the fleet server's (central-layout.ts). */
+export function describe(full: string, st: Stats | Dirent): string {
   if (st.isSymbolicLink()) {
     let to = '?';
     try { to = readlinkSync(full); } catch { /* raced away */ }

@@ -2,10 +2,11 @@
 // with O_EXCL that names its holder (pid and process start time, so a reused pid is not mistaken
 // for the holder). A lock whose holder is gone is stale and taken over; taking over is itself
 // guarded by a short-lived second lock so two scans never both steal it.
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, LsmError, ioError } from '../errors.js';
+import { describe } from './layout.js';
 
 export interface Lock { release(): void }
 
@@ -52,12 +53,23 @@ function readHolder(path: string): Holder | null {
   }
 }
 
+/**
+ * A lock path that is not a regular file (a directory, a symbolic link, a FIFO: damage or a plant)
+ * would pass for a lock held for ever, be stolen in a loop, or hang its read: said as what it is (65).
+ */
+function checkLockType(path: string): void {
+  let st;
+  try { st = lstatSync(path); } catch { return; } // gone since: tried again
+  if (st.isFile()) return;
+  throw new LsmError(`lock ${path} is ${describe(path, st)}, not a file lsm made: damage, never followed; move it aside (mv ${path} ${path}.damaged), then run lsm again`, 'Damaged', { damage: path });
+}
+
 function tryCreate(path: string, content: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o644);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') { checkLockType(path); return false; }
     throw ioError(`cannot create lock ${path}`, err);
   }
   try {

@@ -40,6 +40,8 @@ const damages: { name: string; damage: (repo: string, dir: string) => void; says
   },
   { name: 'refs/heads a file', damage: (repo) => { rmSync(join(repo, '.git', 'refs', 'heads'), { recursive: true }); writeFileSync(join(repo, '.git', 'refs', 'heads'), 'x\n'); }, says: /\.git\/refs\/heads was a file, not a directory/ },
   { name: 'refs/heads/main a symlink', damage: (repo, dir) => { renameSync(join(repo, '.git', 'refs', 'heads', 'main'), join(dir, 'main')); symlinkSync(join(dir, 'main'), join(repo, '.git', 'refs', 'heads', 'main')); }, says: /\.git\/refs\/heads\/main was a symbolic link to "[^"]*main", not a regular file/ },
+  // lsm's own state beside the journal: a FIFO there hung every run and lsm status (an open that waited for a writer)
+  { name: 'lsm/problems.json a FIFO', damage: (repo) => execFileSync('mkfifo', [join(repo, '.git', 'lsm', 'problems.json')]), says: /\.git\/lsm\/problems\.json was a FIFO, not a regular file \(moved to \S+\)/ },
   { name: '.git/config a directory', damage: (repo) => { rmSync(join(repo, '.git', 'config')); mkdirSync(join(repo, '.git', 'config')); }, says: /\.git\/config was a directory, not a regular file \(moved to \S+\)/ },
   { name: 'objects/info/alternates pointing nowhere', damage: (repo) => writeFileSync(join(repo, '.git', 'objects', 'info', 'alternates'), '/nonexistent-lsm/objects\n'), says: /\.git\/objects\/info\/alternates was a file lsm never makes/ },
   {

@@ -4,7 +4,7 @@
 // by the shell alone; a burst of pushes starts one drain, which records every push.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testConfig } from '../helpers/config.js';
@@ -137,6 +137,17 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     expect(existsSync(join(gitdir, 'lsm', 'queue')) ? readdirSync(join(gitdir, 'lsm', 'queue')) : []).toEqual([]);
     expect(readdirSync(join(gitdir, 'lsm', 'seen'))).toEqual(['web-1']);
     expect(starts()).toEqual([]);
+    // lsm/seen a planted link: never written through, said, the hook fails; moved back, it records again
+    const elsewhere = join(tmp, 'elsewhere');
+    mkdirSync(elsewhere);
+    renameSync(join(gitdir, 'lsm', 'seen'), join(tmp, 'seen'));
+    symlinkSync(elsewhere, join(gitdir, 'lsm', 'seen'));
+    const planted = hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n`);
+    expect([planted.status, planted.stderr]).toEqual([1, `lsm fleet: ${join(gitdir, 'lsm', 'seen')} is a symbolic link: damage, nothing written through it; move it aside (lsm fleet status says it)\n`]);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    rmSync(join(gitdir, 'lsm', 'seen'));
+    renameSync(join(tmp, 'seen'), join(gitdir, 'lsm', 'seen'));
+    expect(hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n`).status).toBe(0);
     // a heartbeat beside a change is queued whole, for the drain
     const next = commit(gitdir, 'web-2', '0.0.0.0:23  telnetd  root  /usr/sbin/telnetd');
     expect(hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n${ZERO} ${next} refs/heads/hosts/web-2\n`).status).toBe(0);

@@ -81,7 +81,7 @@ describe('what a run could not do, said until it is done', { timeout: 120_000 },
     expect(lsm(['-c', '--repo', repo, '--proc', PROCS[0]], env).code).toBe(0);
     fill(small);
     expect(lsm(['-c', '--repo', repo, '--proc', PROCS[1]], env).code).toBe(1);
-    expect(lsm(['status', '--repo', repo, '--proc', PROCS[1]], env).stdout).toMatch(/^alerts not spooled \(exit 1\) since \d{4}-\S+Z: cannot spool the alert \(the change is committed; the next run spools it\): no space left on device; the changes are committed: free the space, then lsm -c spools them$/m);
+    expect(lsm(['status', '--repo', repo, '--proc', PROCS[1]], env).stdout).toMatch(/^alerts not spooled \(exit 1\) since \d{4}-\S+Z: cannot spool the alert \(the change is committed; the next run spools it\): no space left on device; the changes are committed: fix that, then lsm -c spools them$/m);
     expect([sample(metrics, 'lsm_last_run_success'), sample(metrics, 'lsm_problem{kind="spool"}')]).toEqual([0, 1]);
     rmSync(join(small, 'filler'));
     expect(lsm(['-c', '--repo', repo, '--proc', PROCS[1]], env).code).toBe(0);

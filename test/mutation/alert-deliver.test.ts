@@ -63,7 +63,7 @@ describe('the state a run leaves', () => {
     expect(st.eventlog).toEqual({ done: true, dead: false, attempts: 1, nextAttempt: T + MIN, lastError: null });
     expect(st.hooks).toMatchObject({ done: true, dead: false, attempts: 1, lastError: null, hooksDone: ['10-flaky'], hooksRefused: [] });
     expect(st.mail).toEqual(fresh);
-    expect(spoolSummary(s.spoolDir)).toEqual({ pending: 1, dead: 0, oldest: expect.any(Number), lastErrors: [], quarantined: 0 });
+    expect(spoolSummary(s.spoolDir)).toEqual({ pending: 1, dead: 0, oldest: expect.any(Number), lastErrors: [], quarantined: 0, refused: null });
     // a run later tries neither again
     expect(await deliver(s, { now: T + 2 * MIN })).toMatchObject({ pending: 1, problems: [] });
     expect(readFileSync(s.eventLog, 'utf8').trim().split('\n')).toHaveLength(1);

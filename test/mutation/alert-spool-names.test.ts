@@ -80,7 +80,7 @@ describe('what is quarantined, and why, exactly', () => {
     write(entryName(4), { alert: alert(4) });
     const spool = new Spool(spoolDir);
     expect(spool.list({ clean: true }).map((e) => e.id)).toEqual([hex(4)]);
-    expect(spool.quarantined).toEqual(cases.map((_, i) => ({ file: entryName(i + 1), reason: 'not a spool entry: no commit id' })));
+    expect(spool.quarantined).toEqual(cases.map((_, i) => ({ file: entryName(i + 1), reason: 'not a spool entry: no commit id', moved: true })));
     expect(files()).toEqual([entryName(4), 'quarantine']);
     for (const commit of cases) expect(alertProblem({ alert: alert(9, { commit }) }, hex(9))).toBe('no commit id');
     expect(alertProblem({ alert: alert(9) }, hex(9))).toBeNull();
@@ -91,7 +91,7 @@ describe('what is quarantined, and why, exactly', () => {
     write(entryName(1), '{"alert":{"id":"cc');
     const spool = new Spool(spoolDir);
     expect(spool.list({ clean: true })).toEqual([]);
-    expect(spool.quarantined).toEqual([{ file: entryName(1), reason: `not a spool entry: ${parseError('{"alert":{"id":"cc')}` }]);
+    expect(spool.quarantined).toEqual([{ file: entryName(1), reason: `not a spool entry: ${parseError('{"alert":{"id":"cc')}`, moved: true }]);
     expect(parseError('{"alert":{"id":"cc')).toBe('Unterminated string in JSON at position 18'); // what the line above holds
     // with a state, the alert is read only when used
     await spool.add(alert(2));

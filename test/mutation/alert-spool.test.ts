@@ -3,7 +3,7 @@
 // repository, what `lsm status` says about it, and mail through a sendmail stand-in that keeps what
 // it is given (recipients already served are not mailed again; a failing sendmail is retried).
 import { describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -153,12 +153,20 @@ describe('an entry found invalid while it is delivered', () => {
     const { s } = setup();
     const spool = new Spool(s.spoolDir);
     await spool.add(alert(1));
-    writeFileSync(join(s.spoolDir, 'quarantine'), ''); // a file where the quarantine directory goes
+    const q = join(s.spoolDir, 'quarantine');
+    writeFileSync(q, ''); // a file where the quarantine directory goes: said as what it is, never 'moved'
     writeFileSync(join(s.spoolDir, 'stray'), '');
     const report = await deliver(s, { now: T });
     expect(report.problems.filter((p) => p.startsWith('spool: '))).toEqual([
-      expect.stringMatching(/^spool: stray moved to .*: not a spool entry \(its name is not one lsm writes\) \(could not move it: E[A-Z]+\)$/),
+      `spool: stray not moved to quarantine (${q} is a file, not a directory: move it aside (mv ${q} ${q}.bad)): not a spool entry (its name is not one lsm writes); skipped`,
     ]);
+    // a link planted there is never moved through
+    rmSync(q);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'lsm-mut-elsewhere-'));
+    symlinkSync(elsewhere, q);
+    const linked = await deliver(s, { now: T });
+    expect(linked.problems.filter((p) => p.startsWith('spool: '))).toEqual([expect.stringContaining(`spool: stray not moved to quarantine (${q} is a symbolic link to "${elsewhere}", not a directory: `)]);
+    expect(readdirSync(elsewhere)).toEqual([]);
     const other = new Spool(mkdtempSync(join(tmpdir(), 'lsm-mut-spool-')));
     other.quarantine('gone', 'x');
     expect(other.quarantined).toEqual([]);
@@ -168,7 +176,7 @@ describe('an entry found invalid while it is delivered', () => {
 describe('what lsm status says about the spool', () => {
   it('pending and dead entries, the oldest, the last errors (five at most, by commit), the quarantined alerts (not their states)', async () => {
     const { s } = setup();
-    expect(spoolSummary(s.spoolDir)).toEqual({ pending: 0, dead: 0, oldest: null, lastErrors: [], quarantined: 0 });
+    expect(spoolSummary(s.spoolDir)).toEqual({ pending: 0, dead: 0, oldest: null, lastErrors: [], quarantined: 0, refused: null });
     const err = (m: string) => ({ ...fresh, attempts: 1, lastError: m });
     for (let n = 1; n <= 7; n++) {
       oldEntry(s.spoolDir, entryName(n), { alert: alert(n), channels: { eventlog: fresh, hooks: n === 2 ? { ...err('hook x refused'), dead: true } : fresh, mail: n <= 6 ? err(`boom ${n}`) : fresh } });
@@ -177,7 +185,7 @@ describe('what lsm status says about the spool', () => {
     for (const f of ['1-a.json', '1-a.state', '2-b.json']) writeFileSync(join(s.spoolDir, 'quarantine', f), '');
     writeFileSync(join(s.spoolDir, entryName(7).replace(/json$/, 'state')), '{"eventlog":'); // damaged: status only reads, it moves nothing
     expect(spoolSummary(s.spoolDir)).toEqual({
-      pending: 6, dead: 1, oldest: 1_700_000_000_001, quarantined: 2,
+      pending: 6, dead: 1, oldest: 1_700_000_000_001, quarantined: 2, refused: null,
       lastErrors: [`${id(1).slice(0, 10)}: boom 1`, `${id(2).slice(0, 10)}: hook x refused`, `${id(2).slice(0, 10)}: boom 2`, `${id(3).slice(0, 10)}: boom 3`, `${id(4).slice(0, 10)}: boom 4`],
     });
     expect(existsSync(join(s.spoolDir, entryName(7).replace(/json$/, 'state')))).toBe(true);

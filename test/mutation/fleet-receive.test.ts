@@ -6,11 +6,12 @@
 // failing drain (lsm/central-failing) comes and goes with it. A baseline pushed alone is indexed.
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from '../../src/alert/spool.js';
 import { centralFailing } from '../../src/fleet/central-state.js';
+import { reindex, verifyIndex } from '../../src/fleet/catalog.js';
 import { pendingMail, readDigest } from '../../src/fleet/digest.js';
 import { ZERO } from '../../src/fleet/guard.js';
 import { fleetStatus } from '../../src/fleet/questions.js';
@@ -193,9 +194,10 @@ describe('fleet drain: every failure said, and retried', () => {
     const other = central();
     const x = commit(other.gitdir, 'web-1', 0, [SSHD]);
     const y = commit(other.gitdir, 'web-1', 10_000, [SSHD, nc(1)], x);
-    mkdirSync(join(other.gitdir, 'lsm', 'pushes.spooled', 'x'), { recursive: true });
+    mkdirSync(join(other.gitdir, 'lsm'));
     writeFileSync(join(other.gitdir, 'lsm', 'pushes.jsonl'), 'not json\n');
     push(other.gitdir, ZERO, y, 20_000);
+    mkdirSync(join(other.gitdir, 'lsm', 'pushes.spooled', 'x'), { recursive: true });
     const d = await spoolReceived(other.gitdir, other.alerts, { interval: 0, now: T0 });
     expect(d.problems).toHaveLength(2);
     expect(d.problems[0]).toBe('lsm/pushes.jsonl: a damaged record skipped at byte 0');
@@ -224,6 +226,70 @@ describe('fleet drain: every failure said, and retried', () => {
     expect(again.problems).toEqual([]);
     expect(centralFailing(gitdir)).toBeNull();
     expect(drainQueue(join(gitdir, 'none'))).toEqual({ indexed: [], recorded: 0, problems: [] });
+  });
+
+  it('held changes lsm cannot read back (garbage in lsm/digest) are said, never read as none: the drain names the file, fleet status refuses (65); moved aside, the drain goes on', async () => {
+    const { gitdir, alerts } = central();
+    const a = commit(gitdir, 'web-1', 0, [SSHD]);
+    const b = commit(gitdir, 'web-1', 10_000, [SSHD, nc(1)], a);
+    const c = commit(gitdir, 'web-1', 20_000, [SSHD, nc(2)], b);
+    push(gitdir, ZERO, b, 20_000);
+    const pace = { interval: 10 * MIN };
+    await spoolReceived(gitdir, alerts, { ...pace, now: T0 + MIN }); // b mailed; the next change is held
+    push(gitdir, b, c, 2 * MIN);
+    await spoolReceived(gitdir, alerts, { ...pace, now: T0 + 3 * MIN });
+    expect(readDigest(gitdir, 'web-1').held.map((h) => h.oid)).toEqual([c]);
+    const file = join(gitdir, 'lsm', 'digest', 'web-1.json');
+    writeFileSync(file, '{"lastMail":1,"held":[{"oid":"x"');
+    const said = `${file} is damaged (not the held changes lsm writes): move it aside (mv ${file} ${file}.bad); the changes it held are not mailed, lsm fleet log --host web-1 lists them`;
+    const r = await spoolReceived(gitdir, alerts, { ...pace, now: T0 + 20 * MIN });
+    expect(r).toEqual({ spooled: 0, problems: [`central alerts for hosts/web-1: ${said}`] });
+    expect(() => pendingMail(gitdir, pace.interval)).toThrow(expect.objectContaining({ code: 'Damaged', message: said }));
+    rmSync(file);
+    expect(await spoolReceived(gitdir, alerts, { ...pace, now: T0 + 21 * MIN })).toEqual({ spooled: 0, problems: [] });
+  });
+
+  it("a path of lsm/ of the wrong type (a directory, a symbolic link, a FIFO) is said as damage of that path: never read or written through, never a bare errno nor a hang; the push waits queued; moved aside, the next drain records it", async () => {
+    const { dir, gitdir, alerts } = central();
+    const a = commit(gitdir, 'web-1', 0, [SSHD]);
+    const b = commit(gitdir, 'web-1', 10_000, [SSHD, nc(1)], a);
+    const lsm = join(gitdir, 'lsm');
+    const elsewhere = join(dir, 'elsewhere');
+    writeFileSync(elsewhere, '');
+    const damages: [string, () => void, string][] = [
+      ['pushes.jsonl', () => mkdirSync(join(lsm, 'pushes.jsonl')), 'a directory, not a regular file'],
+      ['pushes.jsonl', () => symlinkSync(elsewhere, join(lsm, 'pushes.jsonl')), `a symbolic link to "${elsewhere}", not a regular file`],
+      ['pushes.spooled', () => execFileSync('mkfifo', [join(lsm, 'pushes.spooled')]), 'a FIFO, not a regular file'],
+      ['queue', () => { renameSync(join(lsm, 'queue'), join(dir, 'q')); symlinkSync(join(dir, 'q'), join(lsm, 'queue')); }, `a symbolic link to "${join(dir, 'q')}", not a directory`],
+      ['seen/web-1', () => { mkdirSync(join(lsm, 'seen'), { recursive: true }); mkdirSync(join(lsm, 'seen', 'web-1')); }, 'a directory, not a regular file'],
+    ];
+    mkdirSync(join(lsm, 'queue'), { recursive: true });
+    writeFileSync(join(lsm, 'queue', `${T0 + 5}-7`), `web-1\n${ZERO} ${b} refs/heads/hosts/web-1\n`);
+    for (const [path, damage, what] of damages) {
+      damage();
+      const line = `fleet server: ${join(lsm, path)} is ${what}: damage, neither read nor written through; move it aside (mv ${join(lsm, path)} ${join(lsm, path)}.damaged), `;
+      const report = await deliverCentral(gitdir, alerts, { interval: 0, now: T0 + MIN });
+      expect(report.problems).toHaveLength(1);
+      expect(report.problems[0].startsWith(line)).toBe(true);
+      expect(centralFailing(gitdir, T0 + MIN)?.problems).toEqual(report.problems); // fleet status and fleet check say it
+      expect(() => fleetStatus(gitdir, MIN)).toThrow(expect.objectContaining({ code: 'Damaged', exitCode: 65, message: report.problems[0] }));
+      expect(readFileSync(elsewhere, 'utf8')).toBe(''); // nothing written through a link
+      expect(queued(gitdir)).toBe(true); // the push waits
+      rmSync(join(lsm, path), { recursive: true });
+      if (path === 'queue') renameSync(join(dir, 'q'), join(lsm, 'queue'));
+    }
+    // lsm fleet verify and reindex: never through a link planted for lsm/index
+    mkdirSync(join(dir, 'idx'));
+    symlinkSync(join(dir, 'idx'), join(lsm, 'index'));
+    expect(await verifyIndex(gitdir).then(() => null, (e: unknown) => e)).toMatchObject({ code: 'Damaged', message: expect.stringMatching(/^fleet server: \S+\/lsm\/index is a symbolic link to "\S+\/idx", not a directory: damage/) });
+    expect(await reindex(gitdir).then(() => null, (e: unknown) => e)).toMatchObject({ code: 'Damaged', exitCode: 65 });
+    expect(readdirSync(join(dir, 'idx'))).toEqual([]);
+    rmSync(join(lsm, 'index'));
+    const fixed = await deliverCentral(gitdir, alerts, { interval: 0, now: T0 + 2 * MIN });
+    expect(fixed.problems).toEqual([]);
+    expect(queued(gitdir)).toBe(false);
+    expect(fleetStatus(gitdir, MIN, T0 + 2 * MIN).map((r) => r.tip)).toEqual([b]);
+    expect(alertsIn(alerts.spoolDir).map((x) => x.id)).toEqual([`${b}-fleet-host-web-1`]);
   });
 });
 

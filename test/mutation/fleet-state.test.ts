@@ -18,16 +18,18 @@ afterEach(() => { for (const d of tmps.splice(0)) rmSync(d, { recursive: true, f
 const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'lsm-mstate-')); tmps.push(d); return d; };
 
 describe('held changes on disk', () => {
-  it('reads back what is there, and nothing from what is damaged or of the wrong shape', () => {
+  it('reads back what is there; what is damaged or of the wrong shape is said (65, naming the file), never read as nothing held', () => {
     const g = tmp();
     const dir = join(g, 'lsm', 'digest');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'web-1.json'), '{"lastMail":"yesterday","held":{"a":1}}');
-    expect(readDigest(g, 'web-1')).toEqual({ lastMail: null, held: [] });
-    writeFileSync(join(dir, 'web-1.json'), '{"lastMail":5');
-    expect(readDigest(g, 'web-1')).toEqual({ lastMail: null, held: [] });
-    writeFileSync(join(dir, 'web-1.json'), '{"lastMail":0,"held":[{"oid":"x","t":1}]}');
-    expect(readDigest(g, 'web-1')).toEqual({ lastMail: 0, held: [{ oid: 'x', t: 1 }] });
+    expect(readDigest(g, 'web-1')).toEqual({ lastMail: null, held: [] }); // none yet
+    for (const bad of ['{"lastMail":"yesterday","held":{"a":1}}', '{"lastMail":5', '{"lastMail":0,"held":[{"oid":"x","t":1}]}']) {
+      writeFileSync(join(dir, 'web-1.json'), bad);
+      expect(() => readDigest(g, 'web-1'), bad).toThrow(expect.objectContaining({ code: 'Damaged', message: expect.stringContaining(`${join(dir, 'web-1.json')} is damaged`) }));
+    }
+    const oid = 'a'.repeat(40);
+    writeFileSync(join(dir, 'web-1.json'), `{"lastMail":0,"held":[{"oid":"${oid}","t":1}]}`);
+    expect(readDigest(g, 'web-1')).toEqual({ lastMail: 0, held: [{ oid, t: 1 }] });
     // hosts are the files named <host id>.json; a write in progress, or another name, is not one
     for (const n of ['.web-2.123.tmp', 'web-3.json.tmp', '-x.json', 'web-4.txt', '.json']) writeFileSync(join(dir, n), '{}');
     writeDigest(g, 'db-1', { lastMail: 7, held: [] });

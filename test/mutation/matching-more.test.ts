@@ -95,7 +95,7 @@ describe('a system error a user can cause is one line naming what lsm was doing'
     expect(ioError('cannot write x', sys('EPERM')).message).toBe('cannot write x: permission denied');
     expect(ioError('cannot write x', sys('EROFS')).message).toBe('cannot write x: read-only file system');
     expect(ioError('cannot write x', sys('EIO', 'EIO: i/o error, write')).message).toBe('cannot write x: input/output error');
-    expect(ioError('cannot write x', sys('ENOTDIR', 'ENOTDIR: not a directory, open')).message).toBe('cannot write x: ENOTDIR: not a directory, open');
+    expect(ioError('cannot write x', sys('ENOTDIR', 'ENOTDIR: not a directory, open')).message).toBe('cannot write x: a file where a directory belongs (damage: move it aside)');
     expect(ioError('cannot write x', 'plain text').message).toBe('cannot write x: plain text');
     expect(ioError('cannot write x', null).message).toBe('cannot write x: null');
     const e = ioError('w', sys('ENOSPC'));

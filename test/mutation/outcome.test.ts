@@ -69,7 +69,7 @@ describe('the problems of a run', () => {
     writeFileSync(file(r), JSON.stringify({ eventlog: { since: 0, exit: 1, message: 'ENOSPC' }, spool: { since: 0, exit: 1, message: 'full' }, damaged: { since: 0, exit: 65, message: 'ref gone' } }));
     expect(problemLines(r, '/var/log/lsm.jsonl')).toEqual([
       `repository damaged (exit 65) since 1970-01-01T00:00:00.000Z: ref gone; run git -C ${r} fsck and lsm verify, then lsm -c (this line goes once a run succeeds)`,
-      'alerts not spooled (exit 1) since 1970-01-01T00:00:00.000Z: full; the changes are committed: free the space, then lsm -c spools them',
+      'alerts not spooled (exit 1) since 1970-01-01T00:00:00.000Z: full; the changes are committed: fix that, then lsm -c spools them',
       'event log /var/log/lsm.jsonl could not record (exit 1) since 1970-01-01T00:00:00.000Z: ENOSPC; the alerts stay spooled: free the space, then lsm flush',
     ]);
     expect(readFileSync(file(r), 'utf8')).toContain('ENOSPC'); // read, not consumed

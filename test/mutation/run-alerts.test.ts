@@ -5,10 +5,11 @@
 // an event log that cannot record fails the run until it records; no mail said once).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { alertSettings, eventLogCaughtUp, flushAlerts, spoolAlerts } from '../../src/run/alerts.js';
+import { spoolSummary } from '../../src/alert/index.js';
 import { readProblems, trackProblems } from '../../src/run/outcome.js';
 import { resolveSettings } from '../../src/run/settings.js';
 import { scan } from '../../src/run/scan.js';
@@ -91,12 +92,25 @@ describe('spooling', () => {
     expect((err as Error).message).toMatch(/^cannot spool the alert \(the change is committed; the next run spools it\): spool .* belongs to repository /);
     expect(process.exitCode).toBe(2);
     expect(readProblems(w.repo).spool).toMatchObject({ exit: 2, message: (err as Error).message });
-    // a system error: the run's own code (1) and the errno, and where
+    // a file, or a symbolic link (to a real directory elsewhere), where the spool is: said as what it is
+    // (never a bare ENOTDIR or EEXIST), refused, never followed: exit 1, kept for lsm status, flush refuses too
     rmSync(w.spool, { recursive: true });
     writeFileSync(w.spool, 'not a directory');
-    const sys = await spoolAlerts(ctx, null).then(() => null, (e: unknown) => e);
-    expect(sys).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { errno: 'EEXIST', spool: w.spool } });
+    const file = await spoolAlerts(ctx, null).then(() => null, (e: unknown) => e);
+    expect(file).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { refused: 'a file', spool: w.spool } });
+    expect((file as Error).message).toBe(`cannot spool the alert (the change is committed; the next run spools it): the spool directory ${w.spool} is a file, not a directory: refused, never followed; move it aside (mv ${w.spool} ${w.spool}.bad) and lsm makes a real one at the next run, or set SPOOL_DIR to a real directory`);
     expect(readProblems(w.repo).spool?.exit).toBe(1);
+    rmSync(w.spool);
+    const elsewhere = join(w.dir, 'elsewhere');
+    mkdirSync(elsewhere, { mode: 0o700 });
+    symlinkSync(elsewhere, w.spool);
+    const link = await spoolAlerts(ctx, null).then(() => null, (e: unknown) => e);
+    expect(link).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { refused: `a symbolic link to "${elsewhere}"`, spool: w.spool } });
+    expect((link as Error).message).toMatch(/: the spool directory \S+ is a symbolic link to "\S+elsewhere", not a directory: refused, never followed; move it aside/);
+    expect(await flushAlerts(ctx).then(() => null, (e: unknown) => e)).toMatchObject({ code: 'NotRecorded', data: { spool: w.spool } });
+    expect(spoolSummary(w.spool).refused).toMatch(/is a symbolic link/);
+    expect(readdirSync(elsewhere)).toEqual([]); // nothing written through it (not even the .repo claim)
+    expect(readProblems(w.repo).spool?.message).toBe(spoolSummary(w.spool).refused); // the flush's refusal, the latest
     // the spool back: spooled, and the problem resolved
     rmSync(w.spool);
     expect(await spoolAlerts(ctx, null)).toBe(1);

@@ -185,7 +185,8 @@ describe('errors: a code, data, and one table of exit codes', () => {
     expect(isSystemError(new LsmError('m'))).toBe(false);
     expect(exitFor(sys('ENOSPC', 'write', '/s/x'))).toEqual({ code: 1, text: 'lsm: write /s/x: no space left on device\n' });
     expect(exitFor(sys('EIO', 'read'))).toEqual({ code: 1, text: 'lsm: read: input/output error\n' });
-    expect(exitFor(sys('ENOTDIR', 'open'))).toEqual({ code: 1, text: 'lsm: open: ENOTDIR: boom, open\n' });
+    expect(exitFor(sys('ENOTDIR', 'open'))).toEqual({ code: 1, text: 'lsm: open: a file where a directory belongs (damage: move it aside)\n' }); // a wrong type, said as what it is
+    expect(exitFor(sys('ENXIO', 'open', '/r/.git/lsm/journal.jsonl'))).toEqual({ code: 1, text: 'lsm: open /r/.git/lsm/journal.jsonl: a FIFO or device where a file belongs (refused, never waited on)\n' });
     expect(exitFor(sys('EDQUOT', 'write')).text).toBe('lsm: write: disk quota exceeded\n');
     expect(reason(sys('ENOSPC'))).toBe('no space left on device');
     expect(reason(new LsmError('own words', 'Busy'))).toBe('own words');
@@ -241,8 +242,8 @@ describe('the scan pipeline', () => {
     w.listen(4444);
     const deferred = await scan(ctx, { deferFailure: true });
     expect(deferred.change?.summary).toMatch(/^\+1 -0/);
-    expect(deferred.failure).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { errno: 'EEXIST', spool: w.spool } });
-    expect(deferred.failure?.message).toMatch(/^cannot spool the alert \(the change is committed; the next run spools it\): EEXIST: /);
+    expect(deferred.failure).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { refused: 'a file', spool: w.spool } });
+    expect(deferred.failure?.message).toMatch(/^cannot spool the alert \(the change is committed; the next run spools it\): the spool directory \S+ is a file, not a directory: /);
     expect(() => settle(deferred)).toThrow(deferred.failure!);
     w.listen(5555);
     const thrown = await scan(ctx).then(() => null, (e: unknown) => e);

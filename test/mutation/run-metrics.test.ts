@@ -173,6 +173,12 @@ describe('the metrics file', () => {
     expect(said[0]).toMatch(new RegExp(`^lsm: cannot write METRICS_FILE ${inFile}: `));
     expect(process.exitCode).toBeUndefined();
     said.length = 0;
+    const dirAt = join(w.dir, 'prom-dir', 'lsm.prom'); // a directory where the file goes: what it is, not the rename's EISDIR
+    mkdirSync(dirAt, { recursive: true });
+    writeMetrics(resolveSettings({ ...w.args, config: runWorld({ METRICS_FILE: dirAt }).config }), {}, true, 1);
+    expect(said).toEqual([`lsm: cannot write METRICS_FILE ${dirAt}: it is a directory, not a regular file: nothing written; move it aside (mv ${dirAt} ${dirAt}.bad)`]);
+    expect(readdirSync(join(w.dir, 'prom-dir'))).toEqual(['lsm.prom']);
+    said.length = 0;
     writeMetrics(resolveSettings(w.args), {}, true, 1);
     expect(said).toEqual([]);
     expect(existsSync(join(w.dir, 'lsm.prom'))).toBe(false);

@@ -4,7 +4,7 @@
 // descends from what the server has: never pushed, written to the event log, said on stderr, and
 // alerted once per HEAD through the spool; lsm status's fleet line in each state.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { resolveSettings } from '../../src/run/settings.js';
 import { scan } from '../../src/run/scan.js';
 import { Spool } from '../../src/alert/spool.js';
 import { runWorld, stderrLines } from '../helpers/run-world.js';
+import { ROOT } from '../helpers/world.js';
 
 afterEach(() => { process.exitCode = undefined; vi.restoreAllMocks(); });
 
@@ -110,15 +111,15 @@ describe('pushFleet', () => {
     expect(new Spool(w.spool).list().map((e) => e.alert.id)).toContain(`${head2}-fleet-diverged-local`);
   });
 
-  it('the divergence alert that cannot be spooled is thrown (the run fails), with the errno, and raised again next run', async () => {
+  it('the divergence alert that cannot be spooled is thrown (the run fails), with the cause\'s data, and raised again next run', async () => {
     const { w, ctx } = await host();
     stderrLines();
     rewritten(w.repo);
     rmSync(w.spool, { recursive: true, force: true });
     writeFileSync(w.spool, 'a file');
     const err = await pushFleet(ctx).then(() => null, (e: unknown) => e);
-    expect(err).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { errno: 'EEXIST' } });
-    expect((err as Error).message).toMatch(/^cannot spool the fleet divergence alert \(raised again next run\): EEXIST/);
+    expect(err).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { refused: 'a file', spool: w.spool } });
+    expect((err as Error).message).toMatch(/^cannot spool the fleet divergence alert \(raised again next run\): the spool directory \S+ is a file, not a directory: /);
     expect(existsSync(join(w.repo, '.git', 'lsm', 'push-diverged-alerted'))).toBe(false);
     rmSync(w.spool);
     expect((await pushFleet(ctx))!.divergence?.kind).toBe('local');
@@ -154,5 +155,11 @@ describe('lsm status\'s fleet line', () => {
     expect(pushStatusLine(ctx)).toBe('fleet: hosts/web1 up to date at abcdef0123 (pushed 2026-01-03T00:00:00.000Z)');
     writeFileSync(file, JSON.stringify({ ...state, ok: true, error: null, pushed: 'abcdef0123456789', lastSuccess: null, failingSince: null }));
     expect(pushStatusLine(ctx)).toBe('fleet: hosts/web1 up to date at abcdef0123 (pushed never)');
+    // a FIFO planted there is never waited on (lsm -c's layout check names it and moves it aside): read as no state, at once
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+    const code = `import { readPushState } from ${JSON.stringify(join(ROOT, 'dist', 'fleet', 'push.js'))}; console.log(JSON.stringify(readPushState(process.argv[1])))`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code, w.repo], { timeout: 10_000, encoding: 'utf8' });
+    expect([r.status, r.stdout]).toEqual([0, 'null\n']);
   });
 });

@@ -175,9 +175,10 @@ describe('the fleet push in a scan', () => {
     const r = await scan(ctx, { deferFailure: true });
     expect(r.change).toBeNull();
     expect(r.failure).toBeInstanceOf(LsmError);
-    expect(r.failure).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { errno: 'EEXIST' } });
-    expect(r.failure!.message).toMatch(/^cannot spool the fleet divergence alert \(raised again next run\): /);
-    expect(readProblems(w.repo).spool).toMatchObject({ exit: 1, message: r.failure!.message });
+    // the spool refused whole is the run's failure (its delivery found it first); the divergence alert's is kept for lsm status
+    expect(r.failure).toMatchObject({ code: 'NotRecorded', exitCode: 1, data: { refused: 'a file', spool: w.spool } });
+    expect(r.failure!.message).toMatch(/^the spool directory \S+ is a file, not a directory: refused, never followed; /);
+    expect(readProblems(w.repo).spool).toMatchObject({ exit: 1, message: `cannot spool the fleet divergence alert (raised again next run): ${r.failure!.message}` });
     expect(process.exitCode).toBe(1);
     expect(said).toContain(`lsm: fleet push to hosts/web1 failed (retried next run): local history rewritten: HEAD ${head.slice(0, 10)} does not descend from ${foreign.slice(0, 10)}, the last commit the server has; not pushed (never forced)`);
     expect(said.join('\n')).not.toContain('secret');

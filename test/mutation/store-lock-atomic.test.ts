@@ -5,7 +5,7 @@
 // whole new content or the old, no temporary file left, a symlink replaced and never followed.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockRepository } from '../../src/store/lock.js';
@@ -143,6 +143,24 @@ describe('the repository lock', () => {
     expect(err).toBeInstanceOf(LsmError);
     expect((err as LsmError).message).toMatch(new RegExp(`^cannot create lock ${gitdir}/lsm\\.lock: ENOENT`));
     expect((err as LsmError).exitCode).toBe(1);
+  });
+
+  it('a lock path that is a directory, a FIFO or a symbolic link is damage (65) said as what it is: never busy for ever, stolen in a loop, nor a hang', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsm-lock-'));
+    const lock = join(dir, 'lsm.lock');
+    const plants: [() => void, string][] = [
+      [() => mkdirSync(lock), 'a directory'],
+      [() => spawnSync('mkfifo', [lock]), 'a FIFO'],
+      [() => symlinkSync('/nonexistent-lsm-lock', lock), 'a symbolic link to "/nonexistent-lsm-lock"'],
+    ];
+    for (const [plant, what] of plants) {
+      plant();
+      const err = await lockRepository(dir, 60_000).then(() => null, (e: unknown) => e);
+      expect(err).toMatchObject({ code: 'Damaged', exitCode: 65, message: `lock ${lock} is ${what}, not a file lsm made: damage, never followed; move it aside (mv ${lock} ${lock}.damaged), then run lsm again` });
+      expect(existsSync('/nonexistent-lsm-lock')).toBe(false);
+      rmSync(lock, { recursive: true });
+    }
+    (await lockRepository(dir, 0)).release();
   });
 });
 

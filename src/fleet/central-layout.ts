@@ -1,0 +1,62 @@
+// What lsm keeps in the central repository's lsm/ (the push record, how far it was spooled, when
+// each host was last seen, the queue the post-receive hook fills, the held changes, the index):
+// each path a real directory or a regular file, never a symbolic link, a FIFO or the other kind.
+// Anything else is damage (a restore gone wrong, a hand edit, a plant). One place decides: every
+// drain, check and question asks here first, and then neither reads nor writes through such a
+// path (a FIFO would hang the drain; a link would be followed), but says which path it is and
+// what to do, in one line, until it is moved aside. Nothing is moved here: the push record and the
+// held changes are not derived, so what to keep is the admin's call.
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { LsmError } from '../errors.js';
+import { describe } from '../store/layout.js';
+
+type Kind = 'dir' | 'file';
+const INDEX_HINT = 'lsm fleet reindex makes it again';
+// [path under the gitdir, what it must be, what every entry in it must be, how it comes back];
+// lsm/index.key is its reader's to judge (index-key.ts: it names a key that is not one)
+const LAYOUT: [string, Kind, Kind | null, string][] = [
+  ['lsm', 'dir', null, 'it holds the push record: move it aside, then put back its files (lsm fleet reindex makes the index again)'],
+  ['lsm/pushes.jsonl', 'file', null, 'the record of when each host pushed: restore it, or lsm starts a new record (push times before it are lost)'],
+  ['lsm/pushes.spooled', 'file', null, 'how far central alerts were spooled: without it they start from the beginning of lsm/pushes.jsonl (the spool drops repeats)'],
+  ['lsm/central-failing', 'file', null, 'what the last drain could not do: made again by the next'],
+  ['lsm/seen', 'dir', 'file', 'when each host was last seen: made again at its next push'],
+  ['lsm/queue', 'dir', 'file', 'pushes not recorded yet: keep its files, lsm fleet check records them'],
+  ['lsm/digest', 'dir', 'file', 'changes held for the next central mail: keep its files'],
+  ['lsm/index', 'dir', null, INDEX_HINT],
+  ['lsm/index/history', 'dir', 'file', INDEX_HINT], ['lsm/index/changes', 'dir', 'file', INDEX_HINT],
+  ['lsm/index/now', 'dir', 'file', INDEX_HINT], ['lsm/index/shards', 'dir', 'file', INDEX_HINT],
+];
+
+const fits = (st: Stats | Dirent, kind: Kind) => !st.isSymbolicLink() && (kind === 'dir' ? st.isDirectory() : st.isFile());
+
+/**
+ * The paths of lsm/ that are not what lsm makes, each as one line naming it, what it is, and what
+ * to do; parents first (a bad directory's entries are not looked at). A few lstats and one readdir
+ * (with the entries' types) per directory: cheap enough for every question.
+ */
+export function centralDamage(gitdir: string): string[] {
+  const found: string[] = [];
+  const bad: string[] = [];
+  for (const [path, kind, entries, hint] of LAYOUT) {
+    if (bad.some((b) => path.startsWith(`${b}/`))) continue;
+    const full = join(gitdir, path);
+    let st: Stats | undefined;
+    try { st = lstatSync(full, { throwIfNoEntry: false }); } catch (err) { found.push(`fleet server: cannot read ${full}: ${(err as NodeJS.ErrnoException).code}`); continue; }
+    if (!st) continue; // not made yet
+    const say = (p: string, w: string, k: Kind, h: string) =>
+      found.push(`fleet server: ${p} is ${w}, not ${k === 'dir' ? 'a directory' : 'a regular file'}: damage, neither read nor written through; move it aside (mv ${p} ${p}.damaged), ${h}`);
+    if (!fits(st, kind)) { say(full, describe(full, st), kind, hint); bad.push(path); continue; }
+    if (!entries) continue;
+    let list: Dirent[] = [];
+    try { list = readdirSync(full, { withFileTypes: true }); } catch (err) { found.push(`fleet server: cannot read ${full}: ${(err as NodeJS.ErrnoException).code}`); continue; }
+    for (const e of list) if (!fits(e, entries)) say(join(full, e.name), describe(join(full, e.name), e), entries, hint);
+  }
+  return found;
+}
+
+/** Throw the damage found (exit 65), one line: the first, and how many more. */
+export function checkCentralLayout(gitdir: string): void {
+  const found = centralDamage(gitdir);
+  if (found.length) throw new LsmError(found[0] + (found.length > 1 ? ` (and ${found.length - 1} more damaged)` : ''), 'Damaged', { damage: found });
+}

@@ -18,6 +18,7 @@ import { centralConfig, centralContext, type GlobalArgs } from '../run/settings.
 import { fleetGitdir } from './fleet-gitdir.js';
 import { blame, diff, fleetOption, log, silentAfter, status, statusOptions, where, type FleetArgs, type FleetArgv } from './fleet-questions.js';
 import { runGuard, runReceive } from './fleet-hook.js';
+import { warn } from '../run/warn.js';
 import { json as jsonText } from './json.js';
 import { wholeNumber } from './option-check.js';
 import { out } from './output.js';
@@ -116,7 +117,11 @@ const subcommands: Sub[] = [
     command: 'reindex',
     describe: 'rebuild the fleet index from the host branches (a host whose index is proven at its tip from its own files)',
     builder: (y: Argv) => y.options({ full: { type: 'boolean', default: false, describe: 'read every host from git, even one whose index is proven' } }),
-    handler: async (argv: FleetArgv) => { out(`${(await reindex(fleetGitdir(argv), { full: argv.full === true })).hosts} hosts indexed`); },
+    handler: async (argv: FleetArgv) => {
+      const r = await reindex(fleetGitdir(argv), { full: argv.full === true });
+      for (const line of r.movedAside) warn(line);
+      out(`${r.hosts} hosts indexed`);
+    },
   },
   {
     command: 'verify',

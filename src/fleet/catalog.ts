@@ -17,7 +17,7 @@
 // Times are the server's: a change's 'rt' is when the first push that brought it was recorded
 // (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
 // mirror clone) the commit date stands in.
-import { checkCentralLayout } from './central-layout.js';
+import { indexDamage, moveIndexDamageAside } from './central-layout.js';
 import { appendFileSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -623,9 +623,11 @@ async function eachShard(gitdir: string, refs: FleetRefs, pushes: Map<string, Pu
  * history file is proven at its branch's tip is rebuilt from that file, not from git, unless `full`:
  * the bytes are the same (a test holds it). Returns the hosts indexed and how many git read.
  */
-export async function reindex(gitdir: string, o: { full?: boolean } = {}): Promise<{ hosts: number; fromGit: number }> {
-  checkCentralLayout(gitdir); // never rebuilt through a link planted for lsm/index, nor over a file there
+export async function reindex(gitdir: string, o: { full?: boolean } = {}): Promise<{ hosts: number; fromGit: number; movedAside: string[] }> {
+  indexDamage(gitdir); // damage elsewhere in lsm/ is said (65) before anything is written
   if (!writesIndex(gitdir)) throw new LsmError(`refusing to rewrite the index of ${gitdir}: it is another user's, and root writes nothing there (run lsm fleet reindex as its owner: runuser -u USER -- lsm fleet reindex)`, EXIT.UNSAFE);
+  // never rebuilt through a link planted for lsm/index, nor over a file there: moved aside first
+  const movedAside = moveIndexDamageAside(gitdir);
   const key = ensureIndexKey(gitdir);
   const pushes = recordsByHost(gitdir);
   const refs = fleetRefs(gitdir);
@@ -656,7 +658,7 @@ export async function reindex(gitdir: string, o: { full?: boolean } = {}): Promi
     if (records) job.records.push([host, records]);
   }
   const fromGit = workers === 1 ? await reindexShards(jobs[0]) : await inWorkers(jobs);
-  return { hosts: tips.size, fromGit };
+  return { hosts: tips.size, fromGit, movedAside };
 }
 
 /** What one reindex worker rebuilds: its shards, their hosts' tips, baselines and push records, the record's size read, the key. */
@@ -725,7 +727,10 @@ const readOrNull = (path: string): string | null => { try { return readFileSync(
  * Without a readable key it throws (one line): never "agrees" unproven.
  */
 export async function verifyIndex(gitdir: string, o: { full?: boolean } = {}): Promise<string[]> {
-  checkCentralLayout(gitdir); // what is not a file or directory lsm made is said first (65), never read through nor 'agrees'
+  // what is not a file or directory lsm made: in the index, a difference (never read through nor
+  // 'agrees'); elsewhere in lsm/, thrown (65)
+  const damage = indexDamage(gitdir);
+  if (damage.length) return damage;
   const key = readIndexKey(gitdir);
   if (o.full) return verifyFull(gitdir, key);
   const problems: string[] = [];

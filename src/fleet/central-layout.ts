@@ -4,10 +4,11 @@
 // Anything else is damage (a restore gone wrong, a hand edit, a plant). One place decides: every
 // drain, check and question asks here first, and then neither reads nor writes through such a
 // path (a FIFO would hang the drain; a link would be followed), but says which path it is and
-// what to do, in one line, until it is moved aside. Nothing is moved here: the push record and the
-// held changes are not derived, so what to keep is the admin's call.
-import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
-import { join } from 'node:path';
+// what to do, in one line, until it is moved aside. Nothing is moved but the index's (derived from
+// the branches: reindex moves it aside and makes it again): the push record and the held changes
+// are not derived, so what to keep is the admin's call.
+import { lstatSync, mkdirSync, readdirSync, renameSync, type Dirent, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { LsmError } from '../errors.js';
 import { describe } from '../store/layout.js';
 
@@ -36,23 +37,58 @@ const fits = (st: Stats | Dirent, kind: Kind) => !st.isSymbolicLink() && (kind =
  * (with the entries' types) per directory: cheap enough for every question.
  */
 export function centralDamage(gitdir: string): string[] {
-  const found: string[] = [];
+  return damaged(gitdir).map((d) => d.line);
+}
+
+interface Damage { path: string; rel: string; line: string }
+
+function damaged(gitdir: string): Damage[] {
+  const found: Damage[] = [];
   const bad: string[] = [];
   for (const [path, kind, entries, hint] of LAYOUT) {
     if (bad.some((b) => path.startsWith(`${b}/`))) continue;
     const full = join(gitdir, path);
     let st: Stats | undefined;
-    try { st = lstatSync(full, { throwIfNoEntry: false }); } catch (err) { found.push(`fleet server: cannot read ${full}: ${(err as NodeJS.ErrnoException).code}`); continue; }
+    try { st = lstatSync(full, { throwIfNoEntry: false }); } catch (err) { found.push({ path: full, rel: path, line: `fleet server: cannot read ${full}: ${(err as NodeJS.ErrnoException).code}` }); continue; }
     if (!st) continue; // not made yet
-    const say = (p: string, w: string, k: Kind, h: string) =>
-      found.push(`fleet server: ${p} is ${w}, not ${k === 'dir' ? 'a directory' : 'a regular file'}: damage, neither read nor written through; move it aside (mv ${p} ${p}.damaged), ${h}`);
-    if (!fits(st, kind)) { say(full, describe(full, st), kind, hint); bad.push(path); continue; }
+    const say = (p: string, rel: string, w: string, k: Kind, h: string) =>
+      found.push({ path: p, rel, line: `fleet server: ${p} is ${w}, not ${k === 'dir' ? 'a directory' : 'a regular file'}: damage, neither read nor written through; move it aside (mv ${p} ${p}.damaged), ${h}` });
+    if (!fits(st, kind)) { say(full, path, describe(full, st), kind, hint); bad.push(path); continue; }
     if (!entries) continue;
     let list: Dirent[] = [];
-    try { list = readdirSync(full, { withFileTypes: true }); } catch (err) { found.push(`fleet server: cannot read ${full}: ${(err as NodeJS.ErrnoException).code}`); continue; }
-    for (const e of list) if (!fits(e, entries)) say(join(full, e.name), describe(join(full, e.name), e), entries, hint);
+    try { list = readdirSync(full, { withFileTypes: true }); } catch (err) { found.push({ path: full, rel: path, line: `fleet server: cannot read ${full}: ${(err as NodeJS.ErrnoException).code}` }); continue; }
+    for (const e of list) if (!fits(e, entries)) say(join(full, e.name), `${path}/${e.name}`, describe(join(full, e.name), e), entries, hint);
   }
   return found;
+}
+
+const inIndex = (d: Damage) => d.rel === 'lsm/index' || d.rel.startsWith('lsm/index/');
+
+/**
+ * The index's part of the damage, for verify: each a difference it reports (never read through);
+ * damage elsewhere in lsm/ is thrown (65), as by checkCentralLayout.
+ */
+export function indexDamage(gitdir: string): string[] {
+  const found = damaged(gitdir);
+  const other = found.filter((d) => !inIndex(d));
+  if (other.length) throw new LsmError(other[0].line + (other.length > 1 ? ` (and ${other.length - 1} more damaged)` : ''), 'Damaged', { damage: other.map((d) => d.line) });
+  return found.map((d) => d.line);
+}
+
+/**
+ * For reindex: what is damaged in the index (derived data, made again from the branches) is moved
+ * into lsm/damaged/, never followed, and said (one line each); damage elsewhere is thrown (65).
+ */
+export function moveIndexDamageAside(gitdir: string): string[] {
+  indexDamage(gitdir); // throws for the rest of lsm/
+  const moved: string[] = [];
+  for (const d of damaged(gitdir)) {
+    const to = join(gitdir, 'lsm', 'damaged', `${d.rel.replaceAll('/', '_')}.${Date.now()}`);
+    mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
+    renameSync(d.path, to); // a link is moved as the link, never what it points to
+    moved.push(`${d.path}: damage moved to ${to} (the index is made again from the branches)`);
+  }
+  return moved;
 }
 
 /** Throw the damage found (exit 65), one line: the first, and how many more. */

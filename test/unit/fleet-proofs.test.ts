@@ -143,16 +143,16 @@ describe('fleet index proofs', { timeout: 300_000 }, () => {
     push(gitdir, a, '0.0.0.0:5555  evil  root  /tmp/evil', NOW / 1000 + 60);
     push(gitdir, b, '0.0.0.0:5556  evil  root  /tmp/evil', NOW / 1000 + 120);
     recordPush(gitdir, { t: NOW + 500_000, host: a, old: fleetRefs(gitdir).tips.get(a)!, new: fleetRefs(gitdir).tips.get(a)!, user: a });
-    expect(await reindex(gitdir)).toEqual({ hosts: HOSTS, fromGit: 0 });
+    expect(await reindex(gitdir)).toEqual({ hosts: HOSTS, fromGit: 0, movedAside: [] });
     const reused = snapshot(gitdir);
-    expect(await reindex(gitdir, { full: true })).toEqual({ hosts: HOSTS, fromGit: HOSTS });
+    expect(await reindex(gitdir, { full: true })).toEqual({ hosts: HOSTS, fromGit: HOSTS, movedAside: [] });
     expect(snapshot(gitdir)).toEqual(reused);
     rmSync(join(gitdir, 'lsm', 'index'), { recursive: true });
-    expect(await reindex(gitdir)).toEqual({ hosts: HOSTS, fromGit: HOSTS });
+    expect(await reindex(gitdir)).toEqual({ hosts: HOSTS, fromGit: HOSTS, movedAside: [] });
     expect(snapshot(gitdir)).toEqual(reused);
     // a history file edited with its checksum made right is not reused: git reads that host
     forge(file(gitdir, 'history', a), (t) => t.replace(/0\.0\.0\.0:22 /, '0.0.0.0:23 '));
-    expect(await reindex(gitdir)).toEqual({ hosts: HOSTS, fromGit: 1 });
+    expect(await reindex(gitdir)).toEqual({ hosts: HOSTS, fromGit: 1, movedAside: [] });
     expect(snapshot(gitdir)).toEqual(reused);
     expect(await verifyIndex(gitdir)).toEqual([]);
     // the command rebuilds the shards in worker threads (this test, from the sources, in one): the same bytes from

@@ -121,10 +121,10 @@ describe('fleet index shards', { timeout: 300_000 }, () => {
       expect(answers(), part).toBe(right);
       expect(readFileSync(path, 'latin1'), part).toBe(good);
     }
-    // a shard that cannot be read (here a directory in its place) is damaged, not missing
+    // a shard that cannot be read (here a directory in its place) is damaged, not missing, and not read through
     rmSync(path);
     mkdirSync(path);
-    expect(await verifyIndex(gitdir)).toEqual([`lsm/index/shards/${shardOf(host)}.idx is damaged (its header or a checksum does not hold)`]);
+    expect(await verifyIndex(gitdir)).toEqual([expect.stringMatching(new RegExp(`^fleet server: \\S+/lsm/index/shards/${shardOf(host)}\\.idx is a directory, not a regular file: damage`))]);
     rmSync(path, { recursive: true });
     writeFileSync(path, good, 'latin1');
     // an edit that keeps every checksum right is still found: the shard's proof (HMAC) does not hold
@@ -183,7 +183,7 @@ describe('fleet index shards', { timeout: 300_000 }, () => {
     expect(openShard(gitdir, shardOf(host))!.head.pushes).toBe(0);
   });
 
-  it('a shard path that is a directory: a question says so in one line (never a stack), and reindex puts the shard back', async () => {
+  it('a shard path that is a directory: a question says so in one line (never a stack), and reindex moves it aside and puts the shard back', async () => {
     const gitdir = await fleet();
     const host = tips(gitdir)[0][0];
     const path = shardPath(gitdir, host);
@@ -194,9 +194,10 @@ describe('fleet index shards', { timeout: 300_000 }, () => {
     let err: unknown = null;
     try { fleetWhere(gitdir, '4444'); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(LsmError);
-    expect((err as Error).message).toBe(`lsm/index/shards/${shardOf(host)}.idx is not a file: lsm fleet reindex rebuilds it`);
+    expect((err as Error).message).toMatch(new RegExp(`^fleet server: \\S+/lsm/index/shards/${shardOf(host)}\\.idx is a directory, not a regular file: damage, neither read nor written through; move it aside \\(mv .*\\), lsm fleet reindex makes it again$`));
     expect((err as Error).message).not.toContain('\n');
-    await reindex(gitdir);
+    // reindex moves it aside (the index is derived: nothing of it is lost) and makes the shard again
+    expect((await reindex(gitdir)).movedAside).toEqual([expect.stringMatching(new RegExp(`/lsm/index/shards/${shardOf(host)}\\.idx: damage moved to \\S+/lsm/damaged/lsm_index_shards_${shardOf(host)}\\.idx\\.\\d+ `))]);
     expect(statSync(path).isFile()).toBe(true);
     expect(fleetWhere(gitdir, '4444')).toEqual(right);
     expect(await verifyIndex(gitdir)).toEqual([]);

@@ -222,7 +222,7 @@ describe('fleet limits', { timeout: 120_000 }, () => {
     }
   });
 
-  it('the drain: a push it cannot record (lsm/seen/<host> unwritable) is kept and said by fleet status and fleet check (exit 1), later pushes wait behind it, and all go out once fixed', async () => {
+  it('the drain: a push it cannot record (lsm/seen/<host> a directory: damage) is kept and said by fleet status and fleet check (exit 65), later pushes wait behind it, and all go out once fixed', async () => {
     const lsmCentral = (args: string[]) => s.world.lsm(['fleet', ...args, '--fleet', s.central], { LSM_CONFIG: s.centralConf });
     const seen = join(s.central, 'lsm', 'seen', 'web-6');
     const tip6 = gitC(['rev-parse', 'refs/heads/hosts/web-6']);
@@ -236,15 +236,17 @@ describe('fleet limits', { timeout: 120_000 }, () => {
       expect((await s.push('web-7', b)).code).toBe(0);
       // the drains ended (each retried once, then stopped: no spinning), the pushes still queued
       const free = () => s.world.run(['flock', '-n', join(s.central, 'lsm', 'drain.lock'), 'true']).then((r) => r.code === 0);
-      const failing = () => existsSync(join(s.central, 'lsm', 'central-failing')) && readFileSync(join(s.central, 'lsm', 'central-failing'), 'utf8').includes('lsm/queue/');
+      const failing = () => existsSync(join(s.central, 'lsm', 'central-failing')) && readFileSync(join(s.central, 'lsm', 'central-failing'), 'utf8').includes('lsm/seen/web-6 is a directory');
       for (let i = 0; i < 300 && !(failing() && await free()); i++) await new Promise((r) => setTimeout(r, 100));
       expect(await free()).toBe(true);
       expect(readdirSync(join(s.central, 'lsm', 'queue')).filter((n) => /^\d+-\d+$/.test(n))).toHaveLength(2);
+      // a directory where lsm keeps a file: damage, named in one line (central-layout.ts), read and written through by nothing
+      const damage = /^lsm: fleet server: \S+\/lsm\/seen\/web-6 is a directory, not a regular file: damage, neither read nor written through; move it aside \(mv .*\), when each host was last seen: made again at its next push\n$/;
       const status = await lsmCentral(['status']);
-      expect(status.code).toBe(1);
-      expect(status.stdout).toMatch(/^central alerts: failing since \S+: the push queued as lsm\/queue\/\d+-\d+ cannot be recorded \(kept, retried next time; 2 pushes wait\): .*; lsm fleet check retries$/m);
+      expect([status.code, status.stderr]).toEqual([65, expect.stringMatching(damage)]);
       const check = await lsmCentral(['check']);
-      expect([check.code, check.stderr]).toEqual([1, expect.stringMatching(/^lsm: the push queued as lsm\/queue\/\d+-\d+ cannot be recorded/m)]);
+      expect([check.code, check.stderr]).toEqual([65, expect.stringMatching(damage)]);
+      expect(readdirSync(join(s.central, 'lsm', 'queue')).filter((n) => /^\d+-\d+$/.test(n))).toHaveLength(2);
     } finally {
       rmSync(seen, { recursive: true, force: true });
     }

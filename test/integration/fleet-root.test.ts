@@ -57,7 +57,7 @@ describe("fleet questions as root on the web server user's repository", { timeou
     expect(init.stderr).toBe(`lsm: the web server's user www-data cannot read --config ${own}: the hooks run as www-data and would lose central alerts; give the central alerts a config of their own that www-data can read (docs/fleet.md: install -m 640 -g www-data), then run lsm fleet init again\n`);
   });
 
-  it('root asks status, where and log with the central config naming a spool www-data owns; nothing root-owned appears in the repository', () => {
+  it('root asks status, where and log with the central config naming a spool www-data owns (a link planted in lsm/ is damage, never followed); nothing root-owned appears in the repository', () => {
     commit(gitdir, 'web-1', '0.0.0.0:4444  nc');
     commit(gitdir, 'web-2', '0.0.0.0:22  sshd', Date.now() - 2 * 3_600_000);
     // the hooks would have recorded web-1's heartbeat; web-2's last change, two hours ago, is all it sent
@@ -74,6 +74,11 @@ describe("fleet questions as root on the web server user's repository", { timeou
     symlinkSync(trap, join(gitdir, 'lsm', 'index', 'now'));
     execFileSync('chown', ['-h', '-R', `${WEB}:`, join(gitdir, 'lsm')]);
     const env = { LSM_CONFIG: conf };
+    // a link at a path of lsm's own is damage: said in one line (65), never read or written through
+    const planted = lsm(['fleet', 'status', '--json', '--silent-after', '1h', '--fleet', gitdir], env);
+    expect([planted.status, planted.stderr]).toEqual([65, expect.stringMatching(/^lsm: fleet server: \S+\/lsm\/index\/now is a symbolic link to "\S+\/trap", not a directory: damage, neither read nor written through; move it aside \(mv .*\), lsm fleet reindex makes it again\n$/)]);
+    expect(readdirSync(trap)).toEqual([]);
+    rmSync(join(gitdir, 'lsm', 'index', 'now'));
 
     const status = lsm(['fleet', 'status', '--json', '--silent-after', '1h', '--fleet', gitdir], env);
     expect([status.status, status.stderr]).toEqual([0, '']);
@@ -96,7 +101,6 @@ describe("fleet questions as root on the web server user's repository", { timeou
     expect(r.stderr).toMatch(/^lsm: refusing to rewrite the index of .*: it is another user's.*\n$/);
     expect(rootOwned(gitdir)).toBe('');
     expect(readdirSync(trap)).toEqual([]);
-    rmSync(join(gitdir, 'lsm', 'index', 'now'));
     const owner = spawnSync('runuser', ['-u', WEB, '--', process.execPath, MAIN, 'fleet', 'reindex', '--fleet', gitdir], { encoding: 'utf8' });
     expect([owner.status, owner.stdout, owner.stderr]).toEqual([0, '2 hosts indexed\n', '']);
   });

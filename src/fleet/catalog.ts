@@ -50,7 +50,8 @@ function writesIndex(gitdir: string): boolean {
   if ((process.geteuid?.() ?? 0) !== 0) return true;
   return [gitdir, join(gitdir, 'lsm'), indexDir(gitdir)].every((p) => {
     const st = lstatSync(p, { throwIfNoEntry: false });
-    return !st || (st.uid === 0 && !st.isSymbolicLink());
+    // a link of root's at lsm/index is damage in root's lsm/: moved aside as the link (reindex)
+    return !st || (st.uid === 0 && (!st.isSymbolicLink() || p === indexDir(gitdir)));
   });
 }
 const built = new Map<string, string>(); // index file -> its text, built by a run that does not own the index

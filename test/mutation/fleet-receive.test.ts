@@ -6,7 +6,7 @@
 // failing drain (lsm/central-failing) comes and goes with it. A baseline pushed alone is indexed.
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from '../../src/alert/spool.js';
@@ -278,13 +278,15 @@ describe('fleet drain: every failure said, and retried', () => {
       rmSync(join(lsm, path), { recursive: true });
       if (path === 'queue') renameSync(join(dir, 'q'), join(lsm, 'queue'));
     }
-    // lsm fleet verify and reindex: never through a link planted for lsm/index
+    // lsm fleet verify and reindex: never through a link planted for lsm/index; verify says it,
+    // reindex moves the link (not what it names) into lsm/damaged/ and makes the index again
     mkdirSync(join(dir, 'idx'));
     symlinkSync(join(dir, 'idx'), join(lsm, 'index'));
-    expect(await verifyIndex(gitdir).then(() => null, (e: unknown) => e)).toMatchObject({ code: 'Damaged', message: expect.stringMatching(/^fleet server: \S+\/lsm\/index is a symbolic link to "\S+\/idx", not a directory: damage/) });
-    expect(await reindex(gitdir).then(() => null, (e: unknown) => e)).toMatchObject({ code: 'Damaged', exitCode: 65 });
+    expect(await verifyIndex(gitdir)).toEqual([expect.stringMatching(/^fleet server: \S+\/lsm\/index is a symbolic link to "\S+\/idx", not a directory: damage/)]);
+    expect((await reindex(gitdir)).movedAside).toEqual([expect.stringMatching(/\/lsm\/index: damage moved to \S+\/lsm\/damaged\/lsm_index\.\d+ /)]);
     expect(readdirSync(join(dir, 'idx'))).toEqual([]);
-    rmSync(join(lsm, 'index'));
+    expect(lstatSync(join(lsm, 'index')).isDirectory()).toBe(true);
+    expect(await verifyIndex(gitdir)).toEqual([]);
     const fixed = await deliverCentral(gitdir, alerts, { interval: 0, now: T0 + 2 * MIN });
     expect(fixed.problems).toEqual([]);
     expect(queued(gitdir)).toBe(false);

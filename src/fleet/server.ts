@@ -40,8 +40,12 @@ function guardHook(config?: string): string {
 u=$REMOTE_USER all= fast=1
 case $u in ''|[!A-Za-z0-9_]*|*[!A-Za-z0-9._-]*|*..*|*.|*.lock) fast= ;; esac
 [ \${#u} -le 63 ] || fast=
-if [ -n "$fast" ] && [ -e lsm/users ]; then
-  while IFS= read -r l || [ -n "$l" ]; do case $l in *"$u"*) fast= ;; esac; done < lsm/users || fast=
+# lsm/users read only as a regular file (a FIFO would hang every push, a link be followed): else the guard says it
+if [ -n "$fast" ] && { [ -L lsm ] || [ -e lsm/users ] || [ -L lsm/users ]; }; then
+  if [ ! -L lsm ] && [ -f lsm/users ] && [ ! -L lsm/users ]; then
+    while IFS= read -r l || [ -n "$l" ]; do case $l in *"$u"*) fast= ;; esac; done < lsm/users || fast=
+  else fast=
+  fi
 fi
 while IFS= read -r l || [ -n "$l" ]; do
   all="$all$l

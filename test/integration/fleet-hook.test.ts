@@ -41,7 +41,7 @@ function commit(gitdir: string, host: string, line: string, parent?: string): st
 function hook(gitdir: string, name: string, user: string | null, updates: string) {
   const env: Record<string, string | undefined> = { ...process.env, GIT_DIR: '.', REMOTE_USER: user ?? undefined };
   if (user === null) delete env.REMOTE_USER;
-  return spawnSync('sh', [join(gitdir, 'hooks', name)], { cwd: gitdir, input: updates, encoding: 'utf8', env });
+  return spawnSync('sh', [join(gitdir, 'hooks', name)], { cwd: gitdir, input: updates, encoding: 'utf8', env, timeout: 20_000 }); // a hook that hangs fails
 }
 
 describe('fleet hook entry', { timeout: 120_000 }, () => {
@@ -95,6 +95,27 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     expect(hook(gitdir, 'pre-receive', 'web-1', `${tip} ${next} refs/heads/hosts/web-1\n`).status).toBe(0);
     expect(starts().length).toBe(before + 1);
     expect(hook(gitdir, 'pre-receive', 'web-1', `${next} ${tip} refs/heads/hosts/web-1\n`).stderr).toMatch(/non-fast-forward/);
+    // lsm/users or lsm/rate/<host> planted as a FIFO or a link: never waited on nor followed; the push
+    // is refused in one line naming the path, fleet status says it (65); moved back, pushes go on
+    const users = join(gitdir, 'lsm', 'users');
+    const rate = join(gitdir, 'lsm', 'rate', 'web-1');
+    const outside = join(tmp, 'outside');
+    writeFileSync(outside, '');
+    renameSync(users, `${users}.kept`);
+    for (const [path, plant, what] of [[users, () => execFileSync('mkfifo', [users]), 'a FIFO'], [rate, () => { rmSync(rate); symlinkSync(outside, rate); }, `a symbolic link to "${outside}"`]] as const) {
+      plant();
+      const damage = `fleet server: ${path} is ${what}, not a regular file: damage, neither read nor written through; move it aside (mv ${path} ${path}.damaged), `;
+      for (const updates of [`${tip} ${next} refs/heads/hosts/web-1\n`, ...(path === users ? [own] : [])]) { // a heartbeat is not counted: lsm/rate unread
+        const r = hook(gitdir, 'pre-receive', 'web-1', updates);
+        expect([r.status, r.signal, r.stderr.split('\n').length, r.stderr], path).toEqual([1, null, 2, expect.stringContaining(`lsm: refused: ${damage}`)]);
+      }
+      const status = spawnSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'status', '--fleet', gitdir], { encoding: 'utf8', timeout: 20_000 });
+      expect([status.status, status.stderr]).toEqual([65, expect.stringContaining(damage)]);
+      rmSync(path);
+    }
+    expect(readFileSync(outside, 'utf8')).toBe('');
+    renameSync(`${users}.kept`, users);
+    expect(hook(gitdir, 'pre-receive', 'web-1', `${tip} ${next} refs/heads/hosts/web-1\n`).status).toBe(0);
   });
 
   /** Bounded wait until `hosts` pushes are recorded, the queue is empty and no drain holds the lock. */

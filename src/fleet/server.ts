@@ -89,9 +89,14 @@ while IFS= read -r l || [ -n "$l" ]; do
 done
 # a link planted for either directory is never written through (central-layout.ts says it to fleet status and check)
 for d in ${seen} ${q}; do [ ! -L "$d" ] || { echo "lsm fleet: $d is a symbolic link: damage, nothing written through it; move it aside (lsm fleet status says it)" >&2; exit 1; }; done
+damaged=
 if [ -n "$beat" ]; then
   # a heartbeat (nothing new): lsm/seen/<host> says the host lives; no lsm started for it
   [ -d ${seen} ] || mkdir -p ${seen} || exit 1
+  # mv would drop it into a directory there (or one a link points to): queued instead, kept until that is moved aside
+  for h in $hosts; do [ ! -d ${seen}/"$h" ] || { echo "lsm fleet: "${seen}"/$h is a directory, not a regular file: damage, the heartbeat is kept in lsm/queue until it is moved aside (lsm fleet status says it)" >&2; beat= damaged=1; }; done
+fi
+if [ -n "$beat" ]; then
   for h in $hosts; do printf '%s' "$t" > ${seen}/"$h.$$.tmp" && mv ${seen}/"$h.$$.tmp" ${seen}/"$h" || exit 1; done
   exit 0
 fi
@@ -100,6 +105,7 @@ u=$REMOTE_USER
 case $u in *[![:print:]]*) u=$(printf '%s' "$u" | tr '\\n\\r' '  ') ;; esac
 f=${q}/$t-$$ && printf '%s\\n%s' "$u" "$all" > "$f.tmp" && mv "$f.tmp" "$f" || exit 1
 ${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}setsid nice -n 10 sh -c ${sh(loop)} sh ${q} ${sh(join(dir, 'lsm', 'drain.lock'))} ${sh(process.execPath)} ${sh(HOOK)} drain ${sh(dir)} </dev/null >/dev/null 2>&1 &
+[ -z "$damaged" ] || exit 1
 `;
 }
 

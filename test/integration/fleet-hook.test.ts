@@ -169,11 +169,26 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     rmSync(join(gitdir, 'lsm', 'seen'));
     renameSync(join(tmp, 'seen'), join(gitdir, 'lsm', 'seen'));
     expect(hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n`).status).toBe(0);
+    // lsm/seen/web-1 a directory: the heartbeat is not dropped into it but queued (the drain refuses the
+    // damage and keeps it), said, the hook fails; moved aside, the next drain records it
+    const seenDir = join(gitdir, 'lsm', 'seen', 'web-1');
+    rmSync(seenDir);
+    mkdirSync(seenDir);
+    const intoDir = hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n`);
+    expect([intoDir.status, intoDir.stderr]).toEqual([1, `lsm fleet: ${seenDir} is a directory, not a regular file: damage, the heartbeat is kept in lsm/queue until it is moved aside (lsm fleet status says it)\n`]);
+    expect(readdirSync(seenDir)).toEqual([]);
+    const failing = join(gitdir, 'lsm', 'central-failing');
+    for (let i = 0; i < 600 && !(existsSync(failing) && spawnSync('flock', ['-n', join(gitdir, 'lsm', 'drain.lock'), 'true']).status === 0); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(JSON.parse(readFileSync(failing, 'utf8')).problems).toEqual([expect.stringContaining(`fleet server: ${seenDir} is a directory, not a regular file: damage`)]);
+    const kept = readdirSync(join(gitdir, 'lsm', 'queue'));
+    expect(kept.map((n) => readFileSync(join(gitdir, 'lsm', 'queue', n), 'utf8'))).toEqual([`web-1\n${tip} ${tip} refs/heads/hosts/web-1\n`]);
+    renameSync(seenDir, join(tmp, 'seen-web-1.damaged'));
     // a heartbeat beside a change is queued whole, for the drain
     const next = commit(gitdir, 'web-2', '0.0.0.0:23  telnetd  root  /usr/sbin/telnetd');
     expect(hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n${ZERO} ${next} refs/heads/hosts/web-2\n`).status).toBe(0);
     expect(await drained(gitdir, 1)).toBe(1);
-    expect(starts().filter((s) => / drain /.test(s))).toHaveLength(1);
+    expect(starts().filter((s) => / drain /.test(s))).toHaveLength(2);
+    expect(Number(readFileSync(seenDir, 'utf8'))).toBeGreaterThan(seen);
   });
 
   it('post-receive: a user name cannot add an update line to the queue (newlines and CRs become spaces)', async () => {

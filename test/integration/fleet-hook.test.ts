@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testConfig } from '../helpers/config.js';
+import { fullDisks, sh } from '../helpers/full-disk.js';
 
 const DIST = join(__dirname, '..', '..', 'dist');
 const ZERO = '0'.repeat(40);
@@ -281,5 +282,29 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     const ok = init();
     expect([ok.status, ok.stderr]).toEqual([0, '']);
     expect(ok.stdout).toContain('server.username = "nobody"');
+  });
+});
+
+describe('fleet server on a full or read-only disk', { timeout: 120_000 }, () => {
+  const disks = fullDisks('lsm-fleet-full-');
+  it('fleet check and status exit 1 with one line naming the path and the reason; the queued push is kept, no cut-short file left', () => {
+    const disk = disks.mount('srv', 'size=2m');
+    const { gitdir } = initCounted(disk, testConfig(join(disk, 'central')));
+    const tip = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd');
+    mkdirSync(join(gitdir, 'lsm', 'queue'));
+    const queued = join(gitdir, 'lsm', 'queue', `${Date.now()}-1`);
+    writeFileSync(queued, `web-1\n${ZERO} ${tip} refs/heads/hosts/web-1\n`);
+    disks.fill(disk);
+    const lsm = (cmd: string) => spawnSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', cmd, '--fleet', gitdir, '--config', join(disk, 'central', 'lsm.conf')], { encoding: 'utf8', timeout: 30_000 });
+    const index = join(gitdir, 'lsm', 'index', 'history', 'web-1.json');
+    for (const [why, lock] of [['no space left on device', 'cannot lock'], ['read-only file system', 'cannot create lock']]) {
+      if (why.startsWith('read-only')) expect(sh(['mount', '-o', 'remount,ro', disk]).code).toBe(0);
+      const check = lsm('check');
+      expect([check.status, check.stderr]).toEqual([1, `lsm: ${lock} ${join(gitdir, 'lsm', 'lsm.lock')}: ${why}\n`]);
+      const status = lsm('status');
+      expect([status.status, status.stderr]).toEqual([1, `lsm: cannot write the fleet index ${index} (derived: lsm makes it again once it can write): ${why}\n`]);
+      expect(readFileSync(queued, 'utf8')).toBe(`web-1\n${ZERO} ${tip} refs/heads/hosts/web-1\n`);
+      expect(readdirSync(join(gitdir, 'lsm', 'index', 'history'))).toEqual([]);
+    }
   });
 });

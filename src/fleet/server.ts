@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { EXIT, LsmError } from '../errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { ensureIndexKey } from './index-key.js';
+import { createExclusive } from '../safe-path.js';
 
 export interface InitOptions {
   config?: string; // the central lsm config the hooks use (spool, mail)
@@ -135,7 +136,10 @@ export function initServer(dirArg: string, o: InitOptions): string {
     }
     mkdirSync(join(dir, 'lsm', 'empty'), { recursive: true });
     ensureIndexKey(dir); // the fleet index's proofs' key (given to the web server's user below, with DIR)
-    if (!existsSync(join(dir, 'lsm', 'users'))) writeFileSync(join(dir, 'lsm', 'users'), '# USER HOST... : who may push which hosts/<id> (a user not named here may push only the host of its own name; * = any host)\n');
+    // O_EXCL: anything there is kept, a link planted there (even one to nowhere) never written through (lsm fleet status names it)
+    try { createExclusive(join(dir, 'lsm', 'users'), '# USER HOST... : who may push which hosts/<id> (a user not named here may push only the host of its own name; * = any host)\n'); } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   } catch (err) {
     if (err instanceof LsmError) throw err;
     throw new LsmError(`cannot set up ${dir}: ${(err as Error).message.split('\n')[0]}`);

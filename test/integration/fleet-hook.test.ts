@@ -117,6 +117,11 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     expect(readFileSync(outside, 'utf8')).toBe('');
     renameSync(`${users}.kept`, users);
     expect(hook(gitdir, 'pre-receive', 'web-1', `${tip} ${next} refs/heads/hosts/web-1\n`).status).toBe(0);
+    // fleet init again over a link to nowhere planted for lsm/users: never written through
+    renameSync(users, `${users}.kept`);
+    symlinkSync(join(tmp, 'planted'), users);
+    execFileSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'init', gitdir, '--htpasswd', join(tmp, 'htpasswd')], { stdio: 'pipe' });
+    expect(existsSync(join(tmp, 'planted'))).toBe(false);
   });
 
   /** Bounded wait until `hosts` pushes are recorded, the queue is empty and no drain holds the lock. */

@@ -313,21 +313,23 @@ describe('fleet server on a full or read-only disk', { timeout: 120_000 }, () =>
     }
   });
 
-  it('a central spool on a full, then read-only disk: fleet check records the push, says why each alert is not spooled (errno in words), exits 1', () => {
+  it('a central spool on a full, then read-only disk: fleet check records the push (its host not silent), says why nothing is delivered, exits 1', () => {
     const tmp = mkdtempSync(join(disks.tmp, 'spool-'));
     const spool = disks.mount('spool', 'size=1m');
     const { gitdir } = initCounted(tmp, testConfig(join(tmp, 'central'), { SPOOL_DIR: spool }));
-    const tip = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd'); // committed 2026-11-01: silent until its push is recorded
+    const tip = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd'); // committed 2026-11-01: silent but for its queued push
+    commit(gitdir, 'web-2', '0.0.0.0:22  sshd  root  /usr/sbin/sshd'); // silent: no push since
     mkdirSync(join(gitdir, 'lsm', 'queue'));
     writeFileSync(join(gitdir, 'lsm', 'queue', `${Date.now()}-1`), `web-1\n${ZERO} ${tip} refs/heads/hosts/web-1\n`);
     disks.fill(spool);
     const check = () => spawnSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'check', '--fleet', gitdir, '--config', join(tmp, 'central', 'lsm.conf')], { encoding: 'utf8', timeout: 30_000 });
     const full = check();
-    expect([full.status, full.stderr]).toEqual([1, `lsm: silent-host alert for web-1 not spooled in ${spool} (retried next check): no space left on device\nlsm: cannot lock ${join(spool, 'lsm.lock')}: no space left on device: it delivers what is spooled\n`]);
+    // web-1's push, queued, is recorded before the silence is looked at: only web-2 is silent
+    expect([full.status, full.stdout, full.stderr]).toEqual([1, '1 silent host: web-2\n', `lsm: silent-host alert for web-2 not spooled in ${spool} (retried next check): no space left on device\nlsm: cannot lock ${join(spool, 'lsm.lock')}: no space left on device: it delivers what is spooled\n`]);
     expect(readdirSync(join(gitdir, 'lsm', 'queue'))).toEqual([]);
     expect(readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8')).toContain(`"new":"${tip}"`);
     expect(sh(['mount', '-o', 'remount,ro', spool]).code).toBe(0);
     const ro = check();
-    expect([ro.status, ro.stderr]).toEqual([1, `lsm: cannot create lock ${join(spool, 'lsm.lock')}: read-only file system: it delivers what is spooled\n`]); // recorded now: not silent any more
+    expect([ro.status, ro.stderr]).toEqual([1, `lsm: silent-host alert for web-2 not spooled in ${spool} (retried next check): read-only file system\nlsm: cannot create lock ${join(spool, 'lsm.lock')}: read-only file system: it delivers what is spooled\n`]);
   });
 });

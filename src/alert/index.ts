@@ -6,7 +6,7 @@
 // run, with back-off. Nothing here prints: the CLI reports what happened.
 import { igit, readRef } from '../store/git.js';
 import { dirname, join } from 'node:path';
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, readSync, readdirSync } from 'node:fs';
 import { appendChecked, createExclusive, openChecked, readChecked } from '../safe-path.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { writeFileAtomic } from '../store/atomic-fs.js';
@@ -16,6 +16,8 @@ import { BASELINE_REF, headCommit, openRepo, readBlobText, textLines, treeFiles,
 import { baselineHistory } from '../store/baseline.js';
 import { escapeText } from '../snapshot/escape.js';
 import { asDamage } from '../store/damage.js';
+import { describe } from '../store/layout.js';
+import { LsmError } from '../errors.js';
 import { crashPoint } from '../testing/crash-point.js';
 import type { Change } from '../types.js';
 import type { MailSettings } from './mail.js';
@@ -448,9 +450,18 @@ export function spoolSummary(spoolDir: string): { pending: number; dead: number;
   };
 }
 
-/** True the first time it is asked for this spool: lsm says once how to configure delivery. */
+/**
+ * True the first time it is asked for this spool: lsm says once how to configure delivery. Only a
+ * regular file says it was told: anything else there (a FIFO, a link, a directory: damage or a
+ * plant that would silence the note for ever) is thrown as what it is (65), never followed.
+ */
 export function firstTimeUnconfigured(spoolDir: string): boolean {
   const marker = join(spoolDir, '.told-no-mail');
-  try { createExclusive(marker, ''); } catch (err) { return (err as NodeJS.ErrnoException).code !== 'EEXIST'; } // else: say it again next time
+  try { createExclusive(marker, ''); } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true; // say it again next time
+    const st = lstatSync(marker, { throwIfNoEntry: false });
+    if (!st || st.isFile()) return false;
+    throw new LsmError(`spool ${marker} is ${describe(marker, st)}, not a file lsm made: damage, never followed; move it aside (mv ${marker} ${marker}.damaged), then lsm says once more that mail is not configured`, 'Damaged', { damage: marker });
+  }
   return true;
 }

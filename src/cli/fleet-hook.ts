@@ -14,7 +14,14 @@ import { fleetGitdir } from './fleet-gitdir.js';
 export function runGuard(gitdir: string, stdin: string): boolean {
   // the per-host limits are the central config's (the one the hooks were installed with)
   const limits = limitsOf(loadConfig(process.env.LSM_CONFIG || undefined).config);
-  const problems = guard(gitdir, parseUpdates(stdin), process.env.REMOTE_USER || undefined, undefined, { limits, quarantine: process.env.GIT_QUARANTINE_PATH || null });
+  let problems: string[];
+  try {
+    problems = guard(gitdir, parseUpdates(stdin), process.env.REMOTE_USER || undefined, undefined, { limits, quarantine: process.env.GIT_QUARANTINE_PATH || null });
+  } catch (err) {
+    // lsm/users or lsm/rate not a file lsm made: the push is refused, the pushing host told which path ('remote: lsm: ...')
+    if (!(err instanceof LsmError && err.code === 'Damaged')) throw err;
+    problems = [`${LIMIT}refused: ${err.message}`];
+  }
   for (const p of problems) process.stderr.write(p.startsWith(LIMIT) ? `${p}\n` : `lsm fleet guard: ${p}\n`);
   return problems.length === 0;
 }

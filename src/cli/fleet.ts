@@ -10,7 +10,7 @@ import { EXIT, LsmError } from '../errors.js';
 import { reindex, verifyIndex } from '../fleet/catalog.js';
 import { fleetStatus } from '../fleet/questions.js';
 import { recordCentralProblems } from '../fleet/central-state.js';
-import { deliverCentral, lockCentral } from '../fleet/receive.js';
+import { deliverCentral, drainQueue, lockCentral } from '../fleet/receive.js';
 import { span, tellSilence } from '../fleet/silence.js';
 import { initServer } from '../fleet/server.js';
 import { alertSettings } from '../run/alerts.js';
@@ -95,6 +95,9 @@ const subcommands: Sub[] = [
       const problems: string[] = [];
       let silent: ReturnType<typeof fleetStatus> = [];
       try {
+        // pushes queued but not recorded yet (the drain died, or is behind) first: their hosts are not
+        // silent; what cannot be recorded stays queued and is said once, by deliverCentral below
+        drainQueue(gitdir);
         const rows = fleetStatus(gitdir, after);
         silent = rows.filter((r) => r.silent);
         const told = await tellSilence(gitdir, new Spool(settings.spoolDir), rows, argv['silent-after'] ?? span(after));

@@ -18,13 +18,13 @@
 // (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
 // mirror clone) the commit date stands in.
 import { indexDamage, moveIndexDamageAside } from './central-layout.js';
-import { appendFileSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
-import { EXIT, LsmError, type ErrorCode } from '../errors.js';
+import { EXIT, LsmError, ioError, type ErrorCode } from '../errors.js';
 import { gitOut, runGit } from './git-run.js';
 import { ensureIndexKey, indexKeyIfAny, proof, readIndexKey } from './index-key.js';
 import { BASELINE_PREFIX, HOST_PREFIX, baselineOfRef, hostOfRef } from './names.js';
@@ -191,11 +191,17 @@ const writerKey = (gitdir: string): Buffer | null => (writesIndex(gitdir) ? ensu
 
 function writePart(gitdir: string, part: Part, host: string, text: string): void {
   if (!writesIndex(gitdir)) { built.set(fileOf(gitdir, part, host), text); return; }
-  mkdirSync(partDir(gitdir, part), { recursive: true });
   const path = fileOf(gitdir, part, host);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path); // readers see the old file or the new one
+  try {
+    // one level at a time: a recursive mkdir on a read-only file system says ENOENT, not EROFS
+    for (const dir of [indexDir(gitdir), partDir(gitdir, part)]) if (!existsSync(dir)) mkdirSync(dir);
+    writeFileSync(tmp, text);
+    renameSync(tmp, path); // readers see the old file or the new one
+  } catch (err) {
+    try { rmSync(tmp, { force: true }); } catch { /* read-only: none was made */ } // a full disk leaves it cut short
+    throw ioError(`cannot write the fleet index ${path} (derived: lsm makes it again once it can write)`, err);
+  }
 }
 
 /** What status, where and diff read, derived from the history. */

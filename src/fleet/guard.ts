@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readCentral } from './central-layout.js';
 import { batchObjects, runGit as git } from './git-run.js';
 import { DEFAULT_LIMITS, TEXT_PER_PUSH_BYTE, countPush, humanBytes, overLimit, packIndexOids, readQuarantine, type FleetLimits } from './limits.js';
 import { HOST_FILES, baselineOfRef, hiddenCharProblem, hostOfRef, hostRef, snapshotPathProblem, snapshotTextProblem } from './names.js';
@@ -28,8 +29,9 @@ export function parseUpdates(text: string): RefUpdate[] {
 /** Who may push which host: `lsm/users` in the repository, 'USER HOST...' lines ('*': any host). */
 export function readUserMap(gitdir: string): Map<string, Set<string>> {
   const map = new Map<string, Set<string>>();
-  let text = '';
-  try { text = readFileSync(join(gitdir, 'lsm', 'users'), 'utf8'); } catch { return map; }
+  // never through a link, never waiting on a FIFO: anything but a file there is thrown as its damage (central-layout.ts)
+  const text = readCentral(gitdir, 'lsm/users');
+  if (text === null) return map;
   for (const raw of text.split('\n')) {
     const [user, ...hosts] = raw.replace(/#.*/, '').trim().split(/\s+/);
     if (user) map.set(user, new Set([...(map.get(user) ?? []), ...hosts]));

@@ -3,8 +3,9 @@
 // may be and how many lines it may hold, and how many pushes a host may make a minute. A host with
 // valid credentials must not be able to fill the server's disk, its index or its mail. Defaults fit
 // a busy host (100k sockets: a 10 MB host/tcp of 100k lines, ~2 MB compressed) with room to spare.
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { openCentral, readCentral } from './central-layout.js';
 
 export interface FleetLimits {
   /** bytes the push brings (git's quarantine: packs and loose objects) */
@@ -111,17 +112,20 @@ export function rateProblem(limits: FleetLimits, recent: number[], now: number):
  * pushes each add their line) and rewritten with the last minute only when it has grown.
  */
 export function countPush(gitdir: string, host: string, limits: FleetLimits, now: number): string | null {
-  const dir = join(gitdir, 'lsm', 'rate');
-  const file = join(dir, host);
-  let text = '';
-  try { text = readFileSync(file, 'utf8'); } catch { /* first push */ }
+  const file = `lsm/rate/${host}`;
+  // never through a link, never waiting on a FIFO: anything else there is thrown as its damage (central-layout.ts)
+  const text = readCentral(gitdir, file) ?? ''; // null: the first push
   const recent = recentPushes(text, now);
   const refused = rateProblem(limits, recent, now);
   if (refused) return refused;
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(gitdir, 'lsm', 'rate'), { recursive: true });
+  const write = (path: string, flags: number, data: string) => {
+    const fd = openCentral(gitdir, path, constants.O_WRONLY | constants.O_CREAT | flags)!;
+    try { writeSync(fd, data); } finally { closeSync(fd); }
+  };
   if (text.length > 64 * (limits.pushesPerMinute + 16)) {
-    writeFileSync(`${file}.${process.pid}.tmp`, [...recent, now].map((t) => `${t}\n`).join(''));
-    renameSync(`${file}.${process.pid}.tmp`, file);
-  } else appendFileSync(file, `${now}\n`);
+    write(`${file}.${process.pid}.tmp`, constants.O_TRUNC, [...recent, now].map((t) => `${t}\n`).join(''));
+    renameSync(join(gitdir, `${file}.${process.pid}.tmp`), join(gitdir, file));
+  } else write(file, constants.O_APPEND, `${now}\n`);
   return null;
 }

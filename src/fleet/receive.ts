@@ -6,6 +6,7 @@
 // how far it has been spooled.
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { reason } from '../errors.js';
 import { lockRepository, type Lock } from '../store/lock.js';
 import type { AlertSettings, DeliveryReport } from '../alert/index.js';
 import type { Alert } from '../alert/message.js';
@@ -172,7 +173,7 @@ export async function spoolReceived(gitdir: string, alerts: Omit<AlertSettings, 
         writeDigest(gitdir, host, { lastMail: now, held: mails.slice(i + 1).flat() });
       } catch (err) {
         // not spooled: still held, retried by the next drain or check
-        out.problems.push(`central alert for hosts/${host} ${held[0].oid.slice(0, 10)}${held.length > 1 ? ` and ${held.length - 1} more changes` : ''} not spooled in ${alerts.spoolDir} (retried next time): ${(err as Error).message}`);
+        out.problems.push(`central alert for hosts/${host} ${held[0].oid.slice(0, 10)}${held.length > 1 ? ` and ${held.length - 1} more changes` : ''} not spooled in ${alerts.spoolDir} (retried next time): ${reason(err)}`);
         break;
       }
     }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { EXIT, LsmError } from '../errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { ensureIndexKey } from './index-key.js';
+import { createExclusive } from '../safe-path.js';
 
 export interface InitOptions {
   config?: string; // the central lsm config the hooks use (spool, mail)
@@ -40,8 +41,12 @@ function guardHook(config?: string): string {
 u=$REMOTE_USER all= fast=1
 case $u in ''|[!A-Za-z0-9_]*|*[!A-Za-z0-9._-]*|*..*|*.|*.lock) fast= ;; esac
 [ \${#u} -le 63 ] || fast=
-if [ -n "$fast" ] && [ -e lsm/users ]; then
-  while IFS= read -r l || [ -n "$l" ]; do case $l in *"$u"*) fast= ;; esac; done < lsm/users || fast=
+# lsm/users read only as a regular file (a FIFO would hang every push, a link be followed): else the guard says it
+if [ -n "$fast" ] && { [ -L lsm ] || [ -e lsm/users ] || [ -L lsm/users ]; }; then
+  if [ ! -L lsm ] && [ -f lsm/users ] && [ ! -L lsm/users ]; then
+    while IFS= read -r l || [ -n "$l" ]; do case $l in *"$u"*) fast= ;; esac; done < lsm/users || fast=
+  else fast=
+  fi
 fi
 while IFS= read -r l || [ -n "$l" ]; do
   all="$all$l
@@ -85,9 +90,14 @@ while IFS= read -r l || [ -n "$l" ]; do
 done
 # a link planted for either directory is never written through (central-layout.ts says it to fleet status and check)
 for d in ${seen} ${q}; do [ ! -L "$d" ] || { echo "lsm fleet: $d is a symbolic link: damage, nothing written through it; move it aside (lsm fleet status says it)" >&2; exit 1; }; done
+damaged=
 if [ -n "$beat" ]; then
   # a heartbeat (nothing new): lsm/seen/<host> says the host lives; no lsm started for it
   [ -d ${seen} ] || mkdir -p ${seen} || exit 1
+  # mv would drop it into a directory there (or one a link points to): queued instead, kept until that is moved aside
+  for h in $hosts; do [ ! -d ${seen}/"$h" ] || { echo "lsm fleet: "${seen}"/$h is a directory, not a regular file: damage, the heartbeat is kept in lsm/queue until it is moved aside (lsm fleet status says it)" >&2; beat= damaged=1; }; done
+fi
+if [ -n "$beat" ]; then
   for h in $hosts; do printf '%s' "$t" > ${seen}/"$h.$$.tmp" && mv ${seen}/"$h.$$.tmp" ${seen}/"$h" || exit 1; done
   exit 0
 fi
@@ -96,6 +106,7 @@ u=$REMOTE_USER
 case $u in *[![:print:]]*) u=$(printf '%s' "$u" | tr '\\n\\r' '  ') ;; esac
 f=${q}/$t-$$ && printf '%s\\n%s' "$u" "$all" > "$f.tmp" && mv "$f.tmp" "$f" || exit 1
 ${config ? `LSM_CONFIG=${sh(resolve(config))} ` : ''}setsid nice -n 10 sh -c ${sh(loop)} sh ${q} ${sh(join(dir, 'lsm', 'drain.lock'))} ${sh(process.execPath)} ${sh(HOOK)} drain ${sh(dir)} </dev/null >/dev/null 2>&1 &
+[ -z "$damaged" ] || exit 1
 `;
 }
 
@@ -125,7 +136,10 @@ export function initServer(dirArg: string, o: InitOptions): string {
     }
     mkdirSync(join(dir, 'lsm', 'empty'), { recursive: true });
     ensureIndexKey(dir); // the fleet index's proofs' key (given to the web server's user below, with DIR)
-    if (!existsSync(join(dir, 'lsm', 'users'))) writeFileSync(join(dir, 'lsm', 'users'), '# USER HOST... : who may push which hosts/<id> (a user not named here may push only the host of its own name; * = any host)\n');
+    // O_EXCL: anything there is kept, a link planted there (even one to nowhere) never written through (lsm fleet status names it)
+    try { createExclusive(join(dir, 'lsm', 'users'), '# USER HOST... : who may push which hosts/<id> (a user not named here may push only the host of its own name; * = any host)\n'); } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   } catch (err) {
     if (err instanceof LsmError) throw err;
     throw new LsmError(`cannot set up ${dir}: ${(err as Error).message.split('\n')[0]}`);

@@ -3,6 +3,7 @@
 // lsm/silent-alerted/<host> holds when the host was last seen as the silence was told.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { reason } from '../errors.js';
 import type { Alert } from '../alert/message.js';
 import type { Spool } from '../alert/spool.js';
 import type { HostStatus } from './questions.js';
@@ -43,7 +44,7 @@ export async function tellSilence(gitdir: string, spool: Spool, rows: HostStatus
         `SILENT HOST ${r.host}: no push to the fleet${seen === null ? ' ever' : ` since ${r.lastSeen} (${span(now - seen)})`}, more than ${limit}, not even a heartbeat. ` +
         `lsm stopped there, the host is down, or its root stopped pushing: nothing it does now is recorded here.\n` +
         `The fleet says when it pushes again.\n\n${look}${r.host}`, now);
-      try { await spool.add(alert); } catch (err) { out.problems.push(`silent-host alert for ${r.host} not spooled in ${spool.dir} (retried next check): ${(err as Error).message}`); continue; }
+      try { await spool.add(alert); } catch (err) { out.problems.push(`silent-host alert for ${r.host} not spooled in ${spool.dir} (retried next check): ${reason(err)}`); continue; }
       writeFileSync(marker, key);
     } else {
       if (told === null) continue;
@@ -51,7 +52,7 @@ export async function tellSilence(gitdir: string, spool: Spool, rows: HostStatus
       const subject = `${r.host}: pushing again, silent since ${since}`;
       alert = notice(gitdir, r, `${r.tip}-fleet-back-${r.host}-${seen ?? 0}`, subject,
         `${r.host} is pushing again (last seen ${r.lastSeen}), after a silence told since ${since}. What it recorded meanwhile, it pushed now: lsm fleet log --host ${r.host} shows it.\n\n${look}${r.host}`, now);
-      try { await spool.add(alert); } catch (err) { out.problems.push(`return alert for ${r.host} not spooled in ${spool.dir} (retried next check): ${(err as Error).message}`); continue; }
+      try { await spool.add(alert); } catch (err) { out.problems.push(`return alert for ${r.host} not spooled in ${spool.dir} (retried next check): ${reason(err)}`); continue; }
       rmSync(marker, { force: true });
     }
     out.raised++;

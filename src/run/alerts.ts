@@ -6,7 +6,7 @@ import { qualified } from '../alert/address.js';
 import { claimProblem, Spool } from '../alert/spool.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { EXIT, LsmError, reason } from '../errors.js';
-import { outstanding, problemFound, problemResolved } from './outcome.js';
+import { outstanding, problemFound, problemResolved, raiseExitCode } from './outcome.js';
 import type { Context } from './settings.js';
 import { warn } from './warn.js';
 
@@ -71,8 +71,12 @@ export async function flushAlerts(ctx: Context, options: { force?: boolean; retr
   if (report.unrecorded) problemFound('eventlog', report.problems.find((p) => p.includes(': eventlog: ')) ?? 'the event log could not record', EXIT.FAILURE);
   else if (!(report.pending + report.dead) || eventLogCaughtUp(ctx)) problemResolved('eventlog');
   else if (outstanding(ctx.repoDir).eventlog) problemFound('eventlog', outstanding(ctx.repoDir).eventlog!.message, EXIT.FAILURE); // still behind (its back-off): still failing
-  if (report.mailUnconfigured && firstTimeUnconfigured(settings.spoolDir)) {
-    warn(`no mail delivery: no sendmail on this machine and no SMTP_URL in the config; alerts stay in ${settings.spoolDir} (lsm status shows them). Set SMTP_URL or SENDMAIL, then run lsm flush`);
+  if (report.mailUnconfigured) {
+    let damaged: LsmError | null = null;
+    let first = true; // a marker lsm cannot trust never silences the note
+    try { first = firstTimeUnconfigured(settings.spoolDir); } catch (err) { if (!(err instanceof LsmError)) throw err; damaged = err; }
+    if (first) warn(`no mail delivery: no sendmail on this machine and no SMTP_URL in the config; alerts stay in ${settings.spoolDir} (lsm status shows them). Set SMTP_URL or SENDMAIL, then run lsm flush`);
+    if (damaged) { warn(damaged.message); raiseExitCode(damaged.exitCode); }
   }
   return report;
 }

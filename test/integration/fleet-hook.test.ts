@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testConfig } from '../helpers/config.js';
+import { fullDisks, sh } from '../helpers/full-disk.js';
 
 const DIST = join(__dirname, '..', '..', 'dist');
 const ZERO = '0'.repeat(40);
@@ -41,7 +42,7 @@ function commit(gitdir: string, host: string, line: string, parent?: string): st
 function hook(gitdir: string, name: string, user: string | null, updates: string) {
   const env: Record<string, string | undefined> = { ...process.env, GIT_DIR: '.', REMOTE_USER: user ?? undefined };
   if (user === null) delete env.REMOTE_USER;
-  return spawnSync('sh', [join(gitdir, 'hooks', name)], { cwd: gitdir, input: updates, encoding: 'utf8', env });
+  return spawnSync('sh', [join(gitdir, 'hooks', name)], { cwd: gitdir, input: updates, encoding: 'utf8', env, timeout: 20_000 }); // a hook that hangs fails
 }
 
 describe('fleet hook entry', { timeout: 120_000 }, () => {
@@ -95,6 +96,32 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     expect(hook(gitdir, 'pre-receive', 'web-1', `${tip} ${next} refs/heads/hosts/web-1\n`).status).toBe(0);
     expect(starts().length).toBe(before + 1);
     expect(hook(gitdir, 'pre-receive', 'web-1', `${next} ${tip} refs/heads/hosts/web-1\n`).stderr).toMatch(/non-fast-forward/);
+    // lsm/users or lsm/rate/<host> planted as a FIFO or a link: never waited on nor followed; the push
+    // is refused in one line naming the path, fleet status says it (65); moved back, pushes go on
+    const users = join(gitdir, 'lsm', 'users');
+    const rate = join(gitdir, 'lsm', 'rate', 'web-1');
+    const outside = join(tmp, 'outside');
+    writeFileSync(outside, '');
+    renameSync(users, `${users}.kept`);
+    for (const [path, plant, what] of [[users, () => execFileSync('mkfifo', [users]), 'a FIFO'], [rate, () => { rmSync(rate); symlinkSync(outside, rate); }, `a symbolic link to "${outside}"`]] as const) {
+      plant();
+      const damage = `fleet server: ${path} is ${what}, not a regular file: damage, neither read nor written through; move it aside (mv ${path} ${path}.damaged), `;
+      for (const updates of [`${tip} ${next} refs/heads/hosts/web-1\n`, ...(path === users ? [own] : [])]) { // a heartbeat is not counted: lsm/rate unread
+        const r = hook(gitdir, 'pre-receive', 'web-1', updates);
+        expect([r.status, r.signal, r.stderr.split('\n').length, r.stderr], path).toEqual([1, null, 2, expect.stringContaining(`lsm: refused: ${damage}`)]);
+      }
+      const status = spawnSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'status', '--fleet', gitdir], { encoding: 'utf8', timeout: 20_000 });
+      expect([status.status, status.stderr]).toEqual([65, expect.stringContaining(damage)]);
+      rmSync(path);
+    }
+    expect(readFileSync(outside, 'utf8')).toBe('');
+    renameSync(`${users}.kept`, users);
+    expect(hook(gitdir, 'pre-receive', 'web-1', `${tip} ${next} refs/heads/hosts/web-1\n`).status).toBe(0);
+    // fleet init again over a link to nowhere planted for lsm/users: never written through
+    renameSync(users, `${users}.kept`);
+    symlinkSync(join(tmp, 'planted'), users);
+    execFileSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'init', gitdir, '--htpasswd', join(tmp, 'htpasswd')], { stdio: 'pipe' });
+    expect(existsSync(join(tmp, 'planted'))).toBe(false);
   });
 
   /** Bounded wait until `hosts` pushes are recorded, the queue is empty and no drain holds the lock. */
@@ -148,11 +175,26 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     rmSync(join(gitdir, 'lsm', 'seen'));
     renameSync(join(tmp, 'seen'), join(gitdir, 'lsm', 'seen'));
     expect(hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n`).status).toBe(0);
+    // lsm/seen/web-1 a directory: the heartbeat is not dropped into it but queued (the drain refuses the
+    // damage and keeps it), said, the hook fails; moved aside, the next drain records it
+    const seenDir = join(gitdir, 'lsm', 'seen', 'web-1');
+    rmSync(seenDir);
+    mkdirSync(seenDir);
+    const intoDir = hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n`);
+    expect([intoDir.status, intoDir.stderr]).toEqual([1, `lsm fleet: ${seenDir} is a directory, not a regular file: damage, the heartbeat is kept in lsm/queue until it is moved aside (lsm fleet status says it)\n`]);
+    expect(readdirSync(seenDir)).toEqual([]);
+    const failing = join(gitdir, 'lsm', 'central-failing');
+    for (let i = 0; i < 600 && !(existsSync(failing) && spawnSync('flock', ['-n', join(gitdir, 'lsm', 'drain.lock'), 'true']).status === 0); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(JSON.parse(readFileSync(failing, 'utf8')).problems).toEqual([expect.stringContaining(`fleet server: ${seenDir} is a directory, not a regular file: damage`)]);
+    const kept = readdirSync(join(gitdir, 'lsm', 'queue'));
+    expect(kept.map((n) => readFileSync(join(gitdir, 'lsm', 'queue', n), 'utf8'))).toEqual([`web-1\n${tip} ${tip} refs/heads/hosts/web-1\n`]);
+    renameSync(seenDir, join(tmp, 'seen-web-1.damaged'));
     // a heartbeat beside a change is queued whole, for the drain
     const next = commit(gitdir, 'web-2', '0.0.0.0:23  telnetd  root  /usr/sbin/telnetd');
     expect(hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n${ZERO} ${next} refs/heads/hosts/web-2\n`).status).toBe(0);
     expect(await drained(gitdir, 1)).toBe(1);
-    expect(starts().filter((s) => / drain /.test(s))).toHaveLength(1);
+    expect(starts().filter((s) => / drain /.test(s))).toHaveLength(2);
+    expect(Number(readFileSync(seenDir, 'utf8'))).toBeGreaterThan(seen);
   });
 
   it('post-receive: a user name cannot add an update line to the queue (newlines and CRs become spaces)', async () => {
@@ -245,5 +287,49 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     const ok = init();
     expect([ok.status, ok.stderr]).toEqual([0, '']);
     expect(ok.stdout).toContain('server.username = "nobody"');
+  });
+});
+
+describe('fleet server on a full or read-only disk', { timeout: 120_000 }, () => {
+  const disks = fullDisks('lsm-fleet-full-');
+  it('fleet check and status exit 1 with one line naming the path and the reason; the queued push is kept, no cut-short file left', () => {
+    const disk = disks.mount('srv', 'size=2m');
+    const { gitdir } = initCounted(disk, testConfig(join(disk, 'central')));
+    const tip = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd');
+    mkdirSync(join(gitdir, 'lsm', 'queue'));
+    const queued = join(gitdir, 'lsm', 'queue', `${Date.now()}-1`);
+    writeFileSync(queued, `web-1\n${ZERO} ${tip} refs/heads/hosts/web-1\n`);
+    disks.fill(disk);
+    const lsm = (cmd: string) => spawnSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', cmd, '--fleet', gitdir, '--config', join(disk, 'central', 'lsm.conf')], { encoding: 'utf8', timeout: 30_000 });
+    const index = join(gitdir, 'lsm', 'index', 'history', 'web-1.json');
+    for (const [why, lock] of [['no space left on device', 'cannot lock'], ['read-only file system', 'cannot create lock']]) {
+      if (why.startsWith('read-only')) expect(sh(['mount', '-o', 'remount,ro', disk]).code).toBe(0);
+      const check = lsm('check');
+      expect([check.status, check.stderr]).toEqual([1, `lsm: ${lock} ${join(gitdir, 'lsm', 'lsm.lock')}: ${why}\n`]);
+      const status = lsm('status');
+      expect([status.status, status.stderr]).toEqual([1, `lsm: cannot write the fleet index ${index} (derived: lsm makes it again once it can write): ${why}\n`]);
+      expect(readFileSync(queued, 'utf8')).toBe(`web-1\n${ZERO} ${tip} refs/heads/hosts/web-1\n`);
+      expect(readdirSync(join(gitdir, 'lsm', 'index', 'history'))).toEqual([]);
+    }
+  });
+
+  it('a central spool on a full, then read-only disk: fleet check records the push (its host not silent), says why nothing is delivered, exits 1', () => {
+    const tmp = mkdtempSync(join(disks.tmp, 'spool-'));
+    const spool = disks.mount('spool', 'size=1m');
+    const { gitdir } = initCounted(tmp, testConfig(join(tmp, 'central'), { SPOOL_DIR: spool }));
+    const tip = commit(gitdir, 'web-1', '0.0.0.0:22  sshd  root  /usr/sbin/sshd'); // committed 2026-11-01: silent but for its queued push
+    commit(gitdir, 'web-2', '0.0.0.0:22  sshd  root  /usr/sbin/sshd'); // silent: no push since
+    mkdirSync(join(gitdir, 'lsm', 'queue'));
+    writeFileSync(join(gitdir, 'lsm', 'queue', `${Date.now()}-1`), `web-1\n${ZERO} ${tip} refs/heads/hosts/web-1\n`);
+    disks.fill(spool);
+    const check = () => spawnSync(process.execPath, [join(DIST, 'cli', 'main.js'), 'fleet', 'check', '--fleet', gitdir, '--config', join(tmp, 'central', 'lsm.conf')], { encoding: 'utf8', timeout: 30_000 });
+    const full = check();
+    // web-1's push, queued, is recorded before the silence is looked at: only web-2 is silent
+    expect([full.status, full.stdout, full.stderr]).toEqual([1, '1 silent host: web-2\n', `lsm: silent-host alert for web-2 not spooled in ${spool} (retried next check): no space left on device\nlsm: cannot lock ${join(spool, 'lsm.lock')}: no space left on device: it delivers what is spooled\n`]);
+    expect(readdirSync(join(gitdir, 'lsm', 'queue'))).toEqual([]);
+    expect(readFileSync(join(gitdir, 'lsm', 'pushes.jsonl'), 'utf8')).toContain(`"new":"${tip}"`);
+    expect(sh(['mount', '-o', 'remount,ro', spool]).code).toBe(0);
+    const ro = check();
+    expect([ro.status, ro.stderr]).toEqual([1, `lsm: silent-host alert for web-2 not spooled in ${spool} (retried next check): read-only file system\nlsm: cannot create lock ${join(spool, 'lsm.lock')}: read-only file system: it delivers what is spooled\n`]);
   });
 });

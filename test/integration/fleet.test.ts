@@ -333,15 +333,15 @@ describe('fleet', { timeout: 240_000 }, () => {
       await drainIdle(head);
       expect(held()).toEqual([head]);
       const failingStatus = await centralLsm(['fleet', 'status']);
-      expect(failingStatus.stdout).toMatch(/^central alerts: failing since \S+: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .*spool \(retried next time\): .*EPERM.*; lsm fleet check retries$/m);
+      expect(failingStatus.stdout).toMatch(/^central alerts: failing since \S+: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .*spool \(retried next time\): permission denied; lsm fleet check retries$/m);
       expect(failingStatus.code).toBe(1); // the answer is given, and the exit says the server is not doing its job
       const failingJson = await centralLsm(['fleet', 'status', '--json']);
       expect(failingJson.code).toBe(1);
-      expect(failingJson.stderr).toMatch(/^lsm: central alerts failing since \S+: central alert for hosts\/web-2 .*EPERM.*; lsm fleet check retries\n$/);
+      expect(failingJson.stderr).toMatch(/^lsm: central alerts failing since \S+: central alert for hosts\/web-2 .*permission denied; lsm fleet check retries\n$/);
       expect(JSON.parse(failingJson.stdout).central).toMatchObject({ failingSince: expect.any(String), problems: expect.arrayContaining([expect.stringMatching(/^central alert for hosts\/web-2 /)]) });
       const check = await centralLsm(['fleet', 'check']);
       expect(check.code).toBe(1);
-      expect(check.stderr).toMatch(/^lsm: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .* \(retried next time\): .*EPERM/m);
+      expect(check.stderr).toMatch(/^lsm: central alert for hosts\/web-2 [0-9a-f]{10} not spooled in .* \(retried next time\): permission denied/m);
       expect(held()).toEqual([head]);
     } finally {
       execFileSync('chattr', ['-i', spool]);

@@ -202,5 +202,18 @@ describe('delivering', () => {
     expect(report.mailUnconfigured).toBe(true);
     expect(said.filter((l) => l.includes('no mail delivery'))).toHaveLength(1); // not again
     expect(existsSync(join(w.spool, '.told-no-mail'))).toBe(true);
+    // the marker a FIFO or a link (to a file that is there): never followed nor taken as told; the note
+    // is said again, with one line naming the damage, and the run exits 65
+    const marker = join(w.spool, '.told-no-mail');
+    const elsewhere = join(w.spool, '..', 'elsewhere');
+    writeFileSync(elsewhere, '');
+    for (const [plant, what] of [[() => execFileSync('mkfifo', [marker]), 'a FIFO'], [() => symlinkSync(elsewhere, marker), `a symbolic link to ${JSON.stringify(elsewhere)}`]] as const) {
+      rmSync(marker);
+      plant();
+      const before = said.length;
+      process.exitCode = undefined;
+      await flushAlerts(ctx, { force: true });
+      expect([process.exitCode, said.slice(before)]).toEqual([65, [told, `lsm: spool ${marker} is ${what}, not a file lsm made: damage, never followed; move it aside (mv ${marker} ${marker}.damaged), then lsm says once more that mail is not configured`]]);
+    }
   });
 });

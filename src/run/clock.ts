@@ -41,7 +41,7 @@ export function readClockState(repoDir: string): { state: ClockState | null; ref
   const file = clockFile(repoDir);
   let text: string;
   try {
-    const fd = openChecked(file, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO planted there does not hang the run
+    const fd = openChecked(file, constants.O_RDONLY); // (non-blocking: a FIFO planted there is refused, never waited on)
     try {
       const buf = Buffer.alloc(MAX_STATE + 1);
       text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');

@@ -114,7 +114,7 @@ export function saveClockState(repoDir: string, state: ClockState): void {
 /** For lsm status: the last step seen and when, or why the state does not read; null when neither. */
 export function clockStatusLine(repoDir: string): string | null {
   const { state, refused } = readClockState(repoDir);
-  if (refused) return `the clock's last reading does not read (${refused}): the next lsm -c records it again`;
+  if (refused) return `the clock's last reading is not used (${refused}): the next lsm -c records a new one`;
   if (!state?.last) return null;
   const { by, at } = state.last;
   return `the clock last stepped ${by > 0 ? 'forward' : 'back'} by ${Math.round(Math.abs(by) / 1000)} s, seen at ${iso(at)} (${state.steps} step${state.steps === 1 ? '' : 's'} seen between runs)`;

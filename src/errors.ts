@@ -54,7 +54,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EROFS: 'read-only file system', EIO: 'input/output error', EFBIG: 'file too large',
   // a path of the wrong type (damage or a plant): said as what it is, never a bare errno
   EISDIR: 'a directory where a file belongs (damage: move it aside)', ENOTDIR: 'a file where a directory belongs (damage: move it aside)',
-  ELOOP: 'a symbolic link (refused, never followed)', ENXIO: 'a FIFO or device where a file belongs (refused, never waited on)',
+  ELOOP: 'a symbolic link (refused, never followed)', ENXIO: 'a FIFO, socket or device where a file belongs (refused, never waited on)',
 };
 
 /** What went wrong, in words: a system error's errno said plainly (no space left on device), else its message. */

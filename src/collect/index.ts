@@ -451,8 +451,8 @@ function ownNamespaces(procRoot: string, strays: Map<number, number[]>, known: n
     const looked = [...socketFds('/proc', pid, new Set(inodes))];
     const info = looked.length === 0 ? [] : inspectHeldSockets(pid, looked.map(([, fd]) => fd), looked.map(([inode]) => inode), known);
     if (info === null) return null;
+    for (const s of info) if (s !== null && s.nsfd >= 0) closeSync(s.nsfd); // every one, before any answer: lsm watch runs for days
     for (const s of info) {
-      if (s !== null && s.nsfd >= 0) closeSync(s.nsfd);
       if (s === null || s.netns < 0) return null;
       if ((s.domain === AF_INET || s.domain === AF_INET6) && s.type === SOCK_STREAM) own.add(s.netns);
     }

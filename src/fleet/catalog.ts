@@ -649,8 +649,8 @@ export async function reindex(gitdir: string, o: { full?: boolean } = {}): Promi
   }
   let names: string[] = [];
   try { names = readdirSync(shardDir(gitdir)); } catch { /* none yet */ }
-  // (a shard's path that is not a file, a directory put there, too: the index is derived, and reindex runs as its owner)
-  for (const n of names) if (!SHARD_NAME.test(n) || Number(n.slice(0, -4)) >= SHARDS || !lstatSync(join(shardDir(gitdir), n)).isFile()) rmSync(join(shardDir(gitdir), n), { recursive: true, force: true });
+  // (an entry that is not a regular file never gets here: checkCentralLayout said it above)
+  for (const n of names) if (!SHARD_NAME.test(n) || Number(n.slice(0, -4)) >= SHARDS) rmSync(join(shardDir(gitdir), n), { force: true });
   // shards are independent (a host's files and its shard come from that host's branch and records, and the record's size
   // read here): each worker rebuilds every WORKERS-th shard, the main thread only waits
   const workers = reindexWorkers(tips.size);

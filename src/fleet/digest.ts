@@ -4,7 +4,7 @@
 // record's marker moves past it: nothing held is lost), and the first drain or `lsm fleet check`
 // after the interval spools them as one digest: every change named, the net change shown, bounded
 // as every alert is (alert/bounds.ts), with the commands that show the whole.
-import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LsmError } from '../errors.js';
 
@@ -21,19 +21,27 @@ const NAME = /^([A-Za-z0-9_][A-Za-z0-9._-]{0,62})\.json$/;
  */
 export function readDigest(gitdir: string, host: string): DigestState {
   const path = join(gitdir, DIR, `${host}.json`);
+  const damaged = () => new LsmError(`${path} is damaged (not the held changes lsm writes): move it aside (mv ${path} ${path}.bad); the changes it held are not mailed, lsm fleet log --host ${host} lists them`, 'Damaged', { damage: path });
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (err) {
+  try {
+    // never through a link, never waiting on a FIFO: central-layout.ts looked first, but lsm/ is its
+    // owner's to change meanwhile, and root may be the one reading (lsm fleet check)
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      if (!fstatSync(fd).isFile()) throw damaged();
+      text = readFileSync(fd, 'utf8');
+    } finally { closeSync(fd); }
+  } catch (err) {
     // none yet (lsm/digest not a directory is central-layout's to say; writing there fails and says it)
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return { lastMail: null, held: [] };
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw damaged();
     throw err;
   }
   let s: Partial<DigestState> | null = null;
   try { s = JSON.parse(text) as Partial<DigestState>; } catch { /* said below */ }
   const held = s?.held;
   if (!s || typeof s !== 'object' || (s.lastMail !== null && typeof s.lastMail !== 'number') || !Array.isArray(held) ||
-    !held.every((h) => typeof h?.oid === 'string' && /^[0-9a-f]{40}$/.test(h.oid) && typeof h.t === 'number')) {
-    throw new LsmError(`${path} is damaged (not the held changes lsm writes): move it aside (mv ${path} ${path}.bad); the changes it held are not mailed, lsm fleet log --host ${host} lists them`, 'Damaged', { damage: path });
-  }
+    !held.every((h) => typeof h?.oid === 'string' && /^[0-9a-f]{40}$/.test(h.oid) && typeof h.t === 'number')) throw damaged();
   return { lastMail: s.lastMail ?? null, held };
 }
 

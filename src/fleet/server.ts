@@ -88,8 +88,8 @@ while IFS= read -r l || [ -n "$l" ]; do
   case $h in ''|[!A-Za-z0-9_]*|*[!A-Za-z0-9._-]*|*..*|*.|*.lock) beat= ;; esac
   hosts="$hosts $h"
 done
-# a link planted for either directory is never written through (central-layout.ts says it to fleet status and check)
-for d in ${seen} ${q}; do [ ! -L "$d" ] || { echo "lsm fleet: $d is a symbolic link: damage, nothing written through it; move it aside (lsm fleet status says it)" >&2; exit 1; }; done
+# a link planted for lsm/ or either directory in it is never written through (central-layout.ts says it to fleet status and check)
+for d in ${sh(join(dir, 'lsm'))} ${seen} ${q}; do [ ! -L "$d" ] || { echo "lsm fleet: $d is a symbolic link: damage, nothing written through it; move it aside (lsm fleet status says it)" >&2; exit 1; }; done
 damaged=
 if [ -n "$beat" ]; then
   # a heartbeat (nothing new): lsm/seen/<host> says the host lives; no lsm started for it

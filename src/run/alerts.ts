@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { deliver, firstTimeUnconfigured, spoolPending, spoolSummary, type AlertSettings, type DeliveryReport } from '../alert/index.js';
 import { qualified } from '../alert/address.js';
-import { claimProblem, Spool } from '../alert/spool.js';
+import { claimProblem, Spool, spoolDirProblem } from '../alert/spool.js';
 import type { SnapshotLine } from '../snapshot/index.js';
 import { EXIT, LsmError, reason } from '../errors.js';
 import { outstanding, problemFound, problemResolved, raiseExitCode } from './outcome.js';
@@ -38,7 +38,8 @@ export async function spoolAlerts(ctx: Context, lines: Map<string, SnapshotLine[
   try {
     const r = await spoolPending(alertSettings(ctx), lines, options);
     for (const note of r.notes) warn(note);
-    problemResolved('spool');
+    // with nothing new, nothing touched the spool: one refused stays a problem (flushAlerts says it), since the run that first saw it
+    if (!spoolDirProblem(ctx.loaded.config.spoolDir)) problemResolved('spool');
     return r.added;
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code;

@@ -41,7 +41,7 @@ export function readClockState(repoDir: string): { state: ClockState | null; ref
   const file = clockFile(repoDir);
   let text: string;
   try {
-    const fd = openChecked(file, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO planted there does not hang the run
+    const fd = openChecked(file, constants.O_RDONLY); // (non-blocking: a FIFO planted there is refused, never waited on)
     try {
       const buf = Buffer.alloc(MAX_STATE + 1);
       text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
@@ -114,7 +114,7 @@ export function saveClockState(repoDir: string, state: ClockState): void {
 /** For lsm status: the last step seen and when, or why the state does not read; null when neither. */
 export function clockStatusLine(repoDir: string): string | null {
   const { state, refused } = readClockState(repoDir);
-  if (refused) return `the clock's last reading does not read (${refused}): the next lsm -c records it again`;
+  if (refused) return `the clock's last reading is not used (${refused}): the next lsm -c records a new one`;
   if (!state?.last) return null;
   const { by, at } = state.last;
   return `the clock last stepped ${by > 0 ? 'forward' : 'back'} by ${Math.round(Math.abs(by) / 1000)} s, seen at ${iso(at)} (${state.steps} step${state.steps === 1 ? '' : 's'} seen between runs)`;

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clockStatusLine } from '../../src/run/clock.js';
 import { commitSnapshot } from '../../src/store/commit.js';
 import type { Snapshot } from '../../src/types.js';
 import { LSM } from '../helpers/world.js';
@@ -135,6 +136,7 @@ describe('a stepped clock', () => {
       expect(JSON.parse(readFileSync(w.state, 'utf8'))).toMatchObject({ boot: last.boot, steps: 4 });
       // garbage: said, replaced by this run's reading
       writeFileSync(w.state, '{"boot":');
+      expect(clockStatusLine(w.repo)).toBe(`the clock's last reading is not used (refusing ${w.state}: it does not read as lsm writes it): the next lsm -c records a new one`);
       const garbage = w.lsm([], 'basic');
       expect(garbage.code).toBe(0);
       expect(garbage.stderr).toContain(`lsm: the clock is not compared with the last run: refusing ${w.state}: it does not read as lsm writes it`);

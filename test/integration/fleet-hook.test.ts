@@ -189,6 +189,14 @@ describe('fleet hook entry', { timeout: 120_000 }, () => {
     const kept = readdirSync(join(gitdir, 'lsm', 'queue'));
     expect(kept.map((n) => readFileSync(join(gitdir, 'lsm', 'queue', n), 'utf8'))).toEqual([`web-1\n${tip} ${tip} refs/heads/hosts/web-1\n`]);
     renameSync(seenDir, join(tmp, 'seen-web-1.damaged'));
+    // lsm/ itself a planted link: not written through either (lsm/seen under it is no link)
+    renameSync(join(gitdir, 'lsm'), join(tmp, 'lsm'));
+    symlinkSync(elsewhere, join(gitdir, 'lsm'));
+    const lsmLink = hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n`);
+    expect([lsmLink.status, lsmLink.stderr]).toEqual([1, `lsm fleet: ${join(gitdir, 'lsm')} is a symbolic link: damage, nothing written through it; move it aside (lsm fleet status says it)\n`]);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    rmSync(join(gitdir, 'lsm'));
+    renameSync(join(tmp, 'lsm'), join(gitdir, 'lsm'));
     // a heartbeat beside a change is queued whole, for the drain
     const next = commit(gitdir, 'web-2', '0.0.0.0:23  telnetd  root  /usr/sbin/telnetd');
     expect(hook(gitdir, 'post-receive', 'web-1', `${tip} ${tip} refs/heads/hosts/web-1\n${ZERO} ${next} refs/heads/hosts/web-2\n`).status).toBe(0);

@@ -52,4 +52,11 @@ describe('netlink dumps with unwanted states dropped in the addon', () => {
     // the same as the /proc text, which reads every state at once
     expect(sockets).toEqual(JSON.parse(text.stdout));
   });
+
+  it('close every namespace fd a look at strays was handed, also when an earlier stray changed meanwhile', async () => {
+    const churn = await world.spawn(['python3', join(__dirname, '..', 'helpers', 'nsfd-churn.py')]);
+    pids.push(churn.pid);
+    const r = await world.run([process.execPath, join(__dirname, '..', 'helpers', 'collect-fds.mjs'), '8']);
+    expect([r.stderr, r.stdout.trim()]).toEqual(['', '0']);
+  });
 });

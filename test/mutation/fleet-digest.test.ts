@@ -1,8 +1,10 @@
 // Central mail's digest (digest.ts) at its edges: the head of a digest line by line, exactly
 // DIGEST_LISTED changes (all named, no "more" line), the hosts that wait listed in order whatever
-// order the directory gives, and a host never mailed shown as due one interval after the epoch.
+// order the directory gives, a host never mailed shown as due one interval after the epoch, and a
+// FIFO or link where held changes are kept said as damage, never waited on nor followed.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIGEST_LISTED, digestHead, digestHosts, pendingMail, readDigest, writeDigest } from '../../src/fleet/digest.js';
@@ -48,5 +50,21 @@ describe('what waits for a digest', () => {
     writeDigest(g, 'web-1', { lastMail: null, held: [{ oid: oid(1), t: 3000 }, { oid: oid(2), t: 2000 }, { oid: oid(3), t: 4000 }] });
     expect(readDigest(g, 'web-1').lastMail).toBeNull();
     expect(pendingMail(g, 60_000)).toEqual([{ host: 'web-1', changes: 3, oldest: new Date(2000).toISOString(), sendAfter: new Date(60_000).toISOString() }]);
+  });
+
+  it('a FIFO or a link put where held changes are kept is damage, said at once: never waited on, never followed', () => {
+    const g = tmp();
+    writeDigest(g, 'web-1', { lastMail: 1, held: [] });
+    const file = join(g, 'lsm', 'digest', 'web-1.json');
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+    // in a process of its own, bounded: a read that waits for a writer would hold this one for ever
+    const read = spawnSync(process.execPath, ['--input-type=module', '-e', `import { readDigest } from ${JSON.stringify(join(__dirname, '..', '..', 'dist', 'fleet', 'digest.js'))};
+      try { readDigest(${JSON.stringify(g)}, 'web-1'); console.log('read'); } catch (e) { console.log(e.code, e.message); }`], { encoding: 'utf8', timeout: 10_000 });
+    expect([read.signal, read.stdout]).toEqual([null, `Damaged ${file} is damaged (not the held changes lsm writes): move it aside (mv ${file} ${file}.bad); the changes it held are not mailed, lsm fleet log --host web-1 lists them\n`]);
+    rmSync(file);
+    writeDigest(g, 'web-2', { lastMail: 1, held: [] });
+    symlinkSync(join(g, 'lsm', 'digest', 'web-2.json'), file);
+    expect(() => readDigest(g, 'web-1')).toThrow(`${file} is damaged`);
   });
 });

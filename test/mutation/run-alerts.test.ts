@@ -116,6 +116,14 @@ describe('spooling', () => {
     expect(await spoolAlerts(ctx, null)).toBe(1);
     expect(readProblems(w.repo)).toEqual({});
     expect(existsSync(join(w.repo, '.git', 'lsm', 'problems.json'))).toBe(false);
+    // refused again with nothing new to spool (the common run): the problem stays, since the run that first saw it
+    await flushAlerts(ctx);
+    rmSync(w.spool, { recursive: true });
+    symlinkSync(elsewhere, w.spool);
+    const run = async () => { expect(await spoolAlerts(ctx, null)).toBe(0); await flushAlerts(ctx).catch(() => null); return readProblems(w.repo).spool?.since; };
+    const first = await run();
+    await new Promise((r) => setTimeout(r, 20));
+    expect([first, await run()]).toEqual([expect.any(Number), first]);
   });
 });
 

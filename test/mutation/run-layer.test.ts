@@ -186,7 +186,7 @@ describe('errors: a code, data, and one table of exit codes', () => {
     expect(exitFor(sys('ENOSPC', 'write', '/s/x'))).toEqual({ code: 1, text: 'lsm: write /s/x: no space left on device\n' });
     expect(exitFor(sys('EIO', 'read'))).toEqual({ code: 1, text: 'lsm: read: input/output error\n' });
     expect(exitFor(sys('ENOTDIR', 'open'))).toEqual({ code: 1, text: 'lsm: open: a file where a directory belongs (damage: move it aside)\n' }); // a wrong type, said as what it is
-    expect(exitFor(sys('ENXIO', 'open', '/r/.git/lsm/journal.jsonl'))).toEqual({ code: 1, text: 'lsm: open /r/.git/lsm/journal.jsonl: a FIFO or device where a file belongs (refused, never waited on)\n' });
+    expect(exitFor(sys('ENXIO', 'open', '/r/.git/lsm/journal.jsonl'))).toEqual({ code: 1, text: 'lsm: open /r/.git/lsm/journal.jsonl: a FIFO, socket or device where a file belongs (refused, never waited on)\n' });
     expect(exitFor(sys('EDQUOT', 'write')).text).toBe('lsm: write: disk quota exceeded\n');
     expect(reason(sys('ENOSPC'))).toBe('no space left on device');
     expect(reason(new LsmError('own words', 'Busy'))).toBe('own words');

@@ -9,7 +9,7 @@
 // are not derived, so what to keep is the admin's call.
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, type Dirent, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LsmError } from '../errors.js';
+import { LsmError, reason } from '../errors.js';
 import { describe } from '../store/layout.js';
 
 type Kind = 'dir' | 'file';
@@ -61,15 +61,16 @@ function layoutDamage(gitdir: string): Damage[] {
   for (const [path, kind, entries, hint] of LAYOUT) {
     if (bad.some((b) => path.startsWith(`${b}/`))) continue;
     const full = join(gitdir, path);
+    const unreadable = (err: unknown) => found.push({ path: full, rel: path, line: `fleet server: cannot read ${full}: ${reason(err)}` });
     let st: Stats | undefined;
-    try { st = lstatSync(full, { throwIfNoEntry: false }); } catch (err) { found.push({ path: full, rel: path, line: `fleet server: cannot read ${full}: ${(err as NodeJS.ErrnoException).code}` }); continue; }
+    try { st = lstatSync(full, { throwIfNoEntry: false }); } catch (err) { unreadable(err); continue; }
     if (!st) continue; // not made yet
-    const say = (p: string, rel: string, w: string, k: Kind, h: string) => found.push({ path: p, rel, line: damageLine(p, w, k, h) });
-    if (!fits(st, kind)) { say(full, path, describe(full, st), kind, hint); bad.push(path); continue; }
+    const say = (p: string, rel: string, w: string, k: Kind) => found.push({ path: p, rel, line: damageLine(p, w, k, hint) });
+    if (!fits(st, kind)) { say(full, path, describe(full, st), kind); bad.push(path); continue; }
     if (!entries) continue;
     let list: Dirent[] = [];
-    try { list = readdirSync(full, { withFileTypes: true }); } catch (err) { found.push({ path: full, rel: path, line: `fleet server: cannot read ${full}: ${(err as NodeJS.ErrnoException).code}` }); continue; }
-    for (const e of list) if (!fits(e, entries)) say(join(full, e.name), `${path}/${e.name}`, describe(join(full, e.name), e), entries, hint);
+    try { list = readdirSync(full, { withFileTypes: true }); } catch (err) { unreadable(err); continue; }
+    for (const e of list) if (!fits(e, entries)) say(join(full, e.name), `${path}/${e.name}`, describe(join(full, e.name), e), entries);
   }
   return found;
 }
@@ -83,7 +84,7 @@ const inIndex = (d: Damage) => d.rel === 'lsm/index' || d.rel.startsWith('lsm/in
 export function indexDamage(gitdir: string): string[] {
   const found = layoutDamage(gitdir);
   const other = found.filter((d) => !inIndex(d));
-  if (other.length) throw new LsmError(other[0].line + (other.length > 1 ? ` (and ${other.length - 1} more damaged)` : ''), 'Damaged', { damage: other.map((d) => d.line) });
+  if (other.length) throw damageError(other.map((d) => d.line));
   return found.map((d) => d.line);
 }
 
@@ -103,13 +104,15 @@ export function moveIndexDamageAside(gitdir: string): string[] {
   return moved;
 }
 
-/** Throw the damage found (exit 65), one line: the first, and how many more. */
+/** The damage found as one error (exit 65), one line: the first, and how many more. */
+const damageError = (lines: string[]) => new LsmError(lines[0] + (lines.length > 1 ? ` (and ${lines.length - 1} more damaged)` : ''), 'Damaged', { damage: lines });
+const damaged = (line: string) => damageError([line]);
+
+/** Throw the damage found (exit 65). */
 export function checkCentralLayout(gitdir: string): void {
   const found = centralDamage(gitdir);
-  if (found.length) throw new LsmError(found[0] + (found.length > 1 ? ` (and ${found.length - 1} more damaged)` : ''), 'Damaged', { damage: found });
+  if (found.length) throw damageError(found);
 }
-
-const damaged = (line: string) => new LsmError(line, 'Damaged', { damage: [line] });
 
 /**
  * Open one file of lsm/ (a path of LAYOUT, or an entry of one of its directories) as centralDamage

@@ -11,7 +11,7 @@
 // may also write (gid 1-999, not others: Ubuntu's /var/log is root:syslog 0775) is accepted as a
 // parent, else the default event log is refused on Ubuntu's first run; a system group's members
 // are daemons, the entry below is checked in turn, and files are opened O_NOFOLLOW with one link.
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, readlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, readlinkSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { EXIT, LsmError, ioError } from './errors.js';
 
@@ -151,9 +151,32 @@ export function appendChecked(path: string, data: string, mode = 0o644): void {
 }
 
 /** Create a new file (O_EXCL: an existing file or a symlink in its place is EEXIST). */
-export function createExclusive(path: string, data: string, mode = 0o644): void {
+export function createExclusive(path: string, data: string | Uint8Array, mode = 0o644): void {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-  try { writeSync(fd, data); } finally { closeSync(fd); }
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  try {
+    for (let at = 0; at < buf.length;) {
+      const n = writeSync(fd, buf, at, buf.length - at);
+      if (n <= 0) throw new Error(`${path}: write wrote nothing`); // (a regular file writes all, or fails: ENOSPC)
+      at += n;
+    }
+  } finally { closeSync(fd); }
+}
+
+/**
+ * Replace path's content whole: written to `tmp` (default path.<pid>.tmp, a name anyone can
+ * guess: whatever was planted there is removed, never written through) with O_EXCL|O_NOFOLLOW,
+ * then renamed over path; on failure nothing half-written is left behind.
+ */
+export function replaceFile(path: string, data: string | Uint8Array, mode = 0o644, tmp = `${path}.${process.pid}.tmp`): void {
+  try {
+    rmSync(tmp, { force: true });
+    createExclusive(tmp, data, mode);
+    renameSync(tmp, path);
+  } catch (err) {
+    try { rmSync(tmp, { force: true }); } catch { /* nothing was made */ }
+    throw err;
+  }
 }
 
 /** The paths one lsm run reads code or config from or writes to, checked before anything else. */

@@ -18,6 +18,7 @@
 // (pushes.jsonl); its 't', the host's own commit date, is kept beside it. Without a record (a
 // mirror clone) the commit date stands in.
 import { indexDamage, moveIndexDamageAside } from './central-layout.js';
+import { replaceFile } from '../safe-path.js';
 import { appendFileSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -377,8 +378,7 @@ export function markSeen(gitdir: string, host: string, t: number): void {
   if ((lastSeen(gitdir, host) ?? -Infinity) >= t) return;
   mkdirSync(join(gitdir, 'lsm', 'seen'), { recursive: true });
   const path = join(gitdir, 'lsm', 'seen', host);
-  writeFileSync(`${path}.${process.pid}.tmp`, String(t));
-  renameSync(`${path}.${process.pid}.tmp`, path);
+  replaceFile(path, String(t));
 }
 
 export function lastSeen(gitdir: string, host: string): number | null {
@@ -481,10 +481,9 @@ function writeShard(gitdir: string, n: number, buf: Buffer): void {
   if (!writesIndex(gitdir)) { builtShards.set(path, buf); return; }
   mkdirSync(shardDir(gitdir), { recursive: true });
   const st = lstatSync(path, { throwIfNoEntry: false });
-  // not lsm's (a directory, a link): left for a person to look at; reindex removes it
+  // not lsm's (a directory, a link): left for a person to look at; reindex moves it aside
   if (st && !st.isFile()) throw new LsmError(`lsm/index/shards/${n}.idx is not a file: lsm fleet reindex rebuilds it`, EXIT.FAILURE);
-  writeFileSync(`${path}.${process.pid}.tmp`, buf);
-  renameSync(`${path}.${process.pid}.tmp`, path);
+  replaceFile(path, buf);
 }
 
 /**

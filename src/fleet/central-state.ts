@@ -1,7 +1,8 @@
 // What the central drain could not do. It runs apart from any terminal (the post-receive hook starts
 // it with no stderr), so its problems are kept here for `lsm fleet status` and `lsm fleet check`,
 // until a run does everything again.
-import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { replaceFile } from '../safe-path.js';
 import { join } from 'node:path';
 import { readBounded } from '../store/git.js';
 
@@ -20,8 +21,7 @@ export function recordCentralProblems(gitdir: string, problems: string[], now = 
   try {
     if (problems.length === 0) { rmSync(path, { force: true }); return; }
     const since = centralFailing(gitdir)?.since ?? now;
-    writeFileSync(`${path}.${process.pid}.tmp`, JSON.stringify({ since, problems: problems.slice(0, 20) } satisfies CentralFailing));
-    renameSync(`${path}.${process.pid}.tmp`, path);
+    replaceFile(path, JSON.stringify({ since, problems: problems.slice(0, 20) } satisfies CentralFailing));
   } catch { /* lsm/ not writable: every other write here fails too, and says so */ }
 }
 

@@ -4,10 +4,10 @@
 // dated before its parent catches only a step back, and only when the run commits; this sees a
 // step forward too, on every run. Kept in .git/lsm/clock.json: the last reading, and the last
 // step seen (lsm status, METRICS_FILE).
-import { closeSync, constants, mkdirSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LsmError, reason } from '../errors.js';
-import { createExclusive, openChecked } from '../safe-path.js';
+import { openChecked, replaceFile } from '../safe-path.js';
 
 // How far the two clocks may part without a step: NTP (ntpd, timesyncd: the kernel's PLL) slews
 // the wall clock at most 500 ppm, 0.3 s over a 10 min cron interval; the second covers
@@ -99,14 +99,10 @@ export function measureClock(repoDir: string): ClockCheck {
 /** Record this run's reading: a new file renamed over the old (a link planted there is replaced, never followed). */
 export function saveClockState(repoDir: string, state: ClockState): void {
   const file = clockFile(repoDir);
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    rmSync(tmp, { force: true });
-    createExclusive(tmp, JSON.stringify(state) + '\n', 0o644);
-    renameSync(tmp, file);
+    replaceFile(file, JSON.stringify(state) + '\n');
   } catch (err) {
-    try { rmSync(tmp, { force: true }); } catch { /* nothing was made */ }
     throw new Error(`cannot record the clock's reading in ${file} (the next run cannot tell a step): ${reason(err)}`, { cause: err });
   }
 }

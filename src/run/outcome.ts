@@ -2,10 +2,10 @@
 // record, a repository found damaged. Kept in .git/lsm/problems.json (written as it happens, so
 // `lsm status` and METRICS_FILE say it while `lsm watch` goes on) until a run does the job again;
 // and the exit code, by one rule (raiseExitCode).
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EXIT } from '../errors.js';
-import { createExclusive, readChecked } from '../safe-path.js';
+import { readChecked, replaceFile } from '../safe-path.js';
 import { warn } from './warn.js';
 
 export type ProblemKind = 'damaged' | 'spool' | 'eventlog';
@@ -61,15 +61,11 @@ export function outstanding(repoDir: string): Problems {
 function save(): void {
   if (!tracked) return;
   const file = problemsFile(tracked.repoDir);
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
     if (Object.keys(tracked.problems).length === 0) { rmSync(file, { force: true }); return; }
     mkdirSync(dirname(file), { recursive: true });
-    rmSync(tmp, { force: true });
-    createExclusive(tmp, JSON.stringify(tracked.problems) + '\n', 0o644); // O_EXCL|O_NOFOLLOW, then renamed: never read half written
-    renameSync(tmp, file);
+    replaceFile(file, JSON.stringify(tracked.problems) + '\n'); // never read half written
   } catch (err) {
-    try { rmSync(tmp, { force: true }); } catch { /* nothing was made (.git/lsm not a directory): still said below */ }
     warn(`cannot record the run's problems in ${file} (lsm status will not show them): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }

@@ -3,14 +3,14 @@
 // a record made while no delivery ran is still spooled later: nothing is lost between the two.
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from '../../src/alert/spool.js';
-import { readHostNow } from '../../src/fleet/catalog.js';
+import { markSeen, readHostNow } from '../../src/fleet/catalog.js';
 import { ZERO } from '../../src/fleet/guard.js';
 import { drainQueue, drainWhileQueued, received, spoolReceived } from '../../src/fleet/receive.js';
-import { centralFailing } from '../../src/fleet/central-state.js';
+import { centralFailing, recordCentralProblems } from '../../src/fleet/central-state.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
 const FILES = ['host/udp', 'host/raw', 'host/packet', 'host/unix'];
@@ -155,5 +155,20 @@ describe('fleet receive', () => {
     writeFileSync(join(gitdir, 'lsm', 'central-failing'), JSON.stringify({ since: now - 1000, problems }));
     writeFileSync(join(q, `${now - 500}-8`), 'web-2\n'); // a later push, queued after the drain stopped
     expect(centralFailing(gitdir, now)?.problems).toEqual([expect.stringContaining('(kept, retried next time; 2 pushes wait): ')]);
+  });
+
+  it("a link planted at the name of a temporary file the server writes (lsm/central-failing's, lsm/seen/<host>'s: <name>.<pid>.tmp) is removed, never written through", () => {
+    const gitdir = mkdtempSync(join(tmpdir(), 'lsm-fleet-tmp-'));
+    const victim = join(gitdir, 'victim');
+    writeFileSync(victim, 'kept\n');
+    mkdirSync(join(gitdir, 'lsm', 'seen'), { recursive: true });
+    symlinkSync(victim, join(gitdir, 'lsm', `central-failing.${process.pid}.tmp`));
+    symlinkSync(victim, join(gitdir, 'lsm', 'seen', `web-1.${process.pid}.tmp`));
+    recordCentralProblems(gitdir, ['mail: refused'], 1000);
+    markSeen(gitdir, 'web-1', 2000);
+    expect(readFileSync(victim, 'utf8')).toBe('kept\n');
+    expect(JSON.parse(readFileSync(join(gitdir, 'lsm', 'central-failing'), 'utf8'))).toEqual({ since: 1000, problems: ['mail: refused'] });
+    expect([lstatSync(join(gitdir, 'lsm', 'seen', 'web-1')).isFile(), readFileSync(join(gitdir, 'lsm', 'seen', 'web-1'), 'utf8')]).toEqual([true, '2000']);
+    expect(readdirSync(join(gitdir, 'lsm')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });
